@@ -1,0 +1,14 @@
+module github.com/sfmtls/sfmtls
+
+go 1.24
+
+require (
+	github.com/pavlo-v-chernykh/keystore-go/v4 v4.5.0
+	github.com/stretchr/testify v1.12.1
+	software.sslmate.com/src/go-pkcs12 v0.7.4
+)
+
+require (
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/crypto v0.11.0 // indirect
+)

@@ -1,0 +1,147 @@
+package keystore
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// expirySoon is how early an approaching expiry is reported.
+const expirySoon = 30 * 24 * time.Hour
+
+// Warnings that Inspect reports; the expiry ones carry a date after a colon.
+const (
+	WarnSelfSigned   = "self-signed certificates are not valid for Salesforce mutual authentication"
+	WarnNoClientAuth = "no clientAuth extended key usage: a server that checks it refuses this certificate for mutual TLS"
+)
+
+// Report describes a keystore and every entry in it.
+type Report struct {
+	Format  Format        `json:"format"`
+	Entries []EntryReport `json:"entries"`
+}
+
+// EntryReport describes one entry: its certificate and what may stop it from
+// working for Salesforce mutual authentication.
+type EntryReport struct {
+	Alias       string    `json:"alias"`
+	Kind        EntryKind `json:"kind"`
+	Subject     string    `json:"subject"`
+	Issuer      string    `json:"issuer"`
+	Serial      string    `json:"serial"`
+	NotBefore   time.Time `json:"not_before"`
+	NotAfter    time.Time `json:"not_after"`
+	KeyType     string    `json:"key_type"`
+	KeyBits     int       `json:"key_bits"`
+	ChainLength int       `json:"chain_length"` // certificates sent in a handshake, leaf included
+	SelfSigned  bool      `json:"self_signed"`
+	ClientAuth  bool      `json:"client_auth"`
+	Warnings    []string  `json:"warnings"`
+}
+
+// InspectFile reads the keystore at path and reports on it; see Inspect.
+func InspectFile(path string, opts Options) (*Report, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	opts.Name = path
+	return Inspect(data, opts)
+}
+
+// Inspect reports every entry of the keystore in data (only the one named by
+// opts.Alias, when set). Each private key is decrypted and checked against its
+// certificate, so a wrong key password or a mismatched key fails here as in Load.
+func Inspect(data []byte, opts Options) (*Report, error) {
+	s, err := parse(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Alias != "" {
+		if _, err := s.choose(opts.Alias); err != nil {
+			return nil, withSource(err, opts.Name, s.format)
+		}
+	}
+	now := opts.now()
+	r := &Report{Format: s.format, Entries: []EntryReport{}}
+	for _, e := range s.entries {
+		if opts.Alias != "" && (e.kind != PrivateKeyEntry || !strings.EqualFold(e.alias, opts.Alias)) {
+			continue
+		}
+		chain := e.certs
+		if e.kind == PrivateKeyEntry {
+			o := opts
+			o.Alias = e.alias
+			id, err := s.identityOf(&e, o)
+			if err != nil {
+				return nil, withSource(err, opts.Name, s.format)
+			}
+			chain = id.chain
+		}
+		if len(chain) == 0 {
+			continue
+		}
+		r.Entries = append(r.Entries, describe(e, chain, now))
+	}
+	return r, nil
+}
+
+func describe(e entry, chain []*x509.Certificate, now time.Time) EntryReport {
+	c := chain[0]
+	rep := EntryReport{
+		Alias:       e.alias,
+		Kind:        e.kind,
+		Subject:     c.Subject.String(),
+		Issuer:      c.Issuer.String(),
+		Serial:      fmt.Sprintf("%x", c.SerialNumber),
+		NotBefore:   c.NotBefore.UTC(),
+		NotAfter:    c.NotAfter.UTC(),
+		ChainLength: len(chain),
+		SelfSigned:  isSelfSigned(c),
+		ClientAuth:  hasClientAuth(c),
+		Warnings:    []string{},
+	}
+	rep.KeyType, rep.KeyBits = keyTypeAndBits(c)
+	switch {
+	case now.After(c.NotAfter):
+		rep.Warnings = append(rep.Warnings, "expired: "+c.NotAfter.UTC().Format(time.RFC3339))
+	case now.Before(c.NotBefore):
+		rep.Warnings = append(rep.Warnings, "not yet valid: "+c.NotBefore.UTC().Format(time.RFC3339))
+	case c.NotAfter.Sub(now) < expirySoon:
+		rep.Warnings = append(rep.Warnings, "expires within 30 days: "+c.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if e.kind == PrivateKeyEntry {
+		if rep.SelfSigned {
+			rep.Warnings = append(rep.Warnings, WarnSelfSigned)
+		}
+		if !rep.ClientAuth {
+			rep.Warnings = append(rep.Warnings, WarnNoClientAuth)
+		}
+	}
+	return rep
+}
+
+func hasClientAuth(c *x509.Certificate) bool {
+	for _, u := range c.ExtKeyUsage {
+		if u == x509.ExtKeyUsageClientAuth || u == x509.ExtKeyUsageAny {
+			return true
+		}
+	}
+	return false
+}
+
+func keyTypeAndBits(c *x509.Certificate) (string, int) {
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return "RSA", k.N.BitLen()
+	case *ecdsa.PublicKey:
+		return "EC", k.Curve.Params().BitSize
+	case ed25519.PublicKey:
+		return "Ed25519", 256
+	}
+	return c.PublicKeyAlgorithm.String(), 0
+}

@@ -1,0 +1,267 @@
+// Package keystore loads a private key and its certificate chain from the keystores
+// that Java and OpenSSL users hold: JKS, JCEKS, PKCS#12 (.p12/.pfx) and PEM. The
+// format is recognised from the bytes, never from the file name, because Java 9+
+// keytool writes PKCS#12 even into files named .jks.
+//
+// Load and LoadFile return an Identity ready for a TLS handshake or for signing;
+// Inspect and InspectFile report every entry with the warnings that matter for
+// Salesforce mutual authentication. Errors are *Error values that match the
+// sentinel errors with errors.Is and never contain a password or key material.
+package keystore
+
+import (
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// maxFileSize bounds what LoadFile reads; real keystores are a few kilobytes.
+const maxFileSize = 16 << 20
+
+// Options says how to open a keystore. The zero value opens a store with an empty
+// password and takes its only private key.
+type Options struct {
+	// Password opens the store (JKS, JCEKS and PKCS#12 integrity check) and,
+	// unless KeyPassword is set, its keys.
+	Password Secret
+	// KeyPassword decrypts the private key where it differs from Password (JKS,
+	// JCEKS, encrypted PEM keys). PKCS#12 uses one password for everything.
+	KeyPassword Secret
+	// Alias chooses the private-key entry, case-insensitively. Empty means the
+	// store's only private key.
+	Alias string
+	// KeyFile names a PEM file holding the private key when the certificates are
+	// in another PEM file. LoadFile and Load both read it.
+	KeyFile string
+	// Name labels the source in errors when Load gets bytes; LoadFile uses the path.
+	Name string
+	// Now is the clock for expiry warnings and checks; nil means time.Now.
+	Now func() time.Time
+}
+
+func (o Options) keyPassword() Secret {
+	if o.KeyPassword != "" {
+		return o.KeyPassword
+	}
+	return o.Password
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// EntryKind tells a private-key entry from a trusted-certificate entry.
+type EntryKind string
+
+// Entry kinds, as the sfmtls tool prints them.
+const (
+	PrivateKeyEntry  EntryKind = "private-key"
+	TrustedCertEntry EntryKind = "trusted-cert"
+)
+
+// entry is one store entry as a parser found it. A private-key entry decrypts its
+// key only when asked, so that listing a store needs no key password.
+type entry struct {
+	alias   string
+	kind    EntryKind
+	certs   []*x509.Certificate // as stored: the entry's certificate(s), leaf first where the format says so
+	decrypt func(keyPassword Secret) (any, error)
+}
+
+// store is a parsed keystore.
+type store struct {
+	format  Format
+	entries []entry
+	pool    []*x509.Certificate // certificates outside entries (PKCS#12 CA bags, extra PEM certificates)
+}
+
+// LoadFile reads the keystore at path and returns the identity chosen by opts.
+func LoadFile(path string, opts Options) (*Identity, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	opts.Name = path
+	return Load(data, opts)
+}
+
+// Load reads a keystore from data and returns the identity chosen by opts.
+func Load(data []byte, opts Options) (*Identity, error) {
+	s, err := parse(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.identity(opts)
+	if err != nil {
+		return nil, withSource(err, opts.Name, s.format)
+	}
+	return id, nil
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{Source: path, Kind: ErrUnreadable, Err: err}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, &Error{Source: path, Kind: ErrUnreadable, Err: err}
+	}
+	if len(data) > maxFileSize {
+		return nil, &Error{Source: path, Kind: ErrUnreadable, Detail: fmt.Sprintf("larger than %d MiB, too large for a keystore", maxFileSize>>20)}
+	}
+	return data, nil
+}
+
+// parse detects the format and reads the store, with errors naming the source.
+func parse(data []byte, opts Options) (*store, error) {
+	format := DetectFormat(data)
+	if opts.KeyFile != "" {
+		if format != FormatPEM {
+			return nil, withSource(failure(ErrUnsupported, "a separate key file goes with PEM certificates only", "", nil), opts.Name, format)
+		}
+		key, err := readFile(opts.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		data = append(append(slices.Clip(data), '\n'), key...)
+	}
+	var s *store
+	var err error
+	switch format {
+	case FormatJKS:
+		s, err = parseJKS(data, opts.Password)
+	case FormatJCEKS:
+		s, err = parseJCEKS(data, opts.Password)
+	case FormatPKCS12:
+		s, err = parsePKCS12(data, opts.Password)
+	case FormatPEM:
+		s, err = parsePEM(data)
+	default:
+		err = unknownFormat(data)
+	}
+	if err != nil {
+		return nil, withSource(err, opts.Name, format)
+	}
+	s.format = format
+	return s, nil
+}
+
+func withSource(err error, source string, format Format) error {
+	if e, ok := err.(*Error); ok {
+		if e.Source == "" {
+			e.Source = source
+		}
+		if e.Format == FormatUnknown {
+			e.Format = format
+		}
+	}
+	return err
+}
+
+// privateKeyAliases lists the aliases of the private-key entries.
+func (s *store) privateKeyAliases() []string {
+	var aliases []string
+	for _, e := range s.entries {
+		if e.kind == PrivateKeyEntry {
+			aliases = append(aliases, e.alias)
+		}
+	}
+	return aliases
+}
+
+// choose finds the private-key entry named by alias, or the only one.
+func (s *store) choose(alias string) (*entry, error) {
+	aliases := s.privateKeyAliases()
+	if len(aliases) == 0 {
+		return nil, failure(ErrNoPrivateKey, "the store holds certificates only",
+			"a client identity needs a private-key entry: import the key with its certificate", nil)
+	}
+	if alias == "" {
+		if len(aliases) > 1 {
+			return nil, failure(ErrAmbiguousAlias, "", "choose an alias: "+quoteList(aliases), nil)
+		}
+		for i := range s.entries {
+			if s.entries[i].kind == PrivateKeyEntry {
+				return &s.entries[i], nil
+			}
+		}
+	}
+	for i := range s.entries {
+		e := &s.entries[i]
+		if e.kind == PrivateKeyEntry && strings.EqualFold(e.alias, alias) {
+			return e, nil
+		}
+	}
+	hint := "private-key aliases in this store: " + quoteList(aliases)
+	if s.format == FormatPEM {
+		hint = "PEM files have no aliases: leave the alias empty"
+	}
+	for _, e := range s.entries {
+		if e.kind == TrustedCertEntry && strings.EqualFold(e.alias, alias) {
+			return nil, &Error{Kind: ErrAliasNotFound, Alias: alias, Detail: "it is a trusted-certificate entry with no private key", Hint: hint}
+		}
+	}
+	return nil, &Error{Kind: ErrAliasNotFound, Alias: alias, Hint: hint}
+}
+
+func firstCert(lists ...[]*x509.Certificate) *x509.Certificate {
+	for _, l := range lists {
+		if len(l) > 0 {
+			return l[0]
+		}
+	}
+	return nil
+}
+
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// identity decrypts the chosen entry's key and checks it against its certificate.
+func (s *store) identity(opts Options) (*Identity, error) {
+	e, err := s.choose(opts.Alias)
+	if err != nil {
+		return nil, err
+	}
+	return s.identityOf(e, opts)
+}
+
+// identityOf decrypts one entry's key and checks it against its certificate.
+func (s *store) identityOf(e *entry, opts Options) (*Identity, error) {
+	key, err := e.decrypt(opts.keyPassword())
+	if err != nil {
+		if ke, ok := err.(*Error); ok && ke.Alias == "" {
+			ke.Alias = e.alias
+		}
+		return nil, err
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, &Error{Kind: ErrUnsupported, Alias: e.alias, Detail: fmt.Sprintf("private key of type %T cannot sign", key)}
+	}
+	leaf := leafFor(signer, e.certs, s.pool)
+	if leaf == nil {
+		if len(e.certs) == 0 && len(s.pool) == 0 {
+			return nil, &Error{Kind: ErrKeyMismatch, Alias: e.alias, Detail: "there is no certificate for the key",
+				Hint: "give the certificate file and name this key file in KeyFile (sfmtls: --key-file)"}
+		}
+		return nil, &Error{Kind: ErrKeyMismatch, Alias: e.alias, Detail: fmt.Sprintf("the key does not belong to %q", firstCert(e.certs, s.pool).Subject.String()),
+			Hint: "export the key together with its own certificate"}
+	}
+	chain := orderChain(leaf, append(slices.Clip(e.certs), s.pool...))
+	return newIdentity(signer, chain, e.alias, s.format), nil
+}

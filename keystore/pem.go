@@ -1,0 +1,90 @@
+package keystore
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+)
+
+// parsePEM reads certificates and private keys from PEM text. Keys may be PKCS#1,
+// PKCS#8 or SEC1, encrypted as PKCS#8 PBES2 or with legacy Proc-Type headers.
+// Each key becomes a private-key entry; with no key, each certificate is a
+// trusted-certificate entry.
+func parsePEM(data []byte) (*store, error) {
+	var certs []*x509.Certificate
+	var keys []*pem.Block
+	sawBlock := false
+	for rest := data; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		sawBlock = true
+		switch b.Type {
+		case "CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE":
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, failure(ErrCorrupt, fmt.Sprintf("certificate %d cannot be parsed", len(certs)+1), "", err)
+			}
+			certs = append(certs, c)
+		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
+			keys = append(keys, b)
+		}
+	}
+	if !sawBlock {
+		return nil, failure(ErrCorrupt, "no complete PEM block", "a PEM file has -----BEGIN ...----- and -----END ...----- lines", nil)
+	}
+	s := &store{}
+	for _, b := range keys {
+		e := entry{kind: PrivateKeyEntry, certs: certs, decrypt: func(pw Secret) (any, error) { return decryptPEMKey(b, pw) }}
+		s.entries = append(s.entries, e)
+	}
+	if len(keys) == 0 {
+		for _, c := range certs {
+			s.entries = append(s.entries, entry{kind: TrustedCertEntry, certs: []*x509.Certificate{c}})
+		}
+	}
+	return s, nil
+}
+
+func decryptPEMKey(b *pem.Block, password Secret) (any, error) {
+	der := b.Bytes
+	switch {
+	case b.Type == "ENCRYPTED PRIVATE KEY":
+		if password == "" {
+			return nil, failure(ErrWrongPassword, "the private key is encrypted and no password was given", hintKeyPassword, nil)
+		}
+		plain, err := decryptPKCS8(der, password)
+		if err != nil {
+			return nil, err
+		}
+		der = plain
+	case x509.IsEncryptedPEMBlock(b): //nolint:staticcheck // legacy Proc-Type keys are still issued
+		if password == "" {
+			return nil, failure(ErrWrongPassword, "the private key is encrypted and no password was given", hintKeyPassword, nil)
+		}
+		plain, err := x509.DecryptPEMBlock(b, []byte(password)) //nolint:staticcheck // see above
+		if err != nil {
+			if errors.Is(err, x509.IncorrectPasswordError) {
+				return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
+			}
+			return nil, failure(ErrUnsupported, "legacy PEM encryption", "", err)
+		}
+		key, err := parseBareKey(plain)
+		if err != nil {
+			// Padding checks pass by chance for about one wrong password in 256.
+			return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
+		}
+		return key, nil
+	}
+	key, err := parseBareKey(der)
+	if err != nil {
+		if b.Type == "ENCRYPTED PRIVATE KEY" {
+			return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
+		}
+		return nil, failure(ErrCorrupt, "the private key cannot be parsed", "", err)
+	}
+	return key, nil
+}
