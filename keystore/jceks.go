@@ -27,18 +27,19 @@ type pbeParameter struct {
 	Iterations int
 }
 
-// parseJCEKS reads a JCEKS store; no library reads this format.
-func parseJCEKS(data []byte, password Secret) (*store, error) {
+// parseJCEKS reads a JCEKS store; no library reads this format. maxIter bounds
+// the key derivation work a file may ask for.
+func parseJCEKS(data []byte, password Secret, maxIter int) (*store, error) {
 	entries, err := parseJavaStore(data, password)
 	if err != nil {
 		return nil, err
 	}
 	return javaStore(entries, func(e javaEntry, keyPassword Secret) (any, error) {
-		return decryptJCEKSKey(e.protectedKey, keyPassword)
+		return decryptJCEKSKey(e.protectedKey, keyPassword, maxIter)
 	}), nil
 }
 
-func decryptJCEKSKey(protected []byte, password Secret) (any, error) {
+func decryptJCEKSKey(protected []byte, password Secret, maxIter int) (any, error) {
 	var info encryptedPrivateKeyInfo
 	if rest, err := asn1.Unmarshal(protected, &info); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "the protected key is not an EncryptedPrivateKeyInfo", "", err)
@@ -50,7 +51,7 @@ func decryptJCEKSKey(protected []byte, password Secret) (any, error) {
 	if rest, err := asn1.Unmarshal(info.Algorithm.Parameters.FullBytes, &params); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "bad key protection parameters", "", err)
 	}
-	if len(params.Salt) != 8 || params.Iterations < 1 || params.Iterations > maxIterations {
+	if len(params.Salt) != 8 || params.Iterations < 1 || params.Iterations > maxIter {
 		return nil, failure(ErrCorrupt, "bad key protection parameters", "", nil)
 	}
 	key, iv := sunPBEKeyAndIV(params.Salt, password, params.Iterations)

@@ -41,7 +41,7 @@ type Options struct {
 	// Name labels the source in errors when Load gets bytes; LoadFile uses the path.
 	Name string
 	// Now is the clock for expiry warnings and checks; nil means time.Now.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
 }
 
 func (o Options) keyPassword() Secret {
@@ -141,7 +141,7 @@ func parse(data []byte, opts Options) (*store, error) {
 	case FormatJKS:
 		s, err = parseJKS(data, opts.Password)
 	case FormatJCEKS:
-		s, err = parseJCEKS(data, opts.Password)
+		s, err = parseJCEKS(data, opts.Password, maxIterations)
 	case FormatPKCS12:
 		s, err = parsePKCS12(data, opts.Password)
 	case FormatPEM:

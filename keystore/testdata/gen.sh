@@ -138,4 +138,54 @@ printf '\xff' | dd of=corrupt.jks bs=1 seek=$(( $(stat -c%s client.jks) - 30 )) 
 head -c 2048 /dev/urandom > random.bin
 printf 'this is not a keystore\n' > notakeystore.bin
 
-ls -1
+
+
+# --- Fuzz seed corpora (testdata/fuzz/<target>/<seed>), in go test's corpus format ----------
+rm -rf fuzz
+seed() { # target name file...
+  local target=$1 name=$2; shift 2
+  mkdir -p "fuzz/$target"
+  python3 - "fuzz/$target/$name" "$@" <<'PY'
+import sys
+out, files = sys.argv[1], sys.argv[2:]
+data = b"".join(open(f, "rb").read() for f in files)
+esc = "".join(chr(b) if 32 <= b < 127 and chr(b) not in '"\\' else "\\x%02x" % b for b in data)
+open(out, "w").write('go test fuzz v1\n[]byte("%s")\n' % esc)
+PY
+}
+for f in client.jks truncated.jceks client-openssl.p12 client-legacy.pfx client-combined.pem truncated.jks random.bin; do
+  seed FuzzDetectFormat "$f" "$f"
+  seed FuzzLoad "$f" "$f"
+done
+seed FuzzLoad client-key-pbes2.pem client-chain.pem client-key-pbes2.pem
+seed FuzzLoad client-key-legacy-enc.pem client-chain.pem client-key-legacy-enc.pem
+for f in client.jks client-keypass.jks client.jceks client-keypass.jceks mulesoft.jks corrupt.jks truncated.jceks; do
+  seed FuzzJavaStore "$f" "$f"
+done
+# The protected key of the first JCEKS entry: its length sits at a fixed offset after the alias.
+python3 - client-keypass.jceks fuzz/FuzzJCEKSKey <<'PY'
+import os, struct, sys
+d = open(sys.argv[1], "rb").read()
+off = 12
+while True:
+    tag = struct.unpack(">I", d[off:off+4])[0]; off += 4
+    alen = struct.unpack(">H", d[off:off+2])[0]; off += 2 + alen + 8
+    if tag == 1:
+        klen = struct.unpack(">I", d[off:off+4])[0]; key = d[off+4:off+4+klen]; break
+    off += 2 + struct.unpack(">H", d[off:off+2])[0]
+    off += 4 + struct.unpack(">I", d[off:off+4])[0]
+os.makedirs(sys.argv[2], exist_ok=True)
+esc = "".join("\\x%02x" % b for b in key)
+open(os.path.join(sys.argv[2], "client-keypass"), "w").write('go test fuzz v1\n[]byte("%s")\n' % esc)
+PY
+for f in client-combined.pem client-combined-key-first.pem client-key-pbes2.pem client-key-legacy-enc.pem \
+         ecclient-key-pbes2-des3.pem ecclient-key-sec1.pem mismatch.pem truncated-key.pem; do
+  seed FuzzPEM "$f" "$f"
+done
+for f in client-key-pbes2.pem ecclient-key-pbes2-des3.pem; do
+  sed '1d;$d' "$f" | base64 -d > "$work/$f.der"
+  seed FuzzPKCS8 "$f" "$work/$f.der"
+done
+for f in client-openssl.p12 client-legacy.pfx client-emptypass.p12 multi-key.p12 client-with-ca.p12 truststore.p12 truncated.p12; do
+  seed FuzzPKCS12 "$f" "$f"
+done

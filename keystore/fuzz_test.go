@@ -1,0 +1,125 @@
+package keystore
+
+import (
+	"crypto/sha1"
+	"encoding/pem"
+	"testing"
+)
+
+// Seed corpora live in testdata/fuzz/<target>, written by testdata/gen.sh from the
+// fixtures. Each target checks only that bad bytes give an error, never a panic or
+// a hang; go test runs the seeds, go test -fuzz explores from them.
+
+func FuzzDetectFormat(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if fm := DetectFormat(data); fm < FormatUnknown || fm > FormatPEM {
+			t.Fatalf("format %d out of range", fm)
+		}
+	})
+}
+
+// FuzzLoad drives the public loader, format detection included.
+func FuzzLoad(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkLoad(t, data, Options{Password: storePW, KeyPassword: keyPW})
+		checkLoad(t, data, Options{Password: storePW})
+	})
+}
+
+func checkLoad(t *testing.T, data []byte, opts Options) {
+	id, err := Load(data, opts)
+	if err == nil && (id.Signer() == nil || len(id.Chain()) == 0) {
+		t.Fatal("identity without key or chain")
+	}
+	if err != nil {
+		if _, ok := err.(*Error); !ok {
+			t.Fatalf("error of type %T: %v", err, err)
+		}
+	}
+	_, _ = Inspect(data, opts)
+}
+
+// FuzzJavaStore reads JKS and JCEKS layouts with a digest made valid, so that
+// mutations reach entry parsing and key decryption instead of stopping at the check.
+func FuzzJavaStore(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 12+javaDigestLen {
+			return
+		}
+		fixed := append([]byte(nil), data...)
+		body := len(fixed) - javaDigestLen
+		h := sha1.New()
+		h.Write(javaPasswordBytes(storePW))
+		h.Write([]byte("Mighty Aphrodite"))
+		h.Write(fixed[:body])
+		copy(fixed[body:], h.Sum(nil))
+		jceks := func(d []byte, pw Secret) (*store, error) { return parseJCEKS(d, pw, fuzzMaxIterations) }
+		for _, parse := range []func([]byte, Secret) (*store, error){parseJKS, jceks} {
+			s, err := parse(fixed, storePW)
+			if err != nil {
+				continue
+			}
+			for i := range s.entries {
+				if s.entries[i].decrypt != nil {
+					_, _ = s.entries[i].decrypt(storePW)
+				}
+			}
+		}
+	})
+}
+
+// fuzzMaxIterations keeps each execution fast: keytool's 200,000 MD5 rounds per key
+// would let the fuzzer run a handful of inputs a minute.
+const fuzzMaxIterations = 64
+
+// FuzzJCEKSKey decrypts a protected key blob as a JCEKS entry holds it.
+func FuzzJCEKSKey(f *testing.F) {
+	// A blob keytool would write but with few iterations, so mutations reach the cipher.
+	id, err := LoadFile(fixture("ecclient-openssl.p12"), Options{Password: storePW})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sealJCEKSKey(f, id.Signer(), keyPW, []byte("saltsalt"), 16))
+	f.Add(sealJCEKSKey(f, id.Signer(), keyPW, []byte("abcdabcd"), 3)) // equal salt halves
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = decryptJCEKSKey(data, keyPW, fuzzMaxIterations)
+	})
+}
+
+// FuzzPEM parses PEM text and decrypts every key in it.
+func FuzzPEM(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := parsePEM(data)
+		if err != nil {
+			return
+		}
+		for i := range s.entries {
+			if s.entries[i].decrypt != nil {
+				_, _ = s.entries[i].decrypt(keyPW)
+			}
+		}
+	})
+}
+
+// FuzzPKCS8 decrypts an EncryptedPrivateKeyInfo (PBES2) given as DER.
+func FuzzPKCS8(f *testing.F) {
+	f.Fuzz(func(t *testing.T, der []byte) {
+		_, _ = decryptPKCS8(der, keyPW)
+		_, _ = decryptPEMKey(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: der}, keyPW)
+	})
+}
+
+// FuzzPKCS12 reads PFX bytes through go-pkcs12 and the bag pairing.
+func FuzzPKCS12(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := parsePKCS12(data, storePW)
+		if err != nil {
+			return
+		}
+		for i := range s.entries {
+			if s.entries[i].decrypt != nil {
+				_, _ = s.entries[i].decrypt(storePW)
+			}
+		}
+	})
+}
