@@ -1,0 +1,87 @@
+// Package auth implements Salesforce's OAuth 2.0 JWT bearer flow: it signs the
+// assertion (RS256; iss = consumer key, sub = username, aud = login URL, exp at
+// most 3 minutes ahead), exchanges it at /services/oauth2/token, and caches the
+// resulting token for all callers.
+//
+// Salesforce's JWT bearer response carries no expires_in and no refresh token: a
+// session lasts as long as the org's session timeout. Cache therefore keeps a
+// token until a caller reports it rejected (Invalidate) or, when told the org's
+// session timeout, refreshes it shortly before that.
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Salesforce's constants for the flow.
+const (
+	GrantTypeJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	TokenPath          = "/services/oauth2/token"
+	// ProductionAudience and SandboxAudience are the JWT audiences Salesforce accepts
+	// for production and sandbox orgs; Experience Cloud sites use their own URL.
+	ProductionAudience = "https://login.salesforce.com"
+	SandboxAudience    = "https://test.salesforce.com"
+	// MTLSPort is where Salesforce enforces client certificates.
+	MTLSPort = 8443
+	// MaxAssertionLifetime is the longest exp Salesforce accepts ahead of now.
+	MaxAssertionLifetime = 3 * time.Minute
+)
+
+// ErrConfig marks a configuration that cannot work; the error says which field.
+var ErrConfig = errors.New("auth: invalid configuration")
+
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+}
+
+// DefaultAudience returns the audience Salesforce expects for a login URL:
+// test.salesforce.com for sandboxes (test.salesforce.com itself, or a My Domain
+// under .sandbox.my.salesforce.com), login.salesforce.com otherwise.
+func DefaultAudience(loginURL string) string {
+	u, err := url.Parse(loginURL)
+	if err != nil {
+		return ProductionAudience
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "test.salesforce.com" || strings.HasSuffix(host, ".sandbox.my.salesforce.com") {
+		return SandboxAudience
+	}
+	return ProductionAudience
+}
+
+// IsGenericLoginHost reports whether the URL is login.salesforce.com or
+// test.salesforce.com, which cannot serve mutual TLS: Salesforce requires the
+// org's My Domain URL for it.
+func IsGenericLoginHost(loginURL string) bool {
+	u, err := url.Parse(loginURL)
+	if err != nil {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	return host == "login.salesforce.com" || host == "test.salesforce.com"
+}
+
+// TokenURL returns the token endpoint for a My Domain login URL: its own port when
+// it names one, else port (0 means MTLSPort, 8443).
+func TokenURL(loginURL string, port int) (string, error) {
+	u, err := url.Parse(loginURL)
+	if err != nil || u.Host == "" {
+		return "", configError("login URL %q is not an absolute URL such as https://acme.my.salesforce.com", loginURL)
+	}
+	if u.Scheme != "https" {
+		return "", configError("login URL %q must use https", loginURL)
+	}
+	if port == 0 {
+		port = MTLSPort
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), fmt.Sprint(port))
+	}
+	return (&url.URL{Scheme: "https", Host: host, Path: TokenPath}).String(), nil
+}

@@ -1,0 +1,128 @@
+package auth
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// OAuthError is Salesforce's refusal of a token request: the OAuth error and
+// description it sent, and a hint naming the setup step that fixes it when the
+// case is known. It never holds the assertion.
+type OAuthError struct {
+	StatusCode  int
+	Code        string // e.g. invalid_grant, invalid_client_id
+	Description string // Salesforce's error_description
+	Hint        string
+}
+
+func (e *OAuthError) Error() string {
+	msg := fmt.Sprintf("auth: Salesforce refused the token request (%d %s: %s)", e.StatusCode, e.Code, e.Description)
+	if e.Hint != "" {
+		msg += ": " + e.Hint
+	}
+	return msg
+}
+
+// Hints for the refusals Salesforce documents for the JWT bearer flow.
+const (
+	HintNotPreAuthorized = "pre-authorize the user: in the app's OAuth policies set Permitted Users to " +
+		"\"Admin approved users are pre-authorized\" and add the user's profile or permission set; check the username"
+	HintAudience = "the audience must be https://login.salesforce.com for production, https://test.salesforce.com " +
+		"for a sandbox, or the Experience Cloud site URL"
+	HintInvalidAssertion = "the JWT signing key does not match the certificate uploaded to the app " +
+		"(Use digital signatures / JWT bearer flow), or the consumer key belongs to another app"
+	HintExpired = "the assertion's exp was refused: check this machine's clock (NTP); " +
+		"exp must be in the future and at most 3 minutes ahead"
+	HintClientID  = "check the consumer key; a new or changed app can take up to 10 minutes to be usable"
+	HintGrant     = "the request must be form-encoded with grant_type=" + GrantTypeJWTBearer
+	HintMutualTLS = "the user has \"Enforce SSL/TLS Mutual Authentication\": call the My Domain URL on port 8443 " +
+		"with the certificate uploaded as Mutual Authentication Certificate"
+)
+
+func newOAuthError(status int, code, description string) *OAuthError {
+	e := &OAuthError{StatusCode: status, Code: code, Description: description}
+	d := strings.ToLower(description)
+	switch {
+	case code == "invalid_client_id":
+		e.Hint = HintClientID
+	case code == "unsupported_grant_type":
+		e.Hint = HintGrant
+	case code == "MUTUAL_AUTHENTICATION_FAILED" || strings.Contains(d, "mutual authentication"):
+		e.Hint = HintMutualTLS
+	case strings.Contains(d, "hasn't approved this consumer"):
+		e.Hint = HintNotPreAuthorized
+	case strings.Contains(d, "audience"):
+		e.Hint = HintAudience
+	case strings.Contains(d, "invalid assertion"):
+		e.Hint = HintInvalidAssertion
+	case strings.Contains(d, "expired authorization code"), strings.Contains(d, "exp"):
+		e.Hint = HintExpired
+	}
+	return e
+}
+
+// ResponseError is an answer from the token endpoint that is not Salesforce's
+// OAuth JSON: a proxy's error page, a 5xx, a malformed success. The body is
+// never quoted, since a malformed success may still hold a token.
+type ResponseError struct {
+	URL         string
+	StatusCode  int
+	ContentType string
+	Detail      string
+}
+
+func (e *ResponseError) Error() string {
+	detail := e.Detail
+	if detail == "" {
+		detail = "not an OAuth JSON answer"
+	}
+	return fmt.Sprintf("auth: token endpoint %s answered %d %s (%s, Content-Type %q)",
+		e.URL, e.StatusCode, http.StatusText(e.StatusCode), detail, e.ContentType)
+}
+
+// NetworkError is a failure to reach the token endpoint or read its answer,
+// TLS handshake failures included.
+type NetworkError struct {
+	URL string
+	Err error
+}
+
+func (e *NetworkError) Error() string {
+	return fmt.Sprintf("auth: token request to %s failed: %v", e.URL, e.Err)
+}
+
+func (e *NetworkError) Unwrap() error { return e.Err }
+
+// retryable: network errors other than cancellation, 429 and 5xx.
+func retryable(err error) bool {
+	var ne *NetworkError
+	if errors.As(err, &ne) {
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !isTLSRefusal(err)
+	}
+	var re *ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode == http.StatusTooManyRequests || re.StatusCode >= 500
+	}
+	var oe *OAuthError
+	if errors.As(err, &oe) {
+		return oe.StatusCode == http.StatusTooManyRequests || oe.StatusCode >= 500
+	}
+	return false
+}
+
+// isTLSRefusal: certificate and handshake refusals do not heal by retrying.
+func isTLSRefusal(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var alert tls.AlertError
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var recordHeader tls.RecordHeaderError
+	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &unknownCA) ||
+		errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &recordHeader)
+}

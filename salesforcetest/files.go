@@ -1,0 +1,117 @@
+package salesforcetest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/sfmtls/sfmtls/keystore"
+)
+
+// Files names the keystores WriteFiles wrote.
+type Files struct {
+	MTLSJKS    string // the CA-signed client identity, alias "mtls" (MuleSoft's mtls.jks)
+	JWTJKS     string // the JWT identity, alias "mulesoft" (MuleSoft's mulesoft.jks)
+	MTLSPKCS12 string // the client identity as PKCS#12 (one key, no friendlyName)
+	JWTPKCS12  string // the JWT identity as PKCS#12
+	MTLSCert   string // PEM: client certificate and intermediate
+	MTLSKey    string // PEM: client key, PKCS#8
+	JWTCert    string // PEM
+	JWTKey     string // PEM, PKCS#8
+	ServerCA   string // PEM: the CA to trust for the org's server certificate
+}
+
+// WriteFiles writes the org's client and JWT identities into dir as JKS, PKCS#12
+// and PEM, all keystores protected with password, for tests and examples that
+// need files.
+func (p *PKI) WriteFiles(dir, password string) (*Files, error) {
+	f := &Files{
+		MTLSJKS: filepath.Join(dir, "mtls.jks"), JWTJKS: filepath.Join(dir, "mulesoft.jks"),
+		MTLSPKCS12: filepath.Join(dir, "mtls.p12"), JWTPKCS12: filepath.Join(dir, "jwt.p12"),
+		MTLSCert: filepath.Join(dir, "mtls-cert.pem"), MTLSKey: filepath.Join(dir, "mtls-key.pem"),
+		JWTCert: filepath.Join(dir, "jwt-cert.pem"), JWTKey: filepath.Join(dir, "jwt-key.pem"),
+		ServerCA: filepath.Join(dir, "server-ca.pem"),
+	}
+	steps := []func() error{
+		func() error { return WriteJKS(f.MTLSJKS, "mtls", p.ClientIdentity, password) },
+		func() error { return WriteJKS(f.JWTJKS, "mulesoft", p.JWTIdentity, password) },
+		func() error { return WritePKCS12(f.MTLSPKCS12, p.ClientIdentity, password) },
+		func() error { return WritePKCS12(f.JWTPKCS12, p.JWTIdentity, password) },
+		func() error { return writePEM(f.MTLSCert, certBlocks(p.ClientIdentity.Chain()...)) },
+		func() error { return writeKeyPEM(f.MTLSKey, p.ClientIdentity) },
+		func() error { return writePEM(f.JWTCert, certBlocks(p.JWTIdentity.Chain()...)) },
+		func() error { return writeKeyPEM(f.JWTKey, p.JWTIdentity) },
+		func() error { return writePEM(f.ServerCA, certBlocks(p.ServerCA)) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// WriteJKS writes id as the only private-key entry of a JKS store.
+func WriteJKS(path, alias string, id *keystore.Identity, password string) error {
+	key, err := x509.MarshalPKCS8PrivateKey(id.Signer())
+	if err != nil {
+		return err
+	}
+	var chain []jks.Certificate
+	for _, c := range id.Chain() {
+		chain = append(chain, jks.Certificate{Type: "X509", Content: c.Raw})
+	}
+	ks := jks.New()
+	if err := ks.SetPrivateKeyEntry(alias, jks.PrivateKeyEntry{CreationTime: time.Now(), PrivateKey: key, CertificateChain: chain}, []byte(password)); err != nil {
+		return fmt.Errorf("salesforcetest: JKS entry: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := ks.Store(&buf, []byte(password)); err != nil {
+		return fmt.Errorf("salesforcetest: JKS: %w", err)
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o600)
+}
+
+// WritePKCS12 writes id as a PKCS#12 file in the modern encryption (PBES2, AES-256).
+func WritePKCS12(path string, id *keystore.Identity, password string) error {
+	chain := id.Chain()
+	data, err := pkcs12.Modern.WithRand(rand.Reader).Encode(id.Signer(), chain[0], chain[1:], password)
+	if err != nil {
+		return fmt.Errorf("salesforcetest: PKCS#12: %w", err)
+	}
+	return os.WriteFile(path, data, 0o600)
+}
+
+func certBlocks(certs ...*x509.Certificate) []*pem.Block {
+	blocks := make([]*pem.Block, len(certs))
+	for i, c := range certs {
+		blocks[i] = &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}
+	}
+	return blocks
+}
+
+func writeKeyPEM(path string, id *keystore.Identity) error {
+	der, err := x509.MarshalPKCS8PrivateKey(id.Signer())
+	if err != nil {
+		return err
+	}
+	return writePEM(path, []*pem.Block{{Type: "PRIVATE KEY", Bytes: der}})
+}
+
+func writePEM(path string, blocks []*pem.Block) error {
+	var buf bytes.Buffer
+	for _, b := range blocks {
+		if err := pem.Encode(&buf, b); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o600)
+}

@@ -1,0 +1,332 @@
+// Package salesforcetest runs a fake Salesforce org on loopback for tests, as
+// net/http/httptest runs a fake server: mutual TLS that demands a registered
+// client certificate, the OAuth 2.0 JWT bearer token endpoint with Salesforce's
+// answers and errors, and enough of the REST API (versions, query with paging,
+// sObject create/get/update/upsert/delete, describe, limits) for a client.
+//
+// The org also models what goes wrong: sessions that expire (all at once, or
+// after a lifetime), token requests that fail with 503 or answer slowly, and
+// calls that arrive without a client certificate. Counters tell how many TLS
+// handshakes, token requests, API requests and 401s it saw.
+package salesforcetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/keystore"
+)
+
+// Defaults for Config.
+const (
+	DefaultConsumerKey = "3MVG9fakeOrgConsumerKey.sfmtls"
+	DefaultUsername    = "integration.user@example.com"
+	DefaultPageSize    = 2000
+	// APIVersion is the newest version the org lists.
+	APIVersion = "65.0"
+)
+
+// Config configures a fake org. The zero value starts an org with a fresh PKI,
+// DefaultConsumerKey, DefaultUsername pre-authorized, and sessions that never expire.
+type Config struct {
+	PKI         *PKI   // nil generates one
+	ConsumerKey string // the app's consumer key
+	Username    string // the pre-authorized integration user
+	// Audience the token endpoint accepts; default https://login.salesforce.com.
+	Audience string
+	// SessionLifetime ends sessions this long after login; 0 means never.
+	SessionLifetime time.Duration
+	// PageSize is how many records a query page holds; default 2000.
+	PageSize int
+	// ErrorLog receives the HTTP server's errors (failed handshakes); nil discards them.
+	ErrorLog *log.Logger
+}
+
+// Stats counts what the org saw.
+type Stats struct {
+	TLSHandshakes int64 // completed handshakes on the mutual TLS listener
+	TokenRequests int64 // requests to /services/oauth2/token, answered or not
+	TokensIssued  int64
+	APIRequests   int64 // requests to /services/data
+	Unauthorized  int64 // 401 answers
+}
+
+// Org is a running fake org.
+type Org struct {
+	// URL is the My Domain login URL with the mutual TLS port, e.g. https://127.0.0.1:41234.
+	URL string
+	// Host is the org's host name and Port its mutual TLS port, which stands for 8443.
+	Host string
+	Port int
+	// InstanceURL is what token responses carry: the host without a port, as Salesforce sends it.
+	InstanceURL string
+	// StandardURL serves the same org over TLS without asking for a client
+	// certificate, as Salesforce's port 443 does; calls there by a user with
+	// "Enforce SSL/TLS Mutual Authentication" fail with MUTUAL_AUTHENTICATION_FAILED.
+	StandardURL string
+	PKI         *PKI
+	ConsumerKey string
+	Username    string
+	Audience    string
+
+	mtls, standard *http.Server
+	mux            *http.ServeMux
+	clientRoots    *x509.CertPool
+	pageSize       int
+
+	mu            sync.Mutex
+	lifetime      time.Duration
+	sessions      map[string]session
+	mutualAuth    map[[32]byte]bool // SHA-256 of registered Mutual Authentication Certificates
+	appCert       *x509.Certificate // the certificate uploaded to the app for the JWT
+	preAuthorized map[string]bool
+	failTokens    int
+	failStatus    int
+	tokenDelay    time.Duration
+	data          *dataStore
+	handshakes    atomic.Int64
+	tokenRequests atomic.Int64
+	tokensIssued  atomic.Int64
+	apiRequests   atomic.Int64
+	unauthorized  atomic.Int64
+	tokenSequence atomic.Int64
+}
+
+type session struct {
+	user    string
+	expires time.Time // zero: never
+}
+
+// Start starts a fake org on 127.0.0.1.
+func Start(cfg Config) (*Org, error) {
+	if cfg.PKI == nil {
+		p, err := NewPKI()
+		if err != nil {
+			return nil, err
+		}
+		cfg.PKI = p
+	}
+	o := &Org{
+		PKI:           cfg.PKI,
+		ConsumerKey:   valueOr(cfg.ConsumerKey, DefaultConsumerKey),
+		Username:      valueOr(cfg.Username, DefaultUsername),
+		Audience:      valueOr(cfg.Audience, auth.ProductionAudience),
+		Host:          "127.0.0.1",
+		InstanceURL:   "https://127.0.0.1",
+		pageSize:      cfg.PageSize,
+		lifetime:      cfg.SessionLifetime,
+		sessions:      map[string]session{},
+		mutualAuth:    map[[32]byte]bool{},
+		preAuthorized: map[string]bool{},
+		clientRoots:   x509.NewCertPool(),
+		data:          newDataStore(),
+	}
+	if o.pageSize <= 0 {
+		o.pageSize = DefaultPageSize
+	}
+	o.clientRoots.AddCert(o.PKI.ClientRootCA)
+	o.RegisterMutualAuthCertificate(o.PKI.ClientIdentity.Leaf())
+	o.appCert = o.PKI.JWTIdentity.Leaf()
+	o.preAuthorized[o.Username] = true
+
+	cert, key, err := o.PKI.serverCertificate("127.0.0.1", "localhost")
+	if err != nil {
+		return nil, err
+	}
+	serverCert := tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}
+	errLog := cfg.ErrorLog
+	if errLog == nil {
+		errLog = log.New(discard{}, "", 0)
+	}
+	o.mux = o.routes()
+	handler := o.mux
+
+	// Like Salesforce on 8443: a client certificate is required, and the request
+	// names no acceptable CAs (RequireAnyClientCert sends an empty list, where
+	// RequireAndVerifyClientCert would list ClientCAs); the chain is then
+	// verified in full in VerifyConnection.
+	mtlsConfig := &tls.Config{
+		Certificates:     []tls.Certificate{serverCert},
+		ClientAuth:       tls.RequireAnyClientCert,
+		MinVersion:       tls.VersionTLS12,
+		VerifyConnection: o.verifyClient,
+	}
+	if o.mtls, o.URL, o.Port, err = serve(handler, mtlsConfig, errLog); err != nil {
+		return nil, err
+	}
+	standardConfig := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
+	if o.standard, o.StandardURL, _, err = serve(handler, standardConfig, errLog); err != nil {
+		o.mtls.Close()
+		return nil, err
+	}
+	return o, nil
+}
+
+func serve(h http.Handler, cfg *tls.Config, errLog *log.Logger) (*http.Server, string, int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", 0, err
+	}
+	srv := &http.Server{Handler: h, TLSConfig: cfg, ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.ServeTLS(l, "", "") }()
+	port := l.Addr().(*net.TCPAddr).Port
+	return srv, "https://127.0.0.1:" + strconv.Itoa(port), port, nil
+}
+
+func valueOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// verifyClient checks the presented chain against the client CAs, as the TLS
+// layer of Salesforce's port 8443 does, and counts the handshake.
+func (o *Org) verifyClient(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("salesforcetest: no client certificate")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
+		Roots: o.clientRoots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+	if err != nil {
+		return fmt.Errorf("salesforcetest: client certificate refused: %w", err)
+	}
+	o.handshakes.Add(1)
+	return nil
+}
+
+// Handle adds a route to the org, such as a custom Apex REST service or a
+// redirect, for tests of behaviour the fake does not model. With authenticated
+// set, the route checks the session and the client certificate first, like
+// every /services/data route.
+func (o *Org) Handle(pattern string, authenticated bool, h http.Handler) {
+	if authenticated {
+		h = o.authenticated(h)
+	}
+	o.mux.Handle(pattern, h)
+}
+
+// Close shuts the org down, closing its connections.
+func (o *Org) Close() {
+	o.mtls.Close()
+	o.standard.Close()
+}
+
+// RootCAs returns a pool holding the org's server CA, for clients' RootCAs.
+func (o *Org) RootCAs() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(o.PKI.ServerCA)
+	return p
+}
+
+// Stats returns the counters.
+func (o *Org) Stats() Stats {
+	return Stats{
+		TLSHandshakes: o.handshakes.Load(),
+		TokenRequests: o.tokenRequests.Load(),
+		TokensIssued:  o.tokensIssued.Load(),
+		APIRequests:   o.apiRequests.Load(),
+		Unauthorized:  o.unauthorized.Load(),
+	}
+}
+
+// ExpireAllSessions ends every session now: the next API call with any token
+// issued so far gets 401 INVALID_SESSION_ID.
+func (o *Org) ExpireAllSessions() {
+	o.mu.Lock()
+	clear(o.sessions)
+	o.mu.Unlock()
+}
+
+// SetSessionLifetime sets how long sessions issued from now on last; 0 means forever.
+func (o *Org) SetSessionLifetime(d time.Duration) {
+	o.mu.Lock()
+	o.lifetime = d
+	o.mu.Unlock()
+}
+
+// FailTokenRequests makes the next n token requests answer status (e.g. 503)
+// with an HTML page, as a load balancer would.
+func (o *Org) FailTokenRequests(n, status int) {
+	o.mu.Lock()
+	o.failTokens, o.failStatus = n, status
+	o.mu.Unlock()
+}
+
+// SetTokenDelay delays every token response by d.
+func (o *Org) SetTokenDelay(d time.Duration) {
+	o.mu.Lock()
+	o.tokenDelay = d
+	o.mu.Unlock()
+}
+
+// RegisterMutualAuthCertificate uploads cert as a Mutual Authentication Certificate.
+func (o *Org) RegisterMutualAuthCertificate(cert *x509.Certificate) {
+	o.mu.Lock()
+	o.mutualAuth[sha256.Sum256(cert.Raw)] = true
+	o.mu.Unlock()
+}
+
+// UnregisterMutualAuthCertificate removes cert from the Mutual Authentication Certificates.
+func (o *Org) UnregisterMutualAuthCertificate(cert *x509.Certificate) {
+	o.mu.Lock()
+	delete(o.mutualAuth, sha256.Sum256(cert.Raw))
+	o.mu.Unlock()
+}
+
+// SetAppCertificate replaces the certificate uploaded to the app for the JWT.
+func (o *Org) SetAppCertificate(cert *x509.Certificate) {
+	o.mu.Lock()
+	o.appCert = cert
+	o.mu.Unlock()
+}
+
+// PreAuthorize makes username a pre-authorized user of the app (or, with false, not).
+func (o *Org) PreAuthorize(username string, authorized bool) {
+	o.mu.Lock()
+	o.preAuthorized[username] = authorized
+	o.mu.Unlock()
+}
+
+// ClientIdentity and JWTIdentity return the identities a client needs.
+func (o *Org) ClientIdentity() *keystore.Identity { return o.PKI.ClientIdentity }
+
+// JWTIdentity returns the identity whose certificate the app holds.
+func (o *Org) JWTIdentity() *keystore.Identity { return o.PKI.JWTIdentity }
+
+func (o *Org) registered(cert *x509.Certificate) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.mutualAuth[sha256.Sum256(cert.Raw)]
+}
+
+// shutdownTimeout bounds Shutdown.
+const shutdownTimeout = 5 * time.Second
+
+// Shutdown stops the org gracefully, waiting for requests in flight.
+func (o *Org) Shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, shutdownTimeout)
+	defer cancel()
+	return errors.Join(o.mtls.Shutdown(ctx), o.standard.Shutdown(ctx))
+}
