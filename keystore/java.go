@@ -74,7 +74,7 @@ func (r *javaReader) utf() string {
 
 func (r *javaReader) certificate(version uint32) *x509.Certificate {
 	if version == 2 {
-		if typ := r.utf(); r.err == nil && typ != "X.509" {
+		if typ := r.utf(); r.err == nil && typ != "X.509" && typ != "X509" { // keystore-go writes "X509"
 			r.err = failure(ErrUnsupported, fmt.Sprintf("certificate type %q", typ), "only X.509 certificates are supported", nil)
 		}
 	}

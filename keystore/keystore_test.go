@@ -1,6 +1,7 @@
 package keystore
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -306,4 +308,24 @@ func TestErrorMessageShape(t *testing.T) {
 	e := &Error{Source: "a.jks", Format: FormatJKS, Alias: "x", Kind: ErrWrongPassword, Detail: "d", Hint: "h", Err: errors.New("cause")}
 	assert.Equal(t, `keystore a.jks (JKS): wrong password for alias "x": d: cause (h)`, e.Error())
 	assert.True(t, strings.HasPrefix((&Error{Kind: ErrCorrupt}).Error(), "keystore: corrupt"))
+}
+
+// keystore-go writes the certificate type as "X509" where Java writes "X.509".
+func TestJKSWrittenByKeystoreGo(t *testing.T) {
+	src, err := LoadFile(fixture("client-openssl.p12"), Options{Password: storePW})
+	require.NoError(t, err)
+	key, err := x509.MarshalPKCS8PrivateKey(src.Signer())
+	require.NoError(t, err)
+	var chain []jks.Certificate
+	for _, c := range src.Chain() {
+		chain = append(chain, jks.Certificate{Type: "X509", Content: c.Raw})
+	}
+	ks := jks.New()
+	require.NoError(t, ks.SetPrivateKeyEntry("go", jks.PrivateKeyEntry{CreationTime: time.Now(), PrivateKey: key, CertificateChain: chain}, []byte(storePW)))
+	var buf bytes.Buffer
+	require.NoError(t, ks.Store(&buf, []byte(storePW)))
+	id, err := Load(buf.Bytes(), Options{Password: storePW})
+	require.NoError(t, err)
+	assert.Equal(t, "go", id.Alias())
+	assert.Len(t, id.Chain(), 2)
 }

@@ -67,7 +67,7 @@ func WriteJKS(path, alias string, id *keystore.Identity, password string) error 
 	}
 	var chain []jks.Certificate
 	for _, c := range id.Chain() {
-		chain = append(chain, jks.Certificate{Type: "X509", Content: c.Raw})
+		chain = append(chain, jks.Certificate{Type: "X.509", Content: c.Raw})
 	}
 	ks := jks.New()
 	if err := ks.SetPrivateKeyEntry(alias, jks.PrivateKeyEntry{CreationTime: time.Now(), PrivateKey: key, CertificateChain: chain}, []byte(password)); err != nil {

@@ -240,6 +240,26 @@ func (o *Org) RootCAs() *x509.CertPool {
 	return p
 }
 
+// HTTPClient returns a client that trusts the org and presents id (nil: the
+// org's registered client identity) with its intermediates, like
+// httptest.Server.Client. It adds no token: that is the SDK's job.
+func (o *Org) HTTPClient(id *keystore.Identity) *http.Client {
+	if id == nil {
+		id = o.PKI.ClientIdentity
+	}
+	cert := id.TLSCertificate()
+	return &http.Client{Transport: &http.Transport{
+		ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{
+			RootCAs:    o.RootCAs(),
+			MinVersion: tls.VersionTLS12,
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				return &cert, nil
+			},
+		},
+	}}
+}
+
 // Stats returns the counters.
 func (o *Org) Stats() Stats {
 	return Stats{

@@ -1,0 +1,79 @@
+package auth
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSignAssertion(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	now := time.Unix(1_800_000_000, 0)
+	s, err := SignAssertion(key, Claims{Issuer: "ck", Subject: "user@example.com", Audience: ProductionAudience}, now)
+	require.NoError(t, err)
+
+	parts := strings.Split(s, ".")
+	require.Len(t, parts, 3)
+	header, err := base64.RawURLEncoding.DecodeString(parts[0])
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"alg":"RS256","typ":"JWT"}`, string(header))
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var claims map[string]any
+	require.NoError(t, json.Unmarshal(payload, &claims))
+	assert.Equal(t, "ck", claims["iss"])
+	assert.Equal(t, "user@example.com", claims["sub"])
+	assert.Equal(t, ProductionAudience, claims["aud"], "aud is a plain string, as Salesforce documents it")
+	exp := int64(claims["exp"].(float64))
+	assert.Greater(t, exp, now.Unix())
+	assert.LessOrEqual(t, exp, now.Add(MaxAssertionLifetime).Unix())
+
+	// The signature verifies with the key's public half.
+	_, err = jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation()).
+		Parse(s, func(*jwt.Token) (any, error) { return &key.PublicKey, nil })
+	require.NoError(t, err)
+
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	_, err = SignAssertion(ec, Claims{}, now)
+	require.ErrorIs(t, err, ErrConfig)
+	assert.Contains(t, err.Error(), "RSA")
+}
+
+func TestAudienceAndTokenURL(t *testing.T) {
+	cases := map[string]string{
+		"https://acme.my.salesforce.com":                   ProductionAudience,
+		"https://acme--dev.sandbox.my.salesforce.com":      SandboxAudience,
+		"https://ACME--UAT.SANDBOX.MY.SALESFORCE.COM:8443": SandboxAudience,
+		"https://test.salesforce.com":                      SandboxAudience,
+		"https://login.salesforce.com":                     ProductionAudience,
+	}
+	for in, want := range cases {
+		assert.Equal(t, want, DefaultAudience(in), in)
+	}
+	u, err := TokenURL("https://acme.my.salesforce.com", 0)
+	require.NoError(t, err)
+	assert.Equal(t, "https://acme.my.salesforce.com:8443/services/oauth2/token", u)
+	u, err = TokenURL("https://127.0.0.1:41234/", 8443)
+	require.NoError(t, err)
+	assert.Equal(t, "https://127.0.0.1:41234/services/oauth2/token", u, "an explicit port is kept")
+	_, err = TokenURL("http://acme.my.salesforce.com", 0)
+	require.ErrorIs(t, err, ErrConfig)
+	_, err = TokenURL("acme.my.salesforce.com", 0)
+	require.ErrorIs(t, err, ErrConfig)
+
+	assert.True(t, IsGenericLoginHost("https://login.salesforce.com"))
+	assert.True(t, IsGenericLoginHost("https://TEST.salesforce.com/"))
+	assert.False(t, IsGenericLoginHost("https://acme.my.salesforce.com"))
+}

@@ -1,0 +1,75 @@
+package transport_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sfmtls/sfmtls/transport"
+)
+
+// TestNoInsecureSkipVerifyOutsideTests keeps certificate checks on in shipped code.
+func TestNoInsecureSkipVerifyOutsideTests(t *testing.T) {
+	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		assert.NotContains(t, string(src), "InsecureSkip"+"Verify", path)
+		return nil
+	})
+	require.NoError(t, err)
+}
+
+func TestTLSConfigRefusesOldTLSAndUnknownServers(t *testing.T) {
+	org := startOrg(t)
+	cfg := transport.NewTLSConfig(org.ClientIdentity, org.RootCAs())
+	assert.Equal(t, uint16(tls.VersionTLS12), cfg.MinVersion)
+
+	old := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	cert, err := org.PKI.ServerTLSCertificate("127.0.0.1")
+	require.NoError(t, err)
+	old.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}
+	old.StartTLS()
+	defer old.Close()
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+	_, err = c.Get(old.URL)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "protocol version")
+
+	// A server whose CA is not among the roots is refused, naming the cause.
+	stranger := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer stranger.Close()
+	_, err = c.Get(stranger.URL)
+	var unknown x509.UnknownAuthorityError
+	require.ErrorAs(t, err, &unknown)
+
+	// Extra roots make it trusted; the system roots stay in.
+	roots, err := transport.Roots(org.RootCAs(), stranger.Certificate())
+	require.NoError(t, err)
+	c = &http.Client{Transport: &http.Transport{TLSClientConfig: transport.NewTLSConfig(org.ClientIdentity, roots)}}
+	resp, err := c.Get(stranger.URL)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+
+	sys, err := transport.Roots(nil, stranger.Certificate())
+	require.NoError(t, err)
+	assert.NotNil(t, sys)
+	none, err := transport.Roots(nil)
+	require.NoError(t, err)
+	assert.Nil(t, none, "nil means the system roots to crypto/tls")
+}

@@ -1,0 +1,403 @@
+package transport_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/keystore"
+	"github.com/sfmtls/sfmtls/salesforcetest"
+	"github.com/sfmtls/sfmtls/transport"
+)
+
+const password = "fake-org-Passw0rd"
+
+func startOrg(t testing.TB) *salesforcetest.Org {
+	t.Helper()
+	org, err := salesforcetest.Start(salesforcetest.Config{})
+	require.NoError(t, err)
+	t.Cleanup(org.Close)
+	return org
+}
+
+func configFor(org *salesforcetest.Org) transport.Config {
+	return transport.Config{
+		LoginURL:    org.URL,
+		ConsumerKey: org.ConsumerKey,
+		Username:    org.Username,
+		MTLS:        org.ClientIdentity(),
+		JWT:         org.JWTIdentity(),
+		RootCAs:     org.RootCAs(),
+		MTLSPort:    org.Port,
+		Retry:       auth.RetryPolicy{BaseDelay: time.Millisecond},
+	}
+}
+
+func newTransport(t testing.TB, cfg transport.Config) *transport.Transport {
+	t.Helper()
+	tr, err := transport.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
+}
+
+func get(t testing.TB, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+func TestKeystoreInTwoHundredOutOneHandshake(t *testing.T) {
+	org := startOrg(t)
+	files, err := org.PKI.WriteFiles(t.TempDir(), password)
+	require.NoError(t, err)
+	mtls, err := keystore.LoadFile(files.MTLSJKS, keystore.Options{Password: password})
+	require.NoError(t, err)
+	jwtID, err := keystore.LoadFile(files.JWTPKCS12, keystore.Options{Password: password})
+	require.NoError(t, err)
+
+	cfg := configFor(org)
+	cfg.MTLS, cfg.JWT = mtls, jwtID
+	tr := newTransport(t, cfg)
+	resp, err := tr.Client().Get(org.InstanceURL + "/services/data/v65.0/limits")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, 2, resp.ProtoMajor, "HTTP/2 is negotiated")
+
+	st := org.Stats()
+	assert.Equal(t, int64(1), st.TLSHandshakes, "token request and API call share one connection")
+	assert.Equal(t, int64(1), st.TokenRequests)
+	assert.Equal(t, int64(1), st.APIRequests)
+
+	u, err := tr.InstanceURL(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("https://127.0.0.1:%d", org.Port), u.String(), "instance_url gets the mutual TLS port")
+}
+
+// TestBurstAcrossSessionExpiry: 1,000 callers all holding the old token hit the
+// expired session at once. One token request serves them all and none fails.
+func TestBurstAcrossSessionExpiry(t *testing.T) {
+	org := startOrg(t)
+	tr := newTransport(t, configFor(org))
+	c := tr.Client()
+	url := org.InstanceURL + "/services/data/v65.0/limits"
+	const callers = 1000
+
+	var failures atomic.Int64
+	var ready, done sync.WaitGroup
+	release := make(chan struct{})
+	call := func() {
+		resp, err := c.Get(url)
+		if err != nil {
+			failures.Add(1)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			failures.Add(1)
+		}
+	}
+	for range callers {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			call() // with the first token
+			ready.Done()
+			<-release
+			call() // every one of these meets the expired session
+		}()
+	}
+	ready.Wait()
+	org.ExpireAllSessions()
+	close(release)
+	done.Wait()
+
+	st, ts := org.Stats(), tr.Stats()
+	t.Logf("org: %+v; transport: %+v", st, ts)
+	assert.Zero(t, failures.Load(), "no caller sees the expiry")
+	assert.Equal(t, int64(2), st.TokenRequests, "one token before, exactly one after the expiry")
+	assert.Equal(t, int64(2), ts.TokenFetches)
+	assert.Equal(t, int64(callers), st.Unauthorized, "each caller met the expired session once")
+	assert.Equal(t, int64(callers), ts.Replays)
+	assert.Equal(t, int64(callers), ts.Refreshes)
+	assert.Equal(t, int64(3*callers), st.APIRequests)
+}
+
+// trustedServer starts a second loopback server that clients of the org trust,
+// recording the Authorization header of every request.
+func trustedServer(t *testing.T, org *salesforcetest.Org) (*httptest.Server, func() []string) {
+	t.Helper()
+	cert, err := org.PKI.ServerTLSCertificate("127.0.0.1")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		_, _ = io.WriteString(w, "elsewhere")
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), seen...) }
+}
+
+func TestTokenNeverReachesAnotherHost(t *testing.T) {
+	org := startOrg(t)
+	other, seen := trustedServer(t, org)
+	org.Handle("/services/apexrest/redirect", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/landing", http.StatusFound)
+	}))
+	tr := newTransport(t, configFor(org))
+	c := tr.Client()
+
+	status, body := get(t, c, org.InstanceURL+"/services/apexrest/redirect")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "elsewhere", body, "the redirect was followed")
+
+	status, _ = get(t, c, other.URL+"/absolute") // an absolute URL to another host
+	assert.Equal(t, http.StatusOK, status)
+
+	// Same host name as the instance, other port: not the org either.
+	status, _ = get(t, c, strings.Replace(other.URL, "https://127.0.0.1", "https://127.0.0.1", 1)+"/same-host")
+	assert.Equal(t, http.StatusOK, status)
+
+	got := seen()
+	require.Len(t, got, 3, "the second server was reached each time")
+	for _, h := range got {
+		assert.Empty(t, h, "no token was sent to the second server")
+	}
+	assert.Equal(t, int64(1), org.Stats().TokenRequests)
+
+	// Plain http to the instance host never carries the token either.
+	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/services/data/", nil)
+	_, err := c.Do(req)
+	require.Error(t, err)
+}
+
+func TestCertificateRotation(t *testing.T) {
+	org := startOrg(t)
+	dir := t.TempDir()
+	files, err := org.PKI.WriteFiles(dir, password)
+	require.NoError(t, err)
+	first, err := keystore.LoadFile(files.MTLSJKS, keystore.Options{Password: password})
+	require.NoError(t, err)
+	cfg := configFor(org)
+	cfg.MTLS = first
+	tr := newTransport(t, cfg)
+	url := org.InstanceURL + "/services/data/v65.0/limits"
+	status, _ := get(t, tr.Client(), url)
+	require.Equal(t, http.StatusOK, status)
+
+	// The new certificate replaces the old one in Salesforce and in the keystore file.
+	rotated, err := org.PKI.NewClientIdentity("integration.user@example.com", time.Time{}, time.Time{})
+	require.NoError(t, err)
+	org.RegisterMutualAuthCertificate(rotated.Leaf())
+	org.UnregisterMutualAuthCertificate(first.Leaf())
+
+	var reported []error
+	reloader := &transport.Reloader{Path: files.MTLSJKS, Options: keystore.Options{Password: password},
+		Apply: tr.SetMTLSIdentity, OnError: func(err error) { reported = append(reported, err) }}
+	changed, err := reloader.Check() // records the file as it is
+	require.NoError(t, err)
+	require.True(t, changed)
+
+	// A broken file keeps the identity in use and reports why.
+	require.NoError(t, os.WriteFile(files.MTLSJKS, []byte("half a keystore"), 0o600))
+	changed, err = reloader.Check()
+	require.ErrorIs(t, err, keystore.ErrUnknownFormat)
+	assert.False(t, changed)
+	require.Len(t, reported, 1)
+
+	require.NoError(t, salesforcetest.WriteJKS(files.MTLSJKS, "mtls", rotated, password))
+	future := time.Now().Add(time.Minute)
+	require.NoError(t, os.Chtimes(files.MTLSJKS, future, future))
+	changed, err = reloader.Check()
+	require.NoError(t, err)
+	require.True(t, changed)
+
+	// Open connections keep their handshake; the next handshake presents the new certificate.
+	tr.CloseIdleConnections()
+	org.ExpireAllSessions()
+	handshakes := org.Stats().TLSHandshakes
+	status, _ = get(t, tr.Client(), url)
+	assert.Equal(t, http.StatusOK, status, "the org now accepts only the rotated certificate")
+	assert.Greater(t, org.Stats().TLSHandshakes, handshakes)
+	_ = filepath.Base(dir)
+}
+
+func TestReplayNeedsAReplayableBody(t *testing.T) {
+	org := startOrg(t)
+	tr := newTransport(t, configFor(org))
+	c := tr.Client()
+	url := org.InstanceURL + "/services/data/v65.0/sobjects/Account"
+	_, err := tr.Token(context.Background())
+	require.NoError(t, err)
+
+	org.ExpireAllSessions()
+	resp, err := c.Post(url, "application/json", strings.NewReader(`{"Name":"Acme"}`)) // GetBody is set
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusCreated, resp.StatusCode)
+	assert.Equal(t, int64(1), tr.Stats().Replays)
+
+	org.ExpireAllSessions()
+	req, err := http.NewRequest(http.MethodPost, url, io.NopCloser(strings.NewReader(`{"Name":"Acme"}`)))
+	require.NoError(t, err)
+	_, err = c.Do(req)
+	var se *transport.SessionExpiredError
+	require.ErrorAs(t, err, &se)
+	assert.Contains(t, err.Error(), "retry the call")
+	// The token was refreshed all the same: a retry succeeds.
+	resp, err = c.Post(url, "application/json", strings.NewReader(`{"Name":"Acme"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusCreated, resp.StatusCode)
+}
+
+func TestBulkInvalidSessionIDIsRefreshed(t *testing.T) {
+	org := startOrg(t)
+	var calls atomic.Int64
+	org.Handle("/services/async/65.0/job", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `<error><exceptionCode>InvalidSessionId</exceptionCode><exceptionMessage>Invalid session id</exceptionMessage></error>`)
+			return
+		}
+		_, _ = io.WriteString(w, "<jobInfo/>")
+	}))
+	tr := newTransport(t, configFor(org))
+	status, body := get(t, tr.Client(), org.InstanceURL+"/services/async/65.0/job")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "<jobInfo/>", body)
+	assert.Equal(t, int64(2), org.Stats().TokenRequests)
+
+	// Other 400s pass through untouched, body intact.
+	status, body = get(t, tr.Client(), org.InstanceURL+"/services/data/v65.0/query?q=nonsense")
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, body, "MALFORMED_QUERY")
+	assert.Equal(t, int64(2), org.Stats().TokenRequests)
+}
+
+func TestMutualAuthenticationFailedIsExplained(t *testing.T) {
+	org := startOrg(t)
+	var logs bytes.Buffer
+	cfg := configFor(org)
+	// API calls land on the org's standard port, as with a missing ":8443".
+	cfg.MTLSPort = mustPort(t, org.StandardURL)
+	cfg.LoginURL = org.URL
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	tr := newTransport(t, cfg)
+	status, body := get(t, tr.Client(), org.InstanceURL+"/services/data/v65.0/limits")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	var errs []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &errs))
+	assert.Equal(t, "MUTUAL_AUTHENTICATION_FAILED", errs[0]["errorCode"])
+	assert.Contains(t, logs.String(), "MUTUAL_AUTHENTICATION_FAILED")
+	assert.Contains(t, logs.String(), "port 8443")
+	assert.Equal(t, int64(1), org.Stats().TokenRequests, "a new token cannot fix it: no refresh")
+}
+
+func mustPort(t *testing.T, rawURL string) int {
+	t.Helper()
+	var port int
+	_, err := fmt.Sscanf(rawURL[strings.LastIndex(rawURL, ":")+1:], "%d", &port)
+	require.NoError(t, err)
+	return port
+}
+
+func TestGenericLoginHostIsRefused(t *testing.T) {
+	org := startOrg(t)
+	for _, u := range []string{"https://login.salesforce.com", "https://test.salesforce.com"} {
+		cfg := configFor(org)
+		cfg.LoginURL = u
+		_, err := transport.New(cfg)
+		require.ErrorIs(t, err, transport.ErrGenericLoginHost)
+		assert.Contains(t, err.Error(), "My Domain")
+	}
+	cfg := configFor(org)
+	cfg.MTLS = nil
+	_, err := transport.New(cfg)
+	require.ErrorIs(t, err, auth.ErrConfig)
+}
+
+func TestExpiredClientCertificateIsNamed(t *testing.T) {
+	org := startOrg(t)
+	expired, err := org.PKI.NewClientIdentity("old@example.com", time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+	require.NoError(t, err)
+	cfg := configFor(org)
+	cfg.MTLS = expired
+	_, err = transport.New(cfg)
+	require.ErrorIs(t, err, keystore.ErrExpired)
+
+	// Rotated in at run time, it is refused at the handshake with the cause named.
+	tr := newTransport(t, configFor(org))
+	tr.SetMTLSIdentity(expired)
+	_, err = tr.Client().Get(org.InstanceURL + "/services/data/")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "client certificate")
+	assert.Contains(t, err.Error(), "expired")
+}
+
+func TestLogsAndErrorsCarryNoSecrets(t *testing.T) {
+	org := startOrg(t)
+	var logs bytes.Buffer
+	cfg := configFor(org)
+	cfg.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	tr := newTransport(t, cfg)
+	c := tr.Client()
+	_, _ = get(t, c, org.InstanceURL+"/services/data/")
+	org.ExpireAllSessions()
+	_, _ = get(t, c, org.InstanceURL+"/services/data/")
+	tok, err := tr.Token(context.Background())
+	require.NoError(t, err)
+
+	outputs := []string{logs.String(), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%+v", tok), fmt.Sprintf("%#v", tok), fmt.Sprintf("%v", tr)}
+	secret := string(tok.AccessToken)
+	require.NotEmpty(t, secret)
+	for _, out := range outputs {
+		assert.NotContains(t, out, secret)
+		assert.NotContains(t, out, "PRIVATE KEY")
+		assert.NotContains(t, out, "eyJ", "no JWT assertion")
+	}
+	assert.Contains(t, logs.String(), "token fetched")
+	assert.Contains(t, logs.String(), "session rejected")
+}
+
+func TestFailedTokenFetchFailsTheCall(t *testing.T) {
+	org := startOrg(t)
+	org.PreAuthorize(org.Username, false)
+	tr := newTransport(t, configFor(org))
+	_, err := tr.Client().Get(org.InstanceURL + "/services/data/")
+	var oe *auth.OAuthError
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, auth.HintNotPreAuthorized, oe.Hint)
+	assert.True(t, errors.As(err, &oe))
+}
