@@ -137,11 +137,12 @@ func TestSessionsExpire(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, status)
 	assert.JSONEq(t, `[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`, string(body))
 
-	org.SetSessionLifetime(50 * time.Millisecond)
+	// Long enough for a loaded machine to log in and call once, short enough to wait out.
+	org.SetSessionLifetime(time.Second)
 	c, token = login(t, org)
 	status, _ = call(t, c, token, http.MethodGet, limits, "")
 	require.Equal(t, http.StatusOK, status)
-	time.Sleep(80 * time.Millisecond)
+	time.Sleep(1200 * time.Millisecond)
 	status, _ = call(t, c, token, http.MethodGet, limits, "")
 	assert.Equal(t, http.StatusUnauthorized, status)
 	assert.Equal(t, int64(2), org.Stats().Unauthorized)

@@ -184,16 +184,25 @@ func splitFields(list string) []string {
 }
 
 func (o *Org) handleCreate(w http.ResponseWriter, r *http.Request) {
-	if _, ok := version(w, r); !ok {
-		return
-	}
-	var fields map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&fields); err != nil {
-		writeRESTError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "the request body is not a JSON object")
+	fields, ok := fieldsBody(w, r)
+	if !ok {
 		return
 	}
 	id := o.data.create(r.PathValue("type"), fields)
 	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "success": true, "errors": []any{}})
+}
+
+// fieldsBody checks the version and decodes the JSON object a write sends.
+func fieldsBody(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+	if _, ok := version(w, r); !ok {
+		return nil, false
+	}
+	var fields map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&fields); err != nil {
+		writeRESTError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "the request body is not a JSON object")
+		return nil, false
+	}
+	return fields, true
 }
 
 func (o *Org) handleGet(w http.ResponseWriter, r *http.Request) {
@@ -214,12 +223,8 @@ func (o *Org) handleGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (o *Org) handleUpdate(w http.ResponseWriter, r *http.Request) {
-	if _, ok := version(w, r); !ok {
-		return
-	}
-	var fields map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&fields); err != nil {
-		writeRESTError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "the request body is not a JSON object")
+	fields, ok := fieldsBody(w, r)
+	if !ok {
 		return
 	}
 	if !o.data.update(r.PathValue("type"), r.PathValue("id"), fields) {
@@ -230,12 +235,8 @@ func (o *Org) handleUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (o *Org) handleUpsert(w http.ResponseWriter, r *http.Request) {
-	if _, ok := version(w, r); !ok {
-		return
-	}
-	var fields map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&fields); err != nil {
-		writeRESTError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "the request body is not a JSON object")
+	fields, ok := fieldsBody(w, r)
+	if !ok {
 		return
 	}
 	id, created := o.data.upsert(r.PathValue("type"), r.PathValue("field"), r.PathValue("value"), fields)

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"io"
 	"io/fs"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,6 +44,7 @@ func TestTLSConfigRefusesOldTLSAndUnknownServers(t *testing.T) {
 	cert, err := org.PKI.ServerTLSCertificate("127.0.0.1")
 	require.NoError(t, err)
 	old.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}
+	old.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
 	old.StartTLS()
 	defer old.Close()
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
@@ -51,7 +53,9 @@ func TestTLSConfigRefusesOldTLSAndUnknownServers(t *testing.T) {
 	assert.Contains(t, err.Error(), "protocol version")
 
 	// A server whose CA is not among the roots is refused, naming the cause.
-	stranger := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	stranger := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	stranger.Config.ErrorLog = log.New(io.Discard, "", 0)
+	stranger.StartTLS()
 	defer stranger.Close()
 	_, err = c.Get(stranger.URL)
 	var unknown x509.UnknownAuthorityError

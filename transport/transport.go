@@ -281,7 +281,6 @@ func (t *Transport) authorize(req *http.Request, tok *auth.Token) (*http.Request
 		return nil, false
 	}
 	out := req.Clone(req.Context())
-	out.Body = req.Body // Clone shares it anyway; said for the reader
 	out.URL.Host = hostPort
 	out.Host = ""
 	out.Header.Set("Authorization", "Bearer "+string(tok.AccessToken))

@@ -109,7 +109,7 @@ func TestBurstAcrossSessionExpiry(t *testing.T) {
 	var failures atomic.Int64
 	var ready, done sync.WaitGroup
 	release := make(chan struct{})
-	call := func() {
+	call := func() { // counts a failure for an error or any status but 200
 		resp, err := c.Get(url)
 		if err != nil {
 			failures.Add(1)
@@ -142,10 +142,13 @@ func TestBurstAcrossSessionExpiry(t *testing.T) {
 	assert.Zero(t, failures.Load(), "no caller sees the expiry")
 	assert.Equal(t, int64(2), st.TokenRequests, "one token before, exactly one after the expiry")
 	assert.Equal(t, int64(2), ts.TokenFetches)
-	assert.Equal(t, int64(callers), st.Unauthorized, "each caller met the expired session once")
-	assert.Equal(t, int64(callers), ts.Replays)
-	assert.Equal(t, int64(callers), ts.Refreshes)
-	assert.Equal(t, int64(3*callers), st.APIRequests)
+	// Callers that start after the first 401 already get the new token; the rest
+	// meet the expired session once each, and each such 401 costs one replay.
+	assert.Positive(t, st.Unauthorized)
+	assert.LessOrEqual(t, st.Unauthorized, int64(callers))
+	assert.Equal(t, st.Unauthorized, ts.Replays)
+	assert.Equal(t, st.Unauthorized, ts.Refreshes)
+	assert.Equal(t, 2*int64(callers)+st.Unauthorized, st.APIRequests)
 }
 
 // trustedServer starts a second loopback server that clients of the org trust,

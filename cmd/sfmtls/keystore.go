@@ -104,6 +104,20 @@ func oneFile(fs *flag.FlagSet, args []string, e *env) (file string, code int, ok
 	return pos[0], 0, true
 }
 
+// parseStoreCommand parses a keystore command's flags and FILE and resolves the
+// passwords; ok=false means exit with code.
+func parseStoreCommand(fs *flag.FlagSet, sf *storeFlags, args []string, e *env) (file string, opts keystore.Options, code int, ok bool) {
+	sf.register(fs)
+	if file, code, ok = oneFile(fs, args, e); !ok {
+		return "", keystore.Options{}, code, false
+	}
+	opts, err := sf.options(file, e)
+	if err != nil {
+		return "", keystore.Options{}, fail(e, err), false
+	}
+	return file, opts, exitOK, true
+}
+
 func fail(e *env, err error) int {
 	// One line: keystore errors are single-line and never hold secrets.
 	fmt.Fprintf(e.stderr, "sfmtls: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
@@ -113,15 +127,9 @@ func fail(e *env, err error) int {
 func cmdInspect(args []string, e *env) int {
 	fs := newFlagSet("inspect", "[--json] [--alias A] [--password-file F] FILE", e)
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	var sf storeFlags
-	sf.register(fs)
-	file, code, ok := oneFile(fs, args, e)
+	file, opts, code, ok := parseStoreCommand(fs, &storeFlags{}, args, e)
 	if !ok {
 		return code
-	}
-	opts, err := sf.options(file, e)
-	if err != nil {
-		return fail(e, err)
 	}
 	report, err := keystore.InspectFile(file, opts)
 	if err != nil {
@@ -169,15 +177,9 @@ func printReport(e *env, file string, r *keystore.Report) {
 func cmdExportCert(args []string, e *env) int {
 	fs := newFlagSet("export-cert", "[--chain] [--alias A] [--password-file F] FILE", e)
 	withChain := fs.Bool("chain", false, "print the intermediates after the client certificate")
-	var sf storeFlags
-	sf.register(fs)
-	file, code, ok := oneFile(fs, args, e)
+	file, opts, code, ok := parseStoreCommand(fs, &storeFlags{}, args, e)
 	if !ok {
 		return code
-	}
-	opts, err := sf.options(file, e)
-	if err != nil {
-		return fail(e, err)
 	}
 	id, err := keystore.LoadFile(file, opts)
 	if err != nil {
