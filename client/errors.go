@@ -1,0 +1,70 @@
+package client
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/sfmtls/sfmtls/auth"
+)
+
+// RESTError is one element of the error array Salesforce's REST API answers with.
+type RESTError struct {
+	Message   string   `json:"message"`
+	ErrorCode string   `json:"errorCode"`
+	Fields    []string `json:"fields,omitempty"`
+}
+
+// APIError is a REST call that Salesforce answered with an error status. Use
+// errors.As to get it and HasCode to test for an errorCode.
+type APIError struct {
+	Method     string
+	Path       string // without the query, which may carry data
+	StatusCode int
+	Errors     []RESTError // empty when the body was not Salesforce's error array
+	Hint       string      // how to fix it, for the codes that have a known fix
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "salesforce: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	for _, re := range e.Errors {
+		fmt.Fprintf(&b, "; %s: %s", re.ErrorCode, re.Message)
+		if len(re.Fields) > 0 {
+			fmt.Fprintf(&b, " (fields: %s)", strings.Join(re.Fields, ", "))
+		}
+	}
+	if e.Hint != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Hint)
+	}
+	return b.String()
+}
+
+// HasCode reports whether Salesforce gave errorCode among the errors.
+func (e *APIError) HasCode(errorCode string) bool {
+	for _, re := range e.Errors {
+		if re.ErrorCode == errorCode {
+			return true
+		}
+	}
+	return false
+}
+
+// Codes with a fix the SDK can name.
+var hints = map[string]string{
+	"MUTUAL_AUTHENTICATION_FAILED": auth.HintMutualTLS,
+	"INVALID_SESSION_ID":           "the session was rejected again after a refresh: check the user is active and the app's session policies",
+	"API_DISABLED_FOR_ORG":         "the org's edition or the user's profile does not allow API access (API Enabled permission)",
+	"REQUEST_LIMIT_EXCEEDED":       "the org's API request limit is used up: see Limits()",
+	"INSUFFICIENT_ACCESS":          "the integration user lacks access: check its permission sets",
+}
+
+func hintFor(errs []RESTError) string {
+	for _, re := range errs {
+		if h, ok := hints[re.ErrorCode]; ok {
+			return h
+		}
+	}
+	return ""
+}

@@ -1,0 +1,187 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// SaveResult is Salesforce's answer to a create or upsert.
+type SaveResult struct {
+	ID      string      `json:"id"`
+	Success bool        `json:"success"`
+	Errors  []RESTError `json:"errors"`
+	Created bool        `json:"created"` // upsert: true when a record was inserted
+}
+
+// Create inserts a record of type sobject and returns its id. fields is any
+// value that marshals to a JSON object.
+func (c *Client) Create(ctx context.Context, sobject string, fields any) (string, error) {
+	p, err := c.dataPath(ctx, "sobjects", sobject)
+	if err != nil {
+		return "", err
+	}
+	var res SaveResult
+	if err := c.Do(ctx, http.MethodPost, p, fields, &res); err != nil {
+		return "", err
+	}
+	return res.ID, nil
+}
+
+// Get reads a record into out; fields limits the fields returned (nil: all).
+func (c *Client) Get(ctx context.Context, sobject, id string, fields []string, out any) error {
+	p, err := c.dataPath(ctx, "sobjects", sobject, id)
+	if err != nil {
+		return err
+	}
+	if len(fields) > 0 {
+		p += "?fields=" + url.QueryEscape(strings.Join(fields, ","))
+	}
+	return c.Do(ctx, http.MethodGet, p, nil, out)
+}
+
+// Update changes the given fields of a record.
+func (c *Client) Update(ctx context.Context, sobject, id string, fields any) error {
+	p, err := c.dataPath(ctx, "sobjects", sobject, id)
+	if err != nil {
+		return err
+	}
+	return c.Do(ctx, http.MethodPatch, p, fields, nil)
+}
+
+// Upsert inserts or updates the record whose externalIDField equals externalID.
+func (c *Client) Upsert(ctx context.Context, sobject, externalIDField, externalID string, fields any) (*SaveResult, error) {
+	p, err := c.dataPath(ctx, "sobjects", sobject, externalIDField, externalID)
+	if err != nil {
+		return nil, err
+	}
+	var res SaveResult
+	if err := c.Do(ctx, http.MethodPatch, p, fields, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Delete deletes a record.
+func (c *Client) Delete(ctx context.Context, sobject, id string) error {
+	p, err := c.dataPath(ctx, "sobjects", sobject, id)
+	if err != nil {
+		return err
+	}
+	return c.Do(ctx, http.MethodDelete, p, nil, nil)
+}
+
+// DescribeResult is the part of an sObject describe most callers need; Raw
+// holds the whole answer.
+type DescribeResult struct {
+	Name       string          `json:"name"`
+	Label      string          `json:"label"`
+	Queryable  bool            `json:"queryable"`
+	Createable bool            `json:"createable"`
+	Fields     []DescribeField `json:"fields"`
+	Raw        json.RawMessage `json:"-"`
+}
+
+// DescribeField describes one field.
+type DescribeField struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Label string `json:"label"`
+}
+
+// Describe returns the metadata of an sObject type.
+func (c *Client) Describe(ctx context.Context, sobject string) (*DescribeResult, error) {
+	p, err := c.dataPath(ctx, "sobjects", sobject, "describe")
+	if err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if err := c.Do(ctx, http.MethodGet, p, nil, &raw); err != nil {
+		return nil, err
+	}
+	d := &DescribeResult{Raw: raw}
+	if err := json.Unmarshal(raw, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Limit is one of the org's limits.
+type Limit struct {
+	Max       int64 `json:"Max"`
+	Remaining int64 `json:"Remaining"`
+}
+
+// Limits returns the org's limits by name, such as "DailyApiRequests".
+func (c *Client) Limits(ctx context.Context) (map[string]Limit, error) {
+	p, err := c.dataPath(ctx, "limits")
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]Limit
+	if err := c.Do(ctx, http.MethodGet, p, nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// queryPage is one page of a query answer.
+type queryPage struct {
+	TotalSize      int               `json:"totalSize"`
+	Done           bool              `json:"done"`
+	NextRecordsURL string            `json:"nextRecordsUrl"`
+	Records        []json.RawMessage `json:"records"`
+}
+
+// Query runs a SOQL query and yields each record decoded into T, fetching the
+// next page (nextRecordsUrl) only when the loop reaches it. A failure is yielded
+// once as the error, and ends the sequence.
+//
+//	for acct, err := range client.Query[Account](ctx, c, "SELECT Id, Name FROM Account") {
+//		if err != nil { return err }
+//		...
+//	}
+func Query[T any](ctx context.Context, c *Client, soql string) iter.Seq2[T, error] {
+	return queryPages[T](ctx, c, "query", soql)
+}
+
+// QueryAll is Query including deleted and archived records.
+func QueryAll[T any](ctx context.Context, c *Client, soql string) iter.Seq2[T, error] {
+	return queryPages[T](ctx, c, "queryAll", soql)
+}
+
+func queryPages[T any](ctx context.Context, c *Client, resource, soql string) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		p, err := c.dataPath(ctx, resource)
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		next := p + "?q=" + url.QueryEscape(soql)
+		for next != "" {
+			var page queryPage
+			if err := c.Do(ctx, http.MethodGet, next, nil, &page); err != nil {
+				yield(zero, err)
+				return
+			}
+			for _, raw := range page.Records {
+				var v T
+				if err := json.Unmarshal(raw, &v); err != nil {
+					yield(zero, err)
+					return
+				}
+				if !yield(v, nil) {
+					return
+				}
+			}
+			next = ""
+			if !page.Done {
+				next = page.NextRecordsURL
+			}
+		}
+	}
+}
