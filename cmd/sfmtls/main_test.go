@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -30,7 +31,7 @@ func sfmtls(t *testing.T, vars map[string]string, promptAnswer *string, args ...
 	t.Helper()
 	var out, errOut bytes.Buffer
 	r := result{}
-	e := &env{stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
+	e := &env{ctx: context.Background(), stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
 	if promptAnswer != nil {
 		e.prompt = func(label string) (string, bool, error) {
 			r.prompted = append(r.prompted, label)

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/internal/settings"
+	"github.com/sfmtls/sfmtls/keystore"
+	"github.com/sfmtls/sfmtls/transport"
+)
+
+// checkTimeout bounds each network step of check.
+const checkTimeout = 30 * time.Second
+
+// stepper prints check's numbered steps.
+type stepper struct {
+	w     io.Writer
+	n, of int
+}
+
+func (s *stepper) ok(name, detail string, warnings ...string) {
+	s.n++
+	fmt.Fprintf(s.w, "[%d/%d] %-18s ok      %s\n", s.n, s.of, name, detail)
+	for _, warn := range warnings {
+		fmt.Fprintf(s.w, "      warning: %s\n", warn)
+	}
+}
+
+func (s *stepper) fail(name string, err error, fix string) int {
+	s.n++
+	cause := err.Error()
+	if fix != "" { // errors carry their hint; it gets a line of its own here
+		cause = strings.Replace(strings.Replace(cause, " ("+fix+")", "", 1), ": "+fix, "", 1)
+	}
+	fmt.Fprintf(s.w, "[%d/%d] %-18s FAILED  %s\n", s.n, s.of, name, cause)
+	if fix != "" {
+		fmt.Fprintf(s.w, "      fix: %s\n", fix)
+	}
+	fmt.Fprintf(s.w, "Connection FAILED at step %d (%s).\n", s.n, name)
+	return exitFailure
+}
+
+// connectionFlags parses the connection settings of check, token and query.
+func connectionFlags(name, synopsis string, args []string, e *env, extra func(*flag.FlagSet)) (*settings.Settings, []string, int, bool) {
+	fs := newFlagSet(name, synopsis, e)
+	s := &settings.Settings{}
+	s.Register(fs, e.getenv)
+	if extra != nil {
+		extra(fs)
+	}
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, nil, exitOK, false
+	}
+	if err != nil {
+		return nil, nil, exitUsage, false
+	}
+	if err := s.Check(); err != nil {
+		fmt.Fprintf(e.stderr, "sfmtls %s: %v\n", name, err)
+		return nil, nil, exitUsage, false
+	}
+	return s, pos, exitOK, true
+}
+
+func cmdCheck(args []string, e *env) int {
+	s, pos, code, ok := connectionFlags("check", "[connection flags]", args, e, nil)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "sfmtls check: unexpected argument %q\n", pos[0])
+		return exitUsage
+	}
+	st := &stepper{w: e.stdout, of: 5}
+	fmt.Fprintf(e.stdout, "sfmtls check: %s as %s\n", s.LoginURL, s.Username)
+
+	mtls, warnings, err := loadForCheck(&s.MTLS, e)
+	if err != nil {
+		return st.fail("mTLS keystore", err, keystoreFix(err))
+	}
+	st.ok("mTLS keystore", describeIdentity(s.MTLS.Path, mtls), warnings...)
+	jwtID := mtls
+	if s.JWT.Path != "" {
+		jwtID, warnings, err = loadForCheck(&s.JWT, e)
+		if err != nil {
+			return st.fail("JWT keystore", err, keystoreFix(err))
+		}
+		// The JWT certificate may be self-signed: only the mutual TLS one may not.
+		st.ok("JWT keystore", describeIdentity(s.JWT.Path, jwtID), dropWarning(warnings, keystore.WarnSelfSigned, keystore.WarnNoClientAuth)...)
+	} else {
+		st.ok("JWT keystore", "the mTLS keystore signs the JWT too")
+	}
+	if _, isRSA := jwtID.Leaf().PublicKey.(*rsa.PublicKey); !isRSA {
+		return st.fail("JWT keystore", errors.New("the JWT key is not RSA"), "Salesforce's JWT bearer flow signs with RS256: use an RSA key")
+	}
+
+	extra, err := s.ExtraRoots()
+	if err != nil {
+		return st.fail("TLS handshake", err, "SF_CA_FILE must name a PEM file of certificates")
+	}
+	roots, err := transport.Roots(nil, extra...)
+	if err != nil {
+		return st.fail("TLS handshake", err, "")
+	}
+	tokenURL, err := auth.TokenURL(s.LoginURL, s.MTLSPort)
+	if err != nil {
+		return st.fail("TLS handshake", err, "SF_LOGIN_URL is the org's My Domain URL, e.g. https://acme.my.salesforce.com")
+	}
+	if auth.IsGenericLoginHost(s.LoginURL) {
+		return st.fail("TLS handshake", transport.ErrGenericLoginHost, "use Setup → My Domain's URL")
+	}
+	detail, err := handshake(e.ctx, tokenURL, mtls, roots)
+	if err != nil {
+		return st.fail("TLS handshake", err, tlsFix(err))
+	}
+	st.ok("TLS handshake", detail)
+
+	c, tr, err := client.New(client.Config{
+		LoginURL: s.LoginURL, Audience: s.Audience, ConsumerKey: s.ConsumerKey, Username: s.Username,
+		MTLS: mtls, JWT: jwtID, ExtraRoots: extra, MTLSPort: s.MTLSPort, APIVersion: s.APIVersion,
+	})
+	if err != nil {
+		return st.fail("JWT bearer token", err, "")
+	}
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(e.ctx, checkTimeout)
+	defer cancel()
+	tok, err := tr.Token(ctx)
+	if err != nil {
+		return st.fail("JWT bearer token", err, tokenFix(err))
+	}
+	st.ok("JWT bearer token", fmt.Sprintf("instance %s, scope %q", tok.InstanceURL, tok.Scope))
+
+	v, err := c.APIVersion(ctx)
+	path := "/services/data/"
+	if err == nil {
+		path = "/services/data/v" + v + "/"
+		var resources json.RawMessage
+		err = c.Do(ctx, http.MethodGet, path, nil, &resources)
+	}
+	if err != nil {
+		fix := ""
+		var apiErr *client.APIError
+		if errors.As(err, &apiErr) {
+			fix = apiErr.Hint
+		}
+		return st.fail("REST API", err, fix)
+	}
+	base, _ := tr.InstanceURL(ctx)
+	st.ok("REST API", fmt.Sprintf("GET %s%s -> 200", base, path))
+	fmt.Fprintln(e.stdout, "Connection OK.")
+	return exitOK
+}
+
+// loadForCheck loads a store and returns its inspection warnings.
+func loadForCheck(st *settings.Store, e *env) (*keystore.Identity, []string, error) {
+	opts, err := st.Options(e.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := keystore.LoadFile(st.Path, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Alias = id.Alias()
+	var warnings []string
+	if report, err := keystore.InspectFile(st.Path, opts); err == nil {
+		for _, en := range report.Entries {
+			if en.Kind == keystore.PrivateKeyEntry && en.Subject == id.Leaf().Subject.String() {
+				warnings = en.Warnings
+			}
+		}
+	}
+	return id, warnings, nil
+}
+
+func dropWarning(warnings []string, drop ...string) []string {
+	var out []string
+	for _, w := range warnings {
+		keep := true
+		for _, d := range drop {
+			keep = keep && w != d
+		}
+		if keep {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func describeIdentity(path string, id *keystore.Identity) string {
+	alias := ""
+	if id.Alias() != "" {
+		alias = fmt.Sprintf(", alias %q", id.Alias())
+	}
+	return fmt.Sprintf("%s (%s%s): %s, expires %s, chain of %d",
+		path, id.SourceFormat(), alias, id.Leaf().Subject.String(), id.Leaf().NotAfter.UTC().Format("2006-01-02"), len(id.Chain()))
+}
+
+func keystoreFix(err error) string {
+	var kerr *keystore.Error
+	if errors.As(err, &kerr) && kerr.Hint != "" {
+		return kerr.Hint
+	}
+	return "run sfmtls inspect on the keystore"
+}
+
+// handshake connects to the token host with the client certificate and reads an
+// HTTP answer: under TLS 1.3 a server refuses a client certificate only after
+// the handshake, so a read is needed to know it was accepted.
+func handshake(ctx context.Context, tokenURL string, id *keystore.Identity, roots *x509.CertPool) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	u, _ := url.Parse(tokenURL)
+	tr := &http.Transport{TLSClientConfig: transport.NewTLSConfig(func() *keystore.Identity { return id }, roots), ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, (&url.URL{Scheme: "https", Host: u.Host, Path: "/services/data/"}).String(), nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	version := tls.VersionName(resp.TLS.Version)
+	server := resp.TLS.PeerCertificates[0].Subject.CommonName
+	return fmt.Sprintf("%s, %s, server %q, client certificate accepted", u.Host, version, server), nil
+}
+
+// tlsFix names the setup step behind a TLS failure.
+func tlsFix(err error) string {
+	var unknown x509.UnknownAuthorityError
+	var verify *tls.CertificateVerificationError
+	var host x509.HostnameError
+	var alert tls.AlertError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &host):
+		return "the server's certificate is for another name: use the My Domain URL exactly as Setup → My Domain shows it"
+	case errors.As(err, &unknown), errors.As(err, &verify):
+		return "the server's certificate is not trusted here: add its CA with SF_CA_FILE (a TLS-inspecting proxy needs its own CA there)"
+	case errors.As(err, &alert), strings.Contains(err.Error(), "bad certificate"), strings.Contains(err.Error(), "certificate required"):
+		return "the server refused the client certificate: it must be signed by a CA Salesforce trusts (not self-signed), " +
+			"be uploaded as Mutual Authentication Certificate, and its keystore must hold the intermediates (sfmtls inspect shows the chain)"
+	case strings.Contains(err.Error(), "client certificate"):
+		return "renew the client certificate, upload it as Mutual Authentication Certificate, and replace the keystore"
+	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &opErr):
+		return "the mutual TLS port is not reachable: Salesforce serves it on 8443; allow outbound 8443 through firewalls and proxies"
+	}
+	return ""
+}
+
+func tokenFix(err error) string {
+	var oe *auth.OAuthError
+	if errors.As(err, &oe) {
+		return oe.Hint
+	}
+	var re *auth.ResponseError
+	if errors.As(err, &re) {
+		return "the token endpoint did not answer as Salesforce does: check SF_LOGIN_URL and any proxy in between"
+	}
+	return tlsFix(err)
+}
