@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 )
@@ -115,8 +116,14 @@ func retryable(err error) bool {
 	return false
 }
 
-// isTLSRefusal: certificate and handshake refusals do not heal by retrying.
+// isTLSRefusal: certificate and handshake refusals do not heal by retrying. An
+// alert the server sent arrives as a net.OpError "remote error"; tls.AlertError
+// covers the alerts this side sends.
 func isTLSRefusal(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" {
+		return true
+	}
 	var verify *tls.CertificateVerificationError
 	var alert tls.AlertError
 	var unknownCA x509.UnknownAuthorityError

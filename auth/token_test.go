@@ -3,6 +3,7 @@ package auth_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -280,3 +281,24 @@ func TestCacheWaiterCancellation(t *testing.T) {
 	assert.Equal(t, int64(3), cache.Fetches())
 	assert.False(t, errors.Is(err, context.Canceled))
 }
+
+func TestRefusedClientCertificateIsNotRetried(t *testing.T) {
+	org := startOrg(t)
+	stranger, err := salesforcetest.NewPKI()
+	require.NoError(t, err)
+	var attempts []string
+	ts := sourceFor(t, org, func(c *auth.Config) {
+		c.HTTPClient = org.HTTPClient(stranger.ClientIdentity)
+		c.HTTPClient.Transport.(*http.Transport).TLSClientConfig.MaxVersion = tls.VersionTLS12 // the refusal is part of the handshake
+		c.Logger = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) { attempts = append(attempts, string(p)) }), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	_, err = ts.Token(context.Background())
+	var ne *auth.NetworkError
+	require.ErrorAs(t, err, &ne)
+	assert.Contains(t, err.Error(), "bad certificate")
+	assert.Empty(t, attempts, "no retry was logged")
+}
+
+type writerFunc func([]byte)
+
+func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }

@@ -146,6 +146,20 @@ func (p *PKI) NewClientIdentity(cn string, notBefore, notAfter time.Time) (*keys
 	return keystore.NewIdentity(key, []*x509.Certificate{cert, p.ClientInterCA})
 }
 
+// NewRSAClientIdentity issues an RSA client certificate under the client
+// intermediate CA: one identity that can serve both mutual TLS and the JWT.
+func (p *PKI) NewRSAClientIdentity(cn string) (*keystore.Identity, error) {
+	key, err := newRSAKey()
+	if err != nil {
+		return nil, err
+	}
+	cert, err := issue(certSpec{cn: cn, clientEKU: true}, key, p.ClientInterCA, p.clientInterKey)
+	if err != nil {
+		return nil, err
+	}
+	return keystore.NewIdentity(key, []*x509.Certificate{cert, p.ClientInterCA})
+}
+
 // NewJWTIdentity makes another self-signed RSA signing identity.
 func (p *PKI) NewJWTIdentity(cn string) (*keystore.Identity, error) {
 	key, err := newRSAKey()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rsa"
 	"crypto/tls"
@@ -221,27 +222,69 @@ func keystoreFix(err error) string {
 }
 
 // handshake connects to the token host with the client certificate and reads an
-// HTTP answer: under TLS 1.3 a server refuses a client certificate only after
-// the handshake, so a read is needed to know it was accepted.
+// HTTP answer. It tries TLS 1.2 first: there the server's verdict on the client
+// certificate is part of the handshake, while under TLS 1.3 it comes after the
+// client has finished, as an alert, a reset or a broken pipe, whichever the
+// timing gives. Only a server without TLS 1.2 is probed with TLS 1.3.
 func handshake(ctx context.Context, tokenURL string, id *keystore.Identity, roots *x509.CertPool) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	u, _ := url.Parse(tokenURL)
-	tr := &http.Transport{TLSClientConfig: transport.NewTLSConfig(func() *keystore.Identity { return id }, roots), ForceAttemptHTTP2: true}
-	defer tr.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, (&url.URL{Scheme: "https", Host: u.Host, Path: "/services/data/"}).String(), nil)
+	detail, err := probe(ctx, u, id, roots, tls.VersionTLS12)
+	if alert, ok := remoteAlert(err); ok && strings.Contains(alert, "protocol version") {
+		detail, err = probe(ctx, u, id, roots, tls.VersionTLS13)
+	}
+	return detail, err
+}
+
+// remoteAlert returns the text of a TLS alert the server sent. crypto/tls
+// reports those as a net.OpError "remote error" around an unexported type, not
+// as tls.AlertError (which is for alerts it sends).
+func remoteAlert(err error) (string, bool) {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" && op.Err != nil {
+		return op.Err.Error(), true
+	}
+	return "", false
+}
+
+// errRefusedAfterHandshake: under TLS 1.3 the server dropped the connection
+// right after a handshake in which the client certificate was sent.
+var errRefusedAfterHandshake = errors.New("the server closed the connection right after the TLS 1.3 handshake: bad certificate")
+
+func isRemoteAlert(err error) bool {
+	_, ok := remoteAlert(err)
+	return ok
+}
+
+func probe(ctx context.Context, u *url.URL, id *keystore.Identity, roots *x509.CertPool, maxVersion uint16) (string, error) {
+	cfg := transport.NewTLSConfig(func() *keystore.Identity { return id }, roots)
+	cfg.MaxVersion = maxVersion
+	cfg.NextProtos = []string{"http/1.1"}
+	conn, err := (&tls.Dialer{Config: cfg}).DialContext(ctx, "tcp", u.Host)
 	if err != nil {
 		return "", err
 	}
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return "", err
+	defer conn.Close()
+	tc := conn.(*tls.Conn)
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = tc.SetDeadline(deadline)
 	}
-	defer resp.Body.Close()
+	_, werr := fmt.Fprintf(tc, "GET /services/data/ HTTP/1.1\r\nHost: %s\r\nUser-Agent: sfmtls-check\r\nConnection: close\r\n\r\n", u.Host)
+	resp, rerr := http.ReadResponse(bufio.NewReader(tc), nil)
+	if rerr != nil || werr != nil {
+		switch {
+		case isRemoteAlert(rerr):
+			return "", rerr
+		case tc.ConnectionState().Version == tls.VersionTLS13:
+			return "", fmt.Errorf("%w (%v)", errRefusedAfterHandshake, errors.Join(werr, rerr))
+		}
+		return "", errors.Join(werr, rerr)
+	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	version := tls.VersionName(resp.TLS.Version)
-	server := resp.TLS.PeerCertificates[0].Subject.CommonName
-	return fmt.Sprintf("%s, %s, server %q, client certificate accepted", u.Host, version, server), nil
+	resp.Body.Close()
+	st := tc.ConnectionState()
+	return fmt.Sprintf("%s, %s, server %q, client certificate accepted", u.Host, tls.VersionName(st.Version), st.PeerCertificates[0].Subject.CommonName), nil
 }
 
 // tlsFix names the setup step behind a TLS failure.
@@ -249,16 +292,18 @@ func tlsFix(err error) string {
 	var unknown x509.UnknownAuthorityError
 	var verify *tls.CertificateVerificationError
 	var host x509.HostnameError
-	var alert tls.AlertError
 	var opErr *net.OpError
+	alert, remote := remoteAlert(err)
 	switch {
+	case remote && strings.Contains(alert, "protocol version"):
+		return "the server and this client share no TLS version: Salesforce needs TLS 1.2 or later on both sides"
+	case remote, errors.Is(err, errRefusedAfterHandshake):
+		return "the server refused the client certificate: it must be signed by a CA Salesforce trusts (not self-signed), " +
+			"be uploaded as Mutual Authentication Certificate, and its keystore must hold the intermediates (sfmtls inspect shows the chain)"
 	case errors.As(err, &host):
 		return "the server's certificate is for another name: use the My Domain URL exactly as Setup → My Domain shows it"
 	case errors.As(err, &unknown), errors.As(err, &verify):
 		return "the server's certificate is not trusted here: add its CA with SF_CA_FILE (a TLS-inspecting proxy needs its own CA there)"
-	case errors.As(err, &alert), strings.Contains(err.Error(), "bad certificate"), strings.Contains(err.Error(), "certificate required"):
-		return "the server refused the client certificate: it must be signed by a CA Salesforce trusts (not self-signed), " +
-			"be uploaded as Mutual Authentication Certificate, and its keystore must hold the intermediates (sfmtls inspect shows the chain)"
 	case strings.Contains(err.Error(), "client certificate"):
 		return "renew the client certificate, upload it as Mutual Authentication Certificate, and replace the keystore"
 	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &opErr):

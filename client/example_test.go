@@ -1,0 +1,73 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/salesforcetest"
+)
+
+func ExampleQuery() {
+	org, err := salesforcetest.Start(salesforcetest.Config{PageSize: 2})
+	if err != nil {
+		panic(err)
+	}
+	defer org.Close()
+	org.Insert("Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"}, map[string]any{"Name": "Initech"})
+
+	c, tr, err := client.New(client.Config{
+		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
+		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), MTLSPort: org.Port,
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer tr.CloseIdleConnections()
+
+	type Account struct {
+		Name string `json:"Name"`
+	}
+	// Two pages of two: the second is fetched when the loop reaches it.
+	for a, err := range client.Query[Account](context.Background(), c, "SELECT Name FROM Account ORDER BY Name") {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(a.Name)
+	}
+	// Output:
+	// Acme
+	// Globex
+	// Initech
+}
+
+func ExampleClient_Create() {
+	org, err := salesforcetest.Start(salesforcetest.Config{})
+	if err != nil {
+		panic(err)
+	}
+	defer org.Close()
+	c, tr, err := client.New(client.Config{
+		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
+		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), MTLSPort: org.Port,
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer tr.CloseIdleConnections()
+	ctx := context.Background()
+	id, err := c.Create(ctx, "Account", map[string]any{"Name": "Acme"})
+	if err != nil {
+		panic(err)
+	}
+	err = c.Update(ctx, "Account", id, map[string]any{"Name": "Acme Corp"})
+	if err != nil {
+		panic(err)
+	}
+	var got struct{ Name string }
+	if err := c.Get(ctx, "Account", id, []string{"Name"}, &got); err != nil {
+		panic(err)
+	}
+	fmt.Println(got.Name, c.Delete(ctx, "Account", id))
+	// Output: Acme Corp <nil>
+}
