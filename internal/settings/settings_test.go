@@ -1,0 +1,59 @@
+package settings
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFlagsWinOverVariables(t *testing.T) {
+	env := map[string]string{"SF_LOGIN_URL": "https://env.my.salesforce.com", "SF_USERNAME": "env-user", "SF_MTLS_PORT": "9443",
+		"SF_MTLS_KEYSTORE_PASSWORD": "from-env", "SF_JWT_ALIAS": "jwt"}
+	getenv := func(k string) string { return env[k] }
+	var s Settings
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	s.Register(fs, getenv)
+	pw := filepath.Join(t.TempDir(), "pw")
+	require.NoError(t, os.WriteFile(pw, []byte("from-file\r\n"), 0o600))
+	require.NoError(t, fs.Parse([]string{"--login-url", "https://flag.my.salesforce.com", "--mtls-keystore-password-file", pw}))
+
+	assert.Equal(t, "https://flag.my.salesforce.com", s.LoginURL)
+	assert.Equal(t, "env-user", s.Username)
+	assert.Equal(t, 9443, s.MTLSPort)
+	assert.Equal(t, "jwt", s.JWT.Alias)
+	opts, err := s.MTLS.Options(getenv)
+	require.NoError(t, err)
+	assert.Equal(t, "from-file", string(opts.Password), "the file wins, its line ending dropped")
+	opts, err = s.JWT.Options(getenv)
+	require.NoError(t, err)
+	assert.Empty(t, string(opts.Password))
+
+	assert.NotNil(t, fs.Lookup("mtls-keystore-password-file"))
+	assert.Nil(t, fs.Lookup("mtls-keystore-password"), "no flag takes a password's value")
+}
+
+func TestCheckNamesWhatIsMissing(t *testing.T) {
+	s := FromEnv(func(k string) string { return map[string]string{"SF_USERNAME": "u"}[k] })
+	assert.True(t, s.Any())
+	err := s.Check()
+	require.ErrorIs(t, err, ErrMissing)
+	assert.Contains(t, err.Error(), "SF_LOGIN_URL")
+	assert.Contains(t, err.Error(), "SF_CONSUMER_KEY")
+	assert.Contains(t, err.Error(), "SF_MTLS_KEYSTORE")
+	assert.NotContains(t, err.Error(), "SF_USERNAME")
+	assert.False(t, FromEnv(func(string) string { return "" }).Any())
+}
+
+func TestExtraRoots(t *testing.T) {
+	s := &Settings{CAFile: filepath.Join("..", "..", "keystore", "testdata", "root-ca.pem")}
+	roots, err := s.ExtraRoots()
+	require.NoError(t, err)
+	require.Len(t, roots, 1)
+	s.CAFile = filepath.Join("..", "..", "keystore", "testdata", "client-key-pkcs8.pem")
+	_, err = s.ExtraRoots()
+	assert.ErrorContains(t, err, "no PEM certificate")
+}
