@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 )
 
 // OAuthError is Salesforce's refusal of a token request: the OAuth error and
@@ -94,7 +96,25 @@ type NetworkError struct {
 }
 
 func (e *NetworkError) Error() string {
-	return fmt.Sprintf("auth: token request to %s failed: %v", e.URL, e.Err)
+	msg := fmt.Sprintf("auth: token request to %s failed: %v", e.URL, e.Err)
+	if droppedConnection(e.Err) {
+		msg += " (" + HintDropped + ")"
+	}
+	return msg
+}
+
+// HintDropped explains a connection the server dropped without a TLS alert.
+const HintDropped = "the server closed the connection: under TLS 1.3 that is how a refused client certificate " +
+	"often shows; check the certificate is CA-signed, uploaded as Mutual Authentication Certificate, and sent with its " +
+	"intermediates (sfmtls check tells which)"
+
+// droppedConnection: the connection ended without an answer or a TLS alert.
+func droppedConnection(err error) bool {
+	if isTLSRefusal(err) {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "http2: client conn could not be established")
 }
 
 func (e *NetworkError) Unwrap() error { return e.Err }

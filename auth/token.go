@@ -253,3 +253,15 @@ func errorFromResponse(tokenURL string, resp *http.Response, body []byte) error 
 	}
 	return &ResponseError{URL: tokenURL, StatusCode: resp.StatusCode, ContentType: resp.Header.Get("Content-Type")}
 }
+
+// Format prints the configuration with the signing key reduced to its type, for
+// every verb: a crypto.Signer such as *rsa.PrivateKey would otherwise print its
+// private numbers under %v.
+func (c Config) Format(f fmt.State, _ rune) {
+	signer := "<nil>"
+	if c.Signer != nil {
+		signer = fmt.Sprintf("%T (redacted)", c.Signer)
+	}
+	fmt.Fprintf(f, "auth.Config{LoginURL:%q Port:%d Audience:%q ConsumerKey:%q Username:%q Signer:%s Retry:%+v}",
+		c.LoginURL, c.Port, c.Audience, c.ConsumerKey, c.Username, signer, c.Retry)
+}

@@ -17,6 +17,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -92,8 +93,8 @@ type Org struct {
 	mutualAuth    map[[32]byte]bool // SHA-256 of registered Mutual Authentication Certificates
 	appCert       *x509.Certificate // the certificate uploaded to the app for the JWT
 	preAuthorized map[string]bool
-	failTokens    int
-	failStatus    int
+	tokenFaults   []http.Handler // serve the next token requests, one each
+	issued        []string       // every access token issued, for secret-hygiene tests
 	tokenDelay    time.Duration
 	data          *dataStore
 	handshakes    atomic.Int64
@@ -289,9 +290,42 @@ func (o *Org) SetSessionLifetime(d time.Duration) {
 // FailTokenRequests makes the next n token requests answer status (e.g. 503)
 // with an HTML page, as a load balancer would.
 func (o *Org) FailTokenRequests(n, status int) {
+	o.FailTokenRequestsWith(n, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, "<html><body>%d %s</body></html>", status, http.StatusText(status))
+	}))
+}
+
+// FailTokenRequestsWith serves the next n token requests with h instead, for
+// faults such as a connection cut mid-answer or a body that is not JSON.
+func (o *Org) FailTokenRequestsWith(n int, h http.Handler) {
 	o.mu.Lock()
-	o.failTokens, o.failStatus = n, status
+	o.tokenFaults = nil
+	for range n {
+		o.tokenFaults = append(o.tokenFaults, h)
+	}
 	o.mu.Unlock()
+}
+
+// AbortMidResponse is a token fault: it sends the start of a 200 answer and cuts
+// the stream (HTTP/2 RST_STREAM, or a closed HTTP/1.1 connection).
+var AbortMidResponse = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, `{"access_token":"00D`)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	panic(http.ErrAbortHandler)
+})
+
+// IssuedTokens returns every access token the org has issued, for tests that
+// check no token reaches a log or an error.
+func (o *Org) IssuedTokens() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.issued...)
 }
 
 // SetTokenDelay delays every token response by d.

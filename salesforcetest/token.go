@@ -46,9 +46,10 @@ func oauthError(w http.ResponseWriter, status int, code, description string) {
 func (o *Org) handleToken(w http.ResponseWriter, r *http.Request) {
 	o.tokenRequests.Add(1)
 	o.mu.Lock()
-	delay, fail, status := o.tokenDelay, o.failTokens > 0, o.failStatus
-	if fail {
-		o.failTokens--
+	delay := o.tokenDelay
+	var fault http.Handler
+	if len(o.tokenFaults) > 0 {
+		fault, o.tokenFaults = o.tokenFaults[0], o.tokenFaults[1:]
 	}
 	appCert := o.appCert
 	o.mu.Unlock()
@@ -59,10 +60,8 @@ func (o *Org) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if fail {
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(status)
-		_, _ = fmt.Fprintf(w, "<html><body>%d %s</body></html>", status, http.StatusText(status))
+	if fault != nil {
+		fault.ServeHTTP(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -141,6 +140,7 @@ func (o *Org) issueToken(w http.ResponseWriter, user string) {
 		s.expires = now.Add(o.lifetime)
 	}
 	o.sessions[token] = s
+	o.issued = append(o.issued, token)
 	o.mu.Unlock()
 	o.tokensIssued.Add(1)
 	n := o.tokenSequence.Add(1)

@@ -58,7 +58,7 @@ type Config struct {
 // Stats counts what a Transport did.
 type Stats struct {
 	TokenFetches int64 // token requests started (each may retry)
-	Refreshes    int64 // tokens dropped because Salesforce rejected the session
+	Refreshes    int64 // answers rejecting the session; concurrent ones share one new token
 	Replays      int64 // requests sent again with a fresh token
 }
 
@@ -220,11 +220,16 @@ func (t *Transport) target(u *url.URL, r *route) (string, bool) {
 	return "", false
 }
 
+// maxReplays bounds how often one request is sent again after its session was
+// rejected: once per session that ended under it, and no more than this.
+const maxReplays = 3
+
 // RoundTrip sends req with the access token when it is for the org, over mutual
 // TLS. When Salesforce rejects the session (401 INVALID_SESSION_ID, or Bulk's
 // 400 InvalidSessionId) it drops that token, fetches one new token shared with
-// every concurrent caller, and sends the request once more if its body can be
-// replayed.
+// every concurrent caller, and sends the request again if its body can be
+// replayed. Should the new session end too before the replay arrives, the
+// request is replayed once more per ended session, up to maxReplays times.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	tok, err := t.tokens.Token(ctx)
@@ -237,40 +242,44 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	resp, err := t.base.RoundTrip(out)
-	if err != nil {
-		return nil, err
-	}
-	switch sessionVerdict(resp) {
-	case sessionOK:
-		return resp, nil
-	case mutualAuthFailed:
-		t.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: Salesforce refused the call: MUTUAL_AUTHENTICATION_FAILED",
-			slog.String("host", out.URL.Host), slog.String("fix", auth.HintMutualTLS))
-		return resp, nil
-	}
-	t.tokens.Invalidate(tok)
-	t.refreshes.Add(1)
-	t.log.LogAttrs(ctx, slog.LevelDebug, "sfmtls: session rejected, refreshing the token", slog.String("host", out.URL.Host))
-	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-		discard(resp)
-		return nil, &SessionExpiredError{Method: req.Method, URL: redactedURL(req.URL)}
-	}
-	fresh, err := t.tokens.Token(ctx)
-	if err != nil {
-		discard(resp)
-		return nil, err
-	}
-	replay := req.Clone(ctx)
-	if req.GetBody != nil {
-		if replay.Body, err = req.GetBody(); err != nil {
+	for replays := 0; ; replays++ {
+		if err != nil {
+			return nil, err
+		}
+		switch sessionVerdict(resp) {
+		case sessionOK:
+			return resp, nil
+		case mutualAuthFailed:
+			t.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: Salesforce refused the call: MUTUAL_AUTHENTICATION_FAILED",
+				slog.String("host", out.URL.Host), slog.String("fix", auth.HintMutualTLS))
+			return resp, nil
+		}
+		t.tokens.Invalidate(tok)
+		t.refreshes.Add(1)
+		t.log.LogAttrs(ctx, slog.LevelDebug, "sfmtls: session rejected, refreshing the token", slog.String("host", out.URL.Host))
+		if replays == maxReplays {
+			return resp, nil
+		}
+		if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+			discard(resp)
+			return nil, &SessionExpiredError{Method: req.Method, URL: redactedURL(req.URL)}
+		}
+		if tok, err = t.tokens.Token(ctx); err != nil {
 			discard(resp)
 			return nil, err
 		}
+		replay := req.Clone(ctx)
+		if req.GetBody != nil {
+			if replay.Body, err = req.GetBody(); err != nil {
+				discard(resp)
+				return nil, err
+			}
+		}
+		out, _ = t.authorize(replay, tok)
+		discard(resp)
+		t.replays.Add(1)
+		resp, err = t.base.RoundTrip(out)
 	}
-	out, _ = t.authorize(replay, fresh)
-	discard(resp)
-	t.replays.Add(1)
-	return t.base.RoundTrip(out)
 }
 
 // authorize returns a copy of req aimed at the org's mutual TLS port with the
@@ -350,4 +359,12 @@ func redactedURL(u *url.URL) string {
 	c.RawQuery = ""
 	c.User = nil
 	return c.String()
+}
+
+// Format prints a summary for every verb: fmt would otherwise walk the live
+// connection pool (a data race) and the identities.
+func (t *Transport) Format(f fmt.State, _ rune) {
+	st := t.Stats()
+	fmt.Fprintf(f, "transport.Transport{token_url=%s mtls_port=%s mtls=%v token_fetches=%d refreshes=%d replays=%d}",
+		t.login, t.port, t.mtls.Load(), st.TokenFetches, st.Refreshes, st.Replays)
 }

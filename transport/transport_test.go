@@ -404,3 +404,35 @@ func TestFailedTokenFetchFailsTheCall(t *testing.T) {
 	assert.Equal(t, auth.HintNotPreAuthorized, oe.Hint)
 	assert.True(t, errors.As(err, &oe))
 }
+
+// TestReplayOncePerEndedSession: a replay whose fresh session has ended too is
+// replayed again with a newer token, a bounded number of times.
+func TestReplayOncePerEndedSession(t *testing.T) {
+	org := startOrg(t)
+	var rejectFirst atomic.Int64
+	rejectFirst.Store(2)
+	org.Handle("/services/apexrest/flaky", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rejectFirst.Add(-1) >= 0 {
+			org.ExpireAllSessions() // the session ends as the request arrives
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	tr := newTransport(t, configFor(org))
+	status, body := get(t, tr.Client(), org.InstanceURL+"/services/apexrest/flaky")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "ok", body)
+	assert.Equal(t, int64(3), org.Stats().TokenRequests, "a new token for each ended session")
+	assert.Equal(t, int64(2), tr.Stats().Replays)
+
+	// A session that is always rejected ends the loop after maxReplays.
+	rejectFirst.Store(1 << 30)
+	status, body = get(t, tr.Client(), org.InstanceURL+"/services/apexrest/flaky")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.Contains(t, body, "INVALID_SESSION_ID", "the last answer reaches the caller intact")
+	assert.Equal(t, int64(2+3), tr.Stats().Replays)
+	assert.Equal(t, int64(3+3), org.Stats().TokenRequests, "one per replay; the last rejection fetches none")
+}
