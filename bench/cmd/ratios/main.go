@@ -1,0 +1,120 @@
+// Command ratios reads `go test -bench` output of the bench package from
+// standard input and prints, per benchmark and metric, the median of each
+// implementation and the ratios sfmtls/baseline and sfmtls/peer, with the
+// targets the benchmarks were written for.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+var line = regexp.MustCompile(`^Benchmark(\w+)/(?:(conc=\d+)/)?impl=(\w+)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+type key struct{ bench, unit string }
+
+func main() {
+	if err := run(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "ratios:", err)
+		os.Exit(1)
+	}
+}
+
+func run(in io.Reader, out io.Writer) error {
+	values := map[key]map[string][]float64{}
+	var order []key
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		m := line.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		bench := m[1]
+		if m[2] != "" {
+			bench += "/" + m[2]
+		}
+		f := strings.Fields(m[4])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			k := key{bench, f[i+1]}
+			if values[k] == nil {
+				values[k] = map[string][]float64{}
+				order = append(order, k)
+			}
+			values[k][m[3]] = append(values[k][m[3]], v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if len(order) == 0 {
+		return fmt.Errorf("no benchmark lines in the input")
+	}
+	units := map[string]int{"req/s": 0, "ns/op": 1, "allocs/op": 2, "B/op": 3, "handshakes/10k": 4, "tokens/10k": 5}
+	slices.SortStableFunc(order, func(a, b key) int {
+		if a.bench != b.bench {
+			return 0
+		}
+		return units[a.unit] - units[b.unit]
+	})
+	fmt.Fprintf(out, "%-26s %-15s %12s %12s %12s %10s %10s  %s\n", "benchmark", "metric", "baseline", "peer", "sfmtls", "sf/base", "sf/peer", "target")
+	for _, k := range order {
+		b, p, s := median(values[k]["baseline"]), median(values[k]["peer"]), median(values[k]["sfmtls"])
+		fmt.Fprintf(out, "%-26s %-15s %12s %12s %12s %10s %10s  %s\n", k.bench, k.unit, num(b), num(p), num(s), ratio(s, b), ratio(s, p), target(k.unit, b, p, s))
+	}
+	return nil
+}
+
+func target(unit string, b, p, s float64) string {
+	switch unit {
+	case "req/s":
+		if s >= 0.97*b && s >= p {
+			return "met (>= 0.97 x baseline, >= 1.0 x peer)"
+		}
+		return "MISSED (>= 0.97 x baseline, >= 1.0 x peer)"
+	case "allocs/op":
+		if s-b <= 2 {
+			return "met (<= baseline + 2)"
+		}
+		return "MISSED (<= baseline + 2)"
+	}
+	return ""
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return -1
+	}
+	c := slices.Clone(v)
+	slices.Sort(c)
+	if len(c)%2 == 1 {
+		return c[len(c)/2]
+	}
+	return (c[len(c)/2-1] + c[len(c)/2]) / 2
+}
+
+func num(v float64) string {
+	if v < 0 {
+		return "-"
+	}
+	if v >= 100 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func ratio(a, b float64) string {
+	if a < 0 || b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", a/b)
+}
