@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -181,13 +183,23 @@ func newSfmtls(e *env) (*impl, error) {
 
 var builders = []func(*env) (*impl, error){newBaseline, newPeer, newSfmtls}
 
+// rotated returns the builders starting at BENCH_ROUND mod 3, so that over the
+// rounds of bench/run each implementation runs first, second and third equally
+// often: whatever drifts within a process (heap size, CPU clocks) does not
+// favour one of them.
+func rotated() []func(*env) (*impl, error) {
+	n, _ := strconv.Atoi(os.Getenv("BENCH_ROUND"))
+	k := n % len(builders)
+	return append(slices.Clone(builders[k:]), builders[:k]...)
+}
+
 // BenchmarkRequest: requests with a cached token at 1, 16 and 256 concurrent
 // callers; the three implementations run one after another at each level.
 func BenchmarkRequest(b *testing.B) {
 	e := setup(b)
 	url := e.org.URL + "/services/data/v65.0/limits"
 	for _, conc := range []int{1, 16, 256} {
-		for _, build := range builders {
+		for _, build := range rotated() {
 			im, err := build(e)
 			if err != nil {
 				b.Fatal(err)
@@ -233,11 +245,16 @@ func BenchmarkRequest(b *testing.B) {
 func BenchmarkColdStart(b *testing.B) {
 	e := setup(b)
 	url := e.org.URL + "/services/data/v65.0/limits"
-	for i, name := range []string{"baseline", "peer", "sfmtls"} {
-		b.Run("impl="+name, func(b *testing.B) {
+	for _, build := range rotated() {
+		probe, err := build(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		probe.close()
+		b.Run("impl="+probe.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				im, err := builders[i](e)
+				im, err := build(e)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -15,6 +15,7 @@ import (
 	"log"
 	"os"
 
+	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/demo"
 	"github.com/sfmtls/sfmtls/keystore"
 )
@@ -26,32 +27,21 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
-	if s := demo.Settings(getenv); s != nil {
-		cfg, err := s.ClientConfig(getenv)
+	return demo.Run(ctx, w, getenv, func(env *demo.Env) (client.Config, error) {
+		// The two stores Mule's Salesforce Config points at, each with its alias.
+		pw := keystore.Secret(env.Password)
+		mtls, err := keystore.LoadFile(env.Files.MTLSJKS, keystore.Options{Password: pw, Alias: "mtls"})
 		if err != nil {
-			return err
+			return client.Config{}, err
 		}
-		return demo.Flow(ctx, w, cfg)
-	}
-	env, err := demo.StartFakeOrg(w, 200)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-
-	// The two stores Mule's Salesforce Config points at, each with its alias.
-	pw := keystore.Secret(env.Password)
-	mtls, err := keystore.LoadFile(env.Files.MTLSJKS, keystore.Options{Password: pw, Alias: "mtls"})
-	if err != nil {
-		return err
-	}
-	jwt, err := keystore.LoadFile(env.Files.JWTJKS, keystore.Options{Password: pw, Alias: "mulesoft"})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "mtls.jks: %s, issued by %s\nmulesoft.jks: %s (self-signed: fine for the JWT)\n",
-		mtls.Leaf().Subject.CommonName, mtls.Leaf().Issuer.CommonName, jwt.Leaf().Subject.CommonName)
-	cfg := env.FakeClientConfig()
-	cfg.MTLS, cfg.JWT = mtls, jwt
-	return demo.Flow(ctx, w, cfg)
+		jwt, err := keystore.LoadFile(env.Files.JWTJKS, keystore.Options{Password: pw, Alias: "mulesoft"})
+		if err != nil {
+			return client.Config{}, err
+		}
+		fmt.Fprintf(w, "mtls.jks: %s, issued by %s\nmulesoft.jks: %s (self-signed: fine for the JWT)\n",
+			mtls.Leaf().Subject.CommonName, mtls.Leaf().Issuer.CommonName, jwt.Leaf().Subject.CommonName)
+		cfg := env.FakeClientConfig()
+		cfg.MTLS, cfg.JWT = mtls, jwt
+		return cfg, nil
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"log"
 	"os"
 
+	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/demo"
 	"github.com/sfmtls/sfmtls/keystore"
 )
@@ -26,30 +27,19 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
-	if s := demo.Settings(getenv); s != nil {
-		cfg, err := s.ClientConfig(getenv)
+	return demo.Run(ctx, w, getenv, func(env *demo.Env) (client.Config, error) {
+		mtls, err := keystore.LoadFile(env.Files.MTLSCert, keystore.Options{KeyFile: env.Files.MTLSKey})
 		if err != nil {
-			return err
+			return client.Config{}, err
 		}
-		return demo.Flow(ctx, w, cfg)
-	}
-	env, err := demo.StartFakeOrg(w, 200)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-
-	mtls, err := keystore.LoadFile(env.Files.MTLSCert, keystore.Options{KeyFile: env.Files.MTLSKey})
-	if err != nil {
-		return err
-	}
-	jwt, err := keystore.LoadFile(env.Files.JWTCert, keystore.Options{KeyFile: env.Files.JWTKey})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "PEM: %s with %d certificate(s) to send; JWT key for %s\n",
-		mtls.Leaf().Subject.CommonName, len(mtls.Chain()), jwt.Leaf().Subject.CommonName)
-	cfg := env.FakeClientConfig()
-	cfg.MTLS, cfg.JWT = mtls, jwt
-	return demo.Flow(ctx, w, cfg)
+		jwt, err := keystore.LoadFile(env.Files.JWTCert, keystore.Options{KeyFile: env.Files.JWTKey})
+		if err != nil {
+			return client.Config{}, err
+		}
+		fmt.Fprintf(w, "PEM: %s with %d certificate(s) to send; JWT key for %s\n",
+			mtls.Leaf().Subject.CommonName, len(mtls.Chain()), jwt.Leaf().Subject.CommonName)
+		cfg := env.FakeClientConfig()
+		cfg.MTLS, cfg.JWT = mtls, jwt
+		return cfg, nil
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/demo"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
@@ -28,38 +29,27 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
-	if s := demo.Settings(getenv); s != nil {
-		cfg, err := s.ClientConfig(getenv)
+	return demo.Run(ctx, w, getenv, func(env *demo.Env) (client.Config, error) {
+		// One RSA identity, registered both ways in the (fake) org's setup.
+		both, err := env.Org.PKI.NewRSAClientIdentity("integration.user@example.com")
 		if err != nil {
-			return err
+			return client.Config{}, err
 		}
-		return demo.Flow(ctx, w, cfg)
-	}
-	env, err := demo.StartFakeOrg(w, 200)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
+		env.Org.RegisterMutualAuthCertificate(both.Leaf())
+		env.Org.SetAppCertificate(both.Leaf())
+		path := filepath.Join(env.Dir, "client.p12")
+		if err := salesforcetest.WritePKCS12(path, both, env.Password); err != nil {
+			return client.Config{}, err
+		}
 
-	// One RSA identity, registered both ways in the (fake) org's setup.
-	both, err := env.Org.PKI.NewRSAClientIdentity("integration.user@example.com")
-	if err != nil {
-		return err
-	}
-	env.Org.RegisterMutualAuthCertificate(both.Leaf())
-	env.Org.SetAppCertificate(both.Leaf())
-	path := filepath.Join(env.Dir, "client.p12")
-	if err := salesforcetest.WritePKCS12(path, both, env.Password); err != nil {
-		return err
-	}
-
-	id, err := keystore.LoadFile(path, keystore.Options{Password: keystore.Secret(env.Password)})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "client.p12 (%s): %s, chain of %d, one key for mutual TLS and the JWT\n",
-		id.SourceFormat(), id.Leaf().Subject.CommonName, len(id.Chain()))
-	cfg := env.FakeClientConfig()
-	cfg.MTLS = id // JWT left nil: the same identity signs the assertion
-	return demo.Flow(ctx, w, cfg)
+		id, err := keystore.LoadFile(path, keystore.Options{Password: keystore.Secret(env.Password)})
+		if err != nil {
+			return client.Config{}, err
+		}
+		fmt.Fprintf(w, "client.p12 (%s): %s, chain of %d, one key for mutual TLS and the JWT\n",
+			id.SourceFormat(), id.Leaf().Subject.CommonName, len(id.Chain()))
+		cfg := env.FakeClientConfig()
+		cfg.MTLS = id // JWT left nil: the same identity signs the assertion
+		return cfg, nil
+	})
 }

@@ -103,3 +103,26 @@ func Flow(ctx context.Context, w io.Writer, cfg client.Config) error {
 	fmt.Fprintf(w, "connected over mutual TLS: API v%s, %d Account records read, %d token request(s)\n", v, n, tr.Stats().TokenFetches)
 	return nil
 }
+
+// Run is an example's whole life: with SF_* settings, Flow against that org;
+// without, a fake org whose client.Config fake builds from the keystore files,
+// which is the part each example exists to show.
+func Run(ctx context.Context, w io.Writer, getenv func(string) string, fake func(*Env) (client.Config, error)) error {
+	if s := Settings(getenv); s != nil {
+		cfg, err := s.ClientConfig(getenv)
+		if err != nil {
+			return err
+		}
+		return Flow(ctx, w, cfg)
+	}
+	env, err := StartFakeOrg(w, 200)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	cfg, err := fake(env)
+	if err != nil {
+		return err
+	}
+	return Flow(ctx, w, cfg)
+}
