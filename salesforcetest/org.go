@@ -53,6 +53,8 @@ type Config struct {
 	PageSize int
 	// ErrorLog receives the HTTP server's errors (failed handshakes); nil discards them.
 	ErrorLog *log.Logger
+	// MaxConcurrentStreams per HTTP/2 connection; 0 means net/http's default (250).
+	MaxConcurrentStreams int
 }
 
 // Stats counts what the org saw.
@@ -164,23 +166,26 @@ func Start(cfg Config) (*Org, error) {
 		MinVersion:       tls.VersionTLS12,
 		VerifyConnection: o.verifyClient,
 	}
-	if o.mtls, o.URL, o.Port, err = serve(handler, mtlsConfig, errLog); err != nil {
+	if o.mtls, o.URL, o.Port, err = serve(handler, mtlsConfig, errLog, cfg.MaxConcurrentStreams); err != nil {
 		return nil, err
 	}
 	standardConfig := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
-	if o.standard, o.StandardURL, _, err = serve(handler, standardConfig, errLog); err != nil {
+	if o.standard, o.StandardURL, _, err = serve(handler, standardConfig, errLog, cfg.MaxConcurrentStreams); err != nil {
 		o.mtls.Close()
 		return nil, err
 	}
 	return o, nil
 }
 
-func serve(h http.Handler, cfg *tls.Config, errLog *log.Logger) (*http.Server, string, int, error) {
+func serve(h http.Handler, cfg *tls.Config, errLog *log.Logger, streams int) (*http.Server, string, int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", 0, err
 	}
 	srv := &http.Server{Handler: h, TLSConfig: cfg, ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second}
+	if streams > 0 {
+		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: streams}
+	}
 	go func() { _ = srv.ServeTLS(l, "", "") }()
 	port := l.Addr().(*net.TCPAddr).Port
 	return srv, "https://127.0.0.1:" + strconv.Itoa(port), port, nil
