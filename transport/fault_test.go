@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"io"
 	"log"
 	"net/http"
@@ -45,8 +44,8 @@ func TestExpiryUnderLoad(t *testing.T) {
 	const callers = 1000
 	const duration = 3 * time.Second
 	stop := time.Now().Add(duration)
-	var requests, failures atomic.Int64
-	var firstFailure atomic.Value
+	var requests atomic.Int64
+	var failures failureCount
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Add(1)
@@ -54,18 +53,7 @@ func TestExpiryUnderLoad(t *testing.T) {
 			defer wg.Done()
 			for time.Now().Before(stop) {
 				requests.Add(1)
-				resp, err := c.Get(url)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						err = errors.New(resp.Status)
-					}
-				}
-				if err != nil {
-					failures.Add(1)
-					firstFailure.CompareAndSwap(nil, err.Error())
-				}
+				failures.record(getOK(c, url))
 			}
 		}()
 	}
@@ -79,7 +67,7 @@ func TestExpiryUnderLoad(t *testing.T) {
 
 	st, ts := org.Stats(), tr.Stats()
 	t.Logf("%d requests by %d callers in %v, %d expiries; org %+v; transport %+v", requests.Load(), callers, duration, expiries, st, ts)
-	assert.Zero(t, failures.Load(), "first failure: %v", firstFailure.Load())
+	assert.Zero(t, failures.n.Load(), "first failure: %v", failures.first.Load())
 	assert.InDelta(t, expiries, st.TokenRequests-tokensBefore, 1, "one token request per expiry")
 	assert.Positive(t, expiries)
 }

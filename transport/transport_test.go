@@ -51,6 +51,33 @@ func configFor(org *salesforcetest.Org) transport.Config {
 	}
 }
 
+// getOK GETs url, drains the body, and fails on an error or any status but 200.
+func getOK(c *http.Client, url string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status)
+	}
+	return nil
+}
+
+// failureCount counts failures from many goroutines and keeps the first.
+type failureCount struct {
+	n     atomic.Int64
+	first atomic.Value
+}
+
+func (f *failureCount) record(err error) {
+	if err != nil {
+		f.n.Add(1)
+		f.first.CompareAndSwap(nil, err.Error())
+	}
+}
+
 func newTransport(t testing.TB, cfg transport.Config) *transport.Transport {
 	t.Helper()
 	tr, err := transport.New(cfg)
@@ -106,24 +133,10 @@ func TestBurstAcrossSessionExpiry(t *testing.T) {
 	url := org.InstanceURL + "/services/data/v65.0/limits"
 	const callers = 1000
 
-	var failures atomic.Int64
-	var firstFailure atomic.Value
+	var failures failureCount
 	var ready, done sync.WaitGroup
 	release := make(chan struct{})
-	call := func() { // counts a failure for an error or any status but 200
-		resp, err := c.Get(url)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				err = errors.New(resp.Status)
-			}
-		}
-		if err != nil {
-			failures.Add(1)
-			firstFailure.CompareAndSwap(nil, err.Error())
-		}
-	}
+	call := func() { failures.record(getOK(c, url)) }
 	for range callers {
 		ready.Add(1)
 		done.Add(1)
@@ -142,7 +155,7 @@ func TestBurstAcrossSessionExpiry(t *testing.T) {
 
 	st, ts := org.Stats(), tr.Stats()
 	t.Logf("org: %+v; transport: %+v", st, ts)
-	assert.Zero(t, failures.Load(), "no caller sees the expiry; first failure: %v", firstFailure.Load())
+	assert.Zero(t, failures.n.Load(), "no caller sees the expiry; first failure: %v", failures.first.Load())
 	assert.Equal(t, int64(2), st.TokenRequests, "one token before, exactly one after the expiry")
 	assert.Equal(t, int64(2), ts.TokenFetches)
 	// Callers that start after the first 401 already get the new token; the rest
