@@ -45,8 +45,8 @@ var (
 	shared  *env
 )
 
-func setup(b *testing.B) *env {
-	b.Helper()
+func setup(tb testing.TB) *env {
+	tb.Helper()
 	envOnce.Do(func() {
 		org, err := salesforcetest.Start(salesforcetest.Config{})
 		if err != nil {
@@ -108,14 +108,19 @@ func (im *impl) get(ctx context.Context, url string) error {
 	return nil
 }
 
+// loadIdentities reads the MuleSoft-style pair of JKS files, as a cold start does.
+func loadIdentities(e *env) (mtls, jwt *keystore.Identity, err error) {
+	if mtls, err = keystore.LoadFile(e.files.MTLSJKS, keystore.Options{Password: password}); err != nil {
+		return nil, nil, err
+	}
+	jwt, err = keystore.LoadFile(e.files.JWTJKS, keystore.Options{Password: password})
+	return mtls, jwt, err
+}
+
 // newBaseline: a plain http.Client over the same mutual TLS config with a token
 // fetched once and set as a static header.
 func newBaseline(e *env) (*impl, error) {
-	mtls, err := keystore.LoadFile(e.files.MTLSJKS, keystore.Options{Password: password})
-	if err != nil {
-		return nil, err
-	}
-	jwtID, err := keystore.LoadFile(e.files.JWTJKS, keystore.Options{Password: password})
+	mtls, jwtID, err := loadIdentities(e)
 	if err != nil {
 		return nil, err
 	}
@@ -165,11 +170,7 @@ func newPeer(e *env) (*impl, error) {
 
 // newSfmtls: the SDK's transport.
 func newSfmtls(e *env) (*impl, error) {
-	mtls, err := keystore.LoadFile(e.files.MTLSJKS, keystore.Options{Password: password})
-	if err != nil {
-		return nil, err
-	}
-	jwtID, err := keystore.LoadFile(e.files.JWTJKS, keystore.Options{Password: password})
+	mtls, jwtID, err := loadIdentities(e)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +273,7 @@ func BenchmarkColdStart(b *testing.B) {
 // a token without expires_in as valid forever and does not retry on 401, while
 // sfmtls refreshes and succeeds: the behaviour the SDK exists for.
 func TestImplementationsAgree(t *testing.T) {
-	e := setup(&testing.B{})
+	e := setup(t)
 	url := e.org.URL + "/services/data/v65.0/limits"
 	impls := map[string]*impl{}
 	for _, build := range builders {

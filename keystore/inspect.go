@@ -103,26 +103,39 @@ func describe(e entry, chain []*x509.Certificate, now time.Time) EntryReport {
 		ChainLength: len(chain),
 		SelfSigned:  isSelfSigned(c),
 		ClientAuth:  hasClientAuth(c),
-		Warnings:    []string{},
 	}
 	rep.KeyType, rep.KeyBits = keyTypeAndBits(c)
+	rep.Warnings = warnings(c, e.kind, now)
+	return rep
+}
+
+// Warnings returns what Inspect would warn about the identity's certificate at
+// t, without reading or decrypting its keystore again.
+func (id *Identity) Warnings(t time.Time) []string {
+	return warnings(id.Leaf(), PrivateKeyEntry, t)
+}
+
+// warnings lists expiry problems and, for a private-key entry, what makes the
+// certificate unfit for Salesforce mutual authentication.
+func warnings(c *x509.Certificate, kind EntryKind, now time.Time) []string {
+	w := []string{}
 	switch {
 	case now.After(c.NotAfter):
-		rep.Warnings = append(rep.Warnings, "expired: "+c.NotAfter.UTC().Format(time.RFC3339))
+		w = append(w, "expired: "+c.NotAfter.UTC().Format(time.RFC3339))
 	case now.Before(c.NotBefore):
-		rep.Warnings = append(rep.Warnings, "not yet valid: "+c.NotBefore.UTC().Format(time.RFC3339))
+		w = append(w, "not yet valid: "+c.NotBefore.UTC().Format(time.RFC3339))
 	case c.NotAfter.Sub(now) < expirySoon:
-		rep.Warnings = append(rep.Warnings, "expires within 30 days: "+c.NotAfter.UTC().Format(time.RFC3339))
+		w = append(w, "expires within 30 days: "+c.NotAfter.UTC().Format(time.RFC3339))
 	}
-	if e.kind == PrivateKeyEntry {
-		if rep.SelfSigned {
-			rep.Warnings = append(rep.Warnings, WarnSelfSigned)
+	if kind == PrivateKeyEntry {
+		if isSelfSigned(c) {
+			w = append(w, WarnSelfSigned)
 		}
-		if !rep.ClientAuth {
-			rep.Warnings = append(rep.Warnings, WarnNoClientAuth)
+		if !hasClientAuth(c) {
+			w = append(w, WarnNoClientAuth)
 		}
 	}
-	return rep
+	return w
 }
 
 func hasClientAuth(c *x509.Certificate) bool {

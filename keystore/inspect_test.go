@@ -103,3 +103,17 @@ func TestInspectTrustStoresAndJSON(t *testing.T) {
 	_, err = time.Parse(time.RFC3339, entry["not_after"].(string))
 	assert.NoError(t, err)
 }
+
+func TestIdentityWarningsMatchInspect(t *testing.T) {
+	for _, name := range []string{"mulesoft.jks", "mtls.jks"} {
+		id, err := LoadFile(fixture(name), Options{Password: storePW})
+		require.NoError(t, err)
+		r, err := InspectFile(fixture(name), Options{Password: storePW})
+		require.NoError(t, err)
+		now := time.Now()
+		assert.Equal(t, r.Entries[0].Warnings, id.Warnings(now), name)
+	}
+	id, err := LoadFile(fixture("mtls.jks"), Options{Password: storePW})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"expired: " + id.Leaf().NotAfter.UTC().Format(time.RFC3339)}, id.Warnings(id.Leaf().NotAfter.Add(time.Hour)))
+}

@@ -61,11 +61,13 @@ func decryptPEMKey(b *pem.Block, password Secret) (any, error) {
 			return nil, err
 		}
 		der = plain
-	case x509.IsEncryptedPEMBlock(b): //nolint:staticcheck // legacy Proc-Type keys are still issued
+	//lint:ignore SA1019 legacy Proc-Type keys are still issued; reading them is required
+	case x509.IsEncryptedPEMBlock(b):
 		if password == "" {
 			return nil, failure(ErrWrongPassword, "the private key is encrypted and no password was given", hintKeyPassword, nil)
 		}
-		plain, err := x509.DecryptPEMBlock(b, []byte(password)) //nolint:staticcheck // see above
+		//lint:ignore SA1019 see above
+		plain, err := x509.DecryptPEMBlock(b, []byte(password))
 		if err != nil {
 			if errors.Is(err, x509.IncorrectPasswordError) {
 				return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)

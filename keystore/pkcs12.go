@@ -14,6 +14,7 @@ import (
 // serves stores holding several keys; DecodeChain and DecodeTrustStore cover the
 // layouts ToPEM refuses (Java's trusted-certificate entries).
 func parsePKCS12(data []byte, password Secret) (*store, error) {
+	//lint:ignore SA1019 only ToPEM exposes friendlyName and localKeyId, which multi-key stores need
 	blocks, err := pkcs12.ToPEM(data, string(password))
 	if err == nil {
 		return pkcs12FromBags(blocks)

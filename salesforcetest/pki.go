@@ -135,11 +135,16 @@ func NewPKI() (*PKI, error) {
 // NewClientIdentity issues another client certificate under the client
 // intermediate CA; zero times mean valid from an hour ago for a year.
 func (p *PKI) NewClientIdentity(cn string, notBefore, notAfter time.Time) (*keystore.Identity, error) {
-	key, err := newECKey()
+	return p.clientIdentity(newECKey, certSpec{cn: cn, clientEKU: true, notBefore: notBefore, notAfter: notAfter})
+}
+
+// clientIdentity issues spec for a new key under the client intermediate CA.
+func (p *PKI) clientIdentity(newKey func() (crypto.Signer, error), spec certSpec) (*keystore.Identity, error) {
+	key, err := newKey()
 	if err != nil {
 		return nil, err
 	}
-	cert, err := issue(certSpec{cn: cn, clientEKU: true, notBefore: notBefore, notAfter: notAfter}, key, p.ClientInterCA, p.clientInterKey)
+	cert, err := issue(spec, key, p.ClientInterCA, p.clientInterKey)
 	if err != nil {
 		return nil, err
 	}
@@ -149,15 +154,7 @@ func (p *PKI) NewClientIdentity(cn string, notBefore, notAfter time.Time) (*keys
 // NewRSAClientIdentity issues an RSA client certificate under the client
 // intermediate CA: one identity that can serve both mutual TLS and the JWT.
 func (p *PKI) NewRSAClientIdentity(cn string) (*keystore.Identity, error) {
-	key, err := newRSAKey()
-	if err != nil {
-		return nil, err
-	}
-	cert, err := issue(certSpec{cn: cn, clientEKU: true}, key, p.ClientInterCA, p.clientInterKey)
-	if err != nil {
-		return nil, err
-	}
-	return keystore.NewIdentity(key, []*x509.Certificate{cert, p.ClientInterCA})
+	return p.clientIdentity(newRSAKey, certSpec{cn: cn, clientEKU: true})
 }
 
 // NewJWTIdentity makes another self-signed RSA signing identity.

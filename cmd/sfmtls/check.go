@@ -168,26 +168,13 @@ func cmdCheck(args []string, e *env) int {
 	return exitOK
 }
 
-// loadForCheck loads a store and returns its inspection warnings.
+// loadForCheck loads a store and returns the warnings inspect would give.
 func loadForCheck(st *settings.Store, e *env) (*keystore.Identity, []string, error) {
-	opts, err := st.Options(e.getenv)
+	id, err := st.Load(e.getenv)
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := keystore.LoadFile(st.Path, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts.Alias = id.Alias()
-	var warnings []string
-	if report, err := keystore.InspectFile(st.Path, opts); err == nil {
-		for _, en := range report.Entries {
-			if en.Kind == keystore.PrivateKeyEntry && en.Subject == id.Leaf().Subject.String() {
-				warnings = en.Warnings
-			}
-		}
-	}
-	return id, warnings, nil
+	return id, id.Warnings(time.Now()), nil
 }
 
 func dropWarning(warnings []string, drop ...string) []string {
