@@ -238,11 +238,10 @@ func (ts *JWTBearer) exchange(ctx context.Context) (*Token, time.Duration, error
 	return tok, 0, nil
 }
 
+// retryAfterOf reads Retry-After in seconds or as an HTTP-date (see ParseRetryAfter).
 func retryAfterOf(resp *http.Response) time.Duration {
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return 0
+	d, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return d
 }
 
 // errorFromResponse turns a non-200 answer into *OAuthError when it is Salesforce's

@@ -82,7 +82,22 @@ type Config struct {
 	// and the token request), such as Sforce-Call-Options: client=acme. A header
 	// the request sets itself wins. Requests for other hosts never get them.
 	Header http.Header
-	// Logger receives debug records of token fetches and refreshes; nil logs nothing.
+	// CallRetry decides how API calls that failed transiently are sent again
+	// (see RoundTrip for which failures qualify); nil means Backoff{}: 3
+	// attempts, exponential backoff with jitter from 100ms, at least the
+	// answer's Retry-After. WithRetryPolicy overrides it for one call.
+	CallRetry RetryPolicy
+	// RetryBudget is how many retries the Transport may spend before calls that
+	// succeed earn more (a tenth of a retry each), so that retries cannot
+	// multiply the load on a failing org; 0 means 10, negative means none.
+	RetryBudget int
+	// UsageCap, when set, refuses new calls locally with *UsageCapError once
+	// the org's API usage (or the app's quota) in Sforce-Limit-Info reaches this
+	// fraction of its allocation, such as 0.9; one call every 30 seconds still
+	// goes out to read the usage again. 0 means no cap.
+	UsageCap float64
+	// Logger receives debug records of token fetches, refreshes and retries,
+	// and API usage as it passes 50, 75, 90 and 95% of the allocation; nil logs nothing.
 	Logger *slog.Logger
 }
 
@@ -100,10 +115,11 @@ func (c Config) Format(f fmt.State, _ rune) {
 		source = fmt.Sprintf("%T", c.TokenSource)
 	}
 	fmt.Fprintf(f, "transport.Config{LoginURL:%q Audience:%q ConsumerKey:%q Username:%q MTLS:%v JWT:%v Port:%d "+
-		"RootCAs:%t ExtraRoots:%d TokenSource:%s SessionTimeout:%s Retry:%+v MaxConnsPerHost:%d WrapBase:%t Header:%v Logger:%t}",
+		"RootCAs:%t ExtraRoots:%d TokenSource:%s SessionTimeout:%s Retry:%+v MaxConnsPerHost:%d WrapBase:%t Header:%v "+
+		"CallRetry:%T RetryBudget:%d UsageCap:%v Logger:%t}",
 		c.LoginURL, c.Audience, c.ConsumerKey, c.Username, c.MTLS, c.JWT, c.Port,
 		c.RootCAs != nil, len(c.ExtraRoots), source, c.SessionTimeout, c.Retry, c.MaxConnsPerHost,
-		c.WrapBase != nil, names, c.Logger != nil)
+		c.WrapBase != nil, names, c.CallRetry, c.RetryBudget, c.UsageCap, c.Logger != nil)
 }
 
 // defaultPort is where Salesforce enforces client certificates.

@@ -5,10 +5,14 @@ import (
 )
 
 // HotPath runs what RoundTrip adds to a request for the org before and after
-// the network, for BenchmarkHotPath: routing, the token lookup, the request
-// copy with its headers, and the verdict on resp.
+// the network, for BenchmarkHotPath: routing, the usage cap, the token lookup,
+// the request copy with its headers, and on resp the usage reading, the
+// verdict and the retry budget.
 func (t *Transport) HotPath(req *http.Request, resp *http.Response) (*http.Request, bool) {
 	if !t.forOrg(req.URL) {
+		return nil, false
+	}
+	if t.limits.admit() != nil {
 		return nil, false
 	}
 	tok, err := t.tokens.Token(req.Context())
@@ -16,5 +20,14 @@ func (t *Transport) HotPath(req *http.Request, resp *http.Response) (*http.Reque
 		return nil, false
 	}
 	out, ok := t.authorize(req, tok)
-	return out, ok && sessionVerdict(resp) == sessionOK
+	if !ok {
+		return nil, false
+	}
+	t.limits.observe(req.Context(), resp.Header)
+	v, _ := judge(resp)
+	if v != verdictOK {
+		return nil, false
+	}
+	t.budget.earn()
+	return out, true
 }
