@@ -31,3 +31,7 @@ func (t *Transport) HotPath(req *http.Request, resp *http.Response) (*http.Reque
 	t.budget.earn()
 	return out, true
 }
+
+// ProbeUsageNow lets the next call through the usage cap, as the 30-second
+// probe would.
+func (t *Transport) ProbeUsageNow() { t.limits.probe.Store(1) }

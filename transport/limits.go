@@ -192,8 +192,12 @@ func (l *limits) admit() error {
 	if u.Fraction() < l.capAt {
 		return nil
 	}
+	// The first refusal starts the probe clock; each time it runs out, one call
+	// goes out and reads the usage again.
 	next := l.probe.Load()
-	if now.UnixNano() >= next && l.probe.CompareAndSwap(next, now.Add(capProbeInterval).UnixNano()) {
+	if next == 0 {
+		l.probe.CompareAndSwap(0, now.Add(capProbeInterval).UnixNano())
+	} else if now.UnixNano() >= next && l.probe.CompareAndSwap(next, now.Add(capProbeInterval).UnixNano()) {
 		return nil // this call reads the usage again
 	}
 	l.refused.Add(1)
