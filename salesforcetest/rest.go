@@ -358,7 +358,7 @@ func (o *Org) handleCreate(w http.ResponseWriter, r *http.Request, v, obj string
 		return
 	}
 	var id string
-	if err := o.data.write(func(t *txn) *APIError {
+	if err := o.data.transaction(func(t *txn) *APIError {
 		var e *APIError
 		id, e = t.Create(obj, fields)
 		return e
@@ -397,7 +397,7 @@ func (o *Org) handleUpdate(w http.ResponseWriter, r *http.Request, obj, id strin
 		writeAPIError(w, err)
 		return
 	}
-	if err := o.data.write(func(t *txn) *APIError { return t.Update(obj, id, fields) }); err != nil {
+	if err := o.data.transaction(func(t *txn) *APIError { return t.Update(obj, id, fields) }); err != nil {
 		writeAPIError(w, err)
 		return
 	}
@@ -405,7 +405,7 @@ func (o *Org) handleUpdate(w http.ResponseWriter, r *http.Request, obj, id strin
 }
 
 func (o *Org) handleDelete(w http.ResponseWriter, obj, id string) {
-	if err := o.data.write(func(t *txn) *APIError { return t.Delete(obj, id) }); err != nil {
+	if err := o.data.transaction(func(t *txn) *APIError { return t.Delete(obj, id) }); err != nil {
 		writeAPIError(w, err)
 		return
 	}
@@ -422,7 +422,7 @@ func (o *Org) handleUpsert(w http.ResponseWriter, r *http.Request, v, obj, field
 	updateOnly := r.URL.Query().Get("updateOnly") == "true"
 	var res upsertResult
 	var matches []string
-	if err := o.data.write(func(t *txn) *APIError {
+	if err := o.data.transaction(func(t *txn) *APIError {
 		var e *APIError
 		res, matches, e = t.Upsert(obj, field, value, fields, updateOnly)
 		return e

@@ -108,8 +108,10 @@ type txn struct {
 }
 
 // transaction runs fn with the store locked. When fn returns an error, every
-// write fn made is undone (all or none) and that error is returned.
-func (s *store) transaction(fn func(t *txn) error) error {
+// write fn made is undone (all or none) and that error is returned. A caller
+// that keeps partial success (allOrNone false) returns nil after collecting
+// each write's own error.
+func (s *store) transaction(fn func(t *txn) *APIError) *APIError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := &txn{s: s}
@@ -120,18 +122,6 @@ func (s *store) transaction(fn func(t *txn) error) error {
 		return err
 	}
 	return nil
-}
-
-// write runs one write in its own transaction.
-func (s *store) write(fn func(t *txn) *APIError) *APIError {
-	var out *APIError
-	_ = s.transaction(func(t *txn) error {
-		if out = fn(t); out != nil {
-			return out
-		}
-		return nil
-	})
-	return out
 }
 
 // object returns the named object, or NOT_FOUND as the sObject resources answer.
