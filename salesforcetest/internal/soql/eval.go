@@ -17,6 +17,14 @@ type ParentRelationships interface {
 	ParentRelationship(name string) (Field, bool)
 }
 
+// ChildRelationshipNamer is optionally implemented by an Object to give the
+// canonical spelling of a child relationship ("contacts" -> "Contacts"),
+// which the REST API uses as the JSON key of a subquery. Without it the key
+// is the name as the query wrote it.
+type ChildRelationshipNamer interface {
+	ChildRelationshipName(name string) string
+}
+
 // maxParentLevels is how far a field path may climb: "Relationship Query
 // Limits": "No more than five levels of parent-to-child relationship can be
 // specified in a query" (and five child-to-parent levels).
@@ -230,6 +238,11 @@ func (e *env) plan(q *Query, obj Object) (*plan, error) {
 				return nil, e.errAt(CodeMalformedQuery, it.pos, "aggregate functions are not supported in a child subquery")
 			}
 			pi.sub, pi.childRel, pi.childFld = sub, it.sub.object, childField
+			if namer, ok := obj.(ChildRelationshipNamer); ok {
+				if name := namer.ChildRelationshipName(it.sub.object); name != "" {
+					pi.childRel = name
+				}
+			}
 			if plain == nil {
 				plain = &q.items[i]
 			}

@@ -272,7 +272,8 @@ func TestCount(t *testing.T) {
 // TestRelationshipJSON checks the nesting of "Relationship Queries" as the
 // REST API's query resource returns it: parents as nested objects with
 // attributes (null when the reference is empty), children as a query result
-// (null when there are none), fields in SELECT order.
+// (null when there are none), fields in SELECT order, relationship names in
+// their canonical spelling.
 func TestRelationshipJSON(t *testing.T) {
 	res, err := run("SELECT Id, Name, Account.Name, Account.Owner.Name, account.industry FROM Contact WHERE Id != '003000000000002AAA' ORDER BY Name", Options{APIVersion: "65.0"})
 	require.NoError(t, err)
@@ -291,11 +292,11 @@ func TestRelationshipJSON(t *testing.T) {
 	require.NoError(t, err)
 	want = `{"totalSize":2,"done":true,"records":[` +
 		`{"attributes":{"type":"Account","url":"/services/data/v65.0/sobjects/Account/001000000000001AAA"},"Name":"Acme",` +
-		`"contacts":{"totalSize":2,"done":true,"records":[` +
+		`"Contacts":{"totalSize":2,"done":true,"records":[` +
 		`{"attributes":{"type":"Contact","url":"/services/data/v65.0/sobjects/Contact/003000000000001AAA"},"LastName":"O'Neil"},` +
 		`{"attributes":{"type":"Contact","url":"/services/data/v65.0/sobjects/Contact/003000000000002AAA"},"LastName":"Back\\slash"}]},` +
 		`"Opportunities":{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Opportunity","url":"/services/data/v65.0/sobjects/Opportunity/006000000000001AAA"},"Name":"Big deal"}]}},` +
-		`{"attributes":{"type":"Account","url":"/services/data/v65.0/sobjects/Account/001000000000002AAA"},"Name":"Globex 100% _real_","contacts":null,"Opportunities":null}]}`
+		`{"attributes":{"type":"Account","url":"/services/data/v65.0/sobjects/Account/001000000000002AAA"},"Name":"Globex 100% _real_","Contacts":null,"Opportunities":null}]}`
 	assert.Equal(t, want, string(got))
 }
 
