@@ -384,7 +384,7 @@ func searchedFields(obj Object, scope string, rec map[string]any) [][]string {
 // object in order (the REST API's "searchRecords"). Deleted records are
 // never found.
 func ExecuteSearch(s *Search, sc Schema, d Data, opts Options) ([]Record, error) {
-	e := &env{src: s.src, schema: sc, data: d, opts: opts, loc: opts.Location, now: opts.Now}
+	e := &env{src: s.src, schema: sc, data: d, opts: opts, loc: opts.Location, now: opts.Now, children: map[*plan]map[string][]map[string]any{}}
 	e.opts.IncludeDeleted = false
 	if e.loc == nil {
 		e.loc = time.UTC
