@@ -255,6 +255,11 @@ func (e *env) plan(q *Query, obj Object) (*plan, error) {
 		// Without GROUP BY an aggregate query selects aggregates only.
 		return nil, e.errAt(CodeMalformedQuery, plain.pos, "Field must be grouped or aggregated: %s", plain.path)
 	}
+	if p.aggregate && q.limit >= 0 {
+		// "LIMIT": "You can't use a LIMIT clause in a query that uses an
+		// aggregate function, but does not use a GROUP BY clause."
+		return nil, e.errAt(CodeMalformedQuery, q.objPos, "LIMIT is not allowed in a query with an aggregate function and no GROUP BY")
+	}
 	for _, o := range q.orderBy {
 		r, err := e.resolve(obj, o.path, o.pos)
 		if err != nil {

@@ -198,6 +198,8 @@ func TestErrors(t *testing.T) {
 		{"COUNT(field): mixed with a field", "SELECT Name, COUNT(Id) FROM Account", CodeMalformedQuery,
 			"\nSELECT Name, COUNT(Id) FROM Account\n       ^\nERROR at Row:1:Column:8\nField must be grouped or aggregated: Name"},
 		{"COUNT(field): unknown field", "SELECT COUNT(Nmae) FROM Account", CodeInvalidField, ""},
+		// "LIMIT": no LIMIT with an aggregate function and no GROUP BY (the page gives no error code or text).
+		{"LIMIT: with COUNT(field)", "SELECT COUNT(Id) FROM Account LIMIT 1", CodeMalformedQuery, ""},
 		// MALFORMED_QUERY: the parser's "unexpected token" (docs silent on the text).
 		{"MALFORMED: empty", "", CodeMalformedQuery, "\n\n^\nERROR at Row:1:Column:1\nunexpected token: '<EOF>'"},
 		{"MALFORMED: no field list", "SELECT FROM Account", CodeMalformedQuery,
@@ -267,6 +269,13 @@ func TestCount(t *testing.T) {
 	res, err = run("SELECT COUNT() FROM Contact", Options{IncludeDeleted: true})
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.TotalSize)
+
+	// "LIMIT": "You can use LIMIT with count() as the fieldList to count up
+	// to the maximum specified."
+	res, err = run("SELECT COUNT() FROM Account LIMIT 2", Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Count)
+	assert.Equal(t, 2, res.TotalSize)
 }
 
 // TestRelationshipJSON checks the nesting of "Relationship Queries" as the
