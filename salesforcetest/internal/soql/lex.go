@@ -6,9 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// MaxQueryLength is the longest statement Parse accepts, the SOQL limit in
-// "SOQL and SOSL Limits on Search Results" / "Execution Governors and
-// Limits" (100,000 characters).
+// MaxQueryLength is the longest statement Parse accepts: "SOQL and SOSL
+// Limits for Search Queries" gives 100,000 characters by default.
 const MaxQueryLength = 100000
 
 // maxDepth bounds the nesting of parentheses and NOT so that a hostile
