@@ -443,7 +443,8 @@ func (o *Org) handleUpsert(w http.ResponseWriter, r *http.Request, v, obj, field
 
 // writeMatches answers 300 with the URLs of the records an external id
 // matches ("Status Codes and Error Responses": "The response body contains
-// the list of matching records").
+// the list of matching records"; the Guide does not show the list's form, so
+// the fake sends a JSON array of the records' URLs).
 func writeMatches(w http.ResponseWriter, v, obj string, ids []string) {
 	urls := make([]string, len(ids))
 	for i, id := range ids {
