@@ -261,8 +261,9 @@ func (o *Org) verifyClient(cs tls.ConnectionState) error {
 
 // Handle adds a route to the org, such as a custom Apex REST service or a
 // redirect, for tests of behaviour the fake does not model. With authenticated
-// set, the route checks the session and the client certificate first, like
-// every /services/data route.
+// set, the route checks the session and the client certificate first, and
+// counts against the API limits with Sforce-Limit-Info, like every
+// /services/data route.
 func (o *Org) Handle(pattern string, authenticated bool, h http.Handler) {
 	if authenticated {
 		h = o.authenticated(h)
