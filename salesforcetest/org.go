@@ -57,7 +57,8 @@ type Config struct {
 	Audience string
 	// SessionLifetime ends sessions this long after login; 0 means never.
 	SessionLifetime time.Duration
-	// PageSize is how many records a query page holds; default 2000.
+	// PageSize is how many records a query page holds when the client sends no
+	// Sforce-Query-Options batchSize (which is held to 200–2000); default 2000.
 	PageSize int
 	// ErrorLog receives the HTTP server's errors (failed handshakes); nil discards them.
 	ErrorLog *log.Logger
