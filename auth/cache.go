@@ -7,8 +7,11 @@ import (
 	"time"
 )
 
-// Fetcher fetches a new token; *TokenSource is one.
-type Fetcher interface {
+// TokenSource gives an access token for the org. Implementations must be safe
+// for concurrent use. *JWTBearer fetches a new one on every call; *Cache keeps
+// one for all callers. A user can supply their own, e.g. one that reads tokens
+// minted elsewhere.
+type TokenSource interface {
 	Token(ctx context.Context) (*Token, error)
 }
 
@@ -26,7 +29,7 @@ type CacheOptions struct {
 // A fetch runs on its own context, cancelled only when every caller waiting for it
 // has given up, so one impatient caller does not fail the others.
 type Cache struct {
-	src     Fetcher
+	src     TokenSource
 	timeout time.Duration
 	now     func() time.Time
 
@@ -47,7 +50,7 @@ type fetch struct {
 }
 
 // NewCache returns a cache over src.
-func NewCache(src Fetcher, opts CacheOptions) *Cache {
+func NewCache(src TokenSource, opts CacheOptions) *Cache {
 	c := &Cache{src: src, timeout: opts.SessionTimeout, now: opts.Now}
 	if c.now == nil {
 		c.now = time.Now
@@ -107,11 +110,12 @@ func (c *Cache) run(ctx context.Context, f *fetch) {
 	close(f.done)
 }
 
-// Invalidate drops tok if it is still the cached token. Compare-and-swap: a late
-// 401 for an old token leaves a newer token in place.
+// Invalidate drops tok if it is still the cached token, compared by value (see
+// Token.Equal). Compare-and-swap: a late 401 for an old token leaves a newer
+// token in place.
 func (c *Cache) Invalidate(tok *Token) {
 	c.mu.Lock()
-	if c.current == tok {
+	if c.current.Equal(tok) {
 		c.current = nil
 	}
 	c.mu.Unlock()

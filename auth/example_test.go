@@ -9,13 +9,13 @@ import (
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
-func ExampleNewTokenSource() {
+func ExampleNewJWTBearer() {
 	org, err := salesforcetest.Start(salesforcetest.Config{})
 	if err != nil {
 		panic(err)
 	}
 	defer org.Close()
-	ts, err := auth.NewTokenSource(auth.Config{
+	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{
 		LoginURL:    org.URL,
 		ConsumerKey: org.ConsumerKey,
 		Username:    "not.preauthorized@example.com",

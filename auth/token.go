@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,8 +32,18 @@ type Token struct {
 	ReceivedAt  time.Time // local clock, for session-timeout arithmetic
 }
 
-// Config configures a TokenSource.
-type Config struct {
+// Equal reports whether t and u carry the same access token. Tokens are compared
+// by value, not by pointer, because a token may come back from a shared store or
+// another process as a new value for the same session.
+func (t *Token) Equal(u *Token) bool {
+	if t == nil || u == nil {
+		return t == u
+	}
+	return subtle.ConstantTimeCompare([]byte(t.AccessToken), []byte(u.AccessToken)) == 1
+}
+
+// JWTBearerConfig configures a JWTBearer.
+type JWTBearerConfig struct {
 	// LoginURL is the org's My Domain login URL, e.g. https://acme.my.salesforce.com.
 	// Mutual TLS needs it: login.salesforce.com and test.salesforce.com cannot serve it.
 	LoginURL string
@@ -91,9 +102,9 @@ func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
 	return time.Duration(rand.Int64N(int64(window)) + 1)
 }
 
-// TokenSource fetches tokens with the JWT bearer flow; it does not cache (see Cache).
-type TokenSource struct {
-	cfg      Config
+// JWTBearer fetches tokens with the JWT bearer flow; it does not cache (see Cache).
+type JWTBearer struct {
+	cfg      JWTBearerConfig
 	tokenURL string
 	audience string
 	retry    RetryPolicy
@@ -101,8 +112,8 @@ type TokenSource struct {
 	now      func() time.Time
 }
 
-// NewTokenSource checks cfg and returns a TokenSource.
-func NewTokenSource(cfg Config) (*TokenSource, error) {
+// NewJWTBearer checks cfg and returns a JWTBearer.
+func NewJWTBearer(cfg JWTBearerConfig) (*JWTBearer, error) {
 	if cfg.ConsumerKey == "" {
 		return nil, configError("ConsumerKey is empty: copy the consumer key of the app")
 	}
@@ -119,7 +130,7 @@ func NewTokenSource(cfg Config) (*TokenSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	ts := &TokenSource{cfg: cfg, tokenURL: tokenURL, audience: cfg.Audience, retry: cfg.Retry.withDefaults(), log: cfg.Logger, now: cfg.Now}
+	ts := &JWTBearer{cfg: cfg, tokenURL: tokenURL, audience: cfg.Audience, retry: cfg.Retry.withDefaults(), log: cfg.Logger, now: cfg.Now}
 	if ts.audience == "" {
 		ts.audience = DefaultAudience(cfg.LoginURL)
 	}
@@ -133,13 +144,13 @@ func NewTokenSource(cfg Config) (*TokenSource, error) {
 }
 
 // TokenURL returns the endpoint the source posts to.
-func (ts *TokenSource) TokenURL() string { return ts.tokenURL }
+func (ts *JWTBearer) TokenURL() string { return ts.tokenURL }
 
 // Audience returns the audience the assertions carry.
-func (ts *TokenSource) Audience() string { return ts.audience }
+func (ts *JWTBearer) Audience() string { return ts.audience }
 
 // Token signs a fresh assertion and exchanges it, retrying transient failures.
-func (ts *TokenSource) Token(ctx context.Context) (*Token, error) {
+func (ts *JWTBearer) Token(ctx context.Context) (*Token, error) {
 	start := time.Now()
 	var lastErr error
 	for attempt := 1; attempt <= ts.retry.MaxAttempts; attempt++ {
@@ -179,7 +190,7 @@ func hostOf(raw string) string {
 // maxTokenResponse bounds what is read from the token endpoint.
 const maxTokenResponse = 1 << 20
 
-func (ts *TokenSource) exchange(ctx context.Context) (*Token, time.Duration, error) {
+func (ts *JWTBearer) exchange(ctx context.Context) (*Token, time.Duration, error) {
 	assertion, err := SignAssertion(ts.cfg.Signer, Claims{Issuer: ts.cfg.ConsumerKey, Subject: ts.cfg.Username, Audience: ts.audience}, ts.now())
 	if err != nil {
 		return nil, 0, err
@@ -257,11 +268,11 @@ func errorFromResponse(tokenURL string, resp *http.Response, body []byte) error 
 // Format prints the configuration with the signing key reduced to its type, for
 // every verb: a crypto.Signer such as *rsa.PrivateKey would otherwise print its
 // private numbers under %v.
-func (c Config) Format(f fmt.State, _ rune) {
+func (c JWTBearerConfig) Format(f fmt.State, _ rune) {
 	signer := "<nil>"
 	if c.Signer != nil {
 		signer = fmt.Sprintf("%T (redacted)", c.Signer)
 	}
-	fmt.Fprintf(f, "auth.Config{LoginURL:%q Port:%d Audience:%q ConsumerKey:%q Username:%q Signer:%s Retry:%+v}",
+	fmt.Fprintf(f, "auth.JWTBearerConfig{LoginURL:%q Port:%d Audience:%q ConsumerKey:%q Username:%q Signer:%s Retry:%+v}",
 		c.LoginURL, c.Port, c.Audience, c.ConsumerKey, c.Username, signer, c.Retry)
 }

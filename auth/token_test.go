@@ -27,10 +27,10 @@ func startOrg(t *testing.T) *salesforcetest.Org {
 	return org
 }
 
-// sourceFor returns a TokenSource for org over a mutual TLS client; edit tweaks the config.
-func sourceFor(t *testing.T, org *salesforcetest.Org, edit func(*auth.Config)) *auth.TokenSource {
+// sourceFor returns a JWTBearer for org over a mutual TLS client; edit tweaks the config.
+func sourceFor(t *testing.T, org *salesforcetest.Org, edit func(*auth.JWTBearerConfig)) *auth.JWTBearer {
 	t.Helper()
-	cfg := auth.Config{
+	cfg := auth.JWTBearerConfig{
 		LoginURL:    org.URL,
 		ConsumerKey: org.ConsumerKey,
 		Username:    org.Username,
@@ -41,7 +41,7 @@ func sourceFor(t *testing.T, org *salesforcetest.Org, edit func(*auth.Config)) *
 	if edit != nil {
 		edit(&cfg)
 	}
-	ts, err := auth.NewTokenSource(cfg)
+	ts, err := auth.NewJWTBearer(cfg)
 	require.NoError(t, err)
 	return ts
 }
@@ -49,7 +49,7 @@ func sourceFor(t *testing.T, org *salesforcetest.Org, edit func(*auth.Config)) *
 func TestTokenExchange(t *testing.T) {
 	org := startOrg(t)
 	var logs bytes.Buffer
-	ts := sourceFor(t, org, func(c *auth.Config) {
+	ts := sourceFor(t, org, func(c *auth.JWTBearerConfig) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	assert.Equal(t, org.URL+"/services/oauth2/token", ts.TokenURL())
@@ -80,21 +80,21 @@ func TestOAuthRefusalsAreTypedWithHints(t *testing.T) {
 	require.NoError(t, err)
 	cases := []struct {
 		name       string
-		edit       func(*auth.Config)
+		edit       func(*auth.JWTBearerConfig)
 		code, desc string
 		hint       string
 	}{
-		{"user not pre-authorized", func(c *auth.Config) { c.Username = "someone.else@example.com" },
+		{"user not pre-authorized", func(c *auth.JWTBearerConfig) { c.Username = "someone.else@example.com" },
 			"invalid_grant", "user hasn't approved this consumer", auth.HintNotPreAuthorized},
-		{"wrong audience", func(c *auth.Config) { c.Audience = auth.SandboxAudience },
+		{"wrong audience", func(c *auth.JWTBearerConfig) { c.Audience = auth.SandboxAudience },
 			"invalid_grant", "audience is invalid", auth.HintAudience},
-		{"key does not match the app's certificate", func(c *auth.Config) { c.Signer = otherJWT.Signer() },
+		{"key does not match the app's certificate", func(c *auth.JWTBearerConfig) { c.Signer = otherJWT.Signer() },
 			"invalid_grant", "invalid assertion", auth.HintInvalidAssertion},
-		{"wrong consumer key", func(c *auth.Config) { c.ConsumerKey = "3MVG9wrong" },
+		{"wrong consumer key", func(c *auth.JWTBearerConfig) { c.ConsumerKey = "3MVG9wrong" },
 			"invalid_client_id", "client identifier invalid", auth.HintClientID},
-		{"clock behind", func(c *auth.Config) { c.Now = func() time.Time { return time.Now().Add(-10 * time.Minute) } },
+		{"clock behind", func(c *auth.JWTBearerConfig) { c.Now = func() time.Time { return time.Now().Add(-10 * time.Minute) } },
 			"invalid_grant", "expired authorization code", auth.HintExpired},
-		{"clock ahead", func(c *auth.Config) { c.Now = func() time.Time { return time.Now().Add(10 * time.Minute) } },
+		{"clock ahead", func(c *auth.JWTBearerConfig) { c.Now = func() time.Time { return time.Now().Add(10 * time.Minute) } },
 			"invalid_grant", "expired authorization code", auth.HintExpired},
 	}
 	for _, c := range cases {
@@ -117,7 +117,7 @@ func TestUnregisteredClientCertificate(t *testing.T) {
 	org := startOrg(t)
 	other, err := org.PKI.NewClientIdentity("unregistered@example.com", time.Time{}, time.Time{})
 	require.NoError(t, err)
-	_, err = sourceFor(t, org, func(c *auth.Config) { c.HTTPClient = org.HTTPClient(other) }).Token(context.Background())
+	_, err = sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.HTTPClient = org.HTTPClient(other) }).Token(context.Background())
 	var oe *auth.OAuthError
 	require.ErrorAs(t, err, &oe)
 	assert.Equal(t, auth.HintMutualTLS, oe.Hint)
@@ -132,7 +132,7 @@ func TestRetriesTransientFailures(t *testing.T) {
 	assert.Equal(t, int64(4), org.Stats().TokenRequests, "three 503s, then success")
 
 	org.FailTokenRequests(10, http.StatusServiceUnavailable)
-	_, err = sourceFor(t, org, func(c *auth.Config) { c.Retry.MaxAttempts = 2 }).Token(context.Background())
+	_, err = sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry.MaxAttempts = 2 }).Token(context.Background())
 	var re *auth.ResponseError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, http.StatusServiceUnavailable, re.StatusCode)
@@ -156,7 +156,7 @@ func TestTokenRequestHonoursTheDeadline(t *testing.T) {
 
 func TestNetworkErrorsNameTheEndpoint(t *testing.T) {
 	org := startOrg(t)
-	ts := sourceFor(t, org, func(c *auth.Config) { c.LoginURL = "https://127.0.0.1:1"; c.Retry.MaxAttempts = 2 })
+	ts := sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.LoginURL = "https://127.0.0.1:1"; c.Retry.MaxAttempts = 2 })
 	_, err := ts.Token(context.Background())
 	var ne *auth.NetworkError
 	require.ErrorAs(t, err, &ne)
@@ -166,16 +166,16 @@ func TestNetworkErrorsNameTheEndpoint(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	org := startOrg(t)
-	for name, edit := range map[string]func(*auth.Config){
-		"no consumer key": func(c *auth.Config) { c.ConsumerKey = "" },
-		"no username":     func(c *auth.Config) { c.Username = "" },
-		"no signer":       func(c *auth.Config) { c.Signer = nil },
-		"no client":       func(c *auth.Config) { c.HTTPClient = nil },
-		"bad login URL":   func(c *auth.Config) { c.LoginURL = "::" },
+	for name, edit := range map[string]func(*auth.JWTBearerConfig){
+		"no consumer key": func(c *auth.JWTBearerConfig) { c.ConsumerKey = "" },
+		"no username":     func(c *auth.JWTBearerConfig) { c.Username = "" },
+		"no signer":       func(c *auth.JWTBearerConfig) { c.Signer = nil },
+		"no client":       func(c *auth.JWTBearerConfig) { c.HTTPClient = nil },
+		"bad login URL":   func(c *auth.JWTBearerConfig) { c.LoginURL = "::" },
 	} {
-		cfg := auth.Config{LoginURL: org.URL, ConsumerKey: "k", Username: "u", Signer: org.JWTIdentity().Signer(), HTTPClient: http.DefaultClient}
+		cfg := auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: "k", Username: "u", Signer: org.JWTIdentity().Signer(), HTTPClient: http.DefaultClient}
 		edit(&cfg)
-		_, err := auth.NewTokenSource(cfg)
+		_, err := auth.NewJWTBearer(cfg)
 		assert.ErrorIs(t, err, auth.ErrConfig, name)
 	}
 }
@@ -220,6 +220,29 @@ func TestCacheInvalidateIsCompareAndSwap(t *testing.T) {
 	require.NoError(t, err)
 	assert.Same(t, fresh, again, "the fresh token survives a late invalidation of the old one")
 	assert.Equal(t, int64(2), org.Stats().TokenRequests)
+}
+
+// A token that comes back from elsewhere (a shared store, another process) is a
+// new value for the same session: invalidating by value must still drop it.
+func TestCacheInvalidateComparesByValue(t *testing.T) {
+	org := startOrg(t)
+	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{})
+	ctx := context.Background()
+	cached, err := cache.Token(ctx)
+	require.NoError(t, err)
+	copied := *cached
+	require.True(t, cached.Equal(&copied))
+	cache.Invalidate(&copied)
+	fresh, err := cache.Token(ctx)
+	require.NoError(t, err)
+	assert.False(t, fresh.Equal(cached), "a new session after invalidating a copy of the old token")
+	assert.Equal(t, int64(2), org.Stats().TokenRequests)
+
+	other := copied
+	other.AccessToken += "x"
+	assert.False(t, cached.Equal(&other))
+	assert.False(t, cached.Equal(nil))
+	assert.True(t, (*auth.Token)(nil).Equal(nil))
 }
 
 func TestCacheRefreshesBeforeTheSessionTimeout(t *testing.T) {
@@ -287,7 +310,7 @@ func TestRefusedClientCertificateIsNotRetried(t *testing.T) {
 	stranger, err := salesforcetest.NewPKI()
 	require.NoError(t, err)
 	var attempts []string
-	ts := sourceFor(t, org, func(c *auth.Config) {
+	ts := sourceFor(t, org, func(c *auth.JWTBearerConfig) {
 		c.HTTPClient = org.HTTPClient(stranger.ClientIdentity)
 		c.HTTPClient.Transport.(*http.Transport).TLSClientConfig.MaxVersion = tls.VersionTLS12 // the refusal is part of the handshake
 		c.Logger = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) { attempts = append(attempts, string(p)) }), &slog.HandlerOptions{Level: slog.LevelDebug}))

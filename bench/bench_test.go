@@ -126,7 +126,7 @@ func newBaseline(e *env) (*impl, error) {
 	}
 	tr := baseTransport(transport.NewTLSConfig(func() *keystore.Identity { return mtls }, e.org.RootCAs()))
 	c := &http.Client{Transport: tr}
-	ts, err := auth.NewTokenSource(auth.Config{LoginURL: e.org.URL, ConsumerKey: e.org.ConsumerKey, Username: e.org.Username,
+	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: e.org.URL, ConsumerKey: e.org.ConsumerKey, Username: e.org.Username,
 		Signer: jwtID.Signer(), HTTPClient: c})
 	if err != nil {
 		return nil, err

@@ -29,11 +29,11 @@ func start(t *testing.T, cfg salesforcetest.Config) *salesforcetest.Org {
 	return org
 }
 
-// login fetches a token the plain way: a mutual TLS client and auth.TokenSource.
+// login fetches a token the plain way: a mutual TLS client and auth.JWTBearer.
 func login(t *testing.T, org *salesforcetest.Org) (*http.Client, string) {
 	t.Helper()
 	c := org.HTTPClient(nil)
-	ts, err := auth.NewTokenSource(auth.Config{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
+	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
 		Signer: org.JWTIdentity().Signer(), HTTPClient: c})
 	require.NoError(t, err)
 	tok, err := ts.Token(context.Background())
@@ -95,7 +95,7 @@ func TestTLSDemandsARegisteredClientCertificate(t *testing.T) {
 	// A trusted but unregistered certificate passes TLS and fails the login.
 	other, err := org.PKI.NewClientIdentity("other@example.com", time.Time{}, time.Time{})
 	require.NoError(t, err)
-	ts, err := auth.NewTokenSource(auth.Config{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
+	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
 		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(other)})
 	require.NoError(t, err)
 	_, err = ts.Token(context.Background())

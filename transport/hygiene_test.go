@@ -102,11 +102,11 @@ func TestSecretHygiene(t *testing.T) {
 	tok, err := tr.Token(ctx)
 	require.NoError(t, err)
 	rec.printed(cfg, tok, *tok, tr.Stats(), tr)
-	rec.printed(auth.Config{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username, Signer: jwtID.Signer()})
+	rec.printed(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username, Signer: jwtID.Signer()})
 	// A signer held by value (an ed25519 key is a byte slice) prints its bytes unless Config redacts it.
 	_, edKey, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	rec.printed(auth.Config{Signer: edKey})
+	rec.printed(auth.JWTBearerConfig{Signer: edKey})
 	rec.printed(client.Config{MTLS: mtls, JWT: jwtID, LoginURL: org.URL})
 
 	// REST errors.

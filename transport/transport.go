@@ -77,7 +77,7 @@ type Stats struct {
 type Transport struct {
 	base      *http.Transport
 	tokens    *auth.Cache
-	source    *auth.TokenSource
+	source    *auth.JWTBearer
 	mtls, jwt atomic.Pointer[keystore.Identity]
 	login     *url.URL // token endpoint
 	port      string   // mutual TLS port for instance hosts
@@ -135,7 +135,7 @@ func New(cfg Config) (*Transport, error) {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	source, err := auth.NewTokenSource(auth.Config{
+	source, err := auth.NewJWTBearer(auth.JWTBearerConfig{
 		LoginURL:    cfg.LoginURL,
 		Port:        port,
 		Audience:    cfg.Audience,
@@ -204,7 +204,7 @@ func (t *Transport) InstanceURL(ctx context.Context) (*url.URL, error) {
 func (t *Transport) TokenURL() string { return t.login.String() }
 
 func (t *Transport) routeFor(tok *auth.Token) *route {
-	if r := t.route.Load(); r != nil && r.tok == tok {
+	if r := t.route.Load(); r != nil && (r.tok == tok || r.tok.Equal(tok)) {
 		return r
 	}
 	host := ""

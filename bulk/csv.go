@@ -1,0 +1,575 @@
+// Package bulk holds the pieces of Salesforce Bulk API 2.0 support that do not
+// need the network. For now that is the CSV codec: Encoder streams Go structs
+// into the job data CSV that an ingest job uploads, and Decoder streams result
+// CSV (ingest successfulResults, failedResults, unprocessedrecords, and query
+// results) back into structs, one record at a time in constant memory.
+//
+// # Column names
+//
+// A struct field's column is named by its `sf:"Name"` tag, or else by its
+// `json:"Name"` tag, or else by the Go field name. Reusing the json tag lets
+// one struct serve the REST client (which encodes records with encoding/json)
+// and Bulk API 2.0 alike; the sf tag wins where the two must differ. A name of
+// "-" skips the field. A nested struct (or pointer to struct) field named
+// Owner contributes columns Owner.Email and so on, which is how Bulk API 2.0
+// writes relationship fields ("Relationship Fields in a Header Row") and how
+// query results name parent fields (Account.Name). Embedded structs, and
+// fields tagged `sf:",inline"`, add their columns without a prefix.
+//
+// Tag options: omitempty (see below) and date (a time.Time field holds a date
+// field, written yyyy-MM-dd).
+//
+// # Empty cells and #N/A
+//
+// In job data an empty cell leaves the field unchanged on update and #N/A sets
+// it to null ("Prepare CSV Files", "Valid CSV Record Rows"). The encoder maps
+// the REST client's JSON meaning onto those two: a field with omitempty whose
+// value is empty (nil pointer, zero number, false, "", zero time) is left out,
+// which is an empty cell; a field without omitempty whose value is nil, "" or
+// the zero time is sent as null, which is #N/A. A literal string "#N/A" cannot
+// be sent as text and is refused. On decode both an empty cell and #N/A read
+// as null: the zero value, and nil for pointers.
+package bulk
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ColumnDelimiter is the columnDelimiter of a Bulk API 2.0 job ("Create a
+// Job"). The zero value means Comma, the API's default.
+type ColumnDelimiter string
+
+// The column delimiters Bulk API 2.0 accepts, with the API's own names.
+const (
+	Comma     ColumnDelimiter = "COMMA"
+	Backquote ColumnDelimiter = "BACKQUOTE"
+	Caret     ColumnDelimiter = "CARET"
+	Pipe      ColumnDelimiter = "PIPE"
+	Semicolon ColumnDelimiter = "SEMICOLON"
+	Tab       ColumnDelimiter = "TAB"
+)
+
+// LineEnding is the lineEnding of a Bulk API 2.0 job. The zero value means LF,
+// the API's default.
+type LineEnding string
+
+// The line endings Bulk API 2.0 accepts.
+const (
+	LF   LineEnding = "LF"
+	CRLF LineEnding = "CRLF"
+)
+
+// NullValue is the cell that sets a field to null in Bulk API 2.0 job data.
+const NullValue = "#N/A"
+
+// MaxHeaderChars is the documented length limit of a job data header row.
+const MaxHeaderChars = 32000
+
+// DefaultMaxRecordBytes bounds one CSV record read by a Decoder unless
+// Format.MaxRecordBytes says otherwise.
+const DefaultMaxRecordBytes = 32 << 20
+
+// Format is the CSV dialect of a job. The zero value is the API default:
+// COMMA and LF.
+type Format struct {
+	ColumnDelimiter ColumnDelimiter
+	LineEnding      LineEnding
+	// MaxRecordBytes bounds one record when decoding (0 means
+	// DefaultMaxRecordBytes), so a malformed or hostile result file cannot make
+	// the decoder buffer without limit. The encoder ignores it.
+	MaxRecordBytes int
+}
+
+func (f Format) delimiter() (rune, error) {
+	switch f.ColumnDelimiter {
+	case "", Comma:
+		return ',', nil
+	case Backquote:
+		return '`', nil
+	case Caret:
+		return '^', nil
+	case Pipe:
+		return '|', nil
+	case Semicolon:
+		return ';', nil
+	case Tab:
+		return '\t', nil
+	}
+	return 0, fmt.Errorf("%w: column delimiter %q (want COMMA, BACKQUOTE, CARET, PIPE, SEMICOLON or TAB)", ErrFormat, f.ColumnDelimiter)
+}
+
+func (f Format) lineEnding() (string, error) {
+	switch f.LineEnding {
+	case "", LF:
+		return "\n", nil
+	case CRLF:
+		return "\r\n", nil
+	}
+	return "", fmt.Errorf("%w: line ending %q (want LF or CRLF)", ErrFormat, f.LineEnding)
+}
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrFormat means a Format field has a value the API does not accept.
+	ErrFormat = errors.New("bulk: invalid CSV format")
+	// ErrType means the record type cannot be mapped to CSV columns.
+	ErrType = errors.New("bulk: record type has no CSV mapping")
+	// ErrValue means a value cannot be written to, or read from, a cell.
+	ErrValue = errors.New("bulk: invalid cell value")
+	// ErrHeader means a CSV header is unusable (empty, duplicate column, too
+	// long).
+	ErrHeader = errors.New("bulk: invalid CSV header")
+	// ErrRecordTooLarge means one record exceeded Format.MaxRecordBytes.
+	ErrRecordTooLarge = errors.New("bulk: CSV record too large")
+)
+
+// EncodeError reports a value the encoder could not write. Record counts data
+// rows from 1. The message never includes the value itself.
+type EncodeError struct {
+	Record int
+	Column string
+	Err    error
+}
+
+func (e *EncodeError) Error() string {
+	return fmt.Sprintf("bulk: record %d, column %s: %v", e.Record, e.Column, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *EncodeError) Unwrap() error { return e.Err }
+
+// DecodeError reports a cell or line the decoder could not read. Line is the
+// 1-based line in the input, Record counts data rows from 1 (0 for the
+// header), Column is the header name (empty when the whole line is at fault).
+// The message never includes the cell's content.
+type DecodeError struct {
+	Line   int
+	Record int
+	Column string
+	Err    error
+}
+
+func (e *DecodeError) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("bulk: line %d (record %d): %v", e.Line, e.Record, e.Err)
+	}
+	return fmt.Sprintf("bulk: line %d (record %d), column %s: %v", e.Line, e.Record, e.Column, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+type kind uint8
+
+const (
+	kString kind = iota
+	kBool
+	kInt
+	kUint
+	kFloat
+	kTime
+)
+
+// column is one CSV column bound to a (possibly nested) struct field.
+type column struct {
+	name      string
+	index     []int        // field indexes from the record type, through nested structs
+	leaf      reflect.Type // the field's type with one pointer removed
+	ptr       bool         // the field itself is a pointer
+	kind      kind
+	omitEmpty bool
+	date      bool
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+// columnsOf maps a struct type to its columns, in field order.
+func columnsOf(t reflect.Type) ([]column, error) {
+	if t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("%w: %s is not a struct", ErrType, t)
+	}
+	var cols []column
+	if err := addColumns(&cols, t, "", nil, 0); err != nil {
+		return nil, err
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("%w: %s has no exported fields", ErrType, t)
+	}
+	seen := make(map[string]bool, len(cols))
+	for _, c := range cols {
+		if seen[c.name] {
+			return nil, fmt.Errorf("%w: %s maps two fields to column %s", ErrType, t, c.name)
+		}
+		seen[c.name] = true
+	}
+	return cols, nil
+}
+
+const maxDepth = 8 // nested struct levels; stops recursive types
+
+func addColumns(cols *[]column, t reflect.Type, prefix string, index []int, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("%w: %s nests structs deeper than %d levels", ErrType, t, maxDepth)
+	}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		if !sf.IsExported() && !sf.Anonymous {
+			continue
+		}
+		name, opts := sf.Tag.Get("sf"), ""
+		if name == "" {
+			name = sf.Tag.Get("json")
+		}
+		name, opts, _ = strings.Cut(name, ",")
+		if name == "-" && opts == "" {
+			continue
+		}
+		idx := append(append([]int(nil), index...), i)
+		ft := sf.Type
+		ptr := ft.Kind() == reflect.Pointer
+		if ptr {
+			ft = ft.Elem()
+		}
+		inline := hasOpt(opts, "inline") || (sf.Anonymous && name == "")
+		if ft.Kind() == reflect.Struct && ft != timeType {
+			if !sf.IsExported() && !inline {
+				continue
+			}
+			p := prefix
+			if !inline {
+				if name == "" {
+					name = sf.Name
+				}
+				p = prefix + name + "."
+			}
+			if err := addColumns(cols, ft, p, idx, depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		c := column{name: prefix + name, index: idx, leaf: ft, ptr: ptr,
+			omitEmpty: hasOpt(opts, "omitempty"), date: hasOpt(opts, "date")}
+		switch {
+		case ft == timeType:
+			c.kind = kTime
+		case ft.Kind() == reflect.String:
+			c.kind = kString
+		case ft.Kind() == reflect.Bool:
+			c.kind = kBool
+		case ft.Kind() >= reflect.Int && ft.Kind() <= reflect.Int64:
+			c.kind = kInt
+		case ft.Kind() >= reflect.Uint && ft.Kind() <= reflect.Uintptr:
+			c.kind = kUint
+		case ft.Kind() == reflect.Float32 || ft.Kind() == reflect.Float64:
+			c.kind = kFloat
+		default:
+			return fmt.Errorf("%w: field %s (%s) has no CSV form; use a string, number, bool or time.Time", ErrType, sf.Name, sf.Type)
+		}
+		if c.date && c.kind != kTime {
+			return fmt.Errorf("%w: field %s has the date option but is not a time.Time", ErrType, sf.Name)
+		}
+		*cols = append(*cols, c)
+	}
+	return nil
+}
+
+func hasOpt(opts, want string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == want {
+			return true
+		}
+	}
+	return false
+}
+
+// Layouts from "Valid Date Format in Records (2.0)": dateTime as
+// yyyy-MM-ddTHH:mm:ss.SSSZ (written in UTC) and date as yyyy-MM-dd.
+const (
+	dateTimeLayout = "2006-01-02T15:04:05.000Z"
+	dateLayout     = "2006-01-02"
+)
+
+// Encoder writes records of type T as Bulk API 2.0 job data CSV. The header
+// row is written before the first record. Call Flush when done. An Encoder is
+// not safe for concurrent use.
+type Encoder[T any] struct {
+	w       *bufio.Writer
+	cols    []column
+	delim   byte
+	eol     string
+	scratch []byte
+	records int
+	header  bool  // header row written
+	err     error // sticky: a failed write leaves the CSV incomplete
+}
+
+// NewEncoder returns an Encoder for T, which must be a struct type whose
+// fields all have a CSV form.
+func NewEncoder[T any](w io.Writer, f Format) (*Encoder[T], error) {
+	cols, err := columnsOf(reflect.TypeFor[T]())
+	if err != nil {
+		return nil, err
+	}
+	d, err := f.delimiter()
+	if err != nil {
+		return nil, err
+	}
+	eol, err := f.lineEnding()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHeader(cols); err != nil {
+		return nil, err
+	}
+	return &Encoder[T]{w: bufio.NewWriterSize(w, 64<<10), cols: cols, delim: byte(d), eol: eol}, nil
+}
+
+// checkHeader enforces the documented 32,000-character header row limit
+// (names plus one delimiter between each).
+func checkHeader(cols []column) error {
+	n := len(cols) - 1
+	for _, c := range cols {
+		n += utf8.RuneCountInString(c.name)
+	}
+	if n > MaxHeaderChars {
+		return fmt.Errorf("%w: header row is %d characters; Bulk API 2.0 allows %d", ErrHeader, n, MaxHeaderChars)
+	}
+	return nil
+}
+
+// Header returns the column names the encoder writes, in order.
+func (e *Encoder[T]) Header() []string {
+	h := make([]string, len(e.cols))
+	for i, c := range e.cols {
+		h[i] = c.name
+	}
+	return h
+}
+
+// Encode writes one record, preceded by the header row on the first call. A
+// record with a bad value is not written, and the encoder stays usable.
+func (e *Encoder[T]) Encode(v T) error {
+	if e.err != nil {
+		return e.err
+	}
+	if !e.header {
+		e.header = true
+		for i, c := range e.cols {
+			if i > 0 {
+				e.w.WriteByte(e.delim)
+			}
+			e.writeCell(c.name)
+		}
+		e.w.WriteString(e.eol)
+	}
+	// Format every cell before writing any, so a bad value leaves no partial
+	// row behind. Cells are appended to scratch, separated by their offsets.
+	rv := reflect.ValueOf(&v).Elem()
+	e.scratch = e.scratch[:0]
+	var ends [64]int
+	offs := ends[:0]
+	if len(e.cols) > len(ends) {
+		offs = make([]int, 0, len(e.cols))
+	}
+	for _, c := range e.cols {
+		var err error
+		e.scratch, err = appendCell(e.scratch, rv, &c)
+		if err != nil {
+			return &EncodeError{Record: e.records + 1, Column: c.name, Err: err}
+		}
+		offs = append(offs, len(e.scratch))
+	}
+	start := 0
+	for i, end := range offs {
+		if i > 0 {
+			e.w.WriteByte(e.delim)
+		}
+		e.writeCellBytes(e.scratch[start:end])
+		start = end
+	}
+	if _, err := e.w.WriteString(e.eol); err != nil {
+		e.err = err
+		return err
+	}
+	e.records++
+	return nil
+}
+
+// Flush writes any buffered data to the underlying writer.
+func (e *Encoder[T]) Flush() error {
+	if e.err != nil {
+		return e.err
+	}
+	if err := e.w.Flush(); err != nil {
+		e.err = err
+	}
+	return e.err
+}
+
+// Records returns how many records have been written.
+func (e *Encoder[T]) Records() int { return e.records }
+
+// EncodeAll writes every record of seq as CSV to w, flushes, and returns the
+// number of records written. It stops at the first error.
+func EncodeAll[T any](w io.Writer, f Format, seq iter.Seq[T]) (int, error) {
+	e, err := NewEncoder[T](w, f)
+	if err != nil {
+		return 0, err
+	}
+	for v := range seq {
+		if err := e.Encode(v); err != nil {
+			return e.Records(), err
+		}
+	}
+	return e.Records(), e.Flush()
+}
+
+func (e *Encoder[T]) needsQuotes(s []byte) bool {
+	for _, c := range s {
+		if c == e.delim || c == '"' || c == '\n' || c == '\r' {
+			return true
+		}
+	}
+	return false
+}
+
+// writeCellBytes writes one cell, quoting it when it holds the delimiter, a
+// double quote or a line break, with inner quotes doubled ("Valid CSV Record
+// Rows").
+func (e *Encoder[T]) writeCellBytes(s []byte) {
+	if !e.needsQuotes(s) {
+		e.w.Write(s)
+		return
+	}
+	e.w.WriteByte('"')
+	for _, c := range s {
+		if c == '"' {
+			e.w.WriteByte('"')
+		}
+		e.w.WriteByte(c)
+	}
+	e.w.WriteByte('"')
+}
+
+func (e *Encoder[T]) writeCell(s string) { e.writeCellBytes([]byte(s)) }
+
+// field walks c.index from the record. It reports nilParent when a pointer to
+// an enclosing struct is nil, and nilLeaf when the field is a nil pointer.
+func field(rv reflect.Value, c *column) (v reflect.Value, nilParent, nilLeaf bool) {
+	last := len(c.index) - 1
+	for i, x := range c.index {
+		rv = rv.Field(x)
+		if i < last && rv.Kind() == reflect.Pointer {
+			if rv.IsNil() {
+				return rv, true, false
+			}
+			rv = rv.Elem()
+		}
+	}
+	if c.ptr {
+		if rv.IsNil() {
+			return rv, false, true
+		}
+		rv = rv.Elem()
+	}
+	return rv, false, false
+}
+
+func appendCell(buf []byte, rec reflect.Value, c *column) ([]byte, error) {
+	v, nilParent, nilLeaf := field(rec, c)
+	if nilParent {
+		// No related record given: leave the relationship alone.
+		return buf, nil
+	}
+	null := func() []byte {
+		if c.omitEmpty {
+			return buf
+		}
+		return append(buf, NullValue...)
+	}
+	if nilLeaf {
+		return null(), nil
+	}
+	// As in encoding/json, omitempty drops a zero value but never a non-nil
+	// pointer, whatever it points to.
+	omitZero := c.omitEmpty && !c.ptr
+	switch c.kind {
+	case kString:
+		s := v.String()
+		if s == "" {
+			return null(), nil
+		}
+		if s == NullValue {
+			return buf, fmt.Errorf("%w: the text %s cannot be sent, Bulk API 2.0 reads it as null", ErrValue, NullValue)
+		}
+		if !utf8.ValidString(s) {
+			return buf, fmt.Errorf("%w: text is not valid UTF-8, which job data must be", ErrValue)
+		}
+		return append(buf, s...), nil
+	case kBool:
+		if omitZero && !v.Bool() {
+			return buf, nil
+		}
+		return strconv.AppendBool(buf, v.Bool()), nil
+	case kInt:
+		if omitZero && v.Int() == 0 {
+			return buf, nil
+		}
+		return strconv.AppendInt(buf, v.Int(), 10), nil
+	case kUint:
+		if omitZero && v.Uint() == 0 {
+			return buf, nil
+		}
+		return strconv.AppendUint(buf, v.Uint(), 10), nil
+	case kFloat:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return buf, fmt.Errorf("%w: NaN or infinity has no Salesforce number form", ErrValue)
+		}
+		if omitZero && f == 0 {
+			return buf, nil
+		}
+		bits := 64
+		if v.Kind() == reflect.Float32 {
+			bits = 32
+		}
+		return strconv.AppendFloat(buf, f, 'f', -1, bits), nil
+	case kTime:
+		t := *v.Addr().Interface().(*time.Time) // via the pointer: no copy to the heap
+		if t.IsZero() {
+			return null(), nil
+		}
+		if c.date {
+			// A date has no zone ("Specifying an offset for date is not
+			// supported"): the calendar date in t's own location is sent.
+			if y := t.Year(); y < 0 || y > 9999 {
+				return buf, fmt.Errorf("%w: year %d is outside 0000-9999", ErrValue, y)
+			}
+			return t.AppendFormat(buf, dateLayout), nil
+		}
+		t = t.UTC()
+		if y := t.Year(); y < 0 || y > 9999 {
+			return buf, fmt.Errorf("%w: year %d is outside 0000-9999", ErrValue, y)
+		}
+		return t.AppendFormat(buf, dateTimeLayout), nil
+	}
+	return buf, fmt.Errorf("%w: unknown column kind", ErrType)
+}
