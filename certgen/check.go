@@ -60,7 +60,7 @@ type CheckOptions struct {
 // TLS, and a certificate expired, not yet valid or expiring within 30 days.
 func CheckIdentity(key crypto.Signer, chain []*x509.Certificate, opts CheckOptions) ([]string, error) {
 	if key == nil || len(chain) == 0 || chain[0] == nil {
-		return nil, &Error{Kind: ErrKeyMismatch, Detail: "a key and its certificate are both needed"}
+		return nil, &Error{Kind: ErrKeyMismatch, Detail: "a key and its certificate are both needed", Hint: "give the private key with the certificate issued for it, leaf first"}
 	}
 	if len(chain) > maxChain {
 		return nil, &Error{Kind: ErrIncompleteChain, Detail: fmt.Sprintf("%d certificates, more than %d", len(chain), maxChain), Hint: "give the leaf and its intermediates only"}
