@@ -91,7 +91,7 @@ func TestCSRToKeystoreToHandshake(t *testing.T) {
 	writes := []keystore.WriteOptions{
 		{Format: keystore.FormatJKS, Alias: "mtls", Password: "store-secret", KeyPassword: "key-secret"},
 		{Format: keystore.FormatPKCS12, Alias: "mtls", Password: "store-secret"},
-		{Format: keystore.FormatPEM, Password: "store-secret"},
+		{Format: keystore.FormatPEM, Password: "store-secret", KeyIterations: keystore.MinKeyIterations}, // quick under -race
 	}
 	for _, kt := range []certgen.KeyType{certgen.RSA2048, certgen.P256} {
 		for _, w := range writes {

@@ -131,7 +131,7 @@ func TestKeytoolAndOpenSSLReadWrittenPKCS12(t *testing.T) {
 func TestOpenSSLDecryptsWrittenPEMKey(t *testing.T) {
 	for name, id := range wIdentities(t) {
 		t.Run(name, func(t *testing.T) {
-			path := wWrite(t, id, "client.pem", keystore.WriteOptions{Format: keystore.FormatPEM, Password: wKeyPW})
+			path := wWrite(t, id, "client.pem", keystore.WriteOptions{Format: keystore.FormatPEM, Password: wKeyPW, KeyIterations: 2048})
 			data, err := os.ReadFile(path)
 			require.NoError(t, err)
 
@@ -141,7 +141,7 @@ func TestOpenSSLDecryptsWrittenPEMKey(t *testing.T) {
 			require.GreaterOrEqual(t, start, 0)
 			require.NoError(t, os.WriteFile(keyFile, data[start:], 0o600))
 			params := wTool(t, "openssl", "asn1parse", "-in", keyFile)
-			for _, want := range []string{"PBES2", "PBKDF2", "hmacWithSHA256", "aes-256-cbc", ":0927C0"} { // 0x0927C0 = 600000 iterations
+			for _, want := range []string{"PBES2", "PBKDF2", "hmacWithSHA256", "aes-256-cbc", ":0800"} { // 2048 iterations
 				assert.Contains(t, params, want)
 			}
 			plain := wTool(t, "openssl", "pkcs8", "-in", keyFile, "-passin", "pass:"+string(wKeyPW))
@@ -162,4 +162,18 @@ func TestOpenSSLDecryptsWrittenPEMKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestOpenSSLDecryptsEncryptPKCS8WithDefaults(t *testing.T) {
+	id := wIdentities(t)["rsa-client"]
+	block, err := keystore.EncryptPKCS8(id.Signer(), wKeyPW)
+	require.NoError(t, err)
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600))
+	params := wTool(t, "openssl", "asn1parse", "-in", keyFile)
+	assert.Contains(t, params, ":0927C0") // keystore.PKCS8Iterations, 600000
+	keyPub := wTool(t, "openssl", "pkey", "-in", keyFile, "-passin", "pass:"+string(wKeyPW), "-pubout")
+	der, err := x509.MarshalPKIXPublicKey(id.Signer().Public())
+	require.NoError(t, err)
+	assert.Equal(t, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), keyPub)
 }

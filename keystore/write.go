@@ -46,6 +46,11 @@ const (
 	// a fraction of a second once, at startup.
 	PKCS8Iterations = 600_000
 
+	// MinKeyIterations is the lowest WriteOptions.KeyIterations accepted, RFC 8018's
+	// floor; OpenSSL's own default for openssl pkcs8 -topk8 is 2048.
+	MinKeyIterations = 1000
+	maxKeyIterations = 10_000_000
+
 	// pkcs12Iterations matches what keytool itself writes into PKCS#12 stores
 	// (Java 17: PBES2 AES-256, HMAC-SHA256 MAC, 10000 iterations).
 	pkcs12Iterations = 10_000
@@ -70,6 +75,9 @@ type WriteOptions struct {
 	// KeyPassword protects the key with a password of its own. JKS only: PKCS#12
 	// (as Java and OpenSSL read it) and PEM have one password.
 	KeyPassword Secret
+	// KeyIterations is the PBKDF2 iteration count of an encrypted PEM key; zero
+	// means PKCS8Iterations. Between MinKeyIterations and 10,000,000.
+	KeyIterations int
 	// UnencryptedKey writes a PEM key in the clear (PKCS#8 "PRIVATE KEY") when
 	// Password is empty. Without it, a PEM key needs a password.
 	UnencryptedKey bool
@@ -151,6 +159,9 @@ func checkOptions(opts WriteOptions) error {
 			return err
 		}
 	}
+	if n := opts.KeyIterations; n != 0 && (n < MinKeyIterations || n > maxKeyIterations) {
+		return badOptions(f, fmt.Sprintf("%d key iterations", n), fmt.Sprintf("use between %d and %d, or 0 for %d", MinKeyIterations, maxKeyIterations, PKCS8Iterations))
+	}
 	if strings.ContainsAny(opts.Alias, "\x00\n\r") || len(opts.Alias) > 0xffff {
 		return badOptions(f, "the alias has control characters or is too long", "use a short printable alias")
 	}
@@ -219,8 +230,12 @@ func encodePEM(key crypto.Signer, chain []*x509.Certificate, opts WriteOptions) 
 		}
 		block = &pem.Block{Type: "PRIVATE KEY", Bytes: der}
 	} else {
+		iterations := opts.KeyIterations
+		if iterations == 0 {
+			iterations = PKCS8Iterations
+		}
 		var err error
-		if block, err = EncryptPKCS8(key, opts.Password); err != nil {
+		if block, err = encryptPKCS8(key, opts.Password, iterations); err != nil {
 			return nil, err
 		}
 	}
@@ -232,6 +247,10 @@ func encodePEM(key crypto.Signer, chain []*x509.Certificate, opts WriteOptions) 
 // PBES2 (RFC 8018), AES-256-CBC and PBKDF2-HMAC-SHA256 with PKCS8Iterations, as
 // openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 writes it.
 func EncryptPKCS8(key crypto.Signer, password Secret) (*pem.Block, error) {
+	return encryptPKCS8(key, password, PKCS8Iterations)
+}
+
+func encryptPKCS8(key crypto.Signer, password Secret, iterations int) (*pem.Block, error) {
 	if password == "" {
 		return nil, badOptions(FormatPEM, "no password to encrypt the private key", "give a password")
 	}
@@ -246,7 +265,7 @@ func EncryptPKCS8(key crypto.Signer, password Secret) (*pem.Block, error) {
 	if _, err := rand.Read(iv); err != nil {
 		return nil, err
 	}
-	aesKey, err := pbkdf2.Key(sha256.New, string(password), salt, PKCS8Iterations, 32)
+	aesKey, err := pbkdf2.Key(sha256.New, string(password), salt, iterations, 32)
 	if err != nil {
 		return nil, &Error{Kind: ErrBadWriteOptions, Format: FormatPEM, Detail: "the key cannot be derived from the password", Err: err}
 	}
@@ -264,7 +283,7 @@ func EncryptPKCS8(key crypto.Signer, password Secret) (*pem.Block, error) {
 		Salt       []byte
 		Iterations int
 		PRF        algorithmIdentifier
-	}{salt, PKCS8Iterations, algorithmIdentifier{Algorithm: oidHMACWithSHA256, Parameters: asn1.NullRawValue}})
+	}{salt, iterations, algorithmIdentifier{Algorithm: oidHMACWithSHA256, Parameters: asn1.NullRawValue}})
 	if err != nil {
 		return nil, err
 	}
@@ -324,8 +343,9 @@ func WriteFile(path string, id *Identity, opts WriteOptions) error {
 		return &Error{Source: path, Format: opts.Format, Kind: ErrUnwritable, Detail: "cannot create a file next to it", Err: err}
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	// CreateTemp makes the file 0600; Chmod guards against an unusual umask-free platform.
-	if err := tmp.Chmod(0o600); err == nil {
+	// CreateTemp already makes the file 0600; said explicitly as it holds a key.
+	err = tmp.Chmod(0o600)
+	if err == nil {
 		_, err = tmp.Write(data)
 	}
 	if err == nil {

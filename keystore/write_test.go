@@ -21,6 +21,10 @@ import (
 // The write tests use only the exported API: what a caller writes must load
 // through the same Load the SDK uses.
 
+// wFastIterations keeps PEM key encryption quick under -race, where 600,000
+// PBKDF2 rounds take seconds; the default count has tests of its own.
+const wFastIterations = keystore.MinKeyIterations
+
 const (
 	wStorePW = keystore.Secret("store-secret-1")
 	wKeyPW   = keystore.Secret("key-secret-22")
@@ -69,7 +73,7 @@ func TestEncodeRoundTripsThroughLoad(t *testing.T) {
 				keystore.Options{Password: wStorePW, Alias: "Client Cert"}, "Client Cert"},
 			{keystore.WriteOptions{Format: keystore.FormatPKCS12, Password: wStorePW},
 				keystore.Options{Password: wStorePW}, keystore.DefaultAlias},
-			{keystore.WriteOptions{Format: keystore.FormatPEM, Password: wStorePW},
+			{keystore.WriteOptions{Format: keystore.FormatPEM, Password: wStorePW, KeyIterations: wFastIterations},
 				keystore.Options{Password: wStorePW}, ""},
 			{keystore.WriteOptions{Format: keystore.FormatPEM, UnencryptedKey: true},
 				keystore.Options{}, ""},
@@ -135,6 +139,7 @@ func TestEncodeRefusesBadOptions(t *testing.T) {
 		"key password in PKCS#12":       {Format: keystore.FormatPKCS12, Password: wStorePW, KeyPassword: wKeyPW},
 		"key password in PEM":           {Format: keystore.FormatPEM, Password: wStorePW, KeyPassword: wKeyPW},
 		"PEM key without password":      {Format: keystore.FormatPEM},
+		"too few key iterations":        {Format: keystore.FormatPEM, Password: wStorePW, KeyIterations: 999},
 		"JKS password beyond Latin-1":   {Format: keystore.FormatJKS, Password: "пароль-секрет"},
 		"alias with a newline":          {Format: keystore.FormatJKS, Password: wStorePW, Alias: "a\nb"},
 		"PKCS#12 password beyond BMP 🔑": {Format: keystore.FormatPKCS12, Password: "secret🔑🔑"},
@@ -239,7 +244,7 @@ func TestEncodedStoresNeverHoldTheKeyInTheClear(t *testing.T) {
 	id := wIdentities(t)["ec-client"]
 	scalar := id.Signer().(*ecdsa.PrivateKey).D.Bytes()
 	for _, f := range []keystore.Format{keystore.FormatJKS, keystore.FormatPKCS12, keystore.FormatPEM} {
-		data, err := keystore.Encode(id, keystore.WriteOptions{Format: f, Password: wStorePW})
+		data, err := keystore.Encode(id, keystore.WriteOptions{Format: f, Password: wStorePW, KeyIterations: wFastIterations})
 		require.NoError(t, err)
 		assert.NotContains(t, string(data), string(scalar), f.String())
 		if f == keystore.FormatPEM {
