@@ -203,6 +203,18 @@ func NewJWTCertificate(key crypto.Signer, subj pkix.Name, validity time.Duration
 		return nil, &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("a JWT signing key of type %T", key.Public()),
 			Hint: "Salesforce's JWT bearer flow verifies RS256 only: use an RSA key (rsa2048 or larger)"}
 	}
+	return NewPlaceholderCertificate(key, subj, validity)
+}
+
+// NewPlaceholderCertificate returns a self-signed certificate for any key
+// GenerateKey makes, valid like NewJWTCertificate's. It lets a key wait in a JKS
+// or PKCS#12 store, which hold no key without a certificate, until the CA's
+// answer to the CSR replaces it, as keytool -genkeypair does. Salesforce refuses
+// it for mutual TLS.
+func NewPlaceholderCertificate(key crypto.Signer, subj pkix.Name, validity time.Duration) (*x509.Certificate, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
 	if err := checkSubject(subj); err != nil {
 		return nil, err
 	}
@@ -230,7 +242,9 @@ func NewJWTCertificate(key crypto.Signer, subj pkix.Name, validity time.Duration
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		SubjectKeyId:          ski[:],
-		SignatureAlgorithm:    x509.SHA256WithRSA,
+	}
+	if _, ok := key.Public().(*rsa.PublicKey); ok {
+		tmpl.SignatureAlgorithm = x509.SHA256WithRSA
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {

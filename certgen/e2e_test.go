@@ -191,3 +191,47 @@ func parseCert(t *testing.T, pemData []byte) *x509.Certificate {
 	require.NoError(t, err)
 	return c
 }
+
+// TestPlaceholderKeystoreThenCAReply is csr --keystore's path, keytool's
+// -genkeypair/-certreq/-importcert: the new key waits in a JKS under a
+// placeholder certificate; the CA's answer then replaces the placeholder, and
+// the result handshakes.
+func TestPlaceholderKeystoreThenCAReply(t *testing.T) {
+	ca := newCA(t)
+	srv, roots := mtlsServer(t, ca)
+	key, err := certgen.GenerateKey(certgen.P384)
+	require.NoError(t, err)
+	subj := pkix.Name{CommonName: "waiting-for-the-ca"}
+	placeholder, err := certgen.NewPlaceholderCertificate(key, subj, 0)
+	require.NoError(t, err)
+	warnings, err := certgen.CheckIdentity(key, []*x509.Certificate{placeholder}, certgen.CheckOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, warnings, certgen.WarnSelfSigned)
+	id, err := keystore.NewIdentity(key, []*x509.Certificate{placeholder})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "mtls.jks")
+	opts := keystore.WriteOptions{Format: keystore.FormatJKS, Alias: "mtls", Password: "store-secret"}
+	require.NoError(t, keystore.WriteFile(path, id, opts))
+	csrPEM, err := certgen.NewCSR(key, subj, certgen.CSROptions{})
+	require.NoError(t, err)
+
+	// The CA answers; the key is read back from the keystore and paired with it.
+	leaf := ca.signCSR(t, parseCSR(t, csrPEM), nil)
+	waiting, err := keystore.LoadFile(path, keystore.Options{Password: opts.Password, Alias: "mtls"})
+	require.NoError(t, err)
+	chain := []*x509.Certificate{leaf, ca.inter}
+	warnings, err = certgen.CheckIdentity(waiting.Signer(), chain, certgen.CheckOptions{Roots: []*x509.Certificate{ca.root}})
+	require.NoError(t, err)
+	require.Empty(t, warnings)
+	signed, err := keystore.NewIdentity(waiting.Signer(), chain)
+	require.NoError(t, err)
+	require.ErrorIs(t, keystore.WriteFile(path, signed, opts), keystore.ErrFileExists)
+	opts.Overwrite = true
+	require.NoError(t, keystore.WriteFile(path, signed, opts))
+
+	loaded, err := keystore.LoadFile(path, keystore.Options{Password: opts.Password, Alias: "mtls"})
+	require.NoError(t, err)
+	cn, err := get(t, srv, roots, loaded)
+	require.NoError(t, err)
+	assert.Equal(t, subj.CommonName, cn)
+}
