@@ -324,23 +324,30 @@ func encodePKCS12(key crypto.Signer, chain []*x509.Certificate, alias string, pa
 	return named, nil
 }
 
-// WriteFile encodes id (see Encode) and writes it to path with mode 0600. It
-// writes a temporary file in the same directory and renames it, so a reader never
-// sees half a keystore and a failure leaves no file behind. An existing file is
-// replaced only with opts.Overwrite.
+// WriteFile encodes id (see Encode) and writes it to path with WriteSecretFile:
+// mode 0600, atomically, replacing an existing file only with opts.Overwrite.
 func WriteFile(path string, id *Identity, opts WriteOptions) error {
 	data, err := Encode(id, opts)
 	if err != nil {
 		return withSource(err, path, opts.Format)
 	}
-	if !opts.Overwrite {
+	return withSource(WriteSecretFile(path, data, opts.Overwrite), path, opts.Format)
+}
+
+// WriteSecretFile writes data (a keystore, an encrypted key) to path with mode
+// 0600. It writes a temporary file in the same directory and renames it, so a
+// reader never sees half a file and a failure leaves no file behind. An existing
+// file, or a symbolic link, at path is replaced only when overwrite is true;
+// otherwise the error matches ErrFileExists.
+func WriteSecretFile(path string, data []byte, overwrite bool) error {
+	if !overwrite {
 		if _, err := os.Lstat(path); err == nil {
-			return &Error{Source: path, Format: opts.Format, Kind: ErrFileExists, Hint: "choose another file name or allow overwriting"}
+			return &Error{Source: path, Kind: ErrFileExists, Hint: "choose another file name or allow overwriting"}
 		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return &Error{Source: path, Format: opts.Format, Kind: ErrUnwritable, Detail: "cannot create a file next to it", Err: err}
+		return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot create a file next to it", Err: err}
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	// CreateTemp already makes the file 0600; said explicitly as it holds a key.
@@ -355,20 +362,20 @@ func WriteFile(path string, id *Identity, opts WriteOptions) error {
 		err = cerr
 	}
 	if err != nil {
-		return &Error{Source: path, Format: opts.Format, Kind: ErrUnwritable, Detail: "cannot write the file", Err: err}
+		return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot write the file", Err: err}
 	}
-	if !opts.Overwrite {
+	if !overwrite {
 		// Link fails if path appeared meanwhile, where Rename would replace it.
 		if err := os.Link(tmp.Name(), path); err != nil {
 			if errors.Is(err, os.ErrExist) {
-				return &Error{Source: path, Format: opts.Format, Kind: ErrFileExists, Hint: "choose another file name or allow overwriting"}
+				return &Error{Source: path, Kind: ErrFileExists, Hint: "choose another file name or allow overwriting"}
 			}
-			return &Error{Source: path, Format: opts.Format, Kind: ErrUnwritable, Detail: "cannot create the file", Err: err}
+			return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot create the file", Err: err}
 		}
 		return nil
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return &Error{Source: path, Format: opts.Format, Kind: ErrUnwritable, Detail: "cannot replace the file", Err: err}
+		return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot replace the file", Err: err}
 	}
 	return nil
 }

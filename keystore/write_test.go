@@ -259,3 +259,21 @@ func TestWriteErrorsAreTyped(t *testing.T) {
 	require.True(t, errors.As(err, &kerr))
 	assert.ErrorIs(t, err, keystore.ErrBadWriteOptions)
 }
+
+func TestWriteSecretFileForKeysAndRequests(t *testing.T) {
+	// The tool writes an encrypted key on its own (sfmtls csr) through the same path.
+	id := wIdentities(t)["rsa-client"]
+	block, err := keystore.EncryptPKCS8(id.Signer(), wKeyPW)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "client.key")
+	require.NoError(t, keystore.WriteSecretFile(path, pem.EncodeToMemory(block), false))
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	err = keystore.WriteSecretFile(path, []byte("other"), false)
+	require.ErrorIs(t, err, keystore.ErrFileExists)
+	require.NoError(t, keystore.WriteSecretFile(path, []byte("other"), true))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "other", string(data))
+}
