@@ -114,10 +114,14 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.MTLS = nil },
 			diag.StepMTLS, func(err error) bool { return errors.Is(err, diag.ErrNoIdentity) }, "SF_MTLS_KEYSTORE"},
 		{"generic login host",
-			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.LoginURL = "https://login.salesforce.com" },
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) {
+				cfg.LoginURL = "https://login.salesforce.com"
+			},
 			diag.StepHandshake, func(err error) bool { return err != nil }, "My Domain URL"},
 		{"nothing listens on the port",
-			func(t *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.LoginURL = "https://127.0.0.1:" + closedPort(t) },
+			func(t *testing.T, _ *salesforcetest.Org, cfg *diag.Config) {
+				cfg.LoginURL = "https://127.0.0.1:" + closedPort(t)
+			},
 			diag.StepHandshake, func(err error) bool { var op *net.OpError; return errors.As(err, &op) }, "allow outbound 8443"},
 	}
 	for _, c := range cases {
