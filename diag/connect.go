@@ -9,28 +9,24 @@ import (
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/transport"
 )
 
 // conn is the client Check talks through, built as a service would build it.
-type conn struct {
-	c  *client.Client
-	tr *transport.Transport
-}
+type conn struct{ c *client.Client }
 
 func connect(cfg client.Config) (*conn, error) {
-	c, tr, err := client.New(cfg)
+	c, err := client.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &conn{c: c, tr: tr}, nil
+	return &conn{c: c}, nil
 }
 
-func (c *conn) close() { c.tr.CloseIdleConnections() }
+func (c *conn) close() { _ = c.c.Close() }
 
-func (c *conn) tokenURL() string { return c.tr.TokenURL() }
+func (c *conn) tokenURL() string { return c.c.Transport().TokenURL() }
 
-func (c *conn) token(ctx context.Context) (*auth.Token, error) { return c.tr.Token(ctx) }
+func (c *conn) token(ctx context.Context) (*auth.Token, error) { return c.c.Token(ctx) }
 
 // rest lists the resources of the API version in use: a call that needs the
 // token, the instance and the mutual TLS port all to be right.
@@ -44,7 +40,7 @@ func (c *conn) rest(ctx context.Context) (string, error) {
 	if err := c.c.Do(ctx, http.MethodGet, path, nil, &resources); err != nil {
 		return "", err
 	}
-	base, err := c.tr.InstanceURL(ctx)
+	base, err := c.c.InstanceURL(ctx)
 	if err != nil {
 		return "", err
 	}

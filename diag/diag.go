@@ -24,6 +24,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sfmtls/sfmtls/client"
@@ -140,6 +142,23 @@ func (x *run) fail(name string, err error, warnings []string) Report {
 	return x.r
 }
 
+// ErrGenericLoginHost: the login URL is login.salesforce.com or
+// test.salesforce.com, which do not serve mutual TLS.
+var ErrGenericLoginHost = errors.New("mutual TLS needs the org's My Domain login URL, not login.salesforce.com or test.salesforce.com")
+
+// checkLoginURL finds the login URL mistakes that have a fix of their own
+// before the transport refuses them with a configuration error.
+func checkLoginURL(loginURL string) error {
+	u, err := url.Parse(loginURL)
+	if err != nil || u.Host == "" {
+		return nil // the transport says what is wrong with it
+	}
+	if h := strings.ToLower(u.Hostname()); h == "login.salesforce.com" || h == "test.salesforce.com" {
+		return fmt.Errorf("%w (LoginURL %q)", ErrGenericLoginHost, loginURL)
+	}
+	return nil
+}
+
 // ErrJWTKeyNotRSA: the JWT identity's key cannot sign RS256, the only
 // algorithm Salesforce's JWT bearer flow accepts.
 var ErrJWTKeyNotRSA = errors.New("the JWT signing key is not RSA")
@@ -161,25 +180,32 @@ func Check(ctx context.Context, cfg Config) Report {
 	}
 	x.ok(StepMTLS, Describe(cfg.MTLSSource, cfg.MTLS), warn)
 
-	jwtID, jwtSource := cfg.JWT, cfg.JWTSource
-	if jwtID == nil {
-		jwtID, jwtSource = cfg.MTLS, cfg.MTLSSource
-	}
-	warn, err = checkIdentity(jwtID, false, now)
-	if err == nil {
-		if _, isRSA := jwtID.Leaf().PublicKey.(*rsa.PublicKey); !isRSA {
-			err = ErrJWTKeyNotRSA
+	if cfg.TokenSource != nil {
+		x.ok(StepJWT, fmt.Sprintf("tokens come from the TokenSource (%T)", cfg.TokenSource), nil)
+	} else {
+		jwtID, jwtSource := cfg.JWT, cfg.JWTSource
+		if jwtID == nil {
+			jwtID, jwtSource = cfg.MTLS, cfg.MTLSSource
+		}
+		warn, err = checkIdentity(jwtID, false, now)
+		if err == nil {
+			if _, isRSA := jwtID.Leaf().PublicKey.(*rsa.PublicKey); !isRSA {
+				err = ErrJWTKeyNotRSA
+			}
+		}
+		if err != nil {
+			return x.fail(StepJWT, err, warn)
+		}
+		if cfg.JWT == nil {
+			x.ok(StepJWT, "the mTLS keystore signs the JWT too", warn)
+		} else {
+			x.ok(StepJWT, Describe(jwtSource, jwtID), warn)
 		}
 	}
-	if err != nil {
-		return x.fail(StepJWT, err, warn)
-	}
-	if cfg.JWT == nil {
-		x.ok(StepJWT, "the mTLS keystore signs the JWT too", warn)
-	} else {
-		x.ok(StepJWT, Describe(jwtSource, jwtID), warn)
-	}
 
+	if err := checkLoginURL(cfg.LoginURL); err != nil {
+		return x.fail(StepHandshake, err, nil)
+	}
 	conn, err := connect(cfg.Config)
 	if err != nil {
 		return x.fail(StepHandshake, err, nil)

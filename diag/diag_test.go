@@ -33,12 +33,9 @@ import (
 // would check it with.
 func startOrg(t *testing.T) (*salesforcetest.Org, diag.Config) {
 	t.Helper()
-	org, err := salesforcetest.Start(salesforcetest.Config{})
-	require.NoError(t, err)
-	t.Cleanup(org.Close)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	cfg := diag.Config{Timeout: 10 * time.Second}
-	cfg.LoginURL, cfg.ConsumerKey, cfg.Username = org.URL, org.ConsumerKey, org.Username
-	cfg.MTLS, cfg.JWT, cfg.RootCAs, cfg.MTLSPort = org.ClientIdentity(), org.JWTIdentity(), org.RootCAs(), org.Port
+	cfg.Config.Config = org.TransportConfig()
 	return org, cfg
 }
 
@@ -82,23 +79,23 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 			func(_ *testing.T, org *salesforcetest.Org, _ *diag.Config) {
 				org.UnregisterMutualAuthCertificate(org.ClientIdentity().Leaf())
 			},
-			diag.StepToken, isOAuth("invalid_grant"), auth.HintMutualTLS},
+			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Code: "MUTUAL_AUTHENTICATION_FAILED"}).Fix()},
 		{"JWT key not matching the app's certificate",
 			func(t *testing.T, org *salesforcetest.Org, _ *diag.Config) {
 				other, err := org.PKI.NewJWTIdentity("another key")
 				require.NoError(t, err)
 				org.SetAppCertificate(other.Leaf())
 			},
-			diag.StepToken, isOAuth("invalid_grant"), auth.HintInvalidAssertion},
+			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "invalid assertion"}).Fix()},
 		{"user not pre-authorized",
 			func(_ *testing.T, org *salesforcetest.Org, _ *diag.Config) { org.PreAuthorize(org.Username, false) },
-			diag.StepToken, isOAuth("invalid_grant"), auth.HintNotPreAuthorized},
+			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "user hasn't approved this consumer"}).Fix()},
 		{"wrong audience",
 			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.Audience = auth.SandboxAudience },
-			diag.StepToken, isOAuth("invalid_grant"), auth.HintAudience},
+			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "audience is invalid"}).Fix()},
 		{"wrong consumer key",
 			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.ConsumerKey = "3MVG9notTheApp" },
-			diag.StepToken, isOAuth("invalid_client_id"), auth.HintClientID},
+			diag.StepToken, isOAuth("invalid_client_id"), (&auth.OAuthError{Code: "invalid_client_id"}).Fix()},
 		{"server refuses the client certificate",
 			func(t *testing.T, _ *salesforcetest.Org, cfg *diag.Config) {
 				stranger, err := salesforcetest.NewPKI()

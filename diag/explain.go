@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -39,7 +38,6 @@ const (
 	fixNotSent      = "the client certificate did not reach Salesforce: a proxy that inspects TLS re-encrypts without it; exempt the My Domain host on port 8443 from TLS inspection (tunnel it), and check the mTLS keystore (MTLS, SF_MTLS_KEYSTORE) holds the private key with its certificate"
 	fixNotRSA       = "Salesforce's JWT bearer flow signs with RS256: give the JWT identity (JWT, SF_JWT_KEYSTORE) an RSA key"
 	fixNoIdentity   = "load the CA-signed client certificate's keystore into MTLS (SF_MTLS_KEYSTORE)"
-	fixTokenAnswer  = "the token endpoint did not answer as Salesforce does: check the login URL (LoginURL, SF_LOGIN_URL) and any proxy in between"
 	fixUnavailable  = "Salesforce is unavailable or limiting requests: try again later; status.salesforce.com shows incidents"
 	fixServerExpiry = "the server's certificate is outside its validity period: check this machine's clock (NTP), or the proxy presenting that certificate"
 )
@@ -78,7 +76,7 @@ func explainKnown(err error) (Explanation, bool) {
 		return Explanation{Cause: "Salesforce says no client certificate was provided: the certificate was not sent to it", Fix: fixNotSent}, true
 	case errors.Is(err, ErrRefusedAfterHandshake):
 		return Explanation{Cause: "the server dropped the connection after the TLS 1.3 handshake, its way of refusing a client certificate", Fix: fixRefusedCertificate}, true
-	case errors.Is(err, transport.ErrGenericLoginHost):
+	case errors.Is(err, ErrGenericLoginHost):
 		return Explanation{Cause: "login.salesforce.com and test.salesforce.com do not serve mutual TLS", Fix: fixLoginURL}, true
 	case errors.As(err, &kerr):
 		return explainKeystore(kerr), true
@@ -86,7 +84,7 @@ func explainKnown(err error) (Explanation, bool) {
 		return Explanation{Cause: fmt.Sprintf("Salesforce refused the token request (%d %s: %s)", oe.StatusCode, oe.Code, oe.Description),
 			Fix: oauthFix(oe)}, true
 	case errors.As(err, &re):
-		fix := fixTokenAnswer
+		fix := re.Fix()
 		if re.StatusCode == http.StatusTooManyRequests || re.StatusCode >= 500 {
 			fix = fixUnavailable
 		}
@@ -94,8 +92,9 @@ func explainKnown(err error) (Explanation, bool) {
 			re.StatusCode, http.StatusText(re.StatusCode), re.ContentType), Fix: fix}, true
 	case errors.As(err, &ae):
 		return explainAPI(ae), true
-	case errors.Is(err, auth.ErrConfig):
-		return Explanation{Cause: "the configuration cannot work: " + err.Error(), Fix: "correct the setting the error names"}, true
+	case errors.Is(err, transport.ErrConfig), errors.Is(err, client.ErrConfig), errors.Is(err, auth.ErrConfig):
+		// These errors name the field and the remedy themselves.
+		return Explanation{Cause: "the configuration cannot work", Fix: "change the Config field the error names, as it says"}, true
 	}
 	return Explanation{}, false
 }
@@ -124,8 +123,8 @@ func explainKeystore(kerr *keystore.Error) Explanation {
 
 // oauthFix is the fix the token refusal carries, or one from its status.
 func oauthFix(oe *auth.OAuthError) string {
-	if oe.Hint != "" {
-		return oe.Hint
+	if fix := oe.Fix(); fix != "" {
+		return fix
 	}
 	if oe.StatusCode == http.StatusTooManyRequests || oe.StatusCode >= 500 {
 		return fixUnavailable
@@ -142,7 +141,7 @@ func explainAPI(ae *client.APIError) Explanation {
 	if len(codes) > 0 {
 		cause += " (" + strings.Join(codes, ", ") + ")"
 	}
-	fix := ae.Hint
+	fix := ae.Fix()
 	switch {
 	case fix != "":
 	case ae.StatusCode == http.StatusNotFound:
@@ -219,10 +218,10 @@ func explainNetwork(err error) (Explanation, bool) {
 		return Explanation{Cause: "the connection was refused", Fix: fixUnreachable}, true
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return Explanation{Cause: "no answer in time", Fix: fixUnreachable}, true
-	case errors.As(err, &ne) && dropped(err):
-		// After a handshake the token request went out and the connection ended
-		// without an answer: under TLS 1.3 a refused certificate looks so.
-		return Explanation{Cause: "the server closed the connection without answering", Fix: fixRefusedCertificate}, true
+	case errors.As(err, &ne) && ne.Fix() != "":
+		// The connection ended without an answer or an alert: under TLS 1.3 a
+		// refused certificate looks so.
+		return Explanation{Cause: "the server closed the connection without answering", Fix: ne.Fix()}, true
 	case errors.As(err, &pathErr):
 		return Explanation{Cause: "cannot read " + pathErr.Path + ": " + pathErr.Err.Error(), Fix: "check the path and that this user may read it"}, true
 	}
@@ -231,10 +230,4 @@ func explainNetwork(err error) (Explanation, bool) {
 		return Explanation{Cause: "the network failed: " + op.Err.Error(), Fix: fixUnreachable}, true
 	}
 	return Explanation{}, false
-}
-
-// dropped: the connection ended without an answer or a TLS alert.
-func dropped(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
