@@ -12,9 +12,11 @@
 // probe that runs often, set Config.TokenSource to the service's own
 // *transport.Transport (or client's) so the token step reuses its cached token.
 //
-// Loading keystore files is not part of Check: the caller loads them (and
-// reports a failure with Explain), then passes the identities in Config; name
-// the files in MTLSSource and JWTSource to have them in the report.
+// The identities come from Config.MTLS and Config.JWT, or from loader functions
+// (Config.LoadMTLS, LoadJWT) that Check calls in its first two steps, so that a
+// keystore that cannot be opened fails its own step. Where the files are and
+// how their passwords are found stays with the caller; name the files in
+// MTLSSource and JWTSource to have them in the report.
 package diag
 
 import (
@@ -54,6 +56,9 @@ type Config struct {
 	// MTLSSource and JWTSource name where the identities were loaded from (a
 	// keystore path), for the report; empty leaves them out.
 	MTLSSource, JWTSource string
+	// LoadMTLS and LoadJWT, when set, load the identities at the start of their
+	// steps and replace MTLS and JWT; their errors fail those steps.
+	LoadMTLS, LoadJWT func() (*keystore.Identity, error)
 	// Timeout bounds each network step; 0 means DefaultTimeout.
 	Timeout time.Duration
 }
@@ -174,12 +179,26 @@ func Check(ctx context.Context, cfg Config) Report {
 	}
 	now := time.Now()
 
+	if cfg.LoadMTLS != nil {
+		id, err := cfg.LoadMTLS()
+		if err != nil {
+			return x.fail(StepMTLS, err, nil)
+		}
+		cfg.MTLS = id
+	}
 	warn, err := checkIdentity(cfg.MTLS, true, now)
 	if err != nil {
 		return x.fail(StepMTLS, err, warn)
 	}
 	x.ok(StepMTLS, Describe(cfg.MTLSSource, cfg.MTLS), warn)
 
+	if cfg.LoadJWT != nil {
+		id, err := cfg.LoadJWT()
+		if err != nil {
+			return x.fail(StepJWT, err, nil)
+		}
+		cfg.JWT = id
+	}
 	if cfg.TokenSource != nil {
 		x.ok(StepJWT, fmt.Sprintf("tokens come from the TokenSource (%T)", cfg.TokenSource), nil)
 	} else {

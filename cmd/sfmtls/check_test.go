@@ -114,6 +114,33 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 	}
 }
 
+// A password file that is not there is named with the flag and the variable
+// that replace it, not sent to inspect.
+func TestCheckNamesAMissingPasswordFile(t *testing.T) {
+	_, vars := orgEnv(t)
+	delete(vars, "SF_MTLS_KEYSTORE_PASSWORD")
+	missing := filepath.Join(t.TempDir(), "mtls-password")
+	r := sfmtls(t, vars, nil, "check", "--mtls-keystore-password-file", missing)
+	assert.Equal(t, 1, r.code, r.stdout)
+	assert.Regexp(t, `(?m)^\[1/5\] mTLS keystore\s+FAILED\s`, r.stdout)
+	assert.Regexp(t, `(?m)^      fix: the password file `+regexp.QuoteMeta(missing)+` named by --mtls-keystore-password-file cannot be read .*set SF_MTLS_KEYSTORE_PASSWORD$`, r.stdout)
+	assert.NotContains(t, r.stdout, "inspect")
+}
+
+// The keystore steps warn of a certificate about to expire, and still connect.
+func TestCheckWarnsOfAnExpiringCertificate(t *testing.T) {
+	org, vars := orgEnv(t)
+	soon, err := org.PKI.NewClientIdentity("integration.user@example.com", time.Now().Add(-time.Hour), time.Now().Add(5*24*time.Hour))
+	require.NoError(t, err)
+	org.RegisterMutualAuthCertificate(soon.Leaf())
+	path := filepath.Join(t.TempDir(), "soon.p12")
+	require.NoError(t, salesforcetest.WritePKCS12(path, soon, orgPassword))
+	vars["SF_MTLS_KEYSTORE"] = path
+	r := sfmtls(t, vars, nil, "check")
+	require.Equal(t, 0, r.code, r.stdout)
+	assert.Regexp(t, `(?m)^\[1/5\] mTLS keystore\s+ok\s.*\n      warning: expires within 30 days: `, r.stdout)
+}
+
 func TestCheckUsage(t *testing.T) {
 	r := sfmtls(t, nil, nil, "check")
 	assert.Equal(t, 2, r.code)
