@@ -280,3 +280,17 @@ func tlsServer(t *testing.T, pki *salesforcetest.PKI, cfg *tls.Config, h http.Ha
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// A readiness probe that passes the service's transport as TokenSource makes no
+// new login per probe: the service's cached token serves every check.
+func TestCheckWithTheServicesTokenMakesNoNewLogin(t *testing.T) {
+	org, cfg := startOrg(t)
+	service := org.Client(t)
+	cfg.TokenSource = service.Transport()
+	for range 3 {
+		r := diag.Check(context.Background(), cfg)
+		require.True(t, r.OK, "%+v", r.Failed())
+		assert.Contains(t, r.Steps[1].Detail, "TokenSource")
+	}
+	assert.EqualValues(t, 1, org.Stats().TokensIssued, "one login for the service, none for the probes")
+}
