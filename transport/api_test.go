@@ -215,6 +215,16 @@ func TestTokenSourceReplacesTheExchange(t *testing.T) {
 	tr := newTransport(t, transport.Config{MTLS: org.ClientIdentity(), RootCAs: org.RootCAs(), Port: org.Port, TokenSource: src})
 	assert.Empty(t, tr.TokenURL(), "no login URL given")
 	c := tr.Client()
+
+	// No token known and no login host: a host on another port than the mutual
+	// TLS one cannot be the instance, so no token is asked for.
+	other, recorded := certAskingServer(t, org)
+	require.NoError(t, getOK(c, other.URL+"/elsewhere"))
+	assert.Zero(t, src.calls.Load())
+	assert.Equal(t, []seen{{}}, recorded())
+
+	// The instance's host on the mutual TLS port could be the instance: the token
+	// is fetched to learn instance_url, which says it is.
 	url := org.InstanceURL + "/services/data/v65.0/limits"
 	for range 3 {
 		require.NoError(t, getOK(c, url))
