@@ -104,9 +104,6 @@ func explainKeystore(kerr *keystore.Error) Explanation {
 	if kerr.Detail != "" {
 		cause += ": " + kerr.Detail
 	}
-	if kerr.Source != "" {
-		cause = kerr.Source + ": " + cause
-	}
 	fix := kerr.Hint
 	if fix == "" {
 		switch {

@@ -30,8 +30,9 @@ func TestExplainKeystoreErrors(t *testing.T) {
 	assert.Contains(t, ex.Fix, "keystore password")
 
 	_, err = keystore.LoadFile(filepath.Join(t.TempDir(), "missing.jks"), keystore.Options{})
+	require.ErrorIs(t, err, keystore.ErrUnreadable)
 	ex = diag.Explain(err)
-	assert.Contains(t, ex.Cause, "missing.jks")
+	assert.Contains(t, ex.Cause, "cannot read the keystore file")
 	assert.NotEmpty(t, ex.Fix)
 
 	_, err = os.ReadFile(filepath.Join(t.TempDir(), "password"))
