@@ -190,7 +190,7 @@ func Check(ctx context.Context, cfg Config) Report {
 	if err != nil {
 		return x.fail(StepMTLS, err, warn)
 	}
-	x.ok(StepMTLS, Describe(cfg.MTLSSource, cfg.MTLS), warn)
+	x.ok(StepMTLS, describe(cfg.MTLSSource, cfg.MTLS), warn)
 
 	if cfg.LoadJWT != nil {
 		id, err := cfg.LoadJWT()
@@ -218,7 +218,7 @@ func Check(ctx context.Context, cfg Config) Report {
 		if cfg.JWT == nil {
 			x.ok(StepJWT, "the mTLS keystore signs the JWT too", warn)
 		} else {
-			x.ok(StepJWT, Describe(jwtSource, jwtID), warn)
+			x.ok(StepJWT, describe(jwtSource, jwtID), warn)
 		}
 	}
 
@@ -261,9 +261,9 @@ func Check(ctx context.Context, cfg Config) Report {
 	return x.r
 }
 
-// Describe summarises an identity for a report: where it came from, its
+// describe summarises an identity for a report: where it came from, its
 // format and alias, subject, expiry and chain length. It shows no key material.
-func Describe(source string, id *keystore.Identity) string {
+func describe(source string, id *keystore.Identity) string {
 	alias := ""
 	if id.Alias() != "" {
 		alias = fmt.Sprintf(", alias %q", id.Alias())
