@@ -14,9 +14,11 @@ var ErrNoIdentity = errors.New("no mTLS identity: load the CA-signed client cert
 
 // Warnings Check adds to keystore's own (keystore.WarnSelfSigned and the like).
 const (
-	// WarnDualUse: public CAs stopped issuing certificates with both serverAuth
-	// and clientAuth on 2026-06-15 (CA/Browser Forum), and Salesforce tells
-	// customers to move mutual TLS to clientAuth-only certificates.
+	// WarnDualUse: under the Chrome Root Program's policy, enforced after
+	// 2026-06-15, public CAs no longer issue certificates with both serverAuth
+	// and clientAuth, and Salesforce's help article "Upcoming Mandatory Changes
+	// to Public Key Infrastructure (PKI)" (005237282) tells mutual TLS users to
+	// move off them.
 	WarnDualUse = "dual-use certificate (serverAuth and clientAuth): public CAs no longer issue these; " +
 		"renew it as a clientAuth-only certificate before this one expires"
 	// WarnNoIntermediates: the chain holds the leaf alone, though it is not
