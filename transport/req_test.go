@@ -537,3 +537,68 @@ func TestLocalCertificateRefusalIsNotRetried(t *testing.T) {
 	assert.Equal(t, 1, used.count("/services/data/"), "the API call is not retried")
 	assert.Zero(t, withToken.Stats().Retries)
 }
+
+// TestTheFakeOrgsLimits: against the fake org's own API allocation and
+// concurrency limit (salesforcetest models "Status Codes and Error
+// Responses": 403 REQUEST_LIMIT_EXCEEDED, and the Limit Info Header).
+func TestTheFakeOrgsLimits(t *testing.T) {
+	t.Run("the concurrent limit is retried until every call gets through", func(t *testing.T) {
+		org := salesforcetest.NewOrg(t, salesforcetest.Config{MaxConcurrentAPIRequests: 2})
+		slow := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(100 * time.Millisecond) })
+		org.Handle("/services/apexrest/slow", true, slow)
+		cfg := org.TransportConfig()
+		cfg.CallRetry = transport.Backoff{MaxAttempts: 30, BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}
+		cfg.RetryBudget = 1000
+		tr := newTransport(t, cfg)
+		_, err := tr.Token(context.Background())
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		var failures failureCount
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				status, body, err := call(context.Background(), tr, http.MethodPost, org.InstanceURL+"/services/apexrest/slow")
+				if err == nil && status != http.StatusOK {
+					err = errors.New(body)
+				}
+				failures.record(err)
+			}()
+		}
+		wg.Wait()
+		assert.Zero(t, failures.n.Load(), "first failure: %v", failures.first.Load())
+		assert.Positive(t, tr.Stats().Retries, "some calls met the limit")
+	})
+	t.Run("the daily limit is not retried, and the cap stops calls before it", func(t *testing.T) {
+		org := salesforcetest.NewOrg(t, salesforcetest.Config{DailyAPIRequests: 100})
+		cfg := org.TransportConfig()
+		cfg.CallRetry = transport.Backoff{BaseDelay: time.Millisecond}
+		tr := newTransport(t, cfg)
+		url := org.InstanceURL + "/services/data/v" + salesforcetest.APIVersion + "/limits"
+		ctx := context.Background()
+		org.SetAPIUsage(100)
+		before := org.Stats().APIRequests
+		status, body, err := call(ctx, tr, http.MethodGet, url)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusForbidden, status)
+		assert.Contains(t, body, "TotalRequests")
+		assert.Equal(t, int64(1), org.Stats().APIRequests-before, "sent once")
+		assert.Equal(t, transport.Usage{Used: 100, Max: 100}, tr.Stats().APIUsage)
+
+		org.SetAPIUsage(80)
+		capped := func() transport.Config { c := cfg; c.UsageCap = 0.9; return c }()
+		tr = newTransport(t, capped)
+		sent := 0
+		var capErr *transport.UsageCapError
+		for range 20 {
+			if _, _, err = call(ctx, tr, http.MethodGet, url); err != nil {
+				break
+			}
+			sent++
+		}
+		require.ErrorAs(t, err, &capErr)
+		assert.Equal(t, 10, sent, "calls 81 to 90 go out; the 91st is refused locally")
+		used, _ := org.APIUsage()
+		assert.Equal(t, int64(90), used)
+	})
+}
