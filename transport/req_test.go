@@ -312,9 +312,9 @@ func TestRetryPolicyPerCall(t *testing.T) {
 // ECONNREFUSED) and the next reset dials to a server that reads the request
 // and resets the connection; every other dial goes where it was meant to.
 type faultyDialer struct {
-	refused, reset atomic.Int64
-	closedAddr     string
-	resetAddr      string
+	refused, reset, goAway atomic.Int64
+	closedAddr             string
+	resetAddr, goAwayAddr  string
 }
 
 func (d *faultyDialer) wrap(base http.RoundTripper) http.RoundTripper {
@@ -325,6 +325,8 @@ func (d *faultyDialer) wrap(base http.RoundTripper) http.RoundTripper {
 			addr = d.closedAddr
 		} else if d.reset.Add(-1) >= 0 {
 			addr = d.resetAddr
+		} else if d.goAway.Add(-1) >= 0 {
+			addr = d.goAwayAddr
 		}
 		return dial(ctx, network, addr)
 	}
@@ -377,10 +379,64 @@ func resettingServer(t *testing.T, org *salesforcetest.Org) (string, *atomic.Int
 	return l.Addr().String(), &resets
 }
 
+// goAwayServer completes the TLS handshake as the org (HTTP/2), and answers
+// the first request's HEADERS frame with GOAWAY, last stream 0, NO_ERROR: by
+// RFC 9113 §6.8 the request's stream was not processed. It returns its
+// address and the number of GOAWAYs sent.
+func goAwayServer(t *testing.T, org *salesforcetest.Org) (string, *atomic.Int64) {
+	cert, err := org.PKI.ServerTLSCertificate("127.0.0.1")
+	require.NoError(t, err)
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert},
+		NextProtos: []string{"h2"}, ClientAuth: tls.RequestClientCert})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	var sent atomic.Int64
+	frame := func(typ byte, payload []byte) []byte {
+		n := len(payload)
+		return append([]byte{byte(n >> 16), byte(n >> 8), byte(n), typ, 0, 0, 0, 0, 0}, payload...)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				preface := make([]byte, 24)
+				if _, err := io.ReadFull(c, preface); err != nil {
+					return
+				}
+				if _, err := c.Write(frame(0x4, nil)); err != nil { // SETTINGS
+					return
+				}
+				for {
+					var h [9]byte
+					if _, err := io.ReadFull(c, h[:]); err != nil {
+						return
+					}
+					if _, err := io.CopyN(io.Discard, c, int64(h[0])<<16|int64(h[1])<<8|int64(h[2])); err != nil {
+						return
+					}
+					if h[3] == 0x1 { // HEADERS: refuse the stream unprocessed
+						_, _ = c.Write(frame(0x7, make([]byte, 8))) // GOAWAY last-stream 0, NO_ERROR
+						sent.Add(1)
+						time.Sleep(100 * time.Millisecond)
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String(), &sent
+}
+
 // TestConnectionFailures: a refused connection never reached Salesforce, so
 // even a POST is sent again; a connection reset after the request was written
 // may have been processed, so a GET is sent again and a POST fails with
-// *transport.MaybeProcessedError, sent once.
+// *transport.MaybeProcessedError, sent once; a stream refused by GOAWAY was
+// not processed, so a POST is sent again.
 func TestConnectionFailures(t *testing.T) {
 	org := startOrg(t)
 	d := &faultyDialer{closedAddr: closedPort(t)}
@@ -421,6 +477,20 @@ func TestConnectionFailures(t *testing.T) {
 	assert.Equal(t, 200, status)
 	assert.Equal(t, int64(2), resets.Load())
 	assert.Equal(t, int64(1), gets.Load())
+
+	// GOAWAY for a stream the server never processed: net/http sends the POST
+	// again on a new connection itself (its body has GetBody), and it reaches
+	// the org once.
+	var goAways *atomic.Int64
+	d.goAwayAddr, goAways = goAwayServer(t, org)
+	tr.CloseIdleConnections()
+	d.goAway.Store(1)
+	before = posts.Load()
+	status, _, err = call(ctx, tr, http.MethodPost, org.InstanceURL+"/services/apexrest/conn/post")
+	require.NoError(t, err)
+	assert.Equal(t, 200, status)
+	assert.Equal(t, int64(1), goAways.Load())
+	assert.Equal(t, before+1, posts.Load(), "the POST reached the org once")
 }
 
 // TestLimitInfo: Sforce-Limit-Info is read into Stats and logged as usage
