@@ -81,7 +81,8 @@ func (l *limits) observe(ctx context.Context, h http.Header) {
 	if app.Max > 0 {
 		l.app.store(app)
 		if p := l.appName.Load(); p == nil || *p != name {
-			l.appName.Store(&name)
+			n := strings.Clone(name) // allocated only when the name changes; keeps no header alive
+			l.appName.Store(&n)
 		}
 	}
 }
