@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 	"github.com/sfmtls/sfmtls/transport"
 )
@@ -671,4 +672,37 @@ func TestTheFakeOrgsLimits(t *testing.T) {
 		used, _ := org.APIUsage()
 		assert.Equal(t, int64(90), used)
 	})
+}
+
+// TestRotationRefusesWhatNewRefuses: SetMTLSIdentity refuses a certificate
+// that is expired, not yet valid, or whose key signs for another certificate;
+// the error says why, and new handshakes keep presenting the identity in use.
+func TestRotationRefusesWhatNewRefuses(t *testing.T) {
+	org := startOrg(t)
+	tr := newTransport(t, configFor(org))
+	expired, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+	require.NoError(t, err)
+	notYet, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(time.Hour), time.Now().Add(48*time.Hour))
+	require.NoError(t, err)
+	other, err := org.PKI.NewClientIdentity("other@example.com", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	mismatched, err := keystore.NewIdentity(lyingSigner{claimed: org.ClientIdentity().Leaf().PublicKey, real: other.Signer()},
+		org.ClientIdentity().Chain())
+	require.NoError(t, err)
+	for name, c := range map[string]struct {
+		id   *keystore.Identity
+		want string
+	}{
+		"expired":        {expired, "expired at"},
+		"not yet valid":  {notYet, "not valid before"},
+		"key of another": {mismatched, "does not sign for the certificate"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := tr.SetMTLSIdentity(c.id)
+			require.ErrorIs(t, err, transport.ErrConfig)
+			assert.Contains(t, err.Error(), c.want)
+			tr.CloseIdleConnections()
+			require.NoError(t, getOK(tr.Client(), org.InstanceURL+"/services/data/"), "a new handshake presents the identity in use")
+		})
+	}
 }
