@@ -55,13 +55,20 @@ type usageCell struct{ used, max atomic.Int64 }
 
 func (c *usageCell) load() Usage { return Usage{Used: c.used.Load(), Max: c.max.Load()} }
 
-func (c *usageCell) store(u Usage) {
+// store records u and reports whether it changed. Unchanged values are not
+// written: under load every caller writing the same cache line costs more than
+// the comparison.
+func (c *usageCell) store(u Usage) bool {
+	changed := false
 	if c.used.Load() != u.Used {
 		c.used.Store(u.Used)
+		changed = true
 	}
 	if c.max.Load() != u.Max {
 		c.max.Store(u.Max)
+		changed = true
 	}
+	return changed
 }
 
 // observe reads Sforce-Limit-Info from an answer. It allocates nothing.
@@ -74,8 +81,7 @@ func (l *limits) observe(ctx context.Context, h http.Header) {
 	if !ok {
 		return
 	}
-	if api.Max > 0 {
-		l.api.store(api)
+	if api.Max > 0 && l.api.store(api) {
 		l.logThreshold(ctx, api)
 	}
 	if app.Max > 0 {
@@ -88,9 +94,9 @@ func (l *limits) observe(ctx context.Context, h http.Header) {
 }
 
 func (l *limits) logThreshold(ctx context.Context, u Usage) {
-	band := int32(0)
+	band, f := int32(0), u.Fraction()
 	for _, th := range usageThresholds {
-		if u.Fraction() >= th {
+		if f >= th {
 			band++
 		}
 	}
