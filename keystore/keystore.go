@@ -81,6 +81,9 @@ type store struct {
 	format  Format
 	entries []entry
 	pool    []*x509.Certificate // certificates outside entries (PKCS#12 CA bags, extra PEM certificates)
+	// warnings name what was skipped because it cannot be used here (secret keys,
+	// certificates the platform cannot parse); the rest of the store still loads.
+	warnings []string
 }
 
 // LoadFile reads the keystore at path and returns the identity chosen by opts.
