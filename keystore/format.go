@@ -77,14 +77,14 @@ func looksLikePFX(data []byte) bool {
 	return ok && bytes.HasPrefix(rest, oidPKCS7)
 }
 
-// skipDERHeader checks a DER tag and skips its length octets; the content may be
+// skipDERHeader checks a DER (or BER) tag and skips its length octets; the content may be
 // shorter than the length says.
 func skipDERHeader(data []byte, tag byte) ([]byte, bool) {
 	if len(data) < 2 || data[0] != tag {
 		return nil, false
 	}
 	n := data[1]
-	if n < 0x80 {
+	if n < 0x80 || n == 0x80 && tag&0x20 != 0 { // 0x80: BER indefinite length (NSS, Firefox)
 		return data[2:], true
 	}
 	octets := int(n & 0x7f)

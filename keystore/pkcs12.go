@@ -166,7 +166,7 @@ func readPKCS12(data []byte, password Secret) (*store, error) {
 		}
 	}
 	var parts []contentInfo
-	if rest, err := asn1.Unmarshal(authSafe, &parts); err != nil || len(rest) > 0 {
+	if rest, err := asn1.Unmarshal(normalised(authSafe), &parts); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "the authenticated safe cannot be read", "", err)
 	}
 	r := &p12Reader{password: password}
@@ -176,6 +176,15 @@ func readPKCS12(data []byte, password Secret) (*store, error) {
 		}
 	}
 	return r.store(), nil
+}
+
+// normalised rewrites BER found inside an OCTET STRING (NSS encodes the
+// authenticated safe and each safe so) as DER; what is not BER is returned as is.
+func normalised(b []byte) []byte {
+	if der, err := berToDER(b); err == nil {
+		return der
+	}
+	return b
 }
 
 func checkPKCS12MAC(m macData, content []byte, password Secret) error {
@@ -240,7 +249,7 @@ func (r *p12Reader) readPart(part contentInfo) error {
 
 func (r *p12Reader) readSafeContents(der []byte, depth int) error {
 	var bags []safeBag
-	if rest, err := asn1.Unmarshal(der, &bags); err != nil || len(rest) > 0 {
+	if rest, err := asn1.Unmarshal(normalised(der), &bags); err != nil || len(rest) > 0 {
 		return failure(ErrCorrupt, "a safe's contents cannot be read", "", err)
 	}
 	for _, bag := range bags {
@@ -378,7 +387,7 @@ func pkcs12KeyDecrypter(k p12Key) func(Secret) (any, error) {
 			}
 			der = plain
 		}
-		return parsePKCS8Key(der)
+		return parsePKCS8Key(normalised(der))
 	}
 }
 
