@@ -29,11 +29,11 @@ type pbeParameter struct {
 // parseJCEKS reads a JCEKS store; no library reads this format. maxIter bounds
 // the key derivation work a file may ask for.
 func parseJCEKS(data []byte, password Secret, maxIter int) (*store, error) {
-	entries, err := parseJavaStore(data, password)
+	entries, skipped, err := parseJavaStore(data, password)
 	if err != nil {
 		return nil, err
 	}
-	return javaStore(entries, func(e javaEntry, keyPassword Secret) (any, error) {
+	return javaStore(entries, skipped, func(e javaEntry, keyPassword Secret) (any, error) {
 		return decryptJCEKSKey(e.protectedKey, keyPassword, maxIter)
 	}), nil
 }

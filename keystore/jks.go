@@ -14,11 +14,11 @@ var oidJKSKeyProtector = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 42, 2, 17, 1, 1
 // integrity digest; keys are recovered here with Sun's JKS key protector, over the
 // password's UTF-16 as Java does, so passwords beyond Latin-1 work.
 func parseJKS(data []byte, password Secret) (*store, error) {
-	entries, err := parseJavaStore(data, password)
+	entries, skipped, err := parseJavaStore(data, password)
 	if err != nil {
 		return nil, err
 	}
-	return javaStore(entries, func(e javaEntry, keyPassword Secret) (any, error) {
+	return javaStore(entries, skipped, func(e javaEntry, keyPassword Secret) (any, error) {
 		plain, err := recoverJKSKey(e.protectedKey, keyPassword)
 		if err != nil {
 			return nil, err

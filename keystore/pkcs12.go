@@ -124,6 +124,7 @@ type p12Cert struct {
 
 type p12Reader struct {
 	password Secret
+	verified bool // the store password passed a check (MAC or an encrypted safe)
 	keys     []p12Key
 	certs    []p12Cert
 	warnings []string
@@ -160,16 +161,17 @@ func readPKCS12(data []byte, password Secret) (*store, error) {
 	if rest, err := asn1.Unmarshal(pfx.AuthSafe.Content.Bytes, &authSafe); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "the authenticated safe cannot be read", "", err)
 	}
+	r := &p12Reader{password: password}
 	if len(pfx.MacData.Mac.Algorithm.Algorithm) > 0 {
 		if err := checkPKCS12MAC(pfx.MacData, authSafe, password); err != nil {
 			return nil, err
 		}
+		r.verified = true
 	}
 	var parts []contentInfo
 	if rest, err := asn1.Unmarshal(normalised(authSafe), &parts); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "the authenticated safe cannot be read", "", err)
 	}
-	r := &p12Reader{password: password}
 	for _, part := range parts {
 		if err := r.readPart(part); err != nil {
 			return nil, err
@@ -241,6 +243,7 @@ func (r *p12Reader) readPart(part contentInfo) error {
 		if err != nil {
 			return err
 		}
+		r.verified = true
 		return r.readSafeContents(plain, 0)
 	}
 	return failure(ErrUnsupported, fmt.Sprintf("a safe of content type %s (public-key privacy mode)", part.ContentType),
@@ -339,7 +342,7 @@ func (r *p12Reader) store() *store {
 	s := &store{warnings: r.warnings}
 	owned := map[int]bool{}
 	for _, k := range r.keys {
-		e := entry{alias: k.name, kind: PrivateKeyEntry, decrypt: pkcs12KeyDecrypter(k)}
+		e := entry{alias: k.name, kind: PrivateKeyEntry, decrypt: pkcs12KeyDecrypter(k, r.verified)}
 		for i, c := range r.certs {
 			if k.id != "" && c.id == k.id {
 				e.certs = append(e.certs, c.cert)
@@ -364,7 +367,10 @@ func (r *p12Reader) store() *store {
 	return s
 }
 
-func pkcs12KeyDecrypter(k p12Key) func(Secret) (any, error) {
+// pkcs12KeyDecrypter decrypts a key bag when the entry is used. storeVerified
+// says whether the store password was checked before; if not (no MAC, no
+// encrypted safe) a failure here is the first password check and says so.
+func pkcs12KeyDecrypter(k p12Key, storeVerified bool) func(Secret) (any, error) {
 	return func(keyPassword Secret) (any, error) {
 		der := k.der
 		if k.shrouded {
@@ -382,6 +388,9 @@ func pkcs12KeyDecrypter(k p12Key) func(Secret) (any, error) {
 			if err != nil {
 				if e, ok := err.(*Error); ok && e.Kind == ErrWrongPassword {
 					e.Detail, e.Hint = "the private key cannot be decrypted", hintKeyPassword
+					if !storeVerified {
+						e.Hint = hintUncheckedStore
+					}
 				}
 				return nil, err
 			}
