@@ -113,7 +113,10 @@ func (s *serialSkipper) content() *serialClass {
 		s.r.take(8) // serialVersionUID
 		s.newHandle(c)
 		c.flags = s.byte()
-		n := int(binary.BigEndian.Uint16(s.r.take(2)))
+		n := 0
+		if b := s.r.take(2); b != nil {
+			n = int(binary.BigEndian.Uint16(b))
+		}
 		for i := 0; i < n && s.r.err == nil; i++ {
 			f := serialField{typ: s.byte()}
 			s.r.utf() // field name

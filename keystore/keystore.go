@@ -147,7 +147,7 @@ func parse(data []byte, opts Options) (*store, error) {
 	case FormatJCEKS:
 		s, err = parseJCEKS(data, opts.Password, maxIterations)
 	case FormatPKCS12:
-		s, err = parsePKCS12(data, opts.Password)
+		s, err = parsePKCS12(data, opts.Password, maxIterations)
 	case FormatPEM:
 		s, err = parsePEM(data)
 	default:

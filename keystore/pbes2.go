@@ -59,7 +59,7 @@ func decryptPKCS8(der []byte, password Secret) ([]byte, error) {
 	if rest, err := asn1.Unmarshal(der, &info); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "the encrypted private key cannot be parsed", "", err)
 	}
-	plain, err := decryptPBE(info.Algorithm, info.EncryptedData, password)
+	plain, err := decryptPBE(info.Algorithm, info.EncryptedData, password, maxIterations)
 	if err != nil {
 		if e, ok := err.(*Error); ok && e.Kind == ErrWrongPassword {
 			e.Detail, e.Hint = "the private key cannot be decrypted", hintKeyPassword
@@ -83,20 +83,21 @@ var (
 
 // decryptPBE decrypts data encrypted with a password-based scheme: PBES2 with
 // PBKDF2 (any PRF) and AES or 3DES, or PKCS#12's own pbeWithSHAAnd3-KeyTripleDES-CBC.
-// A failed decryption is ErrWrongPassword: that is the password check of these schemes.
-func decryptPBE(alg algorithmIdentifier, data []byte, password Secret) ([]byte, error) {
+// A failed decryption is ErrWrongPassword: that is the password check of these
+// schemes. maxIter bounds the key-derivation work a file may ask for.
+func decryptPBE(alg algorithmIdentifier, data []byte, password Secret, maxIter int) ([]byte, error) {
 	switch a := alg.Algorithm; {
 	case a.Equal(oidPBES2):
-		return decryptPBES2(alg.Parameters.FullBytes, data, password)
+		return decryptPBES2(alg.Parameters.FullBytes, data, password, maxIter)
 	case len(a) == 8 && a[:7].Equal(oidPKCS12PBE):
-		return decryptPKCS12PBE(int(a[7]), alg.Parameters.FullBytes, data, password)
+		return decryptPKCS12PBE(int(a[7]), alg.Parameters.FullBytes, data, password, maxIter)
 	case len(a) == 7 && a[:6].Equal(oidPKCS5PBES1):
 		return nil, failure(ErrUnsupported, fmt.Sprintf("PBES1 encryption (%s, single DES or RC2 with MD5 or SHA-1) is not supported", a), hintReencrypt, nil)
 	}
 	return nil, failure(ErrUnsupported, fmt.Sprintf("encryption algorithm %s", alg.Algorithm), hintReencrypt, nil)
 }
 
-func decryptPBES2(paramsDER, data []byte, password Secret) ([]byte, error) {
+func decryptPBES2(paramsDER, data []byte, password Secret, maxIter int) ([]byte, error) {
 	var params pbes2Params
 	if rest, err := asn1.Unmarshal(paramsDER, &params); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "bad PBES2 parameters", "", err)
@@ -111,7 +112,7 @@ func decryptPBES2(paramsDER, data []byte, password Secret) ([]byte, error) {
 	if rest, err := asn1.Unmarshal(params.KeyDerivationFunc.Parameters.FullBytes, &kdf); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "bad PBKDF2 parameters", "", err)
 	}
-	if kdf.Iterations < 1 || kdf.Iterations > maxIterations {
+	if kdf.Iterations < 1 || kdf.Iterations > maxIter {
 		return nil, failure(ErrCorrupt, fmt.Sprintf("PBKDF2 iteration count %d out of range", kdf.Iterations), "", nil)
 	}
 	prf := sha1.New
@@ -155,23 +156,25 @@ func decryptPBES2(paramsDER, data []byte, password Secret) ([]byte, error) {
 
 // decryptPKCS12PBE decrypts with PKCS#12's PBE (RFC 7292 appendix C), key and IV
 // from the PKCS#12 key derivation with SHA-1 over the BMPString password.
-func decryptPKCS12PBE(scheme int, paramsDER, data []byte, password Secret) ([]byte, error) {
+func decryptPKCS12PBE(scheme int, paramsDER, data []byte, password Secret, maxIter int) ([]byte, error) {
 	c, known := pkcs12PBECipher[scheme]
 	if !known {
 		return nil, failure(ErrUnsupported, fmt.Sprintf("PKCS#12 encryption scheme %d", scheme), hintReencrypt, nil)
 	}
-	if scheme != 3 {
-		if scheme == 5 || scheme == 6 {
-			return nil, errNeedsRC2
-		}
+	if scheme != 3 && scheme != 5 && scheme != 6 {
 		return nil, failure(ErrUnsupported, "PKCS#12 encryption with "+c.name+" is not supported", hintReencrypt, nil)
 	}
 	var params pbeParameter
 	if rest, err := asn1.Unmarshal(paramsDER, &params); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "bad PKCS#12 encryption parameters", "", err)
 	}
-	if params.Iterations < 1 || params.Iterations > maxIterations {
+	if params.Iterations < 1 || params.Iterations > maxIter {
 		return nil, failure(ErrCorrupt, fmt.Sprintf("iteration count %d out of range", params.Iterations), "", nil)
+	}
+	if scheme != 3 {
+		// RC2: the caller hands the file to go-pkcs12, which bounds nothing itself;
+		// the parameters are checked here first.
+		return nil, errNeedsRC2
 	}
 	for _, pw := range bmpPasswords(password) {
 		key := pkcs12KDF(sha1.New, 64, params.Salt, pw, params.Iterations, 1, c.keyLen)

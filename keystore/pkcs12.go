@@ -125,6 +125,7 @@ type p12Cert struct {
 type p12Reader struct {
 	password Secret
 	verified bool // the store password passed a check (MAC or an encrypted safe)
+	maxIter  int
 	keys     []p12Key
 	certs    []p12Cert
 	warnings []string
@@ -133,15 +134,16 @@ type p12Reader struct {
 // parsePKCS12 reads a PKCS#12 store: the MAC is checked with password when the
 // file has one, certificates are decrypted with password, and keys only when an
 // entry is used, with the key password.
-func parsePKCS12(data []byte, password Secret) (*store, error) {
-	s, err := readPKCS12(data, password)
+// maxIter bounds the key-derivation work (MAC, safes, keys) a file may ask for.
+func parsePKCS12(data []byte, password Secret, maxIter int) (*store, error) {
+	s, err := readPKCS12(data, password, maxIter)
 	if errors.Is(err, errNeedsRC2) {
 		return parsePKCS12Legacy(data, password)
 	}
 	return s, err
 }
 
-func readPKCS12(data []byte, password Secret) (*store, error) {
+func readPKCS12(data []byte, password Secret, maxIter int) (*store, error) {
 	der, err := berToDER(data)
 	if err != nil {
 		return nil, failure(ErrCorrupt, "the PKCS#12 structure cannot be read", "", err)
@@ -161,9 +163,9 @@ func readPKCS12(data []byte, password Secret) (*store, error) {
 	if rest, err := asn1.Unmarshal(pfx.AuthSafe.Content.Bytes, &authSafe); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "the authenticated safe cannot be read", "", err)
 	}
-	r := &p12Reader{password: password}
+	r := &p12Reader{password: password, maxIter: maxIter}
 	if len(pfx.MacData.Mac.Algorithm.Algorithm) > 0 {
-		if err := checkPKCS12MAC(pfx.MacData, authSafe, password); err != nil {
+		if err := checkPKCS12MAC(pfx.MacData, authSafe, password, maxIter); err != nil {
 			return nil, err
 		}
 		r.verified = true
@@ -189,7 +191,7 @@ func normalised(b []byte) []byte {
 	return b
 }
 
-func checkPKCS12MAC(m macData, content []byte, password Secret) error {
+func checkPKCS12MAC(m macData, content []byte, password Secret, maxIter int) error {
 	alg := m.Mac.Algorithm.Algorithm
 	if alg.Equal(oidPBMAC1) {
 		return failure(ErrUnsupported, "the PBMAC1 integrity check is not supported",
@@ -199,7 +201,7 @@ func checkPKCS12MAC(m macData, content []byte, password Secret) error {
 	if !ok {
 		return failure(ErrUnsupported, fmt.Sprintf("MAC digest %s", alg), "re-export it with openssl pkcs12 -export -macalg sha256", nil)
 	}
-	if m.Iterations < 1 || m.Iterations > maxIterations {
+	if m.Iterations < 1 || m.Iterations > maxIter {
 		return failure(ErrCorrupt, fmt.Sprintf("MAC iteration count %d out of range", m.Iterations), "", nil)
 	}
 	size := h.new().Size()
@@ -239,7 +241,7 @@ func (r *p12Reader) readPart(part contentInfo) error {
 				ciphertext = append(ciphertext, chunk...)
 			}
 		}
-		plain, err := decryptPBE(ed.Info.Algorithm, ciphertext, r.password)
+		plain, err := decryptPBE(ed.Info.Algorithm, ciphertext, r.password, r.maxIter)
 		if err != nil {
 			return err
 		}
@@ -342,7 +344,7 @@ func (r *p12Reader) store() *store {
 	s := &store{warnings: r.warnings}
 	owned := map[int]bool{}
 	for _, k := range r.keys {
-		e := entry{alias: k.name, kind: PrivateKeyEntry, decrypt: pkcs12KeyDecrypter(k, r.verified)}
+		e := entry{alias: k.name, kind: PrivateKeyEntry, decrypt: pkcs12KeyDecrypter(k, r.verified, r.maxIter)}
 		for i, c := range r.certs {
 			if k.id != "" && c.id == k.id {
 				e.certs = append(e.certs, c.cert)
@@ -370,7 +372,7 @@ func (r *p12Reader) store() *store {
 // pkcs12KeyDecrypter decrypts a key bag when the entry is used. storeVerified
 // says whether the store password was checked before; if not (no MAC, no
 // encrypted safe) a failure here is the first password check and says so.
-func pkcs12KeyDecrypter(k p12Key, storeVerified bool) func(Secret) (any, error) {
+func pkcs12KeyDecrypter(k p12Key, storeVerified bool, maxIter int) func(Secret) (any, error) {
 	return func(keyPassword Secret) (any, error) {
 		der := k.der
 		if k.shrouded {
@@ -381,7 +383,7 @@ func pkcs12KeyDecrypter(k p12Key, storeVerified bool) func(Secret) (any, error) 
 			if rest, err := asn1.Unmarshal(der, &info); err != nil || len(rest) > 0 {
 				return nil, failure(ErrCorrupt, "the encrypted private key cannot be parsed", "", err)
 			}
-			plain, err := decryptPBE(info.Algorithm, info.EncryptedData, keyPassword)
+			plain, err := decryptPBE(info.Algorithm, info.EncryptedData, keyPassword, maxIter)
 			if errors.Is(err, errNeedsRC2) {
 				err = failure(ErrUnsupported, "the private key is encrypted with RC2", hintReencrypt, nil)
 			}

@@ -176,3 +176,26 @@ java JavaKeyPass.java "$work/chain3.p12" $SP $KP java-api-keypass.p12
 # --- Bouncy Castle BKS: no bcprov here, so a header built from the documented layout --------
 # version 2, salt length 20, 20 salt bytes, iteration count 1024, then an end-of-entries tag.
 { printf '\x00\x00\x00\x02\x00\x00\x00\x14'; head -c 20 /dev/zero | tr '\0' '\1'; printf '\x00\x00\x04\x00\x00'; head -c 20 /dev/zero; } > bks-header.bks
+
+# --- Fuzz seeds for the paths these files opened (BER, serialized secret keys, no MAC) ----
+seed() { # target name file [offset-of-magic-hex]
+  mkdir -p "../fuzz/$1"
+  python3 - "../fuzz/$1/producers-$2" "$3" "${4:-}" <<'PY'
+import sys
+out, path, magic = sys.argv[1], sys.argv[2], sys.argv[3]
+data = open(path, "rb").read()
+if magic:
+    data = data[data.index(bytes.fromhex(magic)):]
+esc = "".join("\\x%02x" % b for b in data)
+open(out, "w").write('go test fuzz v1\n[]byte("%s")\n' % esc)
+PY
+}
+rm -f ../fuzz/*/producers-*
+for f in nss-export.p12 nss-export-aes.p12 keytool-chain3-secret.p12 openssl-nomac.p12 openssl-nopbe.p12 \
+         forge-nopassword.p12 python-none.p12 java-api-keypass.p12 openssl-nokeys.p12 openssl-odd-curve-ca.p12; do
+  seed FuzzPKCS12 "$f" "$f"
+done
+for f in nss-export.p12 nss-export-aes.p12; do seed FuzzBER "$f" "$f"; done
+seed FuzzJavaStore keytool-chain3-secret.jceks keytool-chain3-secret.jceks
+seed FuzzJavaSerial keytool-chain3-secret.jceks keytool-chain3-secret.jceks aced0005
+seed FuzzLoad bks-header.bks bks-header.bks
