@@ -105,7 +105,7 @@ cert = x509.load_pem_x509_certificate(open(w + "/rsa.crt", "rb").read())
 inter = x509.load_pem_x509_certificate(open(w + "/inter.crt", "rb").read())
 def out(name, enc):
     open(name, "wb").write(pkcs12.serialize_key_and_certificates(b"python", key, cert, [inter], enc))
-out("python-aes256-sha256.p12", PrivateFormat.PKCS12.encryption_builder().kdf_rounds(50000)
+out("python-aes256-sha256.p12", PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
     .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC).hmac_hash(hashes.SHA256()).build(b"changeit"))
 out("python-3des-sha1.p12", PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
     .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC).hmac_hash(hashes.SHA1()).build(b"changeit"))
