@@ -84,6 +84,8 @@ func TestEveryProducersKeystoreLoadsWithItsEntries(t *testing.T) {
 		{file: "keytool-rsa4096.p12", opts: Options{Password: storePW}, cn: "rsa4096.keytool@example.com", alias: "rsa4096", chain: 1, entries: 1},
 		{file: "keytool-keypass.jks", opts: Options{Password: storePW, KeyPassword: keyPW}, cn: "keypass.keytool@example.com", alias: "keypass", chain: 1, entries: 1},
 		{file: "keytool-keypass.jceks", opts: Options{Password: storePW, KeyPassword: keyPW}, cn: "keypass.keytool@example.com", alias: "keypass", chain: 1, entries: 1},
+		{file: "keytool-odd-curve-ca.jks", opts: Options{Password: storePW}, cn: "p384.keytool@example.com", alias: "p384", chain: 1, entries: 1,
+			warnings: []string{`skipped trusted certificate "oddca": it cannot be parsed here (x509: unsupported elliptic curve)`}},
 		{file: "keytool-unicode.jks", opts: Options{Password: unicodePW}, cn: "unicode.keytool@example.com", alias: "unicode", chain: 1, entries: 1},
 		// The Java KeyStore API: a PKCS#12 key password unlike the store's.
 		{file: "java-api-keypass.p12", opts: Options{Password: storePW, KeyPassword: keyPW}, cn: producerCN, alias: "client", chain: 2, entries: 1},

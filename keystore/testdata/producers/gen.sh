@@ -169,6 +169,9 @@ done
 # JKS alone takes passwords beyond ASCII (JCEKS refuses them; PKCS#12 is tested above).
 kt -genkeypair -alias unicode -keyalg EC -groupname secp256r1 -dname "CN=unicode.keytool@example.com" -validity $DAYS \
   -keystore keytool-unicode.jks -storetype JKS -storepass "$UP" -keypass "$UP"
+# A trusted certificate on a curve Go cannot parse, beside a usable key entry.
+cp keytool-ec-p384.jks keytool-odd-curve-ca.jks
+kt -importcert -alias oddca -file "$work/oddca.crt" -keystore keytool-odd-curve-ca.jks -storetype JKS -storepass $SP
 # keytool refuses a PKCS#12 key password unlike the store's; the KeyStore API, which
 # older JDKs and Java applications use, writes one.
 java JavaKeyPass.java "$work/chain3.p12" $SP $KP java-api-keypass.p12
