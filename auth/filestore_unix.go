@@ -1,0 +1,83 @@
+//go:build unix
+
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// openNoFollow opens path for reading, refusing a symbolic link: the token file
+// must be the store's own, not a pointer to elsewhere.
+func openNoFollow(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("a symbolic link, not the store's own file")
+	}
+	return f, err
+}
+
+// checkOwner refuses a file another user owns.
+func checkOwner(info fs.FileInfo) error {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	if uid := os.Getuid(); int(st.Uid) != uid {
+		return fmt.Errorf("owned by uid %d, not this user (uid %d)", st.Uid, uid)
+	}
+	return nil
+}
+
+// lockFile takes an exclusive flock on path, waiting until ctx ends. The kernel
+// drops the lock when the process dies, so a killed holder never blocks others.
+func lockFile(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, &StoreFileError{Path: path, Reason: err.Error(), Fix: "the token directory must be writable by this user"}
+	}
+	release := func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		return release, nil
+	} else if !errors.Is(err, syscall.EWOULDBLOCK) {
+		f.Close()
+		return nil, &StoreFileError{Path: path, Reason: "flock: " + err.Error()}
+	}
+	// Block in the kernel rather than poll; if ctx ends first, the goroutine
+	// releases the lock as soon as it gets it.
+	got := make(chan error, 1)
+	go func() { got <- flockRetry(int(f.Fd())) }()
+	select {
+	case err := <-got:
+		if err != nil {
+			f.Close()
+			return nil, &StoreFileError{Path: path, Reason: "flock: " + err.Error()}
+		}
+		return release, nil
+	case <-ctx.Done():
+		go func() {
+			if <-got == nil {
+				release()
+			} else {
+				f.Close()
+			}
+		}()
+		return nil, fmt.Errorf("auth: waiting for the token file lock %s: %w", path, ctx.Err())
+	}
+}
+
+func flockRetry(fd int) error {
+	for {
+		err := syscall.Flock(fd, syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
