@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -56,8 +57,11 @@ func StoreKey(loginURL, consumerKey, username string) string {
 	}
 	h := sha256.New()
 	for _, part := range []string{login, consumerKey, strings.ToLower(username)} {
+		// Length-prefixed, so no choice of parts can collide with another.
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
 		h.Write([]byte(part))
-		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
