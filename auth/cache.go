@@ -28,6 +28,7 @@ const (
 	DefaultRateLimitPause = 5 * time.Minute
 	DefaultLockWait       = 20 * time.Second
 	DefaultStoreTimeout   = 2 * time.Second
+	DefaultStoreRetry     = 5 * time.Second
 )
 
 // CacheOptions tune a Cache. Zero values take the defaults.
@@ -62,6 +63,10 @@ type CacheOptions struct {
 	LockWait time.Duration
 	// StoreTimeout bounds each Store call other than Lock. Default 2s.
 	StoreTimeout time.Duration
+	// StoreRetryAfter is how long the Store is left alone after it was
+	// unavailable (ErrStoreUnavailable or a timeout): fetches meanwhile log in
+	// without it, paying no store timeouts. Default 5s.
+	StoreRetryAfter time.Duration
 	// Logger receives warnings when the Store fails and debug records of
 	// refreshes; nil logs nothing.
 	Logger *slog.Logger
@@ -99,7 +104,8 @@ type Cache struct {
 	refusal         *refusal  // remembered error, nil when none
 	backgroundAfter time.Time // no early refresh before this, after one failed
 
-	logins atomic.Int64
+	logins    atomic.Int64
+	storeDown atomic.Int64 // unix nanoseconds until which the Store is skipped
 }
 
 // entry is the cached token and when its session was last known in use.
@@ -136,6 +142,9 @@ func NewCache(src TokenSource, opts CacheOptions) *Cache {
 	}
 	if opts.StoreTimeout <= 0 {
 		opts.StoreTimeout = DefaultStoreTimeout
+	}
+	if opts.StoreRetryAfter <= 0 {
+		opts.StoreRetryAfter = DefaultStoreRetry
 	}
 	c := &Cache{src: src, opts: opts, log: opts.Logger, now: opts.Now, store: opts.Store}
 	if c.log == nil {
@@ -396,29 +405,56 @@ func (e *LoginRateExceededError) Unwrap() error {
 
 // obtain gets a token: from the Store when it has one this cache may use, else
 // by logging in, under the Store's lock so that one process logs in for all.
+// Once the Store proves unavailable, the rest of the fetch (and the fetches of
+// the next StoreRetryAfter) log in without it.
 func (c *Cache) obtain(ctx context.Context, avoid *Token) (*Token, error) {
-	if c.store == nil {
+	if c.store == nil || c.now().UnixNano() < c.storeDown.Load() {
 		return c.login(ctx)
 	}
-	if tok := c.loadUsable(ctx, avoid); tok != nil {
-		return tok, nil
+	if tok, ok := c.loadUsable(ctx, avoid); tok != nil || !ok {
+		if tok != nil {
+			return tok, nil
+		}
+		return c.login(ctx)
 	}
 	lctx, cancel := context.WithTimeout(ctx, c.opts.LockWait)
 	unlock, err := c.store.Lock(lctx)
 	cancel()
 	if err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: token store lock unavailable; logging in without it", slog.String("error", err.Error()))
-		if tok := c.loadUsable(ctx, avoid); tok != nil {
-			return tok, nil
+		if errors.Is(err, ErrStoreUnavailable) {
+			c.storeFailed()
+			return c.login(ctx)
+		}
+		// The holder took longer than LockWait: look once more, then log in.
+		if tok, ok := c.loadUsable(ctx, avoid); tok != nil || !ok {
+			if tok != nil {
+				return tok, nil
+			}
+			return c.login(ctx)
 		}
 		return c.loginAndSave(ctx, avoid)
 	}
 	defer unlock()
 	// Another process may have logged in while this one waited.
-	if tok := c.loadUsable(ctx, avoid); tok != nil {
-		return tok, nil
+	if tok, ok := c.loadUsable(ctx, avoid); tok != nil || !ok {
+		if tok != nil {
+			return tok, nil
+		}
+		return c.login(ctx)
 	}
 	return c.loginAndSave(ctx, avoid)
+}
+
+// storeFailed leaves the Store alone for StoreRetryAfter.
+func (c *Cache) storeFailed() {
+	c.storeDown.Store(c.now().Add(c.opts.StoreRetryAfter).UnixNano())
+}
+
+// unavailable: the error says the store could not be reached in time, not
+// that its content is bad.
+func unavailable(err error) bool {
+	return errors.Is(err, ErrStoreUnavailable) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func (c *Cache) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -426,31 +462,36 @@ func (c *Cache) storeCtx(ctx context.Context) (context.Context, context.CancelFu
 }
 
 // loadUsable returns the stored token if it is not avoid, passes Check, and
-// (with SessionTimeout) its session has not run out; else nil.
-func (c *Cache) loadUsable(ctx context.Context, avoid *Token) *Token {
+// (with SessionTimeout) its session has not run out. ok is false when the
+// store is unavailable: the caller should log in without it.
+func (c *Cache) loadUsable(ctx context.Context, avoid *Token) (tok *Token, ok bool) {
 	sctx, cancel := c.storeCtx(ctx)
 	defer cancel()
 	tok, err := c.store.Load(sctx)
 	if err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: token store unreadable; logging in instead", slog.String("error", err.Error()))
-		return nil
+		if unavailable(err) {
+			c.storeFailed()
+			return nil, false
+		}
+		return nil, true
 	}
 	if tok == nil || tok.Equal(avoid) {
-		return nil
+		return nil, true
 	}
 	if c.opts.Check != nil {
 		if err := c.opts.Check(tok); err != nil {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: stored token refused; replacing it", slog.String("error", err.Error()))
 			_ = c.store.CompareAndDelete(sctx, tok)
-			return nil
+			return nil, true
 		}
 	}
 	if timeout := c.opts.SessionTimeout; timeout > 0 && !tok.ReceivedAt.IsZero() {
 		if !c.now().Before(tok.ReceivedAt.Add(timeout - min(timeout/10, time.Minute))) {
-			return nil
+			return nil, true
 		}
 	}
-	return tok
+	return tok, true
 }
 
 func (c *Cache) loginAndSave(ctx context.Context, avoid *Token) (*Token, error) {
@@ -458,6 +499,9 @@ func (c *Cache) loginAndSave(ctx context.Context, avoid *Token) (*Token, error) 
 		sctx, cancel := c.storeCtx(ctx)
 		if err := c.store.CompareAndDelete(sctx, avoid); err != nil {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: could not delete the rejected token from the store", slog.String("error", err.Error()))
+			if unavailable(err) {
+				c.storeFailed()
+			}
 		}
 		cancel()
 	}
@@ -467,8 +511,14 @@ func (c *Cache) loginAndSave(ctx context.Context, avoid *Token) (*Token, error) 
 	}
 	sctx, cancel := c.storeCtx(ctx)
 	defer cancel()
+	if c.now().UnixNano() < c.storeDown.Load() {
+		return tok, nil
+	}
 	if err := c.store.Save(sctx, tok); err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: could not save the token to the store", slog.String("error", err.Error()))
+		if unavailable(err) {
+			c.storeFailed()
+		}
 	}
 	return tok, nil
 }

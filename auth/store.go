@@ -42,6 +42,12 @@ type Store interface {
 	Lock(ctx context.Context) (unlock func(), err error)
 }
 
+// ErrStoreUnavailable marks a Store failure that says nothing about the token:
+// the store cannot be reached or did not answer in time. A Store wraps its
+// transport errors with it; Cache then stops asking the store for
+// CacheOptions.StoreRetryAfter and logs in by itself meanwhile.
+var ErrStoreUnavailable = errors.New("auth: token store unavailable")
+
 // StoreKey names the shared token of one login identity: the login URL's
 // scheme and host (lower case, default port dropped), the consumer key and the
 // username, hashed. The file store and redisstore both name their entries with

@@ -184,7 +184,7 @@ func (s *Store) Load(ctx context.Context) (*auth.Token, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: load: %w", err)
+		return nil, fail(ctx, "load", err)
 	}
 	plain, err := s.open(data)
 	if err != nil {
@@ -210,7 +210,7 @@ func (s *Store) Save(ctx context.Context, tok *auth.Token) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("redisstore: save: %w", err)
+		return fail(ctx, "save", err)
 	}
 	return nil
 }
@@ -229,7 +229,7 @@ func (s *Store) CompareAndDelete(ctx context.Context, old *auth.Token) error {
 		return nil
 	}
 	if err := compareAndDelete.Run(ctx, s.rdb, []string{s.tokenKey}, s.fingerprint(old)).Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("redisstore: compare-and-delete: %w", err)
+		return fail(ctx, "compare-and-delete", err)
 	}
 	return nil
 }
@@ -254,21 +254,21 @@ func (s *Store) Lock(ctx context.Context) (func(), error) {
 		return nil, err
 	}
 	if ok, err := s.rdb.SetNX(ctx, s.lockKey, owner, s.lockTTL).Result(); err != nil {
-		return nil, fmt.Errorf("redisstore: lock: %w", err)
+		return nil, fail(ctx, "lock", err)
 	} else if ok {
 		return s.unlocker(owner), nil
 	}
 	ps := s.rdb.Subscribe(ctx, s.channel)
 	defer ps.Close()
 	if _, err := ps.Receive(ctx); err != nil { // the subscription is in place
-		return nil, fmt.Errorf("redisstore: lock: subscribe: %w", err)
+		return nil, fail(ctx, "lock: subscribe", err)
 	}
 	events := ps.Channel()
 	for {
 		// Try again after subscribing, so a release between the first try
 		// and the subscription is not missed.
 		if ok, err := s.rdb.SetNX(ctx, s.lockKey, owner, s.lockTTL).Result(); err != nil {
-			return nil, fmt.Errorf("redisstore: lock: %w", err)
+			return nil, fail(ctx, "lock", err)
 		} else if ok {
 			return s.unlocker(owner), nil
 		}
@@ -295,6 +295,16 @@ func (s *Store) unlocker(owner string) func() {
 		// An error leaves the lock to expire with its TTL.
 		_ = releaseLock.Run(ctx, s.rdb, []string{s.lockKey}, owner, s.channel).Err()
 	}
+}
+
+// fail wraps a Redis error: unless the caller's context ended, Redis could not
+// be reached or did not answer, which auth.Cache treats as "log in without the
+// store for a while" (auth.ErrStoreUnavailable).
+func fail(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	return fmt.Errorf("redisstore: %s: %w: %w", op, auth.ErrStoreUnavailable, err)
 }
 
 func newOwner() (string, error) {

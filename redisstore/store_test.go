@@ -189,10 +189,11 @@ func TestRedisDownFailsFast(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now()
 	_, err := s.Load(ctx)
-	require.Error(t, err)
-	require.Error(t, s.Save(ctx, sample("00Dx")))
+	require.ErrorIs(t, err, auth.ErrStoreUnavailable)
+	require.ErrorIs(t, s.Save(ctx, sample("00Dx")), auth.ErrStoreUnavailable)
+	require.ErrorIs(t, s.CompareAndDelete(ctx, sample("00Dx")), auth.ErrStoreUnavailable)
 	_, err = s.Lock(ctx)
-	require.Error(t, err)
+	require.ErrorIs(t, err, auth.ErrStoreUnavailable)
 	assert.Less(t, time.Since(start), 3*time.Second)
 }
 
