@@ -92,12 +92,8 @@ func (s *FileStore) Load(ctx context.Context) (*Token, error) {
 	if !info.Mode().IsRegular() {
 		return nil, &StoreFileError{Path: s.path, Reason: "not a regular file", Fix: "delete it; the next login writes a new one"}
 	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return nil, &StoreFileError{Path: s.path, Reason: fmt.Sprintf("mode %04o lets other users read the session", perm),
-			Fix: "it holds a bearer token: the SDK ignores it and writes a new one with mode 0600 at the next login; chmod 600 to keep it"}
-	}
-	if err := checkOwner(info); err != nil {
-		return nil, &StoreFileError{Path: s.path, Reason: err.Error(), Fix: "delete it; the next login writes a new one"}
+	if err := checkPrivate(s.path, info); err != nil {
+		return nil, err
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxStoredToken+1))
 	if err != nil {
@@ -187,9 +183,16 @@ func (s *FileStore) Lock(ctx context.Context) (func(), error) {
 	return lockFile(ctx, s.lockPath)
 }
 
+// errNoFlock: the platform has no flock; the store then shares the token
+// without a cross-process lock.
+var errNoFlock = errors.New("auth: the file token store's lock needs flock (Unix); sharing the token without it")
+
 func (s *FileStore) dataLock(ctx context.Context) (func(), error) {
 	s.mu.Lock()
 	unlock, err := lockFile(ctx, s.dataPath)
+	if errors.Is(err, errNoFlock) {
+		return s.mu.Unlock, nil
+	}
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err

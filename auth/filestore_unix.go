@@ -21,14 +21,15 @@ func openNoFollow(path string) (*os.File, error) {
 	return f, err
 }
 
-// checkOwner refuses a file another user owns.
-func checkOwner(info fs.FileInfo) error {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
+// checkPrivate refuses a file other users can read, or that another user owns.
+func checkPrivate(path string, info fs.FileInfo) error {
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return &StoreFileError{Path: path, Reason: fmt.Sprintf("mode %04o lets other users read the session", perm),
+			Fix: "it holds a bearer token: the SDK ignores it and writes a new one with mode 0600 at the next login; chmod 600 to keep it"}
 	}
-	if uid := os.Getuid(); int(st.Uid) != uid {
-		return fmt.Errorf("owned by uid %d, not this user (uid %d)", st.Uid, uid)
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return &StoreFileError{Path: path, Reason: fmt.Sprintf("owned by uid %d, not this user (uid %d)", st.Uid, os.Getuid()),
+			Fix: "delete it; the next login writes a new one"}
 	}
 	return nil
 }
