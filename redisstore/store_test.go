@@ -245,3 +245,63 @@ func TestStoreAndOptionsNeverPrintSecrets(t *testing.T) {
 	}
 	assert.True(t, errors.Is(fmt.Errorf("x: %w", redisstore.ErrUnreadable), redisstore.ErrUnreadable))
 }
+
+// Once Redis proved unavailable, the next fetches within StoreRetryAfter log
+// in without asking it (no store timeouts, no new warnings); after it, Redis is
+// used again.
+func TestCacheSkipsAnUnavailableStoreForAWhile(t *testing.T) {
+	org, err := salesforcetest.Start(salesforcetest.Config{})
+	require.NoError(t, err)
+	defer org.Close()
+	srv := startRedis(t)
+	s := newStore(t, srv, redisstore.Options{Key: auth.StoreKey(org.URL, org.ConsumerKey, org.Username)})
+	src, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
+		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
+	require.NoError(t, err)
+	var warnings lineCounter
+	clock := struct {
+		sync.Mutex
+		now time.Time
+	}{now: time.Now()}
+	now := func() time.Time { clock.Lock(); defer clock.Unlock(); return clock.now }
+	cache := auth.NewCache(src, auth.CacheOptions{Store: s, StoreRetryAfter: time.Minute, Now: now,
+		Logger: slog.New(slog.NewTextHandler(&warnings, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	ctx := context.Background()
+
+	srv.Stop()
+	tok, err := cache.Token(ctx)
+	require.NoError(t, err)
+	first := warnings.n()
+	assert.Positive(t, first, "the outage is reported")
+
+	cache.Invalidate(tok)
+	tok, err = cache.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, first, warnings.n(), "within StoreRetryAfter the store is not asked")
+
+	srv.Start()
+	clock.Lock()
+	clock.now = clock.now.Add(time.Minute + time.Second)
+	clock.Unlock()
+	cache.Invalidate(tok)
+	tok, err = cache.Token(ctx)
+	require.NoError(t, err)
+	stored, err := s.Load(ctx)
+	require.NoError(t, err)
+	assert.True(t, stored.Equal(tok), "after StoreRetryAfter the store is used again")
+	assert.Equal(t, int64(3), org.Stats().TokenRequests)
+}
+
+type lineCounter struct {
+	mu    sync.Mutex
+	lines int
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lines += strings.Count(string(p), "\n")
+	return len(p), nil
+}
+
+func (c *lineCounter) n() int { c.mu.Lock(); defer c.mu.Unlock(); return c.lines }
