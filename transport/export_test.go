@@ -7,7 +7,7 @@ import (
 // HotPath runs what RoundTrip adds to a request for the org before and after
 // the network, for BenchmarkHotPath: routing, the usage cap, the token lookup,
 // the request copy with its headers, and on resp the usage reading, the
-// verdict and the retry budget.
+// verdict, the retry budget and the session's Touch.
 func (t *Transport) HotPath(req *http.Request, resp *http.Response) (*http.Request, bool) {
 	if !t.forOrg(req.URL) {
 		return nil, false
@@ -29,6 +29,7 @@ func (t *Transport) HotPath(req *http.Request, resp *http.Response) (*http.Reque
 		return nil, false
 	}
 	t.budget.earn()
+	t.tokens.Touch(tok)
 	return out, true
 }
 

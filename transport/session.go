@@ -52,6 +52,9 @@ func (t *Transport) sendOrg(req, out *http.Request, tok *auth.Token) (*http.Resp
 		case verdictOK:
 			if err == nil {
 				t.budget.earn()
+				if resp.StatusCode < 400 {
+					t.tokens.Touch(tok) // the call extended the session
+				}
 			}
 			return resp, err
 		case mutualAuthFailed:

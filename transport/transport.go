@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -56,6 +57,7 @@ type Transport struct {
 	header         http.Header
 	log            *slog.Logger
 	route          atomic.Pointer[route]
+	instanceHosts  []string // Config.InstanceHosts
 	retry          RetryPolicy
 	budget         *budget
 	limits         limits
@@ -138,7 +140,22 @@ func New(cfg Config) (*Transport, error) {
 		}
 		t.bearer, source = bearer, bearer
 	}
-	t.tokens = auth.NewCache(source, auth.CacheOptions{SessionTimeout: cfg.SessionTimeout})
+	if err := checkInstanceHosts(cfg.InstanceHosts); err != nil {
+		return nil, err
+	}
+	loginHost := ""
+	if t.login != nil {
+		loginHost = t.login.Hostname()
+	}
+	t.instanceHosts = slices.Clone(cfg.InstanceHosts)
+	t.tokens = auth.NewCache(source, auth.CacheOptions{
+		SessionTimeout: cfg.SessionTimeout,
+		// A token naming a host that is not the org's is dropped before it is
+		// cached, stored or used: no request, token or certificate goes there.
+		Check:  auth.TokenChecker(loginHost, t.instanceHosts),
+		Store:  cfg.Store,
+		Logger: cfg.Logger,
+	})
 	return t, nil
 }
 
