@@ -197,11 +197,14 @@ func TestProcessesShareOneTokenThroughTheStore(t *testing.T) {
 			t.Fatalf("child %d not ready: %s", i, p.stderr.String())
 		}
 	}
+	// A second apart: each ended session must be noticed, refreshed once for
+	// all processes and replayed before the next one ends (the replay bound
+	// is one per ended session, at most 3 per call).
 	for range expiries {
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(time.Second)
 		org.ExpireAllSessions()
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(time.Second)
 	for _, p := range procs {
 		p.stdin.Close()
 	}
