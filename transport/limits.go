@@ -112,17 +112,29 @@ func (l *limits) logThreshold(ctx context.Context, u Usage) {
 		slog.Float64("threshold", usageThresholds[band-1]), slog.Int64("used", u.Used), slog.Int64("max", u.Max))
 }
 
-// parseLimitInfo parses "api-usage=25/5000; per-app-api-usage=17/250(appName=x)".
-// Unknown entries are skipped; a malformed known entry makes ok false.
+// parseLimitInfo parses "api-usage=25/5000; per-app-api-usage=17/250(appName=x)"
+// in one pass without allocating: it runs on every answer. Unknown entries are
+// skipped; a malformed known entry makes ok false.
 func parseLimitInfo(v string) (api, app Usage, appName string, ok bool) {
 	ok = true
-	for v != "" {
-		var part string
-		part, v, _ = strings.Cut(v, ";")
-		key, val, found := strings.Cut(strings.TrimSpace(part), "=")
-		if !found {
-			continue
+	for i := 0; i < len(v); {
+		for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == ';') {
+			i++
 		}
+		start := i
+		for i < len(v) && v[i] != '=' && v[i] != ';' {
+			i++
+		}
+		if i == len(v) || v[i] != '=' {
+			continue // an entry without a value
+		}
+		key := v[start:i]
+		end := i + 1
+		for end < len(v) && v[end] != ';' {
+			end++
+		}
+		val := trimRightSpace(v[i+1 : end])
+		i = end
 		switch key {
 		case "api-usage":
 			u, rest, good := parseUsage(val)
@@ -132,8 +144,8 @@ func parseLimitInfo(v string) (api, app Usage, appName string, ok bool) {
 			}
 		case "per-app-api-usage":
 			u, rest, good := parseUsage(val)
-			if name, found := strings.CutPrefix(rest, "(appName="); found && strings.HasSuffix(name, ")") {
-				appName = name[:len(name)-1]
+			if len(rest) > len("(appName=)") && rest[:len("(appName=")] == "(appName=" && rest[len(rest)-1] == ')' {
+				appName = rest[len("(appName=") : len(rest)-1]
 			}
 			ok = ok && good
 			if good {
@@ -142,6 +154,13 @@ func parseLimitInfo(v string) (api, app Usage, appName string, ok bool) {
 		}
 	}
 	return api, app, appName, ok
+}
+
+func trimRightSpace(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // parseUsage parses "used/max" and returns what follows.
