@@ -222,7 +222,8 @@ func TestCreateRejectsWhatSalesforceRejects(t *testing.T) {
 // LastModifiedDate, SystemModstamp, IsDeleted, CreatedById and OwnerId; an
 // update moves LastModifiedDate and SystemModstamp only.
 func TestSystemFieldsAreMaintainedByTheOrg(t *testing.T) {
-	org := invoiceOrg(t, salesforcetest.Config{})
+	clock := &testClock{}
+	org := invoiceOrg(t, salesforcetest.Config{Now: clock.Now})
 	c, token := login(t, org)
 	base := org.URL + "/services/data/v65.0/sobjects/"
 	id := createdID(t, do(t, c, token, http.MethodPost, base+"Account", `{"Name":"Acme"}`))
@@ -238,7 +239,7 @@ func TestSystemFieldsAreMaintainedByTheOrg(t *testing.T) {
 	assert.Regexp(t, `^005`, rec["OwnerId"])
 	assert.Equal(t, rec["OwnerId"], rec["CreatedById"], "the integration user owns what it creates")
 
-	time.Sleep(5 * time.Millisecond)
+	clock.Advance(time.Second) // the org's clock stamps LastModifiedDate
 	require.Equal(t, http.StatusNoContent, do(t, c, token, http.MethodPatch, base+"Account/"+id, `{"Industry":"Energy"}`).status)
 	after, _ := org.Record("Account", id)
 	assert.Equal(t, rec["CreatedDate"], after["CreatedDate"])
