@@ -63,7 +63,7 @@ const (
 	descIPRestrict  = "ip restricted or invalid login hours"
 	// Salesforce documents no description for a token request without a
 	// registered client certificate; this is the one salesforcetest sends.
-	descMutualAuth = "mutual authentication failed"
+	descMutualAuth = "mutual authentication failed: the client certificate is not a registered mutual authentication certificate"
 )
 
 // Fix names the setup step that cures the refusal, or "" when the case is not

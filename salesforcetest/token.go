@@ -27,7 +27,7 @@ const (
 	descExpired      = "expired authorization code"
 	descClientID     = "client identifier invalid"
 	descGrantType    = "grant type not supported"
-	descMutualAuth   = "mutual authentication failed" // the docs give none; auth.OAuthError.Fix knows this one
+	descMutualAuth   = "mutual authentication failed: the client certificate is not a registered Mutual Authentication Certificate" // the docs give none; auth.OAuthError.Fix knows this one
 	codeMutualAuth   = "MUTUAL_AUTHENTICATION_FAILED"
 	orgID15          = "00D8d0000000001" // the org's id; session ids start with it and "!"
 	sessionIDPrefix  = orgID15 + "!"
