@@ -30,9 +30,6 @@ import (
 // TestExpiryUnderLoad: 1,000 callers for three seconds while the org ends every
 // session each second. No request fails, and each expiry costs one token request.
 func TestExpiryUnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("three seconds of load; run without -short")
-	}
 	org := startOrg(t)
 	tr := newTransport(t, configFor(org))
 	c := tr.Client()
@@ -119,7 +116,9 @@ func TestTokenEndpointFaults(t *testing.T) {
 			assert.Contains(t, err.Error(), `Content-Type "text/html"`)
 			assert.Equal(t, int64(1), n, "a 200 that is not a token is not retried")
 		}},
-		{"answers slower than the caller's deadline", func() { org.SetTokenDelay(3 * time.Second) }, 200 * time.Millisecond,
+		// The delay dwarfs the returns-at-the-deadline margin below, so a loaded
+		// machine can be slow to return without the token arriving first.
+		{"answers slower than the caller's deadline", func() { org.SetTokenDelay(time.Minute) }, 200 * time.Millisecond,
 			func(t *testing.T, err error, n int64) {
 				require.ErrorIs(t, err, context.DeadlineExceeded)
 				org.SetTokenDelay(0)
@@ -146,7 +145,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 				resp.Body.Close()
 			}
 			if c.ctx > 0 {
-				assert.Less(t, time.Since(start), c.ctx+time.Second, "returned at the deadline")
+				assert.Less(t, time.Since(start), c.ctx+15*time.Second, "returned at the deadline, not when the token came")
 			}
 			c.check(t, err, org.Stats().TokenRequests-requestsBefore)
 			goroutinesSettle(t, tr, before)
