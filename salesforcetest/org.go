@@ -79,6 +79,10 @@ type Config struct {
 	// given. Without it instance_url is the host alone, as Salesforce sends it,
 	// and a client adds port 8443 (here Port) itself, as the SDK does.
 	InstanceURLWithPort bool
+	// Now is the org's clock: it decides session expiry and the assertion's
+	// exp, and stamps records (CreatedDate, LastModifiedDate). nil means
+	// time.Now; a test passes a clock it advances instead of sleeping.
+	Now func() time.Time
 }
 
 // Stats counts what the org saw.
@@ -114,6 +118,7 @@ type Org struct {
 	clientRoots     *x509.CertPool
 	defaultPageSize int
 	limits          *apiLimits
+	now             func() time.Time // Config.Now; set once by Start
 
 	mu            sync.Mutex
 	lifetime      time.Duration
@@ -161,7 +166,12 @@ func Start(cfg Config) (*Org, error) {
 		preAuthorized:   map[string]bool{},
 		clientRoots:     x509.NewCertPool(),
 		data:            newStore(),
+		now:             cfg.Now,
 	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	o.data.now = o.now
 	if o.defaultPageSize <= 0 {
 		o.defaultPageSize = DefaultPageSize
 	}
