@@ -46,6 +46,9 @@ func newSplitter(r io.Reader, limit int64) (*splitter, error) {
 	if s.pending, err = s.readRecord(nil); err != nil {
 		return nil, err
 	}
+	if len(s.pending) == 0 {
+		return nil, fmt.Errorf("%w: the CSV has a header row but no records", ErrHeader)
+	}
 	return s, nil
 }
 
