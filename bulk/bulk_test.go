@@ -427,4 +427,3 @@ func TestIngestRecordsEncodeErrorAbortsTheJob(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, bulk.StateAborted, info.State)
 }
-
