@@ -113,19 +113,18 @@ type bulkJob struct {
 	eol   string
 	v     string // the API version that created it
 
-	upload      string // path of the uploaded CSV
-	uploadRows  int64  // line breaks in the upload: an upper bound of its rows
-	success     string // result files
-	failed      string
-	handled     int64 // rows processed before the job stopped
-	soqlQuery   *soql.Query
-	result      string  // query result CSV
-	header      []byte  // its header row
-	offsets     []int64 // start of each record in result, and the end
-	abort       atomic.Bool
-	done        chan struct{} // closed when processing ends
-	started     bool
-	concludedAt time.Time
+	upload     string // path of the uploaded CSV
+	uploadRows int64  // line breaks in the upload: an upper bound of its rows
+	success    string // result files
+	failed     string
+	handled    int64 // rows processed before the job stopped
+	soqlQuery  *soql.Query
+	result     string  // query result CSV
+	header     []byte  // its header row
+	offsets    []int64 // start of each record in result, and the end
+	abort      atomic.Bool
+	done       chan struct{} // closed when processing ends
+	started    bool
 }
 
 // jobInfo is the job JSON ("Get Information About an Ingest Job").
