@@ -58,9 +58,9 @@ func (b bulkWire) json(method, path string, in, out any) error {
 
 type wireJob struct {
 	ID, State, JobType, ContentURL, ErrorMessage string
-	Object, Operation                             string
-	NumberRecordsProcessed, NumberRecordsFailed   int64
-	APIVersion                                    float64
+	Object, Operation                            string
+	NumberRecordsProcessed, NumberRecordsFailed  int64
+	APIVersion                                   float64
 }
 
 func (b bulkWire) waitJob(kind, id string) wireJob {
