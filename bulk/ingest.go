@@ -413,3 +413,36 @@ func IngestRecords[T any](ctx context.Context, b *Client, spec IngestSpec, recor
 	defer pr.Close() // stops the encoder when Ingest returns early
 	return b.Ingest(ctx, spec, pr, progress)
 }
+
+// WriteResults writes one result set of jobs to w as a single CSV: the
+// header row once, then every job's rows, streamed.
+func WriteResults(ctx context.Context, w io.Writer, kind ResultKind, jobs ...*IngestJob) error {
+	wroteHeader := false
+	for _, j := range jobs {
+		body, err := j.Results(ctx, kind)
+		if err != nil {
+			return err
+		}
+		err = copyDroppingHeader(w, body, wroteHeader)
+		body.Close()
+		if err != nil {
+			return fmt.Errorf("bulk: %s of job %s: %w", kind, j.ID, err)
+		}
+		wroteHeader = true
+	}
+	return nil
+}
+
+// copyDroppingHeader copies a CSV body, without its header row when drop is set.
+func copyDroppingHeader(w io.Writer, body io.Reader, drop bool) error {
+	if !drop {
+		_, err := io.Copy(w, body)
+		return err
+	}
+	sp := &splitter{r: bufio.NewReaderSize(body, 64<<10)}
+	if _, err := sp.readRecord(nil); err != nil {
+		return err
+	}
+	_, err := io.Copy(w, sp.r)
+	return err
+}

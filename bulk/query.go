@@ -1,7 +1,6 @@
 package bulk
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -174,19 +173,11 @@ func (j *QueryJob) WriteCSV(ctx context.Context, w io.Writer, maxRecords int, pr
 		if err != nil {
 			return total, err
 		}
-		body := page.Body
-		if !first {
-			// Drop the repeated header row: the first record of the page.
-			sp := &splitter{r: bufio.NewReaderSize(page.Body, 64<<10)}
-			if _, err := sp.readRecord(nil); err != nil {
-				return total, err
-			}
-			body = sp.r
-		}
-		n, err := io.Copy(w, body)
-		if err != nil {
+		cw := &countWriter{w: w}
+		if err := copyDroppingHeader(cw, page.Body, !first); err != nil {
 			return total, err
 		}
+		n := cw.n
 		if n > 0 || first {
 			first = false
 		}
@@ -215,4 +206,15 @@ func Records[T any](ctx context.Context, j *QueryJob, maxRecords int) iter.Seq2[
 			}
 		}
 	}
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
