@@ -723,7 +723,7 @@ func (o *Org) ingestRow(so *SObject, info jobInfo, header, rec []string, compact
 			return newID(so.KeyPrefix, o.data.seq), true, nil
 		}
 		var newID string
-		err := o.data.write(func(t *txn) *APIError {
+		err := o.data.transaction(func(t *txn) *APIError {
 			var e *APIError
 			newID, e = t.Create(so.Name, fields)
 			return e
@@ -734,13 +734,13 @@ func (o *Org) ingestRow(so *SObject, info jobInfo, header, rec []string, compact
 			return "", false, missingID
 		}
 		id18, _ := normalizeID(id)
-		return valueOr(id18, id), false, o.data.write(func(t *txn) *APIError { return t.Update(so.Name, id, fields) })
+		return valueOr(id18, id), false, o.data.transaction(func(t *txn) *APIError { return t.Update(so.Name, id, fields) })
 	case "upsert":
 		if ext == "" {
 			return "", false, apiErr(http.StatusBadRequest, "MISSING_ARGUMENT", info.ExternalIDFieldName+" not specified")
 		}
 		var res upsertResult
-		err := o.data.write(func(t *txn) *APIError {
+		err := o.data.transaction(func(t *txn) *APIError {
 			var e *APIError
 			res, _, e = t.Upsert(so.Name, info.ExternalIDFieldName, ext, fields, false)
 			return e
@@ -751,7 +751,7 @@ func (o *Org) ingestRow(so *SObject, info jobInfo, header, rec []string, compact
 			return "", false, missingID
 		}
 		id18, _ := normalizeID(id)
-		return valueOr(id18, id), false, o.data.write(func(t *txn) *APIError {
+		return valueOr(id18, id), false, o.data.transaction(func(t *txn) *APIError {
 			if err := t.Delete(so.Name, id); err != nil {
 				return err
 			}

@@ -57,7 +57,8 @@ type Config struct {
 	Audience string
 	// SessionLifetime ends sessions this long after login; 0 means never.
 	SessionLifetime time.Duration
-	// PageSize is how many records a query page holds; default 2000.
+	// PageSize is how many records a query page holds when the client sends no
+	// Sforce-Query-Options batchSize (which is held to 200–2000); default 2000.
 	PageSize int
 	// ErrorLog receives the HTTP server's errors (failed handshakes); nil discards them.
 	ErrorLog *log.Logger
@@ -266,8 +267,9 @@ func (o *Org) verifyClient(cs tls.ConnectionState) error {
 
 // Handle adds a route to the org, such as a custom Apex REST service or a
 // redirect, for tests of behaviour the fake does not model. With authenticated
-// set, the route checks the session and the client certificate first, like
-// every /services/data route.
+// set, the route checks the session and the client certificate first, and
+// counts against the API limits with Sforce-Limit-Info, like every
+// /services/data route.
 func (o *Org) Handle(pattern string, authenticated bool, h http.Handler) {
 	if authenticated {
 		h = o.authenticated(h)

@@ -216,3 +216,25 @@ func (o *Org) handleSearch(w http.ResponseWriter, r *http.Request, v string) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"searchRecords": recs})
 }
+
+// ParentRelationship resolves a parent relationship name (Account, Owner,
+// Parent, Account__r) to its reference field.
+func (x soqlObject) ParentRelationship(name string) (soql.Field, bool) {
+	for _, f := range x.o.Fields {
+		if f.Type == TypeReference && strings.EqualFold(f.RelationshipName, name) {
+			return x.Field(f.Name)
+		}
+	}
+	return soql.Field{}, false
+}
+
+// ChildRelationshipName gives a child relationship's canonical spelling, the
+// JSON key of a subquery's records.
+func (x soqlObject) ChildRelationshipName(name string) string {
+	for _, c := range x.s.children(x.o) {
+		if strings.EqualFold(c.name, name) {
+			return c.name
+		}
+	}
+	return name
+}

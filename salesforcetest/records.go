@@ -65,7 +65,7 @@ func (o *Org) DefineFields(object string, fields ...Field) error {
 // returning its id, or an *APIError with Salesforce's error code.
 func (o *Org) Create(object string, fields map[string]any) (string, error) {
 	var id string
-	if err := o.data.write(func(t *txn) *APIError {
+	if err := o.data.transaction(func(t *txn) *APIError {
 		var e *APIError
 		id, e = t.Create(object, jsonValues(fields))
 		return e

@@ -361,7 +361,7 @@ func (o *Org) handleCreate(w http.ResponseWriter, r *http.Request, v, obj string
 		return
 	}
 	var id string
-	if err := o.data.write(func(t *txn) *APIError {
+	if err := o.data.transaction(func(t *txn) *APIError {
 		var e *APIError
 		id, e = t.Create(obj, fields)
 		return e
@@ -400,7 +400,7 @@ func (o *Org) handleUpdate(w http.ResponseWriter, r *http.Request, obj, id strin
 		writeAPIError(w, err)
 		return
 	}
-	if err := o.data.write(func(t *txn) *APIError { return t.Update(obj, id, fields) }); err != nil {
+	if err := o.data.transaction(func(t *txn) *APIError { return t.Update(obj, id, fields) }); err != nil {
 		writeAPIError(w, err)
 		return
 	}
@@ -408,7 +408,7 @@ func (o *Org) handleUpdate(w http.ResponseWriter, r *http.Request, obj, id strin
 }
 
 func (o *Org) handleDelete(w http.ResponseWriter, obj, id string) {
-	if err := o.data.write(func(t *txn) *APIError { return t.Delete(obj, id) }); err != nil {
+	if err := o.data.transaction(func(t *txn) *APIError { return t.Delete(obj, id) }); err != nil {
 		writeAPIError(w, err)
 		return
 	}
@@ -425,7 +425,7 @@ func (o *Org) handleUpsert(w http.ResponseWriter, r *http.Request, v, obj, field
 	updateOnly := r.URL.Query().Get("updateOnly") == "true"
 	var res upsertResult
 	var matches []string
-	if err := o.data.write(func(t *txn) *APIError {
+	if err := o.data.transaction(func(t *txn) *APIError {
 		var e *APIError
 		res, matches, e = t.Upsert(obj, field, value, fields, updateOnly)
 		return e
@@ -446,7 +446,8 @@ func (o *Org) handleUpsert(w http.ResponseWriter, r *http.Request, v, obj, field
 
 // writeMatches answers 300 with the URLs of the records an external id
 // matches ("Status Codes and Error Responses": "The response body contains
-// the list of matching records").
+// the list of matching records"; the Guide does not show the list's form, so
+// the fake sends a JSON array of the records' URLs).
 func writeMatches(w http.ResponseWriter, v, obj string, ids []string) {
 	urls := make([]string, len(ids))
 	for i, id := range ids {

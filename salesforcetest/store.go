@@ -108,8 +108,10 @@ type txn struct {
 }
 
 // transaction runs fn with the store locked. When fn returns an error, every
-// write fn made is undone (all or none) and that error is returned.
-func (s *store) transaction(fn func(t *txn) error) error {
+// write fn made is undone (all or none) and that error is returned. A caller
+// that keeps partial success (allOrNone false) returns nil after collecting
+// each write's own error.
+func (s *store) transaction(fn func(t *txn) *APIError) *APIError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := &txn{s: s}
@@ -120,18 +122,6 @@ func (s *store) transaction(fn func(t *txn) error) error {
 		return err
 	}
 	return nil
-}
-
-// write runs one write in its own transaction.
-func (s *store) write(fn func(t *txn) *APIError) *APIError {
-	var out *APIError
-	_ = s.transaction(func(t *txn) error {
-		if out = fn(t); out != nil {
-			return out
-		}
-		return nil
-	})
-	return out
 }
 
 // object returns the named object, or NOT_FOUND as the sObject resources answer.
@@ -275,15 +265,11 @@ func (t *txn) Upsert(object, field, value string, fields map[string]any, updateO
 	case updateOnly:
 		return upsertResult{}, nil, notFound()
 	}
-	typed, err := t.s.convert(f, value)
-	if err != nil {
-		return upsertResult{}, nil, err
-	}
 	withKey := maps.Clone(fields)
 	if withKey == nil {
 		withKey = map[string]any{}
 	}
-	withKey[f.Name] = typed
+	withKey[f.Name] = value // as text: Create converts it to the field's type
 	id, err := t.Create(o.Name, withKey)
 	if err != nil {
 		return upsertResult{}, nil, err
@@ -451,6 +437,9 @@ func (s *store) validate(o *SObject, body map[string]any, existing *record) (map
 // numbers are stored as float64, the form the soql package reads.
 func (s *store) convert(f *Field, v any) (any, *APIError) {
 	if v == nil {
+		// A checkbox is never null in Salesforce; the Guide does not say what a
+		// null for one answers, and the fake refuses it as it refuses other
+		// values that are not a boolean.
 		if f.Type == TypeBoolean {
 			return nil, parserError(f, "null", "null")
 		}
@@ -478,6 +467,10 @@ func (s *store) convert(f *Field, v any) (any, *APIError) {
 			}
 		case int, int64:
 			return float64(toInt64(x)), nil
+		case float64:
+			if x == math.Trunc(x) && x >= math.MinInt32 && x <= math.MaxInt32 {
+				return x, nil
+			}
 		}
 	case TypeDouble, TypeCurrency, TypePercent:
 		switch x := v.(type) {

@@ -17,6 +17,14 @@ type ParentRelationships interface {
 	ParentRelationship(name string) (Field, bool)
 }
 
+// ChildRelationshipNamer is optionally implemented by an Object to give the
+// canonical spelling of a child relationship ("contacts" -> "Contacts"),
+// which the REST API uses as the JSON key of a subquery. Without it the key
+// is the name as the query wrote it.
+type ChildRelationshipNamer interface {
+	ChildRelationshipName(name string) string
+}
+
 // maxParentLevels is how far a field path may climb: "Relationship Query
 // Limits": "No more than five levels of parent-to-child relationship can be
 // specified in a query" (and five child-to-parent levels).
@@ -43,6 +51,8 @@ type env struct {
 	opts   Options
 	loc    *time.Location
 	now    time.Time
+	// children caches each subquery's child rows grouped by parent Id.
+	children map[*plan]map[string][]map[string]any
 }
 
 func (e *env) errAt(code string, pos int, format string, args ...any) *Error {
@@ -130,7 +140,7 @@ func normalize(v any, _ FieldType) any {
 // Execute checks q against the schema (INVALID_TYPE, INVALID_FIELD,
 // INVALID_QUERY_FILTER_OPERATOR) and runs it over the data.
 func Execute(q *Query, s Schema, d Data, opts Options) (*Result, error) {
-	e := &env{src: q.src, schema: s, data: d, opts: opts, loc: opts.Location, now: opts.Now}
+	e := &env{src: q.src, schema: s, data: d, opts: opts, loc: opts.Location, now: opts.Now, children: map[*plan]map[string][]map[string]any{}}
 	if e.loc == nil {
 		e.loc = time.UTC
 	}
@@ -230,6 +240,11 @@ func (e *env) plan(q *Query, obj Object) (*plan, error) {
 				return nil, e.errAt(CodeMalformedQuery, it.pos, "aggregate functions are not supported in a child subquery")
 			}
 			pi.sub, pi.childRel, pi.childFld = sub, it.sub.object, childField
+			if namer, ok := obj.(ChildRelationshipNamer); ok {
+				if name := namer.ChildRelationshipName(it.sub.object); name != "" {
+					pi.childRel = name
+				}
+			}
 			if plain == nil {
 				plain = &q.items[i]
 			}
@@ -239,6 +254,11 @@ func (e *env) plan(q *Query, obj Object) (*plan, error) {
 	if p.aggregate && plain != nil {
 		// Without GROUP BY an aggregate query selects aggregates only.
 		return nil, e.errAt(CodeMalformedQuery, plain.pos, "Field must be grouped or aggregated: %s", plain.path)
+	}
+	if p.aggregate && q.limit >= 0 {
+		// "LIMIT": "You can't use a LIMIT clause in a query that uses an
+		// aggregate function, but does not use a GROUP BY clause."
+		return nil, e.errAt(CodeMalformedQuery, q.objPos, "LIMIT is not allowed in a query with an aggregate function and no GROUP BY")
 	}
 	for _, o := range q.orderBy {
 		r, err := e.resolve(obj, o.path, o.pos)
@@ -476,7 +496,7 @@ func (e *env) record(p *plan, obj Object, row map[string]any) (Record, error) {
 	seen := map[string]bool{}
 	for _, it := range p.items {
 		if it.sub != nil {
-			if err := e.children(it, &top, row); err != nil {
+			if err := e.childRows(it, &top, row); err != nil {
 				return Record{}, err
 			}
 			continue
@@ -529,15 +549,20 @@ func (e *env) newRecord(object string, row map[string]any) Record {
 
 // children runs a child subquery for one parent row. A relationship without
 // rows is null, as the REST API returns it.
-func (e *env) children(it plannedItem, out *Record, parent map[string]any) error {
+func (e *env) childRows(it plannedItem, out *Record, parent map[string]any) error {
 	parentID, _ := parent["Id"].(string)
-	var mine []map[string]any
-	for _, c := range e.data.Records(it.sub.obj.Name(), e.opts.IncludeDeleted) {
-		if id, _ := c[it.childFld].(string); id != "" && idKey(id) == idKey(parentID) {
-			mine = append(mine, c)
+	byParent, ok := e.children[it.sub]
+	if !ok {
+		// Group the child rows by parent once per query, not once per parent.
+		byParent = map[string][]map[string]any{}
+		for _, c := range e.data.Records(it.sub.obj.Name(), e.opts.IncludeDeleted) {
+			if id, _ := c[it.childFld].(string); id != "" {
+				byParent[idKey(id)] = append(byParent[idKey(id)], c)
+			}
 		}
+		e.children[it.sub] = byParent
 	}
-	rows := e.rows(it.sub, mine)
+	rows := e.rows(it.sub, byParent[idKey(parentID)])
 	if len(rows) == 0 {
 		out.Fields = append(out.Fields, Value{Name: it.childRel, Value: nil})
 		return nil

@@ -32,6 +32,15 @@ func (o *testObject) ChildRelationship(name string) (string, string, bool) {
 	return "", "", false
 }
 
+func (o *testObject) ChildRelationshipName(name string) string {
+	for k := range o.children {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return ""
+}
+
 type testSchema map[string]*testObject
 
 func (s testSchema) Object(name string) (Object, bool) {

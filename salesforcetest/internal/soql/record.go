@@ -74,7 +74,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 // MarshalJSON writes the result as one complete page of the query resource:
 // {"totalSize":n,"done":true,"records":[...]}. The org pages large results
 // itself (nextRecordsUrl) and writes its own envelope then.
-func (res *Result) MarshalJSON() ([]byte, error) {
+func (res Result) MarshalJSON() ([]byte, error) {
 	records := res.Records
 	if records == nil {
 		records = []Record{}

@@ -198,6 +198,8 @@ func TestErrors(t *testing.T) {
 		{"COUNT(field): mixed with a field", "SELECT Name, COUNT(Id) FROM Account", CodeMalformedQuery,
 			"\nSELECT Name, COUNT(Id) FROM Account\n       ^\nERROR at Row:1:Column:8\nField must be grouped or aggregated: Name"},
 		{"COUNT(field): unknown field", "SELECT COUNT(Nmae) FROM Account", CodeInvalidField, ""},
+		// "LIMIT": no LIMIT with an aggregate function and no GROUP BY (the page gives no error code or text).
+		{"LIMIT: with COUNT(field)", "SELECT COUNT(Id) FROM Account LIMIT 1", CodeMalformedQuery, ""},
 		// MALFORMED_QUERY: the parser's "unexpected token" (docs silent on the text).
 		{"MALFORMED: empty", "", CodeMalformedQuery, "\n\n^\nERROR at Row:1:Column:1\nunexpected token: '<EOF>'"},
 		{"MALFORMED: no field list", "SELECT FROM Account", CodeMalformedQuery,
@@ -229,6 +231,8 @@ func TestErrors(t *testing.T) {
 		{"MALFORMED: unknown date literal", "SELECT Id FROM Opportunity WHERE CloseDate = SOMEDAY", CodeMalformedQuery, ""},
 		{"MALFORMED: number glued to a name", "SELECT Id FROM Account WHERE NumberOfEmployees = 12abc", CodeMalformedQuery, ""},
 		{"MALFORMED: statement longer than 100,000 characters", "SELECT Id FROM Account WHERE Name = '" + strings.Repeat("a", MaxQueryLength) + "'", CodeMalformedQuery, ""},
+		{"MALFORMED: a long line is echoed around the error only", "SELECT Id FROM Account WHERE Name = '" + strings.Repeat("a", 300) + "' junk", CodeMalformedQuery,
+			"\n" + strings.Repeat("a", 98) + "' junk\n" + strings.Repeat(" ", 100) + "^\nERROR at Row:1:Column:340\nunexpected token: 'junk'"},
 		{"MALFORMED: nesting too deep", "SELECT Id FROM Account WHERE " + strings.Repeat("(", 1000) + "Name = 'x'" + strings.Repeat(")", 1000), CodeMalformedQuery, ""},
 		{"MALFORMED: NOT nested too deep", "SELECT Id FROM Account WHERE " + strings.Repeat("NOT ", 1000) + "Name = 'x'", CodeMalformedQuery, ""},
 	}
@@ -267,12 +271,20 @@ func TestCount(t *testing.T) {
 	res, err = run("SELECT COUNT() FROM Contact", Options{IncludeDeleted: true})
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.TotalSize)
+
+	// "LIMIT": "You can use LIMIT with count() as the fieldList to count up
+	// to the maximum specified."
+	res, err = run("SELECT COUNT() FROM Account LIMIT 2", Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Count)
+	assert.Equal(t, 2, res.TotalSize)
 }
 
 // TestRelationshipJSON checks the nesting of "Relationship Queries" as the
 // REST API's query resource returns it: parents as nested objects with
 // attributes (null when the reference is empty), children as a query result
-// (null when there are none), fields in SELECT order.
+// (null when there are none), fields in SELECT order, relationship names in
+// their canonical spelling.
 func TestRelationshipJSON(t *testing.T) {
 	res, err := run("SELECT Id, Name, Account.Name, Account.Owner.Name, account.industry FROM Contact WHERE Id != '003000000000002AAA' ORDER BY Name", Options{APIVersion: "65.0"})
 	require.NoError(t, err)
@@ -291,11 +303,11 @@ func TestRelationshipJSON(t *testing.T) {
 	require.NoError(t, err)
 	want = `{"totalSize":2,"done":true,"records":[` +
 		`{"attributes":{"type":"Account","url":"/services/data/v65.0/sobjects/Account/001000000000001AAA"},"Name":"Acme",` +
-		`"contacts":{"totalSize":2,"done":true,"records":[` +
+		`"Contacts":{"totalSize":2,"done":true,"records":[` +
 		`{"attributes":{"type":"Contact","url":"/services/data/v65.0/sobjects/Contact/003000000000001AAA"},"LastName":"O'Neil"},` +
 		`{"attributes":{"type":"Contact","url":"/services/data/v65.0/sobjects/Contact/003000000000002AAA"},"LastName":"Back\\slash"}]},` +
 		`"Opportunities":{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Opportunity","url":"/services/data/v65.0/sobjects/Opportunity/006000000000001AAA"},"Name":"Big deal"}]}},` +
-		`{"attributes":{"type":"Account","url":"/services/data/v65.0/sobjects/Account/001000000000002AAA"},"Name":"Globex 100% _real_","contacts":null,"Opportunities":null}]}`
+		`{"attributes":{"type":"Account","url":"/services/data/v65.0/sobjects/Account/001000000000002AAA"},"Name":"Globex 100% _real_","Contacts":null,"Opportunities":null}]}`
 	assert.Equal(t, want, string(got))
 }
 
