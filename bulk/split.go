@@ -98,17 +98,27 @@ type chunk struct {
 	done bool
 }
 
+// Read fills p with as many records as fit: a reader handing out one small
+// record per call would make the HTTP/2 transport send tiny DATA frames.
 func (c *chunk) Read(p []byte) (int, error) {
-	for len(c.buf) == 0 {
-		if c.done {
-			return 0, io.EOF
+	n := 0
+	for n < len(p) {
+		if len(c.buf) == 0 {
+			if c.done {
+				break
+			}
+			if err := c.advance(); err != nil {
+				return n, err
+			}
+			continue
 		}
-		if err := c.advance(); err != nil {
-			return 0, err
-		}
+		m := copy(p[n:], c.buf)
+		c.buf = c.buf[m:]
+		n += m
 	}
-	n := copy(p, c.buf)
-	c.buf = c.buf[n:]
+	if n == 0 && c.done {
+		return 0, io.EOF
+	}
 	return n, nil
 }
 
