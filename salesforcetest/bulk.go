@@ -532,8 +532,9 @@ func (o *Org) handleDeleteJob(w http.ResponseWriter, j *bulkJob) {
 	o.bulk.mu.Lock()
 	delete(o.bulk.jobs, j.info.ID)
 	o.bulk.order = slices.DeleteFunc(o.bulk.order, func(id string) bool { return id == j.info.ID })
+	files := []string{j.upload, j.success, j.failed, j.result}
 	o.bulk.mu.Unlock()
-	for _, f := range []string{j.upload, j.success, j.failed, j.result} {
+	for _, f := range files {
 		if f != "" {
 			_ = os.Remove(f)
 		}
