@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -214,6 +215,16 @@ func TestTokenSourceReplacesTheExchange(t *testing.T) {
 	tr := newTransport(t, transport.Config{MTLS: org.ClientIdentity(), RootCAs: org.RootCAs(), Port: org.Port, TokenSource: src})
 	assert.Empty(t, tr.TokenURL(), "no login URL given")
 	c := tr.Client()
+
+	// No token known and no login host: a host on another port than the mutual
+	// TLS one cannot be the instance, so no token is asked for.
+	other, recorded := certAskingServer(t, org)
+	require.NoError(t, getOK(c, other.URL+"/elsewhere"))
+	assert.Zero(t, src.calls.Load())
+	assert.Equal(t, []seen{{}}, recorded())
+
+	// The instance's host on the mutual TLS port could be the instance: the token
+	// is fetched to learn instance_url, which says it is.
 	url := org.InstanceURL + "/services/data/v65.0/limits"
 	for range 3 {
 		require.NoError(t, getOK(c, url))
@@ -313,4 +324,30 @@ func TestJWTKeyMustSignRS256(t *testing.T) {
 	cfg.JWT = selfSignedRSA(t, 3072)
 	_, err = transport.New(cfg)
 	require.NoError(t, err)
+}
+
+// TestReloaderKeepsTheIdentityWhenRotationIsRefused: a keystore file rewritten
+// with an expired certificate is reported, and the identity in use stays.
+func TestReloaderKeepsTheIdentityWhenRotationIsRefused(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	files, err := org.PKI.WriteFiles(t.TempDir(), password)
+	require.NoError(t, err)
+	tr := newTransport(t, configFor(org))
+	var reported []error
+	r := &transport.Reloader{Path: files.MTLSJKS, Options: keystore.Options{Password: password},
+		Apply: tr.SetMTLSIdentity, OnError: func(err error) { reported = append(reported, err) }}
+	changed, err := r.Check()
+	require.NoError(t, err)
+	require.True(t, changed)
+
+	expired, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+	require.NoError(t, err)
+	require.NoError(t, salesforcetest.WriteJKS(files.MTLSJKS, "mtls", expired, password))
+	future := time.Now().Add(time.Minute)
+	require.NoError(t, os.Chtimes(files.MTLSJKS, future, future))
+	changed, err = r.Check()
+	require.ErrorIs(t, err, keystore.ErrExpired)
+	assert.False(t, changed)
+	require.Len(t, reported, 1)
+	require.NoError(t, getOK(tr.Client(), org.InstanceURL+"/services/data/"), "the identity in use stays")
 }

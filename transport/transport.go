@@ -1,8 +1,12 @@
 // Package transport gives an http.RoundTripper that calls Salesforce with mutual
 // TLS and the JWT bearer flow: it presents the client certificate on port 8443,
 // fetches, caches and refreshes the access token over the same connection pool,
-// and adds the token only to requests for the org's own hosts. Requests for any
-// other host go out plainly: no token fetch, no token, no client certificate.
+// and adds the token only to requests for the org's own hosts: the login (My
+// Domain) host and the instance host of the current token. Requests for any
+// other host go out through a separate base transport, without the token or the
+// client certificate. Routing is decided before any token is fetched; the one
+// exception is a request on the instance's ports while no token is known yet,
+// when only the token's instance_url can tell (see RoundTrip).
 package transport
 
 import (
@@ -227,9 +231,12 @@ func (t *Transport) TokenURL() string {
 
 // RoundTrip sends req with the access token when it is for the org, over mutual
 // TLS, replaying it once per session Salesforce rejects under it (see sendOrg).
-// A request for any other host goes out through the plain base transport: no
-// token is fetched for it, and it carries neither the token nor the client
-// certificate.
+// A request for any other host goes out through the plain base transport,
+// carrying neither the token nor the client certificate, and no token is
+// fetched for it. One case needs the token to decide: while no token is known,
+// a request for a host other than the login host, on port 443 or the mutual TLS
+// port, could be for the instance; the token is fetched to learn instance_url,
+// and the request goes plain if it is not.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.forOrg(req.URL) {
 		return t.plainRT.RoundTrip(req)
