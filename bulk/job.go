@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -210,8 +211,8 @@ func (b *Client) getStream(ctx context.Context, path string, h http.Header) (*ht
 	return nil, err
 }
 
-// transient tells errors worth another GET: 5xx answers and failures below
-// HTTP, unless the context ended.
+// transient tells errors worth another GET: 5xx answers and network
+// failures, unless the context ended.
 func transient(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
@@ -220,8 +221,10 @@ func transient(ctx context.Context, err error) bool {
 	if errors.As(err, &apiErr) {
 		return apiErr.StatusCode >= 500
 	}
-	var jsonErr *json.SyntaxError
-	return !errors.As(err, &jsonErr)
+	// Failures below HTTP: the connection broke or timed out. Anything else
+	// (a bad token, a refused certificate) would fail the same way again.
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
