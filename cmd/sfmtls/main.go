@@ -7,6 +7,8 @@
 //	sfmtls token [--show-token] [connection flags]
 //	sfmtls query [connection flags] SOQL
 //	sfmtls fake-org [--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE]
+//	sfmtls bulk ingest --object NAME --operation OP [--external-id FIELD] [--failed FILE] [--unprocessed FILE] FILE.csv|-
+//	sfmtls bulk query [--all] [--out FILE] SOQL
 //
 // Connection flags --x-y each have the environment variable SF_X_Y (see
 // sfmtls check -h). Passwords never come from a flag's value: for inspect and
