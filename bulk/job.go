@@ -90,6 +90,7 @@ type JobError struct {
 	Job JobInfo
 }
 
+// Error names the job, its state, errorMessage and counts.
 func (e *JobError) Error() string {
 	msg := fmt.Sprintf("bulk: job %s %s", e.Job.ID, e.Job.State)
 	if e.Job.ErrorMessage != "" {
