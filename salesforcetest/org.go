@@ -1,8 +1,16 @@
 // Package salesforcetest runs a fake Salesforce org on loopback for tests, as
 // net/http/httptest runs a fake server: mutual TLS that demands a registered
 // client certificate, the OAuth 2.0 JWT bearer token endpoint with Salesforce's
-// answers and errors, and enough of the REST API (versions, query with paging,
-// sObject create/get/update/upsert/delete, describe, limits) for a client.
+// answers and errors, and the REST API as the REST API Developer Guide
+// documents it: versions 31.0 to APIVersion, describeGlobal, sObject basic
+// information and describe, records by id (15 or 18 characters) and by
+// external id, query and queryAll with paging, SOSL search, limits with
+// Sforce-Limit-Info, identity and userinfo.
+//
+// The org has a schema — the common standard objects (Account, Contact,
+// Opportunity, Lead, Case, User) and the custom objects and fields a test
+// declares — and validates every write against it as Salesforce does, with
+// Salesforce's status and error codes.
 //
 // The org also models what goes wrong: sessions that expire (all at once, or
 // after a lifetime), token requests that fail with 503 or answer slowly, and
@@ -49,12 +57,28 @@ type Config struct {
 	Audience string
 	// SessionLifetime ends sessions this long after login; 0 means never.
 	SessionLifetime time.Duration
-	// PageSize is how many records a query page holds; default 2000.
+	// PageSize is how many records a query page holds when the client sends no
+	// Sforce-Query-Options batchSize (which is held to 200–2000); default 2000.
 	PageSize int
 	// ErrorLog receives the HTTP server's errors (failed handshakes); nil discards them.
 	ErrorLog *log.Logger
 	// MaxConcurrentStreams per HTTP/2 connection; 0 means net/http's default (250).
 	MaxConcurrentStreams int
+	// Objects declares custom objects (Invoice__c) and, in an entry named
+	// after a standard object, custom fields to add to it (External_Id__c on Account).
+	Objects []SObject
+	// DailyAPIRequests is the daily API allocation; 0 means DefaultDailyAPIRequests.
+	// Past it, calls get 403 REQUEST_LIMIT_EXCEEDED.
+	DailyAPIRequests int64
+	// MaxConcurrentAPIRequests limits the REST calls in flight; 0 means no limit.
+	// Salesforce counts only calls running 20 seconds or more; the fake counts
+	// every call in flight, so a test can reach the limit without waiting.
+	MaxConcurrentAPIRequests int
+	// InstanceURLWithPort makes token responses' instance_url carry the mutual
+	// TLS port, for clients in other languages that call instance_url as
+	// given. Without it instance_url is the host alone, as Salesforce sends it,
+	// and a client adds port 8443 (here Port) itself, as the SDK does.
+	InstanceURLWithPort bool
 }
 
 // Stats counts what the org saw.
@@ -62,8 +86,8 @@ type Stats struct {
 	TLSHandshakes int64 // completed handshakes on the mutual TLS listener
 	TokenRequests int64 // requests to /services/oauth2/token, answered or not
 	TokensIssued  int64
-	APIRequests   int64 // requests to /services/data
-	Unauthorized  int64 // 401 answers
+	APIRequests   int64 // requests to /services/data (but the versions list), /id and userinfo
+	Unauthorized  int64 // 401 answers (and identity's 403 Bad_OAuth_Token)
 }
 
 // Org is a running fake org.
@@ -73,7 +97,8 @@ type Org struct {
 	// Host is the org's host name and Port its mutual TLS port, which stands for 8443.
 	Host string
 	Port int
-	// InstanceURL is what token responses carry: the host without a port, as Salesforce sends it.
+	// InstanceURL is what token responses carry: the host without a port, as
+	// Salesforce sends it (with the port when Config.InstanceURLWithPort is set).
 	InstanceURL string
 	// StandardURL serves the same org over TLS without asking for a client
 	// certificate, as Salesforce's port 443 does; calls there by a user with
@@ -84,10 +109,11 @@ type Org struct {
 	Username    string
 	Audience    string
 
-	mtls, standard *http.Server
-	mux            *http.ServeMux
-	clientRoots    *x509.CertPool
-	pageSize       int
+	mtls, standard  *http.Server
+	mux             *http.ServeMux
+	clientRoots     *x509.CertPool
+	defaultPageSize int
+	limits          *apiLimits
 
 	mu            sync.Mutex
 	lifetime      time.Duration
@@ -98,13 +124,12 @@ type Org struct {
 	tokenFaults   []http.Handler // serve the next token requests, one each
 	issued        []string       // every access token issued, for secret-hygiene tests
 	tokenDelay    time.Duration
-	data          *dataStore
+	data          *store
 	handshakes    atomic.Int64
 	tokenRequests atomic.Int64
 	tokensIssued  atomic.Int64
 	apiRequests   atomic.Int64
 	unauthorized  atomic.Int64
-	tokenSequence atomic.Int64
 }
 
 type session struct {
@@ -122,22 +147,31 @@ func Start(cfg Config) (*Org, error) {
 		cfg.PKI = p
 	}
 	o := &Org{
-		PKI:           cfg.PKI,
-		ConsumerKey:   valueOr(cfg.ConsumerKey, DefaultConsumerKey),
-		Username:      valueOr(cfg.Username, DefaultUsername),
-		Audience:      valueOr(cfg.Audience, auth.ProductionAudience),
-		Host:          "127.0.0.1",
-		InstanceURL:   "https://127.0.0.1",
-		pageSize:      cfg.PageSize,
-		lifetime:      cfg.SessionLifetime,
-		sessions:      map[string]session{},
-		mutualAuth:    map[[32]byte]bool{},
-		preAuthorized: map[string]bool{},
-		clientRoots:   x509.NewCertPool(),
-		data:          newDataStore(),
+		PKI:             cfg.PKI,
+		ConsumerKey:     valueOr(cfg.ConsumerKey, DefaultConsumerKey),
+		Username:        valueOr(cfg.Username, DefaultUsername),
+		Audience:        valueOr(cfg.Audience, auth.ProductionAudience),
+		Host:            "127.0.0.1",
+		InstanceURL:     "https://127.0.0.1",
+		defaultPageSize: cfg.PageSize,
+		limits:          &apiLimits{max: cfg.DailyAPIRequests, maxConcurrent: cfg.MaxConcurrentAPIRequests},
+		lifetime:        cfg.SessionLifetime,
+		sessions:        map[string]session{},
+		mutualAuth:      map[[32]byte]bool{},
+		preAuthorized:   map[string]bool{},
+		clientRoots:     x509.NewCertPool(),
+		data:            newStore(),
 	}
-	if o.pageSize <= 0 {
-		o.pageSize = DefaultPageSize
+	if o.defaultPageSize <= 0 {
+		o.defaultPageSize = DefaultPageSize
+	}
+	if o.limits.max <= 0 {
+		o.limits.max = DefaultDailyAPIRequests
+	}
+	for _, obj := range cfg.Objects {
+		if err := o.declare(obj); err != nil {
+			return nil, err
+		}
 	}
 	o.clientRoots.AddCert(o.PKI.ClientRootCA)
 	o.RegisterMutualAuthCertificate(o.PKI.ClientIdentity.Leaf())
@@ -169,6 +203,10 @@ func Start(cfg Config) (*Org, error) {
 	if o.mtls, o.URL, o.Port, err = serve(handler, mtlsConfig, errLog, cfg.MaxConcurrentStreams); err != nil {
 		return nil, err
 	}
+	if cfg.InstanceURLWithPort {
+		o.InstanceURL = o.URL
+	}
+	o.data.userID = o.userID(o.Username)
 	standardConfig := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
 	if o.standard, o.StandardURL, _, err = serve(handler, standardConfig, errLog, cfg.MaxConcurrentStreams); err != nil {
 		o.mtls.Close()
@@ -224,8 +262,9 @@ func (o *Org) verifyClient(cs tls.ConnectionState) error {
 
 // Handle adds a route to the org, such as a custom Apex REST service or a
 // redirect, for tests of behaviour the fake does not model. With authenticated
-// set, the route checks the session and the client certificate first, like
-// every /services/data route.
+// set, the route checks the session and the client certificate first, and
+// counts against the API limits with Sforce-Limit-Info, like every
+// /services/data route.
 func (o *Org) Handle(pattern string, authenticated bool, h http.Handler) {
 	if authenticated {
 		h = o.authenticated(h)

@@ -85,7 +85,7 @@ func TestTLSDemandsARegisteredClientCertificate(t *testing.T) {
 			seen, acceptable = true, cri.AcceptableCAs
 			return &cert, nil
 		}}}}
-	resp, err := probe.Get(org.URL + "/services/data/")
+	resp, err := probe.Get(org.URL + "/services/data/v65.0/limits")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.True(t, seen)
@@ -190,7 +190,8 @@ func TestQueryPagesWithNextRecordsURL(t *testing.T) {
 }
 
 func TestSObjectLifecycle(t *testing.T) {
-	org := start(t, salesforcetest.Config{})
+	org := start(t, salesforcetest.Config{Objects: []salesforcetest.SObject{{Name: "Account", Fields: []salesforcetest.Field{
+		{Name: "Ext_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}}}}})
 	c, token := login(t, org)
 	base := org.URL + "/services/data/v65.0/sobjects/Account"
 

@@ -1,14 +1,17 @@
 package salesforcetest
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // restError is one element of Salesforce's REST error array.
@@ -28,149 +31,474 @@ func writeRESTError(w http.ResponseWriter, status int, code, message string, fie
 	writeJSON(w, status, []restError{{Message: message, ErrorCode: code, Fields: fields}})
 }
 
+func writeAPIError(w http.ResponseWriter, e *APIError) {
+	writeRESTError(w, e.StatusCode, e.ErrorCode, e.Message, e.Fields...)
+}
+
+// Versions the org serves: 31.0 (the oldest Salesforce still serves) to
+// APIVersion. Older ones are retired: 410 (REST API Developer Guide, "API
+// End-of-Life Policy").
+const (
+	oldestVersion = 31
+	newestVersion = 65
+)
+
+var versionPattern = regexp.MustCompile(`^v(\d{1,3})\.0$`)
+
+// maxBody bounds a request body the org reads.
+const maxBody = 16 << 20
+
 func (o *Org) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/services/oauth2/token", o.handleToken)
-	api := http.NewServeMux()
-	api.HandleFunc("GET /services/data/{$}", o.handleVersions)
-	api.HandleFunc("GET /services/data/{version}", o.handleResources)
-	api.HandleFunc("GET /services/data/{version}/{$}", o.handleResources)
-	api.HandleFunc("GET /services/data/{version}/limits", o.handleLimits)
-	api.HandleFunc("GET /services/data/{version}/query", o.handleQuery)
-	api.HandleFunc("GET /services/data/{version}/queryAll", o.handleQuery)
-	api.HandleFunc("GET /services/data/{version}/query/{locator}", o.handleQueryMore)
-	api.HandleFunc("POST /services/data/{version}/sobjects/{type}", o.handleCreate)
-	api.HandleFunc("GET /services/data/{version}/sobjects/{type}/describe", o.handleDescribe)
-	api.HandleFunc("GET /services/data/{version}/sobjects/{type}/{id}", o.handleGet)
-	api.HandleFunc("PATCH /services/data/{version}/sobjects/{type}/{id}", o.handleUpdate)
-	api.HandleFunc("DELETE /services/data/{version}/sobjects/{type}/{id}", o.handleDelete)
-	api.HandleFunc("PATCH /services/data/{version}/sobjects/{type}/{field}/{value}", o.handleUpsert)
-	api.HandleFunc("/services/apexrest/", o.handleApexEcho)
-	mux.Handle("/services/data/", o.authenticated(api))
-	mux.Handle("/services/apexrest/", o.authenticated(api))
+	mux.HandleFunc("/services/oauth2/userinfo", o.handleUserinfo)
+	mux.HandleFunc("/id/", o.handleIdentity)
+	mux.HandleFunc("/services/data", o.handleData)
+	mux.HandleFunc("/services/data/", o.handleData)
+	mux.Handle("/services/apexrest/", o.authenticated(http.HandlerFunc(o.handleApexEcho)))
+	mux.HandleFunc(controlPrefix, o.handleControl)
+	// Everything else answers as Salesforce does for a resource it lacks:
+	// the JSON error array, not Go's text/plain page.
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeAPIError(w, notFound()) })
 	return mux
 }
 
 // authenticated checks the bearer session and the mutual authentication
-// certificate, as Salesforce does on every API call.
+// certificate, as Salesforce does on every API call, and counts the call
+// against the API limits.
 func (o *Org) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o.apiRequests.Add(1)
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		user, valid := "", false
-		if ok {
-			user, valid = o.sessionFor(token)
-		}
-		if !valid {
-			o.unauthorized.Add(1)
-			writeRESTError(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
+		release, ok := o.admit(w, r)
+		if !ok {
 			return
 		}
-		if !o.mutualAuthOK(r) {
-			o.unauthorized.Add(1)
-			writeRESTError(w, http.StatusUnauthorized, codeMutualAuth,
-				"The user "+user+" requires mutual authentication: call on port 8443 with a registered client certificate")
-			return
-		}
+		defer release()
 		next.ServeHTTP(w, r)
 	})
 }
 
-var versions = []string{"62.0", "63.0", "64.0", APIVersion}
+// admit authorizes a call, then counts it against the daily allocation and
+// the concurrency limit, and sets Sforce-Limit-Info (REST API Developer
+// Guide, "Limit Info Header"). release ends the call.
+func (o *Org) admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	if !o.authorize(w, r) {
+		return nil, false
+	}
+	release, err := o.limits.acquire()
+	w.Header().Set("Sforce-Limit-Info", o.limits.header())
+	if err != nil {
+		writeAPIError(w, err)
+		return nil, false
+	}
+	return release, true
+}
 
-func (o *Org) handleVersions(w http.ResponseWriter, r *http.Request) {
-	out := make([]map[string]string, len(versions))
-	for i, v := range versions {
-		out[i] = map[string]string{"label": "v" + v, "url": "/services/data/v" + v, "version": v}
+// authorize counts the request and answers 401 when its session or
+// certificate is not acceptable.
+func (o *Org) authorize(w http.ResponseWriter, r *http.Request) bool {
+	o.apiRequests.Add(1)
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	user, valid := "", false
+	if ok {
+		user, valid = o.sessionFor(token)
+	}
+	if !valid {
+		o.unauthorized.Add(1)
+		writeRESTError(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
+		return false
+	}
+	if !o.mutualAuthOK(r) {
+		o.unauthorized.Add(1)
+		writeRESTError(w, http.StatusUnauthorized, codeMutualAuth,
+			"The user "+user+" requires mutual authentication: call on port 8443 with a registered client certificate")
+		return false
+	}
+	return true
+}
+
+// handleData serves /services/data: the versions list without a session, and
+// every versioned resource behind the session, the API allocation and
+// Sforce-Limit-Info.
+func (o *Org) handleData(w http.ResponseWriter, r *http.Request) {
+	segs, ok := pathSegments(strings.TrimPrefix(r.URL.EscapedPath(), "/services/data"))
+	if !ok {
+		writeAPIError(w, notFound())
+		return
+	}
+	if len(segs) == 0 {
+		if !allow(w, r, http.MethodGet) {
+			return
+		}
+		o.handleVersions(w, r)
+		return
+	}
+	release, admitted := o.admit(w, r)
+	if !admitted {
+		return
+	}
+	defer release()
+	m := versionPattern.FindStringSubmatch(segs[0])
+	if m == nil {
+		writeAPIError(w, notFound())
+		return
+	}
+	n, _ := strconv.Atoi(m[1])
+	switch {
+	case n < oldestVersion:
+		// The Guide gives the status (410) but not the body; the fake sends
+		// the usual error array with the code named after the status.
+		writeRESTError(w, http.StatusGone, "GONE", fmt.Sprintf("API version %d.0 is retired; use %d.0 to %d.0", n, oldestVersion, newestVersion))
+		return
+	case n > newestVersion:
+		writeAPIError(w, notFound())
+		return
+	}
+	o.route(w, r, fmt.Sprintf("%d.0", n), segs[1:])
+}
+
+// pathSegments splits an escaped path into unescaped segments, dropping one
+// trailing slash, as Salesforce treats /limits and /limits/ alike.
+func pathSegments(p string) ([]string, bool) {
+	p = strings.TrimPrefix(p, "/")
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return nil, true
+	}
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		u, err := url.PathUnescape(s)
+		if err != nil || u == "" {
+			return nil, false
+		}
+		parts[i] = u
+	}
+	return parts, true
+}
+
+// allow answers 405 METHOD_NOT_ALLOWED unless r's method is one of methods.
+func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	if slices.Contains(methods, r.Method) || (r.Method == http.MethodHead && slices.Contains(methods, http.MethodGet)) {
+		return true
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	writeRESTError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+		fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are %s", r.Method, strings.Join(methods, ",")))
+	return false
+}
+
+// route dispatches a versioned resource (REST API Developer Guide,
+// "Resources by Version" and the pages of each resource).
+func (o *Org) route(w http.ResponseWriter, r *http.Request, v string, segs []string) {
+	if len(segs) == 0 {
+		if allow(w, r, http.MethodGet) {
+			o.handleResources(w, v)
+		}
+		return
+	}
+	switch segs[0] {
+	case "limits":
+		if len(segs) == 1 && allow(w, r, http.MethodGet) {
+			o.handleLimits(w)
+			return
+		}
+	case "query", "queryAll":
+		all := segs[0] == "queryAll"
+		switch {
+		case len(segs) == 1 && allow(w, r, http.MethodGet):
+			o.handleQuery(w, r, v, all)
+			return
+		case len(segs) == 2 && allow(w, r, http.MethodGet):
+			o.handleQueryMore(w, r, v, segs[1])
+			return
+		case len(segs) <= 2:
+			return // allow answered 405
+		}
+	case "search":
+		if len(segs) == 1 && allow(w, r, http.MethodGet) {
+			o.handleSearch(w, r, v)
+			return
+		}
+	case "sobjects":
+		o.routeSObjects(w, r, v, segs[1:])
+		return
+	}
+	if len(segs) == 1 && slices.Contains([]string{"limits", "search"}, segs[0]) {
+		return // allow answered 405
+	}
+	writeAPIError(w, notFound())
+}
+
+func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, segs []string) {
+	switch len(segs) {
+	case 0:
+		if allow(w, r, http.MethodGet) {
+			o.handleDescribeGlobal(w, v)
+		}
+		return
+	}
+	obj, known := o.object(segs[0])
+	if !known {
+		writeAPIError(w, notFound())
+		return
+	}
+	switch len(segs) {
+	case 1:
+		if !allow(w, r, http.MethodGet, http.MethodPost) {
+			return
+		}
+		if r.Method == http.MethodPost {
+			o.handleCreate(w, r, v, obj)
+		} else {
+			o.handleBasicInfo(w, v, obj)
+		}
+	case 2:
+		if segs[1] == "describe" {
+			if allow(w, r, http.MethodGet) {
+				o.handleDescribe(w, v, obj)
+			}
+			return
+		}
+		if !allow(w, r, http.MethodGet, http.MethodPatch, http.MethodDelete) {
+			return
+		}
+		switch r.Method {
+		case http.MethodPatch:
+			o.handleUpdate(w, r, obj, segs[1])
+		case http.MethodDelete:
+			o.handleDelete(w, obj, segs[1])
+		default:
+			o.handleGet(w, r, v, obj, segs[1])
+		}
+	case 3:
+		if !allow(w, r, http.MethodGet, http.MethodPatch, http.MethodDelete) {
+			return
+		}
+		switch r.Method {
+		case http.MethodPatch:
+			o.handleUpsert(w, r, v, obj, segs[1], segs[2])
+		default:
+			o.handleByExternalID(w, r, v, obj, segs[1], segs[2])
+		}
+	default:
+		writeAPIError(w, notFound())
+	}
+}
+
+// object returns the canonical name of a known sObject.
+func (o *Org) object(name string) (string, bool) {
+	o.data.mu.Lock()
+	defer o.data.mu.Unlock()
+	obj, ok := o.data.schema.object(name)
+	if !ok {
+		return "", false
+	}
+	return obj.Name, true
+}
+
+// handleVersions lists the versions (REST API Developer Guide, "Versions"):
+// no session is needed and the call does not count against the allocation.
+func (o *Org) handleVersions(w http.ResponseWriter, _ *http.Request) {
+	out := make([]map[string]string, 0, newestVersion-oldestVersion+1)
+	for n := oldestVersion; n <= newestVersion; n++ {
+		v := fmt.Sprintf("%d.0", n)
+		out = append(out, map[string]string{"label": releaseLabel(n), "url": "/services/data/v" + v, "version": v})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// version checks the path's version and returns it without the "v".
-func version(w http.ResponseWriter, r *http.Request) (string, bool) {
-	v := strings.TrimPrefix(r.PathValue("version"), "v")
-	if !slices.Contains(versions, v) {
-		writeRESTError(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
-		return "", false
-	}
-	return v, true
+// releaseLabel names the release of API version n: three releases a year,
+// Winter '15 being 32.0.
+func releaseLabel(n int) string {
+	season := []string{"Winter", "Spring", "Summer"}[(n-32+300)%3]
+	year := 15 + (n-32+300)/3 - 100
+	return fmt.Sprintf("%s '%02d", season, year)
 }
 
-func (o *Org) handleResources(w http.ResponseWriter, r *http.Request) {
-	v, ok := version(w, r)
-	if !ok {
-		return
-	}
+func (o *Org) handleResources(w http.ResponseWriter, v string) {
 	base := "/services/data/v" + v
-	writeJSON(w, http.StatusOK, map[string]string{
-		"limits": base + "/limits", "query": base + "/query", "queryAll": base + "/queryAll", "sobjects": base + "/sobjects",
-	})
+	out := map[string]string{}
+	for _, name := range []string{"limits", "query", "queryAll", "search", "sobjects"} {
+		out[name] = base + "/" + name
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
-func (o *Org) handleLimits(w http.ResponseWriter, r *http.Request) {
-	if _, ok := version(w, r); !ok {
-		return
+// readFields decodes the JSON object a write sends, numbers as json.Number,
+// or answers JSON_PARSER_ERROR.
+func readFields(r *http.Request) (map[string]any, *APIError) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		return nil, apiErr(http.StatusBadRequest, "JSON_PARSER_ERROR", "the request body could not be read or exceeds 16 MB")
 	}
-	const max = 15000
-	used := o.apiRequests.Load()
-	writeJSON(w, http.StatusOK, map[string]map[string]int64{
-		"DailyApiRequests": {"Max": max, "Remaining": max - used},
-		"DataStorageMB":    {"Max": 5, "Remaining": 5},
-	})
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var fields map[string]any
+	if err := dec.Decode(&fields); err != nil || fields == nil {
+		msg := "Unexpected end of input: expected a JSON object"
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			msg = fmt.Sprintf("Unexpected character at offset %d: %v", se.Offset, se)
+		} else if err != nil && !errors.Is(err, io.EOF) {
+			msg = "the request body must be a JSON object of field names and values"
+		}
+		return nil, apiErr(http.StatusBadRequest, "JSON_PARSER_ERROR", msg)
+	}
+	if dec.More() {
+		return nil, apiErr(http.StatusBadRequest, "JSON_PARSER_ERROR", "Unexpected content after the JSON object")
+	}
+	return fields, nil
 }
 
-// soql matches the subset the fake understands:
-// SELECT f1, f2 FROM Type [WHERE Field = 'value'] [ORDER BY Field] [LIMIT n]
-var soql = regexp.MustCompile(`(?is)^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)` +
-	`(?:\s+WHERE\s+(\w+)\s*=\s*'([^']*)')?(?:\s+ORDER\s+BY\s+(\w+))?(?:\s+LIMIT\s+(\d+))?\s*$`)
-
-func (o *Org) handleQuery(w http.ResponseWriter, r *http.Request) {
-	v, ok := version(w, r)
-	if !ok {
-		return
-	}
-	m := soql.FindStringSubmatch(r.URL.Query().Get("q"))
-	if m == nil {
-		writeRESTError(w, http.StatusBadRequest, "MALFORMED_QUERY", "unexpected token: the fake org understands SELECT ... FROM ... [WHERE f = 'v'] [ORDER BY f] [LIMIT n]")
-		return
-	}
-	fields := splitFields(m[1])
-	limit := -1
-	if m[6] != "" {
-		limit, _ = strconv.Atoi(m[6])
-	}
-	all := strings.HasSuffix(r.URL.Path, "/queryAll")
-	records, err := o.data.query(m[2], fields, m[3], m[4], m[5], limit, all, v)
+// handleCreate: "sObject Basic Information", POST — 201 with id, success and
+// errors; the record is validated first.
+func (o *Org) handleCreate(w http.ResponseWriter, r *http.Request, v, obj string) {
+	fields, err := readFields(r)
 	if err != nil {
-		writeRESTError(w, http.StatusBadRequest, "INVALID_FIELD", err.Error())
+		writeAPIError(w, err)
 		return
 	}
-	locator := o.data.saveCursor(records)
-	o.writePage(w, v, locator, records, 0)
+	var id string
+	if err := o.data.transaction(func(t *txn) *APIError {
+		var e *APIError
+		id, e = t.Create(obj, fields)
+		return e
+	}); err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "success": true, "errors": []any{}})
 }
 
-func (o *Org) handleQueryMore(w http.ResponseWriter, r *http.Request) {
-	v, ok := version(w, r)
-	if !ok {
+func (o *Org) handleGet(w http.ResponseWriter, r *http.Request, v, obj, id string) {
+	var fields []string
+	if f := r.URL.Query().Get("fields"); f != "" {
+		fields = splitFields(f)
+	}
+	o.data.mu.Lock()
+	rec, err := o.data.live(obj, id)
+	var out any
+	if err == nil {
+		out, err = o.data.view(rec, fields, v)
+	}
+	o.data.mu.Unlock()
+	if err != nil {
+		if err.ErrorCode == "ENTITY_IS_DELETED" {
+			err = notFound() // a get of a deleted record is a plain 404 NOT_FOUND
+		}
+		writeAPIError(w, err)
 		return
 	}
-	id, offsetText, found := strings.Cut(r.PathValue("locator"), "-")
-	offset, err := strconv.Atoi(offsetText)
-	records, known := o.data.cursor(id)
-	if !found || err != nil || !known || offset < 0 || offset > len(records) {
-		writeRESTError(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
-		return
-	}
-	o.writePage(w, v, id, records, offset)
+	writeJSON(w, http.StatusOK, out)
 }
 
-func (o *Org) writePage(w http.ResponseWriter, v, locator string, records []map[string]any, offset int) {
-	end := min(offset+o.pageSize, len(records))
-	page := map[string]any{"totalSize": len(records), "done": end == len(records), "records": records[offset:end]}
-	if end < len(records) {
-		page["nextRecordsUrl"] = fmt.Sprintf("/services/data/v%s/query/%s-%d", v, locator, end)
+func (o *Org) handleUpdate(w http.ResponseWriter, r *http.Request, obj, id string) {
+	fields, err := readFields(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, page)
+	if err := o.data.transaction(func(t *txn) *APIError { return t.Update(obj, id, fields) }); err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (o *Org) handleDelete(w http.ResponseWriter, obj, id string) {
+	if err := o.data.transaction(func(t *txn) *APIError { return t.Delete(obj, id) }); err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleUpsert: "Upsert Records Using sObject Rows by External ID".
+func (o *Org) handleUpsert(w http.ResponseWriter, r *http.Request, v, obj, field, value string) {
+	fields, err := readFields(r)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	updateOnly := r.URL.Query().Get("updateOnly") == "true"
+	var res upsertResult
+	var matches []string
+	if err := o.data.transaction(func(t *txn) *APIError {
+		var e *APIError
+		res, matches, e = t.Upsert(obj, field, value, fields, updateOnly)
+		return e
+	}); err != nil {
+		if err.StatusCode == http.StatusMultipleChoices {
+			writeMatches(w, v, obj, matches)
+			return
+		}
+		writeAPIError(w, err)
+		return
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, map[string]any{"id": res.ID, "success": true, "errors": []any{}, "created": res.Created})
+}
+
+// writeMatches answers 300 with the URLs of the records an external id
+// matches ("Status Codes and Error Responses": "The response body contains
+// the list of matching records"; the Guide does not show the list's form, so
+// the fake sends a JSON array of the records' URLs).
+func writeMatches(w http.ResponseWriter, v, obj string, ids []string) {
+	urls := make([]string, len(ids))
+	for i, id := range ids {
+		urls[i] = recordURL(v, obj, id)
+	}
+	writeJSON(w, http.StatusMultipleChoices, urls)
+}
+
+func recordURL(v, obj, id string) string {
+	return fmt.Sprintf("/services/data/v%s/sobjects/%s/%s", v, obj, id)
+}
+
+// handleByExternalID: "sObject Rows by External ID", GET and DELETE.
+func (o *Org) handleByExternalID(w http.ResponseWriter, r *http.Request, v, obj, field, value string) {
+	o.data.mu.Lock()
+	so, _ := o.data.schema.object(obj)
+	f, err := externalIDField(so, field)
+	var matches []*record
+	if err == nil {
+		matches = o.data.matchExternalID(so, f, value)
+	}
+	var out any
+	if err == nil && len(matches) == 1 && r.Method != http.MethodDelete {
+		var fields []string
+		if q := r.URL.Query().Get("fields"); q != "" {
+			fields = splitFields(q)
+		}
+		out, err = o.data.view(matches[0], fields, v)
+	}
+	o.data.mu.Unlock()
+	switch {
+	case err != nil:
+		writeAPIError(w, err)
+	case len(matches) == 0:
+		writeAPIError(w, notFound())
+	case len(matches) > 1:
+		ids := make([]string, len(matches))
+		for i, m := range matches {
+			ids[i] = m.id
+		}
+		writeMatches(w, v, obj, ids)
+	case r.Method == http.MethodDelete:
+		o.handleDelete(w, obj, matches[0].id)
+	default:
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// handleApexEcho stands for a custom Apex REST service: it echoes the method,
+// path and body.
+func (o *Org) handleApexEcho(w http.ResponseWriter, r *http.Request) {
+	var body any
+	_ = json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&body)
+	writeJSON(w, http.StatusOK, map[string]any{"method": r.Method, "path": r.URL.Path, "body": body})
 }
 
 func splitFields(list string) []string {
@@ -181,301 +509,4 @@ func splitFields(list string) []string {
 		}
 	}
 	return out
-}
-
-func (o *Org) handleCreate(w http.ResponseWriter, r *http.Request) {
-	fields, ok := fieldsBody(w, r)
-	if !ok {
-		return
-	}
-	id := o.data.create(r.PathValue("type"), fields)
-	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "success": true, "errors": []any{}})
-}
-
-// fieldsBody checks the version and decodes the JSON object a write sends.
-func fieldsBody(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
-	if _, ok := version(w, r); !ok {
-		return nil, false
-	}
-	var fields map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&fields); err != nil {
-		writeRESTError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "the request body is not a JSON object")
-		return nil, false
-	}
-	return fields, true
-}
-
-func (o *Org) handleGet(w http.ResponseWriter, r *http.Request) {
-	v, ok := version(w, r)
-	if !ok {
-		return
-	}
-	var fields []string
-	if f := r.URL.Query().Get("fields"); f != "" {
-		fields = splitFields(f)
-	}
-	rec, found := o.data.get(r.PathValue("type"), r.PathValue("id"), fields, v)
-	if !found {
-		writeRESTError(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
-		return
-	}
-	writeJSON(w, http.StatusOK, rec)
-}
-
-func (o *Org) handleUpdate(w http.ResponseWriter, r *http.Request) {
-	fields, ok := fieldsBody(w, r)
-	if !ok {
-		return
-	}
-	if !o.data.update(r.PathValue("type"), r.PathValue("id"), fields) {
-		writeRESTError(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (o *Org) handleUpsert(w http.ResponseWriter, r *http.Request) {
-	fields, ok := fieldsBody(w, r)
-	if !ok {
-		return
-	}
-	id, created := o.data.upsert(r.PathValue("type"), r.PathValue("field"), r.PathValue("value"), fields)
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, map[string]any{"id": id, "success": true, "errors": []any{}, "created": created})
-}
-
-func (o *Org) handleDelete(w http.ResponseWriter, r *http.Request) {
-	if _, ok := version(w, r); !ok {
-		return
-	}
-	if !o.data.delete(r.PathValue("type"), r.PathValue("id")) {
-		writeRESTError(w, http.StatusNotFound, "ENTITY_IS_DELETED", "entity is deleted")
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (o *Org) handleDescribe(w http.ResponseWriter, r *http.Request) {
-	if _, ok := version(w, r); !ok {
-		return
-	}
-	writeJSON(w, http.StatusOK, o.data.describe(r.PathValue("type")))
-}
-
-// handleApexEcho stands for a custom Apex REST service: it echoes the method,
-// path and body.
-func (o *Org) handleApexEcho(w http.ResponseWriter, r *http.Request) {
-	var body any
-	_ = json.NewDecoder(r.Body).Decode(&body)
-	writeJSON(w, http.StatusOK, map[string]any{"method": r.Method, "path": r.URL.Path, "body": body})
-}
-
-// dataStore is the org's in-memory records.
-type dataStore struct {
-	mu      sync.Mutex
-	objects map[string]map[string]*record // type → id → record
-	order   map[string][]string           // type → ids in creation order
-	cursors map[string][]map[string]any
-	seq     int
-}
-
-type record struct {
-	fields  map[string]any
-	deleted bool
-}
-
-func newDataStore() *dataStore {
-	return &dataStore{objects: map[string]map[string]*record{}, order: map[string][]string{}, cursors: map[string][]map[string]any{}}
-}
-
-// idPrefix gives well-known objects their real key prefix.
-func idPrefix(typ string) string {
-	switch strings.ToLower(typ) {
-	case "account":
-		return "001"
-	case "contact":
-		return "003"
-	case "opportunity":
-		return "006"
-	}
-	return "a00"
-}
-
-func (d *dataStore) create(typ string, fields map[string]any) string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.createLocked(typ, fields)
-}
-
-func (d *dataStore) createLocked(typ string, fields map[string]any) string {
-	d.seq++
-	id := fmt.Sprintf("%sFAKE%08dAAA", idPrefix(typ), d.seq)
-	rec := &record{fields: map[string]any{}}
-	for k, v := range fields {
-		rec.fields[k] = v
-	}
-	rec.fields["Id"] = id
-	if d.objects[typ] == nil {
-		d.objects[typ] = map[string]*record{}
-	}
-	d.objects[typ][id] = rec
-	d.order[typ] = append(d.order[typ], id)
-	return id
-}
-
-// Insert adds records of a type directly, for test setup, and returns their ids.
-func (o *Org) Insert(typ string, records ...map[string]any) []string {
-	ids := make([]string, len(records))
-	for i, r := range records {
-		ids[i] = o.data.create(typ, r)
-	}
-	return ids
-}
-
-func (d *dataStore) view(typ string, id string, rec *record, fields []string, v string) map[string]any {
-	out := map[string]any{"attributes": map[string]string{"type": typ, "url": fmt.Sprintf("/services/data/v%s/sobjects/%s/%s", v, typ, id)}}
-	if fields == nil {
-		for k, val := range rec.fields {
-			out[k] = val
-		}
-		return out
-	}
-	for _, f := range fields {
-		out[f] = rec.fields[f]
-	}
-	return out
-}
-
-func (d *dataStore) get(typ, id string, fields []string, v string) (map[string]any, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	rec := d.objects[typ][id]
-	if rec == nil || rec.deleted {
-		return nil, false
-	}
-	return d.view(typ, id, rec, fields, v), true
-}
-
-func (d *dataStore) update(typ, id string, fields map[string]any) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	rec := d.objects[typ][id]
-	if rec == nil || rec.deleted {
-		return false
-	}
-	for k, v := range fields {
-		if k != "Id" {
-			rec.fields[k] = v
-		}
-	}
-	return true
-}
-
-func (d *dataStore) upsert(typ, field, value string, fields map[string]any) (string, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, id := range d.order[typ] {
-		rec := d.objects[typ][id]
-		if !rec.deleted && fmt.Sprint(rec.fields[field]) == value {
-			for k, v := range fields {
-				rec.fields[k] = v
-			}
-			return id, false
-		}
-	}
-	withKey := map[string]any{field: value}
-	for k, v := range fields {
-		withKey[k] = v
-	}
-	return d.createLocked(typ, withKey), true
-}
-
-func (d *dataStore) delete(typ, id string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	rec := d.objects[typ][id]
-	if rec == nil || rec.deleted {
-		return false
-	}
-	rec.deleted = true
-	return true
-}
-
-func (d *dataStore) query(typ string, fields []string, whereField, whereValue, orderBy string, limit int, all bool, v string) ([]map[string]any, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var out []*record
-	var ids []string
-	for _, id := range d.order[typ] {
-		rec := d.objects[typ][id]
-		if rec.deleted && !all {
-			continue
-		}
-		if whereField != "" && fmt.Sprint(rec.fields[whereField]) != whereValue {
-			continue
-		}
-		out = append(out, rec)
-		ids = append(ids, id)
-	}
-	idx := make([]int, len(out))
-	for i := range idx {
-		idx[i] = i
-	}
-	if orderBy != "" {
-		slices.SortStableFunc(idx, func(a, b int) int {
-			return strings.Compare(fmt.Sprint(out[a].fields[orderBy]), fmt.Sprint(out[b].fields[orderBy]))
-		})
-	}
-	if limit >= 0 && limit < len(idx) {
-		idx = idx[:limit]
-	}
-	records := make([]map[string]any, 0, len(idx))
-	for _, i := range idx {
-		records = append(records, d.view(typ, ids[i], out[i], fields, v))
-	}
-	return records, nil
-}
-
-func (d *dataStore) saveCursor(records []map[string]any) string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.seq++
-	id := fmt.Sprintf("01gFAKE%08d", d.seq)
-	d.cursors[id] = records
-	return id
-}
-
-func (d *dataStore) cursor(id string) ([]map[string]any, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	r, ok := d.cursors[id]
-	return r, ok
-}
-
-func (d *dataStore) describe(typ string) map[string]any {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	seen := map[string]bool{"Id": true}
-	for _, rec := range d.objects[typ] {
-		for k := range rec.fields {
-			seen[k] = true
-		}
-	}
-	names := make([]string, 0, len(seen))
-	for k := range seen {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	fields := make([]map[string]string, len(names))
-	for i, n := range names {
-		t := "string"
-		if n == "Id" {
-			t = "id"
-		}
-		fields[i] = map[string]string{"name": n, "type": t}
-	}
-	return map[string]any{"name": typ, "queryable": true, "createable": true, "fields": fields}
 }

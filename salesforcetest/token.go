@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
@@ -30,9 +29,8 @@ const (
 	descGrantType    = "grant type not supported"
 	descMutualAuth   = "mutual authentication failed: the client certificate is not a registered Mutual Authentication Certificate"
 	codeMutualAuth   = "MUTUAL_AUTHENTICATION_FAILED"
-	orgID            = "00DFAKE0000000001"
-	userIDPrefix     = "005FAKE"
-	sessionIDPrefix  = orgID + "!"
+	orgID15          = "00D8d0000000001" // the org's id; session ids start with it and "!"
+	sessionIDPrefix  = orgID15 + "!"
 	tokenContentType = "application/json;charset=UTF-8"
 )
 
@@ -143,13 +141,12 @@ func (o *Org) issueToken(w http.ResponseWriter, user string) {
 	o.issued = append(o.issued, token)
 	o.mu.Unlock()
 	o.tokensIssued.Add(1)
-	n := o.tokenSequence.Add(1)
 	w.Header().Set("Content-Type", tokenContentType)
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]string{
 		"access_token": token,
 		"instance_url": o.InstanceURL,
-		"id":           fmt.Sprintf("%s/id/%s/%s%08d", o.InstanceURL, orgID, userIDPrefix, n),
+		"id":           o.identityURL(user),
 		"token_type":   "Bearer",
 		"scope":        "api",
 		"issued_at":    strconv.FormatInt(now.UnixMilli(), 10),

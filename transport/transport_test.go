@@ -393,9 +393,10 @@ func TestLogsAndErrorsCarryNoSecrets(t *testing.T) {
 	cfg.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tr := newTransport(t, cfg)
 	c := tr.Client()
-	_, _ = get(t, c, org.InstanceURL+"/services/data/")
+	// The versions list needs no session; /limits does, so it meets the expiry.
+	_, _ = get(t, c, org.InstanceURL+"/services/data/v65.0/limits")
 	org.ExpireAllSessions()
-	_, _ = get(t, c, org.InstanceURL+"/services/data/")
+	_, _ = get(t, c, org.InstanceURL+"/services/data/v65.0/limits")
 	tok, err := tr.Token(context.Background())
 	require.NoError(t, err)
 

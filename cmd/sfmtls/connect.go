@@ -5,12 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/settings"
 	"github.com/sfmtls/sfmtls/salesforcetest"
@@ -98,32 +101,57 @@ func cmdQuery(args []string, e *env) int {
 	return exitOK
 }
 
+// fakeOrgSynopsis is fake-org's usage line.
+const fakeOrgSynopsis = "[--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE]"
+
+// cmdFakeOrg runs a fake org for clients in any language: it writes the
+// keystores, PEM files and a fresh access token into a directory (removed on
+// exit unless --dir names it), and prints the SF_* settings, the instance URL
+// with its port and a curl line that works.
 func cmdFakeOrg(args []string, e *env) int {
-	fs := newFlagSet("fake-org", "[--dir DIR]", e)
-	dir := fs.String("dir", "", "write the keystores here (default: a new temporary directory)")
+	fs := newFlagSet("fake-org", fakeOrgSynopsis, e)
+	dir := fs.String("dir", "", "write the keystores here and keep them (default: a temporary directory, removed on exit)")
+	lifetime := fs.Duration("session-lifetime", 0, "end sessions this long after login, e.g. 2m (default: never)")
+	apiLimit := fs.Int64("api-limit", salesforcetest.DefaultDailyAPIRequests, "daily API allocation; later calls get 403 REQUEST_LIMIT_EXCEEDED")
+	seedFile := fs.String("seed", "", "JSON file of custom objects and records to load (default: three Accounts)")
 	pos, err := parseInterleaved(fs, args)
-	if err != nil || len(pos) > 0 {
-		if err == flag.ErrHelp {
-			return exitOK
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage // flag printed the problem and the usage
+	}
+	if len(pos) > 0 || *lifetime < 0 || *apiLimit <= 0 {
+		switch {
+		case len(pos) > 0:
+			fmt.Fprintf(e.stderr, "sfmtls fake-org: unexpected argument %q\n", pos[0])
+		case *lifetime < 0:
+			fmt.Fprintln(e.stderr, "sfmtls fake-org: --session-lifetime must not be negative")
+		default:
+			fmt.Fprintln(e.stderr, "sfmtls fake-org: --api-limit must be at least 1")
 		}
+		fs.Usage()
 		return exitUsage
 	}
 	if *dir == "" {
 		if *dir, err = os.MkdirTemp("", "sfmtls-fake-org-"); err != nil {
 			return fail(e, err)
 		}
+		// The directory holds private keys, the password and a token.
+		defer os.RemoveAll(*dir)
 	} else if err := os.MkdirAll(*dir, 0o700); err != nil {
 		return fail(e, err)
 	}
-	org, err := salesforcetest.Start(salesforcetest.Config{PageSize: 200})
+	org, err := salesforcetest.Start(salesforcetest.Config{
+		SessionLifetime: *lifetime, DailyAPIRequests: *apiLimit, InstanceURLWithPort: true,
+	})
 	if err != nil {
 		return fail(e, err)
 	}
 	defer org.Close()
-	org.Insert("Account",
-		map[string]any{"Name": "Acme", "Industry": "Energy"},
-		map[string]any{"Name": "Globex", "Industry": "Manufacturing"},
-		map[string]any{"Name": "Initech", "Industry": "Technology"})
+	if err := seedFakeOrg(org, *seedFile); err != nil {
+		return fail(e, err)
+	}
 
 	// The keystore password goes to a file: it is printed nowhere.
 	raw := make([]byte, 12)
@@ -137,8 +165,13 @@ func cmdFakeOrg(args []string, e *env) int {
 	if err != nil {
 		return fail(e, err)
 	}
+	tokenFile := filepath.Join(*dir, "access-token")
+	if err := writeFakeOrgToken(e.ctx, org, tokenFile); err != nil {
+		return fail(e, err)
+	}
 	w := e.stdout
-	fmt.Fprintf(w, "# sfmtls fake org at %s (stop with Ctrl-C); keystores in %s\n", org.URL, *dir)
+	fmt.Fprintf(w, "# sfmtls fake org at %s (stop with Ctrl-C); files in %s\n", org.URL, *dir)
+	fmt.Fprintf(w, "# instance URL (token responses carry it with the port): %s\n", org.InstanceURL)
 	for _, kv := range [][2]string{
 		{"SF_LOGIN_URL", org.URL}, {"SF_CONSUMER_KEY", org.ConsumerKey}, {"SF_USERNAME", org.Username},
 		{"SF_MTLS_KEYSTORE", files.MTLSJKS}, {"SF_JWT_KEYSTORE", files.JWTJKS},
@@ -148,7 +181,61 @@ func cmdFakeOrg(args []string, e *env) int {
 	}
 	fmt.Fprintf(w, "export SF_MTLS_KEYSTORE_PASSWORD=\"$(cat %s)\"\n", pwFile)
 	fmt.Fprintf(w, "export SF_JWT_KEYSTORE_PASSWORD=\"$(cat %s)\"\n", pwFile)
+	fmt.Fprintf(w, "# PEM for other clients: certificate %s, key %s; JWT key %s; consumer key above\n",
+		files.MTLSCert, files.MTLSKey, files.JWTKey)
+	fmt.Fprintf(w, "# a token from the JWT bearer flow is in %s; with curl:\n", tokenFile)
+	fmt.Fprintf(w, "curl --silent --cert %s --key %s --cacert %s -H \"Authorization: Bearer $(cat %s)\" %s\n",
+		shellQuote(files.MTLSCert), shellQuote(files.MTLSKey), shellQuote(files.ServerCA), shellQuote(tokenFile),
+		shellQuote(org.InstanceURL+"/services/data/v"+salesforcetest.APIVersion+"/limits"))
+	fmt.Fprintf(w, "# the fake's own control endpoint (not Salesforce's): GET %s/__sfmtls/stats, POST %s/__sfmtls/expire-sessions\n",
+		org.URL, org.URL)
 	fmt.Fprintf(w, "# then: sfmtls check; sfmtls query 'SELECT Id, Name FROM Account'\n")
 	<-e.ctx.Done()
 	return exitOK
+}
+
+// seedFakeOrg loads the seed file, or the three default Accounts.
+func seedFakeOrg(org *salesforcetest.Org, path string) error {
+	if path == "" {
+		for _, a := range []map[string]any{
+			{"Name": "Acme", "Industry": "Energy"},
+			{"Name": "Globex", "Industry": "Manufacturing"},
+			{"Name": "Initech", "Industry": "Technology"},
+		} {
+			if _, err := org.Create("Account", a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return org.LoadSeed(f)
+}
+
+// writeFakeOrgToken logs in with the org's own JWT identity, as any client
+// would, and writes the access token to path (0600) for curl.
+func writeFakeOrgToken(ctx context.Context, org *salesforcetest.Org, path string) error {
+	ts, err := auth.NewTokenSource(auth.Config{
+		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
+		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil),
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	tok, err := ts.Token(ctx)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(string(tok.AccessToken)), 0o600)
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -6,7 +6,7 @@
 //	sfmtls check [connection flags]
 //	sfmtls token [--show-token] [connection flags]
 //	sfmtls query [connection flags] SOQL
-//	sfmtls fake-org [--dir DIR]
+//	sfmtls fake-org [--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE]
 //
 // Connection flags --x-y each have the environment variable SF_X_Y (see
 // sfmtls check -h). Passwords never come from a flag's value: for inspect and

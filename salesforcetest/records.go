@@ -1,0 +1,180 @@
+package salesforcetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// declare adds a custom object, or custom fields to an existing object when
+// obj names one.
+func (o *Org) declare(obj SObject) error {
+	o.data.mu.Lock()
+	_, exists := o.data.schema.object(obj.Name)
+	o.data.mu.Unlock()
+	if exists {
+		return o.DefineFields(obj.Name, obj.Fields...)
+	}
+	return o.DefineObject(obj)
+}
+
+// DefineObject declares a custom object, e.g.
+//
+//	org.DefineObject(salesforcetest.SObject{Name: "Invoice__c", Fields: []salesforcetest.Field{
+//		{Name: "Amount__c", Type: salesforcetest.TypeCurrency, Required: true},
+//		{Name: "Account__c", Type: salesforcetest.TypeReference, ReferenceTo: []string{"Account"}},
+//	}})
+//
+// The object gets the system fields, OwnerId and a required Name (unless
+// Fields declares Name), and a generated key prefix unless KeyPrefix is set.
+func (o *Org) DefineObject(obj SObject) error {
+	o.data.mu.Lock()
+	defer o.data.mu.Unlock()
+	_, err := o.data.schema.add(obj, false)
+	return err
+}
+
+// DefineFields adds custom fields (names ending in __c) to an object, e.g. an
+// external id on Account:
+//
+//	org.DefineFields("Account", salesforcetest.Field{Name: "External_Id__c",
+//		Type: salesforcetest.TypeString, ExternalID: true, Unique: true})
+func (o *Org) DefineFields(object string, fields ...Field) error {
+	o.data.mu.Lock()
+	defer o.data.mu.Unlock()
+	obj, ok := o.data.schema.object(object)
+	if !ok {
+		return &SchemaError{Object: object, Reason: "no such object; declare it with DefineObject"}
+	}
+	// Validate on a copy so a refused field leaves the object as it was.
+	trial := *obj
+	trial.Fields = append([]Field(nil), obj.Fields...)
+	trial.byName = map[string]*Field{}
+	for i := range trial.Fields {
+		trial.byName[strings.ToLower(trial.Fields[i].Name)] = &trial.Fields[i]
+	}
+	if err := o.data.schema.addFields(&trial, fields, false); err != nil {
+		return err
+	}
+	*obj = trial
+	return nil
+}
+
+// Create validates and inserts one record as the REST API's create does,
+// returning its id, or an *APIError with Salesforce's error code.
+func (o *Org) Create(object string, fields map[string]any) (string, error) {
+	var id string
+	if err := o.data.transaction(func(t *txn) *APIError {
+		var e *APIError
+		id, e = t.Create(object, jsonValues(fields))
+		return e
+	}); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// Insert creates records of an object for test setup and returns their ids.
+// The records are validated as a REST create would be; a record Salesforce
+// would refuse is a mistake in the test, and Insert panics with the reason,
+// as regexp.MustCompile does. Use Create to get the error instead.
+func (o *Org) Insert(object string, records ...map[string]any) []string {
+	ids := make([]string, len(records))
+	for i, r := range records {
+		id, err := o.Create(object, r)
+		if err != nil {
+			panic(fmt.Sprintf("salesforcetest: Insert %s record %d: %v", object, i, err))
+		}
+		ids[i] = id
+	}
+	return ids
+}
+
+// Record returns a copy of a record's fields (deleted ones too, with
+// IsDeleted true), for tests that check what a client wrote.
+func (o *Org) Record(object, id string) (map[string]any, bool) {
+	o.data.mu.Lock()
+	defer o.data.mu.Unlock()
+	so, ok := o.data.schema.object(object)
+	id18, valid := normalizeID(id)
+	if !ok || !valid {
+		return nil, false
+	}
+	r := o.data.records[id18]
+	if r == nil || r.object != so {
+		return nil, false
+	}
+	out := make(map[string]any, len(r.fields))
+	for k, v := range r.fields {
+		out[k] = v
+	}
+	return out, true
+}
+
+// jsonValues turns Go numbers into json.Number, the form a decoded request
+// body has, so Create and Insert accept the values a test writes naturally.
+func jsonValues(in map[string]any) map[string]any {
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		switch x := v.(type) {
+		case int:
+			v = json.Number(fmt.Sprint(x))
+		case int32:
+			v = json.Number(fmt.Sprint(x))
+		case int64:
+			v = json.Number(fmt.Sprint(x))
+		case float32:
+			v = json.Number(fmt.Sprint(x))
+		case float64:
+			v = json.Number(fmt.Sprint(x))
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// Seed is the JSON a seed file holds (sfmtls fake-org --seed): custom
+// objects and fields to declare, then records to insert, object by object
+// in the order given.
+//
+//	{"objects": [{"name": "Invoice__c", "fields": [{"name": "Amount__c", "type": "currency"}]}],
+//	 "records": [{"object": "Account", "records": [{"Name": "Acme"}]}]}
+type Seed struct {
+	Objects []SObject     `json:"objects"`
+	Records []SeedRecords `json:"records"`
+}
+
+// SeedRecords are records of one object in a Seed.
+type SeedRecords struct {
+	Object  string           `json:"object"`
+	Records []map[string]any `json:"records"`
+}
+
+// maxSeed bounds a seed file.
+const maxSeed = 64 << 20
+
+// LoadSeed reads a Seed from r and applies it: it declares the objects and
+// creates the records, stopping at the first one the org refuses.
+func (o *Org) LoadSeed(r io.Reader) error {
+	dec := json.NewDecoder(io.LimitReader(r, maxSeed))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	var seed Seed
+	if err := dec.Decode(&seed); err != nil {
+		return fmt.Errorf("salesforcetest: seed: not the expected JSON ({\"objects\": [...], \"records\": [{\"object\": \"Account\", \"records\": [...]}]}): %w", err)
+	}
+	for _, obj := range seed.Objects {
+		if err := o.declare(obj); err != nil {
+			return fmt.Errorf("salesforcetest: seed: %w", err)
+		}
+	}
+	for _, group := range seed.Records {
+		for i, rec := range group.Records {
+			if _, err := o.Create(group.Object, rec); err != nil {
+				return fmt.Errorf("salesforcetest: seed: %s record %d: %w", group.Object, i, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,625 @@
+package salesforcetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// APIError is an answer the org gives as Salesforce's REST error array: the
+// HTTP status and one element with errorCode, message and fields (REST API
+// Developer Guide, "Status Codes and Error Responses").
+type APIError struct {
+	StatusCode int
+	ErrorCode  string
+	Message    string
+	Fields     []string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("salesforcetest: %d %s: %s", e.StatusCode, e.ErrorCode, e.Message)
+}
+
+func apiErr(status int, code, message string, fields ...string) *APIError {
+	return &APIError{StatusCode: status, ErrorCode: code, Message: message, Fields: fields}
+}
+
+// notFound is the answer for a resource or record that does not exist.
+func notFound() *APIError {
+	return apiErr(http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+}
+
+// Salesforce's datetime format in JSON.
+const sfDateTime = "2006-01-02T15:04:05.000-0700"
+
+// store is the org's schema and records. Every write goes through a txn, so
+// a group of writes (sObject Collections, Composite, Bulk) can be all or none.
+type store struct {
+	mu      sync.Mutex
+	schema  schema
+	records map[string]*record  // 18-character id → record
+	order   map[string][]string // lower-case object name → ids in creation order
+	seq     int64
+	cases   int // the last CaseNumber issued
+	userID  string
+	now     func() time.Time
+	cursors map[string]*cursor
+}
+
+type record struct {
+	object  *SObject
+	id      string
+	fields  map[string]any // canonical field name → value; nil is null
+	deleted bool
+}
+
+func newStore() *store {
+	s := &store{
+		schema:  schema{objects: map[string]*SObject{}, byPrefix: map[string]*SObject{}},
+		records: map[string]*record{},
+		order:   map[string][]string{},
+		now:     time.Now,
+		cursors: map[string]*cursor{},
+	}
+	for _, o := range standardObjects() {
+		if _, err := s.schema.add(o, true); err != nil {
+			panic(err) // the built-in schema is fixed: a failure here is a bug in standard.go
+		}
+	}
+	return s
+}
+
+// addUser inserts a User directly (Users are not createable over REST) and
+// returns its id.
+func (s *store) addUser(username, first, last string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, _ := s.schema.object("User")
+	s.seq++
+	id := newID(u.KeyPrefix, s.seq)
+	alias := strings.ToLower(first + last)
+	alias = alias[:min(8, len(alias))]
+	fields := map[string]any{"Username": username, "FirstName": first, "LastName": last, "Email": username, "Alias": alias}
+	r := &record{object: u, id: id, fields: fields}
+	s.stamp(r, true)
+	if s.userID == "" { // the org's first user created itself
+		r.fields["CreatedById"], r.fields["LastModifiedById"] = id, id
+	}
+	s.applyDefaults(r)
+	s.records[id] = r
+	s.order["user"] = append(s.order["user"], id)
+	return id
+}
+
+// txn is one all-or-none unit of writes, holding the store's lock. Its
+// methods validate as Salesforce does and answer *APIError; they are the one
+// way records change.
+type txn struct {
+	s    *store
+	undo []func()
+}
+
+// transaction runs fn with the store locked. When fn returns an error, every
+// write fn made is undone (all or none) and that error is returned. A caller
+// that keeps partial success (allOrNone false) returns nil after collecting
+// each write's own error.
+func (s *store) transaction(fn func(t *txn) *APIError) *APIError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := &txn{s: s}
+	if err := fn(t); err != nil {
+		for i := len(t.undo) - 1; i >= 0; i-- {
+			t.undo[i]()
+		}
+		return err
+	}
+	return nil
+}
+
+// object returns the named object, or NOT_FOUND as the sObject resources answer.
+func (s *store) objectFor(name string) (*SObject, *APIError) {
+	o, ok := s.schema.object(name)
+	if !ok {
+		return nil, notFound()
+	}
+	return o, nil
+}
+
+// Create validates fields and inserts a record of object, returning its id.
+// Errors: NOT_FOUND (unknown object), INVALID_FIELD, JSON_PARSER_ERROR (a value
+// of the wrong type), INVALID_FIELD_FOR_INSERT_UPDATE (read-only field or Id),
+// REQUIRED_FIELD_MISSING, STRING_TOO_LONG, INVALID_EMAIL_ADDRESS,
+// INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, MALFORMED_ID,
+// INVALID_CROSS_REFERENCE_KEY, ENTITY_IS_DELETED, DUPLICATE_VALUE.
+func (t *txn) Create(object string, fields map[string]any) (string, *APIError) {
+	o, err := t.s.objectFor(object)
+	if err != nil {
+		return "", err
+	}
+	if o.NotCreateable {
+		return "", apiErr(http.StatusBadRequest, "INVALID_TYPE_FOR_OPERATION", "entity type "+o.Name+" does not support create through the fake org")
+	}
+	values, err := t.s.validate(o, fields, nil)
+	if err != nil {
+		return "", err
+	}
+	t.s.seq++
+	r := &record{object: o, id: newID(o.KeyPrefix, t.s.seq), fields: values}
+	t.s.applyDefaults(r)
+	if f, ok := o.Field("OwnerId"); ok && r.fields[f.Name] == nil {
+		r.fields[f.Name] = t.s.userID
+	}
+	if o.Name == "Case" {
+		t.s.cases++
+		r.fields["CaseNumber"] = fmt.Sprintf("%08d", 1000+t.s.cases)
+	}
+	t.s.stamp(r, true)
+	if err := t.s.checkUnique(r); err != nil {
+		return "", err
+	}
+	key := strings.ToLower(o.Name)
+	t.s.records[r.id] = r
+	t.s.order[key] = append(t.s.order[key], r.id)
+	t.undo = append(t.undo, func() {
+		delete(t.s.records, r.id)
+		t.s.order[key] = slices.DeleteFunc(t.s.order[key], func(id string) bool { return id == r.id })
+	})
+	return r.id, nil
+}
+
+// live returns the record of object with id (15 or 18 characters): NOT_FOUND
+// when there is none, ENTITY_IS_DELETED when it was deleted.
+func (s *store) live(object, id string) (*record, *APIError) {
+	o, err := s.objectFor(object)
+	if err != nil {
+		return nil, err
+	}
+	id18, ok := normalizeID(id)
+	if !ok || !strings.HasPrefix(id18, o.KeyPrefix) {
+		return nil, notFound()
+	}
+	r := s.records[id18]
+	if r == nil {
+		return nil, notFound()
+	}
+	if r.deleted {
+		return nil, apiErr(http.StatusNotFound, "ENTITY_IS_DELETED", "entity is deleted")
+	}
+	return r, nil
+}
+
+// Update validates fields and applies them to the record. Errors: as Create,
+// plus NOT_FOUND for an unknown id and ENTITY_IS_DELETED for a deleted record.
+func (t *txn) Update(object, id string, fields map[string]any) *APIError {
+	r, err := t.s.live(object, id)
+	if err != nil {
+		return err
+	}
+	return t.update(r, fields)
+}
+
+func (t *txn) update(r *record, fields map[string]any) *APIError {
+	values, err := t.s.validate(r.object, fields, r)
+	if err != nil {
+		return err
+	}
+	before := maps.Clone(r.fields)
+	maps.Copy(r.fields, values)
+	t.s.stamp(r, false)
+	if err := t.s.checkUnique(r); err != nil {
+		r.fields = before
+		return err
+	}
+	t.undo = append(t.undo, func() { r.fields = before })
+	return nil
+}
+
+// UpsertResult is what an upsert did.
+type upsertResult struct {
+	ID      string
+	Created bool
+}
+
+// Upsert creates or updates the record of object whose external id field
+// holds value (REST API Developer Guide, "Upsert Records Using sObject Rows
+// by External ID"): no match creates (or, with updateOnly, answers NOT_FOUND),
+// one match updates, several answer 300 with their URLs in Matches.
+// A field that is not an external id answers NOT_FOUND.
+func (t *txn) Upsert(object, field, value string, fields map[string]any, updateOnly bool) (upsertResult, []string, *APIError) {
+	o, err := t.s.objectFor(object)
+	if err != nil {
+		return upsertResult{}, nil, err
+	}
+	f, err := externalIDField(o, field)
+	if err != nil {
+		return upsertResult{}, nil, err
+	}
+	for k := range fields {
+		if strings.EqualFold(k, "Id") || strings.EqualFold(k, f.Name) {
+			return upsertResult{}, nil, apiErr(http.StatusBadRequest, "INVALID_FIELD",
+				"The request body must not set Id or the external id field "+f.Name+": the URL names the record", k)
+		}
+	}
+	matches := t.s.matchExternalID(o, f, value)
+	switch {
+	case len(matches) > 1:
+		ids := make([]string, len(matches))
+		for i, m := range matches {
+			ids[i] = m.id
+		}
+		return upsertResult{}, ids, apiErr(http.StatusMultipleChoices, "MULTIPLE_CHOICES",
+			fmt.Sprintf("%d records of %s have %s %q", len(matches), o.Name, f.Name, value), f.Name)
+	case len(matches) == 1:
+		if err := t.update(matches[0], fields); err != nil {
+			return upsertResult{}, nil, err
+		}
+		return upsertResult{ID: matches[0].id}, nil, nil
+	case updateOnly:
+		return upsertResult{}, nil, notFound()
+	}
+	typed, err := t.s.convert(f, value)
+	if err != nil {
+		return upsertResult{}, nil, err
+	}
+	withKey := maps.Clone(fields)
+	if withKey == nil {
+		withKey = map[string]any{}
+	}
+	withKey[f.Name] = typed
+	id, err := t.Create(o.Name, withKey)
+	if err != nil {
+		return upsertResult{}, nil, err
+	}
+	return upsertResult{ID: id, Created: true}, nil, nil
+}
+
+// externalIDField returns o's external id field named name, or the NOT_FOUND
+// Salesforce answers when the field does not exist or is not an external id.
+func externalIDField(o *SObject, name string) (*Field, *APIError) {
+	f, ok := o.Field(name)
+	if !ok || !f.ExternalID {
+		return nil, apiErr(http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+name)
+	}
+	return f, nil
+}
+
+// matchExternalID returns the live records of o whose field f equals value;
+// text external ids match without regard to case, as Salesforce's
+// case-insensitive external ids do.
+func (s *store) matchExternalID(o *SObject, f *Field, value string) []*record {
+	var out []*record
+	for _, id := range s.order[strings.ToLower(o.Name)] {
+		r := s.records[id]
+		if r.deleted || r.fields[f.Name] == nil {
+			continue
+		}
+		if strings.EqualFold(formatValue(r.fields[f.Name]), value) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Delete moves the record to the recycle bin: it leaves query and get, and
+// queryAll still sees it with IsDeleted true. Errors: NOT_FOUND, ENTITY_IS_DELETED.
+func (t *txn) Delete(object, id string) *APIError {
+	r, err := t.s.live(object, id)
+	if err != nil {
+		return err
+	}
+	before := maps.Clone(r.fields)
+	r.deleted = true
+	r.fields["IsDeleted"] = true
+	t.s.stamp(r, false)
+	t.undo = append(t.undo, func() { r.deleted, r.fields = false, before })
+	return nil
+}
+
+// stamp maintains the audit fields (Object Reference, "System Fields").
+func (s *store) stamp(r *record, created bool) {
+	now := s.now().UTC().Format(sfDateTime)
+	if created {
+		r.fields["Id"] = r.id
+		r.fields["IsDeleted"] = false
+		r.fields["CreatedDate"] = now
+		r.fields["CreatedById"] = s.userID
+	}
+	r.fields["LastModifiedDate"] = now
+	r.fields["LastModifiedById"] = s.userID
+	r.fields["SystemModstamp"] = now
+	if len(r.object.nameFrom) > 0 {
+		var parts []string
+		for _, n := range r.object.nameFrom {
+			if v, ok := r.fields[n].(string); ok && v != "" {
+				parts = append(parts, v)
+			}
+		}
+		r.fields["Name"] = strings.Join(parts, " ")
+	}
+}
+
+func (s *store) applyDefaults(r *record) {
+	for _, f := range r.object.Fields {
+		if _, set := r.fields[f.Name]; !set && f.Default != nil {
+			r.fields[f.Name] = f.Default
+		}
+	}
+}
+
+// checkUnique rejects a unique field's value another live record holds.
+func (s *store) checkUnique(r *record) *APIError {
+	for _, f := range r.object.Fields {
+		if !f.Unique || r.fields[f.Name] == nil {
+			continue
+		}
+		v := formatValue(r.fields[f.Name])
+		for _, id := range s.order[strings.ToLower(r.object.Name)] {
+			other := s.records[id]
+			if id != r.id && !other.deleted && strings.EqualFold(formatValue(other.fields[f.Name]), v) {
+				return apiErr(http.StatusBadRequest, "DUPLICATE_VALUE",
+					fmt.Sprintf("duplicate value found: %s duplicates value on record with id: %s", f.Name, id), f.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// validate checks a write's fields against o, in the order Salesforce
+// reports: unknown fields and values that do not deserialize first, then
+// fields that may not be written, then required fields, then value rules.
+// existing is nil on create. It returns the values converted to their stored form.
+func (s *store) validate(o *SObject, body map[string]any, existing *record) (map[string]any, *APIError) {
+	creating := existing == nil
+	names := slices.Sorted(maps.Keys(body))
+	values := map[string]any{}
+	var readOnly []string
+	for _, name := range names {
+		if name == "attributes" {
+			continue // the type annotation clients may send; the URL names the object
+		}
+		f, ok := o.Field(name)
+		if !ok {
+			return nil, apiErr(http.StatusBadRequest, "INVALID_FIELD",
+				fmt.Sprintf("No such column '%s' on sobject of type %s", name, o.Name), name)
+		}
+		if f.Name == "Id" {
+			if creating {
+				return nil, apiErr(http.StatusBadRequest, "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", "Id")
+			}
+			readOnly = append(readOnly, f.Name)
+			continue
+		}
+		v, err := s.convert(f, body[name])
+		if err != nil {
+			return nil, err
+		}
+		if (creating && !f.createable()) || (!creating && !f.updateable()) {
+			readOnly = append(readOnly, f.Name)
+			continue
+		}
+		values[f.Name] = v
+	}
+	if len(readOnly) > 0 {
+		return nil, apiErr(http.StatusBadRequest, "INVALID_FIELD_FOR_INSERT_UPDATE",
+			"Unable to create/update fields: "+strings.Join(readOnly, ", ")+
+				". Please check the security settings of this field and verify that it is read/write for your profile or permission set.", readOnly...)
+	}
+	var missing []string
+	for _, f := range o.Fields {
+		if !f.Required {
+			continue
+		}
+		v, given := values[f.Name]
+		if (creating && (!given || v == nil) && f.Default == nil) || (!creating && given && v == nil) {
+			missing = append(missing, f.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, apiErr(http.StatusBadRequest, "REQUIRED_FIELD_MISSING",
+			"Required fields are missing: ["+strings.Join(missing, ", ")+"]", missing...)
+	}
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		if err := s.checkValue(o.byName[strings.ToLower(name)], values[name]); err != nil {
+			return nil, err
+		}
+	}
+	normalizeRefs(o, values)
+	return values, nil
+}
+
+// convert turns a JSON value into the field's stored form, or answers
+// JSON_PARSER_ERROR as Salesforce does for a value its JSON reader cannot
+// turn into the field's type. Numbers and booleans arrive as json.Number and bool;
+// numbers are stored as float64, the form the soql package reads.
+func (s *store) convert(f *Field, v any) (any, *APIError) {
+	if v == nil {
+		if f.Type == TypeBoolean {
+			return nil, parserError(f, "null", "null")
+		}
+		return nil, nil
+	}
+	switch f.Type {
+	case TypeBoolean:
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case string:
+			if b, err := strconv.ParseBool(x); err == nil && (x == "true" || x == "false") {
+				return b, nil
+			}
+		}
+	case TypeInt:
+		switch x := v.(type) {
+		case json.Number:
+			if n, err := x.Int64(); err == nil && n >= math.MinInt32 && n <= math.MaxInt32 {
+				return float64(n), nil
+			}
+		case string:
+			if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 32); err == nil {
+				return float64(n), nil
+			}
+		case int, int64:
+			return float64(toInt64(x)), nil
+		}
+	case TypeDouble, TypeCurrency, TypePercent:
+		switch x := v.(type) {
+		case json.Number:
+			if n, err := x.Float64(); err == nil {
+				return n, nil
+			}
+		case string:
+			if n, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil && !math.IsInf(n, 0) && !math.IsNaN(n) {
+				return n, nil
+			}
+		case float64:
+			return x, nil
+		case int, int64:
+			return float64(toInt64(x)), nil
+		}
+	case TypeDate:
+		if x, ok := v.(string); ok {
+			if d, err := time.Parse(time.DateOnly, x); err == nil {
+				return d.Format(time.DateOnly), nil
+			}
+		}
+	case TypeDateTime:
+		if x, ok := v.(string); ok {
+			if d, ok := parseDateTime(x); ok {
+				return d.UTC().Format(sfDateTime), nil
+			}
+		}
+	default: // text, picklist, id and reference: strings; a number is read as its text
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case json.Number:
+			return x.String(), nil
+		}
+	}
+	return nil, parserError(f, jsonKind(v), formatValue(v))
+}
+
+func toInt64(v any) int64 {
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int64:
+		return x
+	}
+	return 0
+}
+
+// parseDateTime reads the datetime forms Salesforce accepts: ISO 8601 with
+// a zone as Z or ±hh:mm or ±hhmm, with or without milliseconds.
+func parseDateTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, sfDateTime, "2006-01-02T15:04:05-0700", "2006-01-02T15:04:05.000Z"} {
+		if d, err := time.Parse(layout, s); err == nil {
+			return d, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "VALUE_STRING"
+	case json.Number, float64, int, int64:
+		return "VALUE_NUMBER"
+	case bool:
+		return "VALUE_TRUE"
+	case []any:
+		return "START_ARRAY"
+	case map[string]any:
+		return "START_OBJECT"
+	}
+	return "VALUE_NULL"
+}
+
+func parserError(f *Field, kind, value string) *APIError {
+	return apiErr(http.StatusBadRequest, "JSON_PARSER_ERROR",
+		fmt.Sprintf("Cannot deserialize instance of %s from %s value %s or request may be missing a required field", f.Type, kind, value))
+}
+
+// checkValue applies the rules a value of the right type must still meet.
+func (s *store) checkValue(f *Field, v any) *APIError {
+	str, isString := v.(string)
+	if !isString {
+		return nil
+	}
+	if n := len([]rune(str)); n > f.maxLength() {
+		return apiErr(http.StatusBadRequest, "STRING_TOO_LONG",
+			fmt.Sprintf("%s: data value too large: %s (max length=%d)", f.Label, truncate(str, 40), f.maxLength()), f.Name)
+	}
+	switch f.Type {
+	case TypeEmail:
+		if a, err := mail.ParseAddress(str); err != nil || a.Address != str || a.Name != "" {
+			return apiErr(http.StatusBadRequest, "INVALID_EMAIL_ADDRESS", fmt.Sprintf("%s: invalid email address: %s", f.Label, str), f.Name)
+		}
+	case TypePicklist:
+		if f.Restricted && !slices.Contains(f.PicklistValues, str) {
+			return apiErr(http.StatusBadRequest, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+				fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, str), f.Name)
+		}
+	case TypeReference:
+		id, ok := normalizeID(str)
+		if !ok {
+			return apiErr(http.StatusBadRequest, "MALFORMED_ID", fmt.Sprintf("%s: id value of incorrect type: %s", f.Label, str), f.Name)
+		}
+		target := s.records[id]
+		allowed := slices.ContainsFunc(f.ReferenceTo, func(name string) bool {
+			o, ok := s.schema.object(name)
+			return ok && strings.HasPrefix(id, o.KeyPrefix)
+		})
+		if target == nil || !allowed {
+			return apiErr(http.StatusBadRequest, "INVALID_CROSS_REFERENCE_KEY", fmt.Sprintf("%s: invalid cross reference id", f.Label), f.Name)
+		}
+		if target.deleted {
+			return apiErr(http.StatusBadRequest, "ENTITY_IS_DELETED", "entity is deleted", f.Name)
+		}
+	}
+	return nil
+}
+
+// normalizedRefs stores reference values in their 18-character form.
+func normalizeRefs(o *SObject, values map[string]any) {
+	for name, v := range values {
+		if f := o.byName[strings.ToLower(name)]; f != nil && f.Type == TypeReference {
+			if s, ok := v.(string); ok {
+				if id, ok := normalizeID(s); ok {
+					values[name] = id
+				}
+			}
+		}
+	}
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// formatValue renders a stored value as text, for matching and messages.
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case json.Number:
+		return x.String()
+	}
+	return fmt.Sprint(v)
+}
