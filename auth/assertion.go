@@ -14,17 +14,17 @@ import (
 // behind ours still accepts exp.
 const assertionSkew = 10 * time.Second
 
-// Claims are the claims of a Salesforce JWT bearer assertion.
-type Claims struct {
+// claims are the claims of a Salesforce JWT bearer assertion.
+type claims struct {
 	Issuer   string // the app's consumer key
 	Subject  string // the Salesforce username
 	Audience string // https://login.salesforce.com, https://test.salesforce.com or a site URL
 }
 
-// SignAssertion signs the claims with RS256, exp = now + 3 minutes less a small
+// signAssertion signs the claims with RS256, exp = now + 3 minutes less a small
 // skew margin. The signer must hold an RSA key; it may be any crypto.Signer, such
 // as a key in an HSM.
-func SignAssertion(signer crypto.Signer, c Claims, now time.Time) (string, error) {
+func signAssertion(signer crypto.Signer, c claims, now time.Time) (string, error) {
 	if signer == nil {
 		return "", configError("no JWT signing key")
 	}

@@ -20,7 +20,7 @@ func TestSignAssertion(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
 	now := time.Unix(1_800_000_000, 0)
-	s, err := SignAssertion(key, Claims{Issuer: "ck", Subject: "user@example.com", Audience: ProductionAudience}, now)
+	s, err := signAssertion(key, claims{Issuer: "ck", Subject: "user@example.com", Audience: ProductionAudience}, now)
 	require.NoError(t, err)
 
 	parts := strings.Split(s, ".")
@@ -30,12 +30,12 @@ func TestSignAssertion(t *testing.T) {
 	assert.JSONEq(t, `{"alg":"RS256","typ":"JWT"}`, string(header))
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	require.NoError(t, err)
-	var claims map[string]any
-	require.NoError(t, json.Unmarshal(payload, &claims))
-	assert.Equal(t, "ck", claims["iss"])
-	assert.Equal(t, "user@example.com", claims["sub"])
-	assert.Equal(t, ProductionAudience, claims["aud"], "aud is a plain string, as Salesforce documents it")
-	exp := int64(claims["exp"].(float64))
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(payload, &got))
+	assert.Equal(t, "ck", got["iss"])
+	assert.Equal(t, "user@example.com", got["sub"])
+	assert.Equal(t, ProductionAudience, got["aud"], "aud is a plain string, as Salesforce documents it")
+	exp := int64(got["exp"].(float64))
 	assert.Greater(t, exp, now.Unix())
 	assert.LessOrEqual(t, exp, now.Add(MaxAssertionLifetime).Unix())
 
@@ -46,12 +46,12 @@ func TestSignAssertion(t *testing.T) {
 
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	_, err = SignAssertion(ec, Claims{}, now)
+	_, err = signAssertion(ec, claims{}, now)
 	require.ErrorIs(t, err, ErrConfig)
 	assert.Contains(t, err.Error(), "RSA")
 }
 
-func TestAudienceAndTokenURL(t *testing.T) {
+func TestAudienceAndtokenURL(t *testing.T) {
 	cases := map[string]string{
 		"https://acme.my.salesforce.com":                   ProductionAudience,
 		"https://acme--dev.sandbox.my.salesforce.com":      SandboxAudience,
@@ -60,20 +60,20 @@ func TestAudienceAndTokenURL(t *testing.T) {
 		"https://login.salesforce.com":                     ProductionAudience,
 	}
 	for in, want := range cases {
-		assert.Equal(t, want, DefaultAudience(in), in)
+		assert.Equal(t, want, defaultAudience(in), in)
 	}
-	u, err := TokenURL("https://acme.my.salesforce.com", 0)
+	u, err := loginTokenURL("https://acme.my.salesforce.com", 0)
 	require.NoError(t, err)
 	assert.Equal(t, "https://acme.my.salesforce.com:8443/services/oauth2/token", u)
-	u, err = TokenURL("https://127.0.0.1:41234/", 8443)
+	u, err = loginTokenURL("https://127.0.0.1:41234/", 8443)
 	require.NoError(t, err)
 	assert.Equal(t, "https://127.0.0.1:41234/services/oauth2/token", u, "an explicit port is kept")
-	_, err = TokenURL("http://acme.my.salesforce.com", 0)
+	_, err = loginTokenURL("http://acme.my.salesforce.com", 0)
 	require.ErrorIs(t, err, ErrConfig)
-	_, err = TokenURL("acme.my.salesforce.com", 0)
+	_, err = loginTokenURL("acme.my.salesforce.com", 0)
 	require.ErrorIs(t, err, ErrConfig)
 
-	assert.True(t, IsGenericLoginHost("https://login.salesforce.com"))
-	assert.True(t, IsGenericLoginHost("https://TEST.salesforce.com/"))
-	assert.False(t, IsGenericLoginHost("https://acme.my.salesforce.com"))
+	assert.True(t, isGenericLoginHost("https://login.salesforce.com"))
+	assert.True(t, isGenericLoginHost("https://TEST.salesforce.com/"))
+	assert.False(t, isGenericLoginHost("https://acme.my.salesforce.com"))
 }

@@ -20,14 +20,15 @@ import (
 
 // Salesforce's constants for the flow.
 const (
+	tokenPath = "/services/oauth2/token"
+	// mtlsPort is where Salesforce enforces client certificates.
+	mtlsPort = 8443
+	// GrantTypeJWTBearer is the grant_type of the JWT bearer token request.
 	GrantTypeJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-	TokenPath          = "/services/oauth2/token"
 	// ProductionAudience and SandboxAudience are the JWT audiences Salesforce accepts
 	// for production and sandbox orgs; Experience Cloud sites use their own URL.
 	ProductionAudience = "https://login.salesforce.com"
 	SandboxAudience    = "https://test.salesforce.com"
-	// MTLSPort is where Salesforce enforces client certificates.
-	MTLSPort = 8443
 	// MaxAssertionLifetime is the longest exp Salesforce accepts ahead of now.
 	MaxAssertionLifetime = 3 * time.Minute
 )
@@ -39,10 +40,10 @@ func configError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
 }
 
-// DefaultAudience returns the audience Salesforce expects for a login URL:
+// defaultAudience returns the audience Salesforce expects for a login URL:
 // test.salesforce.com for sandboxes (test.salesforce.com itself, or a My Domain
 // under .sandbox.my.salesforce.com), login.salesforce.com otherwise.
-func DefaultAudience(loginURL string) string {
+func defaultAudience(loginURL string) string {
 	u, err := url.Parse(loginURL)
 	if err != nil {
 		return ProductionAudience
@@ -54,10 +55,10 @@ func DefaultAudience(loginURL string) string {
 	return ProductionAudience
 }
 
-// IsGenericLoginHost reports whether the URL is login.salesforce.com or
+// isGenericLoginHost reports whether the URL is login.salesforce.com or
 // test.salesforce.com, which cannot serve mutual TLS: Salesforce requires the
 // org's My Domain URL for it.
-func IsGenericLoginHost(loginURL string) bool {
+func isGenericLoginHost(loginURL string) bool {
 	u, err := url.Parse(loginURL)
 	if err != nil {
 		return false
@@ -66,9 +67,9 @@ func IsGenericLoginHost(loginURL string) bool {
 	return host == "login.salesforce.com" || host == "test.salesforce.com"
 }
 
-// TokenURL returns the token endpoint for a My Domain login URL: its own port when
-// it names one, else port (0 means MTLSPort, 8443).
-func TokenURL(loginURL string, port int) (string, error) {
+// loginTokenURL returns the token endpoint for a My Domain login URL: its own port when
+// it names one, else port (0 means mtlsPort, 8443).
+func loginTokenURL(loginURL string, port int) (string, error) {
 	u, err := url.Parse(loginURL)
 	if err != nil || u.Host == "" {
 		return "", configError("login URL %q is not an absolute URL such as https://acme.my.salesforce.com", loginURL)
@@ -77,11 +78,11 @@ func TokenURL(loginURL string, port int) (string, error) {
 		return "", configError("login URL %q must use https", loginURL)
 	}
 	if port == 0 {
-		port = MTLSPort
+		port = mtlsPort
 	}
 	host := u.Host
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), fmt.Sprint(port))
 	}
-	return (&url.URL{Scheme: "https", Host: host, Path: TokenPath}).String(), nil
+	return (&url.URL{Scheme: "https", Host: host, Path: tokenPath}).String(), nil
 }

@@ -14,59 +14,64 @@ import (
 )
 
 // OAuthError is Salesforce's refusal of a token request: the OAuth error and
-// description it sent, and a hint naming the setup step that fixes it when the
-// case is known. It never holds the assertion.
+// description it sent. Fix names the setup step that cures it when the case is
+// known. It never holds the assertion.
 type OAuthError struct {
 	StatusCode  int
 	Code        string // e.g. invalid_grant, invalid_client_id
 	Description string // Salesforce's error_description
-	Hint        string
 }
 
 func (e *OAuthError) Error() string {
 	msg := fmt.Sprintf("auth: Salesforce refused the token request (%d %s: %s)", e.StatusCode, e.Code, e.Description)
-	if e.Hint != "" {
-		msg += ": " + e.Hint
+	if fix := e.Fix(); fix != "" {
+		msg += ": " + fix
 	}
 	return msg
 }
 
-// Hints for the refusals Salesforce documents for the JWT bearer flow.
+// Fixes for the refusals Salesforce documents for the JWT bearer flow.
 const (
-	HintNotPreAuthorized = "pre-authorize the user: in the app's OAuth policies set Permitted Users to " +
+	fixNotPreAuthorized = "pre-authorize the user: in the app's OAuth policies set Permitted Users to " +
 		"\"Admin approved users are pre-authorized\" and add the user's profile or permission set; check the username"
-	HintAudience = "the audience must be https://login.salesforce.com for production, https://test.salesforce.com " +
+	fixAudience = "the audience must be https://login.salesforce.com for production, https://test.salesforce.com " +
 		"for a sandbox, or the Experience Cloud site URL"
-	HintInvalidAssertion = "the JWT signing key does not match the certificate uploaded to the app " +
+	fixInvalidAssertion = "the JWT signing key does not match the certificate uploaded to the app " +
 		"(Use digital signatures / JWT bearer flow), or the consumer key belongs to another app"
-	HintExpired = "the assertion's exp was refused: check this machine's clock (NTP); " +
+	fixExpired = "the assertion's exp was refused: check this machine's clock (NTP); " +
 		"exp must be in the future and at most 3 minutes ahead"
-	HintClientID  = "check the consumer key; a new or changed app can take up to 10 minutes to be usable"
-	HintGrant     = "the request must be form-encoded with grant_type=" + GrantTypeJWTBearer
-	HintMutualTLS = "the user has \"Enforce SSL/TLS Mutual Authentication\": call the My Domain URL on port 8443 " +
+	fixClientID  = "check the consumer key; a new or changed app can take up to 10 minutes to be usable"
+	fixGrant     = "the request must be form-encoded with grant_type=" + GrantTypeJWTBearer
+	fixMutualTLS = "the user has \"Enforce SSL/TLS Mutual Authentication\": call the My Domain URL on port 8443 " +
 		"with the certificate uploaded as Mutual Authentication Certificate"
 )
 
-func newOAuthError(status int, code, description string) *OAuthError {
-	e := &OAuthError{StatusCode: status, Code: code, Description: description}
-	d := strings.ToLower(description)
+// Fix names the setup step that cures the refusal, or "" when the case is not
+// one Salesforce documents. MUTUAL_AUTHENTICATION_FAILED has the same fix on an
+// API call as on the token request.
+func (e *OAuthError) Fix() string {
+	d := strings.ToLower(e.Description)
 	switch {
-	case code == "invalid_client_id":
-		e.Hint = HintClientID
-	case code == "unsupported_grant_type":
-		e.Hint = HintGrant
-	case code == "MUTUAL_AUTHENTICATION_FAILED" || strings.Contains(d, "mutual authentication"):
-		e.Hint = HintMutualTLS
+	case e.Code == "invalid_client_id":
+		return fixClientID
+	case e.Code == "unsupported_grant_type":
+		return fixGrant
+	case e.Code == "MUTUAL_AUTHENTICATION_FAILED" || strings.Contains(d, "mutual authentication"):
+		return fixMutualTLS
 	case strings.Contains(d, "hasn't approved this consumer"):
-		e.Hint = HintNotPreAuthorized
+		return fixNotPreAuthorized
 	case strings.Contains(d, "audience"):
-		e.Hint = HintAudience
+		return fixAudience
 	case strings.Contains(d, "invalid assertion"):
-		e.Hint = HintInvalidAssertion
+		return fixInvalidAssertion
 	case strings.Contains(d, "expired authorization code"), strings.Contains(d, "exp"):
-		e.Hint = HintExpired
+		return fixExpired
 	}
-	return e
+	return ""
+}
+
+func newOAuthError(status int, code, description string) *OAuthError {
+	return &OAuthError{StatusCode: status, Code: code, Description: description}
 }
 
 // ResponseError is an answer from the token endpoint that is not Salesforce's
@@ -88,6 +93,12 @@ func (e *ResponseError) Error() string {
 		e.URL, e.StatusCode, http.StatusText(e.StatusCode), detail, e.ContentType)
 }
 
+// Fix says where to look: something other than Salesforce answered, or
+// Salesforce answered without a token.
+func (e *ResponseError) Fix() string {
+	return "the token endpoint did not answer as Salesforce does: check the login URL and any proxy in between"
+}
+
 // NetworkError is a failure to reach the token endpoint or read its answer,
 // TLS handshake failures included.
 type NetworkError struct {
@@ -97,14 +108,23 @@ type NetworkError struct {
 
 func (e *NetworkError) Error() string {
 	msg := fmt.Sprintf("auth: token request to %s failed: %v", e.URL, e.Err)
-	if droppedConnection(e.Err) {
-		msg += " (" + HintDropped + ")"
+	if fix := e.Fix(); fix != "" {
+		msg += " (" + fix + ")"
 	}
 	return msg
 }
 
-// HintDropped explains a connection the server dropped without a TLS alert.
-const HintDropped = "the server closed the connection: under TLS 1.3 that is how a refused client certificate " +
+// Fix explains a connection the server dropped without a TLS alert, the one
+// network failure whose cause is known; else "".
+func (e *NetworkError) Fix() string {
+	if droppedConnection(e.Err) {
+		return fixDropped
+	}
+	return ""
+}
+
+// fixDropped explains a connection the server dropped without a TLS alert.
+const fixDropped = "the server closed the connection: under TLS 1.3 that is how a refused client certificate " +
 	"often shows; check the certificate is CA-signed, uploaded as Mutual Authentication Certificate, and sent with its " +
 	"intermediates (sfmtls check tells which)"
 

@@ -2,8 +2,11 @@ package auth_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/salesforcetest"
@@ -29,17 +32,26 @@ func ExampleNewJWTBearer() {
 	var oe *auth.OAuthError
 	if errors.As(err, &oe) {
 		fmt.Println(oe.Code, "-", oe.Description)
-		fmt.Println("fix:", oe.Hint == auth.HintNotPreAuthorized)
+		fmt.Println("fix:", oe.Fix())
 	}
 	// Output:
 	// invalid_grant - user hasn't approved this consumer
-	// fix: true
+	// fix: pre-authorize the user: in the app's OAuth policies set Permitted Users to "Admin approved users are pre-authorized" and add the user's profile or permission set; check the username
 }
 
-func ExampleDefaultAudience() {
-	fmt.Println(auth.DefaultAudience("https://acme.my.salesforce.com"))
-	fmt.Println(auth.DefaultAudience("https://acme--uat.sandbox.my.salesforce.com"))
+func ExampleJWTBearer_Audience() {
+	for _, login := range []string{"https://acme.my.salesforce.com", "https://acme--uat.sandbox.my.salesforce.com"} {
+		ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: login, ConsumerKey: "3MVG9example", Username: "integration@acme.com",
+			Signer: key, HTTPClient: http.DefaultClient})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(ts.Audience(), ts.TokenURL())
+	}
 	// Output:
-	// https://login.salesforce.com
-	// https://test.salesforce.com
+	// https://login.salesforce.com https://acme.my.salesforce.com:8443/services/oauth2/token
+	// https://test.salesforce.com https://acme--uat.sandbox.my.salesforce.com:8443/services/oauth2/token
 }
+
+// key stands for the JWT signing key, from keystore.LoadFile in production.
+var key, _ = rsa.GenerateKey(rand.Reader, 2048)

@@ -49,7 +49,8 @@ type JWTBearerConfig struct {
 	LoginURL string
 	// Port for the token endpoint when LoginURL names none; 0 means 8443.
 	Port int
-	// Audience overrides DefaultAudience(LoginURL), e.g. for Experience Cloud sites.
+	// Audience overrides the default: https://test.salesforce.com for a sandbox My
+	// Domain, else https://login.salesforce.com; Experience Cloud sites use their URL.
 	Audience string
 	// ConsumerKey is the app's consumer key (the assertion's iss).
 	ConsumerKey string
@@ -126,13 +127,13 @@ func NewJWTBearer(cfg JWTBearerConfig) (*JWTBearer, error) {
 	if cfg.HTTPClient == nil {
 		return nil, configError("HTTPClient is empty: the token request must go over the mutual TLS client")
 	}
-	tokenURL, err := TokenURL(cfg.LoginURL, cfg.Port)
+	tokenURL, err := loginTokenURL(cfg.LoginURL, cfg.Port)
 	if err != nil {
 		return nil, err
 	}
 	ts := &JWTBearer{cfg: cfg, tokenURL: tokenURL, audience: cfg.Audience, retry: cfg.Retry.withDefaults(), log: cfg.Logger, now: cfg.Now}
 	if ts.audience == "" {
-		ts.audience = DefaultAudience(cfg.LoginURL)
+		ts.audience = defaultAudience(cfg.LoginURL)
 	}
 	if ts.log == nil {
 		ts.log = slog.New(slog.DiscardHandler)
@@ -191,7 +192,7 @@ func hostOf(raw string) string {
 const maxTokenResponse = 1 << 20
 
 func (ts *JWTBearer) exchange(ctx context.Context) (*Token, time.Duration, error) {
-	assertion, err := SignAssertion(ts.cfg.Signer, Claims{Issuer: ts.cfg.ConsumerKey, Subject: ts.cfg.Username, Audience: ts.audience}, ts.now())
+	assertion, err := signAssertion(ts.cfg.Signer, claims{Issuer: ts.cfg.ConsumerKey, Subject: ts.cfg.Username, Audience: ts.audience}, ts.now())
 	if err != nil {
 		return nil, 0, err
 	}

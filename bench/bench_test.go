@@ -175,7 +175,7 @@ func newSfmtls(e *env) (*impl, error) {
 		return nil, err
 	}
 	tr, err := transport.New(transport.Config{LoginURL: e.org.URL, ConsumerKey: e.org.ConsumerKey, Username: e.org.Username,
-		MTLS: mtls, JWT: jwtID, RootCAs: e.org.RootCAs(), MTLSPort: e.org.Port})
+		MTLS: mtls, JWT: jwtID, RootCAs: e.org.RootCAs(), Port: e.org.Port})
 	if err != nil {
 		return nil, err
 	}

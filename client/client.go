@@ -9,111 +9,181 @@ package client
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/sfmtls/sfmtls/auth"
-	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/transport"
 )
 
-// Config configures a Client from one place: where the org is, who logs in,
-// and the two identities.
+// ErrConfig marks a Client configuration that cannot work; the error says which
+// field and how to fix it. The transport's settings are checked by
+// transport.New, whose errors match transport.ErrConfig.
+var ErrConfig = errors.New("client: invalid configuration")
+
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+}
+
+// Config configures a Client: the transport's settings, each under the one name
+// it has everywhere, and the API version.
 type Config struct {
-	LoginURL    string // the org's My Domain URL
-	Audience    string // default from LoginURL
-	ConsumerKey string
-	Username    string
-	MTLS        *keystore.Identity // CA-signed, uploaded as Mutual Authentication Certificate
-	JWT         *keystore.Identity // uploaded to the app; nil means MTLS
-	RootCAs     *x509.CertPool     // nil: the system roots
-	ExtraRoots  []*x509.Certificate
+	transport.Config
 	// APIVersion such as "65.0"; empty means the newest the org lists.
 	APIVersion string
-	// MTLSPort for API calls and the token request; 0 means 8443.
-	MTLSPort       int
-	SessionTimeout time.Duration
-	Logger         *slog.Logger
+}
+
+// Format prints the configuration without key material (see transport.Config.Format).
+func (c Config) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "client.Config{APIVersion:%q ", c.APIVersion)
+	c.Config.Format(f, verb)
+	fmt.Fprint(f, "}")
 }
 
 // Client calls Salesforce's REST API. It is safe for concurrent use.
 type Client struct {
 	http    *http.Client
-	base    func(context.Context) (*url.URL, error)
+	base    BaseURLSource
+	tr      *transport.Transport // nil when none was found
+	owned   bool                 // tr was made by New: Close closes it
 	version string
 
 	mu       sync.Mutex
 	resolved string // the version in use once known
 }
 
-// instanceSource is what *transport.Transport offers for the base URL.
-type instanceSource interface {
+// BaseURLSource gives the instance URL API paths are resolved against. A
+// *transport.Transport is one: it learns the URL from the token.
+type BaseURLSource interface {
 	InstanceURL(ctx context.Context) (*url.URL, error)
 }
 
-// New builds the mutual TLS transport from cfg and a Client on it.
-func New(cfg Config) (*Client, *transport.Transport, error) {
-	roots, err := transport.Roots(cfg.RootCAs, cfg.ExtraRoots...)
+// New builds the mutual TLS transport from cfg and a Client that owns it: Close
+// closes the transport's idle connections.
+func New(cfg Config) (*Client, error) {
+	tr, err := transport.New(cfg.Config)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	tr, err := transport.New(transport.Config{
-		LoginURL: cfg.LoginURL, Audience: cfg.Audience, ConsumerKey: cfg.ConsumerKey, Username: cfg.Username,
-		MTLS: cfg.MTLS, JWT: cfg.JWT, RootCAs: roots, MTLSPort: cfg.MTLSPort,
-		SessionTimeout: cfg.SessionTimeout, Logger: cfg.Logger,
-	})
+	c, err := NewFromHTTPClient(tr.Client(), Options{BaseURLSource: tr, APIVersion: cfg.APIVersion})
 	if err != nil {
-		return nil, nil, err
+		tr.CloseIdleConnections()
+		return nil, err
 	}
-	c, err := NewFromHTTPClient(tr.Client(), Options{APIVersion: cfg.APIVersion})
-	return c, tr, err
+	c.owned = true
+	return c, nil
+}
+
+// Close closes the idle connections of the transport the Client owns. It is
+// safe to call more than once, and on a nil *Client. A Client made by
+// NewFromHTTPClient owns nothing: Close leaves the http.Client alone.
+func (c *Client) Close() error {
+	if c != nil && c.owned && c.tr != nil {
+		c.tr.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Transport returns the Client's transport: the one New made, or the
+// *transport.Transport NewFromHTTPClient found; nil when there is none.
+func (c *Client) Transport() *transport.Transport { return c.tr }
+
+// Token returns the current access token, fetching one if needed.
+func (c *Client) Token(ctx context.Context) (*auth.Token, error) {
+	if c.tr == nil {
+		return nil, configError("Token needs a *transport.Transport: this Client was made by NewFromHTTPClient without one")
+	}
+	return c.tr.Token(ctx)
+}
+
+// InstanceURL returns the base URL API paths are resolved against:
+// https://acme.my.salesforce.com:8443.
+func (c *Client) InstanceURL(ctx context.Context) (*url.URL, error) { return c.base.InstanceURL(ctx) }
+
+// Stats returns the transport's counters; zero without a transport.
+func (c *Client) Stats() transport.Stats {
+	if c.tr == nil {
+		return transport.Stats{}
+	}
+	return c.tr.Stats()
 }
 
 // Options configures NewFromHTTPClient.
 type Options struct {
-	// BaseURL is the instance URL with its port; empty asks the http.Client's
-	// Transport, which must then be a *transport.Transport.
+	// BaseURL is the instance URL with its port, e.g. https://acme.my.salesforce.com:8443.
 	BaseURL string
+	// BaseURLSource gives the instance URL when BaseURL is empty, such as the
+	// *transport.Transport that a wrapping round tripper (otelhttp, say) holds.
+	// Empty: the http.Client's Transport, or the round tripper its Unwrap chain
+	// leads to, when one is a BaseURLSource.
+	BaseURLSource BaseURLSource
 	// APIVersion such as "65.0"; empty means the newest the org lists.
 	APIVersion string
 }
 
+// maxUnwrap bounds the walk down a chain of wrapping round trippers.
+const maxUnwrap = 16
+
 // NewFromHTTPClient makes a Client on an existing *http.Client, such as one
-// whose Transport is a *transport.Transport.
+// whose Transport is a *transport.Transport or wraps one.
 func NewFromHTTPClient(hc *http.Client, opts Options) (*Client, error) {
-	c := &Client{http: hc, version: strings.TrimPrefix(opts.APIVersion, "v")}
+	if hc == nil {
+		return nil, configError("the *http.Client is nil")
+	}
+	c := &Client{http: hc, version: strings.TrimPrefix(opts.APIVersion, "v"), base: opts.BaseURLSource}
+	if c.version != "" {
+		if _, err := strconv.ParseFloat(c.version, 64); err != nil {
+			return nil, configError("APIVersion %q is not like 65.0", opts.APIVersion)
+		}
+	}
+	// Walk the round trippers: the first BaseURLSource and the first
+	// *transport.Transport found serve when Options name none.
+	rt := hc.Transport
+	for range maxUnwrap {
+		if rt == nil {
+			break
+		}
+		if tr, ok := rt.(*transport.Transport); ok && c.tr == nil {
+			c.tr = tr
+		}
+		if src, ok := rt.(BaseURLSource); ok && c.base == nil && opts.BaseURL == "" {
+			c.base = src
+		}
+		u, ok := rt.(interface{ Unwrap() http.RoundTripper })
+		if !ok {
+			break
+		}
+		rt = u.Unwrap()
+	}
+	if tr, ok := opts.BaseURLSource.(*transport.Transport); ok {
+		c.tr = tr
+	}
 	switch {
 	case opts.BaseURL != "":
 		u, err := url.Parse(opts.BaseURL)
 		if err != nil || u.Scheme != "https" || u.Host == "" {
-			return nil, fmt.Errorf("%w: BaseURL %q is not an https URL", auth.ErrConfig, opts.BaseURL)
+			return nil, configError("BaseURL %q is not an https URL such as https://acme.my.salesforce.com:8443", opts.BaseURL)
 		}
-		c.base = func(context.Context) (*url.URL, error) { return u, nil }
-	default:
-		src, ok := hc.Transport.(instanceSource)
-		if !ok {
-			return nil, fmt.Errorf("%w: give BaseURL, or an http.Client whose Transport is a *transport.Transport", auth.ErrConfig)
-		}
-		c.base = src.InstanceURL
-	}
-	if c.version != "" {
-		if _, err := strconv.ParseFloat(c.version, 64); err != nil {
-			return nil, fmt.Errorf("%w: APIVersion %q is not like 65.0", auth.ErrConfig, opts.APIVersion)
-		}
+		c.base = fixedURL{u}
+	case c.base == nil:
+		return nil, configError("the http.Client's Transport (%T) gives no instance URL: set Options.BaseURLSource "+
+			"(e.g. the *transport.Transport it wraps) or Options.BaseURL", hc.Transport)
 	}
 	return c, nil
 }
+
+// fixedURL is a BaseURLSource that never changes.
+type fixedURL struct{ u *url.URL }
+
+func (f fixedURL) InstanceURL(context.Context) (*url.URL, error) { return f.u, nil }
 
 // HTTPClient returns the underlying client, for calls this package does not cover.
 func (c *Client) HTTPClient() *http.Client { return c.http }
@@ -206,7 +276,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 
 // send performs a call and turns error statuses into *APIError.
 func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
-	base, err := c.base(ctx)
+	base, err := c.base.InstanceURL(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +311,6 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 		if json.Unmarshal(raw, &apiErr.Errors) != nil {
 			apiErr.Errors = nil
 		}
-		apiErr.Hint = hintFor(apiErr.Errors)
 		return nil, apiErr
 	}
 	return resp, nil

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
@@ -23,16 +22,10 @@ type account struct {
 
 func setup(t *testing.T, cfg salesforcetest.Config, apiVersion string) (*salesforcetest.Org, *client.Client) {
 	t.Helper()
-	org, err := salesforcetest.Start(cfg)
+	org := salesforcetest.NewOrg(t, cfg)
+	c, err := client.New(client.Config{Config: org.TransportConfig(), APIVersion: apiVersion})
 	require.NoError(t, err)
-	t.Cleanup(org.Close)
-	c, tr, err := client.New(client.Config{
-		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), MTLSPort: org.Port,
-		APIVersion: apiVersion,
-	})
-	require.NoError(t, err)
-	t.Cleanup(tr.CloseIdleConnections)
+	t.Cleanup(func() { require.NoError(t, c.Close()) })
 	return org, c
 }
 
@@ -179,16 +172,17 @@ func TestMutualAuthFailureCarriesTheFix(t *testing.T) {
 	var port int
 	_, err = fmt.Sscanf(org.StandardURL, "https://127.0.0.1:%d", &port)
 	require.NoError(t, err)
-	c, _, err := client.New(client.Config{
-		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), MTLSPort: port,
-	})
+	cfg := client.Config{Config: org.TransportConfig()}
+	cfg.Port = port
+	c, err := client.New(cfg)
 	require.NoError(t, err)
+	defer c.Close()
 	_, err = c.Limits(context.Background())
 	var apiErr *client.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.True(t, apiErr.HasCode("MUTUAL_AUTHENTICATION_FAILED"))
-	assert.Equal(t, auth.HintMutualTLS, apiErr.Hint)
+	assert.Contains(t, apiErr.Fix(), "Enforce SSL/TLS Mutual Authentication")
+	assert.Contains(t, apiErr.Error(), apiErr.Fix(), "the message carries the fix")
 }
 
 func TestNewFromHTTPClient(t *testing.T) {
@@ -196,11 +190,11 @@ func TestNewFromHTTPClient(t *testing.T) {
 	require.NoError(t, err)
 	defer org.Close()
 	_, err = client.NewFromHTTPClient(http.DefaultClient, client.Options{})
-	require.ErrorIs(t, err, auth.ErrConfig)
+	require.ErrorIs(t, err, client.ErrConfig)
 	_, err = client.NewFromHTTPClient(http.DefaultClient, client.Options{BaseURL: "http://insecure"})
-	require.ErrorIs(t, err, auth.ErrConfig)
+	require.ErrorIs(t, err, client.ErrConfig)
 	_, err = client.NewFromHTTPClient(http.DefaultClient, client.Options{BaseURL: "https://x", APIVersion: "latest"})
-	require.ErrorIs(t, err, auth.ErrConfig)
+	require.ErrorIs(t, err, client.ErrConfig)
 
 	// Any http.Client that authenticates itself, with the base URL given.
 	c, err := client.NewFromHTTPClient(org.HTTPClient(nil), client.Options{BaseURL: org.URL})

@@ -22,7 +22,6 @@ type APIError struct {
 	Path       string // without the query, which may carry data
 	StatusCode int
 	Errors     []RESTError // empty when the body was not Salesforce's error array
-	Hint       string      // how to fix it, for the codes that have a known fix
 }
 
 func (e *APIError) Error() string {
@@ -34,9 +33,9 @@ func (e *APIError) Error() string {
 			fmt.Fprintf(&b, " (fields: %s)", strings.Join(re.Fields, ", "))
 		}
 	}
-	if e.Hint != "" {
+	if fix := e.Fix(); fix != "" {
 		b.WriteString(": ")
-		b.WriteString(e.Hint)
+		b.WriteString(fix)
 	}
 	return b.String()
 }
@@ -52,18 +51,20 @@ func (e *APIError) HasCode(errorCode string) bool {
 }
 
 // Codes with a fix the SDK can name.
-var hints = map[string]string{
-	"MUTUAL_AUTHENTICATION_FAILED": auth.HintMutualTLS,
+var fixes = map[string]string{
+	"MUTUAL_AUTHENTICATION_FAILED": (&auth.OAuthError{Code: "MUTUAL_AUTHENTICATION_FAILED"}).Fix(),
 	"INVALID_SESSION_ID":           "the session was rejected again after a refresh: check the user is active and the app's session policies",
 	"API_DISABLED_FOR_ORG":         "the org's edition or the user's profile does not allow API access (API Enabled permission)",
 	"REQUEST_LIMIT_EXCEEDED":       "the org's API request limit is used up: see Limits()",
 	"INSUFFICIENT_ACCESS":          "the integration user lacks access: check its permission sets",
 }
 
-func hintFor(errs []RESTError) string {
-	for _, re := range errs {
-		if h, ok := hints[re.ErrorCode]; ok {
-			return h
+// Fix names how to fix the error, for the errorCodes that have a known fix;
+// else "".
+func (e *APIError) Fix() string {
+	for _, re := range e.Errors {
+		if fix, ok := fixes[re.ErrorCode]; ok {
+			return fix
 		}
 	}
 	return ""

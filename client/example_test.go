@@ -6,6 +6,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/salesforcetest"
+	"github.com/sfmtls/sfmtls/transport"
 )
 
 func ExampleQuery() {
@@ -16,14 +17,14 @@ func ExampleQuery() {
 	defer org.Close()
 	org.Insert("Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"}, map[string]any{"Name": "Initech"})
 
-	c, tr, err := client.New(client.Config{
+	c, err := client.New(client.Config{Config: transport.Config{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), MTLSPort: org.Port,
-	})
+		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
+	}})
 	if err != nil {
 		panic(err)
 	}
-	defer tr.CloseIdleConnections()
+	defer c.Close()
 
 	type Account struct {
 		Name string `json:"Name"`
@@ -47,14 +48,14 @@ func ExampleClient_Create() {
 		panic(err)
 	}
 	defer org.Close()
-	c, tr, err := client.New(client.Config{
+	c, err := client.New(client.Config{Config: transport.Config{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), MTLSPort: org.Port,
-	})
+		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
+	}})
 	if err != nil {
 		panic(err)
 	}
-	defer tr.CloseIdleConnections()
+	defer c.Close()
 	ctx := context.Background()
 	id, err := c.Create(ctx, "Account", map[string]any{"Name": "Acme"})
 	if err != nil {

@@ -16,7 +16,7 @@ func ExampleStart() {
 	defer org.Close()
 	tr, err := transport.New(transport.Config{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), MTLSPort: org.Port,
+		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
 	})
 	if err != nil {
 		panic(err)

@@ -23,7 +23,7 @@ func ExampleNew() {
 		MTLS:        org.ClientIdentity(), // from keystore.LoadFile in production
 		JWT:         org.JWTIdentity(),
 		RootCAs:     org.RootCAs(), // nil in production: the system roots
-		MTLSPort:    org.Port,      // 0 in production: 8443
+		Port:        org.Port,      // 0 in production: 8443
 	})
 	if err != nil {
 		panic(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
+	"github.com/sfmtls/sfmtls/transport"
 )
 
 // recorder collects everything the suite produces that a user could see: log
@@ -107,7 +108,9 @@ func TestSecretHygiene(t *testing.T) {
 	_, edKey, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	rec.printed(auth.JWTBearerConfig{Signer: edKey})
-	rec.printed(client.Config{MTLS: mtls, JWT: jwtID, LoginURL: org.URL})
+	headerSecret := "hygiene-header-secret-value"
+	rec.printed(client.Config{Config: transport.Config{MTLS: mtls, JWT: jwtID, LoginURL: org.URL,
+		TokenSource: tr, Header: http.Header{"X-Api-Key": {headerSecret}}}})
 
 	// REST errors.
 	rec.err(c.Get(ctx, "Account", "001missing", nil, &struct{}{}))
@@ -143,7 +146,7 @@ func TestSecretHygiene(t *testing.T) {
 	}
 
 	// What must appear nowhere.
-	secrets := map[string]string{"password": password, "leaked token body": leaked, "assertion": "eyJhbGciOiJSUzI1NiIs", "PEM key": "PRIVATE KEY"}
+	secrets := map[string]string{"password": password, "fixed header value": headerSecret, "leaked token body": leaked, "assertion": "eyJhbGciOiJSUzI1NiIs", "PEM key": "PRIVATE KEY"}
 	for i, tokn := range org.IssuedTokens() {
 		secrets[fmt.Sprintf("access token %d", i)] = tokn
 	}

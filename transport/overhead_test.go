@@ -1,4 +1,4 @@
-package transport
+package transport_test
 
 import (
 	"context"
@@ -8,20 +8,16 @@ import (
 	"testing"
 
 	"github.com/sfmtls/sfmtls/salesforcetest"
+	"github.com/sfmtls/sfmtls/transport"
 )
 
 // BenchmarkHotPath measures only what the Transport adds to a request with a
-// cached token: the cache lookup, routing, the request copy with its header, and
+// cached token: routing, the cache lookup, the request copy with its header, and
 // the verdict on a 200. No network is involved, so the figure is steady on a
 // noisy machine; set it against a whole request in bench/.
 func BenchmarkHotPath(b *testing.B) {
-	org, err := salesforcetest.Start(salesforcetest.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer org.Close()
-	tr, err := New(Config{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), MTLSPort: org.Port})
+	org := salesforcetest.NewOrg(b, salesforcetest.Config{})
+	tr, err := transport.New(org.TransportConfig())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,16 +31,9 @@ func BenchmarkHotPath(b *testing.B) {
 	resp := &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader(""))}
 	b.ReportAllocs()
 	for b.Loop() {
-		tok, err := tr.tokens.Token(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, ok := tr.authorize(req, tok)
+		out, ok := tr.HotPath(req, resp)
 		if !ok || out.Header.Get("Authorization") == "" {
 			b.Fatal("not authorized")
-		}
-		if sessionVerdict(resp) != sessionOK {
-			b.Fatal("verdict")
 		}
 	}
 }

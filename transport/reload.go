@@ -16,7 +16,9 @@ type Reloader struct {
 	Path    string
 	Options keystore.Options
 	// Apply receives each newly loaded identity, e.g. Transport.SetMTLSIdentity.
-	Apply func(*keystore.Identity)
+	// An error from it (an expired certificate, say) is reported as a load
+	// failure would be, and the identity in use stays.
+	Apply func(*keystore.Identity) error
 	// OnError receives load failures; nil ignores them.
 	OnError func(error)
 
@@ -47,7 +49,9 @@ func (r *Reloader) Check() (bool, error) {
 	if err != nil {
 		return false, r.report(err)
 	}
-	r.Apply(id)
+	if err := r.Apply(id); err != nil {
+		return false, r.report(err)
+	}
 	return true, nil
 }
 

@@ -14,20 +14,22 @@ import (
 // current returns at each handshake, with its intermediates. The certificate is
 // offered through GetClientCertificate because Salesforce's certificate request
 // names no acceptable CAs; rotating it only needs current to return another one.
+// A nil current gives a config that presents no certificate, even when asked.
 func NewTLSConfig(current func() *keystore.Identity, roots *x509.CertPool) *tls.Config {
-	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		RootCAs:    roots,
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			id := current()
-			if err := id.CheckValidity(time.Now()); err != nil {
-				// Refusing here names the cause; the server would only say "bad certificate".
-				return nil, fmt.Errorf("sfmtls: client certificate: %w", err)
-			}
-			c := id.TLSCertificate()
-			return &c, nil
-		},
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	if current == nil {
+		return cfg
 	}
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		id := current()
+		if err := id.CheckValidity(time.Now()); err != nil {
+			// Refusing here names the cause; the server would only say "bad certificate".
+			return nil, fmt.Errorf("sfmtls: client certificate: %w", err)
+		}
+		c := id.TLSCertificate()
+		return &c, nil
+	}
+	return cfg
 }
 
 // Roots returns base (nil: the system's roots) plus extra certificates, for

@@ -45,7 +45,7 @@ func configFor(org *salesforcetest.Org) transport.Config {
 		MTLS:        org.ClientIdentity(),
 		JWT:         org.JWTIdentity(),
 		RootCAs:     org.RootCAs(),
-		MTLSPort:    org.Port,
+		Port:        org.Port,
 		Retry:       auth.RetryPolicy{BaseDelay: time.Millisecond},
 	}
 }
@@ -331,7 +331,7 @@ func TestMutualAuthenticationFailedIsExplained(t *testing.T) {
 	var logs bytes.Buffer
 	cfg := configFor(org)
 	// API calls land on the org's standard port, as with a missing ":8443".
-	cfg.MTLSPort = mustPort(t, org.StandardURL)
+	cfg.Port = mustPort(t, org.StandardURL)
 	cfg.LoginURL = org.URL
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	tr := newTransport(t, cfg)
@@ -359,13 +359,13 @@ func TestGenericLoginHostIsRefused(t *testing.T) {
 		cfg := configFor(org)
 		cfg.LoginURL = u
 		_, err := transport.New(cfg)
-		require.ErrorIs(t, err, transport.ErrGenericLoginHost)
+		require.ErrorIs(t, err, transport.ErrConfig)
 		assert.Contains(t, err.Error(), "My Domain")
 	}
 	cfg := configFor(org)
 	cfg.MTLS = nil
 	_, err := transport.New(cfg)
-	require.ErrorIs(t, err, auth.ErrConfig)
+	require.ErrorIs(t, err, transport.ErrConfig)
 }
 
 func TestExpiredClientCertificateIsNamed(t *testing.T) {
@@ -376,10 +376,21 @@ func TestExpiredClientCertificateIsNamed(t *testing.T) {
 	cfg.MTLS = expired
 	_, err = transport.New(cfg)
 	require.ErrorIs(t, err, keystore.ErrExpired)
+	require.ErrorIs(t, err, transport.ErrConfig)
 
-	// Rotated in at run time, it is refused at the handshake with the cause named.
+	// Rotated in at run time, it is refused, and the identity in use stays.
 	tr := newTransport(t, configFor(org))
-	tr.SetMTLSIdentity(expired)
+	require.ErrorIs(t, tr.SetMTLSIdentity(expired), keystore.ErrExpired)
+	status, _ := get(t, tr.Client(), org.InstanceURL+"/services/data/")
+	assert.Equal(t, http.StatusOK, status)
+
+	// One that expires while in use is refused at the next handshake, with the cause named.
+	soon, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(-time.Hour), time.Now().Add(2*time.Second))
+	require.NoError(t, err)
+	org.RegisterMutualAuthCertificate(soon.Leaf())
+	require.NoError(t, tr.SetMTLSIdentity(soon))
+	time.Sleep(time.Until(soon.Leaf().NotAfter.Add(time.Second)))
+	tr.CloseIdleConnections()
 	_, err = tr.Client().Get(org.InstanceURL + "/services/data/")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "client certificate")
@@ -419,7 +430,7 @@ func TestFailedTokenFetchFailsTheCall(t *testing.T) {
 	_, err := tr.Client().Get(org.InstanceURL + "/services/data/")
 	var oe *auth.OAuthError
 	require.ErrorAs(t, err, &oe)
-	assert.Equal(t, auth.HintNotPreAuthorized, oe.Hint)
+	assert.Contains(t, oe.Fix(), "pre-authorize the user")
 }
 
 // TestReplayOncePerEndedSession: a replay whose fresh session has ended too is

@@ -118,27 +118,23 @@ func cmdCheck(args []string, e *env) int {
 	if err != nil {
 		return st.fail("TLS handshake", err, "")
 	}
-	tokenURL, err := auth.TokenURL(s.LoginURL, s.MTLSPort)
+	// client.New checks the configuration (a generic login host, a JWT key that
+	// cannot sign RS256) before anything goes on the wire.
+	c, err := client.New(client.Config{Config: transport.Config{
+		LoginURL: s.LoginURL, Audience: s.Audience, ConsumerKey: s.ConsumerKey, Username: s.Username,
+		MTLS: mtls, JWT: jwtID, ExtraRoots: extra, Port: s.MTLSPort,
+	}, APIVersion: s.APIVersion})
 	if err != nil {
-		return st.fail("TLS handshake", err, "SF_LOGIN_URL is the org's My Domain URL, e.g. https://acme.my.salesforce.com")
+		return st.fail("TLS handshake", err, "")
 	}
-	if auth.IsGenericLoginHost(s.LoginURL) {
-		return st.fail("TLS handshake", transport.ErrGenericLoginHost, "use Setup → My Domain's URL")
-	}
-	detail, err := handshake(e.ctx, tokenURL, mtls, roots)
+	defer c.Close()
+	tr := c.Transport()
+	detail, err := handshake(e.ctx, tr.TokenURL(), mtls, roots)
 	if err != nil {
 		return st.fail("TLS handshake", err, tlsFix(err))
 	}
 	st.ok("TLS handshake", detail)
 
-	c, tr, err := client.New(client.Config{
-		LoginURL: s.LoginURL, Audience: s.Audience, ConsumerKey: s.ConsumerKey, Username: s.Username,
-		MTLS: mtls, JWT: jwtID, ExtraRoots: extra, MTLSPort: s.MTLSPort, APIVersion: s.APIVersion,
-	})
-	if err != nil {
-		return st.fail("JWT bearer token", err, "")
-	}
-	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(e.ctx, checkTimeout)
 	defer cancel()
 	tok, err := tr.Token(ctx)
@@ -158,7 +154,7 @@ func cmdCheck(args []string, e *env) int {
 		fix := ""
 		var apiErr *client.APIError
 		if errors.As(err, &apiErr) {
-			fix = apiErr.Hint
+			fix = apiErr.Fix()
 		}
 		return st.fail("REST API", err, fix)
 	}
@@ -302,11 +298,11 @@ func tlsFix(err error) string {
 func tokenFix(err error) string {
 	var oe *auth.OAuthError
 	if errors.As(err, &oe) {
-		return oe.Hint
+		return oe.Fix()
 	}
 	var re *auth.ResponseError
 	if errors.As(err, &re) {
-		return "the token endpoint did not answer as Salesforce does: check SF_LOGIN_URL and any proxy in between"
+		return re.Fix()
 	}
 	return tlsFix(err)
 }

@@ -72,20 +72,20 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 			func(org *salesforcetest.Org, _ map[string]string) {
 				org.UnregisterMutualAuthCertificate(org.ClientIdentity().Leaf())
 			},
-			"[4/5] JWT bearer token", "Mutual Authentication Certificate", auth.HintMutualTLS},
+			"[4/5] JWT bearer token", "Mutual Authentication Certificate", "Enforce SSL/TLS Mutual Authentication"},
 		{"JWT key not matching the app's certificate",
 			func(org *salesforcetest.Org, _ map[string]string) {
 				other, err := org.PKI.NewJWTIdentity("another key")
 				require.NoError(t, err)
 				org.SetAppCertificate(other.Leaf())
 			},
-			"[4/5] JWT bearer token", "invalid assertion", auth.HintInvalidAssertion},
+			"[4/5] JWT bearer token", "invalid assertion", "does not match the certificate uploaded to the app"},
 		{"user not pre-authorized",
 			func(org *salesforcetest.Org, _ map[string]string) { org.PreAuthorize(org.Username, false) },
-			"[4/5] JWT bearer token", "user hasn't approved this consumer", auth.HintNotPreAuthorized},
+			"[4/5] JWT bearer token", "user hasn't approved this consumer", "pre-authorize the user"},
 		{"wrong audience",
 			func(_ *salesforcetest.Org, v map[string]string) { v["SF_AUDIENCE"] = auth.SandboxAudience },
-			"[4/5] JWT bearer token", "audience is invalid", auth.HintAudience},
+			"[4/5] JWT bearer token", "audience is invalid", "the audience must be"},
 		{"server refuses the client certificate",
 			func(org *salesforcetest.Org, v map[string]string) {
 				stranger, err := salesforcetest.NewPKI()

@@ -25,11 +25,11 @@ func connect(s *settings.Settings, e *env) (*client.Client, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c, tr, err := client.New(cfg)
+	c, err := client.New(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	return c, tr.CloseIdleConnections, nil
+	return c, func() { _ = c.Close() }, nil
 }
 
 func cmdToken(args []string, e *env) int {
@@ -48,14 +48,14 @@ func cmdToken(args []string, e *env) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	_, tr, err := client.New(cfg)
+	c, err := client.New(cfg)
 	if err != nil {
 		return fail(e, err)
 	}
-	defer tr.CloseIdleConnections()
+	defer c.Close()
 	ctx, cancel := context.WithTimeout(e.ctx, checkTimeout)
 	defer cancel()
-	tok, err := tr.Token(ctx)
+	tok, err := c.Token(ctx)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -42,19 +42,19 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	fmt.Fprintf(w, "1. keystores: mTLS %s (%s), JWT %s (%s)\n",
 		cfg.MTLS.Leaf().Subject.CommonName, cfg.MTLS.SourceFormat(), cfg.JWT.Leaf().Subject.CommonName, cfg.JWT.SourceFormat())
 
-	c, tr, err := client.New(cfg)
+	c, err := client.New(cfg)
 	if err != nil {
 		return err
 	}
-	defer tr.CloseIdleConnections()
+	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	tok, err := tr.Token(ctx)
+	tok, err := c.Token(ctx)
 	if err != nil {
 		return err
 	}
-	base, _ := tr.InstanceURL(ctx)
-	fmt.Fprintf(w, "2. token over mutual TLS from %s; API calls go to %s\n", tr.TokenURL(), base)
+	base, _ := c.InstanceURL(ctx)
+	fmt.Fprintf(w, "2. token over mutual TLS from %s; API calls go to %s\n", c.Transport().TokenURL(), base)
 
 	n := 0
 	for a, err := range client.Query[account](ctx, c, "SELECT Id, Name FROM Account ORDER BY Name LIMIT 5") {
@@ -81,7 +81,7 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 		return err
 	}
 	fmt.Fprintf(w, "4. created, updated to %q, and deleted Account %s\n", got.Name, id)
-	st := tr.Stats()
+	st := c.Stats()
 	fmt.Fprintf(w, "5. done: %d token request(s), %d refresh(es); token type %s\n", st.TokenFetches, st.Refreshes, tok.TokenType)
 	return nil
 }

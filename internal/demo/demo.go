@@ -70,23 +70,22 @@ func StartFakeOrg(w io.Writer, pageSize int) (*Env, error) {
 // FakeClientConfig fills what the fake org needs beside the identities: where
 // it is, its consumer key and user, and its server CA.
 func (e *Env) FakeClientConfig() client.Config {
-	return client.Config{
-		LoginURL: e.Org.URL, ConsumerKey: e.Org.ConsumerKey, Username: e.Org.Username,
-		RootCAs: e.Org.RootCAs(), MTLSPort: e.Org.Port,
-	}
+	cfg := client.Config{Config: e.Org.TransportConfig()}
+	cfg.MTLS, cfg.JWT = nil, nil // each example loads its own keystores
+	return cfg
 }
 
 // Flow runs what every example shows once connected: a token over mutual TLS,
 // the API version, and a query.
 func Flow(ctx context.Context, w io.Writer, cfg client.Config) error {
-	c, tr, err := client.New(cfg)
+	c, err := client.New(cfg)
 	if err != nil {
 		return err
 	}
-	defer tr.CloseIdleConnections()
+	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if _, err := tr.Token(ctx); err != nil {
+	if _, err := c.Token(ctx); err != nil {
 		return err
 	}
 	v, err := c.APIVersion(ctx)
@@ -100,7 +99,7 @@ func Flow(ctx context.Context, w io.Writer, cfg client.Config) error {
 		}
 		n++
 	}
-	fmt.Fprintf(w, "connected over mutual TLS: API v%s, %d Account records read, %d token request(s)\n", v, n, tr.Stats().TokenFetches)
+	fmt.Fprintf(w, "connected over mutual TLS: API v%s, %d Account records read, %d token request(s)\n", v, n, c.Stats().TokenFetches)
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/keystore"
+	"github.com/sfmtls/sfmtls/transport"
 )
 
 // Settings is the configuration of a connection.
@@ -188,8 +189,8 @@ func (s *Settings) ClientConfig(getenv func(string) string) (client.Config, erro
 	if err != nil {
 		return client.Config{}, err
 	}
-	return client.Config{
+	return client.Config{Config: transport.Config{
 		LoginURL: s.LoginURL, Audience: s.Audience, ConsumerKey: s.ConsumerKey, Username: s.Username,
-		MTLS: mtls, JWT: jwt, ExtraRoots: roots, MTLSPort: s.MTLSPort, APIVersion: s.APIVersion,
-	}, nil
+		MTLS: mtls, JWT: jwt, ExtraRoots: roots, Port: s.MTLSPort,
+	}, APIVersion: s.APIVersion}, nil
 }

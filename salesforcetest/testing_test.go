@@ -1,0 +1,40 @@
+package salesforcetest_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sfmtls/sfmtls/salesforcetest"
+	"github.com/sfmtls/sfmtls/transport"
+)
+
+// TestNewOrgLikeHTTPTest: the org and its client serve the test and close with it.
+func TestNewOrgLikeHTTPTest(t *testing.T) {
+	var org *salesforcetest.Org
+	var tr *transport.Transport
+	t.Run("use", func(t *testing.T) {
+		org = salesforcetest.NewOrg(t, salesforcetest.Config{})
+		c := org.Client(t)
+		tr = c.Transport()
+		limits, err := c.Limits(context.Background())
+		require.NoError(t, err)
+		assert.NotEmpty(t, limits)
+
+		// TransportConfig is ready as it is.
+		tr2, err := transport.New(org.TransportConfig())
+		require.NoError(t, err)
+		defer tr2.CloseIdleConnections()
+		resp, err := tr2.Client().Get(org.InstanceURL + "/services/data/")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+	})
+	// The subtest's cleanup closed the org: a new connection is refused.
+	tr.CloseIdleConnections()
+	_, err := tr.Client().Get(org.InstanceURL + "/services/data/")
+	require.Error(t, err, "the org is closed when its test ends")
+}
