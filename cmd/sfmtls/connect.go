@@ -219,7 +219,7 @@ func seedFakeOrg(org *salesforcetest.Org, path string) error {
 // writeFakeOrgToken logs in with the org's own JWT identity, as any client
 // would, and writes the access token to path (0600) for curl.
 func writeFakeOrgToken(ctx context.Context, org *salesforcetest.Org, path string) error {
-	ts, err := auth.NewTokenSource(auth.Config{
+	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
 		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil),
 	})
