@@ -166,30 +166,26 @@ func (e *CollectionError) Unwrap() []error {
 	return out
 }
 
-// collectionResult is one element of a Collections answer. Its errors carry
-// the code as statusCode (the SaveResult/DeleteResult form), not errorCode.
-type collectionResult struct {
-	ID      string `json:"id"`
-	Success bool   `json:"success"`
-	Created bool   `json:"created"`
-	Errors  []struct {
-		StatusCode string   `json:"statusCode"`
-		ErrorCode  string   `json:"errorCode"`
+// UnmarshalJSON reads an error of either form Salesforce sends: the REST
+// error array's errorCode, or the statusCode of the SaveResult and
+// DeleteResult errors in sObject Collections answers (REST API Developer
+// Guide, "Create Records Using sObject Collections" examples), so
+// SaveResult decodes both a single write's answer and a collection's.
+func (e *RESTError) UnmarshalJSON(b []byte) error {
+	var both struct {
 		Message    string   `json:"message"`
+		ErrorCode  string   `json:"errorCode"`
+		StatusCode string   `json:"statusCode"`
 		Fields     []string `json:"fields"`
-	} `json:"errors"`
-}
-
-func (r collectionResult) saveResult() SaveResult {
-	out := SaveResult{ID: r.ID, Success: r.Success, Created: r.Created, Errors: []RESTError{}}
-	for _, e := range r.Errors {
-		code := e.StatusCode
-		if code == "" {
-			code = e.ErrorCode
-		}
-		out.Errors = append(out.Errors, RESTError{ErrorCode: code, Message: e.Message, Fields: e.Fields})
 	}
-	return out
+	if err := json.Unmarshal(b, &both); err != nil {
+		return err
+	}
+	*e = RESTError{Message: both.Message, ErrorCode: both.ErrorCode, Fields: both.Fields}
+	if e.ErrorCode == "" {
+		e.ErrorCode = both.StatusCode
+	}
+	return nil
 }
 
 // collectionBody is the request body of create, update and upsert.
@@ -271,7 +267,7 @@ func DeleteRecords(ctx context.Context, c *Client, ids []string, opts Collection
 	results := make([]SaveResult, len(ids))
 	chunks := c.runChunks(ctx, len(ids), MaxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
 		q := url.Values{"ids": {strings.Join(ids[start:end], ",")}, "allOrNone": {strconv.FormatBool(opts.AllOrNone)}}
-		var answer []collectionResult
+		var answer []SaveResult
 		if err := c.Do(ctx, http.MethodDelete, p+"?"+q.Encode(), nil, &answer); err != nil {
 			return false, err
 		}
@@ -329,7 +325,7 @@ func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids,
 func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path string, bodies []json.RawMessage, opts CollectionOptions) ([]SaveResult, error) {
 	results := make([]SaveResult, len(bodies))
 	chunks := c.runChunks(ctx, len(bodies), MaxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
-		var answer []collectionResult
+		var answer []SaveResult
 		body := collectionBody{AllOrNone: opts.AllOrNone, Records: bodies[start:end]}
 		if err := c.Do(ctx, method, path, body, &answer); err != nil {
 			return false, err // never resent: the write may have been committed
@@ -341,13 +337,16 @@ func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path strin
 
 // fillResults copies a chunk's answer into its results; allOK reports
 // whether every record succeeded.
-func fillResults(dst []SaveResult, answer []collectionResult) (allOK bool, err error) {
+func fillResults(dst []SaveResult, answer []SaveResult) (allOK bool, err error) {
 	if len(answer) != len(dst) {
 		return false, fmt.Errorf("salesforce: %d results answered for %d records", len(answer), len(dst))
 	}
 	allOK = true
 	for i, r := range answer {
-		dst[i] = r.saveResult()
+		if r.Errors == nil {
+			r.Errors = []RESTError{}
+		}
+		dst[i] = r
 		allOK = allOK && r.Success
 	}
 	return allOK, nil
