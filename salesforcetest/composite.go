@@ -67,7 +67,7 @@ func (o *Org) handleComposite(w http.ResponseWriter, r *http.Request, v string) 
 	}
 	subs := req.CompositeRequest
 	responses := make([]subResponse, len(subs))
-	answers := map[string]any{}   // referenceId → the body of a subrequest that succeeded
+	answers := map[string]any{}    // referenceId → the body of a subrequest that succeeded
 	failedRef := map[string]bool{} // referenceIds of subrequests that failed or did not run
 	halted := -1
 	_ = o.data.transaction(func(t *txn) *APIError {
