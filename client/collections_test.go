@@ -287,3 +287,26 @@ func TestCollectionInputErrors(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.Canceled))
 }
+
+// Issue 12, point 8: inserting 10,000 records through sObject Collections
+// takes 10,000 / 200 = 50 API calls, counted by the org against the
+// allocation (and seen as 50 requests on the wire).
+func TestInsert10000RecordsTakes50APICalls(t *testing.T) {
+	org, c := setup(t, salesforcetest.Config{}, "65.0")
+	recs := make([]account, 10000)
+	for i := range recs {
+		recs[i] = account{Name: fmt.Sprintf("Bulk %05d", i), Industry: "Energy"}
+	}
+	usedBefore, _ := org.APIUsage()
+	requestsBefore := org.Stats().APIRequests
+	results, err := client.CreateRecords(context.Background(), c, "Account", recs, client.CollectionOptions{})
+	require.NoError(t, err)
+	usedAfter, _ := org.APIUsage()
+	assert.Equal(t, int64(50), usedAfter-usedBefore, "API calls counted against the allocation")
+	assert.Equal(t, int64(50), org.Stats().APIRequests-requestsBefore, "requests the org saw")
+	require.Len(t, results, 10000)
+	for i, r := range results {
+		require.True(t, r.Success, "record %d", i)
+	}
+	t.Logf("10,000 records: %d API calls", usedAfter-usedBefore)
+}
