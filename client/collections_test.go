@@ -310,3 +310,31 @@ func TestInsert10000RecordsTakes50APICalls(t *testing.T) {
 	}
 	t.Logf("10,000 records: %d API calls", usedAfter-usedBefore)
 }
+
+// Every chunk is an API call the org counts: when the allocation runs out
+// mid-way, the refused chunk is a 403 REQUEST_LIMIT_EXCEEDED ("Status Codes
+// and Error Responses"), nothing after it is sent, and the records already
+// answered keep their results. A refused chunk was provably not processed.
+func TestCollectionsStopWhenTheAllocationRunsOut(t *testing.T) {
+	org, c := setup(t, salesforcetest.Config{DailyAPIRequests: 100}, "65.0")
+	org.SetAPIUsage(98) // two calls left
+	recs := make([]account, 1000)
+	for i := range recs {
+		recs[i] = account{Name: fmt.Sprintf("A%d", i)}
+	}
+	results, err := client.CreateRecords(context.Background(), c, "Account", recs, client.CollectionOptions{Parallelism: 1})
+	var ce *client.CollectionError
+	require.ErrorAs(t, err, &ce)
+	var apiErr *client.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusForbidden, apiErr.StatusCode)
+	assert.True(t, apiErr.HasCode("REQUEST_LIMIT_EXCEEDED"))
+	assert.Equal(t, []client.ChunkState{client.ChunkAnswered, client.ChunkAnswered, client.ChunkFailed, client.ChunkNotSent, client.ChunkNotSent},
+		[]client.ChunkState{ce.Chunks[0].State, ce.Chunks[1].State, ce.Chunks[2].State, ce.Chunks[3].State, ce.Chunks[4].State})
+	assert.False(t, ce.Chunks[2].OutcomeUnknown(), "a 403 answer: not processed")
+	for i := range 400 {
+		require.True(t, results[i].Success)
+	}
+	used, _ := org.APIUsage()
+	assert.Equal(t, int64(100), used)
+}
