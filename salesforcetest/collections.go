@@ -181,13 +181,19 @@ func (t *txn) saveCollection(op collectionOp, req collectionRequest, upsertObjec
 		sp := t.savepoint()
 		var res collectionResult
 		var err *APIError
-		switch op {
-		case opCreate:
+		if _, known := t.s.schema.object(typ); !known {
+			// The Guide does not give this answer; the fake sends INVALID_TYPE
+			// for the record, as the object-type errors of the API do.
+			err = apiErr(http.StatusBadRequest, "INVALID_TYPE", fmt.Sprintf("sObject type '%s' is not supported.", typ))
+		}
+		switch {
+		case err != nil:
+		case op == opCreate:
 			var id string
 			if id, err = t.Create(typ, fields); err == nil {
 				res = collectionResult{ID: &id, Success: true, Errors: []collectionError{}}
 			}
-		case opUpdate:
+		case op == opUpdate:
 			err = t.updateByID(typ, idText)
 			if err == nil {
 				err = t.Update(typ, idText, fields)
@@ -196,7 +202,7 @@ func (t *txn) saveCollection(op collectionOp, req collectionRequest, upsertObjec
 				id, _ := normalizeID(idText)
 				res = collectionResult{ID: &id, Success: true, Errors: []collectionError{}}
 			}
-		case opUpsert:
+		case op == opUpsert:
 			res, err = t.upsertRecord(upsertObject, typ, externalIDField, fields)
 		}
 		if err != nil {

@@ -69,6 +69,11 @@ func TestCollectionsCreateValidatesEachRecord(t *testing.T) {
 	}
 	_, ok := org.Record("Account", *res[0].ID)
 	assert.True(t, ok)
+
+	// An unknown type fails its record (the Guide gives no code for it; the
+	// fake sends INVALID_TYPE, as the API's other object-type errors).
+	res = decodeCollection(t, do(t, c, token, http.MethodPost, u, recordsBody(false, `{"attributes":{"type":"Acount"},"Name":"x"}`)))
+	assert.Equal(t, "INVALID_TYPE", res[0].Errors[0].StatusCode)
 }
 
 // allOrNone: "roll back the entire request when an error occurs"; the
