@@ -67,6 +67,7 @@ const (
 	ChunkNotSent
 )
 
+// String names the state: answered, failed or not sent.
 func (s ChunkState) String() string {
 	switch s {
 	case ChunkAnswered:
@@ -120,6 +121,8 @@ func (e *CollectionError) Failed() []Chunk {
 	return out
 }
 
+// Error counts the chunks by state and names up to three failed ones with
+// their records and cause.
 func (e *CollectionError) Error() string {
 	var b strings.Builder
 	answered, failed, notSent := 0, 0, 0
