@@ -32,6 +32,7 @@ func invoiceOrg(t *testing.T, cfg salesforcetest.Config) *salesforcetest.Org {
 			{Name: "Amount__c", Type: salesforcetest.TypeCurrency, Required: true},
 			{Name: "Account__c", Type: salesforcetest.TypeReference, ReferenceTo: []string{"Account"}},
 			{Name: "Due__c", Type: salesforcetest.TypeDate},
+			{Name: "Number__c", Type: salesforcetest.TypeInt, ExternalID: true, Unique: true},
 		}})
 	return start(t, cfg)
 }
@@ -346,6 +347,12 @@ func TestUpsertByExternalID(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, a.status, "a create by upsert needs the required fields too")
 	code, _ = a.errorCode(t)
 	assert.Equal(t, "REQUIRED_FIELD_MISSING", code)
+
+	// An int external id arrives in the URL as text and is stored as a number.
+	a = do(t, c, token, http.MethodPatch, org.URL+"/services/data/v65.0/sobjects/Invoice__c/Number__c/42", `{"Name":"I-42","Amount__c":1}`)
+	require.Equal(t, http.StatusCreated, a.status, string(a.body))
+	a = do(t, c, token, http.MethodPatch, org.URL+"/services/data/v65.0/sobjects/Invoice__c/Number__c/42", `{"Amount__c":2}`)
+	require.Equal(t, http.StatusOK, a.status, string(a.body))
 
 	org.Insert("Account", map[string]any{"Name": "One", "Legacy_Code__c": "L-9"}, map[string]any{"Name": "Two", "Legacy_Code__c": "L-9"})
 	a = do(t, c, token, http.MethodPatch, base+"Legacy_Code__c/L-9", `{"Industry":"Retail"}`)

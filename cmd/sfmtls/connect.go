@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/settings"
 	"github.com/sfmtls/sfmtls/salesforcetest"
@@ -218,14 +219,16 @@ func seedFakeOrg(org *salesforcetest.Org, path string) error {
 // writeFakeOrgToken logs in with the org's own JWT identity, as any client
 // would, and writes the access token to path (0600) for curl.
 func writeFakeOrgToken(ctx context.Context, org *salesforcetest.Org, path string) error {
-	c, err := client.New(client.Config{Config: org.TransportConfig()})
+	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{
+		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
+		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil),
+	})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	tok, err := c.Token(ctx)
+	tok, err := ts.Token(ctx)
 	if err != nil {
 		return err
 	}

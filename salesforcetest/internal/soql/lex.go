@@ -234,12 +234,17 @@ func located(src string, pos int, msg string) string {
 		lineEnd += lineStart
 	}
 	col := utf8.RuneCountInString(src[lineStart:pos]) + 1
-	line := src[lineStart:lineEnd]
-	if len(line) > 200 {
-		// Keep the echo short for long statements.
-		line = ""
+	// Echo at most 100 bytes either side of the error, so that a long
+	// statement does not make a huge message.
+	from, to := max(lineStart, pos-100), min(lineEnd, pos+100)
+	for from > lineStart && !utf8.RuneStart(src[from]) {
+		from--
 	}
-	return fmt.Sprintf("\n%s\n%s^\nERROR at Row:%d:Column:%d\n%s", line, strings.Repeat(" ", min(col-1, 200)), row, col, msg)
+	for to < lineEnd && !utf8.RuneStart(src[to]) {
+		to++
+	}
+	caret := strings.Repeat(" ", utf8.RuneCountInString(src[from:pos]))
+	return fmt.Sprintf("\n%s\n%s^\nERROR at Row:%d:Column:%d\n%s", src[from:to], caret, row, col, msg)
 }
 
 // unescape decodes the body of a quoted string per "Quoted String Escape

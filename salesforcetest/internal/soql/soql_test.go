@@ -231,6 +231,8 @@ func TestErrors(t *testing.T) {
 		{"MALFORMED: unknown date literal", "SELECT Id FROM Opportunity WHERE CloseDate = SOMEDAY", CodeMalformedQuery, ""},
 		{"MALFORMED: number glued to a name", "SELECT Id FROM Account WHERE NumberOfEmployees = 12abc", CodeMalformedQuery, ""},
 		{"MALFORMED: statement longer than 100,000 characters", "SELECT Id FROM Account WHERE Name = '" + strings.Repeat("a", MaxQueryLength) + "'", CodeMalformedQuery, ""},
+		{"MALFORMED: a long line is echoed around the error only", "SELECT Id FROM Account WHERE Name = '" + strings.Repeat("a", 300) + "' junk", CodeMalformedQuery,
+			"\n" + strings.Repeat("a", 98) + "' junk\n" + strings.Repeat(" ", 100) + "^\nERROR at Row:1:Column:340\nunexpected token: 'junk'"},
 		{"MALFORMED: nesting too deep", "SELECT Id FROM Account WHERE " + strings.Repeat("(", 1000) + "Name = 'x'" + strings.Repeat(")", 1000), CodeMalformedQuery, ""},
 		{"MALFORMED: NOT nested too deep", "SELECT Id FROM Account WHERE " + strings.Repeat("NOT ", 1000) + "Name = 'x'", CodeMalformedQuery, ""},
 	}
