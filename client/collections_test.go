@@ -338,3 +338,50 @@ func TestCollectionsStopWhenTheAllocationRunsOut(t *testing.T) {
 	used, _ := org.APIUsage()
 	assert.Equal(t, int64(100), used)
 }
+
+// A retrieve is a read: a chunk whose call fails without an answer is tried
+// once more. A delete is not: its lost answer leaves the chunk
+// OutcomeUnknown, sent once.
+func TestRetrieveIsRetriedOnceDeleteNever(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	ids := org.Insert("Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
+	var retrieves, deletes atomic.Int32
+	cfg := org.TransportConfig()
+	cfg.WrapBase = func(base http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			switch {
+			case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/composite/sobjects/Account"):
+				if retrieves.Add(1) == 1 {
+					return nil, errors.New("connection reset by peer (test)")
+				}
+			case r.Method == http.MethodDelete && strings.HasSuffix(r.URL.Path, "/composite/sobjects"):
+				deletes.Add(1)
+				resp, err := base.RoundTrip(r)
+				if err == nil {
+					resp.Body.Close()
+					err = errors.New("connection reset by peer (test)")
+				}
+				return nil, err
+			}
+			return base.RoundTrip(r)
+		})
+	}
+	c, err := client.New(client.Config{Config: cfg, APIVersion: "65.0"})
+	require.NoError(t, err)
+	defer c.Close()
+	ctx := context.Background()
+
+	got, err := client.RetrieveRecords[account](ctx, c, "Account", ids, []string{"Name"}, client.CollectionOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), retrieves.Load())
+	assert.Equal(t, "Acme", got[0].Name)
+	assert.Equal(t, "Globex", got[1].Name)
+
+	_, err = client.DeleteRecords(ctx, c, ids, client.CollectionOptions{})
+	var ce *client.CollectionError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, int32(1), deletes.Load(), "a delete is not resent")
+	assert.True(t, ce.Chunks[0].OutcomeUnknown())
+	rec, _ := org.Record("Account", ids[0])
+	assert.Equal(t, true, rec["IsDeleted"], "the org did delete: only the answer was lost")
+}
