@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -411,6 +412,12 @@ func (o *Org) routeComposite(w http.ResponseWriter, r *http.Request, v string, s
 // allOrNone, which overrides the collection's own ("allOrNone Parameters in
 // Composite and Collections Requests").
 func (o *Org) collections(t *txn, method, v string, rest []string, query map[string][]string, body any, forceAllOrNone bool) subResult {
+	// "sObject Collections": API 42.0 and later; upsert by external id: 46.0
+	// and later ("Upsert Records Using sObject Collections"). Earlier
+	// versions have no such resource: 404.
+	if n, _ := strconv.Atoi(strings.TrimSuffix(v, ".0")); n < 42 || (len(rest) == 2 && n < 46) {
+		return errorResult(notFound())
+	}
 	first := func(k string) string {
 		if vs := query[k]; len(vs) > 0 {
 			return vs[0]

@@ -186,6 +186,15 @@ func TestCollectionsUpsertAndRetrieve(t *testing.T) {
 	a := do(t, c, token, http.MethodPatch, base+"/Account/Name", recordsBody(false, `{"attributes":{"type":"Account"},"Name":"x"}`))
 	assert.Equal(t, http.StatusNotFound, a.status)
 
+	// Upsert by external id exists from API 46.0, sObject Collections from 42.0.
+	a = do(t, c, token, http.MethodPatch, org.URL+"/services/data/v45.0/composite/sobjects/Account/External_Id__c",
+		recordsBody(false, `{"attributes":{"type":"Account"},"External_Id__c":"E9","Name":"x"}`))
+	assert.Equal(t, http.StatusNotFound, a.status)
+	a = do(t, c, token, http.MethodPost, org.URL+"/services/data/v41.0/composite/sobjects", recordsBody(false, `{"attributes":{"type":"Account"},"Name":"x"}`))
+	assert.Equal(t, http.StatusNotFound, a.status)
+	a = do(t, c, token, http.MethodPost, org.URL+"/services/data/v42.0/composite/sobjects", recordsBody(false, `{"attributes":{"type":"Account"},"Name":"x"}`))
+	assert.Equal(t, http.StatusOK, a.status)
+
 	for _, a := range []answer{
 		do(t, c, token, http.MethodGet, base+"/Account?fields=Name,External_Id__c&ids="+existing+",001000000000009AAA", ""),
 		do(t, c, token, http.MethodPost, base+"/Account", fmt.Sprintf(`{"ids":[%q,"001000000000009AAA"],"fields":["Name","External_Id__c"]}`, existing)),
