@@ -1,0 +1,482 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Limits of sObject Collections (REST API Developer Guide, "Create Records
+// Using sObject Collections" and siblings: "up to 200 records"; "Retrieve
+// Multiple Records with Fewer Round-Trips": a POST retrieves up to 2,000).
+const (
+	MaxCollectionRecords  = 200
+	MaxCollectionRetrieve = 2000
+	// DefaultCollectionParallelism is how many chunks are in flight when
+	// CollectionOptions.Parallelism is 0: the transport's default connections
+	// per host, well under the org's 25 long-running concurrent calls.
+	DefaultCollectionParallelism = 4
+)
+
+// ErrInvalidRequest marks a call the SDK refuses before sending anything,
+// such as an update record without an Id; the error says which and how to fix it.
+var ErrInvalidRequest = errors.New("client: invalid request")
+
+func invalidRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+}
+
+// CollectionOptions tunes an sObject Collections call.
+//
+// Records are sent in chunks of MaxCollectionRecords, one API call each.
+// Chunks are independent requests: AllOrNone makes each chunk all or none —
+// a failing record rolls back the other records of its chunk only, never
+// chunks already committed. With AllOrNone set, a chunk with a failed
+// record also stops the call: chunks not yet sent are not sent (they are
+// reported in a *CollectionError). Wrap the call in your own compensation,
+// or use one chunk (≤ 200 records), when the whole set must be atomic.
+type CollectionOptions struct {
+	// AllOrNone rolls back a chunk's records when any of them fails
+	// (Salesforce's allOrNone, per request).
+	AllOrNone bool
+	// Parallelism is how many chunks are in flight at once; 0 means
+	// DefaultCollectionParallelism, 1 sends them one after another.
+	Parallelism int
+}
+
+// ChunkState says what happened to one chunk of a Collections call.
+type ChunkState int
+
+const (
+	// ChunkAnswered chunks got a result per record; the results are in the
+	// slice the call returned.
+	ChunkAnswered ChunkState = iota
+	// ChunkFailed chunks got no per-record results: the call failed as a
+	// whole (Err says why). A write chunk whose answer was lost may have been
+	// committed: see Chunk.OutcomeUnknown.
+	ChunkFailed
+	// ChunkNotSent chunks were never sent: an earlier chunk failed, or the
+	// context ended. Salesforce did not see them.
+	ChunkNotSent
+)
+
+// String names the state: answered, failed or not sent.
+func (s ChunkState) String() string {
+	switch s {
+	case ChunkAnswered:
+		return "answered"
+	case ChunkFailed:
+		return "failed"
+	case ChunkNotSent:
+		return "not sent"
+	}
+	return "ChunkState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Chunk is one request of a Collections call: the input records
+// [Start, End) and what became of them.
+type Chunk struct {
+	Start, End int
+	State      ChunkState
+	Err        error // for ChunkFailed, and ChunkNotSent when the context ended
+	write      bool
+}
+
+// OutcomeUnknown reports whether the chunk was a write that may or may not
+// have been committed: it failed without an answer from Salesforce (a cut
+// connection, a timeout) or with a 5xx. The SDK never resends such a chunk:
+// check with a query before writing those records again.
+func (c Chunk) OutcomeUnknown() bool {
+	if !c.write || c.State != ChunkFailed {
+		return false
+	}
+	var apiErr *APIError
+	return !errors.As(c.Err, &apiErr) || apiErr.StatusCode >= 500
+}
+
+// CollectionError reports a Collections call in which some chunks got no
+// per-record results. The results of every answered chunk are still in the
+// slice the call returned; the records of the other chunks hold zero values.
+type CollectionError struct {
+	Operation string  // create, update, upsert, delete or retrieve
+	SObject   string  // empty for delete
+	Chunks    []Chunk // every chunk of the call, in input order
+}
+
+// Failed returns the chunks that failed or were not sent.
+func (e *CollectionError) Failed() []Chunk {
+	var out []Chunk
+	for _, c := range e.Chunks {
+		if c.State != ChunkAnswered {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Error counts the chunks by state and names up to three failed ones with
+// their records and cause.
+func (e *CollectionError) Error() string {
+	var b strings.Builder
+	answered, failed, notSent := 0, 0, 0
+	for _, c := range e.Chunks {
+		switch c.State {
+		case ChunkAnswered:
+			answered++
+		case ChunkFailed:
+			failed++
+		default:
+			notSent++
+		}
+	}
+	fmt.Fprintf(&b, "salesforce: %s", e.Operation)
+	if e.SObject != "" {
+		fmt.Fprintf(&b, " %s", e.SObject)
+	}
+	fmt.Fprintf(&b, ": %d of %d chunks answered, %d failed, %d not sent", answered, len(e.Chunks), failed, notSent)
+	shown := 0
+	for _, c := range e.Chunks {
+		if c.State != ChunkFailed || shown == 3 {
+			continue
+		}
+		shown++
+		fmt.Fprintf(&b, "; records %d–%d: %v", c.Start, c.End-1, c.Err)
+		if c.OutcomeUnknown() {
+			b.WriteString(" (outcome unknown: not resent)")
+		}
+	}
+	if failed > shown {
+		fmt.Fprintf(&b, "; and %d more failed chunks", failed-shown)
+	}
+	return b.String()
+}
+
+// Unwrap returns the chunks' errors, for errors.Is and errors.As.
+func (e *CollectionError) Unwrap() []error {
+	var out []error
+	for _, c := range e.Chunks {
+		if c.Err != nil {
+			out = append(out, c.Err)
+		}
+	}
+	return out
+}
+
+// UnmarshalJSON reads an error of either form Salesforce sends: the REST
+// error array's errorCode, or the statusCode of the SaveResult and
+// DeleteResult errors in sObject Collections answers (REST API Developer
+// Guide, "Create Records Using sObject Collections" examples), so
+// SaveResult decodes both a single write's answer and a collection's.
+func (e *RESTError) UnmarshalJSON(b []byte) error {
+	var both struct {
+		Message    string   `json:"message"`
+		ErrorCode  string   `json:"errorCode"`
+		StatusCode string   `json:"statusCode"`
+		Fields     []string `json:"fields"`
+	}
+	if err := json.Unmarshal(b, &both); err != nil {
+		return err
+	}
+	*e = RESTError{Message: both.Message, ErrorCode: both.ErrorCode, Fields: both.Fields}
+	if e.ErrorCode == "" {
+		e.ErrorCode = both.StatusCode
+	}
+	return nil
+}
+
+// collectionBody is the request body of create, update and upsert.
+type collectionBody struct {
+	AllOrNone bool              `json:"allOrNone"`
+	Records   []json.RawMessage `json:"records"`
+}
+
+// CreateRecords inserts records of type sobject with sObject Collections
+// (POST /composite/sobjects), in chunks of 200 sent with bounded
+// parallelism (see CollectionOptions). T is any type that marshals to a JSON
+// object, such as the struct you query with; its Id, when empty, is left
+// out, as a create must not send one. The result has one SaveResult per
+// record, in input order, with Salesforce's errors for the records it
+// refused. A chunk that got no answer is reported in a *CollectionError;
+// the results of the other chunks are kept.
+func CreateRecords[T any](ctx context.Context, c *Client, sobject string, records []T, opts CollectionOptions) ([]SaveResult, error) {
+	bodies, err := encodeRecords(sobject, records, recordCreate)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.dataPath(ctx, "composite", "sobjects")
+	if err != nil {
+		return nil, err
+	}
+	return c.saveChunks(ctx, "create", sobject, http.MethodPost, p, bodies, opts)
+}
+
+// UpdateRecords updates records of type sobject with sObject Collections
+// (PATCH /composite/sobjects). Each record must carry its Id; the fields it
+// marshals are the fields changed. Chunking, ordering and errors are as for
+// CreateRecords.
+func UpdateRecords[T any](ctx context.Context, c *Client, sobject string, records []T, opts CollectionOptions) ([]SaveResult, error) {
+	bodies, err := encodeRecords(sobject, records, recordUpdate)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.dataPath(ctx, "composite", "sobjects")
+	if err != nil {
+		return nil, err
+	}
+	return c.saveChunks(ctx, "update", sobject, http.MethodPatch, p, bodies, opts)
+}
+
+// UpsertRecords inserts or updates records of type sobject matched on
+// externalIDField (PATCH /composite/sobjects/{sobject}/{externalIDField},
+// API 46.0+). Each record carries its external id value and no Id; a
+// SaveResult's Created says whether it was inserted. Chunking, ordering and
+// errors are as for CreateRecords.
+func UpsertRecords[T any](ctx context.Context, c *Client, sobject, externalIDField string, records []T, opts CollectionOptions) ([]SaveResult, error) {
+	if externalIDField == "" {
+		return nil, invalidRequest("UpsertRecords needs the external id field's name, such as External_Id__c")
+	}
+	bodies, err := encodeRecords(sobject, records, recordCreate)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.dataPath(ctx, "composite", "sobjects", sobject, externalIDField)
+	if err != nil {
+		return nil, err
+	}
+	return c.saveChunks(ctx, "upsert", sobject, http.MethodPatch, p, bodies, opts)
+}
+
+// DeleteRecords deletes records by id with sObject Collections (DELETE
+// /composite/sobjects?ids=…), 200 ids a request; the ids may be of
+// different objects. The result has one SaveResult per id, in input order.
+// Chunking and errors are as for CreateRecords.
+func DeleteRecords(ctx context.Context, c *Client, ids []string, opts CollectionOptions) ([]SaveResult, error) {
+	for i, id := range ids {
+		if id == "" || strings.Contains(id, ",") {
+			return nil, invalidRequest("DeleteRecords: id %d is %q: give 15- or 18-character record ids", i, id)
+		}
+	}
+	p, err := c.dataPath(ctx, "composite", "sobjects")
+	if err != nil {
+		return nil, err
+	}
+	results := make([]SaveResult, len(ids))
+	chunks := c.runChunks(ctx, len(ids), MaxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
+		q := url.Values{"ids": {strings.Join(ids[start:end], ",")}, "allOrNone": {strconv.FormatBool(opts.AllOrNone)}}
+		var answer []SaveResult
+		if err := c.Do(ctx, http.MethodDelete, p+"?"+q.Encode(), nil, &answer); err != nil {
+			return false, err
+		}
+		return fillResults(results[start:end], answer)
+	})
+	return results, collectionErr("delete", "", chunks)
+}
+
+// RetrieveRecords reads records of type sobject by id with sObject
+// Collections (POST /composite/sobjects/{sobject}, 2,000 ids a request),
+// decoding the fields named into T. The result has one entry per id, in
+// input order; an entry is nil where Salesforce answered null: an id that
+// does not exist or that the user cannot read. A retrieve is a read, so a
+// chunk whose call fails without an answer is tried once more.
+func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids, fields []string, opts CollectionOptions) ([]*T, error) {
+	if len(fields) == 0 {
+		return nil, invalidRequest("RetrieveRecords needs the fields to read, such as []string{\"Id\", \"Name\"}")
+	}
+	p, err := c.dataPath(ctx, "composite", "sobjects", sobject)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, len(ids))
+	chunks := c.runChunks(ctx, len(ids), MaxCollectionRetrieve, opts, false, func(ctx context.Context, start, end int) (bool, error) {
+		body := map[string][]string{"ids": ids[start:end], "fields": fields}
+		var answer []json.RawMessage
+		err := c.Do(ctx, http.MethodPost, p, body, &answer)
+		var apiErr *APIError
+		if err != nil && !errors.As(err, &apiErr) && ctx.Err() == nil {
+			answer = nil
+			err = c.Do(ctx, http.MethodPost, p, body, &answer) // a read: safe to try again
+		}
+		if err != nil {
+			return false, err
+		}
+		if len(answer) != end-start {
+			return false, fmt.Errorf("salesforce: retrieve %s: %d records answered for %d ids", sobject, len(answer), end-start)
+		}
+		for i, raw := range answer {
+			if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+				continue
+			}
+			v := new(T)
+			if err := json.Unmarshal(raw, v); err != nil {
+				return false, fmt.Errorf("salesforce: retrieve %s: decoding record %d: %w", sobject, start+i, err)
+			}
+			out[start+i] = v
+		}
+		return true, nil
+	})
+	return out, collectionErr("retrieve", sobject, chunks)
+}
+
+// saveChunks sends create, update and upsert chunks.
+func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path string, bodies []json.RawMessage, opts CollectionOptions) ([]SaveResult, error) {
+	results := make([]SaveResult, len(bodies))
+	chunks := c.runChunks(ctx, len(bodies), MaxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
+		var answer []SaveResult
+		body := collectionBody{AllOrNone: opts.AllOrNone, Records: bodies[start:end]}
+		if err := c.Do(ctx, method, path, body, &answer); err != nil {
+			return false, err // never resent: the write may have been committed
+		}
+		return fillResults(results[start:end], answer)
+	})
+	return results, collectionErr(op, sobject, chunks)
+}
+
+// fillResults copies a chunk's answer into its results; allOK reports
+// whether every record succeeded.
+func fillResults(dst []SaveResult, answer []SaveResult) (allOK bool, err error) {
+	if len(answer) != len(dst) {
+		return false, fmt.Errorf("salesforce: %d results answered for %d records", len(answer), len(dst))
+	}
+	allOK = true
+	for i, r := range answer {
+		if r.Errors == nil {
+			r.Errors = []RESTError{}
+		}
+		dst[i] = r
+		allOK = allOK && r.Success
+	}
+	return allOK, nil
+}
+
+// runChunks cuts n items into chunks of size and runs send on them with
+// bounded parallelism, in input order of start. send reports whether every
+// record of its chunk succeeded. A chunk that fails as a whole stops the
+// sending of further chunks, and so does a record failure under AllOrNone;
+// chunks in flight finish.
+func (c *Client) runChunks(ctx context.Context, n, size int, opts CollectionOptions, write bool,
+	send func(ctx context.Context, start, end int) (allOK bool, err error)) []Chunk {
+	chunks := make([]Chunk, 0, (n+size-1)/size)
+	for start := 0; start < n; start += size {
+		chunks = append(chunks, Chunk{Start: start, End: min(start+size, n), State: ChunkNotSent, write: write})
+	}
+	workers := opts.Parallelism
+	if workers <= 0 {
+		workers = DefaultCollectionParallelism
+	}
+	workers = min(workers, len(chunks))
+	var (
+		mu      sync.Mutex
+		next    int
+		stopped bool
+		wg      sync.WaitGroup
+	)
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped || next == len(chunks) {
+			return 0, false
+		}
+		if err := ctx.Err(); err != nil {
+			for i := next; i < len(chunks); i++ {
+				chunks[i].Err = err
+			}
+			stopped = true
+			return 0, false
+		}
+		next++
+		return next - 1, true
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i, ok := take()
+				if !ok {
+					return
+				}
+				allOK, err := send(ctx, chunks[i].Start, chunks[i].End)
+				mu.Lock()
+				if err != nil {
+					chunks[i].State, chunks[i].Err = ChunkFailed, err
+					stopped = true
+				} else {
+					chunks[i].State = ChunkAnswered
+					stopped = stopped || (opts.AllOrNone && !allOK)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return chunks
+}
+
+func collectionErr(op, sobject string, chunks []Chunk) error {
+	for _, c := range chunks {
+		if c.State != ChunkAnswered {
+			return &CollectionError{Operation: op, SObject: sobject, Chunks: chunks}
+		}
+	}
+	return nil
+}
+
+type recordMode int
+
+const (
+	recordCreate recordMode = iota // no Id: create and upsert
+	recordUpdate                   // Id required
+)
+
+// encodeRecords marshals each record to a JSON object and adds the
+// attributes map with the type ("Each object must contain an attributes
+// map. The map must contain a value for type.").
+func encodeRecords[T any](sobject string, records []T, mode recordMode) ([]json.RawMessage, error) {
+	if sobject == "" {
+		return nil, invalidRequest("the sObject type is empty: name it, such as Account or Invoice__c")
+	}
+	typ, err := json.Marshal(map[string]string{"type": sobject})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]json.RawMessage, len(records))
+	for i, rec := range records {
+		raw, err := json.Marshal(rec)
+		if err != nil {
+			return nil, invalidRequest("record %d: %v", i, err)
+		}
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+			return nil, invalidRequest("record %d is not a JSON object (%T): use a struct or a map of field names", i, rec)
+		}
+		idKey, id := "", ""
+		for k, v := range fields {
+			if strings.EqualFold(k, "Id") {
+				idKey = k
+				if err := json.Unmarshal(v, &id); err != nil && !bytes.Equal(v, []byte("null")) {
+					return nil, invalidRequest("record %d: Id is not a string", i)
+				}
+			}
+		}
+		switch {
+		case mode == recordUpdate && id == "":
+			return nil, invalidRequest("record %d has no Id: an update names each record by its Id", i)
+		case mode == recordCreate && idKey != "" && id == "":
+			delete(fields, idKey) // the query struct's empty Id: a create must not send one
+		}
+		if _, given := fields["attributes"]; !given {
+			fields["attributes"] = typ
+		}
+		if out[i], err = json.Marshal(fields); err != nil {
+			return nil, invalidRequest("record %d: %v", i, err)
+		}
+	}
+	return out, nil
+}
