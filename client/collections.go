@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/sfmtls/sfmtls/transport"
 )
 
 // Limits of sObject Collections (REST API Developer Guide, "Create Records
@@ -271,6 +274,11 @@ func DeleteRecords(ctx context.Context, c *Client, ids []string, opts Collection
 	chunks := c.runChunks(ctx, len(ids), MaxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
 		q := url.Values{"ids": {strings.Join(ids[start:end], ",")}, "allOrNone": {strconv.FormatBool(opts.AllOrNone)}}
 		var answer []SaveResult
+		// DELETE is idempotent, so the transport would resend it after a lost
+		// answer; here a second send would report the records the first one
+		// deleted as ENTITY_IS_DELETED and hide that they were deleted. So an
+		// attempt that got no answer is not resent: the chunk's outcome is unknown.
+		ctx = transport.WithRetryPolicy(ctx, answeredOnly{})
 		if err := c.Do(ctx, http.MethodDelete, p+"?"+q.Encode(), nil, &answer); err != nil {
 			return false, err
 		}
@@ -479,4 +487,16 @@ func encodeRecords[T any](sobject string, records []T, mode recordMode) ([]json.
 		}
 	}
 	return out, nil
+}
+
+// answeredOnly retries as the default policy does, but only failures that
+// came with an answer (503, UNABLE_TO_LOCK_ROW, …), which Salesforce did not
+// process; an attempt that got no answer is not resent.
+type answeredOnly struct{}
+
+func (answeredOnly) Backoff(attempt int, f transport.Failure) (time.Duration, bool) {
+	if f.StatusCode == 0 {
+		return 0, false
+	}
+	return transport.Backoff{}.Backoff(attempt, f)
 }
