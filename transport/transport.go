@@ -13,16 +13,13 @@ import (
 	"cmp"
 	"context"
 	"crypto"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/keystore"
@@ -43,7 +40,8 @@ type Stats struct {
 // Transport is an http.RoundTripper for Salesforce; see the package comment.
 // It is safe for concurrent use.
 type Transport struct {
-	org, plain     *http.Transport   // with and without the client certificate
+	org            *orgBase          // with the client certificate (see base.go)
+	plain          *http.Transport   // without it
 	orgRT, plainRT http.RoundTripper // the same, through Config.WrapBase
 	tokens         *auth.Cache
 	bearer         *auth.JWTBearer // nil with Config.TokenSource
@@ -91,15 +89,8 @@ func New(cfg Config) (*Transport, error) {
 		return nil, err
 	}
 
-	t.org = newBase(NewTLSConfig(t.mtls.Load, roots))
-	t.org.MaxConnsPerHost = cmp.Or(cfg.MaxConnsPerHost, defaultMaxConnsPerHost)
-	// The plain base has no GetClientCertificate: a host that asks gets none.
-	t.plain = newBase(NewTLSConfig(nil, roots))
-	t.orgRT, t.plainRT = t.org, t.plain
-	if cfg.WrapBase != nil {
-		if t.orgRT, t.plainRT = cfg.WrapBase(t.org), cfg.WrapBase(t.plain); t.orgRT == nil || t.plainRT == nil {
-			return nil, configError("WrapBase returned nil: it must return the round tripper it was given, or one wrapping it")
-		}
+	if err := t.buildBases(cfg, roots); err != nil {
+		return nil, err
 	}
 
 	source := cfg.TokenSource
@@ -138,20 +129,6 @@ func New(cfg Config) (*Transport, error) {
 	}
 	t.tokens = auth.NewCache(source, auth.CacheOptions{SessionTimeout: cfg.SessionTimeout})
 	return t, nil
-}
-
-func newBase(tlsConfig *tls.Config) *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tlsConfig,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   100,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
