@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"runtime"
@@ -58,11 +59,13 @@ var (
 func setup(tb testing.TB) *env {
 	tb.Helper()
 	envOnce.Do(func() {
-		org, err := salesforcetest.Start(salesforcetest.Config{})
+		// A round makes far more calls than a day's default allocation.
+		const allocation = math.MaxInt64 / 2
+		org, err := salesforcetest.Start(salesforcetest.Config{DailyAPIRequests: allocation})
 		if err != nil {
 			panic(err)
 		}
-		h1, err := salesforcetest.Start(salesforcetest.Config{PKI: org.PKI, HTTP1Only: true})
+		h1, err := salesforcetest.Start(salesforcetest.Config{PKI: org.PKI, HTTP1Only: true, DailyAPIRequests: allocation})
 		if err != nil {
 			panic(err)
 		}

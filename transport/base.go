@@ -6,7 +6,9 @@ import (
 	"crypto/x509"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -80,8 +82,8 @@ func http2Config(c *http.HTTP2Config) *http.HTTP2Config {
 }
 
 // orgBase sends the org's requests over HTTP/2 through h2, whose connections per
-// host are bounded, until a host answers in HTTP/1.1; from then on that host's
-// requests go through h1, which offers HTTP/1.1 alone and has no bound.
+// host are bounded, and those for a host whose first connection negotiated
+// HTTP/1.1 through h1, which offers HTTP/1.1 alone and has no bound.
 //
 // Why two transports: net/http's MaxConnsPerHost counts connections of either
 // protocol, and the protocol is known only after the first handshake (ALPN).
@@ -96,28 +98,111 @@ func http2Config(c *http.HTTP2Config) *http.HTTP2Config {
 // connection without a bound, but it is new in Go 1.26 (go.mod says 1.24) and
 // does not stop the first burst, which dials before any connection is known to
 // be HTTP/2.
+//
+// While a host's protocol is unknown, its first request probes: the others
+// wait until the probe has a connection, whose ALPN tells the protocol, and
+// then take the right transport. So a cold burst dials once over HTTP/2, and
+// over HTTP/1.1 does not queue behind the bound. If the probe fails before it
+// has a connection, the waiters go on through h2 as they would have without
+// the wait, and the host's next request probes again.
 type orgBase struct {
 	h2, h1     *http.Transport
 	h2RT, h1RT http.RoundTripper // the same, through Config.WrapBase
-	http1      sync.Map          // host:port → struct{}: hosts that answered in HTTP/1.1
+	hosts      sync.Map          // host:port → *hostProto
+}
+
+// hostProto is what a host's connections negotiate.
+type hostProto struct {
+	state atomic.Int32  // protoUnknown until the probe settles it
+	known chan struct{} // closed when state leaves protoUnknown
+	once  sync.Once
+}
+
+const (
+	protoUnknown int32 = iota
+	protoHTTP2
+	protoHTTP1
+	protoFailed // the probe failed before it had a connection
+)
+
+func (p *hostProto) settle(state int32) {
+	p.once.Do(func() {
+		p.state.Store(state)
+		close(p.known)
+	})
 }
 
 func (b *orgBase) RoundTrip(req *http.Request) (*http.Response, error) {
-	if _, ok := b.http1.Load(req.URL.Host); ok {
+	host := req.URL.Host
+	v, ok := b.hosts.Load(host)
+	if !ok {
+		fresh := &hostProto{known: make(chan struct{})}
+		if v, ok = b.hosts.LoadOrStore(host, fresh); !ok {
+			return b.probe(req, fresh)
+		}
+	}
+	p := v.(*hostProto)
+	state := p.state.Load()
+	if state == protoUnknown {
+		select {
+		case <-p.known:
+			state = p.state.Load()
+		case <-req.Context().Done():
+			closeBody(req)
+			return nil, req.Context().Err()
+		}
+	}
+	if state == protoHTTP1 {
 		return b.h1RT.RoundTrip(req)
 	}
 	resp, err := b.h2RT.RoundTrip(req)
-	if err == nil && resp.ProtoMajor == 1 {
-		b.http1.Store(req.URL.Host, struct{}{})
+	if err == nil && resp.ProtoMajor == 1 && state == protoHTTP2 {
+		// The host now answers in HTTP/1.1 (a proxy put in front of it).
+		b.hosts.Store(host, settled(protoHTTP1))
 	}
 	return resp, err
 }
 
+// probe sends a host's first request through h2 and settles the host's
+// protocol as soon as the request has its connection.
+func (b *orgBase) probe(req *http.Request, p *hostProto) (*http.Response, error) {
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if cs, ok := info.Conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
+			p.settle(protocolOf(cs.ConnectionState().NegotiatedProtocol))
+		}
+	}}
+	resp, err := b.h2RT.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	switch {
+	case err == nil && resp.ProtoMajor == 1:
+		p.settle(protoHTTP1) // when the connection did not tell (a custom dialer's)
+	case err == nil:
+		p.settle(protoHTTP2)
+	default:
+		p.settle(protoFailed)
+	}
+	if p.state.Load() == protoFailed {
+		b.hosts.CompareAndDelete(req.URL.Host, p) // the next request probes again
+	}
+	return resp, err
+}
+
+func protocolOf(alpn string) int32 {
+	if alpn == "h2" {
+		return protoHTTP2
+	}
+	return protoHTTP1
+}
+
+func settled(state int32) *hostProto {
+	p := &hostProto{known: make(chan struct{})}
+	p.settle(state)
+	return p
+}
+
 // CloseIdleConnections closes both transports' idle connections and forgets
-// which hosts answered in HTTP/1.1, so that the next handshake asks for HTTP/2
-// again.
+// what each host negotiated, so that the next handshake asks for HTTP/2 again.
 func (b *orgBase) CloseIdleConnections() {
-	b.http1.Clear()
+	b.hosts.Clear()
 	b.h2.CloseIdleConnections()
 	b.h1.CloseIdleConnections()
 }
