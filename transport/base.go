@@ -24,6 +24,9 @@ func (t *Transport) buildBases(cfg Config, roots *x509.CertPool) error {
 	t.org.h2.MaxConnsPerHost = cmp.Or(cfg.MaxConnsPerHost, defaultMaxConnsPerHost)
 	t.org.h1.Protocols = new(http.Protocols)
 	t.org.h1.Protocols.SetHTTP1(true)
+	// Over HTTP/1.1 each call in flight holds a connection: keep as many idle as
+	// were in use, or every peak beyond the idle limit pays for new handshakes.
+	t.org.h1.MaxIdleConns, t.org.h1.MaxIdleConnsPerHost = 0, maxIdleHTTP1
 	// The plain base has no GetClientCertificate: a host that asks gets none.
 	t.plain = newBase(NewTLSConfig(nil, roots), h2)
 	t.org.h2RT, t.org.h1RT, t.plainRT = t.org.h2, t.org.h1, t.plain
@@ -36,6 +39,10 @@ func (t *Transport) buildBases(cfg Config, roots *x509.CertPool) error {
 	t.orgRT = t.org
 	return nil
 }
+
+// maxIdleHTTP1 bounds the idle HTTP/1.1 connections kept per host (for
+// IdleConnTimeout), so a rare peak does not hold thousands of sockets.
+const maxIdleHTTP1 = 1024
 
 func newBase(tlsConfig *tls.Config, h2 *http.HTTP2Config) *http.Transport {
 	return &http.Transport{

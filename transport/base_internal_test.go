@@ -36,5 +36,7 @@ func TestHTTP2Defaults(t *testing.T) {
 	}
 	assert.Equal(t, 4, tr.org.h2.MaxConnsPerHost)
 	assert.Zero(t, tr.org.h1.MaxConnsPerHost)
+	assert.Equal(t, 1024, tr.org.h1.MaxIdleConnsPerHost, "HTTP/1.1 keeps its connections for the next peak")
+	assert.Zero(t, tr.org.h1.MaxIdleConns)
 	assert.True(t, tr.org.h1.Protocols.HTTP1() && !tr.org.h1.Protocols.HTTP2(), "the HTTP/1.1 base offers HTTP/1.1 alone")
 }
