@@ -64,6 +64,9 @@ type Config struct {
 	ErrorLog *log.Logger
 	// MaxConcurrentStreams per HTTP/2 connection; 0 means net/http's default (250).
 	MaxConcurrentStreams int
+	// HTTP1Only serves HTTP/1.1 alone (ALPN offers no h2), as behind a proxy
+	// or load balancer that does not speak HTTP/2.
+	HTTP1Only bool
 	// Objects declares custom objects (Invoice__c) and, in an entry named
 	// after a standard object, custom fields to add to it (External_Id__c on Account).
 	Objects []SObject
@@ -215,7 +218,7 @@ func Start(cfg Config) (*Org, error) {
 		MinVersion:       tls.VersionTLS12,
 		VerifyConnection: o.verifyClient,
 	}
-	if o.mtls, o.URL, o.Port, err = serve(handler, mtlsConfig, errLog, cfg.MaxConcurrentStreams); err != nil {
+	if o.mtls, o.URL, o.Port, err = serve(handler, mtlsConfig, errLog, cfg); err != nil {
 		return nil, err
 	}
 	if cfg.InstanceURLWithPort {
@@ -223,21 +226,25 @@ func Start(cfg Config) (*Org, error) {
 	}
 	o.data.userID = o.userID(o.Username)
 	standardConfig := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
-	if o.standard, o.StandardURL, _, err = serve(handler, standardConfig, errLog, cfg.MaxConcurrentStreams); err != nil {
+	if o.standard, o.StandardURL, _, err = serve(handler, standardConfig, errLog, cfg); err != nil {
 		o.mtls.Close()
 		return nil, err
 	}
 	return o, nil
 }
 
-func serve(h http.Handler, cfg *tls.Config, errLog *log.Logger, streams int) (*http.Server, string, int, error) {
+func serve(h http.Handler, tlsConfig *tls.Config, errLog *log.Logger, cfg Config) (*http.Server, string, int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", 0, err
 	}
-	srv := &http.Server{Handler: h, TLSConfig: cfg, ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second}
-	if streams > 0 {
-		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: streams}
+	srv := &http.Server{Handler: h, TLSConfig: tlsConfig, ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second}
+	if cfg.MaxConcurrentStreams > 0 {
+		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: cfg.MaxConcurrentStreams}
+	}
+	if cfg.HTTP1Only {
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
 	}
 	go func() { _ = srv.ServeTLS(l, "", "") }()
 	port := l.Addr().(*net.TCPAddr).Port

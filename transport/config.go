@@ -81,12 +81,24 @@ type Config struct {
 	InstanceHosts []string
 	// Retry controls retries of the token request.
 	Retry auth.RetryPolicy
-	// MaxConnsPerHost bounds the connections to each Salesforce host; 0 means 4.
-	// HTTP/2 carries many requests on each, and without a bound a burst beyond a
-	// connection's stream limit dials one TLS connection per waiting request.
+	// MaxConnsPerHost bounds the HTTP/2 connections to each Salesforce host; 0
+	// means 4. HTTP/2 carries many requests on each, and without a bound a burst
+	// beyond a connection's stream limit dials one TLS connection per waiting
+	// request. A host that answers in HTTP/1.1 (through a proxy or load balancer
+	// without HTTP/2) carries one request per connection, so its connections are
+	// not bounded: they follow the callers, as with net/http's defaults.
 	MaxConnsPerHost int
-	// WrapBase, when set, wraps each base transport: the mutual TLS one for the
-	// org (API calls and the token request) and the plain one for other hosts.
+	// HTTP2 tunes the HTTP/2 connections (net/http's HTTP2Config). Its health
+	// check finds connections that went silent: one that has received nothing
+	// for SendPingTimeout is pinged, and closed when no answer comes within
+	// PingTimeout, so the requests on it fail instead of waiting minutes for the
+	// operating system, and the next ones dial anew. nil, or a zero
+	// SendPingTimeout or PingTimeout, means 30s and 15s; a negative
+	// SendPingTimeout turns the health check off.
+	HTTP2 *http.HTTP2Config
+	// WrapBase, when set, wraps each base transport: the mutual TLS ones for the
+	// org (API calls and the token request; one for HTTP/2, one for hosts that
+	// answer in HTTP/1.1) and the plain one for other hosts.
 	// Use it for instrumentation such as otelhttp.NewTransport. It receives an
 	// *http.Transport not yet used, whose DialContext or Proxy it may replace.
 	WrapBase func(http.RoundTripper) http.RoundTripper
@@ -128,10 +140,10 @@ func (c Config) Format(f fmt.State, _ rune) {
 	}
 	fmt.Fprintf(f, "transport.Config{LoginURL:%q Audience:%q ConsumerKey:%q Username:%q MTLS:%v JWT:%v Port:%d "+
 		"RootCAs:%t ExtraRoots:%d TokenSource:%s SessionTimeout:%s Store:%T InstanceHosts:%q Retry:%+v MaxConnsPerHost:%d "+
-		"WrapBase:%t Header:%v CallRetry:%T RetryBudget:%d UsageCap:%v Logger:%t}",
+		"HTTP2:%+v WrapBase:%t Header:%v CallRetry:%T RetryBudget:%d UsageCap:%v Logger:%t}",
 		c.LoginURL, c.Audience, c.ConsumerKey, c.Username, c.MTLS, c.JWT, c.Port,
 		c.RootCAs != nil, len(c.ExtraRoots), source, c.SessionTimeout, c.Store, c.InstanceHosts, c.Retry, c.MaxConnsPerHost,
-		c.WrapBase != nil, names, c.CallRetry, c.RetryBudget, c.UsageCap, c.Logger != nil)
+		c.HTTP2, c.WrapBase != nil, names, c.CallRetry, c.RetryBudget, c.UsageCap, c.Logger != nil)
 }
 
 // defaultPort is where Salesforce enforces client certificates.

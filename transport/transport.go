@@ -47,7 +47,8 @@ type Stats struct {
 // Transport is an http.RoundTripper for Salesforce; see the package comment.
 // It is safe for concurrent use.
 type Transport struct {
-	org, plain     *http.Transport   // with and without the client certificate
+	org            *orgBase          // with the client certificate (see base.go)
+	plain          *http.Transport   // without it
 	orgRT, plainRT http.RoundTripper // the same, through Config.WrapBase
 	tokens         *auth.Cache
 	bearer         *auth.JWTBearer // nil with Config.TokenSource

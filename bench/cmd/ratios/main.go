@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +16,7 @@ import (
 	"strings"
 )
 
-var line = regexp.MustCompile(`^Benchmark(\w+)/(?:(conc=\d+)/)?impl=(\w+)(?:-\d+)?\s+\d+\s+(.*)$`)
+var line = regexp.MustCompile(`^Benchmark(\w+)/(?:(proto=\w+)/)?(?:(conc=\d+)/)?impl=(\w+)(?:-\d+)?\s+\d+\s+(.*)$`)
 
 type key struct{ bench, unit string }
 
@@ -36,10 +37,12 @@ func run(in io.Reader, out io.Writer) error {
 			continue
 		}
 		bench := m[1]
-		if m[2] != "" {
-			bench += "/" + m[2]
+		for _, sub := range m[2:4] {
+			if sub != "" {
+				bench += "/" + sub
+			}
 		}
-		f := strings.Fields(m[4])
+		f := strings.Fields(m[5])
 		for i := 0; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
@@ -50,7 +53,7 @@ func run(in io.Reader, out io.Writer) error {
 				values[k] = map[string][]float64{}
 				order = append(order, k)
 			}
-			values[k][m[3]] = append(values[k][m[3]], v)
+			values[k][m[4]] = append(values[k][m[4]], v)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -66,14 +69,52 @@ func run(in io.Reader, out io.Writer) error {
 		}
 		return units[a.unit] - units[b.unit]
 	})
-	fmt.Fprintf(out, "%-26s %-15s %12s %12s %12s %10s %10s  %s\n", "benchmark", "metric", "baseline", "peer", "sfmtls", "sf/base", "sf/peer", "target")
+	fmt.Fprintf(out, "%-27s %-15s %12s %12s %12s %10s %10s  %s\n", "benchmark", "metric", "baseline", "peer", "sfmtls", "sf/base", "sf/peer", "target")
 	for _, k := range order {
 		v := values[k]
 		b, p, s := median(v["baseline"]), median(v["peer"]), median(v["sfmtls"])
-		fmt.Fprintf(out, "%-26s %-15s %12s %12s %12s %10s %10s  %s\n", k.bench, k.unit, num(b), num(p), num(s), ratio(s, b), ratio(s, p), target(k.bench, k.unit, v, b, p, s))
+		fmt.Fprintf(out, "%-27s %-15s %12s %12s %12s %10s %10s  %s\n", k.bench, k.unit, num(b), num(p), num(s), ratio(s, b), ratio(s, p), target(k.bench, k.unit, v, b, p, s))
 	}
 	fmt.Fprintln(out, "\n\"within noise\": the median misses, but sfmtls's interquartile range overlaps the other's scaled by the target.")
+	grid(out, values, order)
 	return nil
+}
+
+var cell = regexp.MustCompile(`^Request/proto=(\w+)/conc=(\d+)$`)
+
+// grid prints sfmtls/baseline throughput as a table of protocol by callers.
+func grid(out io.Writer, values map[key]map[string][]float64, order []key) {
+	var protos, concs []string
+	ratios := map[[2]string]string{}
+	for _, k := range order {
+		m := cell.FindStringSubmatch(k.bench)
+		if m == nil || k.unit != "req/s" {
+			continue
+		}
+		if !slices.Contains(protos, m[1]) {
+			protos = append(protos, m[1])
+		}
+		if !slices.Contains(concs, m[2]) {
+			concs = append(concs, m[2])
+		}
+		v := values[k]
+		ratios[[2]string{m[1], m[2]}] = ratio(median(v["sfmtls"]), median(v["baseline"]))
+	}
+	if len(protos) == 0 {
+		return
+	}
+	fmt.Fprintf(out, "\nsfmtls/baseline req/s (medians)\n%-8s", "callers")
+	for _, p := range protos {
+		fmt.Fprintf(out, " %8s", p)
+	}
+	fmt.Fprintln(out)
+	for _, c := range concs {
+		fmt.Fprintf(out, "%-8s", c)
+		for _, p := range protos {
+			fmt.Fprintf(out, " %8s", cmp.Or(ratios[[2]string{p, c}], "-"))
+		}
+		fmt.Fprintln(out)
+	}
 }
 
 func target(bench, unit string, v map[string][]float64, b, p, s float64) string {

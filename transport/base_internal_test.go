@@ -1,0 +1,42 @@
+package transport
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestHTTP2Defaults: nil and zero fields get the health check's defaults, a
+// negative SendPingTimeout turns it off, other fields pass through, and the
+// caller's value is not changed.
+func TestHTTP2Defaults(t *testing.T) {
+	got := http2Config(nil)
+	assert.Equal(t, 30*time.Second, got.SendPingTimeout)
+	assert.Equal(t, 15*time.Second, got.PingTimeout)
+
+	mine := &http.HTTP2Config{PingTimeout: time.Second, MaxReadFrameSize: 1 << 20}
+	got = http2Config(mine)
+	assert.Equal(t, 30*time.Second, got.SendPingTimeout)
+	assert.Equal(t, time.Second, got.PingTimeout)
+	assert.Equal(t, 1<<20, got.MaxReadFrameSize)
+	assert.Equal(t, &http.HTTP2Config{PingTimeout: time.Second, MaxReadFrameSize: 1 << 20}, mine, "the caller's value is not changed")
+
+	got = http2Config(&http.HTTP2Config{SendPingTimeout: -1})
+	assert.Zero(t, got.SendPingTimeout, "negative: net/http's no health check")
+	assert.Equal(t, 15*time.Second, got.PingTimeout)
+
+	// Every base gets it.
+	var tr Transport
+	assert.NoError(t, tr.buildBases(Config{HTTP2: &http.HTTP2Config{SendPingTimeout: time.Minute}}, nil))
+	for _, b := range []*http.Transport{tr.org.h2, tr.org.h1, tr.plain} {
+		assert.Equal(t, time.Minute, b.HTTP2.SendPingTimeout)
+		assert.Equal(t, 15*time.Second, b.HTTP2.PingTimeout)
+	}
+	assert.Equal(t, 4, tr.org.h2.MaxConnsPerHost)
+	assert.Zero(t, tr.org.h1.MaxConnsPerHost)
+	assert.Equal(t, 1024, tr.org.h1.MaxIdleConnsPerHost, "HTTP/1.1 keeps its connections for the next peak")
+	assert.Zero(t, tr.org.h1.MaxIdleConns)
+	assert.True(t, tr.org.h1.Protocols.HTTP1() && !tr.org.h1.Protocols.HTTP2(), "the HTTP/1.1 base offers HTTP/1.1 alone")
+}
