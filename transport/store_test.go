@@ -197,14 +197,25 @@ func TestProcessesShareOneTokenThroughTheStore(t *testing.T) {
 			t.Fatalf("child %d not ready: %s", i, p.stderr.String())
 		}
 	}
-	// A second apart: each ended session must be noticed, refreshed once for
-	// all processes and replayed before the next one ends (the replay bound
-	// is one per ended session, at most 3 per call).
-	for range expiries {
-		time.Sleep(time.Second)
-		org.ExpireAllSessions()
+	// Each session ends only once the one before it has been replaced and is
+	// in use: a call replays once per ended session, at most 3 times, so
+	// ending sessions faster than a loaded machine can refresh them would test
+	// the machine's speed, not the sharing. Progress, not a clock, paces it.
+	settled := func(issued int64) {
+		calls := org.Stats().APIRequests
+		require.Eventually(t, func() bool {
+			return org.Stats().TokensIssued > issued
+		}, time.Minute, 10*time.Millisecond, "no new session after an expiry")
+		require.Eventually(t, func() bool {
+			return org.Stats().APIRequests >= calls+6*processes*callers
+		}, time.Minute, 10*time.Millisecond, "calls did not resume on the new session")
 	}
-	time.Sleep(time.Second)
+	settled(0)
+	for range expiries {
+		issued := org.Stats().TokensIssued
+		org.ExpireAllSessions()
+		settled(issued)
+	}
 	for _, p := range procs {
 		p.stdin.Close()
 	}
