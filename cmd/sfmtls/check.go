@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
@@ -56,37 +57,33 @@ func (s *stepper) fail(name string, err error, fix string) int {
 	return exitFailure
 }
 
-// connectionFlags parses the connection settings of check, token and query.
-func connectionFlags(name, synopsis string, args []string, e *env, extra func(*flag.FlagSet)) (*settings.Settings, []string, int, bool) {
-	fs := newFlagSet(name, synopsis, e)
-	s := &settings.Settings{}
-	s.Register(fs, e.getenv)
-	if extra != nil {
-		extra(fs)
+func newCheckCommand(e *env) *cobra.Command {
+	var s *settings.Settings
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "test the connection step by step: keystores, TLS handshake, JWT token, REST API",
+		Long: `Test the connection as the SDK makes it, step by step: open the mTLS and JWT
+keystores, the TLS handshake on the mutual TLS port with the client
+certificate, the JWT bearer token, and a REST API call. The first failed step
+is printed with its cause and a fix: line naming what to change; exit status 1.
+` + connectionHelp,
+		Args: noArgs,
+		RunE: body(func(*cobra.Command, []string) error {
+			if err := needSettings(s); err != nil {
+				return err
+			}
+			if code := runCheck(s, e); code != exitOK {
+				return exitCode(code)
+			}
+			return nil
+		}),
 	}
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil, nil, exitOK, false
-	}
-	if err != nil {
-		return nil, nil, exitUsage, false
-	}
-	if err := s.Check(); err != nil {
-		fmt.Fprintf(e.stderr, "sfmtls %s: %v\n", name, err)
-		return nil, nil, exitUsage, false
-	}
-	return s, pos, exitOK, true
+	s = connectionFlags(cmd, e)
+	return cmd
 }
 
-func cmdCheck(args []string, e *env) int {
-	s, pos, code, ok := connectionFlags("check", "[connection flags]", args, e, nil)
-	if !ok {
-		return code
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "sfmtls check: unexpected argument %q\n", pos[0])
-		return exitUsage
-	}
+// runCheck prints each step and returns the exit status.
+func runCheck(s *settings.Settings, e *env) int {
 	st := &stepper{w: e.stdout, of: 5}
 	fmt.Fprintf(e.stdout, "sfmtls check: %s as %s\n", s.LoginURL, s.Username)
 

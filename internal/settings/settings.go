@@ -8,11 +8,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/keystore"
@@ -43,14 +44,14 @@ type Store struct {
 var ErrMissing = errors.New("missing settings")
 
 // Register adds the flags to fs, each defaulting to its SF_ variable.
-func (s *Settings) Register(fs *flag.FlagSet, getenv func(string) string) {
+func (s *Settings) Register(fs *pflag.FlagSet, getenv func(string) string) {
 	str := func(p *string, name, usage string) {
 		fs.StringVar(p, name, getenv(envName(name)), usage+" ($"+envName(name)+")")
 	}
-	str(&s.LoginURL, "login-url", "the org's My Domain URL, e.g. https://acme.my.salesforce.com")
-	str(&s.Audience, "audience", "JWT audience (default: https://login.salesforce.com, or https://test.salesforce.com for sandboxes)")
-	str(&s.ConsumerKey, "consumer-key", "the app's consumer key")
-	str(&s.Username, "username", "the integration user")
+	str(&s.LoginURL, "login-url", "the org's My Domain `URL`, e.g. https://acme.my.salesforce.com")
+	str(&s.Audience, "audience", "JWT audience `URL` (default: https://login.salesforce.com, or https://test.salesforce.com for sandboxes)")
+	str(&s.ConsumerKey, "consumer-key", "the app's consumer `KEY`")
+	str(&s.Username, "username", "the integration user's `NAME`")
 	for _, st := range []struct {
 		store  *Store
 		prefix string
@@ -59,23 +60,23 @@ func (s *Settings) Register(fs *flag.FlagSet, getenv func(string) string) {
 		p := st.prefix
 		st.store.passwordVar = envName(p + "-keystore-password")
 		st.store.keyPasswordVar = envName(p + "-key-password")
-		str(&st.store.Path, p+"-keystore", st.what+" keystore: JKS, JCEKS, PKCS#12 or PEM")
-		str(&st.store.Alias, p+"-alias", "alias of the private key in the "+p+" keystore")
-		str(&st.store.KeyFile, p+"-key-file", "PEM only: the private key when the keystore file holds only certificates")
-		fs.StringVar(&st.store.PasswordFile, p+"-keystore-password-file", "", "file holding the "+p+" keystore password (default: $"+st.store.passwordVar+")")
-		fs.StringVar(&st.store.KeyPasswordFile, p+"-key-password-file", "", "file holding the "+p+" key password (default: $"+st.store.keyPasswordVar+", else the keystore password)")
+		str(&st.store.Path, p+"-keystore", st.what+" keystore `FILE`: JKS, JCEKS, PKCS#12 or PEM")
+		str(&st.store.Alias, p+"-alias", "`ALIAS` of the private key in the "+p+" keystore")
+		str(&st.store.KeyFile, p+"-key-file", "PEM only: the private key `FILE` when the keystore file holds only certificates")
+		fs.StringVar(&st.store.PasswordFile, p+"-keystore-password-file", "", "`FILE` holding the "+p+" keystore password (default: $"+st.store.passwordVar+")")
+		fs.StringVar(&st.store.KeyPasswordFile, p+"-key-password-file", "", "`FILE` holding the "+p+" key password (default: $"+st.store.keyPasswordVar+", else the keystore password)")
 	}
-	str(&s.CAFile, "ca-file", "extra trusted root certificates (PEM), for a proxy or a test org")
+	str(&s.CAFile, "ca-file", "extra trusted root certificates (PEM `FILE`), for a proxy or a test org")
 	port := getenv("SF_MTLS_PORT")
 	n, _ := strconv.Atoi(port)
-	fs.IntVar(&s.MTLSPort, "mtls-port", n, "the mutual TLS port (default 8443) ($SF_MTLS_PORT)")
-	str(&s.APIVersion, "api-version", "API version such as 65.0 (default: the newest the org lists)")
+	fs.IntVar(&s.MTLSPort, "mtls-port", n, "the mutual TLS `PORT` (default 8443) ($SF_MTLS_PORT)")
+	str(&s.APIVersion, "api-version", "API `VERSION` such as 65.0 (default: the newest the org lists)")
 }
 
 // FromEnv reads the settings from the environment alone.
 func FromEnv(getenv func(string) string) *Settings {
 	s := &Settings{}
-	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("env", pflag.ContinueOnError)
 	s.Register(fs, getenv)
 	return s
 }

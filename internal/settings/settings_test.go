@@ -1,11 +1,11 @@
 package settings
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,7 +15,7 @@ func TestFlagsWinOverVariables(t *testing.T) {
 		"SF_MTLS_KEYSTORE_PASSWORD": "from-env", "SF_JWT_ALIAS": "jwt"}
 	getenv := func(k string) string { return env[k] }
 	var s Settings
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	s.Register(fs, getenv)
 	pw := filepath.Join(t.TempDir(), "pw")
 	require.NoError(t, os.WriteFile(pw, []byte("from-file\r\n"), 0o600))
