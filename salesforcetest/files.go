@@ -2,16 +2,10 @@ package salesforcetest
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"os"
 	"path/filepath"
-	"time"
-
-	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
-	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/sfmtls/sfmtls/keystore"
 )
@@ -59,35 +53,18 @@ func (p *PKI) WriteFiles(dir, password string) (*Files, error) {
 	return f, nil
 }
 
-// WriteJKS writes id as the only private-key entry of a JKS store.
+// WriteJKS writes id as the only private-key entry of a JKS store, replacing
+// any file at path; see keystore.WriteFile for the store itself.
 func WriteJKS(path, alias string, id *keystore.Identity, password string) error {
-	key, err := x509.MarshalPKCS8PrivateKey(id.Signer())
-	if err != nil {
-		return err
-	}
-	var chain []jks.Certificate
-	for _, c := range id.Chain() {
-		chain = append(chain, jks.Certificate{Type: "X.509", Content: c.Raw})
-	}
-	ks := jks.New()
-	if err := ks.SetPrivateKeyEntry(alias, jks.PrivateKeyEntry{CreationTime: time.Now(), PrivateKey: key, CertificateChain: chain}, []byte(password)); err != nil {
-		return fmt.Errorf("salesforcetest: JKS entry: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := ks.Store(&buf, []byte(password)); err != nil {
-		return fmt.Errorf("salesforcetest: JKS: %w", err)
-	}
-	return os.WriteFile(path, buf.Bytes(), 0o600)
+	return keystore.WriteFile(path, id, keystore.WriteOptions{Format: keystore.FormatJKS, Alias: alias,
+		Password: keystore.Secret(password), Overwrite: true})
 }
 
-// WritePKCS12 writes id as a PKCS#12 file in the modern encryption (PBES2, AES-256).
+// WritePKCS12 writes id as a PKCS#12 file in the modern encryption (PBES2,
+// AES-256), replacing any file at path; see keystore.WriteFile.
 func WritePKCS12(path string, id *keystore.Identity, password string) error {
-	chain := id.Chain()
-	data, err := pkcs12.Modern.WithRand(rand.Reader).Encode(id.Signer(), chain[0], chain[1:], password)
-	if err != nil {
-		return fmt.Errorf("salesforcetest: PKCS#12: %w", err)
-	}
-	return os.WriteFile(path, data, 0o600)
+	return keystore.WriteFile(path, id, keystore.WriteOptions{Format: keystore.FormatPKCS12,
+		Password: keystore.Secret(password), Overwrite: true})
 }
 
 func certBlocks(certs ...*x509.Certificate) []*pem.Block {

@@ -4,8 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -112,6 +116,56 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A password file that is not there is named with the flag and the variable
+// that replace it, not sent to inspect.
+func TestCheckNamesAMissingPasswordFile(t *testing.T) {
+	_, vars := orgEnv(t)
+	delete(vars, "SF_MTLS_KEYSTORE_PASSWORD")
+	missing := filepath.Join(t.TempDir(), "mtls-password")
+	r := sfmtls(t, vars, nil, "check", "--mtls-keystore-password-file", missing)
+	assert.Equal(t, 1, r.code, r.stdout)
+	assert.Regexp(t, `(?m)^\[1/5\] mTLS keystore\s+FAILED\s`, r.stdout)
+	assert.Regexp(t, `(?m)^      fix: the password file `+regexp.QuoteMeta(missing)+` named by --mtls-keystore-password-file cannot be read .*set SF_MTLS_KEYSTORE_PASSWORD$`, r.stdout)
+	assert.NotContains(t, r.stdout, "inspect")
+}
+
+// The keystore steps warn of a certificate about to expire, and still connect.
+func TestCheckWarnsOfAnExpiringCertificate(t *testing.T) {
+	org, vars := orgEnv(t)
+	soon, err := org.PKI.NewClientIdentity("integration.user@example.com", time.Now().Add(-time.Hour), time.Now().Add(5*24*time.Hour))
+	require.NoError(t, err)
+	org.RegisterMutualAuthCertificate(soon.Leaf())
+	path := filepath.Join(t.TempDir(), "soon.p12")
+	require.NoError(t, salesforcetest.WritePKCS12(path, soon, orgPassword))
+	vars["SF_MTLS_KEYSTORE"] = path
+	r := sfmtls(t, vars, nil, "check")
+	require.Equal(t, 0, r.code, r.stdout)
+	assert.Regexp(t, `(?m)^\[1/5\] mTLS keystore\s+ok\s.*\n      warning: expires within 30 days: `, r.stdout)
+}
+
+// Salesforce's HTML page for a request without a client certificate (modelled:
+// see diag's TestCheckRecognisesTheNoCertificatePage), served here by a TLS
+// server that asks for none, as a TLS-inspecting proxy in between would.
+func TestCheckSaysTheCertificateWasNotSent(t *testing.T) {
+	org, vars := orgEnv(t)
+	cert, err := org.PKI.ServerTLSCertificate("127.0.0.1")
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html;charset=UTF-8")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, "<html><head><title>No client certificate provided</title></head><body></body></html>")
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	vars["SF_LOGIN_URL"] = srv.URL
+	r := sfmtls(t, vars, nil, "check")
+	assert.Equal(t, 1, r.code, r.stdout)
+	assert.Regexp(t, `(?m)^\[3/5\] TLS handshake\s+FAILED\s.*no client certificate was provided`, r.stdout)
+	assert.Regexp(t, `(?m)^      cause: .*the certificate was not sent`, r.stdout)
+	assert.Regexp(t, `(?m)^      fix: .*exempt the My Domain host on port 8443 from TLS inspection`, r.stdout)
 }
 
 func TestCheckUsage(t *testing.T) {

@@ -231,7 +231,7 @@ Files are written with mode 0600 and never replaced without --force.`,
 			if err != nil {
 				return err
 			}
-			printWarnings(e, warnings)
+			warn(e, warnings)
 			id, err := keystore.NewIdentity(key, []*x509.Certificate{cert})
 			if err != nil {
 				return err

@@ -105,7 +105,7 @@ func (f *checkFlags) check(e *env, key crypto.Signer, chain []*x509.Certificate)
 	if err != nil {
 		return fmt.Errorf("nothing written: %w", err)
 	}
-	printWarnings(e, warnings)
+	warn(e, warnings)
 	return nil
 }
 

@@ -156,8 +156,8 @@ func refuseExisting(force bool, paths ...string) error {
 	return nil
 }
 
-// printWarnings prints CheckIdentity's warnings on standard error.
-func printWarnings(e *env, warnings []string) {
+// warn prints CheckIdentity's warnings on standard error.
+func warn(e *env, warnings []string) {
 	for _, w := range warnings {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}

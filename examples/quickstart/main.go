@@ -3,23 +3,32 @@
 //
 //	go run ./examples/quickstart
 //
-// With no SF_* settings it starts a fake org in-process and writes a JKS and a
-// PKCS#12 keystore for it. With SF_LOGIN_URL, SF_CONSUMER_KEY, SF_USERNAME,
-// SF_MTLS_KEYSTORE (and the rest of the settings in the README) it runs the same
-// against a real org: the Account it creates is deleted at the end.
+// With no SF_LOGIN_URL it starts a fake org in-process (salesforcetest) and
+// writes a JKS and a PKCS#12 keystore for it. With SF_LOGIN_URL,
+// SF_CONSUMER_KEY, SF_USERNAME, SF_MTLS_KEYSTORE and the other SF_* settings
+// of the README it runs the same against a real org: the Account it creates is
+// deleted at the end.
+//
+// It imports only the SDK's public packages: copy it into your own module.
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/internal/demo"
 	"github.com/sfmtls/sfmtls/keystore"
+	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
 func main() {
@@ -34,11 +43,11 @@ type account struct {
 }
 
 func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
-	cfg, done, err := configure(w, getenv)
+	cfg, stop, err := configure(w, getenv)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer stop()
 	fmt.Fprintf(w, "1. keystores: mTLS %s (%s), JWT %s (%s)\n",
 		cfg.MTLS.Leaf().Subject.CommonName, cfg.MTLS.SourceFormat(), cfg.JWT.Leaf().Subject.CommonName, cfg.JWT.SourceFormat())
 
@@ -53,7 +62,10 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	base, _ := c.InstanceURL(ctx)
+	base, err := c.InstanceURL(ctx)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "2. token over mutual TLS from %s; API calls go to %s\n", c.Transport().TokenURL(), base)
 
 	n := 0
@@ -86,26 +98,108 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	return nil
 }
 
-// configure uses the SF_* settings, or a fake org with a JKS for mutual TLS and
-// a PKCS#12 for the JWT.
-func configure(w io.Writer, getenv func(string) string) (client.Config, func(), error) {
-	if s := demo.Settings(getenv); s != nil {
-		cfg, err := s.ClientConfig(getenv)
+// configure reads the SF_* settings, or without SF_LOGIN_URL starts a fake org
+// with a JKS for mutual TLS and a PKCS#12 for the JWT. stop ends the fake org.
+func configure(w io.Writer, getenv func(string) string) (cfg client.Config, stop func(), err error) {
+	if getenv("SF_LOGIN_URL") != "" || getenv("SF_MTLS_KEYSTORE") != "" {
+		cfg, err = fromEnv(getenv)
 		return cfg, func() {}, err
 	}
-	env, err := demo.StartFakeOrg(w, 2)
+	org, err := salesforcetest.Start(salesforcetest.Config{PageSize: 2})
 	if err != nil {
-		return client.Config{}, nil, err
+		return cfg, nil, err
 	}
-	cfg := env.FakeClientConfig()
-	pw := keystore.Secret(env.Password)
-	if cfg.MTLS, err = keystore.LoadFile(env.Files.MTLSJKS, keystore.Options{Password: pw}); err != nil {
-		env.Close()
-		return client.Config{}, nil, err
+	dir, err := os.MkdirTemp("", "sfmtls-quickstart-")
+	if err != nil {
+		org.Close()
+		return cfg, nil, err
 	}
-	if cfg.JWT, err = keystore.LoadFile(env.Files.JWTPKCS12, keystore.Options{Password: pw}); err != nil {
-		env.Close()
-		return client.Config{}, nil, err
+	stop = func() { org.Close(); os.RemoveAll(dir) }
+	for _, name := range []string{"Acme", "Globex", "Initech", "Umbrella", "Hooli"} {
+		org.Insert("Account", map[string]any{"Name": name})
 	}
-	return cfg, env.Close, nil
+	raw := make([]byte, 12)
+	_, _ = rand.Read(raw)
+	password := hex.EncodeToString(raw)
+	files, err := org.PKI.WriteFiles(dir, password)
+	if err != nil {
+		stop()
+		return cfg, nil, err
+	}
+	fmt.Fprintf(w, "No SF_* settings: using a fake org at %s (keystores in %s).\n", org.URL, dir)
+
+	// What a real configuration does: load the two keystores from files.
+	cfg = client.Config{Config: org.TransportConfig()}
+	if cfg.MTLS, err = keystore.LoadFile(files.MTLSJKS, keystore.Options{Password: keystore.Secret(password)}); err != nil {
+		stop()
+		return cfg, nil, err
+	}
+	if cfg.JWT, err = keystore.LoadFile(files.JWTPKCS12, keystore.Options{Password: keystore.Secret(password)}); err != nil {
+		stop()
+		return cfg, nil, err
+	}
+	return cfg, stop, nil
+}
+
+// fromEnv reads the settings the README's Configuration lists. Passwords come
+// from the environment only (the sfmtls tool also reads password files).
+func fromEnv(getenv func(string) string) (client.Config, error) {
+	var missing []string
+	need := func(name string) string {
+		v := getenv(name)
+		if v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	}
+	var cfg client.Config
+	cfg.LoginURL = need("SF_LOGIN_URL")
+	cfg.ConsumerKey = need("SF_CONSUMER_KEY")
+	cfg.Username = need("SF_USERNAME")
+	mtlsPath := need("SF_MTLS_KEYSTORE")
+	if len(missing) > 0 {
+		return cfg, fmt.Errorf("missing settings: %s (see the README's Configuration)", strings.Join(missing, ", "))
+	}
+	cfg.Audience = getenv("SF_AUDIENCE")
+	cfg.APIVersion = getenv("SF_API_VERSION")
+	if p := getenv("SF_MTLS_PORT"); p != "" {
+		port, err := strconv.Atoi(p)
+		if err != nil {
+			return cfg, fmt.Errorf("SF_MTLS_PORT %q is not a port number", p)
+		}
+		cfg.Port = port
+	}
+	if f := getenv("SF_CA_FILE"); f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return cfg, fmt.Errorf("SF_CA_FILE: %w", err)
+		}
+		if cfg.RootCAs, err = x509.SystemCertPool(); err != nil {
+			return cfg, err
+		}
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return cfg, errors.New("SF_CA_FILE holds no PEM certificate")
+		}
+	}
+	var err error
+	if cfg.MTLS, err = load(getenv, "MTLS", mtlsPath); err != nil {
+		return cfg, err
+	}
+	cfg.JWT = cfg.MTLS
+	if p := getenv("SF_JWT_KEYSTORE"); p != "" {
+		if cfg.JWT, err = load(getenv, "JWT", p); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// load opens the keystore at path with the SF_<ROLE>_* password, alias and key file.
+func load(getenv func(string) string, role, path string) (*keystore.Identity, error) {
+	return keystore.LoadFile(path, keystore.Options{
+		Password:    keystore.Secret(getenv("SF_" + role + "_KEYSTORE_PASSWORD")),
+		KeyPassword: keystore.Secret(getenv("SF_" + role + "_KEY_PASSWORD")),
+		Alias:       getenv("SF_" + role + "_ALIAS"),
+		KeyFile:     getenv("SF_" + role + "_KEY_FILE"),
+	})
 }

@@ -38,10 +38,15 @@ type Store struct {
 	Path, Alias, KeyFile          string
 	PasswordFile, KeyPasswordFile string
 	passwordVar, keyPasswordVar   string
+	passwordFlag                  string
 }
 
 // ErrMissing lists required settings that are not set.
 var ErrMissing = errors.New("missing settings")
+
+// ErrNoPassword: a keystore that needs a password was opened without one; the
+// error names the variable and the flag that supply it.
+var ErrNoPassword = errors.New("no password given")
 
 // Register adds the flags to fs, each defaulting to its SF_ variable.
 func (s *Settings) Register(fs *pflag.FlagSet, getenv func(string) string) {
@@ -60,6 +65,7 @@ func (s *Settings) Register(fs *pflag.FlagSet, getenv func(string) string) {
 		p := st.prefix
 		st.store.passwordVar = envName(p + "-keystore-password")
 		st.store.keyPasswordVar = envName(p + "-key-password")
+		st.store.passwordFlag = "--" + p + "-keystore-password-file"
 		str(&st.store.Path, p+"-keystore", st.what+" keystore `FILE`: JKS, JCEKS, PKCS#12 or PEM")
 		str(&st.store.Alias, p+"-alias", "`ALIAS` of the private key in the "+p+" keystore")
 		str(&st.store.KeyFile, p+"-key-file", "PEM only: the private key `FILE` when the keystore file holds only certificates")
@@ -121,13 +127,23 @@ func (st *Store) Options(getenv func(string) string) (keystore.Options, error) {
 	return keystore.Options{Password: pw, KeyPassword: kpw, Alias: st.Alias, KeyFile: st.KeyFile}, nil
 }
 
-// Load opens the store.
+// Load opens the store. A store that needs a password opened without any
+// gives an error that is also ErrNoPassword and names where it comes from.
 func (st *Store) Load(getenv func(string) string) (*keystore.Identity, error) {
 	opts, err := st.Options(getenv)
 	if err != nil {
 		return nil, err
 	}
-	return keystore.LoadFile(st.Path, opts)
+	id, err := keystore.LoadFile(st.Path, opts)
+	if err != nil && opts.Password == "" && opts.KeyPassword == "" && errors.Is(err, keystore.ErrWrongPassword) {
+		return nil, fmt.Errorf("%w; %w: %s", err, ErrNoPassword, st.PasswordSource())
+	}
+	return id, err
+}
+
+// PasswordSource says where the store's password comes from, for a fix line.
+func (st *Store) PasswordSource() string {
+	return fmt.Sprintf("set %s or give %s FILE", st.passwordVar, st.passwordFlag)
 }
 
 func secret(file, variable string, getenv func(string) string) (keystore.Secret, error) {

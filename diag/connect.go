@@ -1,0 +1,70 @@
+package diag
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/client"
+)
+
+// conn is the client Check talks through, built as a service would build it.
+type conn struct{ c *client.Client }
+
+func connect(cfg client.Config) (*conn, error) {
+	c, err := client.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{c: c}, nil
+}
+
+func (c *conn) close() { _ = c.c.Close() }
+
+func (c *conn) tokenURL() string { return c.c.Transport().TokenURL() }
+
+func (c *conn) token(ctx context.Context) (*auth.Token, error) { return c.c.Token(ctx) }
+
+// rest lists the resources of the API version in use: a call that needs the
+// token, the instance and the mutual TLS port all to be right.
+func (c *conn) rest(ctx context.Context) (string, error) {
+	v, err := c.c.APIVersion(ctx)
+	if err != nil {
+		return "", err
+	}
+	path := "/services/data/v" + v + "/"
+	var resources json.RawMessage
+	if err := c.c.Do(ctx, http.MethodGet, path, nil, &resources); err != nil {
+		return "", err
+	}
+	base, err := c.c.InstanceURL(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("GET %s%s -> 200", base, path), nil
+}
+
+// roots is the pool the transport verifies servers with: RootCAs (nil: the
+// system's) plus ExtraRoots.
+func roots(cfg client.Config) (*x509.CertPool, error) {
+	if cfg.RootCAs == nil && len(cfg.ExtraRoots) == 0 {
+		return nil, nil
+	}
+	pool := cfg.RootCAs
+	if pool == nil {
+		sys, err := x509.SystemCertPool()
+		if err != nil {
+			return nil, fmt.Errorf("diag: system roots: %w", err)
+		}
+		pool = sys
+	} else {
+		pool = pool.Clone()
+	}
+	for _, c := range cfg.ExtraRoots {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}

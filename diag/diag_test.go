@@ -1,0 +1,296 @@
+package diag_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/diag"
+	"github.com/sfmtls/sfmtls/keystore"
+	"github.com/sfmtls/sfmtls/salesforcetest"
+)
+
+// startOrg starts a fake org and returns it with the configuration a service
+// would check it with.
+func startOrg(t *testing.T) (*salesforcetest.Org, diag.Config) {
+	t.Helper()
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	cfg := diag.Config{Timeout: 10 * time.Second}
+	cfg.Config.Config = org.TransportConfig()
+	return org, cfg
+}
+
+func TestCheckPassesEveryStep(t *testing.T) {
+	_, cfg := startOrg(t)
+	cfg.MTLSSource = "mtls.jks"
+	r := diag.Check(context.Background(), cfg)
+	require.True(t, r.OK, "%+v", r)
+	require.NoError(t, r.Err())
+	require.Len(t, r.Steps, 5)
+	for i, name := range []string{diag.StepMTLS, diag.StepJWT, diag.StepHandshake, diag.StepToken, diag.StepREST} {
+		assert.Equal(t, name, r.Steps[i].Name)
+		assert.Equal(t, diag.StatusOK, r.Steps[i].Status, r.Steps[i].Name)
+	}
+	assert.True(t, strings.HasPrefix(r.Steps[0].Detail, "mtls.jks ("), r.Steps[0].Detail)
+	assert.Contains(t, r.Steps[2].Detail, "client certificate accepted")
+	assert.Contains(t, r.Steps[4].Detail, "/services/data/v"+salesforcetest.APIVersion+"/ -> 200")
+
+	// A readiness endpoint serves it as JSON.
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	var decoded map[string]any
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &decoded))
+	assert.Equal(t, true, decoded["ok"])
+}
+
+// The failures sfmtls check has always told apart, each at its step with its fix.
+func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, org *salesforcetest.Org, cfg *diag.Config)
+		step  string
+		err   func(error) bool
+		fix   string
+	}{
+		{"server not trusted",
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.RootCAs = nil },
+			diag.StepHandshake, func(err error) bool { var u x509.UnknownAuthorityError; return errors.As(err, &u) }, "SF_CA_FILE"},
+		{"certificate not registered",
+			func(_ *testing.T, org *salesforcetest.Org, _ *diag.Config) {
+				org.UnregisterMutualAuthCertificate(org.ClientIdentity().Leaf())
+			},
+			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Code: "MUTUAL_AUTHENTICATION_FAILED"}).Fix()},
+		{"JWT key not matching the app's certificate",
+			func(t *testing.T, org *salesforcetest.Org, _ *diag.Config) {
+				other, err := org.PKI.NewJWTIdentity("another key")
+				require.NoError(t, err)
+				org.SetAppCertificate(other.Leaf())
+			},
+			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "invalid assertion"}).Fix()},
+		{"user not pre-authorized",
+			func(_ *testing.T, org *salesforcetest.Org, _ *diag.Config) { org.PreAuthorize(org.Username, false) },
+			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "user hasn't approved this consumer"}).Fix()},
+		{"wrong audience",
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.Audience = auth.SandboxAudience },
+			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "audience is invalid"}).Fix()},
+		{"wrong consumer key",
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.ConsumerKey = "3MVG9notTheApp" },
+			diag.StepToken, isOAuth("invalid_client_id"), (&auth.OAuthError{Code: "invalid_client_id"}).Fix()},
+		{"server refuses the client certificate",
+			func(t *testing.T, _ *salesforcetest.Org, cfg *diag.Config) {
+				stranger, err := salesforcetest.NewPKI()
+				require.NoError(t, err)
+				cfg.MTLS = stranger.ClientIdentity
+			},
+			diag.StepHandshake, func(err error) bool { var op *net.OpError; return errors.As(err, &op) && op.Op == "remote error" },
+			"the server refused the client certificate"},
+		{"JWT key not RSA",
+			func(_ *testing.T, org *salesforcetest.Org, cfg *diag.Config) { cfg.JWT = org.ClientIdentity() },
+			diag.StepJWT, func(err error) bool { return errors.Is(err, diag.ErrJWTKeyNotRSA) }, "RSA key"},
+		{"no mTLS identity",
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.MTLS = nil },
+			diag.StepMTLS, func(err error) bool { return errors.Is(err, diag.ErrNoIdentity) }, "SF_MTLS_KEYSTORE"},
+		{"generic login host",
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) {
+				cfg.LoginURL = "https://login.salesforce.com"
+			},
+			diag.StepHandshake, func(err error) bool { return err != nil }, "My Domain URL"},
+		{"nothing listens on the port",
+			func(t *testing.T, _ *salesforcetest.Org, cfg *diag.Config) {
+				cfg.LoginURL = "https://127.0.0.1:" + closedPort(t)
+			},
+			diag.StepHandshake, func(err error) bool { var op *net.OpError; return errors.As(err, &op) }, "allow outbound 8443"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			org, cfg := startOrg(t)
+			c.setup(t, org, &cfg)
+			r := diag.Check(context.Background(), cfg)
+			require.False(t, r.OK)
+			failed := r.Failed()
+			require.NotNil(t, failed, "%+v", r)
+			assert.Equal(t, c.step, failed.Name, failed.Error)
+			assert.True(t, c.err(failed.Err), "error of unexpected type: %v", failed.Err)
+			assert.Contains(t, failed.Fix, c.fix)
+			assert.NotEmpty(t, failed.Cause)
+			assert.Equal(t, failed.Err.Error(), failed.Error)
+			var stepErr *diag.StepError
+			require.ErrorAs(t, r.Err(), &stepErr)
+			assert.Equal(t, c.step, stepErr.Step)
+			after := false
+			for _, s := range r.Steps {
+				if after {
+					assert.Equal(t, diag.StatusSkipped, s.Status, "steps after the failure do not run")
+				}
+				after = after || s.Status == diag.StatusFailed
+			}
+
+			// Served as a readiness answer: 503, the error as a string.
+			rec := httptest.NewRecorder()
+			r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+			assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+			assert.Contains(t, rec.Body.String(), `"error":`)
+			assert.Contains(t, rec.Body.String(), `"status":"failed"`)
+		})
+	}
+}
+
+func isOAuth(code string) func(error) bool {
+	return func(err error) bool {
+		var oe *auth.OAuthError
+		return errors.As(err, &oe) && oe.Code == code
+	}
+}
+
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	require.NoError(t, l.Close())
+	return port
+}
+
+// Expiring and dual-use certificates pass with warnings in the keystore step;
+// the expiring one still connects.
+func TestCheckWarnsOfExpiringAndDualUseCertificates(t *testing.T) {
+	org, cfg := startOrg(t)
+	soon, err := org.PKI.NewClientIdentity("integration.user@example.com", time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour))
+	require.NoError(t, err)
+	org.RegisterMutualAuthCertificate(soon.Leaf())
+	cfg.MTLS = soon
+	r := diag.Check(context.Background(), cfg)
+	require.True(t, r.OK, "%+v", r.Failed())
+	require.Len(t, r.Steps[0].Warnings, 1)
+	assert.True(t, strings.HasPrefix(r.Steps[0].Warnings[0], "expires within 30 days: "), r.Steps[0].Warnings)
+
+	cfg.MTLS = dualUseIdentity(t)
+	r = diag.Check(context.Background(), cfg)
+	assert.Equal(t, diag.StatusOK, r.Steps[0].Status)
+	assert.Contains(t, r.Steps[0].Warnings, diag.WarnDualUse)
+	// Issued by a CA the fake org does not trust, as a public CA's would be.
+	assert.Equal(t, diag.StepHandshake, r.Failed().Name)
+
+	cfg.MTLS = org.ClientIdentity()
+	r = diag.Check(context.Background(), cfg)
+	require.True(t, r.OK)
+	assert.Empty(t, r.Steps[0].Warnings, "the org's clientAuth-only certificate draws no warning")
+}
+
+// dualUseIdentity issues a certificate with both serverAuth and clientAuth
+// under a CA of its own, with the intermediate-free chain a root signs directly.
+func dualUseIdentity(t *testing.T) *keystore.Identity {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour)}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, caKey.Public(), caKey)
+	require.NoError(t, err)
+	caCert, err := x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "dual use"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		KeyUsage:    x509.KeyUsageDigitalSignature, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, key.Public(), caKey)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	id, err := keystore.NewIdentity(key, []*x509.Certificate{cert, caCert})
+	require.NoError(t, err)
+	return id
+}
+
+// The page Salesforce serves on 8443 to a request that arrived without a
+// client certificate. Modelled: its title is the text the issue reports, the
+// status and markup are assumed (an HTML error page); Salesforce's documents
+// do not show it. Here a TLS server that does not ask for a certificate (as a
+// TLS-inspecting proxy in between would present it) serves it.
+func TestCheckRecognisesTheNoCertificatePage(t *testing.T) {
+	org, cfg := startOrg(t)
+	page := func(status int, contentType, body string) *httptest.Server {
+		return tlsServer(t, org.PKI, &tls.Config{MinVersion: tls.VersionTLS12}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", contentType)
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, body)
+		}))
+	}
+	const html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n<title>\n  No client certificate provided\n</title></head>\n" +
+		"<body><p>No client certificate provided.<br></body></html>"
+	srv := page(http.StatusBadRequest, "text/html; charset=UTF-8", html)
+	cfg.LoginURL = srv.URL
+	r := diag.Check(context.Background(), cfg)
+	failed := r.Failed()
+	require.NotNil(t, failed)
+	assert.Equal(t, diag.StepHandshake, failed.Name)
+	assert.ErrorIs(t, failed.Err, diag.ErrCertificateNotSent)
+	assert.Contains(t, failed.Cause, "the certificate was not sent")
+	assert.Contains(t, failed.Fix, "TLS inspection")
+
+	// The same words elsewhere, or the title under a success or another type, are not that page.
+	for _, p := range []struct {
+		status      int
+		contentType string
+		body        string
+	}{
+		{http.StatusBadRequest, "text/html", "<html><head><title>Bad request</title></head><body>No client certificate provided</body></html>"},
+		{http.StatusOK, "text/html", html},
+		{http.StatusBadRequest, "application/json", `[{"message":"<title>No client certificate provided</title>","errorCode":"X"}]`},
+	} {
+		cfg.LoginURL = page(p.status, p.contentType, p.body).URL
+		r := diag.Check(context.Background(), cfg)
+		require.NotNil(t, r.Failed())
+		assert.NotErrorIs(t, r.Failed().Err, diag.ErrCertificateNotSent, "%d %s", p.status, p.contentType)
+		assert.Equal(t, diag.StatusOK, r.Steps[2].Status, "the handshake itself passed: %+v", r.Steps[2])
+	}
+}
+
+// tlsServer runs h over TLS with a certificate from pki's server CA, which the
+// org's clients trust.
+func tlsServer(t *testing.T, pki *salesforcetest.PKI, cfg *tls.Config, h http.Handler) *httptest.Server {
+	t.Helper()
+	cert, err := pki.ServerTLSCertificate("127.0.0.1")
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	cfg.Certificates = []tls.Certificate{cert}
+	srv.TLS = cfg
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A readiness probe that passes the service's transport as TokenSource makes no
+// new login per probe: the service's cached token serves every check.
+func TestCheckWithTheServicesTokenMakesNoNewLogin(t *testing.T) {
+	org, cfg := startOrg(t)
+	service := org.Client(t)
+	cfg.TokenSource = service.Transport()
+	for range 3 {
+		r := diag.Check(context.Background(), cfg)
+		require.True(t, r.OK, "%+v", r.Failed())
+		assert.Contains(t, r.Steps[1].Detail, "TokenSource")
+	}
+	assert.EqualValues(t, 1, org.Stats().TokensIssued, "one login for the service, none for the probes")
+}
