@@ -275,7 +275,14 @@ PEM output holds the chain and the key, encrypted unless --unencrypted-key.`,
 			}
 			var opts keystore.WriteOptions
 			if unencrypted {
-				opts = keystore.WriteOptions{Format: format, UnencryptedKey: true, Overwrite: out.force}
+				// No new password; one given still serves as the input's.
+				storeSrc, _ := out.sources(outPath)
+				storeSrc.label = ""
+				pw, err := storeSrc.read(e, false)
+				if err != nil {
+					return err
+				}
+				opts = keystore.WriteOptions{Format: format, UnencryptedKey: true, Overwrite: out.force, Password: pw}
 			} else if opts, err = out.options(outPath, format, e); err != nil {
 				return err
 			}
@@ -292,6 +299,9 @@ PEM output holds the chain and the key, encrypted unless --unencrypted-key.`,
 			if opts.Alias == "" {
 				opts.Alias = id.Alias()
 			}
+			if unencrypted {
+				opts.Password = ""
+			}
 			if err := keystore.WriteFile(outPath, id, opts); err != nil {
 				return err
 			}
@@ -306,7 +316,7 @@ PEM output holds the chain and the key, encrypted unless --unencrypted-key.`,
 	f := cmd.Flags()
 	f.StringVar(&inPath, "in", "", "the keystore `FILE` to read (required)")
 	f.StringVar(&outPath, "out", "", "the keystore `FILE` to write: .jks, .p12 or .pem (required)")
-	f.StringVar(&in.alias, "in-alias", "", "the key entry to read, case-insensitively (default: the only one)")
+	f.StringVar(&in.alias, "in-alias", "", "the `ALIAS` of the key entry to read, case-insensitively (default: the only one)")
 	f.StringVar(&inKeyFile, "in-key-file", "", "PEM input only: the private key's `FILE`, when it is not in --in")
 	in.register(f, "--in")
 	chk.register(f)
