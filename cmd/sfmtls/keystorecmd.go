@@ -102,6 +102,9 @@ func (f *checkFlags) check(e *env, key crypto.Signer, chain []*x509.Certificate)
 		opts.Roots = roots
 	}
 	warnings, err := certgen.CheckIdentity(key, chain, opts)
+	if errors.Is(err, certgen.ErrIncompleteChain) && f.caFile == "" {
+		return fmt.Errorf("nothing written: %w; a private CA's root is given with --ca FILE", err)
+	}
 	if err != nil {
 		return fmt.Errorf("nothing written: %w", err)
 	}
@@ -171,7 +174,7 @@ a separate password (--key-password-file or SF_KEY_PASSWORD).`,
 			}
 			keyID, err := in.loadKey(keyPath, storePath, chain, opts.Password, e)
 			if err != nil {
-				return err
+				return fmt.Errorf("nothing written: %w", err)
 			}
 			if opts.Alias == "" && replacing {
 				opts.Alias = keyID.Alias()
