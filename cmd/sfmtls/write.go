@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/sfmtls/sfmtls/certgen"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -210,13 +208,4 @@ func readCertificates(path string) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("certificate file %s holds no PEM certificate (nor one DER certificate)", path)
 	}
 	return certs, nil
-}
-
-// checkFailure gives a certgen check error its fix on the same line.
-func checkFailure(err error) error {
-	var ce *certgen.Error
-	if errors.As(err, &ce) {
-		return fmt.Errorf("not written: %w", err)
-	}
-	return err
 }
