@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -179,131 +177,6 @@ func TestConfigErrors(t *testing.T) {
 		_, err := auth.NewJWTBearer(cfg)
 		assert.ErrorIs(t, err, auth.ErrConfig, name)
 	}
-}
-
-func TestCacheSharesOneFetch(t *testing.T) {
-	org := startOrg(t)
-	org.SetTokenDelay(50 * time.Millisecond)
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{})
-	const callers = 200
-	tokens := make([]*auth.Token, callers)
-	var wg sync.WaitGroup
-	for i := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tok, err := cache.Token(context.Background())
-			assert.NoError(t, err)
-			tokens[i] = tok
-		}()
-	}
-	wg.Wait()
-	for _, tok := range tokens {
-		assert.Same(t, tokens[0], tok)
-	}
-	assert.Equal(t, int64(1), org.Stats().TokenRequests)
-	assert.Equal(t, int64(1), cache.Fetches())
-}
-
-func TestCacheInvalidateIsCompareAndSwap(t *testing.T) {
-	org := startOrg(t)
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{})
-	ctx := context.Background()
-	old, err := cache.Token(ctx)
-	require.NoError(t, err)
-	cache.Invalidate(old)
-	fresh, err := cache.Token(ctx)
-	require.NoError(t, err)
-	require.NotSame(t, old, fresh)
-
-	cache.Invalidate(old) // a late 401 for the old token
-	again, err := cache.Token(ctx)
-	require.NoError(t, err)
-	assert.Same(t, fresh, again, "the fresh token survives a late invalidation of the old one")
-	assert.Equal(t, int64(2), org.Stats().TokenRequests)
-}
-
-// A token that comes back from elsewhere (a shared store, another process) is a
-// new value for the same session: invalidating by value must still drop it.
-func TestCacheInvalidateComparesByValue(t *testing.T) {
-	org := startOrg(t)
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{})
-	ctx := context.Background()
-	cached, err := cache.Token(ctx)
-	require.NoError(t, err)
-	copied := *cached
-	require.True(t, cached.Equal(&copied))
-	cache.Invalidate(&copied)
-	fresh, err := cache.Token(ctx)
-	require.NoError(t, err)
-	assert.False(t, fresh.Equal(cached), "a new session after invalidating a copy of the old token")
-	assert.Equal(t, int64(2), org.Stats().TokenRequests)
-
-	other := copied
-	other.AccessToken += "x"
-	assert.False(t, cached.Equal(&other))
-	assert.False(t, cached.Equal(nil))
-	assert.True(t, (*auth.Token)(nil).Equal(nil))
-}
-
-func TestCacheRefreshesBeforeTheSessionTimeout(t *testing.T) {
-	org := startOrg(t)
-	var mu sync.Mutex
-	now := time.Now()
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	// Only the cache runs on the fake clock: the org checks exp against real time.
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{SessionTimeout: 2 * time.Hour, Now: clock})
-	ctx := context.Background()
-	first, err := cache.Token(ctx)
-	require.NoError(t, err)
-
-	advance(time.Hour + 58*time.Minute) // the margin is a minute: not yet stale
-	same, err := cache.Token(ctx)
-	require.NoError(t, err)
-	assert.Same(t, first, same, "not yet within the margin")
-
-	advance(90 * time.Second)
-	next, err := cache.Token(ctx)
-	require.NoError(t, err)
-	assert.NotSame(t, first, next, "refreshed before the session ran out")
-	assert.Equal(t, int64(2), org.Stats().TokenRequests)
-}
-
-func TestCacheWaiterCancellation(t *testing.T) {
-	org := startOrg(t)
-	org.SetTokenDelay(300 * time.Millisecond)
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{})
-
-	// One impatient caller does not fail a patient one waiting for the same fetch.
-	impatient, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	var wg sync.WaitGroup
-	var patientErr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_, patientErr = cache.Token(context.Background())
-	}()
-	time.Sleep(5 * time.Millisecond)
-	_, err := cache.Token(impatient)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	wg.Wait()
-	require.NoError(t, patientErr)
-	assert.Equal(t, int64(1), org.Stats().TokenRequests)
-
-	// When every waiter gives up, the fetch is abandoned and the next caller starts afresh.
-	cache.Invalidate(cache.Current())
-	short, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel2()
-	_, err = cache.Token(short)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	org.SetTokenDelay(0)
-	tok, err := cache.Token(context.Background())
-	require.NoError(t, err)
-	assert.NotNil(t, tok)
-	assert.Equal(t, int64(3), cache.Fetches())
-	assert.False(t, errors.Is(err, context.Canceled))
 }
 
 func TestRefusedClientCertificateIsNotRetried(t *testing.T) {

@@ -1,0 +1,21 @@
+//go:build !unix
+
+package auth
+
+import (
+	"context"
+	"io/fs"
+	"os"
+)
+
+func openNoFollow(path string) (*os.File, error) { return os.Open(path) }
+
+// checkPrivate: Windows reports no Unix mode bits; the user's cache directory
+// (%LocalAppData%) is private to the user by its ACL.
+func checkPrivate(string, fs.FileInfo) error { return nil }
+
+// lockFile: without flock, the store has no cross-process lock; Cache logs in
+// by itself when Lock fails.
+func lockFile(context.Context, string) (func(), error) {
+	return nil, errNoFlock
+}
