@@ -19,17 +19,29 @@ import (
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
-// connect loads the settings' keystores and builds a client.
-func connect(s *settings.Settings, e *env) (*client.Client, func(), error) {
+// connect loads the settings' keystores and builds a client whose session
+// comes from the token store (none for check, which tests the login itself).
+func connect(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Client, func(), error) {
 	cfg, err := s.ClientConfig(e.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	var store auth.Store
+	if ts != nil {
+		if store, err = ts.Open(s); err != nil {
+			return nil, nil, err
+		}
+	}
+	closeLogin, err := settings.WithStore(&cfg, store)
 	if err != nil {
 		return nil, nil, err
 	}
 	c, err := client.New(cfg)
 	if err != nil {
+		closeLogin()
 		return nil, nil, err
 	}
-	return c, func() { _ = c.Close() }, nil
+	return c, func() { _ = c.Close(); closeLogin() }, nil
 }
 
 // connectionFlags registers the connection settings (each flag defaulting to
@@ -40,12 +52,26 @@ func connectionFlags(cmd *cobra.Command, e *env) *settings.Settings {
 	return s
 }
 
-// needSettings is wrong usage when a connection setting is missing.
-func needSettings(s *settings.Settings) error {
+// needSettings is wrong usage when a connection setting is missing or the
+// token store names none.
+func needSettings(s *settings.Settings, ts ...*settings.TokenStore) error {
 	if err := s.Check(); err != nil {
 		return usagef("%v", err)
 	}
+	for _, t := range ts {
+		if err := t.Check(); err != nil {
+			return usagef("%v", err)
+		}
+	}
 	return nil
+}
+
+// tokenStoreFlags registers --token-store and --no-token-cache.
+func tokenStoreFlags(cmd *cobra.Command, e *env) *settings.TokenStore {
+	ts := &settings.TokenStore{}
+	ts.Register(cmd.Flags(), e.getenv)
+	_ = cmd.RegisterFlagCompletionFunc("token-store", completeWords("file", "none"))
+	return ts
 }
 
 const connectionHelp = `
@@ -54,19 +80,28 @@ Passwords come from SF_MTLS_KEYSTORE_PASSWORD, SF_MTLS_KEY_PASSWORD,
 SF_JWT_KEYSTORE_PASSWORD, SF_JWT_KEY_PASSWORD or the --…-password-file flags,
 never from a flag's value.`
 
+const sessionHelp = `
+The session is kept across runs (the JWT bearer flow has no refresh token, and
+Salesforce allows a user 3,600 logins an hour): SF_TOKEN_STORE or --token-store
+is file (default: one 0600 file per login URL, consumer key and username under
+the user's cache directory, e.g. ~/.cache/sfmtls/tokens), file:DIR, or none;
+--no-token-cache logs in afresh. A stored token Salesforce rejects, or one that
+cannot be read, is replaced by a new login.`
+
 func newTokenCommand(e *env) *cobra.Command {
 	var show bool
 	var s *settings.Settings
+	var ts *settings.TokenStore
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "print the token response as JSON (the access token redacted unless --show-token)",
-		Long:  "Log in with the JWT bearer flow over mutual TLS and print the token response as JSON,\nthe access token redacted unless --show-token.\n" + connectionHelp,
+		Long:  "Log in with the JWT bearer flow over mutual TLS and print the token response as JSON,\nthe access token redacted unless --show-token.\n" + connectionHelp + "\n" + sessionHelp,
 		Args:  noArgs,
 		RunE: body(func(*cobra.Command, []string) error {
-			if err := needSettings(s); err != nil {
+			if err := needSettings(s, ts); err != nil {
 				return err
 			}
-			c, done, err := connect(s, e)
+			c, done, err := connect(s, ts, e)
 			if err != nil {
 				return err
 			}
@@ -92,22 +127,24 @@ func newTokenCommand(e *env) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&show, "show-token", false, "print the access token instead of [REDACTED]")
 	s = connectionFlags(cmd, e)
+	ts = tokenStoreFlags(cmd, e)
 	return cmd
 }
 
 func newQueryCommand(e *env) *cobra.Command {
 	var s *settings.Settings
+	var ts *settings.TokenStore
 	cmd := &cobra.Command{
 		Use:     "query SOQL",
 		Short:   "run a SOQL query and print the records as JSON lines, all pages",
-		Long:    "Run a SOQL query and print the records as JSON lines, following every page.\n" + connectionHelp,
+		Long:    "Run a SOQL query and print the records as JSON lines, following every page.\n" + connectionHelp + "\n" + sessionHelp,
 		Example: `  sfmtls query 'SELECT Id, Name FROM Account ORDER BY Name'`,
 		Args:    exactArgs(1, "one SOQL argument, e.g. 'SELECT Id, Name FROM Account'"),
 		RunE: body(func(_ *cobra.Command, args []string) error {
-			if err := needSettings(s); err != nil {
+			if err := needSettings(s, ts); err != nil {
 				return err
 			}
-			c, done, err := connect(s, e)
+			c, done, err := connect(s, ts, e)
 			if err != nil {
 				return err
 			}
@@ -125,6 +162,7 @@ func newQueryCommand(e *env) *cobra.Command {
 		}),
 	}
 	s = connectionFlags(cmd, e)
+	ts = tokenStoreFlags(cmd, e)
 	return cmd
 }
 
