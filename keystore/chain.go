@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"errors"
 )
 
 // maxChain bounds chain building against loops in hostile input.
@@ -55,11 +56,18 @@ func issuerOf(c *x509.Certificate, candidates, used []*x509.Certificate) *x509.C
 		if !bytes.Equal(p.RawSubject, c.RawIssuer) || contains(used, p) {
 			continue
 		}
-		if c.CheckSignatureFrom(p) == nil {
+		if err := c.CheckSignatureFrom(p); err == nil || unverifiable(err) {
 			return p
 		}
 	}
 	return nil
+}
+
+// unverifiable reports a signature check that failed only because its algorithm
+// is refused here (MD5, or SHA-1 where disabled), not because it is wrong.
+func unverifiable(err error) bool {
+	var insecure x509.InsecureAlgorithmError
+	return errors.As(err, &insecure) || errors.Is(err, x509.ErrUnsupportedAlgorithm)
 }
 
 func contains(list []*x509.Certificate, c *x509.Certificate) bool {

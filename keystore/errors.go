@@ -93,7 +93,8 @@ func failure(kind error, detail, hint string, cause error) *Error {
 }
 
 const (
-	hintStorePassword = "check the keystore password; keytool -list -keystore FILE tells whether it is right"
-	hintKeyPassword   = "the keystore password was accepted but the key's was not: give the key password, which defaults to the keystore password"
-	hintFormats       = "expected JKS, JCEKS, PKCS#12 (.p12/.pfx) or PEM"
+	hintStorePassword  = "check the keystore password; keytool -list -keystore FILE tells whether it is right"
+	hintKeyPassword    = "the keystore password was accepted but the key's was not: give the key password, which defaults to the keystore password"
+	hintUncheckedStore = "check the password: this file has no integrity check (MAC), so the key's decryption is the only password check; give the key password if it differs from the keystore's"
+	hintFormats        = "expected JKS, JCEKS, PKCS#12 (.p12/.pfx) or PEM"
 )

@@ -77,14 +77,14 @@ func looksLikePFX(data []byte) bool {
 	return ok && bytes.HasPrefix(rest, oidPKCS7)
 }
 
-// skipDERHeader checks a DER tag and skips its length octets; the content may be
+// skipDERHeader checks a DER (or BER) tag and skips its length octets; the content may be
 // shorter than the length says.
 func skipDERHeader(data []byte, tag byte) ([]byte, bool) {
 	if len(data) < 2 || data[0] != tag {
 		return nil, false
 	}
 	n := data[1]
-	if n < 0x80 {
+	if n < 0x80 || n == 0x80 && tag&0x20 != 0 { // 0x80: BER indefinite length (NSS, Firefox)
 		return data[2:], true
 	}
 	octets := int(n & 0x7f)
@@ -103,5 +103,23 @@ func unknownFormat(data []byte) *Error {
 		return failure(ErrUnsupported, "this is a single DER certificate with no private key",
 			"a client identity needs the private key too: use the keystore or PKCS#12 file that holds it", nil)
 	}
+	if looksLikeBKS(data) {
+		return failure(ErrUnsupported, "this looks like a Bouncy Castle BKS (or UBER) keystore, which is not supported",
+			"convert it with keytool -importkeystore -srckeystore FILE -srcstoretype BKS -providerpath bcprov.jar "+
+				"-provider org.bouncycastle.jce.provider.BouncyCastleProvider -destkeystore FILE.p12 -deststoretype PKCS12", nil)
+	}
 	return failure(ErrUnknownFormat, "", hintFormats, nil)
+}
+
+// looksLikeBKS matches the header Bouncy Castle's BcKeyStoreSpi writes for BKS
+// and UBER stores: version (1 or 2), a 20-byte salt with its length, and an
+// iteration count (1024 to 2047 as written; any plausible count is accepted).
+func looksLikeBKS(data []byte) bool {
+	if len(data) < 8+20+4 {
+		return false
+	}
+	version := binary.BigEndian.Uint32(data)
+	saltLen := binary.BigEndian.Uint32(data[4:])
+	iterations := binary.BigEndian.Uint32(data[8+20:])
+	return (version == 1 || version == 2) && saltLen == 20 && iterations >= 1 && iterations <= 1<<20
 }

@@ -109,10 +109,10 @@ func FuzzPKCS8(f *testing.F) {
 	})
 }
 
-// FuzzPKCS12 reads PFX bytes through go-pkcs12 and the bag pairing.
+// FuzzPKCS12 reads PFX bytes: BER, MAC or none, safes, bags and key decryption.
 func FuzzPKCS12(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := parsePKCS12(data, storePW)
+		s, err := parsePKCS12(data, storePW, fuzzMaxIterations)
 		if err != nil {
 			return
 		}
@@ -120,6 +120,32 @@ func FuzzPKCS12(f *testing.F) {
 			if s.entries[i].decrypt != nil {
 				_, _ = s.entries[i].decrypt(storePW)
 			}
+		}
+	})
+}
+
+// FuzzBER rewrites BER as DER: never a panic, and DER comes back unchanged.
+func FuzzBER(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		der, err := berToDER(data)
+		if err != nil {
+			return
+		}
+		again, err := berToDER(der)
+		if err != nil || string(again) != string(der) {
+			t.Fatalf("DER output is not stable: %v", err)
+		}
+	})
+}
+
+// FuzzJavaSerial walks a serialized Java object as a JCEKS secret-key entry holds
+// it: the walk ends inside the data or fails, never panics or loops.
+func FuzzJavaSerial(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := &javaReader{data: data}
+		skipJavaObject(r)
+		if r.off > len(data) {
+			t.Fatalf("read past the end: %d > %d", r.off, len(data))
 		}
 	})
 }

@@ -17,12 +17,18 @@ const expirySoon = 30 * 24 * time.Hour
 const (
 	WarnSelfSigned   = "self-signed certificates are not valid for Salesforce mutual authentication"
 	WarnNoClientAuth = "no clientAuth extended key usage: a server that checks it refuses this certificate for mutual TLS"
+	// WarnDualUse: the Chrome Root Program (policy 1.7) has public CAs stop issuing
+	// certificates that carry both usages from 2026-06-15, so renewal will not give one.
+	WarnDualUse = "dual-use certificate (serverAuth and clientAuth extended key usages): since 2026-06-15 public CAs no longer issue these (Chrome Root Program policy 1.7) and Salesforce advises separate client and server hierarchies; ask the CA for a clientAuth-only certificate"
 )
 
 // Report describes a keystore and every entry in it.
 type Report struct {
 	Format  Format        `json:"format"`
 	Entries []EntryReport `json:"entries"`
+	// Warnings name entries skipped because they cannot be used here (secret keys,
+	// certificates this platform cannot parse); the entries above are unaffected.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // EntryReport describes one entry: its certificate and what may stop it from
@@ -67,7 +73,7 @@ func Inspect(data []byte, opts Options) (*Report, error) {
 		}
 	}
 	now := opts.now()
-	r := &Report{Format: s.format, Entries: []EntryReport{}}
+	r := &Report{Format: s.format, Entries: []EntryReport{}, Warnings: s.warnings}
 	for _, e := range s.entries {
 		if opts.Alias != "" && (e.kind != PrivateKeyEntry || !strings.EqualFold(e.alias, opts.Alias)) {
 			continue
@@ -105,7 +111,7 @@ func describe(e entry, chain []*x509.Certificate, now time.Time) EntryReport {
 		ClientAuth:  hasClientAuth(c),
 	}
 	rep.KeyType, rep.KeyBits = keyTypeAndBits(c)
-	rep.Warnings = warnings(c, e.kind, now)
+	rep.Warnings = append(warnings(c, e.kind, now), unverifiedLinks(chain)...)
 	return rep
 }
 
@@ -133,6 +139,32 @@ func warnings(c *x509.Certificate, kind EntryKind, now time.Time) []string {
 		}
 		if !hasClientAuth(c) {
 			w = append(w, WarnNoClientAuth)
+		}
+		if hasEKU(c, x509.ExtKeyUsageServerAuth) && hasEKU(c, x509.ExtKeyUsageClientAuth) {
+			w = append(w, WarnDualUse)
+		}
+	}
+	return w
+}
+
+func hasEKU(c *x509.Certificate, want x509.ExtKeyUsage) bool {
+	for _, u := range c.ExtKeyUsage {
+		if u == want {
+			return true
+		}
+	}
+	return false
+}
+
+// unverifiedLinks warns about chain certificates kept although their signature
+// uses an algorithm that cannot be verified here (MD5, SHA-1 with RSA in some
+// builds): they are sent as stored and the server judges them.
+func unverifiedLinks(chain []*x509.Certificate) []string {
+	var w []string
+	for i := 0; i+1 < len(chain); i++ {
+		if unverifiable(chain[i].CheckSignatureFrom(chain[i+1])) {
+			w = append(w, fmt.Sprintf("chain certificate %q is signed with %s, which cannot be verified here; it is sent as stored and the server decides (re-issue it with SHA-256)",
+				chain[i].Subject.String(), chain[i].SignatureAlgorithm))
 		}
 	}
 	return w

@@ -73,6 +73,17 @@ func (r *javaReader) utf() string {
 }
 
 func (r *javaReader) certificate(version uint32) *x509.Certificate {
+	c, err := r.certificateOrSkip(version)
+	if err != nil && r.err == nil {
+		r.err = failure(ErrCorrupt, "a certificate cannot be parsed", "", err)
+	}
+	return c
+}
+
+// certificateOrSkip reads a certificate; one that is well framed but cannot be
+// parsed here (an unusual curve, say) is returned as an error for the caller to
+// decide on, leaving the reader intact.
+func (r *javaReader) certificateOrSkip(version uint32) (*x509.Certificate, error) {
 	if version == 2 {
 		if typ := r.utf(); r.err == nil && typ != "X.509" && typ != "X509" { // keystore-go writes "X509"
 			r.err = failure(ErrUnsupported, fmt.Sprintf("certificate type %q", typ), "only X.509 certificates are supported", nil)
@@ -80,30 +91,25 @@ func (r *javaReader) certificate(version uint32) *x509.Certificate {
 	}
 	der := r.take(uint64(r.u32()))
 	if r.err != nil {
-		return nil
+		return nil, nil
 	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		r.err = failure(ErrCorrupt, "a certificate cannot be parsed", "", err)
-	}
-	return c
+	return x509.ParseCertificate(der)
 }
 
 // parseJavaStore reads the layout above and checks the integrity digest. Structure
 // is checked before the digest so that a damaged file reports as corrupt and an
 // intact file with a failing digest as a wrong password.
-func parseJavaStore(data []byte, password Secret) ([]javaEntry, error) {
+func parseJavaStore(data []byte, password Secret) (entries []javaEntry, skipped []string, err error) {
 	r := &javaReader{data: data}
 	magic := r.u32()
 	version := r.u32()
 	count := r.u32()
 	if r.err != nil {
-		return nil, r.err
+		return nil, nil, r.err
 	}
 	if version != 1 && version != 2 || magic == magicJCEKS && version != 2 {
-		return nil, failure(ErrUnsupported, fmt.Sprintf("store version %d", version), "", nil)
+		return nil, nil, failure(ErrUnsupported, fmt.Sprintf("store version %d", version), "", nil)
 	}
-	var entries []javaEntry
 	for i := uint32(0); i < count && r.err == nil; i++ {
 		e := javaEntry{tag: r.u32(), alias: r.utf()}
 		r.take(8) // creation date
@@ -115,30 +121,40 @@ func parseJavaStore(data []byte, password Secret) ([]javaEntry, error) {
 				e.certs = append(e.certs, r.certificate(version))
 			}
 		case javaTagTrustedCert:
-			e.certs = append(e.certs, r.certificate(version))
-		case javaTagSecretKey:
-			if magic == magicJCEKS && r.err == nil {
-				// A serialized Java object of no declared length: nothing after it can be found.
-				return nil, &Error{Kind: ErrUnsupported, Alias: e.alias, Detail: "secret-key entries are not supported, and the entries after one cannot be read",
-					Hint: "keep the private key in a keystore of its own, or convert with keytool -importkeystore -deststoretype PKCS12"}
+			c, err := r.certificateOrSkip(version)
+			if err != nil {
+				// Java keeps such entries; only the key entry in use must parse.
+				skipped = append(skipped, fmt.Sprintf("skipped trusted certificate %q: it cannot be parsed here (%v)", e.alias, err))
+				continue
 			}
-			fallthrough
+			e.certs = append(e.certs, c)
+		case javaTagSecretKey:
+			if magic != magicJCEKS {
+				r.err = failure(ErrCorrupt, fmt.Sprintf("unknown entry tag %d", e.tag), "", nil)
+				break
+			}
+			// Java, Mule and pyjks read such stores; here the entry is skipped and reported.
+			skipJavaObject(r)
 		default:
 			if r.err == nil {
 				r.err = failure(ErrCorrupt, fmt.Sprintf("unknown entry tag %d", e.tag), "", nil)
 			}
 		}
+		if e.tag == javaTagSecretKey {
+			skipped = append(skipped, fmt.Sprintf("skipped secret-key entry %q: secret keys are not used for TLS", e.alias))
+			continue
+		}
 		entries = append(entries, e)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, nil, r.err
 	}
 	body := r.off
 	switch rest := len(data) - body; {
 	case rest < javaDigestLen:
-		return nil, failure(ErrCorrupt, "truncated: the integrity digest is missing", "", nil)
+		return nil, nil, failure(ErrCorrupt, "truncated: the integrity digest is missing", "", nil)
 	case rest > javaDigestLen:
-		return nil, failure(ErrCorrupt, fmt.Sprintf("%d unexpected bytes after the entries", rest-javaDigestLen), "", nil)
+		return nil, nil, failure(ErrCorrupt, fmt.Sprintf("%d unexpected bytes after the entries", rest-javaDigestLen), "", nil)
 	}
 	h := sha1.New()
 	h.Write(javaPasswordBytes(password))
@@ -149,12 +165,12 @@ func parseJavaStore(data []byte, password Secret) ([]javaEntry, error) {
 		// certificate bytes break a signature inside the store.
 		for _, e := range entries {
 			if c := brokenSignature(e.certs); c != nil {
-				return nil, failure(ErrCorrupt, fmt.Sprintf("the data was altered: the signature of %q does not verify", c.Subject.String()), "", nil)
+				return nil, nil, failure(ErrCorrupt, fmt.Sprintf("the data was altered: the signature of %q does not verify", c.Subject.String()), "", nil)
 			}
 		}
-		return nil, failure(ErrWrongPassword, "the keystore integrity check failed", hintStorePassword, nil)
+		return nil, nil, failure(ErrWrongPassword, "the keystore integrity check failed", hintStorePassword, nil)
 	}
-	return entries, nil
+	return entries, skipped, nil
 }
 
 // brokenSignature returns the first certificate of chain whose signature fails
@@ -186,8 +202,8 @@ func javaPasswordBytes(password Secret) []byte {
 }
 
 // javaStore turns the entries into the common model, with decrypt for key entries.
-func javaStore(entries []javaEntry, decrypt func(e javaEntry, keyPassword Secret) (any, error)) *store {
-	s := &store{}
+func javaStore(entries []javaEntry, skipped []string, decrypt func(e javaEntry, keyPassword Secret) (any, error)) *store {
+	s := &store{warnings: skipped}
 	for _, je := range entries {
 		e := entry{alias: je.alias, kind: TrustedCertEntry, certs: je.certs}
 		if je.tag == javaTagPrivateKey {

@@ -4,7 +4,6 @@ import (
 	"crypto/cipher"
 	"crypto/des"
 	"crypto/md5"
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
@@ -30,11 +29,11 @@ type pbeParameter struct {
 // parseJCEKS reads a JCEKS store; no library reads this format. maxIter bounds
 // the key derivation work a file may ask for.
 func parseJCEKS(data []byte, password Secret, maxIter int) (*store, error) {
-	entries, err := parseJavaStore(data, password)
+	entries, skipped, err := parseJavaStore(data, password)
 	if err != nil {
 		return nil, err
 	}
-	return javaStore(entries, func(e javaEntry, keyPassword Secret) (any, error) {
+	return javaStore(entries, skipped, func(e javaEntry, keyPassword Secret) (any, error) {
 		return decryptJCEKSKey(e.protectedKey, keyPassword, maxIter)
 	}), nil
 }
@@ -59,12 +58,17 @@ func decryptJCEKSKey(protected []byte, password Secret, maxIter int) (any, error
 	if err != nil {
 		return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
 	}
-	k, err := x509.ParsePKCS8PrivateKey(plain)
-	if err != nil {
+	var pki struct {
+		Version    int
+		Algorithm  algorithmIdentifier
+		PrivateKey []byte
+	}
+	if rest, err := asn1.Unmarshal(plain, &pki); err != nil || len(rest) > 0 {
 		// Padding that happens to check out under a wrong password leaves garbage.
 		return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
 	}
-	return k, nil
+	// The password was right: a key that still fails is refused for what it is.
+	return parsePKCS8Key(plain)
 }
 
 // sunPBEKeyAndIV derives the 3DES key and IV as com.sun.crypto.provider.PBES1Core

@@ -1,54 +1,66 @@
 package keystore
 
 import (
-	"bytes"
-	"crypto/x509"
-
-	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
+	"crypto/sha1"
+	"crypto/subtle"
+	"encoding/asn1"
+	"fmt"
 )
 
-// parseJKS reads a JKS store. The layout is checked by parseJavaStore first, which
-// bounds every length before keystore-go allocates for it; keystore-go then
-// decrypts keys with Sun's JKS key protector.
+// oidJKSKeyProtector is Sun's proprietary key protection in JKS stores.
+var oidJKSKeyProtector = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 42, 2, 17, 1, 1}
+
+// parseJKS reads a JKS store. parseJavaStore bounds every length and checks the
+// integrity digest; keys are recovered here with Sun's JKS key protector, over the
+// password's UTF-16 as Java does, so passwords beyond Latin-1 work.
 func parseJKS(data []byte, password Secret) (*store, error) {
-	entries, err := parseJavaStore(data, password)
+	entries, skipped, err := parseJavaStore(data, password)
 	if err != nil {
 		return nil, err
 	}
-	pw, ok := latin1(password)
-	if !ok {
-		return nil, failure(ErrUnsupported, "JKS passwords with characters beyond Latin-1",
-			"convert the store to PKCS#12 with keytool -importkeystore -deststoretype PKCS12", nil)
-	}
-	ks := jks.New(jks.WithCaseExactAliases())
-	if err := ks.Load(bytes.NewReader(data), pw); err != nil {
-		return nil, failure(ErrCorrupt, "", "", err)
-	}
-	return javaStore(entries, func(e javaEntry, keyPassword Secret) (any, error) {
-		kpw, ok := latin1(keyPassword)
-		if !ok {
-			return nil, failure(ErrUnsupported, "JKS key passwords with characters beyond Latin-1", "", nil)
-		}
-		pke, err := ks.GetPrivateKeyEntry(e.alias, kpw)
+	return javaStore(entries, skipped, func(e javaEntry, keyPassword Secret) (any, error) {
+		plain, err := recoverJKSKey(e.protectedKey, keyPassword)
 		if err != nil {
-			return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
+			return nil, err
 		}
-		key, err := x509.ParsePKCS8PrivateKey(pke.PrivateKey)
-		if err != nil {
-			return nil, failure(ErrCorrupt, "the decrypted private key cannot be parsed", "", err)
-		}
-		return key, nil
+		return parsePKCS8Key(plain)
 	}), nil
 }
 
-// latin1 gives the bytes keystore-go expects: one byte per Java char.
-func latin1(s Secret) ([]byte, bool) {
-	b := make([]byte, 0, len(s))
-	for _, r := range string(s) {
-		if r > 0xff {
-			return nil, false
-		}
-		b = append(b, byte(r))
+// recoverJKSKey undoes sun.security.provider.KeyProtector: the data is salt (20
+// bytes) || key XOR keystream || SHA-1(password || key), the keystream being
+// SHA-1 chained over the password from the salt.
+func recoverJKSKey(protected []byte, password Secret) ([]byte, error) {
+	var info encryptedPrivateKeyInfo
+	if rest, err := asn1.Unmarshal(protected, &info); err != nil || len(rest) > 0 {
+		return nil, failure(ErrCorrupt, "the protected key is not an EncryptedPrivateKeyInfo", "", err)
 	}
-	return b, true
+	if !info.Algorithm.Algorithm.Equal(oidJKSKeyProtector) {
+		return nil, failure(ErrUnsupported, fmt.Sprintf("key protection algorithm %s", info.Algorithm.Algorithm), "", nil)
+	}
+	const n = sha1.Size
+	data := info.EncryptedData
+	if len(data) < 2*n+1 {
+		return nil, failure(ErrCorrupt, "the protected key is too short", "", nil)
+	}
+	salt, enc, check := data[:n], data[n:len(data)-n], data[len(data)-n:]
+	pw := javaPasswordBytes(password)
+	plain := make([]byte, len(enc))
+	digest := salt
+	for off := 0; off < len(enc); off += n {
+		h := sha1.New()
+		h.Write(pw)
+		h.Write(digest)
+		digest = h.Sum(nil)
+		for i := 0; i < n && off+i < len(enc); i++ {
+			plain[off+i] = enc[off+i] ^ digest[i]
+		}
+	}
+	h := sha1.New()
+	h.Write(pw)
+	h.Write(plain)
+	if subtle.ConstantTimeCompare(h.Sum(nil), check) != 1 {
+		return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
+	}
+	return plain, nil
 }

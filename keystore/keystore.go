@@ -30,7 +30,8 @@ type Options struct {
 	// unless KeyPassword is set, its keys.
 	Password Secret
 	// KeyPassword decrypts the private key where it differs from Password (JKS,
-	// JCEKS, encrypted PEM keys). PKCS#12 uses one password for everything.
+	// JCEKS, encrypted PEM keys, and PKCS#12 files written through the Java
+	// KeyStore API, whose key bags may have a password of their own).
 	KeyPassword Secret
 	// Alias chooses the private-key entry, case-insensitively. Empty means the
 	// store's only private key.
@@ -81,6 +82,9 @@ type store struct {
 	format  Format
 	entries []entry
 	pool    []*x509.Certificate // certificates outside entries (PKCS#12 CA bags, extra PEM certificates)
+	// warnings name what was skipped because it cannot be used here (secret keys,
+	// certificates the platform cannot parse); the rest of the store still loads.
+	warnings []string
 }
 
 // LoadFile reads the keystore at path and returns the identity chosen by opts.
@@ -143,7 +147,7 @@ func parse(data []byte, opts Options) (*store, error) {
 	case FormatJCEKS:
 		s, err = parseJCEKS(data, opts.Password, maxIterations)
 	case FormatPKCS12:
-		s, err = parsePKCS12(data, opts.Password)
+		s, err = parsePKCS12(data, opts.Password, maxIterations)
 	case FormatPEM:
 		s, err = parsePEM(data)
 	default:
@@ -255,6 +259,11 @@ func (s *store) identityOf(e *entry, opts Options) (*Identity, error) {
 	}
 	leaf := leafFor(signer, e.certs, s.pool)
 	if leaf == nil {
+		if len(e.certs) == 0 && len(s.pool) == 0 && s.format != FormatPEM {
+			// Java requires a chain on every key entry; a store without one was damaged or hand-made.
+			return nil, &Error{Kind: ErrCorrupt, Alias: e.alias, Detail: "the private-key entry holds no certificate",
+				Hint: "import the key together with its certificate chain: openssl pkcs12 -export -inkey KEY -in CHAIN.pem, then keytool -importkeystore from that file"}
+		}
 		if len(e.certs) == 0 && len(s.pool) == 0 {
 			return nil, &Error{Kind: ErrKeyMismatch, Alias: e.alias, Detail: "there is no certificate for the key",
 				Hint: "give the certificate file and name this key file in KeyFile (sfmtls: --key-file)"}

@@ -150,10 +150,13 @@ func TestLoadJCEKS(t *testing.T) {
 	_, err := LoadFile(fixture("client-keypass.jceks"), Options{Password: storePW, KeyPassword: "wrong-key-pw"})
 	require.ErrorIs(t, err, ErrWrongPassword)
 
-	_, err = LoadFile(fixture("secretkey.jceks"), Options{Password: storePW})
-	require.ErrorIs(t, err, ErrUnsupported)
-	assert.Contains(t, err.Error(), "secret-key entries are not supported")
-	assert.Contains(t, err.Error(), `"aeskey"`)
+	// Java, Mule and pyjks read a store with a secret key after the private key;
+	// the secret-key entry is skipped with a warning and the key entry loads.
+	loadOK(t, "secretkey.jceks", Options{Password: storePW, KeyPassword: keyPW}, clientCN, FormatJCEKS)
+	r, err := InspectFile(fixture("secretkey.jceks"), Options{Password: storePW, KeyPassword: keyPW})
+	require.NoError(t, err)
+	require.Len(t, r.Entries, 2, "the private key and the trusted root, as keytool -list shows")
+	assert.Equal(t, []string{`skipped secret-key entry "aeskey": secret keys are not used for TLS`}, r.Warnings)
 }
 
 func TestLoadPEM(t *testing.T) {

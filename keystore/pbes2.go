@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"hash"
 )
@@ -58,30 +59,67 @@ func decryptPKCS8(der []byte, password Secret) ([]byte, error) {
 	if rest, err := asn1.Unmarshal(der, &info); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "the encrypted private key cannot be parsed", "", err)
 	}
-	if !info.Algorithm.Algorithm.Equal(oidPBES2) {
-		return nil, failure(ErrUnsupported, fmt.Sprintf("key encryption %s", info.Algorithm.Algorithm),
-			"re-encrypt the key with openssl pkcs8 -topk8 -v2 aes-256-cbc", nil)
+	plain, err := decryptPBE(info.Algorithm, info.EncryptedData, password, maxIterations)
+	if err != nil {
+		if e, ok := err.(*Error); ok && e.Kind == ErrWrongPassword {
+			e.Detail, e.Hint = "the private key cannot be decrypted", hintKeyPassword
+		}
+		return nil, err
 	}
+	return plain, nil
+}
+
+var (
+	oidScrypt       = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11591, 4, 11}
+	oidPKCS5PBES1   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5} // .1, .3, .4, .6, .10, .11: PBES1 with DES or RC2
+	oidPKCS12PBE    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1}
+	hintReencrypt   = "re-encrypt with AES: openssl pkcs12 -export (OpenSSL 3 default) or openssl pkcs8 -topk8 -v2 aes-256-cbc"
+	errNeedsRC2     = errors.New("RC2 encryption")
+	pkcs12PBECipher = map[int]struct {
+		keyLen int
+		name   string
+	}{1: {16, "RC4-128"}, 2: {5, "RC4-40"}, 3: {24, "3DES"}, 4: {16, "2-key 3DES"}, 5: {16, "RC2-128"}, 6: {5, "RC2-40"}}
+)
+
+// decryptPBE decrypts data encrypted with a password-based scheme: PBES2 with
+// PBKDF2 (any PRF) and AES or 3DES, or PKCS#12's own pbeWithSHAAnd3-KeyTripleDES-CBC.
+// A failed decryption is ErrWrongPassword: that is the password check of these
+// schemes. maxIter bounds the key-derivation work a file may ask for.
+func decryptPBE(alg algorithmIdentifier, data []byte, password Secret, maxIter int) ([]byte, error) {
+	switch a := alg.Algorithm; {
+	case a.Equal(oidPBES2):
+		return decryptPBES2(alg.Parameters.FullBytes, data, password, maxIter)
+	case len(a) == 8 && a[:7].Equal(oidPKCS12PBE):
+		return decryptPKCS12PBE(int(a[7]), alg.Parameters.FullBytes, data, password, maxIter)
+	case len(a) == 7 && a[:6].Equal(oidPKCS5PBES1):
+		return nil, failure(ErrUnsupported, fmt.Sprintf("PBES1 encryption (%s, single DES or RC2 with MD5 or SHA-1) is not supported", a), hintReencrypt, nil)
+	}
+	return nil, failure(ErrUnsupported, fmt.Sprintf("encryption algorithm %s", alg.Algorithm), hintReencrypt, nil)
+}
+
+func decryptPBES2(paramsDER, data []byte, password Secret, maxIter int) ([]byte, error) {
 	var params pbes2Params
-	if rest, err := asn1.Unmarshal(info.Algorithm.Parameters.FullBytes, &params); err != nil || len(rest) > 0 {
+	if rest, err := asn1.Unmarshal(paramsDER, &params); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "bad PBES2 parameters", "", err)
 	}
+	if params.KeyDerivationFunc.Algorithm.Equal(oidScrypt) {
+		return nil, failure(ErrUnsupported, "PBES2 with scrypt key derivation is not supported", hintReencrypt, nil)
+	}
 	if !params.KeyDerivationFunc.Algorithm.Equal(oidPBKDF2) {
-		return nil, failure(ErrUnsupported, fmt.Sprintf("key derivation %s", params.KeyDerivationFunc.Algorithm),
-			"re-encrypt the key with openssl pkcs8 -topk8 -v2 aes-256-cbc", nil)
+		return nil, failure(ErrUnsupported, fmt.Sprintf("key derivation %s", params.KeyDerivationFunc.Algorithm), hintReencrypt, nil)
 	}
 	var kdf pbkdf2Params
 	if rest, err := asn1.Unmarshal(params.KeyDerivationFunc.Parameters.FullBytes, &kdf); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "bad PBKDF2 parameters", "", err)
 	}
-	if kdf.Iterations < 1 || kdf.Iterations > maxIterations {
+	if kdf.Iterations < 1 || kdf.Iterations > maxIter {
 		return nil, failure(ErrCorrupt, fmt.Sprintf("PBKDF2 iteration count %d out of range", kdf.Iterations), "", nil)
 	}
 	prf := sha1.New
 	if len(kdf.PRF.Algorithm) > 0 {
 		var ok bool
 		if prf, ok = prfs[kdf.PRF.Algorithm.String()]; !ok {
-			return nil, failure(ErrUnsupported, fmt.Sprintf("PBKDF2 PRF %s", kdf.PRF.Algorithm), "", nil)
+			return nil, failure(ErrUnsupported, fmt.Sprintf("PBKDF2 PRF %s", kdf.PRF.Algorithm), hintReencrypt, nil)
 		}
 	}
 	var newCipher func([]byte) (cipher.Block, error)
@@ -96,7 +134,7 @@ func decryptPKCS8(der []byte, password Secret) ([]byte, error) {
 	case enc.Equal(oidDESEDE3):
 		newCipher, keyLen = des.NewTripleDESCipher, 24
 	default:
-		return nil, failure(ErrUnsupported, fmt.Sprintf("cipher %s", enc), "re-encrypt the key with openssl pkcs8 -topk8 -v2 aes-256-cbc", nil)
+		return nil, failure(ErrUnsupported, fmt.Sprintf("cipher %s", enc), hintReencrypt, nil)
 	}
 	if kdf.KeyLength != 0 && kdf.KeyLength != keyLen {
 		return nil, failure(ErrCorrupt, "PBKDF2 key length does not fit the cipher", "", nil)
@@ -109,9 +147,102 @@ func decryptPKCS8(der []byte, password Secret) ([]byte, error) {
 	if err != nil {
 		return nil, failure(ErrUnsupported, "PBKDF2 parameters", "", err)
 	}
-	plain, err := decryptCBC(newCipher, key, iv, info.EncryptedData)
+	plain, err := decryptCBC(newCipher, key, iv, data)
 	if err != nil {
-		return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
+		return nil, failure(ErrWrongPassword, "the contents cannot be decrypted", hintStorePassword, nil)
 	}
 	return plain, nil
+}
+
+// decryptPKCS12PBE decrypts with PKCS#12's PBE (RFC 7292 appendix C), key and IV
+// from the PKCS#12 key derivation with SHA-1 over the BMPString password.
+func decryptPKCS12PBE(scheme int, paramsDER, data []byte, password Secret, maxIter int) ([]byte, error) {
+	c, known := pkcs12PBECipher[scheme]
+	if !known {
+		return nil, failure(ErrUnsupported, fmt.Sprintf("PKCS#12 encryption scheme %d", scheme), hintReencrypt, nil)
+	}
+	if scheme != 3 && scheme != 5 && scheme != 6 {
+		return nil, failure(ErrUnsupported, "PKCS#12 encryption with "+c.name+" is not supported", hintReencrypt, nil)
+	}
+	var params pbeParameter
+	if rest, err := asn1.Unmarshal(paramsDER, &params); err != nil || len(rest) > 0 {
+		return nil, failure(ErrCorrupt, "bad PKCS#12 encryption parameters", "", err)
+	}
+	if params.Iterations < 1 || params.Iterations > maxIter {
+		return nil, failure(ErrCorrupt, fmt.Sprintf("iteration count %d out of range", params.Iterations), "", nil)
+	}
+	if scheme != 3 {
+		// RC2: the caller hands the file to go-pkcs12, which bounds nothing itself;
+		// the parameters are checked here first.
+		return nil, errNeedsRC2
+	}
+	for _, pw := range bmpPasswords(password) {
+		key := pkcs12KDF(sha1.New, 64, params.Salt, pw, params.Iterations, 1, c.keyLen)
+		iv := pkcs12KDF(sha1.New, 64, params.Salt, pw, params.Iterations, 2, 8)
+		plain, err := decryptCBC(des.NewTripleDESCipher, key, iv, data)
+		if err == nil {
+			return plain, nil
+		}
+	}
+	return nil, failure(ErrWrongPassword, "the contents cannot be decrypted", hintStorePassword, nil)
+}
+
+// bmpPasswords gives the password as PKCS#12 encodes it: UTF-16BE with a
+// terminating zero. An empty password is tried both as that zero and as no bytes
+// at all, as OpenSSL does, since producers disagree.
+func bmpPasswords(password Secret) [][]byte {
+	pw := append(javaPasswordBytes(password), 0, 0)
+	if password == "" {
+		return [][]byte{pw, nil}
+	}
+	return [][]byte{pw}
+}
+
+// pkcs12KDF is the key derivation of RFC 7292 appendix B.2; v is the hash's block size.
+func pkcs12KDF(newHash func() hash.Hash, v int, salt, password []byte, iterations int, id byte, size int) []byte {
+	fill := func(b []byte) []byte {
+		if len(b) == 0 {
+			return nil
+		}
+		out := make([]byte, v*((len(b)+v-1)/v))
+		for i := range out {
+			out[i] = b[i%len(b)]
+		}
+		return out
+	}
+	d := make([]byte, v)
+	for i := range d {
+		d[i] = id
+	}
+	I := append(fill(salt), fill(password)...)
+	var out []byte
+	for len(out) < size {
+		h := newHash()
+		h.Write(d)
+		h.Write(I)
+		a := h.Sum(nil)
+		for j := 1; j < iterations; j++ {
+			h.Reset()
+			h.Write(a)
+			a = h.Sum(a[:0])
+		}
+		out = append(out, a...)
+		if len(out) >= size {
+			break
+		}
+		b := make([]byte, v)
+		for i := range b {
+			b[i] = a[i%len(a)]
+		}
+		// I_j = (I_j + B + 1) mod 2^(8v) for each v-byte block of I.
+		for j := 0; j < len(I); j += v {
+			carry := 1
+			for k := v - 1; k >= 0; k-- {
+				sum := int(I[j+k]) + int(b[k]) + carry
+				I[j+k] = byte(sum)
+				carry = sum >> 8
+			}
+		}
+	}
+	return out[:size]
 }

@@ -1,119 +1,452 @@
 package keystore
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
 	"crypto/x509"
-	"encoding/pem"
+	"encoding/asn1"
+	"encoding/hex"
 	"errors"
-	"strings"
+	"fmt"
+	"hash"
+	"unicode/utf16"
 
 	"software.sslmate.com/src/go-pkcs12"
 )
 
-// parsePKCS12 reads a PKCS#12 store with go-pkcs12. ToPEM exposes every bag with
-// its friendlyName and localKeyId, which pairs keys with certificates and so
-// serves stores holding several keys; DecodeChain and DecodeTrustStore cover the
-// layouts ToPEM refuses (Java's trusted-certificate entries).
-func parsePKCS12(data []byte, password Secret) (*store, error) {
-	//lint:ignore SA1019 only ToPEM exposes friendlyName and localKeyId, which multi-key stores need
-	blocks, err := pkcs12.ToPEM(data, string(password))
-	if err == nil {
-		return pkcs12FromBags(blocks)
+// PKCS#12 (RFC 7292) as every producer writes it: OpenSSL (with or without key
+// encryption, MAC or legacy ciphers), keytool (secret keys, trusted certificates,
+// key passwords unlike the store's), NSS/Firefox (BER, one authenticated-safe part
+// per bag), Python cryptography, node-forge and go-pkcs12. go-pkcs12 alone refuses
+// most of these layouts, so the structure is read here; go-pkcs12 remains only for
+// RC2-encrypted parts (openssl -legacy), whose cipher the standard library lacks.
+var (
+	oidPKCS7Data          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	oidPKCS7EncryptedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 6}
+	oidBagPrefix          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 10, 1}
+	oidCertX509           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 22, 1}
+	oidFriendlyName       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 20}
+	oidLocalKeyID         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 21}
+	oidJavaTrusted        = asn1.ObjectIdentifier{2, 16, 840, 1, 113894, 746875, 1, 1}
+	oidPBMAC1             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 14}
+
+	macHashes = map[string]struct {
+		new   func() hash.Hash
+		block int
+	}{
+		"1.3.14.3.2.26":          {sha1.New, 64},
+		"2.16.840.1.101.3.4.2.4": {sha256.New224, 64},
+		"2.16.840.1.101.3.4.2.1": {sha256.New, 64},
+		"2.16.840.1.101.3.4.2.2": {sha512.New384, 128},
+		"2.16.840.1.101.3.4.2.3": {sha512.New, 128},
+		"2.16.840.1.101.3.4.2.5": {sha512.New512_224, 128},
+		"2.16.840.1.101.3.4.2.6": {sha512.New512_256, 128},
 	}
-	if cause := classifyPKCS12(err); cause != nil {
-		return nil, cause
-	}
-	// Java writes trusted-certificate entries with an attribute ToPEM refuses; their
-	// aliases are then not readable, so such entries carry no alias.
-	if certs, terr := pkcs12.DecodeTrustStore(data, string(password)); terr == nil {
-		s := &store{}
-		for _, c := range certs {
-			s.entries = append(s.entries, entry{kind: TrustedCertEntry, certs: []*x509.Certificate{c}})
-		}
-		return s, nil
-	}
-	key, leaf, cas, derr := pkcs12.DecodeChain(data, string(password))
-	if derr != nil {
-		if cause := classifyPKCS12(derr); cause != nil {
-			return nil, cause
-		}
-		return nil, failure(ErrUnsupported, "", "re-export it with openssl pkcs12 -export", err)
-	}
-	// This layout hides the bag names: the key entry is the store's only one, unnamed.
-	return &store{
-		entries: []entry{{kind: PrivateKeyEntry, certs: []*x509.Certificate{leaf}, decrypt: func(Secret) (any, error) { return key, nil }}},
-		pool:    cas,
-	}, nil
+)
+
+// Bag types, the last arc under oidBagPrefix.
+const (
+	bagKey = 1 + iota
+	bagShroudedKey
+	bagCert
+	bagCRL
+	bagSecret
+	bagSafeContents
+)
+
+// maxBagNesting bounds safeContentsBag recursion.
+const maxBagNesting = 4
+
+type pfxPDU struct {
+	Version  int
+	AuthSafe contentInfo
+	MacData  macData `asn1:"optional"`
 }
 
-// classifyPKCS12 maps go-pkcs12's errors to this package's kinds; nil means the
-// layout is one that another decoder may read.
-func classifyPKCS12(err error) error {
-	var notImpl pkcs12.NotImplementedError
+type contentInfo struct {
+	ContentType asn1.ObjectIdentifier
+	Content     asn1.RawValue `asn1:"tag:0,explicit,optional"`
+}
+
+type macData struct {
+	Mac        digestInfo
+	MacSalt    []byte
+	Iterations int `asn1:"optional,default:1"`
+}
+
+type digestInfo struct {
+	Algorithm algorithmIdentifier
+	Digest    []byte
+}
+
+type safeBag struct {
+	ID         asn1.ObjectIdentifier
+	Value      asn1.RawValue     `asn1:"tag:0,explicit"`
+	Attributes []pkcs12Attribute `asn1:"set,optional"`
+}
+
+type pkcs12Attribute struct {
+	ID     asn1.ObjectIdentifier
+	Values asn1.RawValue `asn1:"set"`
+}
+
+type certBag struct {
+	ID   asn1.ObjectIdentifier
+	Data []byte `asn1:"tag:0,explicit"`
+}
+
+type encryptedData struct {
+	Version int
+	Info    encryptedContentInfo
+}
+
+type encryptedContentInfo struct {
+	ContentType asn1.ObjectIdentifier
+	Algorithm   algorithmIdentifier
+	Content     asn1.RawValue `asn1:"tag:0,optional"`
+}
+
+// p12Key and p12Cert are bags as found, before keys are paired with certificates.
+type p12Key struct {
+	name, id string
+	der      []byte
+	shrouded bool
+}
+
+type p12Cert struct {
+	name, id    string
+	cert        *x509.Certificate
+	javaTrusted bool
+}
+
+type p12Reader struct {
+	password Secret
+	verified bool // the store password passed a check (MAC or an encrypted safe)
+	maxIter  int
+	keys     []p12Key
+	certs    []p12Cert
+	warnings []string
+}
+
+// parsePKCS12 reads a PKCS#12 store: the MAC is checked with password when the
+// file has one, certificates are decrypted with password, and keys only when an
+// entry is used, with the key password.
+// maxIter bounds the key-derivation work (MAC, safes, keys) a file may ask for.
+func parsePKCS12(data []byte, password Secret, maxIter int) (*store, error) {
+	s, err := readPKCS12(data, password, maxIter)
+	if errors.Is(err, errNeedsRC2) {
+		return parsePKCS12Legacy(data, password)
+	}
+	return s, err
+}
+
+func readPKCS12(data []byte, password Secret, maxIter int) (*store, error) {
+	der, err := berToDER(data)
+	if err != nil {
+		return nil, failure(ErrCorrupt, "the PKCS#12 structure cannot be read", "", err)
+	}
+	var pfx pfxPDU
+	if rest, err := asn1.Unmarshal(der, &pfx); err != nil || len(rest) > 0 {
+		return nil, failure(ErrCorrupt, "the PKCS#12 structure cannot be read", "", err)
+	}
+	if pfx.Version != 3 {
+		return nil, failure(ErrUnsupported, fmt.Sprintf("PKCS#12 version %d", pfx.Version), "", nil)
+	}
+	if !pfx.AuthSafe.ContentType.Equal(oidPKCS7Data) {
+		return nil, failure(ErrUnsupported, "public-key integrity mode (a signed PKCS#12) is not supported",
+			"re-export it with password integrity: openssl pkcs12 -export", nil)
+	}
+	var authSafe []byte
+	if rest, err := asn1.Unmarshal(pfx.AuthSafe.Content.Bytes, &authSafe); err != nil || len(rest) > 0 {
+		return nil, failure(ErrCorrupt, "the authenticated safe cannot be read", "", err)
+	}
+	r := &p12Reader{password: password, maxIter: maxIter}
+	if len(pfx.MacData.Mac.Algorithm.Algorithm) > 0 {
+		if err := checkPKCS12MAC(pfx.MacData, authSafe, password, maxIter); err != nil {
+			return nil, err
+		}
+		r.verified = true
+	}
+	var parts []contentInfo
+	if rest, err := asn1.Unmarshal(normalised(authSafe), &parts); err != nil || len(rest) > 0 {
+		return nil, failure(ErrCorrupt, "the authenticated safe cannot be read", "", err)
+	}
+	for _, part := range parts {
+		if err := r.readPart(part); err != nil {
+			return nil, err
+		}
+	}
+	return r.store(), nil
+}
+
+// normalised rewrites BER found inside an OCTET STRING (NSS encodes the
+// authenticated safe and each safe so) as DER; what is not BER is returned as is.
+func normalised(b []byte) []byte {
+	if der, err := berToDER(b); err == nil {
+		return der
+	}
+	return b
+}
+
+func checkPKCS12MAC(m macData, content []byte, password Secret, maxIter int) error {
+	alg := m.Mac.Algorithm.Algorithm
+	if alg.Equal(oidPBMAC1) {
+		return failure(ErrUnsupported, "the PBMAC1 integrity check is not supported",
+			"re-export it with an HMAC integrity check: openssl pkcs12 -export -macalg sha256", nil)
+	}
+	h, ok := macHashes[alg.String()]
+	if !ok {
+		return failure(ErrUnsupported, fmt.Sprintf("MAC digest %s", alg), "re-export it with openssl pkcs12 -export -macalg sha256", nil)
+	}
+	if m.Iterations < 1 || m.Iterations > maxIter {
+		return failure(ErrCorrupt, fmt.Sprintf("MAC iteration count %d out of range", m.Iterations), "", nil)
+	}
+	size := h.new().Size()
+	for _, pw := range bmpPasswords(password) {
+		key := pkcs12KDF(h.new, h.block, m.MacSalt, pw, m.Iterations, 3, size)
+		mac := hmac.New(h.new, key)
+		mac.Write(content)
+		if subtle.ConstantTimeCompare(mac.Sum(nil), m.Mac.Digest) == 1 {
+			return nil
+		}
+	}
+	return failure(ErrWrongPassword, "the integrity check (MAC) failed", hintStorePassword, nil)
+}
+
+func (r *p12Reader) readPart(part contentInfo) error {
 	switch {
-	case errors.Is(err, pkcs12.ErrIncorrectPassword):
-		return failure(ErrWrongPassword, "the integrity check (MAC) failed", hintStorePassword, nil)
-	case errors.Is(err, pkcs12.ErrDecryption):
-		return failure(ErrWrongPassword, "the contents cannot be decrypted", hintStorePassword, nil)
-	case errors.As(err, &notImpl), strings.Contains(err.Error(), "unknown attribute"),
-		strings.Contains(err.Error(), "key bag"), strings.Contains(err.Error(), "unknown private key type"):
-		return nil
+	case part.ContentType.Equal(oidPKCS7Data):
+		var octets []byte
+		if rest, err := asn1.Unmarshal(part.Content.Bytes, &octets); err != nil || len(rest) > 0 {
+			return failure(ErrCorrupt, "a safe cannot be read", "", err)
+		}
+		return r.readSafeContents(octets, 0)
+	case part.ContentType.Equal(oidPKCS7EncryptedData):
+		var ed encryptedData
+		if rest, err := asn1.Unmarshal(part.Content.Bytes, &ed); err != nil || len(rest) > 0 {
+			return failure(ErrCorrupt, "an encrypted safe cannot be read", "", err)
+		}
+		ciphertext := ed.Info.Content.Bytes
+		if ed.Info.Content.IsCompound { // BER: the ciphertext comes in OCTET STRING chunks
+			ciphertext = nil
+			for rest := ed.Info.Content.Bytes; len(rest) > 0; {
+				var chunk []byte
+				var err error
+				if rest, err = asn1.Unmarshal(rest, &chunk); err != nil {
+					return failure(ErrCorrupt, "an encrypted safe cannot be read", "", err)
+				}
+				ciphertext = append(ciphertext, chunk...)
+			}
+		}
+		plain, err := decryptPBE(ed.Info.Algorithm, ciphertext, r.password, r.maxIter)
+		if err != nil {
+			return err
+		}
+		r.verified = true
+		return r.readSafeContents(plain, 0)
 	}
-	return failure(ErrCorrupt, "", "", err)
+	return failure(ErrUnsupported, fmt.Sprintf("a safe of content type %s (public-key privacy mode)", part.ContentType),
+		"re-export it with password privacy: openssl pkcs12 -export", nil)
 }
 
-func pkcs12FromBags(blocks []*pem.Block) (*store, error) {
-	type keyBag struct {
-		name, id string
-		key      any
+func (r *p12Reader) readSafeContents(der []byte, depth int) error {
+	var bags []safeBag
+	if rest, err := asn1.Unmarshal(normalised(der), &bags); err != nil || len(rest) > 0 {
+		return failure(ErrCorrupt, "a safe's contents cannot be read", "", err)
 	}
-	var keys []keyBag
-	var certs []*x509.Certificate
-	certID := map[*x509.Certificate]string{}
-	certName := map[*x509.Certificate]string{}
-	for _, b := range blocks {
-		switch b.Type {
-		case "CERTIFICATE":
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return nil, failure(ErrCorrupt, "a certificate cannot be parsed", "", err)
-			}
-			certs = append(certs, c)
-			certID[c], certName[c] = b.Headers["localKeyId"], b.Headers["friendlyName"]
-		case "PRIVATE KEY": // go-pkcs12 labels PKCS#1 and SEC1 bytes so
-			key, err := parseBareKey(b.Bytes)
-			if err != nil {
-				return nil, failure(ErrCorrupt, "a private key cannot be parsed", "", err)
-			}
-			keys = append(keys, keyBag{name: b.Headers["friendlyName"], id: b.Headers["localKeyId"], key: key})
+	for _, bag := range bags {
+		if err := r.readBag(bag, depth); err != nil {
+			return err
 		}
 	}
-	s := &store{}
-	owned := map[*x509.Certificate]bool{}
-	for _, k := range keys {
-		e := entry{alias: k.name, kind: PrivateKeyEntry, decrypt: func(Secret) (any, error) { return k.key, nil }}
-		for _, c := range certs {
-			if k.id != "" && certID[c] == k.id {
-				e.certs = append(e.certs, c)
-				owned[c] = true
+	return nil
+}
+
+func (r *p12Reader) readBag(bag safeBag, depth int) error {
+	name, id, javaTrusted := bagAttributes(bag.Attributes)
+	kind := 0
+	if len(bag.ID) == len(oidBagPrefix)+1 && bag.ID[:len(oidBagPrefix)].Equal(oidBagPrefix) {
+		kind = bag.ID[len(oidBagPrefix)]
+	}
+	switch kind {
+	case bagKey, bagShroudedKey:
+		r.keys = append(r.keys, p12Key{name: name, id: id, der: bag.Value.Bytes, shrouded: kind == bagShroudedKey})
+	case bagCert:
+		var cb certBag
+		if rest, err := asn1.Unmarshal(bag.Value.Bytes, &cb); err != nil || len(rest) > 0 {
+			return failure(ErrCorrupt, "a certificate bag cannot be read", "", err)
+		}
+		if !cb.ID.Equal(oidCertX509) {
+			r.warnings = append(r.warnings, fmt.Sprintf("skipped certificate %s: type %s is not X.509", quoteName(name), cb.ID))
+			return nil
+		}
+		c, err := x509.ParseCertificate(cb.Data)
+		if err != nil {
+			// Java and OpenSSL keep such entries; only a key's own certificate must parse.
+			r.warnings = append(r.warnings, fmt.Sprintf("skipped certificate %s: it cannot be parsed here (%v)", quoteName(name), err))
+			return nil
+		}
+		r.certs = append(r.certs, p12Cert{name: name, id: id, cert: c, javaTrusted: javaTrusted})
+	case bagSecret:
+		r.warnings = append(r.warnings, fmt.Sprintf("skipped secret-key entry %s: secret keys are not used for TLS", quoteName(name)))
+	case bagCRL:
+		r.warnings = append(r.warnings, "skipped a certificate revocation list")
+	case bagSafeContents:
+		if depth >= maxBagNesting {
+			return failure(ErrCorrupt, "safe contents nested too deeply", "", nil)
+		}
+		return r.readSafeContents(bag.Value.Bytes, depth+1)
+	default:
+		r.warnings = append(r.warnings, fmt.Sprintf("skipped a bag of unknown type %s", bag.ID))
+	}
+	return nil
+}
+
+func quoteName(name string) string {
+	if name == "" {
+		return "(unnamed)"
+	}
+	return fmt.Sprintf("%q", name)
+}
+
+// bagAttributes reads friendlyName, localKeyId and Java's trusted-certificate mark;
+// other attributes (Microsoft's CSP name, for one) are ignored.
+func bagAttributes(attrs []pkcs12Attribute) (name, id string, javaTrusted bool) {
+	for _, a := range attrs {
+		switch {
+		case a.ID.Equal(oidFriendlyName):
+			var v asn1.RawValue
+			if _, err := asn1.Unmarshal(a.Values.Bytes, &v); err == nil && v.Tag == asn1.TagBMPString && len(v.Bytes)%2 == 0 {
+				units := make([]uint16, len(v.Bytes)/2)
+				for i := range units {
+					units[i] = uint16(v.Bytes[2*i])<<8 | uint16(v.Bytes[2*i+1])
+				}
+				name = string(utf16.Decode(units))
+			}
+		case a.ID.Equal(oidLocalKeyID):
+			var v []byte
+			if _, err := asn1.Unmarshal(a.Values.Bytes, &v); err == nil {
+				id = hex.EncodeToString(v)
+			}
+		case a.ID.Equal(oidJavaTrusted):
+			javaTrusted = true
+		}
+	}
+	return name, id, javaTrusted
+}
+
+// store pairs each key with the certificates of the same localKeyId and names
+// the entry by the key's friendlyName, or its certificate's.
+func (r *p12Reader) store() *store {
+	s := &store{warnings: r.warnings}
+	owned := map[int]bool{}
+	for _, k := range r.keys {
+		e := entry{alias: k.name, kind: PrivateKeyEntry, decrypt: pkcs12KeyDecrypter(k, r.verified, r.maxIter)}
+		for i, c := range r.certs {
+			if k.id != "" && c.id == k.id {
+				e.certs = append(e.certs, c.cert)
+				owned[i] = true
 				if e.alias == "" {
-					e.alias = certName[c]
+					e.alias = c.name
 				}
 			}
 		}
 		s.entries = append(s.entries, e)
 	}
-	for _, c := range certs {
-		if !owned[c] {
-			s.pool = append(s.pool, c)
+	for i, c := range r.certs {
+		switch {
+		case owned[i]:
+		case c.javaTrusted || len(r.keys) == 0:
+			// Java's trusted-certificate entries, or every certificate of a certificate-only file.
+			s.entries = append(s.entries, entry{alias: c.name, kind: TrustedCertEntry, certs: []*x509.Certificate{c.cert}})
+		default:
+			s.pool = append(s.pool, c.cert)
 		}
 	}
-	if len(keys) == 0 {
-		// A certificate-only PKCS#12 from OpenSSL: report its certificates.
-		for _, c := range s.pool {
-			s.entries = append(s.entries, entry{alias: certName[c], kind: TrustedCertEntry, certs: []*x509.Certificate{c}})
+	return s
+}
+
+// pkcs12KeyDecrypter decrypts a key bag when the entry is used. storeVerified
+// says whether the store password was checked before; if not (no MAC, no
+// encrypted safe) a failure here is the first password check and says so.
+func pkcs12KeyDecrypter(k p12Key, storeVerified bool, maxIter int) func(Secret) (any, error) {
+	return func(keyPassword Secret) (any, error) {
+		der := k.der
+		if k.shrouded {
+			var info struct {
+				Algorithm     algorithmIdentifier
+				EncryptedData []byte
+			}
+			if rest, err := asn1.Unmarshal(der, &info); err != nil || len(rest) > 0 {
+				return nil, failure(ErrCorrupt, "the encrypted private key cannot be parsed", "", err)
+			}
+			plain, err := decryptPBE(info.Algorithm, info.EncryptedData, keyPassword, maxIter)
+			if errors.Is(err, errNeedsRC2) {
+				err = failure(ErrUnsupported, "the private key is encrypted with RC2", hintReencrypt, nil)
+			}
+			if err != nil {
+				if e, ok := err.(*Error); ok && e.Kind == ErrWrongPassword {
+					e.Detail, e.Hint = "the private key cannot be decrypted", hintKeyPassword
+					if !storeVerified {
+						e.Hint = hintUncheckedStore
+					}
+				}
+				return nil, err
+			}
+			der = plain
 		}
+		return parsePKCS8Key(normalised(der))
 	}
-	return s, nil
+}
+
+// parsePKCS12Legacy reads RC2-encrypted files (openssl pkcs12 -legacy, Windows
+// XP-era exports) with go-pkcs12, which carries its own RC2. ToPEM keeps the bag
+// names; DecodeChain reads the layouts ToPEM refuses.
+func parsePKCS12Legacy(data []byte, password Secret) (*store, error) {
+	//lint:ignore SA1019 only ToPEM exposes friendlyName and localKeyId
+	blocks, err := pkcs12.ToPEM(data, string(password))
+	if err == nil {
+		r := &p12Reader{}
+		for _, b := range blocks {
+			name, id := b.Headers["friendlyName"], b.Headers["localKeyId"]
+			switch b.Type {
+			case "CERTIFICATE":
+				c, err := x509.ParseCertificate(b.Bytes)
+				if err != nil {
+					r.warnings = append(r.warnings, fmt.Sprintf("skipped certificate %s: it cannot be parsed here (%v)", quoteName(name), err))
+					continue
+				}
+				r.certs = append(r.certs, p12Cert{name: name, id: id, cert: c})
+			case "PRIVATE KEY": // go-pkcs12 labels PKCS#1 and SEC1 bytes so
+				key, err := parseBareKey(b.Bytes)
+				if err != nil {
+					return nil, err
+				}
+				der, err := x509.MarshalPKCS8PrivateKey(key)
+				if err != nil {
+					return nil, failure(ErrUnsupported, fmt.Sprintf("private key of type %T", key), "", nil)
+				}
+				r.keys = append(r.keys, p12Key{name: name, id: id, der: der})
+			}
+		}
+		return r.store(), nil
+	}
+	key, leaf, cas, err := pkcs12.DecodeChain(data, string(password))
+	if err != nil {
+		switch {
+		case errors.Is(err, pkcs12.ErrIncorrectPassword), errors.Is(err, pkcs12.ErrDecryption):
+			return nil, failure(ErrWrongPassword, "the contents cannot be decrypted", hintStorePassword, nil)
+		}
+		return nil, failure(ErrUnsupported, "an RC2-encrypted PKCS#12 in a layout that cannot be read",
+			"re-export it without -legacy: openssl pkcs12 -in FILE -legacy -nodes | openssl pkcs12 -export", err)
+	}
+	return &store{
+		entries: []entry{{kind: PrivateKeyEntry, certs: []*x509.Certificate{leaf}, decrypt: func(Secret) (any, error) { return key, nil }}},
+		pool:    cas,
+	}, nil
 }
 
 // parseBareKey parses a DER private key in any of PKCS#1, SEC1 or PKCS#8.
@@ -124,9 +457,5 @@ func parseBareKey(der []byte) (any, error) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, nil
 	}
-	k, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return nil, errors.New("not a PKCS#1, SEC1 or PKCS#8 private key")
-	}
-	return k, nil
+	return parsePKCS8Key(der)
 }

@@ -379,3 +379,16 @@ func WriteSecretFile(path string, data []byte, overwrite bool) error {
 	}
 	return nil
 }
+
+// latin1 gives the password bytes keystore-go writes with: one byte per Java
+// char, which equals Java's own encoding only for Latin-1 passwords.
+func latin1(s Secret) ([]byte, bool) {
+	b := make([]byte, 0, len(s))
+	for _, r := range string(s) {
+		if r > 0xff {
+			return nil, false
+		}
+		b = append(b, byte(r))
+	}
+	return b, true
+}

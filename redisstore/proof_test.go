@@ -130,7 +130,7 @@ func child(cfg childConfig) (*childResult, error) {
 		return nil, err
 	}
 	cache := auth.NewCache(src, auth.CacheOptions{Store: store, Check: auth.TokenChecker(cfg.OrgURL, nil),
-		StoreTimeout: time.Second, StoreRetryAfter: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		StoreTimeout: 2 * time.Second, StoreRetryAfter: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 
 	// The parent closes stdin to end the run.
 	ctx, stop := context.WithCancel(context.Background())

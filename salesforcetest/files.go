@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
-	"os"
 	"path/filepath"
 
 	"github.com/sfmtls/sfmtls/keystore"
@@ -90,5 +89,7 @@ func writePEM(path string, blocks []*pem.Block) error {
 			return err
 		}
 	}
-	return os.WriteFile(path, buf.Bytes(), 0o600)
+	// WriteSecretFile, not os.WriteFile: a file that already exists keeps its
+	// mode under os.WriteFile, and these files hold private keys.
+	return keystore.WriteSecretFile(path, buf.Bytes(), true)
 }

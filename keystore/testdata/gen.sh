@@ -189,3 +189,6 @@ done
 for f in client-openssl.p12 client-legacy.pfx client-emptypass.p12 multi-key.p12 client-with-ca.p12 truststore.p12 truncated.p12; do
   seed FuzzPKCS12 "$f" "$f"
 done
+
+# --- Keystores from every other producer (NSS, Python, node-forge, go-pkcs12, the Java API) ---
+./producers/gen.sh
