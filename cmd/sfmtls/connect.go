@@ -16,6 +16,7 @@ import (
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/settings"
+	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
@@ -228,7 +229,8 @@ func runFakeOrg(e *env, dir, seedFile string, lifetime time.Duration, apiLimit i
 	_, _ = rand.Read(raw)
 	password := hex.EncodeToString(raw)
 	pwFile := filepath.Join(dir, "keystore-password")
-	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
+	// WriteSecretFile makes the file 0600 even where one existed (a reused --dir).
+	if err := keystore.WriteSecretFile(pwFile, []byte(password+"\n"), true); err != nil {
 		return err
 	}
 	files, err := org.PKI.WriteFiles(dir, password)
@@ -254,7 +256,7 @@ func runFakeOrg(e *env, dir, seedFile string, lifetime time.Duration, apiLimit i
 	fmt.Fprintf(w, "# PEM for other clients: certificate %s, key %s; JWT key %s; consumer key above\n",
 		files.MTLSCert, files.MTLSKey, files.JWTKey)
 	fmt.Fprintf(w, "# a token from the JWT bearer flow is in %s; with curl:\n", tokenFile)
-	fmt.Fprintf(w, "curl --silent --cert %s --key %s --cacert %s -H \"Authorization: Bearer $(cat %s)\" %s\n",
+	fmt.Fprintf(w, "curl --silent --max-time 30 --cert %s --key %s --cacert %s -H \"Authorization: Bearer $(cat %s)\" %s\n",
 		shellQuote(files.MTLSCert), shellQuote(files.MTLSKey), shellQuote(files.ServerCA), shellQuote(tokenFile),
 		shellQuote(org.InstanceURL+"/services/data/v"+salesforcetest.APIVersion+"/limits"))
 	fmt.Fprintf(w, "# the fake's own control endpoint (not Salesforce's): GET %s/__sfmtls/stats, POST %s/__sfmtls/expire-sessions\n",
@@ -302,7 +304,7 @@ func writeFakeOrgToken(ctx context.Context, org *salesforcetest.Org, path string
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, []byte(string(tok.AccessToken)), 0o600)
+	return keystore.WriteSecretFile(path, []byte(string(tok.AccessToken)), true)
 }
 
 // shellQuote quotes s for a POSIX shell.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -305,7 +306,9 @@ func TestWrittenStoresOpenInKeytoolAndOpenSSL(t *testing.T) {
 	require.NoError(t, os.WriteFile(pwFile, []byte(setupPW), 0o600))
 	tool := func(name string, args ...string) string {
 		t.Helper()
-		out, err := exec.Command(name, args...).CombinedOutput()
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 		require.NoError(t, err, "%s %v:\n%s", name, args, out)
 		return string(out)
 	}
