@@ -93,7 +93,6 @@ func TestNoExportedTypePrintsTheToken(t *testing.T) {
 		"JWTBearerConfig":        {auth.JWTBearerConfig{Username: "u"}},
 		"RetryPolicy":            {auth.RetryPolicy{}},
 		"JWTBearer":              {bearer},
-		"Claims":                 {auth.Claims{Subject: "u"}},
 		"InvalidTokenError":      {auth.CheckToken(tok, "other.example", nil)},
 	}
 	for _, name := range exportedTypes(t) {

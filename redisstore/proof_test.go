@@ -223,7 +223,9 @@ type proofEnv struct {
 }
 
 func newProofEnv(t *testing.T, withRedis bool) *proofEnv {
-	org, err := salesforcetest.Start(salesforcetest.Config{})
+	// The proofs make tens of thousands of calls: more than a Developer
+	// Edition's daily allocation, which the fake org enforces.
+	org, err := salesforcetest.Start(salesforcetest.Config{DailyAPIRequests: 10_000_000})
 	require.NoError(t, err)
 	t.Cleanup(org.Close)
 	dir := t.TempDir()
