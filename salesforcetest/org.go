@@ -79,6 +79,9 @@ type Config struct {
 	// given. Without it instance_url is the host alone, as Salesforce sends it,
 	// and a client adds port 8443 (here Port) itself, as the SDK does.
 	InstanceURLWithPort bool
+	// BulkStoreMaxRecords: Bulk API 2.0 insert jobs with more rows are
+	// validated and counted but not stored; 0 means DefaultBulkStoreMaxRecords.
+	BulkStoreMaxRecords int
 }
 
 // Stats counts what the org saw.
@@ -125,6 +128,7 @@ type Org struct {
 	issued        []string       // every access token issued, for secret-hygiene tests
 	tokenDelay    time.Duration
 	data          *store
+	bulk          *bulkJobs
 	handshakes    atomic.Int64
 	tokenRequests atomic.Int64
 	tokensIssued  atomic.Int64
@@ -161,6 +165,7 @@ func Start(cfg Config) (*Org, error) {
 		preAuthorized:   map[string]bool{},
 		clientRoots:     x509.NewCertPool(),
 		data:            newStore(),
+		bulk:            newBulkJobs(cfg.BulkStoreMaxRecords),
 	}
 	if o.defaultPageSize <= 0 {
 		o.defaultPageSize = DefaultPageSize
@@ -276,6 +281,7 @@ func (o *Org) Handle(pattern string, authenticated bool, h http.Handler) {
 func (o *Org) Close() {
 	o.mtls.Close()
 	o.standard.Close()
+	o.bulk.close()
 }
 
 // RootCAs returns a pool holding the org's server CA, for clients' RootCAs.

@@ -213,6 +213,7 @@ token, REST API.`,
 		newTokenCommand(e),
 		newQueryCommand(e),
 		newFakeOrgCommand(e),
+		newBulkCommand(e),
 		newVersionCommand(e),
 	)
 	return root

@@ -46,7 +46,7 @@ func TestHelpGoesToStdoutWithExitZero(t *testing.T) {
 	assert.Contains(t, check.stdout, "--login-url URL")
 	assert.NotContains(t, check.stdout, "commands:", "help check is check's help, not the general one")
 	general := sfmtls(t, nil, nil, "help")
-	for _, name := range []string{"csr", "jwt-cert", "keystore create", "keystore convert", "inspect", "export-cert", "check", "token", "query", "fake-org", "version", "completion"} {
+	for _, name := range []string{"csr", "jwt-cert", "keystore create", "keystore convert", "inspect", "export-cert", "check", "token", "query", "fake-org", "bulk ingest", "bulk query", "version", "completion"} {
 		assert.Regexp(t, `(?m)^  `+name+` `, general.stdout, name)
 	}
 }

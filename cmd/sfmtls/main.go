@@ -46,6 +46,7 @@ func main() {
 	defer stop()
 	os.Exit(run(os.Args[1:], &env{
 		ctx:    ctx,
+		stdin:  os.Stdin,
 		stdout: os.Stdout,
 		stderr: os.Stderr,
 		getenv: os.Getenv,
@@ -56,6 +57,7 @@ func main() {
 // env is what a command may touch of the outside world, so tests can supply it.
 type env struct {
 	ctx            context.Context // ends on Ctrl-C
+	stdin          io.Reader       // nil: os.Stdin
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	// prompt asks for a secret without echo; nil, or ok=false, when there is no terminal.

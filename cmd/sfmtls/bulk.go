@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/sfmtls/sfmtls/bulk"
+	"github.com/sfmtls/sfmtls/internal/settings"
+)
+
+// bulkIngestFlags are the inputs of sfmtls bulk ingest.
+type bulkIngestFlags struct {
+	Object, Operation, ExternalID string
+	Failed, Unprocessed           string // files for the failed and unprocessed rows; "" skips
+	File                          string // the CSV, or "-" for standard input
+}
+
+// bulkQueryFlags are the inputs of sfmtls bulk query.
+type bulkQueryFlags struct {
+	All  bool
+	Out  string // "" writes to standard output
+	SOQL string
+}
+
+// bulkIO is what the bulk commands read and write.
+type bulkIO struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// isTerminal: standard error is a terminal, so progress is shown.
+	isTerminal bool
+}
+
+// newBulkCommand is sfmtls bulk: ingest a CSV or query to CSV with Bulk API 2.0.
+func newBulkCommand(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:         "bulk COMMAND",
+		Short:       "Bulk API 2.0: ingest a CSV (insert, update, upsert, delete, hardDelete) or query to CSV",
+		Annotations: map[string]string{"group": "true"},
+		Args:        cobra.ArbitraryArgs,
+		RunE: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("a command is needed: ingest or query")
+			}
+			return usagef("unknown command %q: ingest or query", args[0])
+		},
+	}
+	cmd.AddCommand(newBulkIngestCommand(e), newBulkQueryCommand(e))
+	return cmd
+}
+
+func (e *env) bulkIO() bulkIO {
+	streams := bulkIO{stdin: e.stdin, stdout: e.stdout, stderr: e.stderr, isTerminal: isTerminal(e.stderr)}
+	if streams.stdin == nil {
+		streams.stdin = os.Stdin
+	}
+	return streams
+}
+
+func newBulkIngestCommand(e *env) *cobra.Command {
+	var f bulkIngestFlags
+	var s *settings.Settings
+	var ts *settings.TokenStore
+	cmd := &cobra.Command{
+		Use:   "ingest FILE.csv|-",
+		Short: "load a CSV into an object with a Bulk API 2.0 ingest job",
+		Long: `Load a CSV (a file, or - for standard input) into an object with Bulk API 2.0
+ingest jobs, split as Salesforce's limits require. The summary goes to standard
+error; exit status 0 only when every record succeeded. --failed and
+--unprocessed write the rows to resend (mode 0600).
+` + connectionHelp + "\n" + sessionHelp,
+		Example: `  sfmtls bulk ingest --object Account --operation upsert --external-id Ext_Id__c --failed failed.csv accounts.csv`,
+		RunE: body(func(_ *cobra.Command, args []string) error {
+			if msg := f.check(args); msg != "" {
+				return usagef("%s", msg)
+			}
+			if err := needSettings(s, ts); err != nil {
+				return err
+			}
+			f.File = args[0]
+			c, done, err := connect(s, ts, e)
+			if err != nil {
+				return err
+			}
+			defer done()
+			return exitStatus(runBulkIngest(e.ctx, bulk.NewClient(c, bulk.Options{}), f, e.bulkIO()))
+		}),
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.Object, "object", "", "the sObject `NAME`, e.g. Account (required)")
+	fs.StringVar(&f.Operation, "operation", "", "`OP`: insert, update, upsert, delete or hardDelete (required)")
+	fs.StringVar(&f.ExternalID, "external-id", "", "the external id `FIELD` that matches rows for upsert")
+	fs.StringVar(&f.Failed, "failed", "", "write the failed rows, with sf__Error, to this CSV `FILE`")
+	fs.StringVar(&f.Unprocessed, "unprocessed", "", "write the rows Salesforce did not process to this CSV `FILE`")
+	_ = cmd.RegisterFlagCompletionFunc("operation", completeWords("insert", "update", "upsert", "delete", "hardDelete"))
+	s = connectionFlags(cmd, e)
+	ts = tokenStoreFlags(cmd, e)
+	return cmd
+}
+
+func newBulkQueryCommand(e *env) *cobra.Command {
+	var f bulkQueryFlags
+	var s *settings.Settings
+	var ts *settings.TokenStore
+	cmd := &cobra.Command{
+		Use:   "query SOQL",
+		Short: "run a Bulk API 2.0 query job and write its CSV, all pages",
+		Long: `Run a Bulk API 2.0 query job and write its CSV, every page, to standard output
+or --out (mode 0600); the job is deleted afterwards.
+` + connectionHelp + "\n" + sessionHelp,
+		Args: exactArgs(1, "one SOQL argument, e.g. 'SELECT Id, Name FROM Account'"),
+		RunE: body(func(_ *cobra.Command, args []string) error {
+			if err := needSettings(s, ts); err != nil {
+				return err
+			}
+			f.SOQL = args[0]
+			c, done, err := connect(s, ts, e)
+			if err != nil {
+				return err
+			}
+			defer done()
+			return exitStatus(runBulkQuery(e.ctx, bulk.NewClient(c, bulk.Options{}), f, e.bulkIO()))
+		}),
+	}
+	cmd.Flags().BoolVar(&f.All, "all", false, "queryAll: include deleted and archived records")
+	cmd.Flags().StringVar(&f.Out, "out", "", "write the CSV to `FILE` instead of standard output")
+	s = connectionFlags(cmd, e)
+	ts = tokenStoreFlags(cmd, e)
+	return cmd
+}
+
+// exitStatus turns a status the bulk runners printed themselves into run's error.
+func exitStatus(code int) error {
+	if code == exitOK {
+		return nil
+	}
+	return exitCode(code)
+}
+
+// check validates the flags and positional arguments; "" means fine.
+func (f bulkIngestFlags) check(pos []string) string {
+	switch {
+	case len(pos) != 1:
+		return "expected one CSV file, or - for standard input"
+	case f.Object == "":
+		return "--object is required, e.g. --object Account"
+	}
+	switch bulk.Operation(f.Operation) {
+	case bulk.Insert, bulk.Update, bulk.Delete, bulk.HardDelete:
+		if f.ExternalID != "" {
+			return "--external-id is only for --operation upsert"
+		}
+	case bulk.Upsert:
+		if f.ExternalID == "" {
+			return "--operation upsert needs --external-id FIELD, the external id field that matches rows to records"
+		}
+	default:
+		return fmt.Sprintf("--operation must be insert, update, upsert, delete or hardDelete, not %q", f.Operation)
+	}
+	return ""
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// runBulkIngest ingests the CSV and reports: progress on a terminal, a
+// one-line summary, exit 0 only when every record succeeded.
+func runBulkIngest(ctx context.Context, b *bulk.Client, f bulkIngestFlags, std bulkIO) int {
+	in := std.stdin
+	if f.File != "-" {
+		file, err := os.Open(f.File)
+		if err != nil {
+			fmt.Fprintf(std.stderr, "sfmtls bulk ingest: %v\n", err)
+			return exitFailure
+		}
+		defer file.Close()
+		in = file
+	}
+	start := time.Now()
+	progress := func(p bulk.Progress) {
+		if std.isTerminal {
+			fmt.Fprintf(std.stderr, "\r\033[Kjobs %d  uploaded %s  processed %d  failed %d  elapsed %s",
+				p.Jobs, byteSize(p.Uploaded), p.Processed, p.Failed, p.Elapsed.Round(time.Second))
+		}
+	}
+	spec := bulk.IngestSpec{Object: f.Object, Operation: bulk.Operation(f.Operation), ExternalIDField: f.ExternalID}
+	res, err := b.Ingest(ctx, spec, in, progress)
+	if std.isTerminal {
+		fmt.Fprintln(std.stderr)
+	}
+	var jobErr *bulk.JobError
+	if err != nil && !errors.As(err, &jobErr) {
+		fmt.Fprintf(std.stderr, "sfmtls bulk ingest: %v\n", err)
+		if res != nil && len(res.Jobs) > 0 {
+			fmt.Fprintf(std.stderr, "sfmtls bulk ingest: jobs already sent: %s\n", jobIDs(res.Jobs))
+		}
+		return exitFailure
+	}
+	if err != nil {
+		fmt.Fprintf(std.stderr, "sfmtls bulk ingest: %v\n", err)
+	}
+	// Result files are written even for failed jobs: they say what to resend.
+	for _, out := range []struct {
+		path string
+		kind bulk.ResultKind
+	}{{f.Failed, bulk.FailedResults}, {f.Unprocessed, bulk.UnprocessedRecords}} {
+		if out.path == "" {
+			continue
+		}
+		if werr := writeFile(out.path, func(w *os.File) error { return bulk.WriteResults(ctx, w, out.kind, res.Jobs...) }); werr != nil {
+			fmt.Fprintf(std.stderr, "sfmtls bulk ingest: writing %s: %v\n", out.path, werr)
+			return exitFailure
+		}
+	}
+	succeeded := res.Processed - res.Failed
+	fmt.Fprintf(std.stderr, "%s %s: %d records, %d succeeded, %d failed, %d unprocessed, %d job(s) %s, in %s\n",
+		f.Operation, f.Object, res.Records, succeeded, res.Failed, res.Unprocessed(), len(res.Jobs), jobIDs(res.Jobs),
+		time.Since(start).Round(time.Millisecond))
+	if err != nil || res.Failed > 0 || res.Unprocessed() > 0 {
+		return exitFailure
+	}
+	return exitOK
+}
+
+// runBulkQuery runs a query job and writes its CSV, all pages, to the file
+// or standard output; progress on a terminal.
+func runBulkQuery(ctx context.Context, b *bulk.Client, f bulkQueryFlags, std bulkIO) int {
+	start := time.Now()
+	show := func(format string, args ...any) {
+		if std.isTerminal {
+			fmt.Fprintf(std.stderr, "\r\033[K"+format+"  elapsed %s", append(args, time.Since(start).Round(time.Second))...)
+		}
+	}
+	job, _, err := b.Query(ctx, bulk.QuerySpec{Query: f.SOQL, All: f.All}, func(info bulk.JobInfo) {
+		show("query job %s %s", info.ID, info.State)
+	})
+	if err != nil {
+		if std.isTerminal {
+			fmt.Fprintln(std.stderr)
+		}
+		fmt.Fprintf(std.stderr, "sfmtls bulk query: %v\n", err)
+		return exitFailure
+	}
+	write := func(w *os.File) error {
+		var out = std.stdout
+		if w != nil {
+			out = w
+		}
+		_, err := job.WriteCSV(ctx, out, 0, func(n int64) { show("records %d", n) })
+		return err
+	}
+	if f.Out == "" {
+		err = write(nil)
+	} else {
+		err = writeFile(f.Out, write)
+	}
+	if std.isTerminal {
+		fmt.Fprintln(std.stderr)
+	}
+	if err != nil {
+		fmt.Fprintf(std.stderr, "sfmtls bulk query: %v\n", err)
+		return exitFailure
+	}
+	// The job's results stay at Salesforce for days otherwise.
+	if derr := job.Delete(ctx); derr != nil {
+		fmt.Fprintf(std.stderr, "sfmtls bulk query: deleting job %s: %v\n", job.ID, derr)
+	}
+	return exitOK
+}
+
+// writeFile writes a file that may hold record data: readable by its owner only.
+func writeFile(path string, write func(*os.File) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	return errors.Join(write(f), f.Close())
+}
+
+func jobIDs(jobs []*bulk.IngestJob) string {
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	return strings.Join(ids, ",")
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,155 @@
+// Bulk upserts a CSV of Accounts with Bulk API 2.0, keyed by an external id
+// field, streams the per-record results, then extracts the Accounts again with
+// a Bulk API 2.0 query into your own struct, page by page.
+//
+//	go run ./examples/bulk
+//
+// With no SF_* settings it starts a fake org in-process, declares the external
+// id field Account.External_Id__c there and runs against it. Against a real
+// org (the SF_* settings of the README), set SF_BULK_EXTERNAL_ID to an
+// external id field of Account; the example's Accounts are deleted at the end.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sfmtls/sfmtls/bulk"
+	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/internal/demo"
+	"github.com/sfmtls/sfmtls/salesforcetest"
+	"github.com/sfmtls/sfmtls/soql"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout, os.Getenv); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// account is one row: the sf tags name the CSV columns (json tags work too).
+type account struct {
+	ID                string `sf:"Id"`
+	Name              string `sf:"Name"`
+	Industry          string `sf:"Industry,omitempty"`
+	NumberOfEmployees *int   `sf:"NumberOfEmployees"`
+}
+
+const accountsCSV = `External_Id__c,Name,Industry,NumberOfEmployees
+BULK-EX-1,Acme Rockets,Manufacturing,120
+BULK-EX-2,"Globex, Inc.",Energy,#N/A
+BULK-EX-3,Initech,Technology,42
+`
+
+func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	c, extID, done, err := connect(w, getenv)
+	if err != nil {
+		return err
+	}
+	defer done()
+	b := bulk.NewClient(c, bulk.Options{PollInterval: 200 * time.Millisecond})
+
+	// 1. Upsert the CSV: one job per 100 MB, gzip on the wire, progress while waiting.
+	csv := strings.ReplaceAll(accountsCSV, "External_Id__c", extID)
+	in, err := b.Ingest(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Upsert, ExternalIDField: extID},
+		strings.NewReader(csv), func(p bulk.Progress) {
+			if p.Done {
+				fmt.Fprintf(w, "1. upsert: %d processed, %d failed in %d job(s)\n", p.Processed, p.Failed, p.Jobs)
+			}
+		})
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for r, err := range bulk.Successful[account](ctx, in.Jobs...) {
+		if err != nil {
+			return err
+		}
+		ids = append(ids, r.ID)
+		fmt.Fprintf(w, "2. %s %s (created: %t)\n", r.ID, r.Record.Name, r.Created)
+	}
+	for r, err := range bulk.Failed[account](ctx, in.Jobs...) {
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "2. failed: %s: %s\n", r.Record.Name, r.Error)
+	}
+
+	// 3. Extract them again with a query job, decoded into the struct.
+	q, err := soql.Format("SELECT Id, Name, Industry, NumberOfEmployees FROM Account WHERE Id IN ? ORDER BY Name", ids)
+	if err != nil {
+		return err
+	}
+	job, _, err := b.Query(ctx, bulk.QuerySpec{Query: q}, nil)
+	if err != nil {
+		return err
+	}
+	for a, err := range bulk.Records[account](ctx, job, 0) {
+		if err != nil {
+			return err
+		}
+		employees := "null"
+		if a.NumberOfEmployees != nil {
+			employees = fmt.Sprint(*a.NumberOfEmployees)
+		}
+		fmt.Fprintf(w, "3. extracted %s %q industry=%s employees=%s\n", a.ID, a.Name, a.Industry, employees)
+	}
+
+	// 4. Clean up: delete the Accounts with a delete job, and the jobs.
+	delCSV := "Id\n" + strings.Join(ids, "\n") + "\n"
+	del, err := b.Ingest(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Delete}, strings.NewReader(delCSV), nil)
+	if err != nil {
+		return err
+	}
+	for _, j := range append(in.Jobs, del.Jobs...) {
+		if err := j.Delete(ctx); err != nil {
+			return err
+		}
+	}
+	if err := job.Delete(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "4. done: deleted %d Accounts and the jobs\n", del.Processed-del.Failed)
+	return nil
+}
+
+// connect uses the SF_* settings, or a fake org with Account.External_Id__c.
+func connect(w io.Writer, getenv func(string) string) (*client.Client, string, func(), error) {
+	if s := demo.Settings(getenv); s != nil {
+		extID := getenv("SF_BULK_EXTERNAL_ID")
+		if extID == "" {
+			return nil, "", nil, fmt.Errorf("set SF_BULK_EXTERNAL_ID to an external id field of Account for the upsert")
+		}
+		cfg, err := s.ClientConfig(getenv)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		c, err := client.New(cfg)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return c, extID, func() { _ = c.Close() }, nil
+	}
+	org, err := salesforcetest.Start(salesforcetest.Config{})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := org.DefineFields("Account", salesforcetest.Field{Name: "External_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}); err != nil {
+		org.Close()
+		return nil, "", nil, err
+	}
+	fmt.Fprintf(w, "No SF_* settings: using a fake org at %s.\n", org.URL)
+	c, err := client.New(client.Config{Config: org.TransportConfig()})
+	if err != nil {
+		org.Close()
+		return nil, "", nil, err
+	}
+	return c, "External_Id__c", func() { _ = c.Close(); org.Close() }, nil
+}
