@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -89,6 +90,7 @@ type JobError struct {
 	Job JobInfo
 }
 
+// Error names the job, its state, errorMessage and counts.
 func (e *JobError) Error() string {
 	msg := fmt.Sprintf("bulk: job %s %s", e.Job.ID, e.Job.State)
 	if e.Job.ErrorMessage != "" {
@@ -210,8 +212,8 @@ func (b *Client) getStream(ctx context.Context, path string, h http.Header) (*ht
 	return nil, err
 }
 
-// transient tells errors worth another GET: 5xx answers and failures below
-// HTTP, unless the context ended.
+// transient tells errors worth another GET: 5xx answers and network
+// failures, unless the context ended.
 func transient(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
@@ -220,8 +222,10 @@ func transient(ctx context.Context, err error) bool {
 	if errors.As(err, &apiErr) {
 		return apiErr.StatusCode >= 500
 	}
-	var jsonErr *json.SyntaxError
-	return !errors.As(err, &jsonErr)
+	// Failures below HTTP: the connection broke or timed out. Anything else
+	// (a bad token, a refused certificate) would fail the same way again.
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

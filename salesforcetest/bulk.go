@@ -392,9 +392,12 @@ func (o *Org) handleUpload(w http.ResponseWriter, r *http.Request, j *bulkJob) {
 	o.bulk.mu.Lock()
 	state, uploaded := j.info.State, j.upload != ""
 	o.bulk.mu.Unlock()
-	if state != jobOpen || uploaded {
-		writeAPIError(w, invalidJobState("Job "+j.info.ID+" is not Open for data: state "+state+
-			map[bool]string{true: ", and it already holds an upload (one upload per job)"}[uploaded]))
+	if uploaded {
+		writeAPIError(w, invalidJobState("Job "+j.info.ID+" already holds its upload: one upload per job"))
+		return
+	}
+	if state != jobOpen {
+		writeAPIError(w, invalidJobState("Job "+j.info.ID+" is "+state+": only an Open job takes data"))
 		return
 	}
 	if mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(mt), "text/csv") {
@@ -474,7 +477,11 @@ func (o *Org) handlePatchJob(w http.ResponseWriter, r *http.Request, j *bulkJob)
 	case req.State == jobAborted:
 		if terminal(state) {
 			o.bulk.mu.Unlock()
-			writeAPIError(w, invalidJobState("Aborting already "+map[bool]string{true: "Completed", false: state}[state == jobComplete]+" Job not allowed"))
+			done := state
+			if state == jobComplete {
+				done = "Completed" // the wording Salesforce sends (restforce/restforce#905)
+			}
+			writeAPIError(w, invalidJobState("Aborting already "+done+" Job not allowed"))
 			return
 		}
 		o.bulk.mu.Unlock()

@@ -328,3 +328,33 @@ func TestBulkLargeInsertValidatedNotStored(t *testing.T) {
 	require.NoError(t, b.c.Do(b.ctx, http.MethodGet, "/services/data/v"+salesforcetest.APIVersion+"/query?q=SELECT+COUNT()+FROM+Account+WHERE+Name='A'", nil, &res))
 	assert.Zero(t, res.TotalSize)
 }
+
+// Results of a query job that did not complete: 412 JOB_NOT_COMPLETE with
+// the body of "Get Results for a Query Job" (ja-jp 222.0 edition; newer
+// editions say 204 — the fake follows the one that documents a body). An
+// aggregate query fails the job ("Create a Query Job" lists COUNT() as not
+// supported; the errorMessage wording is the fake's).
+func TestBulkQueryResultsNotComplete(t *testing.T) {
+	_, b := newWire(t, salesforcetest.Config{})
+	var job wireJob
+	require.NoError(t, b.json(http.MethodPost, "jobs/query", map[string]string{"operation": "query", "query": "SELECT COUNT() FROM Account"}, &job))
+	job = b.waitJob("query", job.ID)
+	assert.Equal(t, "Failed", job.State)
+	assert.Contains(t, job.ErrorMessage, "COUNT()")
+	_, _, err := b.call(http.MethodGet, "jobs/query/"+job.ID+"/results", nil, nil)
+	var apiErr *client.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusPreconditionFailed, apiErr.StatusCode)
+	require.Len(t, apiErr.Errors, 1)
+	assert.Equal(t, client.RESTError{ErrorCode: "JOB_NOT_COMPLETE",
+		Message: "can only download query results of successfully completed bulk job with status: JOB_COMPLETE. Current status: FAILED"}, apiErr.Errors[0])
+
+	require.NoError(t, b.json(http.MethodPost, "jobs/query", map[string]string{"operation": "queryAll", "query": "SELECT Id FROM Account"}, &job))
+	b.waitJob("query", job.ID)
+	_, _, err = b.call(http.MethodGet, "jobs/query/"+job.ID+"/results?maxRecords=0", nil, nil)
+	status, _ := apiCode(t, err)
+	assert.Equal(t, http.StatusBadRequest, status)
+	err = b.json(http.MethodPost, "jobs/query", map[string]string{"operation": "select", "query": "SELECT Id FROM Account"}, nil)
+	_, code := apiCode(t, err)
+	assert.Equal(t, "INVALIDJOB", code)
+}

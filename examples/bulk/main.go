@@ -12,16 +12,19 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sfmtls/sfmtls/bulk"
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/internal/demo"
+	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 	"github.com/sfmtls/sfmtls/soql"
 )
@@ -122,12 +125,12 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 
 // connect uses the SF_* settings, or a fake org with Account.External_Id__c.
 func connect(w io.Writer, getenv func(string) string) (*client.Client, string, func(), error) {
-	if s := demo.Settings(getenv); s != nil {
+	if getenv("SF_LOGIN_URL") != "" {
 		extID := getenv("SF_BULK_EXTERNAL_ID")
 		if extID == "" {
 			return nil, "", nil, fmt.Errorf("set SF_BULK_EXTERNAL_ID to an external id field of Account for the upsert")
 		}
-		cfg, err := s.ClientConfig(getenv)
+		cfg, err := fromEnv(getenv)
 		if err != nil {
 			return nil, "", nil, err
 		}
@@ -152,4 +155,65 @@ func connect(w io.Writer, getenv func(string) string) (*client.Client, string, f
 		return nil, "", nil, err
 	}
 	return c, "External_Id__c", func() { _ = c.Close(); org.Close() }, nil
+}
+
+// fromEnv reads the README's SF_* settings (the same as examples/quickstart).
+func fromEnv(getenv func(string) string) (client.Config, error) {
+	var missing []string
+	need := func(name string) string {
+		v := getenv(name)
+		if v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	}
+	var cfg client.Config
+	cfg.LoginURL = need("SF_LOGIN_URL")
+	cfg.ConsumerKey = need("SF_CONSUMER_KEY")
+	cfg.Username = need("SF_USERNAME")
+	mtlsPath := need("SF_MTLS_KEYSTORE")
+	if len(missing) > 0 {
+		return cfg, fmt.Errorf("missing settings: %s (see the README's Configuration)", strings.Join(missing, ", "))
+	}
+	cfg.Audience = getenv("SF_AUDIENCE")
+	cfg.APIVersion = getenv("SF_API_VERSION")
+	if p := getenv("SF_MTLS_PORT"); p != "" {
+		port, err := strconv.Atoi(p)
+		if err != nil {
+			return cfg, fmt.Errorf("SF_MTLS_PORT %q is not a port number", p)
+		}
+		cfg.Port = port
+	}
+	if f := getenv("SF_CA_FILE"); f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return cfg, fmt.Errorf("SF_CA_FILE: %w", err)
+		}
+		if cfg.RootCAs, err = x509.SystemCertPool(); err != nil {
+			return cfg, err
+		}
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return cfg, errors.New("SF_CA_FILE holds no PEM certificate")
+		}
+	}
+	var err error
+	if cfg.MTLS, err = load(getenv, "MTLS", mtlsPath); err != nil {
+		return cfg, err
+	}
+	cfg.JWT = cfg.MTLS
+	if p := getenv("SF_JWT_KEYSTORE"); p != "" {
+		if cfg.JWT, err = load(getenv, "JWT", p); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+func load(getenv func(string) string, role, path string) (*keystore.Identity, error) {
+	return keystore.LoadFile(path, keystore.Options{
+		Password:    keystore.Secret(getenv("SF_" + role + "_KEYSTORE_PASSWORD")),
+		KeyPassword: keystore.Secret(getenv("SF_" + role + "_KEY_PASSWORD")),
+		Alias:       getenv("SF_" + role + "_ALIAS"),
+		KeyFile:     getenv("SF_" + role + "_KEY_FILE"),
+	})
 }
