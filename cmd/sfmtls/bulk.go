@@ -100,6 +100,7 @@ error; exit status 0 only when every record succeeded. --failed and
 	fs.StringVar(&f.Failed, "failed", "", "write the failed rows, with sf__Error, to this CSV `FILE`")
 	fs.StringVar(&f.Unprocessed, "unprocessed", "", "write the rows Salesforce did not process to this CSV `FILE`")
 	_ = cmd.RegisterFlagCompletionFunc("operation", completeWords("insert", "update", "upsert", "delete", "hardDelete"))
+	markRequired(cmd, "object", "operation")
 	s = connectionFlags(cmd, e)
 	ts = tokenStoreFlags(cmd, e)
 	return cmd

@@ -123,12 +123,27 @@ func synopsis(cmd *cobra.Command) string {
 			parts = append(parts, "[--"+f.Name+" "+name+"]...")
 			return
 		}
+		if _, required := f.Annotations[requiredFlag]; required {
+			parts = append(parts, "--"+f.Name+" "+name)
+			return
+		}
 		parts = append(parts, "[--"+f.Name+" "+name+"]")
 	})
 	if _, rest, ok := strings.Cut(cmd.Use, " "); ok {
 		parts = append(parts, rest)
 	}
 	return strings.Join(parts, " ")
+}
+
+// requiredFlag annotates a flag the command cannot do without, so the usage
+// line shows it without brackets; the command itself says when it is missing.
+const requiredFlag = "sfmtls-required"
+
+// markRequired annotates flags as required for the usage line.
+func markRequired(cmd *cobra.Command, names ...string) {
+	for _, n := range names {
+		_ = cmd.Flags().SetAnnotation(n, requiredFlag, []string{"true"})
+	}
 }
 
 // printHelp is every command's help, on standard output.

@@ -62,7 +62,8 @@ func TestEveryFlagIsInTheUsageLine(t *testing.T) {
 			if f.Name == "help" {
 				return
 			}
-			assert.True(t, strings.Contains(line, "[--"+f.Name+" ") || strings.Contains(line, "[--"+f.Name+"]"),
+			assert.True(t, strings.Contains(line, "[--"+f.Name+" ") || strings.Contains(line, "[--"+f.Name+"]") ||
+				strings.Contains(line, " --"+f.Name+" ") && f.Annotations[requiredFlag] != nil,
 				"%s lacks --%s: %s", c.CommandPath(), f.Name, line)
 			assert.NotContains(t, line, " string]", "a value named by its meaning, not its type")
 		})
@@ -73,6 +74,11 @@ func TestEveryFlagIsInTheUsageLine(t *testing.T) {
 		assert.Contains(t, line, f)
 	}
 	assert.True(t, strings.HasSuffix(line, " FILE"), line)
+	// Required flags stand without brackets.
+	line = synopsis(findCommand(t, "keystore", "create"))
+	assert.Contains(t, line, " --keystore FILE ")
+	assert.Contains(t, line, " --cert FILE ")
+	assert.Contains(t, line, " [--chain FILE]... ")
 }
 
 func findCommand(t *testing.T, path ...string) *cobra.Command {

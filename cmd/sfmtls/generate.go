@@ -157,6 +157,7 @@ Next:
 	f.StringArrayVar(&emailAddresses, "email", nil, "an e-mail `ADDRESS` for the subjectAltName (repeatable)")
 	out.register(f, keystore.DefaultAlias, false)
 	out.completions(cmd, false)
+	markRequired(cmd, "cn")
 	_ = cmd.RegisterFlagCompletionFunc("key-type", completeWords(keyTypeNames(false)...))
 	return cmd
 }
@@ -263,6 +264,7 @@ Next:
 	f.StringVar(&certPath, "cert", "", "write the certificate to upload to this PEM `FILE` (default: the keystore's name with .crt)")
 	out.register(f, keystore.DefaultAlias, false)
 	out.completions(cmd, false)
+	markRequired(cmd, "cn", "keystore")
 	_ = cmd.RegisterFlagCompletionFunc("key-type", completeWords(keyTypeNames(true)...))
 	return cmd
 }

@@ -207,6 +207,7 @@ a separate password (--key-password-file or SF_KEY_PASSWORD).`,
 	chk.register(f)
 	out.register(f, "", false)
 	out.completions(cmd, false)
+	markRequired(cmd, "keystore", "cert")
 	return cmd
 }
 
@@ -326,5 +327,6 @@ PEM output holds the chain and the key, encrypted unless --unencrypted-key.`,
 	out.register(f, "", true)
 	f.BoolVar(&unencrypted, "unencrypted-key", false, "PEM output only: write the key in the clear (mode 0600), for servers that cannot read an encrypted key")
 	out.completions(cmd, true)
+	markRequired(cmd, "in", "out")
 	return cmd
 }

@@ -57,11 +57,11 @@ type outFlags struct {
 // register adds the flags; keyPEM says whether a PEM key can be written (and so
 // --pbkdf2-iterations applies).
 func (o *outFlags) register(fs *pflag.FlagSet, defaultAlias string, keyPEM bool) {
-	types := "jks or pkcs12"
+	types, exts := "jks or pkcs12", ".jks, .p12/.pfx"
 	if keyPEM {
-		types = "jks, pkcs12 or pem"
+		types, exts = "jks, pkcs12 or pem", ".jks, .p12/.pfx, .pem"
 	}
-	fs.StringVar(&o.storeType, "store-type", "", "the keystore `TYPE`: "+types+" (default: from the file name: .jks, .p12/.pfx, .pem)")
+	fs.StringVar(&o.storeType, "store-type", "", "the keystore `TYPE`: "+types+" (default: from the file name: "+exts+")")
 	fs.StringVar(&o.alias, "alias", defaultAlias, "the key entry's `ALIAS` in a JKS or PKCS#12 keystore")
 	fs.StringVar(&o.passwordFile, "password-file", "", "read the password of the new keystore (or PEM key) from `FILE` (default: $SF_KEYSTORE_PASSWORD, else asked on a terminal)")
 	fs.StringVar(&o.keyPasswordFile, "key-password-file", "", "JKS only: read a separate key password from `FILE` (default: $SF_KEY_PASSWORD, else the keystore password)")
