@@ -79,13 +79,13 @@ type Config struct {
 	// given. Without it instance_url is the host alone, as Salesforce sends it,
 	// and a client adds port 8443 (here Port) itself, as the SDK does.
 	InstanceURLWithPort bool
-	// BulkStoreMaxRecords: Bulk API 2.0 insert jobs with more rows are
-	// validated and counted but not stored; 0 means DefaultBulkStoreMaxRecords.
-	BulkStoreMaxRecords int
 	// Now is the org's clock: it decides session expiry and the assertion's
 	// exp, and stamps records (CreatedDate, LastModifiedDate). nil means
 	// time.Now; a test passes a clock it advances instead of sleeping.
 	Now func() time.Time
+	// BulkStoreMaxRecords: Bulk API 2.0 insert jobs with more rows are
+	// validated and counted but not stored; 0 means DefaultBulkStoreMaxRecords.
+	BulkStoreMaxRecords int
 }
 
 // Stats counts what the org saw.
@@ -170,8 +170,8 @@ func Start(cfg Config) (*Org, error) {
 		preAuthorized:   map[string]bool{},
 		clientRoots:     x509.NewCertPool(),
 		data:            newStore(),
-		bulk:            newBulkJobs(cfg.BulkStoreMaxRecords),
 		now:             cfg.Now,
+		bulk:            newBulkJobs(cfg.BulkStoreMaxRecords),
 	}
 	if o.now == nil {
 		o.now = time.Now

@@ -125,7 +125,7 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 
 // connect uses the SF_* settings, or a fake org with Account.External_Id__c.
 func connect(w io.Writer, getenv func(string) string) (*client.Client, string, func(), error) {
-	if getenv("SF_LOGIN_URL") != "" {
+	if getenv("SF_LOGIN_URL") != "" || getenv("SF_MTLS_KEYSTORE") != "" {
 		extID := getenv("SF_BULK_EXTERNAL_ID")
 		if extID == "" {
 			return nil, "", nil, fmt.Errorf("set SF_BULK_EXTERNAL_ID to an external id field of Account for the upsert")
@@ -157,7 +157,8 @@ func connect(w io.Writer, getenv func(string) string) (*client.Client, string, f
 	return c, "External_Id__c", func() { _ = c.Close(); org.Close() }, nil
 }
 
-// fromEnv reads the README's SF_* settings (the same as examples/quickstart).
+// fromEnv reads the settings the README's Configuration lists. Passwords come
+// from the environment only (the sfmtls tool also reads password files).
 func fromEnv(getenv func(string) string) (client.Config, error) {
 	var missing []string
 	need := func(name string) string {
@@ -209,6 +210,7 @@ func fromEnv(getenv func(string) string) (client.Config, error) {
 	return cfg, nil
 }
 
+// load opens the keystore at path with the SF_<ROLE>_* password, alias and key file.
 func load(getenv func(string) string, role, path string) (*keystore.Identity, error) {
 	return keystore.LoadFile(path, keystore.Options{
 		Password:    keystore.Secret(getenv("SF_" + role + "_KEYSTORE_PASSWORD")),
