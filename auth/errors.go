@@ -44,30 +44,60 @@ const (
 	fixGrant     = "the request must be form-encoded with grant_type=" + GrantTypeJWTBearer
 	fixMutualTLS = "the user has \"Enforce SSL/TLS Mutual Authentication\": call the My Domain URL on port 8443 " +
 		"with the certificate uploaded as Mutual Authentication Certificate"
+	fixIPRestrict = "the user's profile restricts login IP ranges or login hours: add this machine's egress IP " +
+		"to the profile's Login IP Ranges (or relax the app's IP policy), or call within the login hours"
+	fixInactiveUser = "the user (the JWT's sub) is deactivated: reactivate it or use an active integration user"
+	fixLoginRate    = "the user logged in too often in the last hour: reuse the access token (a TokenCache) " +
+		"instead of requesting one per call"
+)
+
+// Descriptions Salesforce sends with invalid_grant from the token endpoint, as
+// its docs and support answers quote them ("OAuth 2.0 JWT Bearer Flow for
+// Server-to-Server Integration", "OAuth 2.0 Authorization Errors"). Fix compares
+// them whole: a word inside another description must not pick a fix.
+const (
+	descNotApproved = "user hasn't approved this consumer"
+	descAudience    = "audience is invalid"
+	descAssertion   = "invalid assertion"
+	descExpired     = "expired authorization code"
+	descIPRestrict  = "ip restricted or invalid login hours"
+	// Salesforce documents no description for a token request without a
+	// registered client certificate; this is the one salesforcetest sends.
+	descMutualAuth = "mutual authentication failed: the client certificate is not a registered mutual authentication certificate"
 )
 
 // Fix names the setup step that cures the refusal, or "" when the case is not
-// one Salesforce documents. MUTUAL_AUTHENTICATION_FAILED has the same fix on an
-// API call as on the token request.
+// one Salesforce documents. It decides on the error code, then on the whole
+// description (trimmed, any case). MUTUAL_AUTHENTICATION_FAILED has the same
+// fix on an API call as on the token request.
 func (e *OAuthError) Fix() string {
-	d := strings.ToLower(e.Description)
-	switch {
-	case e.Code == "invalid_client_id":
+	switch e.Code {
+	case "invalid_client_id":
 		return fixClientID
-	case e.Code == "unsupported_grant_type":
+	case "unsupported_grant_type":
 		return fixGrant
-	case e.Code == "MUTUAL_AUTHENTICATION_FAILED" || strings.Contains(d, "mutual authentication"):
-		return fixMutualTLS
-	case strings.Contains(d, "hasn't approved this consumer"):
+	case "invalid_app_access":
 		return fixNotPreAuthorized
-	case strings.Contains(d, "audience"):
-		return fixAudience
-	case strings.Contains(d, "invalid assertion"):
-		return fixInvalidAssertion
-	case strings.Contains(d, "expired authorization code"), strings.Contains(d, "exp"):
-		return fixExpired
+	case "inactive_user":
+		return fixInactiveUser
+	case "rate_limit_exceeded":
+		return fixLoginRate
+	case "MUTUAL_AUTHENTICATION_FAILED":
+		return fixMutualTLS
+	case "invalid_grant":
+		return grantFixes[strings.ToLower(strings.TrimSpace(e.Description))]
 	}
 	return ""
+}
+
+// grantFixes maps invalid_grant's documented descriptions to their fix.
+var grantFixes = map[string]string{
+	descNotApproved: fixNotPreAuthorized,
+	descAudience:    fixAudience,
+	descAssertion:   fixInvalidAssertion,
+	descExpired:     fixExpired,
+	descIPRestrict:  fixIPRestrict,
+	descMutualAuth:  fixMutualTLS,
 }
 
 func newOAuthError(status int, code, description string) *OAuthError {

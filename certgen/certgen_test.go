@@ -1,6 +1,7 @@
 package certgen_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -40,7 +41,9 @@ func tool(t *testing.T, name string, args ...string) string {
 	if _, err := exec.LookPath(name); err != nil {
 		t.Fatalf("%s is not installed: the interoperability tests need it (Debian: apt-get install openssl)", name)
 	}
-	out, err := exec.Command(name, args...).CombinedOutput()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // never hang CI on a stuck tool
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	require.NoError(t, err, "%s %s:\n%s", name, strings.Join(args, " "), out)
 	return string(out)
 }

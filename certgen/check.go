@@ -29,9 +29,9 @@ const (
 	WarnSelfSigned = keystore.WarnSelfSigned
 	// WarnNoClientAuth is keystore.WarnNoClientAuth.
 	WarnNoClientAuth = keystore.WarnNoClientAuth
-	// WarnDualUse: a certificate with both serverAuth and clientAuth, which public
-	// CAs stopped issuing on 2026-06-15; renewal brings a clientAuth-only one.
-	WarnDualUse = "dual-use certificate (serverAuth and clientAuth): public CAs no longer issue these, so request a clientAuth-only certificate at renewal"
+	// WarnDualUse is keystore.WarnDualUse: public CAs stopped issuing
+	// certificates with both serverAuth and clientAuth on 2026-06-15.
+	WarnDualUse = keystore.WarnDualUse
 )
 
 // expirySoon is how early an approaching expiry is reported, as keystore.Inspect does.
@@ -100,16 +100,7 @@ func CheckIdentity(key crypto.Signer, chain []*x509.Certificate, opts CheckOptio
 		}
 	}
 	if opts.Purpose == PurposeMTLS {
-		server, client := extKeyUsages(leaf)
-		if isSelfSigned(leaf) {
-			warnings = append(warnings, WarnSelfSigned)
-		}
-		if !client {
-			warnings = append(warnings, WarnNoClientAuth)
-		}
-		if server && client {
-			warnings = append(warnings, WarnDualUse)
-		}
+		warnings = append(warnings, keystore.MTLSWarnings(leaf)...)
 	}
 	return warnings, nil
 }
@@ -139,7 +130,7 @@ func checkOrder(chain []*x509.Certificate) error {
 // checkComplete requires the chain's last certificate to be a self-signed root or
 // to be issued by a trusted root.
 func checkComplete(last *x509.Certificate, opts CheckOptions) error {
-	if isSelfSigned(last) {
+	if keystore.SelfSigned(last) {
 		return nil
 	}
 	if opts.Roots != nil {
@@ -158,23 +149,4 @@ func checkComplete(last *x509.Certificate, opts CheckOptions) error {
 	return &Error{Kind: ErrIncompleteChain,
 		Detail: fmt.Sprintf("the chain ends at %q, whose issuer %q is neither in the chain nor a trusted root", last.Subject.String(), last.Issuer.String()),
 		Hint:   "add the missing intermediate from your CA's bundle, or give the CA's root certificate as a trusted root"}
-}
-
-func isSelfSigned(c *x509.Certificate) bool {
-	// CheckSignatureFrom would demand a CA; a self-signed JWT certificate is none.
-	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
-}
-
-func extKeyUsages(c *x509.Certificate) (server, client bool) {
-	for _, u := range c.ExtKeyUsage {
-		switch u {
-		case x509.ExtKeyUsageServerAuth:
-			server = true
-		case x509.ExtKeyUsageClientAuth:
-			client = true
-		case x509.ExtKeyUsageAny:
-			server, client = true, true
-		}
-	}
-	return server, client
 }

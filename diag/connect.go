@@ -9,6 +9,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/keystore"
 )
 
 // conn is the client Check talks through, built as a service would build it.
@@ -24,7 +25,24 @@ func connect(cfg client.Config) (*conn, error) {
 
 func (c *conn) close() { _ = c.c.Close() }
 
-func (c *conn) tokenURL() string { return c.c.Transport().TokenURL() }
+// handshake probes the token endpoint with the client certificate. A
+// TokenSource without LoginURL leaves no login host to probe: then it probes
+// the instance its token names, on the mutual TLS port, and says so.
+func (c *conn) handshake(ctx context.Context, id *keystore.Identity, roots *x509.CertPool) (string, error) {
+	tr := c.c.Transport()
+	if u := tr.TokenURL(); u != "" {
+		return handshake(ctx, u, id, roots)
+	}
+	inst, err := tr.InstanceURL(ctx)
+	if err != nil {
+		return "", fmt.Errorf("diag: %w: %w", ErrNoLoginURL, err)
+	}
+	detail, err := handshake(ctx, inst.String(), id, roots)
+	if err != nil {
+		return "", err
+	}
+	return detail + " (no LoginURL: probed the instance URL of the TokenSource's token)", nil
+}
 
 func (c *conn) token(ctx context.Context) (*auth.Token, error) { return c.c.Token(ctx) }
 

@@ -164,6 +164,10 @@ func checkLoginURL(loginURL string) error {
 	return nil
 }
 
+// ErrNoLoginURL: a TokenSource without LoginURL leaves the handshake step no
+// login host to probe, and the TokenSource gave no token naming the instance.
+var ErrNoLoginURL = errors.New("no LoginURL to probe, and the TokenSource gave no token to take the instance URL from")
+
 // ErrJWTKeyNotRSA: the JWT identity's key cannot sign RS256, the only
 // algorithm Salesforce's JWT bearer flow accepts.
 var ErrJWTKeyNotRSA = errors.New("the JWT signing key is not RSA")
@@ -235,7 +239,7 @@ func Check(ctx context.Context, cfg Config) Report {
 		return x.fail(StepHandshake, err, nil)
 	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
-	detail, err := handshake(hctx, conn.tokenURL(), cfg.MTLS, pool)
+	detail, err := conn.handshake(hctx, cfg.MTLS, pool)
 	cancel()
 	if err != nil {
 		return x.fail(StepHandshake, err, nil)

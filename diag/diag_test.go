@@ -294,3 +294,35 @@ func TestCheckWithTheServicesTokenMakesNoNewLogin(t *testing.T) {
 	}
 	assert.EqualValues(t, 1, org.Stats().TokensIssued, "one login for the service, none for the probes")
 }
+
+// tokenSourceFunc adapts a function to auth.TokenSource.
+type tokenSourceFunc func(context.Context) (*auth.Token, error)
+
+func (f tokenSourceFunc) Token(ctx context.Context) (*auth.Token, error) { return f(ctx) }
+
+// A TokenSource without LoginURL (transport.New allows it) leaves no login
+// host: the handshake step probes the instance the token names instead of
+// dialling "" and blaming a firewall; with no token either, it says LoginURL
+// is missing.
+func TestCheckWithTokenSourceAndNoLoginURL(t *testing.T) {
+	org, cfg := startOrg(t)
+	cfg.TokenSource = org.Client(t).Transport()
+	cfg.LoginURL = ""
+	r := diag.Check(context.Background(), cfg)
+	require.True(t, r.OK, "%+v", r.Failed())
+	assert.Equal(t, diag.StepHandshake, r.Steps[2].Name)
+	assert.Contains(t, r.Steps[2].Detail, "client certificate accepted")
+	assert.Contains(t, r.Steps[2].Detail, "no LoginURL: probed the instance URL")
+
+	refused := errors.New("the service's token source is down")
+	cfg.TokenSource = tokenSourceFunc(func(context.Context) (*auth.Token, error) { return nil, refused })
+	r = diag.Check(context.Background(), cfg)
+	require.False(t, r.OK)
+	failed := r.Failed()
+	require.NotNil(t, failed)
+	assert.Equal(t, diag.StepHandshake, failed.Name)
+	require.ErrorIs(t, r.Err(), diag.ErrNoLoginURL)
+	require.ErrorIs(t, r.Err(), refused)
+	assert.Equal(t, diag.Explain(diag.ErrNoLoginURL).Fix, failed.Fix, "the fix names LoginURL, not the firewall")
+	assert.NotEqual(t, diag.Explain(&net.OpError{Op: "dial", Err: errors.New("missing address")}).Fix, failed.Fix)
+}

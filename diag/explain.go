@@ -37,6 +37,7 @@ const (
 	fixUnreachable  = "the mutual TLS port is not reachable: Salesforce serves it on 8443 (Port, SF_MTLS_PORT); allow outbound 8443 through firewalls and proxies"
 	fixNotSent      = "the client certificate did not reach Salesforce: a proxy that inspects TLS re-encrypts without it; exempt the My Domain host on port 8443 from TLS inspection (tunnel it), and check the mTLS keystore (MTLS, SF_MTLS_KEYSTORE) holds the private key with its certificate"
 	fixNotRSA       = "Salesforce's JWT bearer flow signs with RS256: give the JWT identity (JWT, SF_JWT_KEYSTORE) an RSA key"
+	fixNoLoginURL   = "set LoginURL (SF_LOGIN_URL) to the My Domain URL, or make the TokenSource return a token: its instance URL is the only other host to probe"
 	fixNoIdentity   = "load the CA-signed client certificate's keystore into MTLS (SF_MTLS_KEYSTORE)"
 	fixUnavailable  = "Salesforce is unavailable or limiting requests: try again later; status.salesforce.com shows incidents"
 	fixServerExpiry = "the server's certificate is outside its validity period: check this machine's clock (NTP), or the proxy presenting that certificate"
@@ -76,6 +77,8 @@ func explainKnown(err error) (Explanation, bool) {
 		return Explanation{Cause: "Salesforce says no client certificate was provided: the certificate was not sent to it", Fix: fixNotSent}, true
 	case errors.Is(err, ErrRefusedAfterHandshake):
 		return Explanation{Cause: "the server dropped the connection after the TLS 1.3 handshake, its way of refusing a client certificate", Fix: fixRefusedCertificate}, true
+	case errors.Is(err, ErrNoLoginURL):
+		return Explanation{Cause: ErrNoLoginURL.Error(), Fix: fixNoLoginURL}, true
 	case errors.Is(err, ErrGenericLoginHost):
 		return Explanation{Cause: "login.salesforce.com and test.salesforce.com do not serve mutual TLS", Fix: fixLoginURL}, true
 	case errors.As(err, &kerr):

@@ -1,7 +1,6 @@
 package diag
 
 import (
-	"crypto/x509"
 	"errors"
 	"slices"
 	"time"
@@ -12,19 +11,18 @@ import (
 // ErrNoIdentity: Config holds no identity where one is needed.
 var ErrNoIdentity = errors.New("no mTLS identity: load the CA-signed client certificate's keystore into Config.MTLS")
 
-// Warnings Check adds to keystore's own (keystore.WarnSelfSigned and the like).
+// The warnings Check gives beyond keystore's own are keystore's wording too:
+// one text whether sfmtls check, keygen or a readiness probe reports it.
 const (
-	// WarnDualUse: under the Chrome Root Program's policy, enforced after
-	// 2026-06-15, public CAs no longer issue certificates with both serverAuth
-	// and clientAuth, and Salesforce's help article "Upcoming Mandatory Changes
-	// to Public Key Infrastructure (PKI)" (005237282) tells mutual TLS users to
-	// move off them.
-	WarnDualUse = "dual-use certificate (serverAuth and clientAuth): public CAs no longer issue these; " +
-		"renew it as a clientAuth-only certificate before this one expires"
-	// WarnNoIntermediates: the chain holds the leaf alone, though it is not
-	// issued by a root; Salesforce needs the intermediates in the handshake.
-	WarnNoIntermediates = "the keystore holds the certificate without its intermediate CA certificates: " +
-		"unless a root CA signed it directly, add the chain to the keystore"
+	// WarnDualUse is keystore.WarnDualUse: under the Chrome Root Program's
+	// policy, enforced after 2026-06-15, public CAs no longer issue
+	// certificates with both serverAuth and clientAuth, and Salesforce's help
+	// article "Upcoming Mandatory Changes to Public Key Infrastructure (PKI)"
+	// (005237282) tells mutual TLS users to move off them.
+	WarnDualUse = keystore.WarnDualUse
+	// WarnNoIntermediates is keystore.WarnNoIntermediates: the chain holds the
+	// leaf alone, though it is not issued by a root.
+	WarnNoIntermediates = keystore.WarnNoIntermediates
 )
 
 // checkIdentity returns the warnings for id, and an error when it cannot work
@@ -36,26 +34,16 @@ func checkIdentity(id *keystore.Identity, mtls bool, now time.Time) ([]string, e
 	}
 	warn := id.Warnings(now)
 	if !mtls {
-		warn = slices.DeleteFunc(warn, func(w string) bool { return w == keystore.WarnSelfSigned || w == keystore.WarnNoClientAuth })
+		// The JWT certificate only verifies signatures: no TLS, no chain.
+		warn = slices.DeleteFunc(warn, func(w string) bool {
+			return w == keystore.WarnSelfSigned || w == keystore.WarnNoClientAuth ||
+				w == keystore.WarnDualUse || w == keystore.WarnNoIntermediates
+		})
 	}
 	if err := id.CheckValidity(now); err != nil {
-		return warn, err
-	}
-	if !mtls {
-		return nilIfEmpty(warn), nil
-	}
-	leaf := id.Leaf()
-	if dualUse(leaf) {
-		warn = append(warn, WarnDualUse)
-	}
-	if len(id.Chain()) == 1 && !slices.Contains(warn, keystore.WarnSelfSigned) {
-		warn = append(warn, WarnNoIntermediates)
+		return nilIfEmpty(warn), err
 	}
 	return nilIfEmpty(warn), nil
-}
-
-func dualUse(c *x509.Certificate) bool {
-	return slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageServerAuth) && slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
 }
 
 func nilIfEmpty(s []string) []string {

@@ -20,6 +20,9 @@ const (
 	// WarnDualUse: the Chrome Root Program (policy 1.7) has public CAs stop issuing
 	// certificates that carry both usages from 2026-06-15, so renewal will not give one.
 	WarnDualUse = "dual-use certificate (serverAuth and clientAuth extended key usages): since 2026-06-15 public CAs no longer issue these (Chrome Root Program policy 1.7) and Salesforce advises separate client and server hierarchies; ask the CA for a clientAuth-only certificate"
+	// WarnNoIntermediates: Identity.Warnings gives it for a chain holding a leaf
+	// a CA issued without the intermediates Salesforce needs in the handshake.
+	WarnNoIntermediates = "the keystore holds the certificate without its intermediate CA certificates: unless a root CA signed it directly, add the chain to the keystore"
 )
 
 // Report describes a keystore and every entry in it.
@@ -112,14 +115,49 @@ func describe(e entry, chain []*x509.Certificate, now time.Time) EntryReport {
 	}
 	rep.KeyType, rep.KeyBits = keyTypeAndBits(c)
 	rep.Warnings = append(warnings(c, e.kind, now), unverifiedLinks(chain)...)
+	if e.kind == PrivateKeyEntry && noIntermediates(chain) {
+		rep.Warnings = append(rep.Warnings, WarnNoIntermediates)
+	}
 	return rep
 }
 
-// Warnings returns what Inspect would warn about the identity's certificate at
-// t, without reading or decrypting its keystore again.
-func (id *Identity) Warnings(t time.Time) []string {
-	return warnings(id.Leaf(), PrivateKeyEntry, t)
+// noIntermediates: a CA-issued leaf stored without the certificates above it.
+func noIntermediates(chain []*x509.Certificate) bool {
+	return len(chain) == 1 && !isSelfSigned(chain[0])
 }
+
+// Warnings returns what Inspect would warn about the identity's certificate at
+// t, without reading or decrypting its keystore again, and WarnNoIntermediates
+// when its chain is a CA-issued leaf alone.
+func (id *Identity) Warnings(t time.Time) []string {
+	w := warnings(id.Leaf(), PrivateKeyEntry, t)
+	if noIntermediates(id.Chain()) {
+		w = append(w, WarnNoIntermediates)
+	}
+	return w
+}
+
+// MTLSWarnings lists what makes leaf unfit for Salesforce mutual
+// authentication: WarnSelfSigned, WarnNoClientAuth, WarnDualUse. Inspect,
+// Identity.Warnings and certgen.CheckIdentity all decide with it, so they
+// agree and word it alike.
+func MTLSWarnings(leaf *x509.Certificate) []string {
+	var w []string
+	if isSelfSigned(leaf) {
+		w = append(w, WarnSelfSigned)
+	}
+	if !hasClientAuth(leaf) {
+		w = append(w, WarnNoClientAuth)
+	}
+	if hasEKU(leaf, x509.ExtKeyUsageServerAuth) && hasEKU(leaf, x509.ExtKeyUsageClientAuth) {
+		w = append(w, WarnDualUse)
+	}
+	return w
+}
+
+// SelfSigned reports whether c is signed by its own key (and names itself as
+// issuer): a root, or a certificate Salesforce refuses for mutual TLS.
+func SelfSigned(c *x509.Certificate) bool { return isSelfSigned(c) }
 
 // warnings lists expiry problems and, for a private-key entry, what makes the
 // certificate unfit for Salesforce mutual authentication.
@@ -134,15 +172,7 @@ func warnings(c *x509.Certificate, kind EntryKind, now time.Time) []string {
 		w = append(w, "expires within 30 days: "+c.NotAfter.UTC().Format(time.RFC3339))
 	}
 	if kind == PrivateKeyEntry {
-		if isSelfSigned(c) {
-			w = append(w, WarnSelfSigned)
-		}
-		if !hasClientAuth(c) {
-			w = append(w, WarnNoClientAuth)
-		}
-		if hasEKU(c, x509.ExtKeyUsageServerAuth) && hasEKU(c, x509.ExtKeyUsageClientAuth) {
-			w = append(w, WarnDualUse)
-		}
+		w = append(w, MTLSWarnings(c)...)
 	}
 	return w
 }

@@ -2,6 +2,7 @@ package keystore_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,7 +37,9 @@ func wToolErr(t *testing.T, name string, args ...string) (string, error) {
 	if _, err := exec.LookPath(name); err != nil {
 		t.Fatalf("%s is not installed: the interoperability tests need it (Debian: apt-get install openjdk-17-jre-headless openssl)", name)
 	}
-	out, err := exec.Command(name, args...).CombinedOutput()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // never hang CI on a stuck tool
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	return string(out), err
 }
 

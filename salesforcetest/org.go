@@ -82,6 +82,10 @@ type Config struct {
 	// BulkStoreMaxRecords: Bulk API 2.0 insert jobs with more rows are
 	// validated and counted but not stored; 0 means DefaultBulkStoreMaxRecords.
 	BulkStoreMaxRecords int
+	// Now is the org's clock: it decides session expiry and the assertion's
+	// exp, and stamps records (CreatedDate, LastModifiedDate). nil means
+	// time.Now; a test passes a clock it advances instead of sleeping.
+	Now func() time.Time
 }
 
 // Stats counts what the org saw.
@@ -117,6 +121,7 @@ type Org struct {
 	clientRoots     *x509.CertPool
 	defaultPageSize int
 	limits          *apiLimits
+	now             func() time.Time // Config.Now; set once by Start
 
 	mu            sync.Mutex
 	lifetime      time.Duration
@@ -166,7 +171,12 @@ func Start(cfg Config) (*Org, error) {
 		clientRoots:     x509.NewCertPool(),
 		data:            newStore(),
 		bulk:            newBulkJobs(cfg.BulkStoreMaxRecords),
+		now:             cfg.Now,
 	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	o.data.now = o.now
 	if o.defaultPageSize <= 0 {
 		o.defaultPageSize = DefaultPageSize
 	}

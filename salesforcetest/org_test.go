@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,8 +126,16 @@ func TestTokenEndpointShapes(t *testing.T) {
 	assert.Equal(t, int64(1), st.TokensIssued)
 }
 
+// testClock is an org clock (Config.Now) a test moves forward instead of
+// sleeping, so a loaded machine cannot eat a time window.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
 func TestSessionsExpire(t *testing.T) {
-	org := start(t, salesforcetest.Config{})
+	clock := &testClock{}
+	org := start(t, salesforcetest.Config{Now: clock.Now})
 	c, token := login(t, org)
 	limits := org.URL + "/services/data/v65.0/limits"
 	status, _ := call(t, c, token, http.MethodGet, limits, "")
@@ -137,14 +146,15 @@ func TestSessionsExpire(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, status)
 	assert.JSONEq(t, `[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`, string(body))
 
-	// Long enough for a loaded machine to log in and call once, short enough to wait out.
-	org.SetSessionLifetime(time.Second)
+	// The org's clock, not the wall clock, ends the session: no race with a slow login.
+	org.SetSessionLifetime(time.Hour)
 	c, token = login(t, org)
+	clock.Advance(59 * time.Minute)
 	status, _ = call(t, c, token, http.MethodGet, limits, "")
-	require.Equal(t, http.StatusOK, status)
-	time.Sleep(1200 * time.Millisecond)
+	require.Equal(t, http.StatusOK, status, "the session lives its lifetime")
+	clock.Advance(2 * time.Minute)
 	status, _ = call(t, c, token, http.MethodGet, limits, "")
-	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.Equal(t, http.StatusUnauthorized, status, "and ends after it")
 	assert.Equal(t, int64(2), org.Stats().Unauthorized)
 }
 

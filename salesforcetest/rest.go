@@ -156,6 +156,12 @@ func (o *Org) handleData(w http.ResponseWriter, r *http.Request) {
 	o.route(w, r, fmt.Sprintf("%d.0", n), segs[1:])
 }
 
+// versionAtLeast reports whether the API version v ("37.0") is major or later.
+func versionAtLeast(v string, major int) bool {
+	n, err := strconv.Atoi(strings.TrimSuffix(v, ".0"))
+	return err == nil && n >= major
+}
+
 // pathSegments splits an escaped path into unescaped segments, dropping one
 // trailing slash, as Salesforce treats /limits and /limits/ alike.
 func pathSegments(p string) ([]string, bool) {
@@ -259,6 +265,13 @@ func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, se
 			if allow(w, r, http.MethodGet) {
 				o.handleDescribe(w, v, obj)
 			}
+			return
+		}
+		if r.Method == http.MethodPost && strings.EqualFold(segs[1], "Id") && versionAtLeast(v, 37) {
+			// "Create Records Using sObject Rows by External ID": from API 37.0
+			// a POST to sobjects/{obj}/Id creates a record (Id as the external
+			// id, its value null); the body may hold neither Id nor the key.
+			o.handleCreate(w, r, v, obj)
 			return
 		}
 		if !allow(w, r, http.MethodGet, http.MethodPatch, http.MethodDelete) {

@@ -222,7 +222,8 @@ func TestCreateRejectsWhatSalesforceRejects(t *testing.T) {
 // LastModifiedDate, SystemModstamp, IsDeleted, CreatedById and OwnerId; an
 // update moves LastModifiedDate and SystemModstamp only.
 func TestSystemFieldsAreMaintainedByTheOrg(t *testing.T) {
-	org := invoiceOrg(t, salesforcetest.Config{})
+	clock := &testClock{}
+	org := invoiceOrg(t, salesforcetest.Config{Now: clock.Now})
 	c, token := login(t, org)
 	base := org.URL + "/services/data/v65.0/sobjects/"
 	id := createdID(t, do(t, c, token, http.MethodPost, base+"Account", `{"Name":"Acme"}`))
@@ -238,7 +239,7 @@ func TestSystemFieldsAreMaintainedByTheOrg(t *testing.T) {
 	assert.Regexp(t, `^005`, rec["OwnerId"])
 	assert.Equal(t, rec["OwnerId"], rec["CreatedById"], "the integration user owns what it creates")
 
-	time.Sleep(5 * time.Millisecond)
+	clock.Advance(time.Second) // the org's clock stamps LastModifiedDate
 	require.Equal(t, http.StatusNoContent, do(t, c, token, http.MethodPatch, base+"Account/"+id, `{"Industry":"Energy"}`).status)
 	after, _ := org.Record("Account", id)
 	assert.Equal(t, rec["CreatedDate"], after["CreatedDate"])
@@ -691,4 +692,29 @@ func TestSchemaDeclarationErrors(t *testing.T) {
 	assert.Equal(t, "REQUIRED_FIELD_MISSING", apiErr.ErrorCode)
 	assert.PanicsWithValue(t, "salesforcetest: Insert Account record 0: salesforcetest: 400 REQUIRED_FIELD_MISSING: Required fields are missing: [Name]",
 		func() { org.Insert("Account", map[string]any{}) })
+}
+
+// REST API Developer Guide, "Create Records Using sObject Rows by External ID":
+// "As a special case, in API version 37.0 and later, you can create a record
+// with a POST request to /services/data/vXX.X/sobjects/sObjectName/Id", the
+// same URI for each new record, and "Do not specify Id or an external ID field
+// in the request body or an error is generated". The Guide does not say what
+// versions before 37.0 answer; the fake keeps its 405 there.
+func TestCreateByPostToSObjectRowsByExternalIDWithId(t *testing.T) {
+	org := invoiceOrg(t, salesforcetest.Config{})
+	c, token := login(t, org)
+	byID := org.URL + "/services/data/v65.0/sobjects/Account/Id"
+
+	first := createdID(t, do(t, c, token, http.MethodPost, byID, `{"Name":"Acme"}`))
+	second := createdID(t, do(t, c, token, http.MethodPost, byID, `{"Name":"Globex"}`))
+	assert.NotEqual(t, first, second, "each POST to the same URI creates a record")
+	rec, ok := org.Record("Account", second)
+	require.True(t, ok)
+	assert.Equal(t, "Globex", rec["Name"])
+
+	withID := do(t, c, token, http.MethodPost, byID, `{"Id":"`+first+`","Name":"Again"}`)
+	assert.Equal(t, http.StatusBadRequest, withID.status, string(withID.body))
+
+	old := do(t, c, token, http.MethodPost, org.URL+"/services/data/v36.0/sobjects/Account/Id", `{"Name":"Acme"}`)
+	assert.Equal(t, http.StatusMethodNotAllowed, old.status, string(old.body))
 }

@@ -27,7 +27,7 @@ const (
 	descExpired      = "expired authorization code"
 	descClientID     = "client identifier invalid"
 	descGrantType    = "grant type not supported"
-	descMutualAuth   = "mutual authentication failed: the client certificate is not a registered Mutual Authentication Certificate"
+	descMutualAuth   = "mutual authentication failed: the client certificate is not a registered Mutual Authentication Certificate" // the docs give none; auth.OAuthError.Fix knows this one
 	codeMutualAuth   = "MUTUAL_AUTHENTICATION_FAILED"
 	orgID15          = "00D8d0000000001" // the org's id; session ids start with it and "!"
 	sessionIDPrefix  = orgID15 + "!"
@@ -109,7 +109,7 @@ func (o *Org) checkAssertion(assertion string, appCert *x509.Certificate) (*jwt.
 	if len(claims.Audience) != 1 || claims.Audience[0] != o.Audience {
 		return nil, "invalid_grant", descAudience
 	}
-	now := time.Now()
+	now := o.now()
 	if claims.ExpiresAt == nil || !claims.ExpiresAt.After(now) || claims.ExpiresAt.After(now.Add(auth.MaxAssertionLifetime+expSkew)) {
 		return nil, "invalid_grant", descExpired
 	}
@@ -131,7 +131,7 @@ func (o *Org) issueToken(w http.ResponseWriter, user string) {
 	raw := make([]byte, 24)
 	_, _ = rand.Read(raw)
 	token := sessionIDPrefix + hex.EncodeToString(raw)
-	now := time.Now()
+	now := o.now()
 	o.mu.Lock()
 	s := session{user: user}
 	if o.lifetime > 0 {
@@ -162,7 +162,7 @@ func (o *Org) sessionFor(token string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if !s.expires.IsZero() && time.Now().After(s.expires) {
+	if !s.expires.IsZero() && o.now().After(s.expires) {
 		delete(o.sessions, token)
 		return "", false
 	}

@@ -386,17 +386,28 @@ func TestExpiredClientCertificateIsNamed(t *testing.T) {
 	status, _ := get(t, tr.Client(), org.InstanceURL+"/services/data/")
 	assert.Equal(t, http.StatusOK, status)
 
-	// One that expires while in use is refused at the next handshake, with the cause named.
-	soon, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(-time.Hour), time.Now().Add(2*time.Second))
+	// One that expires while in use is refused at the next handshake, with the
+	// cause named. The transport's handshakes run NewTLSConfig's certificate
+	// check; here the identity it is handed goes from valid for hours to expired
+	// between two handshakes, which is what expiring in use looks like, without
+	// racing a short validity window on a loaded machine.
+	valid, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(-time.Hour), time.Now().Add(6*time.Hour))
 	require.NoError(t, err)
-	org.RegisterMutualAuthCertificate(soon.Leaf())
-	require.NoError(t, tr.SetMTLSIdentity(soon))
-	time.Sleep(time.Until(soon.Leaf().NotAfter.Add(time.Second)))
-	tr.CloseIdleConnections()
-	_, err = tr.Client().Get(org.InstanceURL + "/services/data/")
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "client certificate")
-	assert.Contains(t, err.Error(), "expired")
+	org.RegisterMutualAuthCertificate(valid.Leaf())
+	lapsed, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	org.RegisterMutualAuthCertificate(lapsed.Leaf())
+	var current atomic.Pointer[keystore.Identity]
+	current.Store(valid)
+	base := &http.Transport{TLSClientConfig: transport.NewTLSConfig(current.Load, org.RootCAs())}
+	t.Cleanup(base.CloseIdleConnections)
+	c := &http.Client{Transport: base, Timeout: time.Minute}
+	status, _ = get(t, c, org.URL+"/services/data/")
+	require.Equal(t, http.StatusOK, status, "valid, it is presented")
+	current.Store(lapsed)
+	base.CloseIdleConnections()
+	_, err = c.Get(org.URL + "/services/data/")
+	require.ErrorIs(t, err, keystore.ErrExpired, "expired since the last handshake, it is refused by name")
 }
 
 func TestLogsAndErrorsCarryNoSecrets(t *testing.T) {

@@ -106,7 +106,7 @@ func TestKeystoreCreateChecksBeforeWriting(t *testing.T) {
 		cert := writeCerts(t, filepath.Join(dir, "jwt.crt"), pki.JWTIdentity.Leaf())
 		r := sfmtls(t, storeVars, nil, "keystore", "create", "--keystore", filepath.Join(dir, "a.jks"), "--key", key, "--cert", cert)
 		require.Equal(t, 0, r.code, r.stderr)
-		assert.Contains(t, r.stderr, "warning: self-signed certificates are not valid for Salesforce mutual authentication")
+		assert.Contains(t, r.stderr, "warning: "+keystore.WarnSelfSigned+"\n")
 		// Meant for the JWT: no such warning.
 		r = sfmtls(t, storeVars, nil, "keystore", "create", "--jwt", "--keystore", filepath.Join(dir, "b.jks"), "--key", key, "--cert", cert)
 		require.Equal(t, 0, r.code, r.stderr)
@@ -126,7 +126,7 @@ func TestKeystoreCreateChecksBeforeWriting(t *testing.T) {
 			"--key", writeKey(t, filepath.Join(dir, "dual.key"), leafKey), "--cert", writeCerts(t, filepath.Join(dir, "dual.crt"), leaf),
 			"--ca", writeCerts(t, filepath.Join(dir, "ca.pem"), ca))
 		require.Equal(t, 0, r.code, r.stderr)
-		assert.Contains(t, r.stderr, "warning: dual-use certificate (serverAuth and clientAuth)")
+		assert.Contains(t, r.stderr, "warning: "+keystore.WarnDualUse+"\n")
 	})
 
 	t.Run("an existing keystore is replaced only with --force", func(t *testing.T) {

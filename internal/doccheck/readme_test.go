@@ -9,6 +9,7 @@ package doccheck
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // repoRoot is where the module's go.mod is, two levels up from this package.
@@ -117,7 +119,10 @@ func goCmd(t *testing.T, dir string, args ...string) {
 	if err != nil {
 		t.Fatalf("the go command is not on the PATH: %v", err)
 	}
-	cmd := exec.Command(bin, args...)
+	// A deadline, so a stuck module fetch fails the test instead of hanging CI.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
 	out, err := cmd.CombinedOutput()
