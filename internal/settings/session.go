@@ -1,19 +1,14 @@
 package settings
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/spf13/pflag"
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/keystore"
-	"github.com/sfmtls/sfmtls/transport"
 )
 
 // TokenStore is how the tool keeps the session across runs (issue 13): the
@@ -77,66 +72,14 @@ func (ts *TokenStore) Open(s *Settings) (auth.Store, error) {
 	return auth.NewFileStore(dir, auth.StoreKey(s.LoginURL, s.ConsumerKey, s.Username))
 }
 
-// WithStore sets cfg.TokenSource so that the session comes from store and
-// goes back into it: one login serves every run until Salesforce ends the
-// session; a stored token Salesforce rejects, or one that cannot be read, is
-// replaced by a new login. close releases the login's connections.
-//
-// This is the seam until transport.Config carries a Store itself: then set
-// cfg.Store = store instead, and drop sessionSource.
+// WithStore makes the client keep its session in store: one login serves
+// every run until Salesforce ends the session; a stored token Salesforce
+// rejects, or one that cannot be read, is replaced by a new login (the
+// transport's cache does both, through transport.Config.Store). close is kept
+// for the callers; the client owns every connection now.
 func WithStore(cfg *client.Config, store auth.Store) (closeFn func(), err error) {
-	if store == nil {
-		return func() {}, nil
+	if store != nil {
+		cfg.Store = store
 	}
-	roots, err := transport.Roots(cfg.RootCAs, cfg.ExtraRoots...)
-	if err != nil {
-		return nil, err
-	}
-	mtls, jwt := cfg.MTLS, cfg.JWT
-	if jwt == nil {
-		jwt = mtls
-	}
-	base := &http.Transport{
-		Proxy:             http.ProxyFromEnvironment,
-		TLSClientConfig:   transport.NewTLSConfig(func() *keystore.Identity { return mtls }, roots),
-		ForceAttemptHTTP2: true,
-	}
-	bearer, err := auth.NewJWTBearer(auth.JWTBearerConfig{
-		LoginURL: cfg.LoginURL, Port: cfg.Port, Audience: cfg.Audience,
-		ConsumerKey: cfg.ConsumerKey, Username: cfg.Username, Signer: jwt.Signer(),
-		HTTPClient: &http.Client{Transport: base, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		Retry:      cfg.Retry,
-	})
-	if err != nil {
-		return nil, err
-	}
-	cfg.TokenSource = &sessionSource{cache: auth.NewCache(bearer, auth.CacheOptions{
-		Store: store,
-		Check: auth.TokenChecker(cfg.LoginURL, nil),
-	})}
-	return base.CloseIdleConnections, nil
-}
-
-// sessionSource hands the transport the stored session. The transport asks
-// again only after it dropped the token it had (Salesforce rejected it), so
-// each later call first tells the store-backed cache to drop that token: the
-// cache then deletes the stored copy (if it is still the same) and logs in.
-type sessionSource struct {
-	cache *auth.Cache
-	mu    sync.Mutex
-	last  *auth.Token
-}
-
-func (s *sessionSource) Token(ctx context.Context) (*auth.Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.last != nil {
-		s.cache.Invalidate(s.last)
-	}
-	tok, err := s.cache.Token(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.last = tok
-	return tok, nil
+	return func() {}, nil
 }
