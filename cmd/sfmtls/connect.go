@@ -21,28 +21,24 @@ import (
 )
 
 // connect loads the settings' keystores and builds a client whose session
-// comes from the token store (none for check, which tests the login itself).
+// comes from the token store (none for check, which tests the login itself):
+// the transport's cache loads the stored token, replaces one Salesforce
+// rejects or that cannot be read with one login, and saves the new one.
 func connect(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Client, func(), error) {
 	cfg, err := s.ClientConfig(e.getenv)
 	if err != nil {
 		return nil, nil, err
 	}
-	var store auth.Store
 	if ts != nil {
-		if store, err = ts.Open(s); err != nil {
+		if cfg.Store, err = ts.Open(s); err != nil {
 			return nil, nil, err
 		}
 	}
-	closeLogin, err := settings.WithStore(&cfg, store)
-	if err != nil {
-		return nil, nil, err
-	}
 	c, err := client.New(cfg)
 	if err != nil {
-		closeLogin()
 		return nil, nil, err
 	}
-	return c, func() { _ = c.Close(); closeLogin() }, nil
+	return c, func() { _ = c.Close() }, nil
 }
 
 // connectionFlags registers the connection settings (each flag defaulting to

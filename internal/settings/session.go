@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sfmtls/sfmtls/auth"
-	"github.com/sfmtls/sfmtls/client"
 )
 
 // TokenStore is how the tool keeps the session across runs (issue 13): the
@@ -70,16 +69,4 @@ func (ts *TokenStore) Open(s *Settings) (auth.Store, error) {
 		}
 	}
 	return auth.NewFileStore(dir, auth.StoreKey(s.LoginURL, s.ConsumerKey, s.Username))
-}
-
-// WithStore makes the client keep its session in store: one login serves
-// every run until Salesforce ends the session; a stored token Salesforce
-// rejects, or one that cannot be read, is replaced by a new login (the
-// transport's cache does both, through transport.Config.Store). close is kept
-// for the callers; the client owns every connection now.
-func WithStore(cfg *client.Config, store auth.Store) (closeFn func(), err error) {
-	if store != nil {
-		cfg.Store = store
-	}
-	return func() {}, nil
 }
