@@ -56,7 +56,7 @@ func runCheck(s *settings.Settings, e *env) int {
 	cfg := diag.Config{
 		Config: client.Config{Config: transport.Config{
 			LoginURL: s.LoginURL, Audience: s.Audience, ConsumerKey: s.ConsumerKey, Username: s.Username,
-			ExtraRoots: extra, Port: s.MTLSPort,
+			ExtraRoots: extra, Port: s.MTLSPort, InstanceHosts: s.InstanceHosts,
 		}, APIVersion: s.APIVersion},
 		MTLSSource: s.MTLS.Path,
 		LoadMTLS:   func() (*keystore.Identity, error) { return s.MTLS.Load(e.getenv) },

@@ -115,3 +115,14 @@ func TestTokenStoreSettings(t *testing.T) {
 	// check tests the login itself and ignores the store.
 	assert.Equal(t, 0, sfmtls(t, vars, nil, "check").code)
 }
+
+// --instance-hosts reaches the transport: an entry that is no host name is
+// refused there with the setting's name.
+func TestInstanceHostsReachTheTransport(t *testing.T) {
+	_, vars := orgEnv(t)
+	r := sfmtls(t, vars, nil, "query", "--instance-hosts", "http://bad", "SELECT Id FROM Account")
+	assert.Equal(t, exitFailure, r.code)
+	assert.Contains(t, r.stderr, "InstanceHosts")
+	vars["SF_INSTANCE_HOSTS"] = "instance.example.com"
+	assert.Equal(t, 0, sfmtls(t, vars, nil, "query", "SELECT Id FROM Account").code)
+}

@@ -31,6 +31,9 @@ type Settings struct {
 	CAFile      string
 	MTLSPort    int
 	APIVersion  string
+	// InstanceHosts are hosts a token's instance_url may name besides the login
+	// host and Salesforce's domains (transport.Config.InstanceHosts).
+	InstanceHosts []string
 }
 
 // Store names a keystore and how to open it.
@@ -77,6 +80,12 @@ func (s *Settings) Register(fs *pflag.FlagSet, getenv func(string) string) {
 	n, _ := strconv.Atoi(port)
 	fs.IntVar(&s.MTLSPort, "mtls-port", n, "the mutual TLS `PORT` (default 8443) ($SF_MTLS_PORT)")
 	str(&s.APIVersion, "api-version", "API `VERSION` such as 65.0 (default: the newest the org lists)")
+	var hosts []string
+	if v := getenv("SF_INSTANCE_HOSTS"); v != "" {
+		hosts = strings.Split(v, ",")
+	}
+	fs.StringSliceVar(&s.InstanceHosts, "instance-hosts", hosts,
+		"`HOSTS` (comma-separated) a token's instance URL may name besides the login host and Salesforce's domains; .example.com matches subdomains ($SF_INSTANCE_HOSTS)")
 }
 
 // FromEnv reads the settings from the environment alone.
@@ -208,6 +217,6 @@ func (s *Settings) ClientConfig(getenv func(string) string) (client.Config, erro
 	}
 	return client.Config{Config: transport.Config{
 		LoginURL: s.LoginURL, Audience: s.Audience, ConsumerKey: s.ConsumerKey, Username: s.Username,
-		MTLS: mtls, JWT: jwt, ExtraRoots: roots, Port: s.MTLSPort,
+		MTLS: mtls, JWT: jwt, ExtraRoots: roots, Port: s.MTLSPort, InstanceHosts: s.InstanceHosts,
 	}, APIVersion: s.APIVersion}, nil
 }

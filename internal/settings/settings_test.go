@@ -57,3 +57,14 @@ func TestExtraRoots(t *testing.T) {
 	_, err = s.ExtraRoots()
 	assert.ErrorContains(t, err, "no PEM certificate")
 }
+
+func TestInstanceHosts(t *testing.T) {
+	getenv := func(k string) string { return map[string]string{"SF_INSTANCE_HOSTS": "a.example.com,.corp.example"}[k] }
+	s := FromEnv(getenv)
+	assert.Equal(t, []string{"a.example.com", ".corp.example"}, s.InstanceHosts)
+	var f Settings
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	f.Register(fs, getenv)
+	require.NoError(t, fs.Parse([]string{"--instance-hosts", "b.example.com"}))
+	assert.Equal(t, []string{"b.example.com"}, f.InstanceHosts, "the flag wins")
+}
