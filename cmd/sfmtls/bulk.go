@@ -3,23 +3,18 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/sfmtls/sfmtls/bulk"
+	"github.com/sfmtls/sfmtls/internal/settings"
 )
-
-const bulkUsage = `usage:
-  sfmtls bulk ingest --object NAME --operation insert|update|upsert|delete|hardDelete
-                     [--external-id FIELD] [--failed FILE] [--unprocessed FILE] [connection flags] FILE.csv|-
-  sfmtls bulk query [--all] [--out FILE] [connection flags] SOQL
-`
 
 // bulkIngestFlags are the inputs of sfmtls bulk ingest.
 type bulkIngestFlags struct {
@@ -43,63 +38,111 @@ type bulkIO struct {
 	isTerminal bool
 }
 
-// cmdBulk is the entry of sfmtls bulk: it parses flags and runs ingest or query.
-func cmdBulk(args []string, e *env) int {
-	if len(args) == 0 || (args[0] != "ingest" && args[0] != "query") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			fmt.Fprint(e.stdout, bulkUsage)
-			return exitOK
-		}
-		fmt.Fprint(e.stderr, bulkUsage)
-		return exitUsage
+// newBulkCommand is sfmtls bulk: ingest a CSV or query to CSV with Bulk API 2.0.
+func newBulkCommand(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:         "bulk COMMAND",
+		Short:       "Bulk API 2.0: ingest a CSV (insert, update, upsert, delete, hardDelete) or query to CSV",
+		Annotations: map[string]string{"group": "true"},
+		Args:        cobra.ArbitraryArgs,
+		RunE: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("a command is needed: ingest or query")
+			}
+			return usagef("unknown command %q: ingest or query", args[0])
+		},
 	}
+	cmd.AddCommand(newBulkIngestCommand(e), newBulkQueryCommand(e))
+	return cmd
+}
+
+func (e *env) bulkIO() bulkIO {
 	streams := bulkIO{stdin: e.stdin, stdout: e.stdout, stderr: e.stderr, isTerminal: isTerminal(e.stderr)}
 	if streams.stdin == nil {
 		streams.stdin = os.Stdin
 	}
-	if args[0] == "query" {
-		var f bulkQueryFlags
-		s, pos, code, ok := connectionFlags("bulk query", "[--all] [--out FILE] [connection flags] SOQL", args[1:], e, func(fs *flag.FlagSet) {
-			fs.BoolVar(&f.All, "all", false, "queryAll: include deleted and archived records")
-			fs.StringVar(&f.Out, "out", "", "write the CSV to this file instead of standard output")
-		})
-		if !ok {
-			return code
-		}
-		if len(pos) != 1 {
-			fmt.Fprintln(e.stderr, "sfmtls bulk query: expected one SOQL argument, e.g. 'SELECT Id, Name FROM Account'")
-			return exitUsage
-		}
-		f.SOQL = pos[0]
-		c, done, err := connect(s, e)
-		if err != nil {
-			return fail(e, err)
-		}
-		defer done()
-		return runBulkQuery(e.ctx, bulk.NewClient(c, bulk.Options{}), f, streams)
-	}
+	return streams
+}
+
+func newBulkIngestCommand(e *env) *cobra.Command {
 	var f bulkIngestFlags
-	s, pos, code, ok := connectionFlags("bulk ingest", "--object NAME --operation OP [flags] FILE.csv|-", args[1:], e, func(fs *flag.FlagSet) {
-		fs.StringVar(&f.Object, "object", "", "the sObject, e.g. Account")
-		fs.StringVar(&f.Operation, "operation", "", "insert, update, upsert, delete or hardDelete")
-		fs.StringVar(&f.ExternalID, "external-id", "", "the external id field that matches rows for upsert")
-		fs.StringVar(&f.Failed, "failed", "", "write the failed rows, with sf__Error, to this CSV file")
-		fs.StringVar(&f.Unprocessed, "unprocessed", "", "write the rows Salesforce did not process to this CSV file")
-	})
-	if !ok {
-		return code
+	var s *settings.Settings
+	var ts *settings.TokenStore
+	cmd := &cobra.Command{
+		Use:   "ingest FILE.csv|-",
+		Short: "load a CSV into an object with a Bulk API 2.0 ingest job",
+		Long: `Load a CSV (a file, or - for standard input) into an object with Bulk API 2.0
+ingest jobs, split as Salesforce's limits require. The summary goes to standard
+error; exit status 0 only when every record succeeded. --failed and
+--unprocessed write the rows to resend (mode 0600).
+` + connectionHelp + "\n" + sessionHelp,
+		Example: `  sfmtls bulk ingest --object Account --operation upsert --external-id Ext_Id__c --failed failed.csv accounts.csv`,
+		RunE: body(func(_ *cobra.Command, args []string) error {
+			if msg := f.check(args); msg != "" {
+				return usagef("%s", msg)
+			}
+			if err := needSettings(s, ts); err != nil {
+				return err
+			}
+			f.File = args[0]
+			c, done, err := connect(s, ts, e)
+			if err != nil {
+				return err
+			}
+			defer done()
+			return exitStatus(runBulkIngest(e.ctx, bulk.NewClient(c, bulk.Options{}), f, e.bulkIO()))
+		}),
 	}
-	if msg := f.check(pos); msg != "" {
-		fmt.Fprintf(e.stderr, "sfmtls bulk ingest: %s\n%s", msg, bulkUsage)
-		return exitUsage
+	fs := cmd.Flags()
+	fs.StringVar(&f.Object, "object", "", "the sObject `NAME`, e.g. Account (required)")
+	fs.StringVar(&f.Operation, "operation", "", "`OP`: insert, update, upsert, delete or hardDelete (required)")
+	fs.StringVar(&f.ExternalID, "external-id", "", "the external id `FIELD` that matches rows for upsert")
+	fs.StringVar(&f.Failed, "failed", "", "write the failed rows, with sf__Error, to this CSV `FILE`")
+	fs.StringVar(&f.Unprocessed, "unprocessed", "", "write the rows Salesforce did not process to this CSV `FILE`")
+	_ = cmd.RegisterFlagCompletionFunc("operation", completeWords("insert", "update", "upsert", "delete", "hardDelete"))
+	markRequired(cmd, "object", "operation")
+	s = connectionFlags(cmd, e)
+	ts = tokenStoreFlags(cmd, e)
+	return cmd
+}
+
+func newBulkQueryCommand(e *env) *cobra.Command {
+	var f bulkQueryFlags
+	var s *settings.Settings
+	var ts *settings.TokenStore
+	cmd := &cobra.Command{
+		Use:   "query SOQL",
+		Short: "run a Bulk API 2.0 query job and write its CSV, all pages",
+		Long: `Run a Bulk API 2.0 query job and write its CSV, every page, to standard output
+or --out (mode 0600); the job is deleted afterwards.
+` + connectionHelp + "\n" + sessionHelp,
+		Args: exactArgs(1, "one SOQL argument, e.g. 'SELECT Id, Name FROM Account'"),
+		RunE: body(func(_ *cobra.Command, args []string) error {
+			if err := needSettings(s, ts); err != nil {
+				return err
+			}
+			f.SOQL = args[0]
+			c, done, err := connect(s, ts, e)
+			if err != nil {
+				return err
+			}
+			defer done()
+			return exitStatus(runBulkQuery(e.ctx, bulk.NewClient(c, bulk.Options{}), f, e.bulkIO()))
+		}),
 	}
-	f.File = pos[0]
-	c, done, err := connect(s, e)
-	if err != nil {
-		return fail(e, err)
+	cmd.Flags().BoolVar(&f.All, "all", false, "queryAll: include deleted and archived records")
+	cmd.Flags().StringVar(&f.Out, "out", "", "write the CSV to `FILE` instead of standard output")
+	s = connectionFlags(cmd, e)
+	ts = tokenStoreFlags(cmd, e)
+	return cmd
+}
+
+// exitStatus turns a status the bulk runners printed themselves into run's error.
+func exitStatus(code int) error {
+	if code == exitOK {
+		return nil
 	}
-	defer done()
-	return runBulkIngest(e.ctx, bulk.NewClient(c, bulk.Options{}), f, streams)
+	return exitCode(code)
 }
 
 // check validates the flags and positional arguments; "" means fine.

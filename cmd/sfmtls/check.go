@@ -2,12 +2,13 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/diag"
@@ -19,39 +20,34 @@ import (
 // checkTimeout bounds each network step of check, and token's request.
 const checkTimeout = 30 * time.Second
 
-// connectionFlags parses the connection settings of check, token and query.
-func connectionFlags(name, synopsis string, args []string, e *env, extra func(*flag.FlagSet)) (*settings.Settings, []string, int, bool) {
-	fs := newFlagSet(name, synopsis, e)
-	s := &settings.Settings{}
-	s.Register(fs, e.getenv)
-	if extra != nil {
-		extra(fs)
+func newCheckCommand(e *env) *cobra.Command {
+	var s *settings.Settings
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "test the connection step by step: keystores, TLS handshake, JWT token, REST API",
+		Long: `Test the connection as the SDK makes it, step by step: open the mTLS and JWT
+keystores, the TLS handshake on the mutual TLS port with the client
+certificate, the JWT bearer token, and a REST API call. The first failed step
+is printed with its cause and a fix: line naming what to change; exit status 1.
+` + connectionHelp,
+		Args: noArgs,
+		RunE: body(func(*cobra.Command, []string) error {
+			if err := needSettings(s); err != nil {
+				return err
+			}
+			if code := runCheck(s, e); code != exitOK {
+				return exitCode(code)
+			}
+			return nil
+		}),
 	}
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil, nil, exitOK, false
-	}
-	if err != nil {
-		return nil, nil, exitUsage, false
-	}
-	if err := s.Check(); err != nil {
-		fmt.Fprintf(e.stderr, "sfmtls %s: %v\n", name, err)
-		return nil, nil, exitUsage, false
-	}
-	return s, pos, exitOK, true
+	s = connectionFlags(cmd, e)
+	return cmd
 }
 
-// cmdCheck is the Test Connection: the settings become a diag.Config, whose
+// runCheck is the Test Connection: the settings become a diag.Config, whose
 // loaders open the keystores as the first two steps, and the report is printed.
-func cmdCheck(args []string, e *env) int {
-	s, pos, code, ok := connectionFlags("check", "[connection flags]", args, e, nil)
-	if !ok {
-		return code
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "sfmtls check: unexpected argument %q\n", pos[0])
-		return exitUsage
-	}
+func runCheck(s *settings.Settings, e *env) int {
 	extra, err := s.ExtraRoots()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "sfmtls check: %v\n  fix: --ca-file/SF_CA_FILE must name a readable PEM file of CA certificates\n", err)
@@ -60,7 +56,7 @@ func cmdCheck(args []string, e *env) int {
 	cfg := diag.Config{
 		Config: client.Config{Config: transport.Config{
 			LoginURL: s.LoginURL, Audience: s.Audience, ConsumerKey: s.ConsumerKey, Username: s.Username,
-			ExtraRoots: extra, Port: s.MTLSPort,
+			ExtraRoots: extra, Port: s.MTLSPort, InstanceHosts: s.InstanceHosts,
 		}, APIVersion: s.APIVersion},
 		MTLSSource: s.MTLS.Path,
 		LoadMTLS:   func() (*keystore.Identity, error) { return s.MTLS.Load(e.getenv) },
@@ -74,6 +70,9 @@ func cmdCheck(args []string, e *env) int {
 	r := diag.Check(e.ctx, cfg)
 	if f := r.Failed(); f != nil {
 		if fix := passwordFileFix(f.Err, s); fix != "" {
+			f.Fix = fix
+		}
+		if fix := noPasswordFix(f.Err, s); fix != "" {
 			f.Fix = fix
 		}
 	}
@@ -103,6 +102,21 @@ func passwordFileFix(err error, s *settings.Settings) string {
 				return fmt.Sprintf("the password file %s named by %s cannot be read (%v): create it, or drop the flag and set %s",
 					f.path, f.flag, pe.Err, f.variable)
 			}
+		}
+	}
+	return ""
+}
+
+// noPasswordFix names the variable and the flag when a keystore that needs a
+// password was opened without one.
+func noPasswordFix(err error, s *settings.Settings) string {
+	if !errors.Is(err, settings.ErrNoPassword) {
+		return ""
+	}
+	for _, st := range []*settings.Store{&s.MTLS, &s.JWT} {
+		var ke *keystore.Error
+		if st.Path != "" && errors.As(err, &ke) && ke.Source == st.Path {
+			return "no password was given for " + st.Path + ": " + st.PasswordSource()
 		}
 	}
 	return ""

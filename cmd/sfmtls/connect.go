@@ -5,24 +5,34 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/settings"
+	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
-// connect loads the settings' keystores and builds a client.
-func connect(s *settings.Settings, e *env) (*client.Client, func(), error) {
+// connect loads the settings' keystores and builds a client whose session
+// comes from the token store (none for check, which tests the login itself):
+// the transport's cache loads the stored token, replaces one Salesforce
+// rejects or that cannot be read with one login, and saves the new one.
+func connect(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Client, func(), error) {
 	cfg, err := s.ClientConfig(e.getenv)
 	if err != nil {
 		return nil, nil, err
+	}
+	if ts != nil {
+		if cfg.Store, err = ts.Open(s); err != nil {
+			return nil, nil, err
+		}
 	}
 	c, err := client.New(cfg)
 	if err != nil {
@@ -31,145 +41,204 @@ func connect(s *settings.Settings, e *env) (*client.Client, func(), error) {
 	return c, func() { _ = c.Close() }, nil
 }
 
-func cmdToken(args []string, e *env) int {
+// connectionFlags registers the connection settings (each flag defaulting to
+// its SF_ variable) on cmd, for check, token and query.
+func connectionFlags(cmd *cobra.Command, e *env) *settings.Settings {
+	s := &settings.Settings{}
+	s.Register(cmd.Flags(), e.getenv)
+	return s
+}
+
+// needSettings is wrong usage when a connection setting is missing or the
+// token store names none.
+func needSettings(s *settings.Settings, ts ...*settings.TokenStore) error {
+	if err := s.Check(); err != nil {
+		return usagef("%v", err)
+	}
+	for _, t := range ts {
+		if err := t.Check(); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	return nil
+}
+
+// tokenStoreFlags registers --token-store and --no-token-cache.
+func tokenStoreFlags(cmd *cobra.Command, e *env) *settings.TokenStore {
+	ts := &settings.TokenStore{}
+	ts.Register(cmd.Flags(), e.getenv)
+	_ = cmd.RegisterFlagCompletionFunc("token-store", completeWords("file", "none"))
+	return ts
+}
+
+const connectionHelp = `
+Every connection flag --x-y has the environment variable SF_X_Y; the flag wins.
+Passwords come from SF_MTLS_KEYSTORE_PASSWORD, SF_MTLS_KEY_PASSWORD,
+SF_JWT_KEYSTORE_PASSWORD, SF_JWT_KEY_PASSWORD or the --…-password-file flags,
+never from a flag's value.`
+
+const sessionHelp = `
+The session is kept across runs (the JWT bearer flow has no refresh token, and
+Salesforce allows a user 3,600 logins an hour): SF_TOKEN_STORE or --token-store
+is file (default: one 0600 file per login URL, consumer key and username under
+the user's cache directory, e.g. ~/.cache/sfmtls/tokens), file:DIR, or none;
+--no-token-cache logs in afresh. A stored token Salesforce rejects, or one that
+cannot be read, is replaced by a new login.`
+
+func newTokenCommand(e *env) *cobra.Command {
 	var show bool
-	s, pos, code, ok := connectionFlags("token", "[--show-token] [connection flags]", args, e, func(fs *flag.FlagSet) {
-		fs.BoolVar(&show, "show-token", false, "print the access token instead of [REDACTED]")
-	})
-	if !ok {
-		return code
+	var s *settings.Settings
+	var ts *settings.TokenStore
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "print the token response as JSON (the access token redacted unless --show-token)",
+		Long:  "Log in with the JWT bearer flow over mutual TLS and print the token response as JSON,\nthe access token redacted unless --show-token.\n" + connectionHelp + "\n" + sessionHelp,
+		Args:  noArgs,
+		RunE: body(func(*cobra.Command, []string) error {
+			if err := needSettings(s, ts); err != nil {
+				return err
+			}
+			c, done, err := connect(s, ts, e)
+			if err != nil {
+				return err
+			}
+			defer done()
+			ctx, cancel := context.WithTimeout(e.ctx, checkTimeout)
+			defer cancel()
+			tok, err := c.Token(ctx)
+			if err != nil {
+				return err
+			}
+			access := "[REDACTED]"
+			if show {
+				access = string(tok.AccessToken)
+			}
+			out := map[string]string{
+				"access_token": access, "instance_url": tok.InstanceURL, "id": tok.ID, "scope": tok.Scope,
+				"token_type": tok.TokenType, "issued_at": tok.IssuedAt.UTC().Format(time.RFC3339),
+			}
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(out)
+		}),
 	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "sfmtls token: unexpected argument %q\n", pos[0])
-		return exitUsage
-	}
-	cfg, err := s.ClientConfig(e.getenv)
-	if err != nil {
-		return fail(e, err)
-	}
-	c, err := client.New(cfg)
-	if err != nil {
-		return fail(e, err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(e.ctx, checkTimeout)
-	defer cancel()
-	tok, err := c.Token(ctx)
-	if err != nil {
-		return fail(e, err)
-	}
-	access := "[REDACTED]"
-	if show {
-		access = string(tok.AccessToken)
-	}
-	out := map[string]string{
-		"access_token": access, "instance_url": tok.InstanceURL, "id": tok.ID, "scope": tok.Scope,
-		"token_type": tok.TokenType, "issued_at": tok.IssuedAt.UTC().Format(time.RFC3339),
-	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return fail(e, err)
-	}
-	return exitOK
+	cmd.Flags().BoolVar(&show, "show-token", false, "print the access token instead of [REDACTED]")
+	s = connectionFlags(cmd, e)
+	ts = tokenStoreFlags(cmd, e)
+	return cmd
 }
 
-func cmdQuery(args []string, e *env) int {
-	s, pos, code, ok := connectionFlags("query", "[connection flags] SOQL", args, e, nil)
-	if !ok {
-		return code
+func newQueryCommand(e *env) *cobra.Command {
+	var s *settings.Settings
+	var ts *settings.TokenStore
+	cmd := &cobra.Command{
+		Use:     "query SOQL",
+		Short:   "run a SOQL query and print the records as JSON lines, all pages",
+		Long:    "Run a SOQL query and print the records as JSON lines, following every page.\n" + connectionHelp + "\n" + sessionHelp,
+		Example: `  sfmtls query 'SELECT Id, Name FROM Account ORDER BY Name'`,
+		Args:    exactArgs(1, "one SOQL argument, e.g. 'SELECT Id, Name FROM Account'"),
+		RunE: body(func(_ *cobra.Command, args []string) error {
+			if err := needSettings(s, ts); err != nil {
+				return err
+			}
+			c, done, err := connect(s, ts, e)
+			if err != nil {
+				return err
+			}
+			defer done()
+			enc := json.NewEncoder(e.stdout)
+			for rec, err := range client.Query[json.RawMessage](e.ctx, c, args[0]) {
+				if err != nil {
+					return err
+				}
+				if err := enc.Encode(rec); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "sfmtls query: expected one SOQL argument, e.g. 'SELECT Id, Name FROM Account'")
-		return exitUsage
-	}
-	c, done, err := connect(s, e)
-	if err != nil {
-		return fail(e, err)
-	}
-	defer done()
-	enc := json.NewEncoder(e.stdout)
-	for rec, err := range client.Query[json.RawMessage](e.ctx, c, pos[0]) {
-		if err != nil {
-			return fail(e, err)
-		}
-		if err := enc.Encode(rec); err != nil {
-			return fail(e, err)
-		}
-	}
-	return exitOK
+	s = connectionFlags(cmd, e)
+	ts = tokenStoreFlags(cmd, e)
+	return cmd
 }
 
-// fakeOrgSynopsis is fake-org's usage line.
-const fakeOrgSynopsis = "[--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE]"
-
-// cmdFakeOrg runs a fake org for clients in any language: it writes the
+// newFakeOrgCommand runs a fake org for clients in any language: it writes the
 // keystores, PEM files and a fresh access token into a directory (removed on
 // exit unless --dir names it), and prints the SF_* settings, the instance URL
 // with its port and a curl line that works.
-func cmdFakeOrg(args []string, e *env) int {
-	fs := newFlagSet("fake-org", fakeOrgSynopsis, e)
-	dir := fs.String("dir", "", "write the keystores here and keep them (default: a temporary directory, removed on exit)")
-	lifetime := fs.Duration("session-lifetime", 0, "end sessions this long after login, e.g. 2m (default: never)")
-	apiLimit := fs.Int64("api-limit", salesforcetest.DefaultDailyAPIRequests, "daily API allocation; later calls get 403 REQUEST_LIMIT_EXCEEDED")
-	seedFile := fs.String("seed", "", "JSON file of custom objects and records to load (default: three Accounts)")
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
+func newFakeOrgCommand(e *env) *cobra.Command {
+	var (
+		dir, seedFile string
+		lifetime      time.Duration
+		apiLimit      int64
+	)
+	cmd := &cobra.Command{
+		Use:   "fake-org",
+		Short: "run a fake org on loopback and print the SF_* settings to reach it",
+		Long: `Run a fake Salesforce org on loopback (mutual TLS, JWT bearer flow, REST API,
+SOQL) until Ctrl-C, and print the SF_* settings, PEM files and a curl line to
+reach it from any language.`,
+		Args: noArgs,
+		RunE: body(func(*cobra.Command, []string) error {
+			switch {
+			case lifetime < 0:
+				return usagef("--session-lifetime must not be negative")
+			case apiLimit <= 0:
+				return usagef("--api-limit must be at least 1")
+			}
+			return runFakeOrg(e, dir, seedFile, lifetime, apiLimit)
+		}),
 	}
-	if err != nil {
-		return exitUsage // flag printed the problem and the usage
-	}
-	if len(pos) > 0 || *lifetime < 0 || *apiLimit <= 0 {
-		switch {
-		case len(pos) > 0:
-			fmt.Fprintf(e.stderr, "sfmtls fake-org: unexpected argument %q\n", pos[0])
-		case *lifetime < 0:
-			fmt.Fprintln(e.stderr, "sfmtls fake-org: --session-lifetime must not be negative")
-		default:
-			fmt.Fprintln(e.stderr, "sfmtls fake-org: --api-limit must be at least 1")
-		}
-		fs.Usage()
-		return exitUsage
-	}
-	if *dir == "" {
-		if *dir, err = os.MkdirTemp("", "sfmtls-fake-org-"); err != nil {
-			return fail(e, err)
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "write the keystores here and keep them (default: a temporary `DIR`, removed on exit)")
+	f.DurationVar(&lifetime, "session-lifetime", 0, "end sessions this `LONG` after login, e.g. 2m (default: never)")
+	f.Int64Var(&apiLimit, "api-limit", salesforcetest.DefaultDailyAPIRequests, "daily API allocation (`N` calls); later calls get 403 REQUEST_LIMIT_EXCEEDED")
+	f.StringVar(&seedFile, "seed", "", "JSON `FILE` of custom objects and records to load (default: three Accounts)")
+	return cmd
+}
+
+func runFakeOrg(e *env, dir, seedFile string, lifetime time.Duration, apiLimit int64) error {
+	var err error
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "sfmtls-fake-org-"); err != nil {
+			return err
 		}
 		// The directory holds private keys, the password and a token.
-		defer os.RemoveAll(*dir)
-	} else if err := os.MkdirAll(*dir, 0o700); err != nil {
-		return fail(e, err)
+		defer os.RemoveAll(dir)
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
 	}
 	org, err := salesforcetest.Start(salesforcetest.Config{
-		SessionLifetime: *lifetime, DailyAPIRequests: *apiLimit, InstanceURLWithPort: true,
+		SessionLifetime: lifetime, DailyAPIRequests: apiLimit, InstanceURLWithPort: true,
 	})
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
 	defer org.Close()
-	if err := seedFakeOrg(org, *seedFile); err != nil {
-		return fail(e, err)
+	if err := seedFakeOrg(org, seedFile); err != nil {
+		return err
 	}
 
 	// The keystore password goes to a file: it is printed nowhere.
 	raw := make([]byte, 12)
 	_, _ = rand.Read(raw)
 	password := hex.EncodeToString(raw)
-	pwFile := filepath.Join(*dir, "keystore-password")
-	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
-		return fail(e, err)
+	pwFile := filepath.Join(dir, "keystore-password")
+	// WriteSecretFile makes the file 0600 even where one existed (a reused --dir).
+	if err := keystore.WriteSecretFile(pwFile, []byte(password+"\n"), true); err != nil {
+		return err
 	}
-	files, err := org.PKI.WriteFiles(*dir, password)
+	files, err := org.PKI.WriteFiles(dir, password)
 	if err != nil {
-		return fail(e, err)
+		return err
 	}
-	tokenFile := filepath.Join(*dir, "access-token")
+	tokenFile := filepath.Join(dir, "access-token")
 	if err := writeFakeOrgToken(e.ctx, org, tokenFile); err != nil {
-		return fail(e, err)
+		return err
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "# sfmtls fake org at %s (stop with Ctrl-C); files in %s\n", org.URL, *dir)
+	fmt.Fprintf(w, "# sfmtls fake org at %s (stop with Ctrl-C); files in %s\n", org.URL, dir)
 	fmt.Fprintf(w, "# instance URL (token responses carry it with the port): %s\n", org.InstanceURL)
 	for _, kv := range [][2]string{
 		{"SF_LOGIN_URL", org.URL}, {"SF_CONSUMER_KEY", org.ConsumerKey}, {"SF_USERNAME", org.Username},
@@ -183,14 +252,14 @@ func cmdFakeOrg(args []string, e *env) int {
 	fmt.Fprintf(w, "# PEM for other clients: certificate %s, key %s; JWT key %s; consumer key above\n",
 		files.MTLSCert, files.MTLSKey, files.JWTKey)
 	fmt.Fprintf(w, "# a token from the JWT bearer flow is in %s; with curl:\n", tokenFile)
-	fmt.Fprintf(w, "curl --silent --cert %s --key %s --cacert %s -H \"Authorization: Bearer $(cat %s)\" %s\n",
+	fmt.Fprintf(w, "curl --silent --max-time 30 --cert %s --key %s --cacert %s -H \"Authorization: Bearer $(cat %s)\" %s\n",
 		shellQuote(files.MTLSCert), shellQuote(files.MTLSKey), shellQuote(files.ServerCA), shellQuote(tokenFile),
 		shellQuote(org.InstanceURL+"/services/data/v"+salesforcetest.APIVersion+"/limits"))
 	fmt.Fprintf(w, "# the fake's own control endpoint (not Salesforce's): GET %s/__sfmtls/stats, POST %s/__sfmtls/expire-sessions\n",
 		org.URL, org.URL)
 	fmt.Fprintf(w, "# then: sfmtls check; sfmtls query 'SELECT Id, Name FROM Account'\n")
 	<-e.ctx.Done()
-	return exitOK
+	return nil
 }
 
 // seedFakeOrg loads the seed file, or the three default Accounts.
@@ -218,18 +287,20 @@ func seedFakeOrg(org *salesforcetest.Org, path string) error {
 // writeFakeOrgToken logs in with the org's own JWT identity, as any client
 // would, and writes the access token to path (0600) for curl.
 func writeFakeOrgToken(ctx context.Context, org *salesforcetest.Org, path string) error {
-	c, err := client.New(client.Config{Config: org.TransportConfig()})
+	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{
+		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
+		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil),
+	})
 	if err != nil {
 		return err
 	}
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	tok, err := c.Token(ctx)
+	tok, err := ts.Token(ctx)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, []byte(string(tok.AccessToken)), 0o600)
+	return keystore.WriteSecretFile(path, []byte(string(tok.AccessToken)), true)
 }
 
 // shellQuote quotes s for a POSIX shell.

@@ -42,7 +42,10 @@ func fakeOrg(t *testing.T, args ...string) (out string, stop func() int) {
 // shell runs a POSIX shell command line and returns its standard output.
 func shell(t *testing.T, line string, env ...string) string {
 	t.Helper()
-	cmd := exec.Command("sh", "-c", line)
+	// Bounded: a stuck TLS exchange must not hang the suite.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", line)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.Output()
 	var stderr string
@@ -99,7 +102,7 @@ func TestFakeOrgServesClientsInAnyLanguage(t *testing.T) {
 	// The JWT bearer flow by hand, as the Salesforce Help page "OAuth 2.0 JWT
 	// Bearer Flow for Server-to-Server Integration" describes it, over mutual TLS.
 	pem := func(name string) string { return filepath.Join(dir, name) }
-	tlsOpts := "--silent --show-error --cert " + pem("mtls-cert.pem") + " --key " + pem("mtls-key.pem") + " --cacert " + pem("server-ca.pem")
+	tlsOpts := "--silent --show-error --max-time 20 --cert " + pem("mtls-cert.pem") + " --key " + pem("mtls-key.pem") + " --cacert " + pem("server-ca.pem")
 	token := shell(t, `
 b64() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 h=$(printf '{"alg":"RS256"}' | b64)
@@ -159,4 +162,19 @@ func TestFakeOrgWrongUsagePrintsUsage(t *testing.T) {
 	r := sfmtls(t, nil, nil, "fake-org", "--seed", seed)
 	assert.Equal(t, exitFailure, r.code)
 	assert.Contains(t, r.stderr, "NOT_FOUND", "a seed the org refuses says why")
+}
+
+// A reused --dir whose secret files were left readable gets them back at 0600.
+func TestFakeOrgRewritesSecretsInAReusedDirAt0600(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"keystore-password", "access-token"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("old"), 0o644))
+	}
+	_, stop := fakeOrg(t, "--dir", dir)
+	for _, name := range []string{"keystore-password", "access-token"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), name)
+	}
+	assert.Equal(t, exitOK, stop())
 }

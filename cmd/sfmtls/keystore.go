@@ -3,148 +3,94 @@ package main
 import (
 	"encoding/json"
 	"encoding/pem"
-	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
-// storeFlags are the flags every command that opens a keystore shares.
+// storeFlags are the flags of the commands that read one keystore FILE.
 type storeFlags struct {
 	alias, passwordFile, keyPasswordFile, keyFile string
 }
 
-func (s *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.alias, "alias", "", "the private-key entry to use (default: the only one)")
-	fs.StringVar(&s.passwordFile, "password-file", "", "read the keystore password from this file (default: $SF_KEYSTORE_PASSWORD)")
-	fs.StringVar(&s.keyPasswordFile, "key-password-file", "", "read the key password from this file (default: $SF_KEY_PASSWORD, else the keystore password)")
-	fs.StringVar(&s.keyFile, "key-file", "", "PEM only: the private key, when it is not in FILE")
+func (s *storeFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&s.alias, "alias", "", "the private-key entry's `ALIAS`, case-insensitively (default: the only one)")
+	fs.StringVar(&s.passwordFile, "password-file", "", "read the keystore password from `FILE` (default: $SF_KEYSTORE_PASSWORD)")
+	fs.StringVar(&s.keyPasswordFile, "key-password-file", "", "read the key password from `FILE` (default: $SF_KEY_PASSWORD, else the keystore password)")
+	fs.StringVar(&s.keyFile, "key-file", "", "PEM only: the private key's `FILE`, when it is not in the keystore file")
 }
 
-// options resolves passwords from files, the environment or a prompt.
-func (s *storeFlags) options(file string, e *env) (keystore.Options, error) {
-	store, err := secretFrom(s.passwordFile, "SF_KEYSTORE_PASSWORD", "Keystore password for "+file+": ", e, true)
+// storeSource is where the password of file comes from: --password-file,
+// SF_KEYSTORE_PASSWORD, and, for the file a connection setting names, that
+// setting's own variable (inspect $SF_MTLS_KEYSTORE then needs no second one).
+func (s *storeFlags) storeSource(file string, e *env) secretSource {
+	src := secretSource{flag: "--password-file", file: s.passwordFile, variable: "SF_KEYSTORE_PASSWORD",
+		label: "Keystore password for " + file + ": "}
+	if s.passwordFile != "" || e.getenv(src.variable) != "" {
+		return src
+	}
+	for _, p := range []string{"SF_MTLS_KEYSTORE", "SF_JWT_KEYSTORE"} {
+		if file != "" && e.getenv(p) == file && e.getenv(p+"_PASSWORD") != "" {
+			src.variable = p + "_PASSWORD"
+		}
+	}
+	return src
+}
+
+// load opens the store FILE with the passwords from files, the environment or a prompt.
+func (s *storeFlags) load(file string, e *env, fn func(string, keystore.Options) error) error {
+	src := s.storeSource(file, e)
+	store, err := src.read(e, false)
 	if err != nil {
-		return keystore.Options{}, err
+		return err
 	}
-	key, err := secretFrom(s.keyPasswordFile, "SF_KEY_PASSWORD", "", e, false)
+	key, err := secretSource{flag: "--key-password-file", file: s.keyPasswordFile, variable: "SF_KEY_PASSWORD"}.read(e, false)
 	if err != nil {
-		return keystore.Options{}, err
+		return err
 	}
-	return keystore.Options{Password: store, KeyPassword: key, Alias: s.alias, KeyFile: s.keyFile}, nil
+	err = fn(file, keystore.Options{Password: store, KeyPassword: key, Alias: s.alias, KeyFile: s.keyFile})
+	if key == "" {
+		err = explainNoPassword(err, store, src)
+	}
+	return err
 }
 
-func secretFrom(file, variable, promptLabel string, e *env, mayPrompt bool) (keystore.Secret, error) {
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("cannot read password file: %w", err)
-		}
-		return keystore.Secret(strings.TrimRight(string(b), "\r\n")), nil
+func newInspectCommand(e *env) *cobra.Command {
+	var sf storeFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "inspect FILE",
+		Short: "show every entry of a keystore, with warnings for Salesforce mutual TLS",
+		Long: `Show every entry of a keystore (JKS, JCEKS, PKCS#12 or PEM): subject, issuer,
+validity, key, the chain sent in the handshake, and warnings for Salesforce
+mutual TLS (self-signed, no clientAuth, dual-use, expiring). Warnings do not
+change the exit status.`,
+		Args: exactArgs(1, "one FILE"),
+		RunE: body(func(_ *cobra.Command, args []string) error {
+			var report *keystore.Report
+			err := sf.load(args[0], e, func(file string, opts keystore.Options) (err error) {
+				report, err = keystore.InspectFile(file, opts)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(report)
+			}
+			printReport(e, args[0], report)
+			return nil
+		}),
 	}
-	if v := e.getenv(variable); v != "" {
-		return keystore.Secret(v), nil
-	}
-	if mayPrompt && e.prompt != nil {
-		v, ok, err := e.prompt(promptLabel)
-		if err != nil {
-			return "", fmt.Errorf("cannot read the password: %w", err)
-		}
-		if ok {
-			return keystore.Secret(v), nil
-		}
-	}
-	return "", nil
-}
-
-// parseInterleaved parses flags that may stand before or after the positional
-// arguments, as users type them.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
-func newFlagSet(name, synopsis string, e *env) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: sfmtls %s %s\n", name, synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// oneFile parses the flags and the single FILE argument; ok=false means exit with code.
-func oneFile(fs *flag.FlagSet, args []string, e *env) (file string, code int, ok bool) {
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return "", exitOK, false
-	}
-	if err != nil {
-		return "", exitUsage, false
-	}
-	if len(pos) != 1 {
-		fmt.Fprintf(e.stderr, "sfmtls %s: expected one FILE, got %d arguments\n", fs.Name(), len(pos))
-		fs.Usage()
-		return "", exitUsage, false
-	}
-	return pos[0], 0, true
-}
-
-// parseStoreCommand parses a keystore command's flags and FILE and resolves the
-// passwords; ok=false means exit with code.
-func parseStoreCommand(fs *flag.FlagSet, sf *storeFlags, args []string, e *env) (file string, opts keystore.Options, code int, ok bool) {
-	sf.register(fs)
-	if file, code, ok = oneFile(fs, args, e); !ok {
-		return "", keystore.Options{}, code, false
-	}
-	opts, err := sf.options(file, e)
-	if err != nil {
-		return "", keystore.Options{}, fail(e, err), false
-	}
-	return file, opts, exitOK, true
-}
-
-func fail(e *env, err error) int {
-	// One line: keystore errors are single-line and never hold secrets.
-	fmt.Fprintf(e.stderr, "sfmtls: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
-	return exitFailure
-}
-
-func cmdInspect(args []string, e *env) int {
-	fs := newFlagSet("inspect", "[--json] [--alias A] [--password-file F] FILE", e)
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	file, opts, code, ok := parseStoreCommand(fs, &storeFlags{}, args, e)
-	if !ok {
-		return code
-	}
-	report, err := keystore.InspectFile(file, opts)
-	if err != nil {
-		return fail(e, err)
-	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
-			return fail(e, err)
-		}
-		return exitOK
-	}
-	printReport(e, file, report)
-	return exitOK
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	sf.register(cmd.Flags())
+	return cmd
 }
 
 func printReport(e *env, file string, r *keystore.Report) {
@@ -174,25 +120,38 @@ func printReport(e *env, file string, r *keystore.Report) {
 	}
 }
 
-func cmdExportCert(args []string, e *env) int {
-	fs := newFlagSet("export-cert", "[--chain] [--alias A] [--password-file F] FILE", e)
-	withChain := fs.Bool("chain", false, "print the intermediates after the client certificate")
-	file, opts, code, ok := parseStoreCommand(fs, &storeFlags{}, args, e)
-	if !ok {
-		return code
+func newExportCertCommand(e *env) *cobra.Command {
+	var sf storeFlags
+	var withChain bool
+	cmd := &cobra.Command{
+		Use:   "export-cert FILE",
+		Short: "print the certificate to upload to Salesforce as Mutual Authentication Certificate",
+		Long: `Print the keystore's client certificate as PEM: the file to upload in Setup →
+Certificate and Key Management → Upload Mutual Authentication Certificate (the
+certificate only, not the chain), or to the app for the JWT bearer flow.`,
+		Args: exactArgs(1, "one FILE"),
+		RunE: body(func(_ *cobra.Command, args []string) error {
+			var id *keystore.Identity
+			err := sf.load(args[0], e, func(file string, opts keystore.Options) (err error) {
+				id, err = keystore.LoadFile(file, opts)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			certs := id.Chain()
+			if !withChain {
+				certs = certs[:1]
+			}
+			for _, c := range certs {
+				if err := pem.Encode(e.stdout, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
 	}
-	id, err := keystore.LoadFile(file, opts)
-	if err != nil {
-		return fail(e, err)
-	}
-	certs := id.Chain()
-	if !*withChain {
-		certs = certs[:1]
-	}
-	for _, c := range certs {
-		if err := pem.Encode(e.stdout, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}); err != nil {
-			return fail(e, err)
-		}
-	}
-	return exitOK
+	cmd.Flags().BoolVar(&withChain, "chain", false, "print the intermediates after the client certificate")
+	sf.register(cmd.Flags())
+	return cmd
 }

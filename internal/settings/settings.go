@@ -8,11 +8,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/keystore"
@@ -30,6 +31,9 @@ type Settings struct {
 	CAFile      string
 	MTLSPort    int
 	APIVersion  string
+	// InstanceHosts are hosts a token's instance_url may name besides the login
+	// host and Salesforce's domains (transport.Config.InstanceHosts).
+	InstanceHosts []string
 }
 
 // Store names a keystore and how to open it.
@@ -37,20 +41,25 @@ type Store struct {
 	Path, Alias, KeyFile          string
 	PasswordFile, KeyPasswordFile string
 	passwordVar, keyPasswordVar   string
+	passwordFlag                  string
 }
 
 // ErrMissing lists required settings that are not set.
 var ErrMissing = errors.New("missing settings")
 
+// ErrNoPassword: a keystore that needs a password was opened without one; the
+// error names the variable and the flag that supply it.
+var ErrNoPassword = errors.New("no password given")
+
 // Register adds the flags to fs, each defaulting to its SF_ variable.
-func (s *Settings) Register(fs *flag.FlagSet, getenv func(string) string) {
+func (s *Settings) Register(fs *pflag.FlagSet, getenv func(string) string) {
 	str := func(p *string, name, usage string) {
 		fs.StringVar(p, name, getenv(envName(name)), usage+" ($"+envName(name)+")")
 	}
-	str(&s.LoginURL, "login-url", "the org's My Domain URL, e.g. https://acme.my.salesforce.com")
-	str(&s.Audience, "audience", "JWT audience (default: https://login.salesforce.com, or https://test.salesforce.com for sandboxes)")
-	str(&s.ConsumerKey, "consumer-key", "the app's consumer key")
-	str(&s.Username, "username", "the integration user")
+	str(&s.LoginURL, "login-url", "the org's My Domain `URL`, e.g. https://acme.my.salesforce.com")
+	str(&s.Audience, "audience", "JWT audience `URL` (default: https://login.salesforce.com, or https://test.salesforce.com for sandboxes)")
+	str(&s.ConsumerKey, "consumer-key", "the app's consumer `KEY`")
+	str(&s.Username, "username", "the integration user's `NAME`")
 	for _, st := range []struct {
 		store  *Store
 		prefix string
@@ -59,23 +68,30 @@ func (s *Settings) Register(fs *flag.FlagSet, getenv func(string) string) {
 		p := st.prefix
 		st.store.passwordVar = envName(p + "-keystore-password")
 		st.store.keyPasswordVar = envName(p + "-key-password")
-		str(&st.store.Path, p+"-keystore", st.what+" keystore: JKS, JCEKS, PKCS#12 or PEM")
-		str(&st.store.Alias, p+"-alias", "alias of the private key in the "+p+" keystore")
-		str(&st.store.KeyFile, p+"-key-file", "PEM only: the private key when the keystore file holds only certificates")
-		fs.StringVar(&st.store.PasswordFile, p+"-keystore-password-file", "", "file holding the "+p+" keystore password (default: $"+st.store.passwordVar+")")
-		fs.StringVar(&st.store.KeyPasswordFile, p+"-key-password-file", "", "file holding the "+p+" key password (default: $"+st.store.keyPasswordVar+", else the keystore password)")
+		st.store.passwordFlag = "--" + p + "-keystore-password-file"
+		str(&st.store.Path, p+"-keystore", st.what+" keystore `FILE`: JKS, JCEKS, PKCS#12 or PEM")
+		str(&st.store.Alias, p+"-alias", "`ALIAS` of the private key in the "+p+" keystore")
+		str(&st.store.KeyFile, p+"-key-file", "PEM only: the private key `FILE` when the keystore file holds only certificates")
+		fs.StringVar(&st.store.PasswordFile, p+"-keystore-password-file", "", "`FILE` holding the "+p+" keystore password (default: $"+st.store.passwordVar+")")
+		fs.StringVar(&st.store.KeyPasswordFile, p+"-key-password-file", "", "`FILE` holding the "+p+" key password (default: $"+st.store.keyPasswordVar+", else the keystore password)")
 	}
-	str(&s.CAFile, "ca-file", "extra trusted root certificates (PEM), for a proxy or a test org")
+	str(&s.CAFile, "ca-file", "extra trusted root certificates (PEM `FILE`), for a proxy or a test org")
 	port := getenv("SF_MTLS_PORT")
 	n, _ := strconv.Atoi(port)
-	fs.IntVar(&s.MTLSPort, "mtls-port", n, "the mutual TLS port (default 8443) ($SF_MTLS_PORT)")
-	str(&s.APIVersion, "api-version", "API version such as 65.0 (default: the newest the org lists)")
+	fs.IntVar(&s.MTLSPort, "mtls-port", n, "the mutual TLS `PORT` (default 8443) ($SF_MTLS_PORT)")
+	str(&s.APIVersion, "api-version", "API `VERSION` such as 65.0 (default: the newest the org lists)")
+	var hosts []string
+	if v := getenv("SF_INSTANCE_HOSTS"); v != "" {
+		hosts = strings.Split(v, ",")
+	}
+	fs.StringSliceVar(&s.InstanceHosts, "instance-hosts", hosts,
+		"`HOSTS` (comma-separated) a token's instance URL may name besides the login host and Salesforce's domains; .example.com matches subdomains ($SF_INSTANCE_HOSTS)")
 }
 
 // FromEnv reads the settings from the environment alone.
 func FromEnv(getenv func(string) string) *Settings {
 	s := &Settings{}
-	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("env", pflag.ContinueOnError)
 	s.Register(fs, getenv)
 	return s
 }
@@ -120,13 +136,23 @@ func (st *Store) Options(getenv func(string) string) (keystore.Options, error) {
 	return keystore.Options{Password: pw, KeyPassword: kpw, Alias: st.Alias, KeyFile: st.KeyFile}, nil
 }
 
-// Load opens the store.
+// Load opens the store. A store that needs a password opened without any
+// gives an error that is also ErrNoPassword and names where it comes from.
 func (st *Store) Load(getenv func(string) string) (*keystore.Identity, error) {
 	opts, err := st.Options(getenv)
 	if err != nil {
 		return nil, err
 	}
-	return keystore.LoadFile(st.Path, opts)
+	id, err := keystore.LoadFile(st.Path, opts)
+	if err != nil && opts.Password == "" && opts.KeyPassword == "" && errors.Is(err, keystore.ErrWrongPassword) {
+		return nil, fmt.Errorf("%w; %w: %s", err, ErrNoPassword, st.PasswordSource())
+	}
+	return id, err
+}
+
+// PasswordSource says where the store's password comes from, for a fix line.
+func (st *Store) PasswordSource() string {
+	return fmt.Sprintf("set %s or give %s FILE", st.passwordVar, st.passwordFlag)
 }
 
 func secret(file, variable string, getenv func(string) string) (keystore.Secret, error) {
@@ -191,6 +217,6 @@ func (s *Settings) ClientConfig(getenv func(string) string) (client.Config, erro
 	}
 	return client.Config{Config: transport.Config{
 		LoginURL: s.LoginURL, Audience: s.Audience, ConsumerKey: s.ConsumerKey, Username: s.Username,
-		MTLS: mtls, JWT: jwt, ExtraRoots: roots, Port: s.MTLSPort,
+		MTLS: mtls, JWT: jwt, ExtraRoots: roots, Port: s.MTLSPort, InstanceHosts: s.InstanceHosts,
 	}, APIVersion: s.APIVersion}, nil
 }

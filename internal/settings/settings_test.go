@@ -1,11 +1,11 @@
 package settings
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,7 +15,7 @@ func TestFlagsWinOverVariables(t *testing.T) {
 		"SF_MTLS_KEYSTORE_PASSWORD": "from-env", "SF_JWT_ALIAS": "jwt"}
 	getenv := func(k string) string { return env[k] }
 	var s Settings
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	s.Register(fs, getenv)
 	pw := filepath.Join(t.TempDir(), "pw")
 	require.NoError(t, os.WriteFile(pw, []byte("from-file\r\n"), 0o600))
@@ -56,4 +56,15 @@ func TestExtraRoots(t *testing.T) {
 	s.CAFile = filepath.Join("..", "..", "keystore", "testdata", "client-key-pkcs8.pem")
 	_, err = s.ExtraRoots()
 	assert.ErrorContains(t, err, "no PEM certificate")
+}
+
+func TestInstanceHosts(t *testing.T) {
+	getenv := func(k string) string { return map[string]string{"SF_INSTANCE_HOSTS": "a.example.com,.corp.example"}[k] }
+	s := FromEnv(getenv)
+	assert.Equal(t, []string{"a.example.com", ".corp.example"}, s.InstanceHosts)
+	var f Settings
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	f.Register(fs, getenv)
+	require.NoError(t, fs.Parse([]string{"--instance-hosts", "b.example.com"}))
+	assert.Equal(t, []string{"b.example.com"}, f.InstanceHosts, "the flag wins")
 }
