@@ -70,7 +70,10 @@ type JWTBearerConfig struct {
 
 // RetryPolicy sets how token requests are retried: network errors, 429 and 5xx,
 // with exponential backoff and full jitter, never past the caller's context.
-// OAuth errors (400) are never retried. Zero fields take the defaults.
+// A Retry-After (seconds or an HTTP-date) is waited out in full; one longer
+// than a minute, or than the time left before the context's deadline, ends the
+// retries at once. OAuth errors (400) are never retried. Zero fields take the
+// defaults.
 type RetryPolicy struct {
 	MaxAttempts int           // attempts in all; default 4
 	BaseDelay   time.Duration // first backoff; default 200ms
@@ -91,10 +94,11 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 }
 
 // backoff returns the wait before attempt n (1-based retries): full jitter over an
-// exponentially growing window, or Retry-After when the server gave one.
+// exponentially growing window, or Retry-After when the server gave one (asking
+// sooner than the server said would only be refused again).
 func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 {
-		return min(retryAfter, p.MaxDelay)
+		return retryAfter
 	}
 	window := p.BaseDelay << min(n-1, 16)
 	if window <= 0 || window > p.MaxDelay {
@@ -167,6 +171,12 @@ func (ts *JWTBearer) Token(ctx context.Context) (*Token, error) {
 			break
 		}
 		wait := ts.retry.backoff(attempt, retryAfter)
+		if retryAfter > maxRetryAfter {
+			break // the server is out for longer than a token fetch should wait
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+			break // the caller's deadline comes first: fail now rather than time out asleep
+		}
 		ts.log.LogAttrs(ctx, slog.LevelDebug, "sfmtls: token request failed, retrying",
 			slog.Int("attempt", attempt), slog.Duration("backoff", wait), slog.String("error", err.Error()))
 		select {
@@ -238,11 +248,13 @@ func (ts *JWTBearer) exchange(ctx context.Context) (*Token, time.Duration, error
 	return tok, 0, nil
 }
 
+// maxRetryAfter: a longer Retry-After fails the fetch instead of waiting.
+const maxRetryAfter = time.Minute
+
+// retryAfterOf reads Retry-After in seconds or as an HTTP-date (see ParseRetryAfter).
 func retryAfterOf(resp *http.Response) time.Duration {
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return 0
+	d, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return d
 }
 
 // errorFromResponse turns a non-200 answer into *OAuthError when it is Salesforce's

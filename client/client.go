@@ -8,6 +8,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,11 +40,19 @@ type Config struct {
 	transport.Config
 	// APIVersion such as "65.0"; empty means the newest the org lists.
 	APIVersion string
+	// MaxResponseBytes bounds a decoded answer; a longer one fails with
+	// *ResponseTooLargeError. 0 means DefaultMaxResponseBytes.
+	MaxResponseBytes int64
 }
+
+// DefaultMaxResponseBytes bounds decoded answers unless configured: far above
+// a full query page (2,000 records) of ordinary records, and a stop for an
+// answer that never ends.
+const DefaultMaxResponseBytes = 256 << 20
 
 // Format prints the configuration without key material (see transport.Config.Format).
 func (c Config) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, "client.Config{APIVersion:%q ", c.APIVersion)
+	fmt.Fprintf(f, "client.Config{APIVersion:%q MaxResponseBytes:%d ", c.APIVersion, c.MaxResponseBytes)
 	c.Config.Format(f, verb)
 	fmt.Fprint(f, "}")
 }
@@ -55,6 +64,7 @@ type Client struct {
 	tr      *transport.Transport // nil when none was found
 	owned   bool                 // tr was made by New: Close closes it
 	version string
+	maxBody int64
 
 	mu       sync.Mutex
 	resolved string // the version in use once known
@@ -73,7 +83,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := NewFromHTTPClient(tr.Client(), Options{BaseURLSource: tr, APIVersion: cfg.APIVersion})
+	c, err := NewFromHTTPClient(tr.Client(), Options{BaseURLSource: tr, APIVersion: cfg.APIVersion, MaxResponseBytes: cfg.MaxResponseBytes})
 	if err != nil {
 		tr.CloseIdleConnections()
 		return nil, err
@@ -127,6 +137,8 @@ type Options struct {
 	BaseURLSource BaseURLSource
 	// APIVersion such as "65.0"; empty means the newest the org lists.
 	APIVersion string
+	// MaxResponseBytes bounds a decoded answer; 0 means DefaultMaxResponseBytes.
+	MaxResponseBytes int64
 }
 
 // maxUnwrap bounds the walk down a chain of wrapping round trippers.
@@ -138,7 +150,11 @@ func NewFromHTTPClient(hc *http.Client, opts Options) (*Client, error) {
 	if hc == nil {
 		return nil, configError("the *http.Client is nil")
 	}
-	c := &Client{http: hc, version: strings.TrimPrefix(opts.APIVersion, "v"), base: opts.BaseURLSource}
+	c := &Client{http: hc, version: strings.TrimPrefix(opts.APIVersion, "v"), base: opts.BaseURLSource,
+		maxBody: cmp.Or(opts.MaxResponseBytes, DefaultMaxResponseBytes)}
+	if c.maxBody < 0 {
+		return nil, configError("MaxResponseBytes %d is negative; 0 means %d", opts.MaxResponseBytes, DefaultMaxResponseBytes)
+	}
 	if c.version != "" {
 		if _, err := strconv.ParseFloat(c.version, 64); err != nil {
 			return nil, configError("APIVersion %q is not like 65.0", opts.APIVersion)
@@ -268,10 +284,55 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	bounded := &boundedReader{r: resp.Body, left: c.maxBody, limit: c.maxBody, method: method, path: stripQuery(path)}
+	if err := json.NewDecoder(bounded).Decode(out); err != nil {
+		var tooLarge *ResponseTooLargeError
+		if errors.As(err, &tooLarge) {
+			return tooLarge
+		}
 		return fmt.Errorf("salesforce: %s %s: decoding the answer: %w", method, stripQuery(path), err)
 	}
 	return nil
+}
+
+// ResponseTooLargeError: an answer was longer than the Client's
+// MaxResponseBytes, and was not decoded.
+type ResponseTooLargeError struct {
+	Method, Path string
+	Limit        int64
+}
+
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("salesforce: %s %s: the answer is longer than %d bytes; %s", e.Method, e.Path, e.Limit, e.Fix())
+}
+
+// Fix says what to do about it.
+func (e *ResponseTooLargeError) Fix() string {
+	return "select fewer fields or records (a smaller LIMIT, or Bulk API 2.0 for large reads), or raise Config.MaxResponseBytes"
+}
+
+// boundedReader fails, rather than truncates, past its limit.
+type boundedReader struct {
+	r            io.Reader
+	left, limit  int64
+	method, path string
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells an answer of exactly the limit from a longer one.
+		var one [1]byte
+		if n, _ := b.r.Read(one[:]); n == 0 {
+			return 0, io.EOF
+		}
+		return 0, &ResponseTooLargeError{Method: b.method, Path: b.path, Limit: b.limit}
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 // send performs a call and turns error statuses into *APIError.

@@ -55,8 +55,9 @@ var fixes = map[string]string{
 	"MUTUAL_AUTHENTICATION_FAILED": (&auth.OAuthError{Code: "MUTUAL_AUTHENTICATION_FAILED"}).Fix(),
 	"INVALID_SESSION_ID":           "the session was rejected again after a refresh: check the user is active and the app's session policies",
 	"API_DISABLED_FOR_ORG":         "the org's edition or the user's profile does not allow API access (API Enabled permission)",
-	"REQUEST_LIMIT_EXCEEDED":       "the org's API request limit is used up: see Limits()",
-	"INSUFFICIENT_ACCESS":          "the integration user lacks access: check its permission sets",
+	"REQUEST_LIMIT_EXCEEDED": "an API limit was hit: the daily allocation (TotalRequests; see Limits() and Stats().APIUsage, " +
+		"and set Config.UsageCap to stop short of it) or too many long-running calls at once (ConcurrentRequests, retried by the transport)",
+	"INSUFFICIENT_ACCESS": "the integration user lacks access: check its permission sets",
 }
 
 // Fix names how to fix the error, for the errorCodes that have a known fix;

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -153,6 +154,42 @@ func QueryAll[T any](ctx context.Context, c *Client, soql string) iter.Seq2[T, e
 	return queryPages[T](ctx, c, "queryAll", soql)
 }
 
+// PaginationError: a query answer would make the iterator loop: a
+// nextRecordsUrl it already followed, or a page that is not done yet holds no
+// records and so brings the end no closer.
+type PaginationError struct {
+	NextRecordsURL string // without the query
+	Reason         string
+}
+
+func (e *PaginationError) Error() string {
+	return fmt.Sprintf("salesforce: query pagination stopped at %s: %s; %s", e.NextRecordsURL, e.Reason, e.Fix())
+}
+
+// Fix says what to do about it.
+func (e *PaginationError) Fix() string {
+	return "Salesforce's pages always advance; check what answers for the org (a proxy or a custom endpoint), and run the query again"
+}
+
+// checkPage ends pagination that would not: each nextRecordsUrl is followed
+// once, and a page that is not done must hold records and name the next page.
+// It runs before a page's records are yielded: a page that fails yields none.
+func checkPage(page *queryPage, url string, seen map[string]bool) error {
+	seen[url] = true
+	if page.Done {
+		return nil
+	}
+	switch {
+	case page.NextRecordsURL == "":
+		return &PaginationError{NextRecordsURL: stripQuery(url), Reason: "a page that is not done has no nextRecordsUrl"}
+	case len(page.Records) == 0:
+		return &PaginationError{NextRecordsURL: stripQuery(page.NextRecordsURL), Reason: "a page that is not done has no records"}
+	case seen[page.NextRecordsURL]:
+		return &PaginationError{NextRecordsURL: stripQuery(page.NextRecordsURL), Reason: "its nextRecordsUrl was already followed"}
+	}
+	return nil
+}
+
 func queryPages[T any](ctx context.Context, c *Client, resource, soql string) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
@@ -162,9 +199,14 @@ func queryPages[T any](ctx context.Context, c *Client, resource, soql string) it
 			return
 		}
 		next := p + "?q=" + url.QueryEscape(soql)
+		seen := map[string]bool{}
 		for next != "" {
 			var page queryPage
 			if err := c.Do(ctx, http.MethodGet, next, nil, &page); err != nil {
+				yield(zero, err)
+				return
+			}
+			if err := checkPage(&page, next, seen); err != nil {
 				yield(zero, err)
 				return
 			}

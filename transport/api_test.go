@@ -212,7 +212,10 @@ func TestTokenSourceReplacesTheExchange(t *testing.T) {
 		Username: org.Username, Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
 	require.NoError(t, err)
 	src := &countingSource{src: bearer}
-	tr := newTransport(t, transport.Config{MTLS: org.ClientIdentity(), RootCAs: org.RootCAs(), Port: org.Port, TokenSource: src})
+	// No login host: the fake org's instance host (127.0.0.1) is not a
+	// Salesforce domain, so it is allowed explicitly.
+	tr := newTransport(t, transport.Config{MTLS: org.ClientIdentity(), RootCAs: org.RootCAs(), Port: org.Port, TokenSource: src,
+		InstanceHosts: []string{org.Host}})
 	assert.Empty(t, tr.TokenURL(), "no login URL given")
 	c := tr.Client()
 

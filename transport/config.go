@@ -65,8 +65,20 @@ type Config struct {
 	// exchange's are; it must be safe for concurrent use.
 	TokenSource auth.TokenSource
 	// SessionTimeout is the org's session timeout, to refresh before it runs out;
-	// 0 refreshes only when Salesforce answers INVALID_SESSION_ID.
+	// 0 refreshes only when Salesforce answers INVALID_SESSION_ID. Every
+	// successful call extends the session, as Salesforce's inactivity timeout does.
 	SessionTimeout time.Duration
+	// Store shares the access token with other processes of the same login
+	// (auth.NewFileStore, or redisstore), so that a fleet logs in once; nil
+	// keeps it in this process.
+	Store auth.Store
+	// InstanceHosts are hosts a token's instance_url may name besides the login
+	// host and Salesforce's own domains (auth.SalesforceDomains): a private or
+	// test setup's. "host" matches exactly; ".example.com" or "*.example.com"
+	// matches its subdomains. A token naming any other host is refused before
+	// it is cached or used, and the host never gets the token or the client
+	// certificate.
+	InstanceHosts []string
 	// Retry controls retries of the token request.
 	Retry auth.RetryPolicy
 	// MaxConnsPerHost bounds the connections to each Salesforce host; 0 means 4.
@@ -82,7 +94,22 @@ type Config struct {
 	// and the token request), such as Sforce-Call-Options: client=acme. A header
 	// the request sets itself wins. Requests for other hosts never get them.
 	Header http.Header
-	// Logger receives debug records of token fetches and refreshes; nil logs nothing.
+	// CallRetry decides how API calls that failed transiently are sent again
+	// (see RoundTrip for which failures qualify); nil means Backoff{}: 3
+	// attempts, exponential backoff with jitter from 100ms, at least the
+	// answer's Retry-After. WithRetryPolicy overrides it for one call.
+	CallRetry RetryPolicy
+	// RetryBudget is how many retries the Transport may spend before calls that
+	// succeed earn more (a tenth of a retry each), so that retries cannot
+	// multiply the load on a failing org; 0 means 10, negative means none.
+	RetryBudget int
+	// UsageCap, when set, refuses new calls locally with *UsageCapError once
+	// the org's API usage (or the app's quota) in Sforce-Limit-Info reaches this
+	// fraction of its allocation, such as 0.9; one call every 30 seconds still
+	// goes out to read the usage again. 0 means no cap.
+	UsageCap float64
+	// Logger receives debug records of token fetches, refreshes and retries,
+	// and API usage as it passes 50, 75, 90 and 95% of the allocation; nil logs nothing.
 	Logger *slog.Logger
 }
 
@@ -100,10 +127,11 @@ func (c Config) Format(f fmt.State, _ rune) {
 		source = fmt.Sprintf("%T", c.TokenSource)
 	}
 	fmt.Fprintf(f, "transport.Config{LoginURL:%q Audience:%q ConsumerKey:%q Username:%q MTLS:%v JWT:%v Port:%d "+
-		"RootCAs:%t ExtraRoots:%d TokenSource:%s SessionTimeout:%s Retry:%+v MaxConnsPerHost:%d WrapBase:%t Header:%v Logger:%t}",
+		"RootCAs:%t ExtraRoots:%d TokenSource:%s SessionTimeout:%s Store:%T InstanceHosts:%q Retry:%+v MaxConnsPerHost:%d "+
+		"WrapBase:%t Header:%v CallRetry:%T RetryBudget:%d UsageCap:%v Logger:%t}",
 		c.LoginURL, c.Audience, c.ConsumerKey, c.Username, c.MTLS, c.JWT, c.Port,
-		c.RootCAs != nil, len(c.ExtraRoots), source, c.SessionTimeout, c.Retry, c.MaxConnsPerHost,
-		c.WrapBase != nil, names, c.Logger != nil)
+		c.RootCAs != nil, len(c.ExtraRoots), source, c.SessionTimeout, c.Store, c.InstanceHosts, c.Retry, c.MaxConnsPerHost,
+		c.WrapBase != nil, names, c.CallRetry, c.RetryBudget, c.UsageCap, c.Logger != nil)
 }
 
 // defaultPort is where Salesforce enforces client certificates.
@@ -135,6 +163,19 @@ func loginEndpoint(loginURL string, port int) (*url.URL, error) {
 func isGenericLoginHost(host string) bool {
 	host = strings.ToLower(host)
 	return host == "login.salesforce.com" || host == "test.salesforce.com"
+}
+
+// checkInstanceHosts refuses an InstanceHosts entry that is not a host name
+// or a domain pattern.
+func checkInstanceHosts(hosts []string) error {
+	for _, h := range hosts {
+		name := strings.TrimPrefix(strings.TrimPrefix(h, "*"), ".")
+		if name == "" || strings.ContainsAny(name, "/:@ *") {
+			return configError("InstanceHosts entry %q is not a host name (acme.example.com) or a domain pattern "+
+				"(.example.com or *.example.com): give no scheme, port or path", h)
+		}
+	}
+	return nil
 }
 
 // cleanHeader copies h with canonical names, refusing the header the Transport

@@ -212,7 +212,8 @@ func TestTLSFaultsNameTheCause(t *testing.T) {
 			cfg.Retry = auth.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond}
 			c.edit(t, &cfg)
 			tr := newTransport(t, cfg)
-			_, err := tr.Client().Get(org.InstanceURL + "/services/data/")
+			// The login host is the one host sure to be the org's before any token.
+			_, err := tr.Client().Get(cfg.LoginURL + "/services/data/")
 			require.Error(t, err)
 			var ne *auth.NetworkError
 			require.ErrorAs(t, err, &ne, "%v", err)

@@ -12,8 +12,9 @@ import (
 )
 
 // BenchmarkHotPath measures only what the Transport adds to a request with a
-// cached token: routing, the cache lookup, the request copy with its header, and
-// the verdict on a 200. No network is involved, so the figure is steady on a
+// cached token: routing, the usage cap, the cache lookup, the request copy with
+// its header, and on a 200 the Sforce-Limit-Info reading, the verdict and the
+// retry budget. No network is involved, so the figure is steady on a
 // noisy machine; set it against a whole request in bench/.
 func BenchmarkHotPath(b *testing.B) {
 	org := salesforcetest.NewOrg(b, salesforcetest.Config{})
@@ -28,7 +29,9 @@ func BenchmarkHotPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base.String()+"/services/data/v65.0/limits", nil)
-	resp := &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader(""))}
+	// Salesforce sets Sforce-Limit-Info on every REST answer; reading it is part of the path.
+	resp := &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader("")),
+		Header: http.Header{"Sforce-Limit-Info": {"api-usage=18/5000; per-app-api-usage=17/250(appName=sfmtls)"}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		out, ok := tr.HotPath(req, resp)
@@ -36,4 +39,35 @@ func BenchmarkHotPath(b *testing.B) {
 			b.Fatal("not authorized")
 		}
 	}
+}
+
+// TestHotPathAllocations holds the hot path to its allocation budget: the
+// request copy and its header map (3 objects), at most 4 with everything the
+// path reads and counts. Unlike time, the count does not depend on the load.
+func TestHotPathAllocations(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	cfg := org.TransportConfig()
+	cfg.UsageCap = 0.99 // the cap's check is on the path too
+	tr, err := transport.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.CloseIdleConnections()
+	ctx := context.Background()
+	base, err := tr.InstanceURL(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base.String()+"/services/data/v65.0/limits", nil)
+	resp := &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader("")),
+		Header: http.Header{"Sforce-Limit-Info": {"api-usage=18/5000; per-app-api-usage=17/250(appName=sfmtls)"}}}
+	allocs := testing.AllocsPerRun(1000, func() {
+		if _, ok := tr.HotPath(req, resp); !ok {
+			t.Fatal("not authorized")
+		}
+	})
+	if allocs > 4 {
+		t.Fatalf("hot path: %.1f allocations per request, want at most 4", allocs)
+	}
+	t.Logf("hot path: %.1f allocations per request", allocs)
 }

@@ -67,13 +67,21 @@ func (t *Transport) forOrg(u *url.URL) bool {
 
 // couldBeInstance: with no token known, whether u's host might turn out to be
 // the instance, so that learning instance_url is worth a token request. Only
-// the ports the instance is reached on qualify.
-//
-// An allow-list of Salesforce's domains (my.salesforce.com, force.com, ...)
-// belongs here, to narrow the case further for hosts on port 443.
+// the ports the instance is reached on qualify, and only hosts a token may
+// name: the login host, Salesforce's domains and Config.InstanceHosts, by the
+// very rule the token check applies (auth.CheckToken). This runs only while no
+// token is known.
 func (t *Transport) couldBeInstance(u *url.URL) bool {
 	port := u.Port()
-	return port == "" || port == "443" || port == t.port
+	if port != "" && port != "443" && port != t.port {
+		return false
+	}
+	loginHost := ""
+	if t.login != nil {
+		loginHost = t.login.Hostname()
+	}
+	probe := &auth.Token{AccessToken: "probe", InstanceURL: (&url.URL{Scheme: "https", Host: u.Hostname()}).String()}
+	return auth.CheckToken(probe, loginHost, t.instanceHosts) == nil
 }
 
 // loginTarget returns the login host:port when u is for the login host.

@@ -23,8 +23,9 @@ func NewTLSConfig(current func() *keystore.Identity, roots *x509.CertPool) *tls.
 	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 		id := current()
 		if err := id.CheckValidity(time.Now()); err != nil {
-			// Refusing here names the cause; the server would only say "bad certificate".
-			return nil, fmt.Errorf("sfmtls: client certificate: %w", err)
+			// Refusing here names the cause; the server would only say "bad
+			// certificate". The error is final: no retry presents another one.
+			return nil, &ClientCertificateError{Err: err, leaf: id.Leaf()}
 		}
 		c := id.TLSCertificate()
 		return &c, nil

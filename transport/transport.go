@@ -13,16 +13,14 @@ import (
 	"cmp"
 	"context"
 	"crypto"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/keystore"
@@ -33,11 +31,17 @@ import (
 // streams each all complete.
 const defaultMaxConnsPerHost = 4
 
-// Stats counts what a Transport did.
+// Stats counts what a Transport did and the org's latest API usage.
 type Stats struct {
-	TokenFetches int64 // token requests started (each may retry)
-	Refreshes    int64 // answers rejecting the session; concurrent ones share one new token
-	Replays      int64 // requests sent again with a fresh token
+	TokenFetches  int64 // token requests started (each may retry)
+	Refreshes     int64 // answers rejecting the session; concurrent ones share one new token
+	Replays       int64 // requests sent again with a fresh token
+	Retries       int64 // requests sent again after a transient failure
+	RetriesDenied int64 // retries the budget refused (the failure went to the caller)
+	CapRefusals   int64 // calls refused locally by Config.UsageCap
+	APIUsage      Usage // the org's api-usage from the latest Sforce-Limit-Info
+	AppUsage      Usage // the connected app's per-app-api-usage, when it has a quota
+	AppName       string
 }
 
 // Transport is an http.RoundTripper for Salesforce; see the package comment.
@@ -53,8 +57,12 @@ type Transport struct {
 	header         http.Header
 	log            *slog.Logger
 	route          atomic.Pointer[route]
+	instanceHosts  []string // Config.InstanceHosts
+	retry          RetryPolicy
+	budget         *budget
+	limits         limits
 
-	refreshes, replays atomic.Int64
+	refreshes, replays, retries, retriesDenied atomic.Int64
 }
 
 // New checks cfg and returns a Transport. It fetches nothing until first used.
@@ -91,15 +99,11 @@ func New(cfg Config) (*Transport, error) {
 		return nil, err
 	}
 
-	t.org = newBase(NewTLSConfig(t.mtls.Load, roots))
-	t.org.MaxConnsPerHost = cmp.Or(cfg.MaxConnsPerHost, defaultMaxConnsPerHost)
-	// The plain base has no GetClientCertificate: a host that asks gets none.
-	t.plain = newBase(NewTLSConfig(nil, roots))
-	t.orgRT, t.plainRT = t.org, t.plain
-	if cfg.WrapBase != nil {
-		if t.orgRT, t.plainRT = cfg.WrapBase(t.org), cfg.WrapBase(t.plain); t.orgRT == nil || t.plainRT == nil {
-			return nil, configError("WrapBase returned nil: it must return the round tripper it was given, or one wrapping it")
-		}
+	if err := t.buildBases(cfg, roots); err != nil {
+		return nil, err
+	}
+	if err := t.buildCalls(cfg); err != nil {
+		return nil, err
 	}
 
 	source := cfg.TokenSource
@@ -136,22 +140,23 @@ func New(cfg Config) (*Transport, error) {
 		}
 		t.bearer, source = bearer, bearer
 	}
-	t.tokens = auth.NewCache(source, auth.CacheOptions{SessionTimeout: cfg.SessionTimeout})
-	return t, nil
-}
-
-func newBase(tlsConfig *tls.Config) *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tlsConfig,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   100,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
+	if err := checkInstanceHosts(cfg.InstanceHosts); err != nil {
+		return nil, err
 	}
+	loginHost := ""
+	if t.login != nil {
+		loginHost = t.login.Hostname()
+	}
+	t.instanceHosts = slices.Clone(cfg.InstanceHosts)
+	t.tokens = auth.NewCache(source, auth.CacheOptions{
+		SessionTimeout: cfg.SessionTimeout,
+		// A token naming a host that is not the org's is dropped before it is
+		// cached, stored or used: no request, token or certificate goes there.
+		Check:  auth.TokenChecker(loginHost, t.instanceHosts),
+		Store:  cfg.Store,
+		Logger: cfg.Logger,
+	})
+	return t, nil
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -201,7 +206,13 @@ func (t *Transport) CloseIdleConnections() {
 
 // Stats returns the counters.
 func (t *Transport) Stats() Stats {
-	return Stats{TokenFetches: t.tokens.Fetches(), Refreshes: t.refreshes.Load(), Replays: t.replays.Load()}
+	st := Stats{TokenFetches: t.tokens.Fetches(), Refreshes: t.refreshes.Load(), Replays: t.replays.Load(),
+		Retries: t.retries.Load(), RetriesDenied: t.retriesDenied.Load(), CapRefusals: t.limits.refused.Load(),
+		APIUsage: t.limits.api.load(), AppUsage: t.limits.app.load()}
+	if p := t.limits.appName.Load(); p != nil {
+		st.AppName = *p
+	}
+	return st
 }
 
 // Client returns an http.Client over the Transport.
@@ -230,7 +241,10 @@ func (t *Transport) TokenURL() string {
 }
 
 // RoundTrip sends req with the access token when it is for the org, over mutual
-// TLS, replaying it once per session Salesforce rejects under it (see sendOrg).
+// TLS, replaying it once per session Salesforce rejects under it, and retrying
+// it after transient failures when that is safe (see sendOrg). With
+// Config.UsageCap, a call is refused locally (*UsageCapError) once the org's
+// API usage has passed the cap.
 // A request for any other host goes out through the plain base transport,
 // carrying neither the token nor the client certificate, and no token is
 // fetched for it. One case needs the token to decide: while no token is known,
@@ -240,6 +254,10 @@ func (t *Transport) TokenURL() string {
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.forOrg(req.URL) {
 		return t.plainRT.RoundTrip(req)
+	}
+	if err := t.limits.admit(); err != nil {
+		closeBody(req)
+		return nil, err
 	}
 	tok, err := t.tokens.Token(req.Context())
 	if err != nil {
