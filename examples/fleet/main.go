@@ -41,6 +41,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -247,10 +248,9 @@ func startRedis(ctx context.Context) (*localRedis, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out bytes.Buffer
+	logFile := filepath.Join(dir, "redis.log")
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "yes")
-	cmd.Stdout, cmd.Stderr = &out, &out
+		"--logfile", logFile, "--save", "", "--appendonly", "no", "--protected-mode", "yes")
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting redis-server: %w", err)
@@ -267,8 +267,9 @@ func startRedis(ctx context.Context) (*localRedis, error) {
 			return s, nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
+			logText, _ := os.ReadFile(logFile)
 			s.stop()
-			return nil, fmt.Errorf("redis-server on %s did not answer within 10s: %w\n%s", s.addr, err, out.String())
+			return nil, fmt.Errorf("redis-server on %s did not answer within 10s: %w\n%s", s.addr, err, logText)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
