@@ -59,7 +59,13 @@ func TestThreeProcessesShareOneLogin(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), childEnv+"=1")
+			// The child sees only the SF_* settings given here, not the developer's.
+			cmd.Env = []string{childEnv + "=1"}
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "SF_") {
+					cmd.Env = append(cmd.Env, kv)
+				}
+			}
 			for k, v := range env {
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}
