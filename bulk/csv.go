@@ -1,6 +1,34 @@
-// Package bulk holds the pieces of Salesforce Bulk API 2.0 support that do not
-// need the network. For now that is the CSV codec: Encoder streams Go structs
-// into the job data CSV that an ingest job uploads, and Decoder streams result
+// Package bulk runs Salesforce Bulk API 2.0 jobs over the SDK's mutual TLS
+// client, in constant memory.
+//
+// Ingest: Client.Ingest (a CSV io.Reader) and IngestRecords (an iterator of
+// your structs, encoded with the conventions below) create an ingest job
+// (insert, update, upsert by external id, delete, hardDelete), upload the CSV
+// gzip-compressed, close the job and wait for it with growing intervals,
+// reporting progress. Salesforce takes one upload of at most 100 MB per job,
+// so larger data goes to several jobs, cut at record boundaries with the
+// header repeated. Successful, Failed and Unprocessed stream the result rows
+// as iterators; WriteResults writes them as one CSV. A job that ends Failed
+// or Aborted is a *JobError carrying Salesforce's errorMessage.
+//
+// Query: Client.Query creates a query or queryAll job and waits for it;
+// Records streams the rows into your structs across every result page
+// (Sforce-Locator, maxRecords) and QueryJob.WriteCSV writes them as one CSV.
+//
+// # What is retried
+//
+// A write is never sent twice. Job creation (POST), the upload (PUT) and
+// state changes (PATCH: close, abort) are sent once: if one fails in flight
+// its outcome is unknown and the error is returned. When Salesforce rejects
+// the session, the transport replays a request only if its body can be read
+// again (job creation and state changes can; a streaming upload cannot and
+// fails with *transport.SessionExpiredError — Salesforce stored none of it).
+// GETs (job status, results, query pages) are idempotent: a network error or
+// a 5xx answer is retried twice before any of the body is read. Waiting ends
+// with the context; give it a deadline.
+//
+// The CSV codec underneath is usable alone: Encoder streams Go structs into
+// the job data CSV that an ingest job uploads, and Decoder streams result
 // CSV (ingest successfulResults, failedResults, unprocessedrecords, and query
 // results) back into structs, one record at a time in constant memory.
 //

@@ -281,7 +281,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	}
 	defer resp.Body.Close()
 	if out == nil || resp.StatusCode == http.StatusNoContent {
-		_, _ = io.Copy(io.Discard, resp.Body)
+		// Drained for the connection's reuse, but no further than the bound:
+		// an answer that never ends must not hold the call.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, c.maxBody))
 		return nil
 	}
 	bounded := &boundedReader{r: resp.Body, left: c.maxBody, limit: c.maxBody, method: method, path: stripQuery(path)}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -135,6 +136,24 @@ func TestDecodedAnswersAreBounded(t *testing.T) {
 	require.ErrorAs(t, err, &tooLarge)
 	assert.Equal(t, int64(limit), tooLarge.Limit)
 	assert.NotContains(t, err.Error(), "secret", "the query is not quoted")
+
+	// With no value to decode into, an endless answer is still read only up to the bound.
+	org.Handle("DELETE /services/apexrest/endless", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := []byte(strings.Repeat("x", 1024))
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	done := make(chan error, 1)
+	go func() { done <- c.Do(ctx, http.MethodDelete, "/services/apexrest/endless", nil, nil) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Do read an endless answer past MaxResponseBytes")
+	}
 
 	_, err = client.New(client.Config{Config: org.TransportConfig(), MaxResponseBytes: -1})
 	require.ErrorIs(t, err, client.ErrConfig)

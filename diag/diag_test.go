@@ -308,6 +308,9 @@ func TestCheckWithTokenSourceAndNoLoginURL(t *testing.T) {
 	org, cfg := startOrg(t)
 	cfg.TokenSource = org.Client(t).Transport()
 	cfg.LoginURL = ""
+	// Without a login host, a token may name only Salesforce's domains or
+	// InstanceHosts; the fake org lives on 127.0.0.1.
+	cfg.InstanceHosts = []string{org.Host}
 	r := diag.Check(context.Background(), cfg)
 	require.True(t, r.OK, "%+v", r.Failed())
 	assert.Equal(t, diag.StepHandshake, r.Steps[2].Name)

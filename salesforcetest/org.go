@@ -83,6 +83,9 @@ type Config struct {
 	// exp, and stamps records (CreatedDate, LastModifiedDate). nil means
 	// time.Now; a test passes a clock it advances instead of sleeping.
 	Now func() time.Time
+	// BulkStoreMaxRecords: Bulk API 2.0 insert jobs with more rows are
+	// validated and counted but not stored; 0 means DefaultBulkStoreMaxRecords.
+	BulkStoreMaxRecords int
 }
 
 // Stats counts what the org saw.
@@ -130,6 +133,7 @@ type Org struct {
 	issued        []string       // every access token issued, for secret-hygiene tests
 	tokenDelay    time.Duration
 	data          *store
+	bulk          *bulkJobs
 	handshakes    atomic.Int64
 	tokenRequests atomic.Int64
 	tokensIssued  atomic.Int64
@@ -167,6 +171,7 @@ func Start(cfg Config) (*Org, error) {
 		clientRoots:     x509.NewCertPool(),
 		data:            newStore(),
 		now:             cfg.Now,
+		bulk:            newBulkJobs(cfg.BulkStoreMaxRecords),
 	}
 	if o.now == nil {
 		o.now = time.Now
@@ -286,6 +291,7 @@ func (o *Org) Handle(pattern string, authenticated bool, h http.Handler) {
 func (o *Org) Close() {
 	o.mtls.Close()
 	o.standard.Close()
+	o.bulk.close()
 }
 
 // RootCAs returns a pool holding the org's server CA, for clients' RootCAs.

@@ -227,6 +227,9 @@ func (o *Org) route(w http.ResponseWriter, r *http.Request, v string, segs []str
 	case "sobjects":
 		o.routeSObjects(w, r, v, segs[1:])
 		return
+	case "jobs":
+		o.routeBulk(w, r, v, segs[1:])
+		return
 	}
 	if len(segs) == 1 && slices.Contains([]string{"limits", "search"}, segs[0]) {
 		return // allow answered 405

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/settings"
 	"github.com/sfmtls/sfmtls/salesforcetest"
@@ -219,16 +218,14 @@ func seedFakeOrg(org *salesforcetest.Org, path string) error {
 // writeFakeOrgToken logs in with the org's own JWT identity, as any client
 // would, and writes the access token to path (0600) for curl.
 func writeFakeOrgToken(ctx context.Context, org *salesforcetest.Org, path string) error {
-	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{
-		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil),
-	})
+	c, err := client.New(client.Config{Config: org.TransportConfig()})
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	tok, err := ts.Token(ctx)
+	tok, err := c.Token(ctx)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@
 //	sfmtls token [--show-token] [connection flags]
 //	sfmtls query [connection flags] SOQL
 //	sfmtls fake-org [--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE]
+//	sfmtls bulk ingest --object NAME --operation OP [--external-id FIELD] [--failed FILE] [--unprocessed FILE] FILE.csv|-
+//	sfmtls bulk query [--all] [--out FILE] SOQL
 //
 // Connection flags --x-y each have the environment variable SF_X_Y (see
 // sfmtls check -h). Passwords never come from a flag's value: for inspect and
@@ -35,6 +37,7 @@ func main() {
 	defer stop()
 	os.Exit(run(os.Args[1:], &env{
 		ctx:    ctx,
+		stdin:  os.Stdin,
 		stdout: os.Stdout,
 		stderr: os.Stderr,
 		getenv: os.Getenv,
@@ -45,6 +48,7 @@ func main() {
 // env is what a command may touch of the outside world, so tests can supply it.
 type env struct {
 	ctx            context.Context // ends on Ctrl-C
+	stdin          io.Reader       // nil: os.Stdin
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	// prompt asks for a secret without echo; nil, or ok=false, when there is no terminal.
@@ -66,6 +70,7 @@ commands:
   token        print the token response as JSON (the access token redacted unless --show-token)
   query        run a SOQL query and print the records as JSON lines, all pages
   fake-org     run a fake org on loopback and print the SF_* settings to reach it
+  bulk         Bulk API 2.0: ingest a CSV (insert, update, upsert, delete, hardDelete) or query to CSV
 
 Run 'sfmtls COMMAND -h' for a command's flags.
 `
@@ -88,6 +93,8 @@ func run(args []string, e *env) int {
 		return cmdQuery(args[1:], e)
 	case "fake-org":
 		return cmdFakeOrg(args[1:], e)
+	case "bulk":
+		return cmdBulk(args[1:], e)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(e.stdout, usage)
 		return exitOK
