@@ -171,6 +171,12 @@ func TestExamplesBuildInAUserModule(t *testing.T) {
 		t.Fatalf("no examples found: %v", err)
 	}
 	for _, src := range examples {
+		// An example with its own go.mod (examples/fleet needs redisstore's
+		// module and go-redis, which the SDK's go.mod must not require) is a
+		// user's module already; CI vets and tests it in its directory.
+		if _, err := os.Stat(filepath.Join(filepath.Dir(src), "go.mod")); err == nil {
+			continue
+		}
 		code, err := os.ReadFile(src)
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sfmtls/sfmtls/salesforcetest"
+)
+
+// childEnv makes the test binary run the program instead of the tests: the
+// fleet test starts it as separate OS processes.
+const childEnv = "SFMTLS_FLEET_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		if err := run(context.Background(), os.Stdout, os.Getenv); err != nil {
+			fmt.Fprintln(os.Stderr, "fleet:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// Three processes of a fleet, started together against one org and one
+// Redis, log in once between them, and the token at rest is encrypted.
+func TestThreeProcessesShareOneLogin(t *testing.T) {
+	rs := startTestRedis(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	org.Insert("Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
+	env := orgEnv(t, org)
+	env["SF_REDIS_URL"] = "redis://" + rs.Addr() + "/0"
+	env["SF_TOKEN_ENCRYPTION_KEY"] = randomKey(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const procs = 3
+	outs := make([][]byte, procs)
+	errs := make([]error, procs)
+	var wg sync.WaitGroup
+	for i := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+			// The child sees only the SF_* settings given here, not the developer's.
+			cmd.Env = []string{childEnv + "=1"}
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "SF_") {
+					cmd.Env = append(cmd.Env, kv)
+				}
+			}
+			for k, v := range env {
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+			cmd.WaitDelay = 5 * time.Second
+			outs[i], errs[i] = cmd.CombinedOutput()
+		}()
+	}
+	wg.Wait()
+
+	logins := 0
+	for i := range procs {
+		out := string(outs[i])
+		require.NoError(t, errs[i], "process %d:\n%s", i+1, out)
+		assert.Contains(t, out, "this process: query: 2 record(s)", "process %d", i+1)
+		assert.Contains(t, out, "this process: limits: DailyApiRequests", "process %d", i+1)
+		assert.Contains(t, out, "token encrypted: yes", "process %d", i+1)
+		logins += strings.Count(out, "logged in (1 token request(s))")
+		t.Logf("process %d:\n%s", i+1, out)
+	}
+	assert.Equal(t, int64(1), org.Stats().TokenRequests, "the org's token requests for %d processes", procs)
+	assert.Equal(t, 1, logins, "processes that logged in")
+
+	// The one stored token is encrypted: the value is 'e' + nonce + AES-GCM
+	// ciphertext, and no issued access token appears in it.
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr(), DialTimeout: time.Second})
+	defer rdb.Close()
+	keys, err := rdb.Keys(ctx, "sfmtls:token:*").Result()
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+	v, err := rdb.HGet(ctx, keys[0], "v").Result()
+	require.NoError(t, err)
+	require.NotEmpty(t, v)
+	assert.Equal(t, byte('e'), v[0], "the stored value is encrypted")
+	issued := org.IssuedTokens()
+	require.Len(t, issued, 1)
+	assert.NotContains(t, v, issued[0])
+}
+
+// The demo mode (no SF_LOGIN_URL): three workers on a fake org, one login.
+func TestDemoRunsThreeWorkersOnOneLogin(t *testing.T) {
+	rs := startTestRedis(t)
+	env := map[string]string{"SF_REDIS_URL": "redis://" + rs.Addr() + "/0"}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, func(k string) string { return env[k] }), out.String())
+	assert.Contains(t, out.String(), "using a fake org")
+	assert.Contains(t, out.String(), "token encrypted: no")
+	assert.Contains(t, out.String(), "The token is stored unencrypted")
+	assert.Equal(t, 2, strings.Count(out.String(), "session from the shared store"), out.String())
+	assert.Contains(t, out.String(), "The fake org saw 1 token request(s) for 3 workers.")
+}
+
+// With neither SF_LOGIN_URL nor SF_REDIS_URL it starts its own redis-server
+// from PATH, so that `go run .` works as it stands.
+func TestDemoStartsItsOwnRedis(t *testing.T) {
+	requireRedisServer(t)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), &out, func(string) string { return "" }), out.String())
+	assert.Contains(t, out.String(), "started a throwaway redis-server")
+	assert.Contains(t, out.String(), "The fake org saw 1 token request(s) for 3 workers.")
+}
+
+// Settings that cannot work are refused with what to set, and never echo the
+// Redis password.
+func TestRefusesBadSettings(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	realOrg := orgEnv(t, org)
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"a real org needs SF_REDIS_URL", realOrg, "SF_REDIS_URL is not set"},
+		{"a URL that does not parse", map[string]string{"SF_REDIS_URL": "redis://user:s3cret-pw@host:port%zz/0"}, "SF_REDIS_URL is not a Redis URL"},
+		{"a scheme that is not Redis", map[string]string{"SF_REDIS_URL": "http://:s3cret-pw@localhost:6379"}, "SF_REDIS_URL is not a Redis URL"},
+		{"a key that is not base64", map[string]string{"SF_REDIS_URL": "redis://127.0.0.1:1/0", "SF_TOKEN_ENCRYPTION_KEY": "not base64!"}, "SF_TOKEN_ENCRYPTION_KEY must be the base64 of 32"},
+		{"a key of 16 bytes", map[string]string{"SF_REDIS_URL": "redis://127.0.0.1:1/0", "SF_TOKEN_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(make([]byte, 16))}, "SF_TOKEN_ENCRYPTION_KEY must be the base64 of 32"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(context.Background(), &out, func(k string) string { return tc.env[k] })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error()+out.String(), "s3cret-pw")
+		})
+	}
+}
+
+// orgEnv gives the SF_* settings that reach org as a real org is reached:
+// keystore files, a CA file, the mutual TLS port.
+func orgEnv(t *testing.T, org *salesforcetest.Org) map[string]string {
+	t.Helper()
+	files, err := org.PKI.WriteFiles(t.TempDir(), "store-pw")
+	require.NoError(t, err)
+	return map[string]string{
+		"SF_LOGIN_URL": org.URL, "SF_CONSUMER_KEY": org.ConsumerKey, "SF_USERNAME": org.Username,
+		"SF_MTLS_KEYSTORE": files.MTLSPKCS12, "SF_MTLS_KEYSTORE_PASSWORD": "store-pw",
+		"SF_JWT_KEYSTORE": files.JWTJKS, "SF_JWT_KEYSTORE_PASSWORD": "store-pw", "SF_JWT_ALIAS": "mulesoft",
+		"SF_CA_FILE": files.ServerCA, "SF_MTLS_PORT": strconv.Itoa(org.Port),
+	}
+}
+
+func randomKey(t *testing.T) string {
+	t.Helper()
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+	return base64.StdEncoding.EncodeToString(key)
+}
+
+// redisServer is a real redis-server on a free loopback port with its own
+// temporary directory, stopped when the test ends (after redisstore's test
+// helper; test code is not imported across modules).
+type redisServer struct {
+	port int
+	cmd  *exec.Cmd
+}
+
+func requireRedisServer(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server is not installed (apt-get install redis-server): %v", err)
+	}
+}
+
+func startTestRedis(t *testing.T) *redisServer {
+	t.Helper()
+	requireRedisServer(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &redisServer{port: l.Addr().(*net.TCPAddr).Port}
+	require.NoError(t, l.Close())
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "redis.log")
+	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--dir", dir, "--logfile", logFile, "--save", "", "--appendonly", "no", "--protected-mode", "yes")
+	require.NoError(t, s.cmd.Start())
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	})
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr(), DialTimeout: time.Second, MaxRetries: -1})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			logText, _ := os.ReadFile(logFile)
+			t.Fatalf("redis-server on %s did not answer: %v\n%s", s.Addr(), err, logText)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *redisServer) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
