@@ -203,61 +203,8 @@ func (p *parser) query(sub bool) (*Query, error) {
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	if p.tok.is("WHERE") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		w, err := p.condition()
-		if err != nil {
-			return nil, err
-		}
-		q.where = w
-	}
-	if p.tok.is("ORDER") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		if err := p.expectWord("BY"); err != nil {
-			return nil, err
-		}
-		for {
-			o, err := p.orderItem()
-			if err != nil {
-				return nil, err
-			}
-			q.orderBy = append(q.orderBy, o)
-			if !p.tok.isPunct(",") {
-				break
-			}
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if p.tok.is("LIMIT") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		n, err := p.count()
-		if err != nil {
-			return nil, err
-		}
-		q.limit = n
-	}
-	if p.tok.is("OFFSET") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		pos := p.tok.pos
-		n, err := p.count()
-		if err != nil {
-			return nil, err
-		}
-		if n > 2000 {
-			// "OFFSET": the maximum offset is 2,000 rows.
-			return nil, &Error{Code: CodeNumberOutsideValidRange, Message: located(p.lex.src, pos, "Maximum SOQL offset allowed is 2000")}
-		}
-		q.offset = n
+	if err := p.clauses(q, "SOQL"); err != nil {
+		return nil, err
 	}
 	return q, nil
 }
@@ -632,4 +579,67 @@ func parseDateTimeLiteral(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Parse("2006-01-02T15:04:05Z07:00", s)
+}
+
+// clauses parses what follows the object in a SOQL query and in a SOSL
+// RETURNING item alike: WHERE, ORDER BY, LIMIT and OFFSET, in that order.
+// language names the query language in the OFFSET bound's message.
+func (p *parser) clauses(q *Query, language string) error {
+	if p.tok.is("WHERE") {
+		if err := p.advance(); err != nil {
+			return err
+		}
+		w, err := p.condition()
+		if err != nil {
+			return err
+		}
+		q.where = w
+	}
+	if p.tok.is("ORDER") {
+		if err := p.advance(); err != nil {
+			return err
+		}
+		if err := p.expectWord("BY"); err != nil {
+			return err
+		}
+		for {
+			o, err := p.orderItem()
+			if err != nil {
+				return err
+			}
+			q.orderBy = append(q.orderBy, o)
+			if !p.tok.isPunct(",") {
+				break
+			}
+			if err := p.advance(); err != nil {
+				return err
+			}
+		}
+	}
+	if p.tok.is("LIMIT") {
+		if err := p.advance(); err != nil {
+			return err
+		}
+		n, err := p.count()
+		if err != nil {
+			return err
+		}
+		q.limit = n
+	}
+	if p.tok.is("OFFSET") {
+		if err := p.advance(); err != nil {
+			return err
+		}
+		pos := p.tok.pos
+		n, err := p.count()
+		if err != nil {
+			return err
+		}
+		if n > 2000 {
+			// "OFFSET": the maximum offset is 2,000 rows.
+			return &Error{Code: CodeNumberOutsideValidRange, Message: located(p.lex.src, pos, "Maximum "+language+" offset allowed is 2000")}
+		}
+		q.offset = n
+	}
+	return nil
 }

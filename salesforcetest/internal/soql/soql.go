@@ -152,60 +152,8 @@ func (p *parser) returning() (*Query, error) {
 			return nil, err
 		}
 	}
-	if p.tok.is("WHERE") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		w, err := p.condition()
-		if err != nil {
-			return nil, err
-		}
-		q.where = w
-	}
-	if p.tok.is("ORDER") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		if err := p.expectWord("BY"); err != nil {
-			return nil, err
-		}
-		for {
-			o, err := p.orderItem()
-			if err != nil {
-				return nil, err
-			}
-			q.orderBy = append(q.orderBy, o)
-			if !p.tok.isPunct(",") {
-				break
-			}
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if p.tok.is("LIMIT") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		n, err := p.count()
-		if err != nil {
-			return nil, err
-		}
-		q.limit = n
-	}
-	if p.tok.is("OFFSET") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		pos := p.tok.pos
-		n, err := p.count()
-		if err != nil {
-			return nil, err
-		}
-		if n > 2000 {
-			return nil, &Error{Code: CodeNumberOutsideValidRange, Message: located(p.lex.src, pos, "Maximum SOSL offset allowed is 2000")}
-		}
-		q.offset = n
+	if err := p.clauses(q, "SOSL"); err != nil {
+		return nil, err
 	}
 	return q, p.expectPunct(")")
 }
