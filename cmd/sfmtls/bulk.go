@@ -13,7 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sfmtls/sfmtls/bulk"
-	"github.com/sfmtls/sfmtls/internal/settings"
+	"github.com/sfmtls/sfmtls/cmd/sfmtls/internal/settings"
 )
 
 // bulkIngestFlags are the inputs of sfmtls bulk ingest.

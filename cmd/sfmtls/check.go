@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/cmd/sfmtls/internal/settings"
 	"github.com/sfmtls/sfmtls/diag"
-	"github.com/sfmtls/sfmtls/internal/settings"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/transport"
 )

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/internal/settings"
+	"github.com/sfmtls/sfmtls/cmd/sfmtls/internal/settings"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
@@ -29,16 +30,21 @@ func connect(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Cli
 	if err != nil {
 		return nil, nil, err
 	}
+	closeStore := func() {}
 	if ts != nil {
-		if cfg.Store, err = ts.Open(s); err != nil {
+		if cfg.Store, closeStore, err = ts.Open(s, e.getenv); err != nil {
 			return nil, nil, err
 		}
+		// A store that fails (Redis down, a file that cannot be written) costs
+		// a login, not the run; say so.
+		cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	c, err := client.New(cfg)
 	if err != nil {
+		closeStore()
 		return nil, nil, err
 	}
-	return c, func() { _ = c.Close() }, nil
+	return c, func() { _ = c.Close(); closeStore() }, nil
 }
 
 // connectionFlags registers the connection settings (each flag defaulting to
@@ -67,7 +73,7 @@ func needSettings(s *settings.Settings, ts ...*settings.TokenStore) error {
 func tokenStoreFlags(cmd *cobra.Command, e *env) *settings.TokenStore {
 	ts := &settings.TokenStore{}
 	ts.Register(cmd.Flags(), e.getenv)
-	_ = cmd.RegisterFlagCompletionFunc("token-store", completeWords("file", "none"))
+	_ = cmd.RegisterFlagCompletionFunc("token-store", completeWords("file", "none", "redis://", "rediss://"))
 	return ts
 }
 

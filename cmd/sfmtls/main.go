@@ -40,12 +40,16 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/term"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// go-redis logs its own dial failures to stderr; the token cache already
+	// warns once when the Redis store fails, in the tool's format.
+	redis.SetLogger(discardLog{})
 	os.Exit(run(os.Args[1:], &env{
 		ctx:    ctx,
 		stdin:  os.Stdin,
@@ -55,6 +59,11 @@ func main() {
 		prompt: terminalPrompt,
 	}))
 }
+
+// discardLog drops go-redis's log lines.
+type discardLog struct{}
+
+func (discardLog) Printf(context.Context, string, ...any) {}
 
 // env is what a command may touch of the outside world, so tests can supply it.
 type env struct {

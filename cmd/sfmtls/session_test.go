@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -22,6 +23,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Setenv("XDG_CACHE_HOME", dir)
+	redis.SetLogger(discardLog{}) // as main does
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -107,11 +109,19 @@ func TestTokenStoreSettings(t *testing.T) {
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, `unknown token store "memcached"`)
 
-	vars["SF_TOKEN_STORE"] = "redis://localhost:6379/0"
+	// A Redis URL the tool cannot use is wrong usage, and its password is not echoed.
+	r = sfmtls(t, vars, nil, "query", "--token-store", "redis://:s3cret-pw@127.0.0.1:notaport/0", "SELECT Id FROM Account")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "not a Redis URL")
+	assert.NotContains(t, r.stderr, "s3cret-pw")
+
+	vars["SF_TOKEN_STORE"] = "redis://127.0.0.1:1/0"
+	vars["SF_TOKEN_ENCRYPTION_KEY"] = "c2hvcnQ="
 	r = sfmtls(t, vars, nil, "query", "SELECT Id FROM Account")
 	assert.Equal(t, exitFailure, r.code)
-	assert.Contains(t, r.stderr, "not built into this binary")
-	assert.Contains(t, r.stderr, "redisstore")
+	assert.Contains(t, r.stderr, "invalid token encryption key in SF_TOKEN_ENCRYPTION_KEY")
+	assert.Contains(t, r.stderr, "openssl rand -base64 32")
+	assert.NotContains(t, r.stderr, "c2hvcnQ=")
 	// check tests the login itself and ignores the store.
 	assert.Equal(t, 0, sfmtls(t, vars, nil, "check").code)
 }

@@ -49,11 +49,11 @@ func TestCheckNamesWhatIsMissing(t *testing.T) {
 }
 
 func TestExtraRoots(t *testing.T) {
-	s := &Settings{CAFile: filepath.Join("..", "..", "keystore", "testdata", "root-ca.pem")}
+	s := &Settings{CAFile: filepath.Join("..", "..", "..", "..", "keystore", "testdata", "root-ca.pem")}
 	roots, err := s.ExtraRoots()
 	require.NoError(t, err)
 	require.Len(t, roots, 1)
-	s.CAFile = filepath.Join("..", "..", "keystore", "testdata", "client-key-pkcs8.pem")
+	s.CAFile = filepath.Join("..", "..", "..", "..", "keystore", "testdata", "client-key-pkcs8.pem")
 	_, err = s.ExtraRoots()
 	assert.ErrorContains(t, err, "no PEM certificate")
 }

@@ -1,0 +1,30 @@
+module github.com/sfmtls/sfmtls/cmd/sfmtls
+
+go 1.24.0
+
+replace (
+	github.com/sfmtls/sfmtls => ../..
+	github.com/sfmtls/sfmtls/redisstore => ../../redisstore
+)
+
+require (
+	github.com/redis/go-redis/v9 v9.17.0
+	github.com/sfmtls/sfmtls v0.0.0
+	github.com/sfmtls/sfmtls/redisstore v0.0.0
+	github.com/spf13/cobra v1.10.2
+	github.com/spf13/pflag v1.0.9
+	github.com/stretchr/testify v1.12.1
+	golang.org/x/term v0.40.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/pavlo-v-chernykh/keystore-go/v4 v4.5.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/crypto v0.48.0 // indirect
+	golang.org/x/sys v0.41.0 // indirect
+	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
+)
