@@ -6,10 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +43,7 @@ func TestThreeProcessesShareOneLogin(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	org.Insert("Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
 	env := orgEnv(t, org)
-	env["SF_REDIS_URL"] = "redis://" + rs.Addr() + "/0"
+	env["SF_REDIS_URL"] = "redis://" + rs.addr + "/0"
 	env["SF_TOKEN_ENCRYPTION_KEY"] = randomKey(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -90,7 +88,7 @@ func TestThreeProcessesShareOneLogin(t *testing.T) {
 
 	// The one stored token is encrypted: the value is 'e' + nonce + AES-GCM
 	// ciphertext, and no issued access token appears in it.
-	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr(), DialTimeout: time.Second})
+	rdb := redis.NewClient(&redis.Options{Addr: rs.addr, DialTimeout: time.Second})
 	defer rdb.Close()
 	keys, err := rdb.Keys(ctx, "sfmtls:token:*").Result()
 	require.NoError(t, err)
@@ -107,7 +105,7 @@ func TestThreeProcessesShareOneLogin(t *testing.T) {
 // The demo mode (no SF_LOGIN_URL): three workers on a fake org, one login.
 func TestDemoRunsThreeWorkersOnOneLogin(t *testing.T) {
 	rs := startTestRedis(t)
-	env := map[string]string{"SF_REDIS_URL": "redis://" + rs.Addr() + "/0"}
+	env := map[string]string{"SF_REDIS_URL": "redis://" + rs.addr + "/0"}
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), &out, func(k string) string { return env[k] }), out.String())
 	assert.Contains(t, out.String(), "using a fake org")
@@ -176,12 +174,15 @@ func randomKey(t *testing.T) string {
 	return base64.StdEncoding.EncodeToString(key)
 }
 
-// redisServer is a real redis-server on a free loopback port with its own
-// temporary directory, stopped when the test ends (after redisstore's test
-// helper; test code is not imported across modules).
-type redisServer struct {
-	port int
-	cmd  *exec.Cmd
+// startTestRedis starts a redis-server as the demo does, stopped when the
+// test ends; a missing binary fails the test.
+func startTestRedis(t *testing.T) *localRedis {
+	t.Helper()
+	requireRedisServer(t)
+	s, err := startRedis(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(s.stop)
+	return s
 }
 
 func requireRedisServer(t *testing.T) {
@@ -190,39 +191,3 @@ func requireRedisServer(t *testing.T) {
 		t.Fatalf("redis-server is not installed (apt-get install redis-server): %v", err)
 	}
 }
-
-func startTestRedis(t *testing.T) *redisServer {
-	t.Helper()
-	requireRedisServer(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s := &redisServer{port: l.Addr().(*net.TCPAddr).Port}
-	require.NoError(t, l.Close())
-	dir := t.TempDir()
-	logFile := filepath.Join(dir, "redis.log")
-	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--dir", dir, "--logfile", logFile, "--save", "", "--appendonly", "no", "--protected-mode", "yes")
-	require.NoError(t, s.cmd.Start())
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-	})
-	rdb := redis.NewClient(&redis.Options{Addr: s.Addr(), DialTimeout: time.Second, MaxRetries: -1})
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := rdb.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return s
-		}
-		if time.Now().After(deadline) {
-			logText, _ := os.ReadFile(logFile)
-			t.Fatalf("redis-server on %s did not answer: %v\n%s", s.Addr(), err, logText)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *redisServer) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
