@@ -87,9 +87,13 @@ const sessionHelp = `
 The session is kept across runs (the JWT bearer flow has no refresh token, and
 Salesforce allows a user 3,600 logins an hour): SF_TOKEN_STORE or --token-store
 is file (default: one 0600 file per login URL, consumer key and username under
-the user's cache directory, e.g. ~/.cache/sfmtls/tokens), file:DIR, or none;
+the user's cache directory, e.g. ~/.cache/sfmtls/tokens), file:DIR, none, or a
+Redis URL (redis://[user:password@]host:port/db, rediss:// for TLS) shared with
+services using redisstore; SF_TOKEN_ENCRYPTION_KEY or
+--token-encryption-key-file gives the AES key of the token kept in Redis.
 --no-token-cache logs in afresh. A stored token Salesforce rejects, or one that
-cannot be read, is replaced by a new login.`
+cannot be read, is replaced by a new login; a store that is down costs a login
+and a warning, not the run.`
 
 func newTokenCommand(e *env) *cobra.Command {
 	var show bool
