@@ -94,14 +94,16 @@ type Chunk struct {
 
 // OutcomeUnknown reports whether the chunk was a write that may or may not
 // have been committed: it failed without an answer from Salesforce (a cut
-// connection, a timeout) or with a 5xx. The SDK never resends such a chunk:
-// check with a query before writing those records again.
+// connection, a timeout) or with a 5xx other than 503, which says the server
+// did not take the request (the transport resends any call after a 503, for
+// that reason). The SDK never resends such a chunk: check with a query before
+// writing those records again.
 func (c Chunk) OutcomeUnknown() bool {
 	if !c.write || c.State != ChunkFailed {
 		return false
 	}
 	var apiErr *APIError
-	return !errors.As(c.Err, &apiErr) || apiErr.StatusCode >= 500
+	return !errors.As(c.Err, &apiErr) || (apiErr.StatusCode >= 500 && apiErr.StatusCode != http.StatusServiceUnavailable)
 }
 
 // CollectionError reports a Collections call in which some chunks got no
@@ -278,7 +280,7 @@ func DeleteRecords(ctx context.Context, c *Client, ids []string, opts Collection
 		// answer; here a second send would report the records the first one
 		// deleted as ENTITY_IS_DELETED and hide that they were deleted. So an
 		// attempt that got no answer is not resent: the chunk's outcome is unknown.
-		ctx = transport.WithRetryPolicy(ctx, answeredOnly{})
+		ctx = transport.WithRetryPolicy(ctx, answeredOnly{c.retryPolicy(ctx)})
 		if err := c.Do(ctx, http.MethodDelete, p+"?"+q.Encode(), nil, &answer); err != nil {
 			return false, err
 		}
@@ -489,14 +491,25 @@ func encodeRecords[T any](sobject string, records []T, mode recordMode) ([]json.
 	return out, nil
 }
 
-// answeredOnly retries as the default policy does, but only failures that
-// came with an answer (503, UNABLE_TO_LOCK_ROW, …), which Salesforce did not
-// process; an attempt that got no answer is not resent.
-type answeredOnly struct{}
+// answeredOnly retries as the policy in effect does (the caller's, else the
+// Transport's CallRetry), but only failures that came with an answer (503,
+// UNABLE_TO_LOCK_ROW, …), which Salesforce did not process; an attempt that
+// got no answer is not resent.
+type answeredOnly struct{ policy transport.RetryPolicy }
 
-func (answeredOnly) Backoff(attempt int, f transport.Failure) (time.Duration, bool) {
+func (a answeredOnly) Backoff(attempt int, f transport.Failure) (time.Duration, bool) {
 	if f.StatusCode == 0 {
 		return 0, false
 	}
-	return transport.Backoff{}.Backoff(attempt, f)
+	return a.policy.Backoff(attempt, f)
+}
+
+// retryPolicy is the policy in effect for a call made with ctx. Without an
+// sfmtls Transport (NewFromHTTPClient over another RoundTripper) no policy
+// applies, so the default stands in.
+func (c *Client) retryPolicy(ctx context.Context) transport.RetryPolicy {
+	if c.tr != nil {
+		return c.tr.RetryPolicyFor(ctx)
+	}
+	return transport.Backoff{}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/salesforcetest"
+	"github.com/sfmtls/sfmtls/transport"
 )
 
 // extAccount is a struct a user would query and write with.
@@ -384,4 +386,52 @@ func TestRetrieveIsRetriedOnceDeleteNever(t *testing.T) {
 	assert.True(t, ce.Chunks[0].OutcomeUnknown())
 	rec, _ := org.Record("Account", ids[0])
 	assert.Equal(t, true, rec["IsDeleted"], "the org did delete: only the answer was lost")
+}
+
+// A delete's retries follow the caller's policy: with Config.CallRetry set
+// to NoRetry, a chunk answered 503 SERVER_UNAVAILABLE ("Status Codes and Error
+// Responses": the server is unavailable, the request was not processed) is
+// sent once; with the default policy, it is sent again and succeeds.
+func TestDeleteRetriesFollowTheCallersPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		policy  transport.RetryPolicy
+		deletes int32
+	}{
+		{"NoRetry", transport.NoRetry, 1},
+		{"default", nil, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+			ids := org.Insert("Account", map[string]any{"Name": "Acme"})
+			var deletes atomic.Int32
+			cfg := org.TransportConfig()
+			cfg.CallRetry = tc.policy
+			cfg.WrapBase = func(base http.RoundTripper) http.RoundTripper {
+				return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					if r.Method == http.MethodDelete && deletes.Add(1) == 1 {
+						return &http.Response{StatusCode: http.StatusServiceUnavailable, Request: r,
+							Header: http.Header{"Content-Type": {"application/json"}},
+							Body:   io.NopCloser(strings.NewReader(`[{"errorCode":"SERVER_UNAVAILABLE","message":"try later"}]`))}, nil
+					}
+					return base.RoundTrip(r)
+				})
+			}
+			c, err := client.New(client.Config{Config: cfg, APIVersion: "65.0"})
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = client.DeleteRecords(context.Background(), c, ids, client.CollectionOptions{})
+			assert.Equal(t, tc.deletes, deletes.Load())
+			rec, _ := org.Record("Account", ids[0])
+			if tc.deletes == 1 {
+				var ce *client.CollectionError
+				require.ErrorAs(t, err, &ce)
+				assert.False(t, ce.Chunks[0].OutcomeUnknown(), "a 503 answer: not processed")
+				assert.Equal(t, false, rec["IsDeleted"])
+			} else {
+				require.NoError(t, err)
+				assert.Equal(t, true, rec["IsDeleted"])
+			}
+		})
+	}
 }

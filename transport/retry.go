@@ -87,6 +87,12 @@ func WithRetryPolicy(ctx context.Context, p RetryPolicy) context.Context {
 	return context.WithValue(ctx, retryPolicyKey{}, p)
 }
 
+// RetryPolicyFor returns the policy that paces the retries of a call made with
+// ctx: the one WithRetryPolicy put in ctx, else Config.CallRetry (default
+// Backoff). A caller that narrows what is retried wraps it, so that the
+// user's pace and number of attempts still apply.
+func (t *Transport) RetryPolicyFor(ctx context.Context) RetryPolicy { return t.policyFor(ctx) }
+
 func (t *Transport) policyFor(ctx context.Context) RetryPolicy {
 	if p, ok := ctx.Value(retryPolicyKey{}).(RetryPolicy); ok && p != nil {
 		return p
