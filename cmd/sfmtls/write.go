@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -176,36 +175,4 @@ func keyDescription(c *x509.Certificate) string {
 		return "ECDSA " + k.Curve.Params().Name + " key"
 	}
 	return c.PublicKeyAlgorithm.String() + " key"
-}
-
-// readCertificates reads every certificate of a PEM file (or one DER
-// certificate), leaf first as a CA delivers them.
-func readCertificates(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the certificate file: %w", err)
-	}
-	var certs []*x509.Certificate
-	rest := data
-	for {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("certificate file %s: %w", path, err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		if c, err := x509.ParseCertificate(data); err == nil {
-			return []*x509.Certificate{c}, nil
-		}
-		return nil, fmt.Errorf("certificate file %s holds no PEM certificate (nor one DER certificate)", path)
-	}
-	return certs, nil
 }

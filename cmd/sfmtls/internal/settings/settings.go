@@ -171,12 +171,23 @@ func (s *Settings) ExtraRoots() ([]*x509.Certificate, error) {
 	if s.CAFile == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(s.CAFile)
+	certs, err := ReadCertificates(s.CAFile)
 	if err != nil {
-		return nil, fmt.Errorf("CA file: %w", err)
+		return nil, fmt.Errorf("CA file (--ca-file, SF_CA_FILE): %w", err)
+	}
+	return certs, nil
+}
+
+// ReadCertificates reads every certificate of a PEM file (or one DER
+// certificate), leaf first as a CA delivers them.
+func ReadCertificates(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the certificate file: %w", err)
 	}
 	var certs []*x509.Certificate
-	for rest := data; ; {
+	rest := data
+	for {
 		var b *pem.Block
 		if b, rest = pem.Decode(rest); b == nil {
 			break
@@ -186,12 +197,15 @@ func (s *Settings) ExtraRoots() ([]*x509.Certificate, error) {
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("CA file %s: %w", s.CAFile, err)
+			return nil, fmt.Errorf("certificate file %s: %w", path, err)
 		}
 		certs = append(certs, c)
 	}
 	if len(certs) == 0 {
-		return nil, fmt.Errorf("CA file %s holds no PEM certificate", s.CAFile)
+		if c, err := x509.ParseCertificate(data); err == nil {
+			return []*x509.Certificate{c}, nil
+		}
+		return nil, fmt.Errorf("certificate file %s holds no PEM certificate (nor one DER certificate)", path)
 	}
 	return certs, nil
 }
