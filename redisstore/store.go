@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -333,3 +334,23 @@ func redactedKey(k []byte) string {
 	}
 	return fmt.Sprintf("%d bytes (redacted)", len(k))
 }
+
+// ParseURL parses a Redis URL as redis.ParseURL does:
+// redis://[user:password@]host:port/db, rediss:// for TLS, unix:///path.
+// Its errors give the reason without the URL, whose userinfo may hold a
+// password (url.Parse's errors quote the whole URL).
+func ParseURL(raw string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("%w (redis://[user:password@]host:port/db, rediss:// for TLS, "+
+			"unix:///path/to/socket): %v", ErrURL, err)
+	}
+	return opts, nil
+}
+
+// ErrURL marks a Redis URL that ParseURL cannot use.
+var ErrURL = errors.New("redisstore: not a Redis URL")

@@ -38,7 +38,6 @@ import (
 	"log"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,17 +185,12 @@ func work(ctx context.Context, w io.Writer, name string, cfg client.Config) erro
 	return nil
 }
 
-// redisOptions parses SF_REDIS_URL. url.Parse's errors quote the whole URL,
-// password included, so only the reason is kept.
+// redisOptions parses SF_REDIS_URL; redisstore.ParseURL's errors never hold
+// the password.
 func redisOptions(raw string) (*redis.Options, error) {
-	opts, err := redis.ParseURL(raw)
+	opts, err := redisstore.ParseURL(raw)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("SF_REDIS_URL is not a Redis URL (redis://[user:password@]host:port/db, "+
-			"or rediss:// for TLS): %w", err)
+		return nil, fmt.Errorf("SF_REDIS_URL: %w", err)
 	}
 	return opts, nil
 }

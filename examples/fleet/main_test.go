@@ -136,8 +136,8 @@ func TestRefusesBadSettings(t *testing.T) {
 		want string
 	}{
 		{"a real org needs SF_REDIS_URL", realOrg, "SF_REDIS_URL is not set"},
-		{"a URL that does not parse", map[string]string{"SF_REDIS_URL": "redis://user:s3cret-pw@host:port%zz/0"}, "SF_REDIS_URL is not a Redis URL"},
-		{"a scheme that is not Redis", map[string]string{"SF_REDIS_URL": "http://:s3cret-pw@localhost:6379"}, "SF_REDIS_URL is not a Redis URL"},
+		{"a URL that does not parse", map[string]string{"SF_REDIS_URL": "redis://user:s3cret-pw@host:port%zz/0"}, "SF_REDIS_URL: redisstore: not a Redis URL"},
+		{"a scheme that is not Redis", map[string]string{"SF_REDIS_URL": "http://:s3cret-pw@localhost:6379"}, "SF_REDIS_URL: redisstore: not a Redis URL"},
 		{"a key that is not base64", map[string]string{"SF_REDIS_URL": "redis://127.0.0.1:1/0", "SF_TOKEN_ENCRYPTION_KEY": "not base64!"}, "SF_TOKEN_ENCRYPTION_KEY must be the base64 of 32"},
 		{"a key of 16 bytes", map[string]string{"SF_REDIS_URL": "redis://127.0.0.1:1/0", "SF_TOKEN_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(make([]byte, 16))}, "SF_TOKEN_ENCRYPTION_KEY must be the base64 of 32"},
 	}

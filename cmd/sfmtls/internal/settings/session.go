@@ -122,18 +122,11 @@ func (ts *TokenStore) openRedis(key string, getenv func(string) string) (auth.St
 	return st, func() { _ = rdb.Close() }, nil
 }
 
-// redisOptions parses a Redis URL. url.Parse's errors quote the whole URL,
-// password included, so only the reason is kept.
+// redisOptions parses a Redis URL; its errors never hold the password.
 func redisOptions(raw string) (*redis.Options, error) {
-	opts, err := redis.ParseURL(raw)
+	opts, err := redisstore.ParseURL(raw)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("%w: --token-store/SF_TOKEN_STORE %s is not a Redis URL "+
-			"(redis://[user:password@]host:port/db, rediss:// for TLS, unix:///path/to/socket): %v",
-			ErrTokenStore, redactURL(raw), err)
+		return nil, fmt.Errorf("%w: --token-store/SF_TOKEN_STORE %s: %w", ErrTokenStore, redactURL(raw), err)
 	}
 	// Short bounds unless the URL sets its own (dial_timeout=, read_timeout=…),
 	// and no go-redis retries: the token cache retries the store itself.
