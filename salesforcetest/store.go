@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // APIError is an answer the org gives as Salesforce's REST error array: the
@@ -52,7 +53,15 @@ type store struct {
 	userID  string
 	now     func() time.Time
 	cursors map[string]*cursor
+	// unique indexes the values live records hold in unique fields, so a
+	// write checks uniqueness with one lookup per unique field instead of a
+	// scan of the object's records.
+	unique map[uniqueSlot]string // → id of the record holding the value
 }
+
+// uniqueSlot is one value of one unique field: the object's lower-case
+// name, the field's name, and the value as uniqueValue compares it.
+type uniqueSlot struct{ object, field, value string }
 
 type record struct {
 	object  *SObject
@@ -68,6 +77,7 @@ func newStore() *store {
 		order:   map[string][]string{},
 		now:     time.Now,
 		cursors: map[string]*cursor{},
+		unique:  map[uniqueSlot]string{},
 	}
 	for _, o := range standardObjects() {
 		if _, err := s.schema.add(o, true); err != nil {
@@ -96,6 +106,7 @@ func (s *store) addUser(username, first, last string) string {
 	s.applyDefaults(r)
 	s.records[id] = r
 	s.order["user"] = append(s.order["user"], id)
+	s.index(r)
 	return id
 }
 
@@ -168,9 +179,16 @@ func (t *txn) Create(object string, fields map[string]any) (string, *APIError) {
 	key := strings.ToLower(o.Name)
 	t.s.records[r.id] = r
 	t.s.order[key] = append(t.s.order[key], r.id)
+	t.s.index(r)
 	t.undo = append(t.undo, func() {
+		t.s.unindex(r)
 		delete(t.s.records, r.id)
-		t.s.order[key] = slices.DeleteFunc(t.s.order[key], func(id string) bool { return id == r.id })
+		ids := t.s.order[key]
+		if n := len(ids); n > 0 && ids[n-1] == r.id { // undone in reverse: usually the last
+			t.s.order[key] = ids[:n-1]
+			return
+		}
+		t.s.order[key] = slices.DeleteFunc(ids, func(id string) bool { return id == r.id })
 	})
 	return r.id, nil
 }
@@ -218,7 +236,13 @@ func (t *txn) update(r *record, fields map[string]any) *APIError {
 		r.fields = before
 		return err
 	}
-	t.undo = append(t.undo, func() { r.fields = before })
+	t.s.unindex(&record{object: r.object, id: r.id, fields: before})
+	t.s.index(r)
+	t.undo = append(t.undo, func() {
+		t.s.unindex(r)
+		r.fields = before
+		t.s.index(r)
+	})
 	return nil
 }
 
@@ -287,17 +311,27 @@ func externalIDField(o *SObject, name string) (*Field, *APIError) {
 	return f, nil
 }
 
-// matchExternalID returns the live records of o whose field f equals value;
-// text external ids match without regard to case, as Salesforce's
-// case-insensitive external ids do.
+// matchExternalID returns the live records of o whose field f equals value.
+// Apex Developer Guide, "Upserting Records": "Custom field matching is
+// case-insensitive only if the custom field has the Unique and Treat "ABC"
+// and "abc" as duplicate values (case insensitive) attributes selected"; the
+// REST API Developer Guide does not say otherwise, so the fake matches the
+// same way. A unique field is looked up in the index; another is scanned.
 func (s *store) matchExternalID(o *SObject, f *Field, value string) []*record {
+	if f.Unique {
+		id, ok := s.unique[uniqueSlot{strings.ToLower(o.Name), f.Name, uniqueValue(f, value)}]
+		if !ok {
+			return nil
+		}
+		return []*record{s.records[id]}
+	}
 	var out []*record
 	for _, id := range s.order[strings.ToLower(o.Name)] {
 		r := s.records[id]
 		if r.deleted || r.fields[f.Name] == nil {
 			continue
 		}
-		if strings.EqualFold(formatValue(r.fields[f.Name]), value) {
+		if formatValue(r.fields[f.Name]) == value {
 			out = append(out, r)
 		}
 	}
@@ -312,10 +346,14 @@ func (t *txn) Delete(object, id string) *APIError {
 		return err
 	}
 	before := maps.Clone(r.fields)
+	t.s.unindex(r) // a record in the recycle bin holds no unique value
 	r.deleted = true
 	r.fields["IsDeleted"] = true
 	t.s.stamp(r, false)
-	t.undo = append(t.undo, func() { r.deleted, r.fields = false, before })
+	t.undo = append(t.undo, func() {
+		r.deleted, r.fields = false, before
+		t.s.index(r)
+	})
 	return nil
 }
 
@@ -350,22 +388,73 @@ func (s *store) applyDefaults(r *record) {
 	}
 }
 
-// checkUnique rejects a unique field's value another live record holds.
+// checkUnique rejects a unique field's value another live record holds
+// (DUPLICATE_VALUE), with one index lookup per unique field.
 func (s *store) checkUnique(r *record) *APIError {
-	for _, f := range r.object.Fields {
-		if !f.Unique || r.fields[f.Name] == nil {
-			continue
-		}
-		v := formatValue(r.fields[f.Name])
-		for _, id := range s.order[strings.ToLower(r.object.Name)] {
-			other := s.records[id]
-			if id != r.id && !other.deleted && strings.EqualFold(formatValue(other.fields[f.Name]), v) {
-				return apiErr(http.StatusBadRequest, "DUPLICATE_VALUE",
-					fmt.Sprintf("duplicate value found: %s duplicates value on record with id: %s", f.Name, id), f.Name)
-			}
+	for _, slot := range uniqueSlots(r) {
+		if id, taken := s.unique[slot]; taken && id != r.id {
+			return apiErr(http.StatusBadRequest, "DUPLICATE_VALUE",
+				fmt.Sprintf("duplicate value found: %s duplicates value on record with id: %s", slot.field, id), slot.field)
 		}
 	}
 	return nil
+}
+
+// index records that r holds its unique values; checkUnique has passed.
+func (s *store) index(r *record) {
+	for _, slot := range uniqueSlots(r) {
+		s.unique[slot] = r.id
+	}
+}
+
+// unindex frees the unique values r holds.
+func (s *store) unindex(r *record) {
+	for _, slot := range uniqueSlots(r) {
+		if s.unique[slot] == r.id {
+			delete(s.unique, slot)
+		}
+	}
+}
+
+// uniqueSlots returns the index entries of r's non-null unique fields.
+func uniqueSlots(r *record) []uniqueSlot {
+	var out []uniqueSlot
+	for i := range r.object.Fields {
+		f := &r.object.Fields[i]
+		if !f.Unique || r.fields[f.Name] == nil {
+			continue
+		}
+		out = append(out, uniqueSlot{strings.ToLower(r.object.Name), f.Name, uniqueValue(f, r.fields[f.Name])})
+	}
+	return out
+}
+
+// uniqueValue is v as a unique field compares it. A unique text field
+// treats "ABC" and "abc" as duplicates unless declared CaseSensitive (the two
+// choices of the Unique attribute, named in the Apex Developer Guide,
+// "Upserting Records", and kept as caseSensitive in the Metadata API's
+// CustomField). Email values are compared without case: Salesforce refuses
+// caseSensitive on an email field and keeps its values in lower case
+// (salesforce.stackexchange.com/questions/246995). Case is folded as
+// strings.EqualFold folds it.
+func uniqueValue(f *Field, v any) string {
+	s := formatValue(v)
+	if f.CaseSensitive && f.Type == TypeString {
+		return s
+	}
+	return foldCase(s)
+}
+
+// foldCase maps each rune to the smallest rune of its case-folding orbit, so
+// foldCase(a) == foldCase(b) exactly when strings.EqualFold(a, b).
+func foldCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, s)
 }
 
 // validate checks a write's fields against o, in the order Salesforce
