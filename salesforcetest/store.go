@@ -591,6 +591,13 @@ func (s *store) convert(f *Field, v any) (any, *APIError) {
 	default: // text, picklist, id and reference: strings; a number is read as its text
 		switch x := v.(type) {
 		case string:
+			if x == "" {
+				// A text field holds no empty string, only null (Apex Developer
+				// Guide, "Primitive Data Types": sObject String fields "can never
+				// be empty (only null)", the SOAP API's rule), so "" is a null:
+				// it clears the field, and a required field refuses it.
+				return nil, nil
+			}
 			return x, nil
 		case json.Number:
 			return x.String(), nil
