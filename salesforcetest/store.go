@@ -57,9 +57,12 @@ type store struct {
 	// write checks uniqueness with one lookup per unique field instead of a
 	// scan of the object's records.
 	unique map[uniqueSlot]string // → id of the record holding the value
+	// external indexes the values of external id fields that are not
+	// unique, so an upsert or get by one does not scan either.
+	external map[uniqueSlot][]string // → ids of the records holding the value
 }
 
-// uniqueSlot is one value of one unique field: the object's lower-case
+// uniqueSlot is one value of one indexed field: the object's lower-case
 // name, the field's name, and the value as uniqueValue compares it.
 type uniqueSlot struct{ object, field, value string }
 
@@ -72,12 +75,13 @@ type record struct {
 
 func newStore() *store {
 	s := &store{
-		schema:  schema{objects: map[string]*SObject{}, byPrefix: map[string]*SObject{}},
-		records: map[string]*record{},
-		order:   map[string][]string{},
-		now:     time.Now,
-		cursors: map[string]*cursor{},
-		unique:  map[uniqueSlot]string{},
+		schema:   schema{objects: map[string]*SObject{}, byPrefix: map[string]*SObject{}},
+		records:  map[string]*record{},
+		order:    map[string][]string{},
+		now:      time.Now,
+		cursors:  map[string]*cursor{},
+		unique:   map[uniqueSlot]string{},
+		external: map[uniqueSlot][]string{},
 	}
 	for _, o := range standardObjects() {
 		if _, err := s.schema.add(o, true); err != nil {
@@ -316,24 +320,20 @@ func externalIDField(o *SObject, name string) (*Field, *APIError) {
 // case-insensitive only if the custom field has the Unique and Treat "ABC"
 // and "abc" as duplicate values (case insensitive) attributes selected"; the
 // REST API Developer Guide does not say otherwise, so the fake matches the
-// same way. A unique field is looked up in the index; another is scanned.
+// same way. Both kinds of field are looked up in an index.
 func (s *store) matchExternalID(o *SObject, f *Field, value string) []*record {
+	slot := uniqueSlot{strings.ToLower(o.Name), f.Name, uniqueValue(f, value)}
 	if f.Unique {
-		id, ok := s.unique[uniqueSlot{strings.ToLower(o.Name), f.Name, uniqueValue(f, value)}]
+		id, ok := s.unique[slot]
 		if !ok {
 			return nil
 		}
 		return []*record{s.records[id]}
 	}
-	var out []*record
-	for _, id := range s.order[strings.ToLower(o.Name)] {
-		r := s.records[id]
-		if r.deleted || r.fields[f.Name] == nil {
-			continue
-		}
-		if formatValue(r.fields[f.Name]) == value {
-			out = append(out, r)
-		}
+	ids := s.external[slot]
+	out := make([]*record, len(ids))
+	for i, id := range ids {
+		out[i] = s.records[id]
 	}
 	return out
 }
@@ -346,7 +346,7 @@ func (t *txn) Delete(object, id string) *APIError {
 		return err
 	}
 	before := maps.Clone(r.fields)
-	t.s.unindex(r) // a record in the recycle bin holds no unique value
+	t.s.unindex(r) // a record in the recycle bin holds no unique or external id value
 	r.deleted = true
 	r.fields["IsDeleted"] = true
 	t.s.stamp(r, false)
@@ -391,7 +391,7 @@ func (s *store) applyDefaults(r *record) {
 // checkUnique rejects a unique field's value another live record holds
 // (DUPLICATE_VALUE), with one index lookup per unique field.
 func (s *store) checkUnique(r *record) *APIError {
-	for _, slot := range uniqueSlots(r) {
+	for _, slot := range indexSlots(r, true) {
 		if id, taken := s.unique[slot]; taken && id != r.id {
 			return apiErr(http.StatusBadRequest, "DUPLICATE_VALUE",
 				fmt.Sprintf("duplicate value found: %s duplicates value on record with id: %s", slot.field, id), slot.field)
@@ -400,28 +400,40 @@ func (s *store) checkUnique(r *record) *APIError {
 	return nil
 }
 
-// index records that r holds its unique values; checkUnique has passed.
+// index records the unique and external id values r holds; checkUnique has passed.
 func (s *store) index(r *record) {
-	for _, slot := range uniqueSlots(r) {
+	for _, slot := range indexSlots(r, true) {
 		s.unique[slot] = r.id
+	}
+	for _, slot := range indexSlots(r, false) {
+		s.external[slot] = append(s.external[slot], r.id)
 	}
 }
 
-// unindex frees the unique values r holds.
+// unindex frees the values r holds.
 func (s *store) unindex(r *record) {
-	for _, slot := range uniqueSlots(r) {
+	for _, slot := range indexSlots(r, true) {
 		if s.unique[slot] == r.id {
 			delete(s.unique, slot)
 		}
 	}
+	for _, slot := range indexSlots(r, false) {
+		ids := slices.DeleteFunc(s.external[slot], func(id string) bool { return id == r.id })
+		if len(ids) == 0 {
+			delete(s.external, slot)
+		} else {
+			s.external[slot] = ids
+		}
+	}
 }
 
-// uniqueSlots returns the index entries of r's non-null unique fields.
-func uniqueSlots(r *record) []uniqueSlot {
+// indexSlots returns the index entries of r's non-null unique fields, or
+// with unique false, of its external id fields that are not unique.
+func indexSlots(r *record, unique bool) []uniqueSlot {
 	var out []uniqueSlot
 	for i := range r.object.Fields {
 		f := &r.object.Fields[i]
-		if !f.Unique || r.fields[f.Name] == nil {
+		if f.Unique != unique || (!f.Unique && !f.ExternalID) || r.fields[f.Name] == nil {
 			continue
 		}
 		out = append(out, uniqueSlot{strings.ToLower(r.object.Name), f.Name, uniqueValue(f, r.fields[f.Name])})
@@ -439,8 +451,8 @@ func uniqueSlots(r *record) []uniqueSlot {
 // strings.EqualFold folds it.
 func uniqueValue(f *Field, v any) string {
 	s := formatValue(v)
-	if f.CaseSensitive && f.Type == TypeString {
-		return s
+	if !f.Unique || (f.CaseSensitive && f.Type == TypeString) {
+		return s // matched with case (a non-unique external id; see matchExternalID)
 	}
 	return foldCase(s)
 }

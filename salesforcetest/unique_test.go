@@ -160,3 +160,21 @@ func BenchmarkCreateUnique(b *testing.B) {
 		})
 	}
 }
+
+// Get by an external id that is not unique follows creates, updates and
+// deletes ("Retrieve Records Using sObject Rows by External ID": 300 for
+// several matches, 404 for none), from an index rather than a scan.
+func TestNonUniqueExternalIDFollowsWrites(t *testing.T) {
+	org := uniqueOrg(t)
+	c, token := login(t, org)
+	base := org.URL + "/services/data/v65.0/sobjects/Account/"
+	get := func(value string) int { return do(t, c, token, "GET", base+"Legacy__c/"+value, "").status }
+	ids := org.Insert(t, "Account", map[string]any{"Name": "A", "Legacy__c": "L-1"}, map[string]any{"Name": "B", "Legacy__c": "L-1"})
+	assert.Equal(t, 300, get("L-1"))
+	assert.Equal(t, 404, get("l-1"), "a non-unique external id matches with case")
+	require.Equal(t, 204, do(t, c, token, "DELETE", base+ids[0], "").status)
+	assert.Equal(t, 200, get("L-1"), "the deleted record no longer matches")
+	require.Equal(t, 204, do(t, c, token, "PATCH", base+ids[1], `{"Legacy__c":"L-2"}`).status)
+	assert.Equal(t, 404, get("L-1"))
+	assert.Equal(t, 200, get("L-2"))
+}
