@@ -52,7 +52,7 @@ func TestAPIVersionDefaultsToTheNewest(t *testing.T) {
 func TestQueryFollowsNextRecordsURLLazily(t *testing.T) {
 	org, c := setup(t, salesforcetest.Config{PageSize: 2}, "65.0")
 	for i := range 5 {
-		org.Insert("Account", map[string]any{"Name": fmt.Sprintf("Acme %d", i), "Industry": "Energy"})
+		org.Insert(t, "Account", map[string]any{"Name": fmt.Sprintf("Acme %d", i), "Industry": "Energy"})
 	}
 	ctx := context.Background()
 	var names []string
@@ -85,7 +85,7 @@ func TestQueryFollowsNextRecordsURLLazily(t *testing.T) {
 func TestQueryAllIncludesDeleted(t *testing.T) {
 	org, c := setup(t, salesforcetest.Config{}, "65.0")
 	ctx := context.Background()
-	ids := org.Insert("Account", map[string]any{"Name": "Gone"}, map[string]any{"Name": "Here"})
+	ids := org.Insert(t, "Account", map[string]any{"Name": "Gone"}, map[string]any{"Name": "Here"})
 	require.NoError(t, c.Delete(ctx, "Account", ids[0]))
 	count := func(seq func(func(account, error) bool)) int {
 		n := 0

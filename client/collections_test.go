@@ -346,7 +346,7 @@ func TestCollectionsStopWhenTheAllocationRunsOut(t *testing.T) {
 // OutcomeUnknown, sent once.
 func TestRetrieveIsRetriedOnceDeleteNever(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-	ids := org.Insert("Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
+	ids := org.Insert(t, "Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
 	var retrieves, deletes atomic.Int32
 	cfg := org.TransportConfig()
 	cfg.WrapBase = func(base http.RoundTripper) http.RoundTripper {

@@ -33,7 +33,7 @@ func subURL(t *testing.T, c *client.Client, elems ...string) string {
 func TestCompositeReferencesAndTypedAnswers(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
 	ctx := context.Background()
-	org.Insert("Account", map[string]any{"Name": "Globex"})
+	org.Insert(t, "Account", map[string]any{"Name": "Globex"})
 	req := client.CompositeRequest{Subrequests: []client.Subrequest{
 		{Method: http.MethodPost, URL: subURL(t, c, "sobjects", "Account"), ReferenceID: "NewAccount",
 			Body: extAccount{Name: "Acme"}},

@@ -34,7 +34,9 @@ func ExampleQuery_safeSOQL() {
 	org, c := exampleClient()
 	defer org.Close()
 	defer c.Close()
-	org.Insert("Account", map[string]any{"Name": "O'Brien & Sons", "Industry": "Retail"})
+	if _, err := org.Create("Account", map[string]any{"Name": "O'Brien & Sons", "Industry": "Retail"}); err != nil {
+		panic(err)
+	}
 
 	userInput := "O'Brien & Sons"
 	q, err := soql.Format("SELECT Name, Industry FROM Account WHERE Name = ? AND Industry IN (?, ?)", userInput, "Retail", "Energy")

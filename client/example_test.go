@@ -15,7 +15,11 @@ func ExampleQuery() {
 		panic(err)
 	}
 	defer org.Close()
-	org.Insert("Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"}, map[string]any{"Name": "Initech"})
+	for _, name := range []string{"Acme", "Globex", "Initech"} {
+		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
+			panic(err)
+		}
+	}
 
 	c, err := client.New(client.Config{Config: transport.Config{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,

@@ -358,3 +358,62 @@ func TestBulkQueryResultsNotComplete(t *testing.T) {
 	_, code := apiCode(t, err)
 	assert.Equal(t, "INVALIDJOB", code)
 }
+
+// A Bulk API 2.0 insert refuses a row whose unique external id another
+// record holds, already stored or stored by an earlier row of the same job,
+// with DUPLICATE_VALUE in the failed results ("Get Job Failed Record
+// Results"); the other rows are stored. Ten thousand rows keep the index's
+// work visible: a scan per row made such a job quadratic.
+func TestBulkInsertRefusesDuplicateUniqueValues(t *testing.T) {
+	org, b := newWire(t, salesforcetest.Config{Objects: []salesforcetest.SObject{{Name: "Account", Fields: []salesforcetest.Field{
+		{Name: "External_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}}}}})
+	existing := org.Insert(t, "Account", map[string]any{"Name": "Stored", "External_Id__c": "STORED-1"})[0]
+	var csv strings.Builder
+	csv.WriteString("Name,External_Id__c\n")
+	for i := range 10_000 {
+		fmt.Fprintf(&csv, "Row %05d,R-%05d\n", i, i)
+	}
+	csv.WriteString("Copy of stored,stored-1\nCopy of row,r-00042\n")
+	run := func(body string) wireJob {
+		var job wireJob
+		require.NoError(t, b.json(http.MethodPost, "jobs/ingest", map[string]string{"object": "Account", "operation": "insert"}, &job))
+		_, _, err := b.call(http.MethodPut, "jobs/ingest/"+job.ID+"/batches", strings.NewReader(body), http.Header{"Content-Type": {"text/csv"}})
+		require.NoError(t, err)
+		require.NoError(t, b.json(http.MethodPatch, "jobs/ingest/"+job.ID, map[string]string{"state": "UploadComplete"}, nil))
+		return b.waitJob("ingest", job.ID)
+	}
+	job := run(csv.String())
+	require.Equal(t, "JobComplete", job.State)
+	assert.EqualValues(t, 10_002, job.NumberRecordsProcessed)
+	assert.EqualValues(t, 2, job.NumberRecordsFailed)
+	_, raw, err := b.call(http.MethodGet, "jobs/ingest/"+job.ID+"/failedResults/", nil, nil)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	require.Len(t, lines, 3, string(raw))
+	assert.Regexp(t, `^"","DUPLICATE_VALUE:duplicate value found: External_Id__c duplicates value on record with id: `+existing+`","Copy of stored","stored-1"$`, lines[1])
+	assert.Regexp(t, `^"","DUPLICATE_VALUE:[^"]*","Copy of row","r-00042"$`, lines[2])
+	var res struct{ TotalSize int }
+	require.NoError(t, b.c.Do(b.ctx, http.MethodGet, "/services/data/v"+salesforcetest.APIVersion+"/query?q=SELECT+COUNT()+FROM+Account", nil, &res))
+	assert.Equal(t, 10_001, res.TotalSize)
+}
+
+// A job over Config.BulkStoreMaxRecords, validated but not stored, still
+// refuses a unique value a stored record holds (the index answers without a
+// scan); duplicates among its own unstored rows are not detected.
+func TestBulkLargeInsertChecksStoredUniqueValues(t *testing.T) {
+	org, b := newWire(t, salesforcetest.Config{BulkStoreMaxRecords: 1, Objects: []salesforcetest.SObject{{Name: "Account", Fields: []salesforcetest.Field{
+		{Name: "External_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}}}}})
+	org.Insert(t, "Account", map[string]any{"Name": "Stored", "External_Id__c": "E-1"})
+	var job wireJob
+	require.NoError(t, b.json(http.MethodPost, "jobs/ingest", map[string]string{"object": "Account", "operation": "insert"}, &job))
+	_, _, err := b.call(http.MethodPut, "jobs/ingest/"+job.ID+"/batches", strings.NewReader("Name,External_Id__c\nA,e-1\nB,E-2\nC,E-2\n"), http.Header{"Content-Type": {"text/csv"}})
+	require.NoError(t, err)
+	require.NoError(t, b.json(http.MethodPatch, "jobs/ingest/"+job.ID, map[string]string{"state": "UploadComplete"}, nil))
+	job = b.waitJob("ingest", job.ID)
+	assert.EqualValues(t, 3, job.NumberRecordsProcessed)
+	assert.EqualValues(t, 1, job.NumberRecordsFailed)
+	_, raw, err := b.call(http.MethodGet, "jobs/ingest/"+job.ID+"/failedResults/", nil, nil)
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), `"","DUPLICATE_VALUE:`)
+	assert.Contains(t, string(raw), `"A","e-1"`)
+}

@@ -97,7 +97,7 @@ func TestCollectionsAllOrNoneRollsBackTheRequest(t *testing.T) {
 	assert.Contains(t, string(q.body), `"totalSize":0`)
 
 	// Update and delete roll back too.
-	ids := org.Insert("Account", map[string]any{"Name": "A"}, map[string]any{"Name": "B"})
+	ids := org.Insert(t, "Account", map[string]any{"Name": "A"}, map[string]any{"Name": "B"})
 	res = decodeCollection(t, do(t, c, token, http.MethodPatch, u, recordsBody(true,
 		fmt.Sprintf(`{"attributes":{"type":"Account"},"id":%q,"Name":"A2"}`, ids[0]),
 		fmt.Sprintf(`{"attributes":{"type":"Account"},"id":%q,"Name":null}`, ids[1]),
@@ -165,7 +165,7 @@ func TestCollectionsUpsertAndRetrieve(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
 	base := org.URL + "/services/data/v65.0/composite/sobjects"
-	existing := org.Insert("Account", map[string]any{"Name": "Old", "External_Id__c": "E1"})[0]
+	existing := org.Insert(t, "Account", map[string]any{"Name": "Old", "External_Id__c": "E1"})[0]
 	res := decodeCollection(t, do(t, c, token, http.MethodPatch, base+"/Account/External_Id__c", recordsBody(false,
 		`{"attributes":{"type":"Account"},"External_Id__c":"E1","Name":"Updated"}`,
 		`{"attributes":{"type":"Account"},"External_Id__c":"E2","Name":"New"}`,

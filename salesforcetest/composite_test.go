@@ -110,7 +110,7 @@ func TestCompositeMalformedRequestIs400(t *testing.T) {
 // PROCESSING_HALTED).
 func TestCompositeResolvesReferences(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
-	org.Insert("Account", map[string]any{"Name": "Globex", "NumberOfEmployees": 42})
+	org.Insert(t, "Account", map[string]any{"Name": "Globex", "NumberOfEmployees": 42})
 	a, out := composite(t, org, `{"allOrNone":false,"compositeRequest":[
 		{"method":"GET","url":"/services/data/v65.0/query?q=SELECT+Id,NumberOfEmployees+FROM+Account","referenceId":"Found"},
 		{"method":"POST","url":"/services/data/v65.0/sobjects/Invoice__c","referenceId":"Inv",

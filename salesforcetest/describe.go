@@ -153,7 +153,7 @@ func (o *Org) handleDescribe(w http.ResponseWriter, v, obj string) {
 			"calculated": f.ReadOnly && !f.system, "autoNumber": f.Name == "CaseNumber",
 			"referenceTo": orEmpty(f.ReferenceTo), "relationshipName": nil, "defaultValue": f.Default,
 			"picklistValues": picklistValues(f), "restrictedPicklist": f.Restricted,
-			"soapType": soapType(f.Type),
+			"soapType": soapType(f.Type), "caseSensitive": f.CaseSensitive,
 		}
 		switch f.Type {
 		case TypeString, TypeTextArea, TypeEmail, TypePhone, TypeURL, TypePicklist, TypeID, TypeReference:

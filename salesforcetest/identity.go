@@ -12,13 +12,13 @@ var orgID = orgID15 + idSuffix(orgID15)
 // record for a user the org did not know (a user PreAuthorize named).
 func (o *Org) userID(username string) string {
 	o.data.mu.Lock()
-	for _, id := range o.data.order["user"] {
-		if r := o.data.records[id]; strings.EqualFold(formatValue(r.fields["Username"]), username) {
-			o.data.mu.Unlock()
-			return id
-		}
-	}
+	u, _ := o.data.schema.object("User")
+	f, _ := u.Field("Username")
+	id, known := o.data.unique[uniqueSlot{"user", f.Name, uniqueValue(f, username)}]
 	o.data.mu.Unlock()
+	if known {
+		return id
+	}
 	local, _, _ := strings.Cut(username, "@")
 	return o.data.addUser(username, "", local)
 }

@@ -161,9 +161,9 @@ func TestSessionsExpire(t *testing.T) {
 func TestQueryPagesWithNextRecordsURL(t *testing.T) {
 	org := start(t, salesforcetest.Config{PageSize: 2})
 	for i := range 5 {
-		org.Insert("Account", map[string]any{"Name": fmt.Sprintf("Acme %d", i), "Industry": "Energy"})
+		org.Insert(t, "Account", map[string]any{"Name": fmt.Sprintf("Acme %d", i), "Industry": "Energy"})
 	}
-	org.Insert("Account", map[string]any{"Name": "Other", "Industry": "Retail"})
+	org.Insert(t, "Account", map[string]any{"Name": "Other", "Industry": "Retail"})
 	c, token := login(t, org)
 
 	next := org.URL + "/services/data/v65.0/query?q=" + url.QueryEscape("SELECT Id, Name FROM Account WHERE Industry = 'Energy' ORDER BY Name")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"testing"
 )
 
 // declare adds a custom object, or custom fields to an existing object when
@@ -75,16 +76,22 @@ func (o *Org) Create(object string, fields map[string]any) (string, error) {
 	return id, nil
 }
 
-// Insert creates records of an object for test setup and returns their ids.
-// The records are validated as a REST create would be; a record Salesforce
-// would refuse is a mistake in the test, and Insert panics with the reason,
-// as regexp.MustCompile does. Use Create to get the error instead.
-func (o *Org) Insert(object string, records ...map[string]any) []string {
+// Insert creates records of an object for test setup and returns their ids,
+// e.g. org.Insert(t, "Account", map[string]any{"Name": "Acme"}). Each record
+// is validated as a REST create would be; one Salesforce would refuse is a
+// mistake in the test, so Insert fails tb with the Salesforce error
+// (tb.Fatalf, after the records before it were created), as Client(tb) does.
+// Call it from the goroutine running the test or benchmark tb belongs to, as
+// testing's FailNow requires; in a subtest pass the subtest's tb. Code
+// without a testing.TB (an example, a program) calls Create and handles the error.
+func (o *Org) Insert(tb testing.TB, object string, records ...map[string]any) []string {
+	tb.Helper()
 	ids := make([]string, len(records))
 	for i, r := range records {
 		id, err := o.Create(object, r)
 		if err != nil {
-			panic(fmt.Sprintf("salesforcetest: Insert %s record %d: %v", object, i, err))
+			tb.Fatalf("salesforcetest: Insert %s record %d: %v", object, i, err)
+			return nil // FailNow does not return; a TB that does gets no ids
 		}
 		ids[i] = id
 	}

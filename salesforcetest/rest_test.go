@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -355,7 +356,7 @@ func TestUpsertByExternalID(t *testing.T) {
 	a = do(t, c, token, http.MethodPatch, org.URL+"/services/data/v65.0/sobjects/Invoice__c/Number__c/42", `{"Amount__c":2}`)
 	require.Equal(t, http.StatusOK, a.status, string(a.body))
 
-	org.Insert("Account", map[string]any{"Name": "One", "Legacy_Code__c": "L-9"}, map[string]any{"Name": "Two", "Legacy_Code__c": "L-9"})
+	org.Insert(t, "Account", map[string]any{"Name": "One", "Legacy_Code__c": "L-9"}, map[string]any{"Name": "Two", "Legacy_Code__c": "L-9"})
 	a = do(t, c, token, http.MethodPatch, base+"Legacy_Code__c/L-9", `{"Industry":"Retail"}`)
 	require.Equal(t, http.StatusMultipleChoices, a.status)
 	var urls []string
@@ -386,7 +387,7 @@ func TestUpsertByExternalID(t *testing.T) {
 func TestRoutingAsSalesforceRoutes(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	org.Insert("Account", map[string]any{"Name": "Acme"})
+	org.Insert(t, "Account", map[string]any{"Name": "Acme"})
 
 	a := do(t, c, "", http.MethodGet, org.URL+"/services/data/", "")
 	require.Equal(t, http.StatusOK, a.status, "the versions list needs no token")
@@ -439,7 +440,7 @@ func TestRoutingAsSalesforceRoutes(t *testing.T) {
 func TestDescribeGlobalAndBasicInformation(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	ids := org.Insert("Account", map[string]any{"Name": "Older"}, map[string]any{"Name": "Newer"})
+	ids := org.Insert(t, "Account", map[string]any{"Name": "Older"}, map[string]any{"Name": "Newer"})
 	a := do(t, c, token, http.MethodGet, org.URL+"/services/data/v65.0/sobjects", "")
 	require.Equal(t, http.StatusOK, a.status)
 	var global struct {
@@ -553,7 +554,7 @@ func TestQueryPagingBatchSizeAndErrors(t *testing.T) {
 	for i := range recs {
 		recs[i] = map[string]any{"Name": fmt.Sprintf("A%04d", i)}
 	}
-	ids := org.Insert("Account", recs...)
+	ids := org.Insert(t, "Account", recs...)
 	base := org.URL + "/services/data/v65.0/"
 	pages := func(path string, headers ...string) []int {
 		var sizes []int
@@ -690,8 +691,49 @@ func TestSchemaDeclarationErrors(t *testing.T) {
 	_, err = org.Create("Account", map[string]any{"Industry": "Energy"})
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, "REQUIRED_FIELD_MISSING", apiErr.ErrorCode)
-	assert.PanicsWithValue(t, "salesforcetest: Insert Account record 0: salesforcetest: 400 REQUIRED_FIELD_MISSING: Required fields are missing: [Name]",
-		func() { org.Insert("Account", map[string]any{}) })
+}
+
+// fatalRecorder is a testing.TB whose Fatalf records the message and ends
+// the goroutine, as FailNow does, without failing the real test.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (r *fatalRecorder) Helper() {}
+
+func (r *fatalRecorder) Fatalf(format string, args ...any) {
+	r.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// Insert is for test setup: a record Salesforce would refuse fails the test
+// with Salesforce's error code and message (no panic), after the records
+// before it were created.
+func TestInsertFailsTheTestWithTheSalesforceError(t *testing.T) {
+	org := start(t, salesforcetest.Config{})
+	rec := &fatalRecorder{TB: t}
+	done := make(chan []string)
+	go func() {
+		var ids []string
+		defer func() { done <- ids }()
+		ids = org.Insert(rec, "Account", map[string]any{"Name": "Kept"}, map[string]any{"Industry": "Energy"}, map[string]any{"Name": "Never"})
+	}()
+	assert.Nil(t, <-done, "Insert ended at Fatalf")
+	assert.Equal(t, "salesforcetest: Insert Account record 1: salesforcetest: 400 REQUIRED_FIELD_MISSING: Required fields are missing: [Name]", rec.msg)
+	c, token := login(t, org)
+	ans := do(t, c, token, "GET", org.URL+"/services/data/v65.0/query?q="+url.QueryEscape("SELECT Name FROM Account"), "")
+	require.Equal(t, 200, ans.status)
+	var page struct {
+		TotalSize int `json:"totalSize"`
+		Records   []struct{ Name string }
+	}
+	require.NoError(t, json.Unmarshal(ans.body, &page))
+	require.Equal(t, 1, page.TotalSize)
+	assert.Equal(t, "Kept", page.Records[0].Name)
+
+	ids := org.Insert(t, "Account", map[string]any{"Name": "A"}, map[string]any{"Name": "B"})
+	assert.Len(t, ids, 2)
 }
 
 // REST API Developer Guide, "Create Records Using sObject Rows by External ID":

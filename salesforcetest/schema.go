@@ -47,6 +47,11 @@ type Field struct {
 	ExternalID bool `json:"externalId,omitempty"`
 	// Unique fields reject a value another live record holds (DUPLICATE_VALUE).
 	Unique bool `json:"unique,omitempty"`
+	// CaseSensitive makes a unique text field treat "ABC" and "abc" as
+	// different values; by default they are duplicates. It also makes an
+	// upsert or get by this external id match case-sensitively (only a
+	// unique, case-insensitive field matches without regard to case).
+	CaseSensitive bool `json:"caseSensitive,omitempty"`
 	// ReferenceTo names the objects a reference field may point to.
 	ReferenceTo []string `json:"referenceTo,omitempty"`
 	// RelationshipName names the parent in SOQL (Account for AccountId).
@@ -238,6 +243,9 @@ func (s *schema) addFields(o *SObject, fields []Field, standard bool) error {
 			}
 		default:
 			return &SchemaError{Object: o.Name, Field: f.Name, Reason: fmt.Sprintf("type %q is not one the org models (string, textarea, boolean, int, double, currency, percent, date, datetime, email, phone, url, picklist, reference)", f.Type)}
+		}
+		if f.CaseSensitive && (!f.Unique || f.Type != TypeString) {
+			return &SchemaError{Object: o.Name, Field: f.Name, Reason: "CaseSensitive applies to a Unique text (string) field only"}
 		}
 		if f.ExternalID && !slices.Contains([]FieldType{TypeString, TypeInt, TypeDouble, TypeEmail}, f.Type) {
 			return &SchemaError{Object: o.Name, Field: f.Name, Reason: "an external id is a text, number or email field"}

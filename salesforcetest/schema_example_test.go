@@ -25,7 +25,10 @@ func ExampleOrg_DefineObject() {
 	if err != nil {
 		panic(err)
 	}
-	acme := org.Insert("Account", map[string]any{"Name": "Acme", "External_Id__c": "A-1"})[0]
+	acme, err := org.Create("Account", map[string]any{"Name": "Acme", "External_Id__c": "A-1"})
+	if err != nil {
+		panic(err)
+	}
 	_, err = org.Create("Invoice__c", map[string]any{"Name": "INV-1", "Account__c": acme})
 	var apiErr *salesforcetest.APIError
 	if errors.As(err, &apiErr) {

@@ -17,8 +17,8 @@ import (
 func TestSearchRunsSOSL(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	org.Insert("Account", map[string]any{"Name": "Acme Rockets"}, map[string]any{"Name": "Globex"})
-	org.Insert("Contact", map[string]any{"FirstName": "Wile", "LastName": "Acme"})
+	org.Insert(t, "Account", map[string]any{"Name": "Acme Rockets"}, map[string]any{"Name": "Globex"})
+	org.Insert(t, "Contact", map[string]any{"FirstName": "Wile", "LastName": "Acme"})
 	base := org.URL + "/services/data/v65.0/search/?q="
 	a := do(t, c, token, http.MethodGet, base+url.QueryEscape("FIND {Acme} RETURNING Account(Name), Contact(LastName)"), "")
 	require.Equal(t, http.StatusOK, a.status, string(a.body))
@@ -47,9 +47,9 @@ func TestSearchRunsSOSL(t *testing.T) {
 func TestQueryFollowsSchemaRelationships(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	acct := org.Insert("Account", map[string]any{"Name": "Acme"})[0]
-	org.Insert("Contact", map[string]any{"LastName": "Doe", "AccountId": acct})
-	org.Insert("Invoice__c", map[string]any{"Name": "INV-1", "Amount__c": 10, "Account__c": acct})
+	acct := org.Insert(t, "Account", map[string]any{"Name": "Acme"})[0]
+	org.Insert(t, "Contact", map[string]any{"LastName": "Doe", "AccountId": acct})
+	org.Insert(t, "Invoice__c", map[string]any{"Name": "INV-1", "Amount__c": 10, "Account__c": acct})
 	q := "SELECT Name, Owner.Username, (SELECT LastName FROM contacts), (SELECT Name, Amount__c FROM Invoices__r) FROM Account"
 	a := do(t, c, token, http.MethodGet, org.URL+"/services/data/v65.0/query?q="+url.QueryEscape(q), "")
 	require.Equal(t, http.StatusOK, a.status, string(a.body))

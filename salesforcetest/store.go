@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // APIError is an answer the org gives as Salesforce's REST error array: the
@@ -52,7 +53,18 @@ type store struct {
 	userID  string
 	now     func() time.Time
 	cursors map[string]*cursor
+	// unique indexes the values live records hold in unique fields, so a
+	// write checks uniqueness with one lookup per unique field instead of a
+	// scan of the object's records.
+	unique map[uniqueSlot]string // → id of the record holding the value
+	// external indexes the values of external id fields that are not
+	// unique, so an upsert or get by one does not scan either.
+	external map[uniqueSlot][]string // → ids of the records holding the value
 }
+
+// uniqueSlot is one value of one indexed field: the object's lower-case
+// name, the field's name, and the value as uniqueValue compares it.
+type uniqueSlot struct{ object, field, value string }
 
 type record struct {
 	object  *SObject
@@ -63,11 +75,13 @@ type record struct {
 
 func newStore() *store {
 	s := &store{
-		schema:  schema{objects: map[string]*SObject{}, byPrefix: map[string]*SObject{}},
-		records: map[string]*record{},
-		order:   map[string][]string{},
-		now:     time.Now,
-		cursors: map[string]*cursor{},
+		schema:   schema{objects: map[string]*SObject{}, byPrefix: map[string]*SObject{}},
+		records:  map[string]*record{},
+		order:    map[string][]string{},
+		now:      time.Now,
+		cursors:  map[string]*cursor{},
+		unique:   map[uniqueSlot]string{},
+		external: map[uniqueSlot][]string{},
 	}
 	for _, o := range standardObjects() {
 		if _, err := s.schema.add(o, true); err != nil {
@@ -96,6 +110,7 @@ func (s *store) addUser(username, first, last string) string {
 	s.applyDefaults(r)
 	s.records[id] = r
 	s.order["user"] = append(s.order["user"], id)
+	s.index(r)
 	return id
 }
 
@@ -168,9 +183,16 @@ func (t *txn) Create(object string, fields map[string]any) (string, *APIError) {
 	key := strings.ToLower(o.Name)
 	t.s.records[r.id] = r
 	t.s.order[key] = append(t.s.order[key], r.id)
+	t.s.index(r)
 	t.undo = append(t.undo, func() {
+		t.s.unindex(r)
 		delete(t.s.records, r.id)
-		t.s.order[key] = slices.DeleteFunc(t.s.order[key], func(id string) bool { return id == r.id })
+		ids := t.s.order[key]
+		if n := len(ids); n > 0 && ids[n-1] == r.id { // undone in reverse: usually the last
+			t.s.order[key] = ids[:n-1]
+			return
+		}
+		t.s.order[key] = slices.DeleteFunc(ids, func(id string) bool { return id == r.id })
 	})
 	return r.id, nil
 }
@@ -218,7 +240,13 @@ func (t *txn) update(r *record, fields map[string]any) *APIError {
 		r.fields = before
 		return err
 	}
-	t.undo = append(t.undo, func() { r.fields = before })
+	t.s.unindex(&record{object: r.object, id: r.id, fields: before})
+	t.s.index(r)
+	t.undo = append(t.undo, func() {
+		t.s.unindex(r)
+		r.fields = before
+		t.s.index(r)
+	})
 	return nil
 }
 
@@ -287,19 +315,25 @@ func externalIDField(o *SObject, name string) (*Field, *APIError) {
 	return f, nil
 }
 
-// matchExternalID returns the live records of o whose field f equals value;
-// text external ids match without regard to case, as Salesforce's
-// case-insensitive external ids do.
+// matchExternalID returns the live records of o whose field f equals value.
+// Apex Developer Guide, "Upserting Records": "Custom field matching is
+// case-insensitive only if the custom field has the Unique and Treat "ABC"
+// and "abc" as duplicate values (case insensitive) attributes selected"; the
+// REST API Developer Guide does not say otherwise, so the fake matches the
+// same way. Both kinds of field are looked up in an index.
 func (s *store) matchExternalID(o *SObject, f *Field, value string) []*record {
-	var out []*record
-	for _, id := range s.order[strings.ToLower(o.Name)] {
-		r := s.records[id]
-		if r.deleted || r.fields[f.Name] == nil {
-			continue
+	slot := uniqueSlot{strings.ToLower(o.Name), f.Name, uniqueValue(f, value)}
+	if f.Unique {
+		id, ok := s.unique[slot]
+		if !ok {
+			return nil
 		}
-		if strings.EqualFold(formatValue(r.fields[f.Name]), value) {
-			out = append(out, r)
-		}
+		return []*record{s.records[id]}
+	}
+	ids := s.external[slot]
+	out := make([]*record, len(ids))
+	for i, id := range ids {
+		out[i] = s.records[id]
 	}
 	return out
 }
@@ -312,10 +346,14 @@ func (t *txn) Delete(object, id string) *APIError {
 		return err
 	}
 	before := maps.Clone(r.fields)
+	t.s.unindex(r) // a record in the recycle bin holds no unique or external id value
 	r.deleted = true
 	r.fields["IsDeleted"] = true
 	t.s.stamp(r, false)
-	t.undo = append(t.undo, func() { r.deleted, r.fields = false, before })
+	t.undo = append(t.undo, func() {
+		r.deleted, r.fields = false, before
+		t.s.index(r)
+	})
 	return nil
 }
 
@@ -350,22 +388,85 @@ func (s *store) applyDefaults(r *record) {
 	}
 }
 
-// checkUnique rejects a unique field's value another live record holds.
+// checkUnique rejects a unique field's value another live record holds
+// (DUPLICATE_VALUE), with one index lookup per unique field.
 func (s *store) checkUnique(r *record) *APIError {
-	for _, f := range r.object.Fields {
-		if !f.Unique || r.fields[f.Name] == nil {
-			continue
-		}
-		v := formatValue(r.fields[f.Name])
-		for _, id := range s.order[strings.ToLower(r.object.Name)] {
-			other := s.records[id]
-			if id != r.id && !other.deleted && strings.EqualFold(formatValue(other.fields[f.Name]), v) {
-				return apiErr(http.StatusBadRequest, "DUPLICATE_VALUE",
-					fmt.Sprintf("duplicate value found: %s duplicates value on record with id: %s", f.Name, id), f.Name)
-			}
+	for _, slot := range indexSlots(r, true) {
+		if id, taken := s.unique[slot]; taken && id != r.id {
+			return apiErr(http.StatusBadRequest, "DUPLICATE_VALUE",
+				fmt.Sprintf("duplicate value found: %s duplicates value on record with id: %s", slot.field, id), slot.field)
 		}
 	}
 	return nil
+}
+
+// index records the unique and external id values r holds; checkUnique has passed.
+func (s *store) index(r *record) {
+	for _, slot := range indexSlots(r, true) {
+		s.unique[slot] = r.id
+	}
+	for _, slot := range indexSlots(r, false) {
+		s.external[slot] = append(s.external[slot], r.id)
+	}
+}
+
+// unindex frees the values r holds.
+func (s *store) unindex(r *record) {
+	for _, slot := range indexSlots(r, true) {
+		if s.unique[slot] == r.id {
+			delete(s.unique, slot)
+		}
+	}
+	for _, slot := range indexSlots(r, false) {
+		ids := slices.DeleteFunc(s.external[slot], func(id string) bool { return id == r.id })
+		if len(ids) == 0 {
+			delete(s.external, slot)
+		} else {
+			s.external[slot] = ids
+		}
+	}
+}
+
+// indexSlots returns the index entries of r's non-null unique fields, or
+// with unique false, of its external id fields that are not unique.
+func indexSlots(r *record, unique bool) []uniqueSlot {
+	var out []uniqueSlot
+	for i := range r.object.Fields {
+		f := &r.object.Fields[i]
+		if f.Unique != unique || (!f.Unique && !f.ExternalID) || r.fields[f.Name] == nil {
+			continue
+		}
+		out = append(out, uniqueSlot{strings.ToLower(r.object.Name), f.Name, uniqueValue(f, r.fields[f.Name])})
+	}
+	return out
+}
+
+// uniqueValue is v as a unique field compares it. A unique text field
+// treats "ABC" and "abc" as duplicates unless declared CaseSensitive (the two
+// choices of the Unique attribute, named in the Apex Developer Guide,
+// "Upserting Records", and kept as caseSensitive in the Metadata API's
+// CustomField). Email values are compared without case: Salesforce refuses
+// caseSensitive on an email field and keeps its values in lower case
+// (salesforce.stackexchange.com/questions/246995). Case is folded as
+// strings.EqualFold folds it.
+func uniqueValue(f *Field, v any) string {
+	s := formatValue(v)
+	if !f.Unique || (f.CaseSensitive && f.Type == TypeString) {
+		return s // matched with case (a non-unique external id; see matchExternalID)
+	}
+	return foldCase(s)
+}
+
+// foldCase maps each rune to the smallest rune of its case-folding orbit, so
+// foldCase(a) == foldCase(b) exactly when strings.EqualFold(a, b).
+func foldCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, s)
 }
 
 // validate checks a write's fields against o, in the order Salesforce
@@ -502,6 +603,13 @@ func (s *store) convert(f *Field, v any) (any, *APIError) {
 	default: // text, picklist, id and reference: strings; a number is read as its text
 		switch x := v.(type) {
 		case string:
+			if x == "" {
+				// A text field holds no empty string, only null (Apex Developer
+				// Guide, "Primitive Data Types": sObject String fields "can never
+				// be empty (only null)", the SOAP API's rule), so "" is a null:
+				// it clears the field, and a required field refuses it.
+				return nil, nil
+			}
 			return x, nil
 		case json.Number:
 			return x.String(), nil

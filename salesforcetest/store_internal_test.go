@@ -2,8 +2,10 @@ package salesforcetest
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,4 +113,47 @@ func FuzzCreateBody(f *testing.F) {
 			require.NoError(t, mErr)
 		}
 	})
+}
+
+// An undone transaction leaves the unique and external id indexes as they
+// were: values the writes took are free, values they freed are held again.
+func TestTransactionUndoRestoresIndexes(t *testing.T) {
+	s := newStore()
+	s.userID = "005000000000001AAA"
+	o, _ := s.schema.object("Account")
+	require.NoError(t, s.schema.addFields(o, []Field{
+		{Name: "Ext__c", Type: TypeString, ExternalID: true, Unique: true},
+		{Name: "Legacy__c", Type: TypeString, ExternalID: true},
+	}, false))
+	var kept string
+	require.Nil(t, s.transaction(func(tx *txn) *APIError {
+		var e *APIError
+		kept, e = tx.Create("Account", map[string]any{"Name": "Kept", "Ext__c": "K-1", "Legacy__c": "L-1"})
+		return e
+	}))
+	external := map[uniqueSlot][]string{}
+	for k, ids := range s.external {
+		external[k] = slices.Clone(ids)
+	}
+	before := map[string]any{"unique": maps.Clone(s.unique), "external": external}
+	err := s.transaction(func(tx *txn) *APIError {
+		if _, e := tx.Create("Account", map[string]any{"Name": "New", "Ext__c": "N-1", "Legacy__c": "L-1"}); e != nil {
+			return e
+		}
+		if e := tx.Update("Account", kept, map[string]any{"Ext__c": "K-2", "Legacy__c": "L-2"}); e != nil {
+			return e
+		}
+		if e := tx.Delete("Account", kept); e != nil {
+			return e
+		}
+		_, e := tx.Create("Account", map[string]any{"Name": "Reuses K-1", "Ext__c": "K-1"})
+		if e != nil {
+			return e
+		}
+		return apiErr(http.StatusBadRequest, "ALL_OR_NONE_OPERATION_ROLLED_BACK", "undo everything")
+	})
+	require.NotNil(t, err)
+	assert.Equal(t, before, map[string]any{"unique": s.unique, "external": s.external})
+	assert.Equal(t, kept, s.unique[uniqueSlot{"account", "Ext__c", foldCase("K-1")}])
+	assert.Equal(t, []string{kept}, s.external[uniqueSlot{"account", "Legacy__c", "L-1"}])
 }

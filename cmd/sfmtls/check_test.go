@@ -201,7 +201,7 @@ func TestQueryPrintsEveryPageAsJSONLines(t *testing.T) {
 	require.NoError(t, err)
 	defer org.Close()
 	for i := range 5 {
-		org.Insert("Contact", map[string]any{"LastName": fmt.Sprintf("Doe %d", i)})
+		org.Insert(t, "Contact", map[string]any{"LastName": fmt.Sprintf("Doe %d", i)})
 	}
 	files, err := org.PKI.WriteFiles(t.TempDir(), orgPassword)
 	require.NoError(t, err)

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 // file store make 1 token request in all; --no-token-cache logs in each time.
 func TestQueryRunsShareOneSessionThroughTheFileStore(t *testing.T) {
 	org, vars := orgEnv(t)
-	org.Insert("Account", map[string]any{"Name": "Acme"})
+	org.Insert(t, "Account", map[string]any{"Name": "Acme"})
 	for i := range 8 {
 		r := sfmtls(t, vars, nil, "query", "SELECT Name FROM Account")
 		require.Equal(t, 0, r.code, "run %d: %s", i+1, r.stderr)

@@ -54,7 +54,7 @@ func TestSetupWithoutKeytoolEndToEnd(t *testing.T) {
 	org, err := salesforcetest.Start(salesforcetest.Config{})
 	require.NoError(t, err)
 	t.Cleanup(org.Close)
-	org.Insert("Account", map[string]any{"Name": "Acme"})
+	org.Insert(t, "Account", map[string]any{"Name": "Acme"})
 	dir := t.TempDir()
 	path := func(name string) string { return filepath.Join(dir, name) }
 	vars := map[string]string{"SF_KEYSTORE_PASSWORD": setupPW}

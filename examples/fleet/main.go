@@ -287,7 +287,10 @@ func configure(w io.Writer, getenv func(string) string) (client.Config, *salesfo
 		return client.Config{}, nil, err
 	}
 	for _, name := range []string{"Acme", "Globex", "Initech"} {
-		org.Insert("Account", map[string]any{"Name": name})
+		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
+			org.Close()
+			return client.Config{}, nil, err
+		}
 	}
 	fmt.Fprintf(w, "No SF_LOGIN_URL: using a fake org at %s.\n", org.URL)
 	return client.Config{Config: org.TransportConfig()}, org, nil

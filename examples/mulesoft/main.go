@@ -101,7 +101,12 @@ func setup(w io.Writer, getenv func(string) string) (transport.Config, stores, f
 		return transport.Config{}, stores{}, nil, err
 	}
 	stop := func() { org.Close(); os.RemoveAll(dir) }
-	org.Insert("Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
+	for _, name := range []string{"Acme", "Globex"} {
+		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
+			stop()
+			return transport.Config{}, stores{}, nil, err
+		}
+	}
 	raw := make([]byte, 12)
 	_, _ = rand.Read(raw)
 	pw := hex.EncodeToString(raw)

@@ -99,7 +99,12 @@ func setup(w io.Writer, getenv func(string) string) (transport.Config, pemFiles,
 		return transport.Config{}, pemFiles{}, nil, err
 	}
 	stop := func() { org.Close(); os.RemoveAll(dir) }
-	org.Insert("Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
+	for _, name := range []string{"Acme", "Globex"} {
+		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
+			stop()
+			return transport.Config{}, pemFiles{}, nil, err
+		}
+	}
 	written, err := org.PKI.WriteFiles(dir, "unused: the PEM keys are not encrypted")
 	if err != nil {
 		stop()

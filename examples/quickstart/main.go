@@ -116,7 +116,10 @@ func configure(w io.Writer, getenv func(string) string) (cfg client.Config, stop
 	}
 	stop = func() { org.Close(); os.RemoveAll(dir) }
 	for _, name := range []string{"Acme", "Globex", "Initech", "Umbrella", "Hooli"} {
-		org.Insert("Account", map[string]any{"Name": name})
+		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
+			stop()
+			return cfg, nil, err
+		}
 	}
 	raw := make([]byte, 12)
 	_, _ = rand.Read(raw)

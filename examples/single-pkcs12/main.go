@@ -92,7 +92,12 @@ func setup(w io.Writer, getenv func(string) string) (transport.Config, string, k
 		return transport.Config{}, "", "", nil, err
 	}
 	stop := func() { org.Close(); os.RemoveAll(dir) }
-	org.Insert("Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
+	for _, name := range []string{"Acme", "Globex"} {
+		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
+			stop()
+			return transport.Config{}, "", "", nil, err
+		}
+	}
 	// One RSA identity, registered both ways in the (fake) org's setup.
 	both, err := org.PKI.NewRSAClientIdentity("integration.user@example.com")
 	if err != nil {

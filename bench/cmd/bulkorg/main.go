@@ -36,7 +36,9 @@ func main() {
 	}
 	defer org.Close()
 	for i := range *records {
-		org.Insert("Account", map[string]any{"Name": fmt.Sprintf("Seed %07d", i), "NumberOfEmployees": i % 5000})
+		if _, err := org.Create("Account", map[string]any{"Name": fmt.Sprintf("Seed %07d", i), "NumberOfEmployees": i % 5000}); err != nil {
+			log.Fatal(err)
+		}
 	}
 	const password = "bench-password"
 	files, err := org.PKI.WriteFiles(*dir, password)
