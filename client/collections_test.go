@@ -403,7 +403,7 @@ func TestDeleteRetriesFollowTheCallersPolicy(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-			ids := org.Insert("Account", map[string]any{"Name": "Acme"})
+			ids := org.Insert(t, "Account", map[string]any{"Name": "Acme"})
 			var deletes atomic.Int32
 			cfg := org.TransportConfig()
 			cfg.CallRetry = tc.policy
