@@ -421,8 +421,10 @@ func goAwayServer(t *testing.T, org *salesforcetest.Org) (string, *atomic.Int64)
 						return
 					}
 					if h[3] == 0x1 { // HEADERS: refuse the stream unprocessed
-						_, _ = c.Write(frame(0x7, make([]byte, 8))) // GOAWAY last-stream 0, NO_ERROR
+						// Counted before it is written: the client may retry and
+						// finish the call before this goroutine runs again.
 						sent.Add(1)
+						_, _ = c.Write(frame(0x7, make([]byte, 8))) // GOAWAY last-stream 0, NO_ERROR
 						time.Sleep(100 * time.Millisecond)
 						return
 					}
