@@ -775,21 +775,20 @@ func (o *Org) ingestRow(so *SObject, info jobInfo, header, rec []string, compact
 				return err
 			}
 			if info.Operation == "hardDelete" {
-				t.purge(so, id18) // hard-deleted records skip the recycle bin
+				t.purge(id18) // hard-deleted records skip the recycle bin
 			}
 			return nil
 		})
 	}
 }
 
-// purge removes a record for good, so queryAll does not see it either.
-func (t *txn) purge(so *SObject, id string) {
+// purge removes a record for good, so queryAll does not see it either. Its
+// id stays in the object's order, which readers skip when the record is gone:
+// removing it there would cost a scan per row of a hardDelete job.
+func (t *txn) purge(id string) {
 	r := t.s.records[id]
-	key := strings.ToLower(so.Name)
-	before := slices.Clone(t.s.order[key])
 	delete(t.s.records, id)
-	t.s.order[key] = slices.DeleteFunc(t.s.order[key], func(x string) bool { return x == id })
-	t.undo = append(t.undo, func() { t.s.records[id], t.s.order[key] = r, before })
+	t.undo = append(t.undo, func() { t.s.records[id] = r })
 }
 
 // serveFile writes a CSV file, gzip-compressed when the client accepts it

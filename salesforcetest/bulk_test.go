@@ -417,3 +417,49 @@ func TestBulkLargeInsertChecksStoredUniqueValues(t *testing.T) {
 	assert.Contains(t, string(raw), `"","DUPLICATE_VALUE:`)
 	assert.Contains(t, string(raw), `"A","e-1"`)
 }
+
+// "Bulk API 2.0 and Bulk API Developer Guide", Create a Job: hardDelete
+// deletes records without the Recycle Bin, so queryAll ("REST API Developer
+// Guide", QueryAll) no longer returns them, while a plain delete leaves the
+// record in the bin with IsDeleted true. A job of 2,000 rows checks that
+// hard-deleting stays linear (each row used to copy the object's id list).
+func TestBulkHardDeleteSkipsTheRecycleBin(t *testing.T) {
+	org, b := newWire(t, salesforcetest.Config{})
+	recs := make([]map[string]any, 2003)
+	for i := range recs {
+		recs[i] = map[string]any{"Name": fmt.Sprintf("A%04d", i)}
+	}
+	ids := org.Insert(t, "Account", recs...)
+	run := func(op string, rows []string) {
+		t.Helper()
+		var job wireJob
+		require.NoError(t, b.json(http.MethodPost, "jobs/ingest", map[string]string{"object": "Account", "operation": op}, &job))
+		resp, _, err := b.call(http.MethodPut, "/"+job.ContentURL, strings.NewReader("Id\n"+strings.Join(rows, "\n")+"\n"),
+			http.Header{"Content-Type": {"text/csv"}})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, resp.StatusCode)
+		require.NoError(t, b.json(http.MethodPatch, "jobs/ingest/"+job.ID, map[string]string{"state": "UploadComplete"}, &job))
+		job = b.waitJob("ingest", job.ID)
+		require.Equal(t, "JobComplete", job.State)
+		require.EqualValues(t, len(rows), job.NumberRecordsProcessed)
+		require.EqualValues(t, 0, job.NumberRecordsFailed)
+	}
+	run("delete", ids[:1])
+	run("hardDelete", ids[1:2001])
+
+	var all struct {
+		TotalSize int
+		Records   []struct {
+			ID        string `json:"Id"`
+			IsDeleted bool
+		}
+	}
+	require.NoError(t, b.json(http.MethodGet, "queryAll/?q="+strings.ReplaceAll("SELECT Id, IsDeleted FROM Account ORDER BY Name", " ", "+"), nil, &all))
+	require.Equal(t, 3, all.TotalSize, "the soft-deleted record and the two left; none of the hard-deleted")
+	assert.Equal(t, ids[0], all.Records[0].ID)
+	assert.True(t, all.Records[0].IsDeleted)
+	assert.Equal(t, ids[2001], all.Records[1].ID)
+	assert.False(t, all.Records[1].IsDeleted)
+	_, ok := org.Record("Account", ids[1])
+	assert.False(t, ok, "gone for good")
+}

@@ -118,8 +118,8 @@ func (o *Org) handleBasicInfo(w http.ResponseWriter, v, obj string) {
 	recent := []any{}
 	ids := o.data.order[strings.ToLower(so.Name)]
 	for i := len(ids) - 1; i >= 0 && len(recent) < 25; i-- {
-		r := o.data.records[ids[i]]
-		if r.deleted {
+		r, ok := o.data.records[ids[i]]
+		if !ok || r.deleted { // purged or in the recycle bin
 			continue
 		}
 		rec := &orderedRecord{}

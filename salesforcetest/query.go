@@ -63,7 +63,7 @@ type soqlData struct{ s *store }
 func (d soqlData) Records(object string, includeDeleted bool) []map[string]any {
 	var out []map[string]any
 	for _, id := range d.s.order[strings.ToLower(object)] {
-		if r := d.s.records[id]; includeDeleted || !r.deleted {
+		if r, ok := d.s.records[id]; ok && (includeDeleted || !r.deleted) { // purged: gone
 			out = append(out, r.fields)
 		}
 	}
