@@ -23,6 +23,11 @@ func TestParseLimitInfo(t *testing.T) {
 		{"api-usage=/5000", Usage{}, Usage{}, "", false},
 		{"api-usage=18/5000x", Usage{18, 5000}, Usage{}, "", false},
 		{"api-usage=99999999999999999999/1", Usage{}, Usage{}, "", false},
+		// The overflow check's edges: 18 digits always fit; the 19-digit
+		// limit is the check's own (a little under the int64 maximum).
+		{"api-usage=999999999999999999/1", Usage{999999999999999999, 1}, Usage{}, "", true},
+		{"api-usage=9223372036854775799/1", Usage{9223372036854775799, 1}, Usage{}, "", true},
+		{"api-usage=9223372036854775800/1", Usage{}, Usage{}, "", false},
 		{"", Usage{}, Usage{}, "", true},
 	}
 	for _, c := range cases {
