@@ -216,7 +216,6 @@ func (l *limits) admit() error {
 	if l.capAt <= 0 {
 		return nil
 	}
-	now := time.Now()
 	scope, u := "org", l.api.load()
 	if app := l.app.load(); app.Fraction() > u.Fraction() {
 		scope, u = "app", app
@@ -224,6 +223,7 @@ func (l *limits) admit() error {
 	if u.Fraction() < l.capAt {
 		return nil
 	}
+	now := time.Now() // only past the cap: reading the clock costs more than the rest
 	// The first refusal starts the probe clock; each time it runs out, one call
 	// goes out and reads the usage again.
 	next := l.probe.Load()
