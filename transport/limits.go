@@ -113,37 +113,35 @@ func (l *limits) logThreshold(ctx context.Context, u Usage) {
 }
 
 // parseLimitInfo parses "api-usage=25/5000; per-app-api-usage=17/250(appName=x)"
-// in one pass without allocating: it runs on every answer. Unknown entries are
-// skipped; a malformed known entry makes ok false.
+// without allocating: it runs on every answer, so it is written for speed
+// (entries found with IndexByte, keys matched as prefixes, digits read with one
+// comparison each). Unknown entries and entries without a value are skipped; a
+// malformed known entry makes ok false.
 func parseLimitInfo(v string) (api, app Usage, appName string, ok bool) {
+	const apiKey, appKey = "api-usage=", "per-app-api-usage="
 	ok = true
-	for i := 0; i < len(v); {
-		for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == ';') {
-			i++
+	for v != "" {
+		entry := v
+		if i := strings.IndexByte(v, ';'); i >= 0 {
+			entry, v = v[:i], v[i+1:]
+		} else {
+			v = ""
 		}
-		start := i
-		for i < len(v) && v[i] != '=' && v[i] != ';' {
-			i++
+		for entry != "" && (entry[0] == ' ' || entry[0] == '\t') {
+			entry = entry[1:]
 		}
-		if i == len(v) || v[i] != '=' {
-			continue // an entry without a value
-		}
-		key := v[start:i]
-		end := i + 1
-		for end < len(v) && v[end] != ';' {
-			end++
-		}
-		val := trimRightSpace(v[i+1 : end])
-		i = end
-		switch key {
-		case "api-usage":
-			u, rest, good := parseUsage(val)
+		// A key ends at the entry's first '=', and neither key holds one, so a
+		// prefix match is a key match. (Written out rather than strings.HasPrefix:
+		// against a constant the compiler compares words inline, no memequal call.)
+		switch {
+		case len(entry) >= len(apiKey) && entry[:len(apiKey)] == apiKey:
+			u, rest, good := parseUsage(trimRightSpace(entry[len(apiKey):]))
 			ok = ok && good && rest == ""
 			if good {
 				api = u
 			}
-		case "per-app-api-usage":
-			u, rest, good := parseUsage(val)
+		case len(entry) >= len(appKey) && entry[:len(appKey)] == appKey:
+			u, rest, good := parseUsage(trimRightSpace(entry[len(appKey):]))
 			if len(rest) > len("(appName=)") && rest[:len("(appName=")] == "(appName=" && rest[len(rest)-1] == ')' {
 				appName = rest[len("(appName=") : len(rest)-1]
 			}
@@ -177,14 +175,22 @@ func parseUsage(s string) (Usage, string, bool) {
 func parseCount(s string) (int64, string, bool) {
 	var n int64
 	i := 0
-	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		if n > (1<<63-1-9)/10 {
+	for ; i < len(s); i++ {
+		d := s[i] - '0' // wraps below '0', so one comparison tests both bounds
+		if d > 9 {
+			break
+		}
+		// Only past maxSafeDigits digits can the number overflow.
+		if i >= maxSafeDigits && n > (1<<63-1-9)/10 {
 			return 0, s, false
 		}
-		n = n*10 + int64(s[i]-'0')
+		n = n*10 + int64(d)
 	}
 	return n, s[i:], i > 0
 }
+
+// maxSafeDigits: any number of this many digits fits an int64.
+const maxSafeDigits = 18
 
 // UsageCapError: the Transport refused a call locally because the org's (or
 // the app's) API usage passed Config.UsageCap. Nothing was sent.
@@ -210,7 +216,6 @@ func (l *limits) admit() error {
 	if l.capAt <= 0 {
 		return nil
 	}
-	now := time.Now()
 	scope, u := "org", l.api.load()
 	if app := l.app.load(); app.Fraction() > u.Fraction() {
 		scope, u = "app", app
@@ -218,6 +223,7 @@ func (l *limits) admit() error {
 	if u.Fraction() < l.capAt {
 		return nil
 	}
+	now := time.Now() // only past the cap: reading the clock costs more than the rest
 	// The first refusal starts the probe clock; each time it runs out, one call
 	// goes out and reads the usage again.
 	next := l.probe.Load()

@@ -23,6 +23,11 @@ func TestParseLimitInfo(t *testing.T) {
 		{"api-usage=/5000", Usage{}, Usage{}, "", false},
 		{"api-usage=18/5000x", Usage{18, 5000}, Usage{}, "", false},
 		{"api-usage=99999999999999999999/1", Usage{}, Usage{}, "", false},
+		// The overflow check's edges: 18 digits always fit; the 19-digit
+		// limit is the check's own (a little under the int64 maximum).
+		{"api-usage=999999999999999999/1", Usage{999999999999999999, 1}, Usage{}, "", true},
+		{"api-usage=9223372036854775799/1", Usage{9223372036854775799, 1}, Usage{}, "", true},
+		{"api-usage=9223372036854775800/1", Usage{}, Usage{}, "", false},
 		{"", Usage{}, Usage{}, "", true},
 	}
 	for _, c := range cases {
@@ -33,13 +38,72 @@ func TestParseLimitInfo(t *testing.T) {
 	}
 }
 
+// FuzzParseLimitInfo: no negative usage, and the same reading as
+// limitInfoByBytes, the plain byte-by-byte parser the fast one replaced.
 func FuzzParseLimitInfo(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
-		api, app, _, _ := parseLimitInfo(s)
+		api, app, name, ok := parseLimitInfo(s)
 		if api.Used < 0 || api.Max < 0 || app.Used < 0 || app.Max < 0 {
 			t.Fatalf("negative usage from %q: %v %v", s, api, app)
 		}
+		wapi, wapp, wname, wok := limitInfoByBytes(s)
+		if api != wapi || app != wapp || name != wname || ok != wok {
+			t.Fatalf("parseLimitInfo(%q) = %v %v %q %v; the plain parser reads %v %v %q %v", s, api, app, name, ok, wapi, wapp, wname, wok)
+		}
 	})
+}
+
+// limitInfoByBytes is the first parseLimitInfo, kept as the reference the
+// faster one must agree with: one pass over the bytes, the key compared whole.
+func limitInfoByBytes(v string) (api, app Usage, appName string, ok bool) {
+	ok = true
+	for i := 0; i < len(v); {
+		for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == ';') {
+			i++
+		}
+		start := i
+		for i < len(v) && v[i] != '=' && v[i] != ';' {
+			i++
+		}
+		if i == len(v) || v[i] != '=' {
+			continue // an entry without a value
+		}
+		key := v[start:i]
+		end := i + 1
+		for end < len(v) && v[end] != ';' {
+			end++
+		}
+		val := trimRightSpace(v[i+1 : end])
+		i = end
+		switch key {
+		case "api-usage":
+			u, rest, good := parseUsage(val)
+			ok = ok && good && rest == ""
+			if good {
+				api = u
+			}
+		case "per-app-api-usage":
+			u, rest, good := parseUsage(val)
+			if len(rest) > len("(appName=)") && rest[:len("(appName=")] == "(appName=" && rest[len(rest)-1] == ')' {
+				appName = rest[len("(appName=") : len(rest)-1]
+			}
+			ok = ok && good
+			if good {
+				app = u
+			}
+		}
+	}
+	return api, app, appName, ok
+}
+
+// BenchmarkParseLimitInfo: the header as Salesforce sends it on every answer.
+func BenchmarkParseLimitInfo(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, ok := parseLimitInfo("api-usage=18/5000; per-app-api-usage=17/250(appName=sfmtls)"); !ok {
+			b.Fatal("not parsed")
+		}
+	}
 }
 
 // TestParseErrors: the three error shapes; anything else has no code.

@@ -49,10 +49,13 @@ func (t *Transport) forOrg(u *url.URL) bool {
 	if u.Scheme != "https" {
 		return false
 	}
+	r := t.route.Load()
+	if r != nil && u.Host == r.instanceAddr {
+		return true // an API call, the common case: one comparison, before the login host's parsing
+	}
 	if _, ok := t.loginTarget(u); ok {
 		return true
 	}
-	r := t.route.Load()
 	if r == nil {
 		if tok := t.tokens.Current(); tok != nil {
 			r = t.routeFor(tok)
@@ -144,11 +147,17 @@ func (t *Transport) authorize(req *http.Request, tok *auth.Token) (*http.Request
 		out.Host = ""
 	}
 	h := make(http.Header, len(req.Header)+len(t.header)+1)
-	for k, v := range t.header {
-		h[k] = v // shared read-only, as the transport only reads them
+	// The len checks skip starting an iterator over an empty map (most
+	// Transports have no fixed headers; many requests carry none).
+	if len(t.header) > 0 {
+		for k, v := range t.header {
+			h[k] = v // shared read-only, as the transport only reads them
+		}
 	}
-	for k, v := range req.Header {
-		h[k] = v // the request's own value wins over a fixed one
+	if len(req.Header) > 0 {
+		for k, v := range req.Header {
+			h[k] = v // the request's own value wins over a fixed one
+		}
 	}
 	h["Authorization"] = r.authz
 	out.Header = h
