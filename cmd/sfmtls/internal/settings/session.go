@@ -64,7 +64,7 @@ func (ts *TokenStore) Check() error {
 		return err
 	}
 	return fmt.Errorf("%w %q in --token-store/SF_TOKEN_STORE: give file, file:DIR, none or a Redis URL (redis://host:6379/0)",
-		ErrTokenStore, ts.Spec)
+		ErrTokenStore, redactURL(ts.Spec))
 }
 
 func isRedis(spec string) bool {

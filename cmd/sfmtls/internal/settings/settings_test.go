@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,4 +68,22 @@ func TestInstanceHosts(t *testing.T) {
 	f.Register(fs, getenv)
 	require.NoError(t, fs.Parse([]string{"--instance-hosts", "b.example.com"}))
 	assert.Equal(t, []string{"b.example.com"}, f.InstanceHosts, "the flag wins")
+}
+
+// A token store setting never shows a URL's password: not in errors, not
+// under any fmt verb.
+func TestTokenStoreHidesPasswords(t *testing.T) {
+	for _, spec := range []string{"rediss://svc:s3cret-pw@redis.internal:6380/0", "memcached://svc:s3cret-pw@cache:11211",
+		"redis://svc:s3cret-pw@host:port%zz/0"} {
+		ts := TokenStore{Spec: spec}
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			assert.NotContains(t, fmt.Sprintf(verb, ts), "s3cret-pw", verb)
+			assert.NotContains(t, fmt.Sprintf(verb, &ts), "s3cret-pw", verb)
+		}
+		if err := ts.Check(); err != nil {
+			assert.NotContains(t, err.Error(), "s3cret-pw", spec)
+		}
+	}
+	ts := TokenStore{Spec: "memcached://svc:s3cret-pw@cache:11211"}
+	assert.ErrorIs(t, ts.Check(), ErrTokenStore)
 }
