@@ -24,6 +24,9 @@
 //     encrypted with AES-256-GCM in Redis. Without it the token is stored as
 //     is: whoever can read Redis can call Salesforce as the integration user.
 //
+// The sfmtls tool shares the same session when given the same Redis and key:
+// SF_TOKEN_STORE=$SF_REDIS_URL with the same SF_TOKEN_ENCRYPTION_KEY.
+//
 // It imports only public packages: copy it into your own module.
 package main
 
