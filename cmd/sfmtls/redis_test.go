@@ -15,7 +15,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/redisserver"
+	"github.com/sfmtls/sfmtls/redisstore"
 )
 
 func newEncryptionKey(t *testing.T) string {
@@ -112,4 +115,36 @@ func TestRedisDownCostsALoginNotTheRun(t *testing.T) {
 		assert.Empty(t, r.stderr)
 	}
 	assert.Equal(t, int64(4), org.Stats().TokenRequests, "one login, then the stored session again")
+}
+
+// A service on redisstore and the tool share one session: what the service
+// stored, the tool uses (same Redis, same login identity, same key).
+func TestToolSharesAServicesRedisSession(t *testing.T) {
+	rs := redisserver.Start(t)
+	org, vars := orgEnv(t)
+	b64 := newEncryptionKey(t)
+	key, err := base64.StdEncoding.DecodeString(b64)
+	require.NoError(t, err)
+
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr(), DisableIdentity: true})
+	defer rdb.Close()
+	store, err := redisstore.New(rdb, redisstore.Options{
+		Key: auth.StoreKey(org.URL, org.ConsumerKey, org.Username), EncryptionKey: key})
+	require.NoError(t, err)
+	cfg := org.TransportConfig()
+	cfg.Store = store
+	svc, err := client.New(client.Config{Config: cfg})
+	require.NoError(t, err)
+	defer svc.Close()
+	_, err = svc.Token(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(1), org.Stats().TokenRequests)
+
+	vars["SF_TOKEN_STORE"] = rs.URL()
+	vars["SF_TOKEN_ENCRYPTION_KEY"] = b64
+	for range 3 {
+		r := sfmtls(t, vars, nil, "query", "SELECT Id FROM Account")
+		require.Equal(t, 0, r.code, r.stderr)
+	}
+	assert.Equal(t, int64(1), org.Stats().TokenRequests, "the tool used the service's session")
 }
