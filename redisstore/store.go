@@ -12,6 +12,11 @@
 // The token is a bearer token: whoever reads it from Redis can act as the
 // integration user until the session ends. Protect Redis with AUTH and TLS, or
 // set an EncryptionKey.
+//
+// When Redis is down, the token cache logs one warning on its Logger and each
+// process logs in by itself. go-redis also logs its own dial failures, through
+// its package-wide logger; an application that wants only the cache's warning
+// sets redis.SetLogger once in main (the sfmtls tool does).
 package redisstore
 
 import (
