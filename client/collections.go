@@ -94,16 +94,19 @@ type Chunk struct {
 
 // OutcomeUnknown reports whether the chunk was a write that may or may not
 // have been committed: it failed without an answer from Salesforce (a cut
-// connection, a timeout) or with a 5xx other than 503, which says the server
-// did not take the request (the transport resends any call after a 503, for
-// that reason). The SDK never resends such a chunk: check with a query before
-// writing those records again.
+// connection, a timeout) or with a 5xx that does not say the request went
+// unprocessed (transport.NotProcessed: a 503 or SERVER_UNAVAILABLE does). The
+// SDK never resends such a chunk: check with a query before writing those
+// records again.
 func (c Chunk) OutcomeUnknown() bool {
 	if !c.write || c.State != ChunkFailed {
 		return false
 	}
 	var apiErr *APIError
-	return !errors.As(c.Err, &apiErr) || (apiErr.StatusCode >= 500 && apiErr.StatusCode != http.StatusServiceUnavailable)
+	if !errors.As(c.Err, &apiErr) {
+		return true
+	}
+	return apiErr.StatusCode >= 500 && !apiErr.notProcessed()
 }
 
 // CollectionError reports a Collections call in which some chunks got no

@@ -435,3 +435,41 @@ func TestDeleteRetriesFollowTheCallersPolicy(t *testing.T) {
 		})
 	}
 }
+
+// A failed write chunk's outcome is unknown unless the answer says the
+// request was not processed (transport.NotProcessed): a 500 with
+// SERVER_UNAVAILABLE was not; a 500 UNKNOWN_EXCEPTION may have been
+// ("Status Codes and Error Responses").
+func TestOutcomeUnknownFollowsTheTransportsVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		code    string
+		unknown bool
+	}{
+		{"SERVER_UNAVAILABLE", false},
+		{"UNKNOWN_EXCEPTION", true},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+			ids := org.Insert(t, "Account", map[string]any{"Name": "Acme"})
+			cfg := org.TransportConfig()
+			cfg.CallRetry = transport.NoRetry
+			cfg.WrapBase = func(base http.RoundTripper) http.RoundTripper {
+				return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					if r.Method == http.MethodDelete {
+						return &http.Response{StatusCode: http.StatusInternalServerError, Request: r,
+							Header: http.Header{"Content-Type": {"application/json"}},
+							Body:   io.NopCloser(strings.NewReader(`[{"errorCode":"` + tc.code + `","message":"x"}]`))}, nil
+					}
+					return base.RoundTrip(r)
+				})
+			}
+			c, err := client.New(client.Config{Config: cfg, APIVersion: "65.0"})
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = client.DeleteRecords(context.Background(), c, ids, client.CollectionOptions{})
+			var ce *client.CollectionError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tc.unknown, ce.Chunks[0].OutcomeUnknown())
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/transport"
 )
 
 // RESTError is one element of the error array Salesforce's REST API answers with.
@@ -58,6 +59,19 @@ var fixes = map[string]string{
 	"REQUEST_LIMIT_EXCEEDED": "an API limit was hit: the daily allocation (TotalRequests; see Limits() and Stats().APIUsage, " +
 		"and set Config.UsageCap to stop short of it) or too many long-running calls at once (ConcurrentRequests, retried by the transport)",
 	"INSUFFICIENT_ACCESS": "the integration user lacks access: check its permission sets",
+}
+
+// notProcessed: the answer says Salesforce did not process the request.
+func (e *APIError) notProcessed() bool {
+	if transport.NotProcessed(e.StatusCode, "", "") {
+		return true
+	}
+	for _, re := range e.Errors {
+		if transport.NotProcessed(e.StatusCode, re.ErrorCode, re.Message) {
+			return true
+		}
+	}
+	return false
 }
 
 // Fix names how to fix the error, for the errorCodes that have a known fix;

@@ -185,3 +185,28 @@ func TestConcurrentLimit(t *testing.T) {
 		}
 	}
 }
+
+// NotProcessed names the answers after which the Transport resends any
+// method ("Status Codes and Error Responses"); the daily request limit and a
+// plain 500 are not among them.
+func TestNotProcessed(t *testing.T) {
+	for _, tc := range []struct {
+		status        int
+		code, message string
+		want          bool
+	}{
+		{429, "", "", true},
+		{503, "", "", true},
+		{500, "SERVER_UNAVAILABLE", "", true},
+		{400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record", true},
+		{403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentRequests (Concurrent API Requests) Limit exceeded.", true},
+		{403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", false},
+		{500, "UNKNOWN_EXCEPTION", "", false},
+		{502, "", "", false},
+		{400, "INVALID_FIELD", "UNABLE_TO_LOCK_ROW", false},
+	} {
+		if got := NotProcessed(tc.status, tc.code, tc.message); got != tc.want {
+			t.Errorf("NotProcessed(%d, %s, %q) = %t, want %t", tc.status, tc.code, tc.message, got, tc.want)
+		}
+	}
+}

@@ -72,23 +72,43 @@ func judge(resp *http.Response) (verdict, apiError) {
 			return sessionRejected, e
 		case e.Code == codeMutualAuth && resp.StatusCode == http.StatusUnauthorized:
 			return mutualAuthFailed, e
-		case e.Code == codeServerUnavailable, e.Code == codeUnableToLockRow:
-			// SERVER_UNAVAILABLE: the request was not accepted. UNABLE_TO_LOCK_ROW:
-			// the record lock was not obtained, so the DML did not happen and its
-			// transaction was rolled back.
-			return retryNotProcessed, e
-		case e.Code == codeRequestLimitExceeded && concurrentLimit(e.Message):
-			// Refused on arrival because too many long-running requests are in
-			// flight; the daily TotalRequests limit is not retried.
+		case notProcessedCode(e.Code, e.Message):
 			return retryNotProcessed, e
 		}
 	}
 	if resp.StatusCode == http.StatusServiceUnavailable {
-		// 503: the server is down for maintenance or overloaded and did not
-		// handle the request (REST API Developer Guide, Status Codes and Error Responses).
 		return retryNotProcessed, firstOf(errs)
 	}
 	return verdictOK, firstOf(errs)
+}
+
+// NotProcessed reports whether an error answer says that Salesforce did not
+// process the request, so that sending it again cannot apply it twice. These
+// are the answers after which the Transport resends a call of any method:
+//   - 429 Too Many Requests, refused before processing (RFC 6585 §4);
+//   - 503, the server down for maintenance or overloaded, which did not handle
+//     the request (REST API Developer Guide, Status Codes and Error Responses);
+//   - SERVER_UNAVAILABLE, a request not accepted;
+//   - UNABLE_TO_LOCK_ROW, a record lock not obtained, so the DML did not
+//     happen and its transaction was rolled back;
+//   - REQUEST_LIMIT_EXCEEDED for a concurrent-request limit, refused on
+//     arrival (the daily TotalRequests limit is not such an answer).
+//
+// errorCode and message are one error of the answer's body; give "" when it
+// had none.
+func NotProcessed(statusCode int, errorCode, message string) bool {
+	return statusCode == http.StatusTooManyRequests || statusCode == http.StatusServiceUnavailable ||
+		notProcessedCode(errorCode, message)
+}
+
+func notProcessedCode(errorCode, message string) bool {
+	switch errorCode {
+	case codeServerUnavailable, codeUnableToLockRow:
+		return true
+	case codeRequestLimitExceeded:
+		return concurrentLimit(message)
+	}
+	return false
 }
 
 func firstOf(errs []apiError) apiError {
