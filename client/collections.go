@@ -507,12 +507,7 @@ func (a answeredOnly) Backoff(attempt int, f transport.Failure) (time.Duration, 
 	return a.policy.Backoff(attempt, f)
 }
 
-// retryPolicy is the policy in effect for a call made with ctx. Without an
-// sfmtls Transport (NewFromHTTPClient over another RoundTripper) no policy
-// applies, so the default stands in.
+// retryPolicy is the policy in effect for a call made with ctx.
 func (c *Client) retryPolicy(ctx context.Context) transport.RetryPolicy {
-	if c.tr != nil {
-		return c.tr.RetryPolicyFor(ctx)
-	}
-	return transport.Backoff{}
+	return c.tr.RetryPolicyFor(ctx)
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sfmtls/sfmtls/internal/errs"
 )
 
 // The base transports are built here, and only here: the mutual TLS ones for
@@ -33,7 +35,7 @@ func (t *Transport) buildBases(cfg Config, roots *x509.CertPool) error {
 	if cfg.WrapBase != nil {
 		t.org.h2RT, t.org.h1RT, t.plainRT = cfg.WrapBase(t.org.h2), cfg.WrapBase(t.org.h1), cfg.WrapBase(t.plain)
 		if t.org.h2RT == nil || t.org.h1RT == nil || t.plainRT == nil {
-			return configError("WrapBase returned nil: it must return the round tripper it was given, or one wrapping it")
+			return errs.New("WrapBase", "returned nil", "return the round tripper it was given, or one wrapping it")
 		}
 	}
 	t.orgRT = t.org
@@ -220,7 +222,7 @@ const defaultRetryBudget = 10
 
 // buildCalls sets what applies to every API call: retries, their budget, the
 // usage cap.
-func (t *Transport) buildCalls(cfg Config) error {
+func (t *Transport) buildCalls(cfg Config) {
 	t.retry = cfg.CallRetry
 	if t.retry == nil {
 		t.retry = Backoff{}
@@ -230,10 +232,6 @@ func (t *Transport) buildCalls(cfg Config) error {
 		size = 0 // no retries at all
 	}
 	t.budget = newBudget(size)
-	if cfg.UsageCap < 0 || cfg.UsageCap > 1 {
-		return configError("UsageCap %v is not a fraction between 0 and 1 (0.9 refuses calls past 90%% of the allocation; 0 means no cap)", cfg.UsageCap)
-	}
 	t.limits.capAt = cfg.UsageCap
 	t.limits.log = t.log
-	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/errs"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -66,60 +67,31 @@ type Transport struct {
 	refreshes, replays, retries, retriesDenied atomic.Int64
 }
 
-// New checks cfg and returns a Transport. It fetches nothing until first used.
-// A configuration that cannot work is refused here with an error matching
-// ErrConfig: a missing or expired identity, a key that does not sign for its
-// certificate, a JWT key that cannot sign RS256, a login URL without My Domain.
+// New returns a Transport for cfg, refusing a cfg that Validate refuses
+// before it builds anything. It fetches nothing until first used.
 func New(cfg Config) (*Transport, error) {
-	port := cmp.Or(cfg.Port, defaultPort)
-	if port < 0 || port > 65535 {
-		return nil, configError("Port %d is not a TCP port; 0 means 8443", cfg.Port)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
+	port := cmp.Or(cfg.Port, defaultPort)
 	t := &Transport{log: cfg.Logger, port: strconv.Itoa(port)}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.LoginURL != "" || cfg.TokenSource == nil {
-		login, err := loginEndpoint(cfg.LoginURL, port)
-		if err != nil {
-			return nil, err
-		}
-		t.login = login
-	}
-	if err := checkIdentity("MTLS", cfg.MTLS); err != nil {
-		return nil, err
+		t.login, _ = loginEndpoint(cfg.LoginURL, port) // Validate checked it
 	}
 	t.mtls.Store(cfg.MTLS)
-	header, err := cleanHeader(cfg.Header)
-	if err != nil {
-		return nil, err
-	}
-	t.header = header
-	roots, err := Roots(cfg.RootCAs, cfg.ExtraRoots...)
-	if err != nil {
-		return nil, err
-	}
+	t.header, _ = cleanHeader(cfg.Header)
 
-	if err := t.buildBases(cfg, roots); err != nil {
+	if err := t.buildBases(cfg, cfg.RootCAs); err != nil {
 		return nil, err
 	}
-	if err := t.buildCalls(cfg); err != nil {
-		return nil, err
-	}
+	t.buildCalls(cfg)
 
 	source := cfg.TokenSource
 	if source == nil {
-		if cfg.ConsumerKey == "" {
-			return nil, configError("ConsumerKey is empty: copy the consumer key of the app (Setup → App Manager → View)")
-		}
-		if cfg.Username == "" {
-			return nil, configError("Username is empty: give the integration user's username")
-		}
-		jwtID := cmp.Or(cfg.JWT, cfg.MTLS)
-		if err := checkJWTIdentity(jwtID); err != nil {
-			return nil, err
-		}
-		t.jwt.Store(jwtID)
+		t.jwt.Store(cmp.Or(cfg.JWT, cfg.MTLS))
 		var tokenRT http.RoundTripper = t.orgRT
 		if len(t.header) > 0 {
 			tokenRT = headerTransport{next: t.orgRT, header: t.header}
@@ -137,12 +109,9 @@ func New(cfg Config) (*Transport, error) {
 			Logger:     cfg.Logger,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+			return nil, err
 		}
 		t.bearer, source = bearer, bearer
-	}
-	if err := checkInstanceHosts(cfg.InstanceHosts); err != nil {
-		return nil, err
 	}
 	loginHost := ""
 	if t.login != nil {
@@ -189,9 +158,9 @@ func (t *Transport) SetMTLSIdentity(id *keystore.Identity) error {
 // one in use stays.
 func (t *Transport) SetJWTIdentity(id *keystore.Identity) error {
 	if t.bearer == nil {
-		return configError("the Transport takes its tokens from Config.TokenSource: it signs no JWT")
+		return errs.New("JWT", "the Transport takes its tokens from Config.TokenSource: it signs no JWT", "")
 	}
-	if err := checkJWTIdentity(id); err != nil {
+	if err := checkJWTIdentity(id, false); err != nil {
 		return err
 	}
 	t.jwt.Store(id)

@@ -68,7 +68,7 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 	}{
 		{"wrong keystore password",
 			func(_ *salesforcetest.Org, v map[string]string) { v["SF_MTLS_KEYSTORE_PASSWORD"] = "not-it" },
-			"[1/5] mTLS keystore", "wrong password", "check the keystore password"},
+			"[1/5] mTLS keystore", "wrong password", "check SF_MTLS_KEYSTORE_PASSWORD"},
 		{"server not trusted",
 			func(_ *salesforcetest.Org, v map[string]string) { delete(v, "SF_CA_FILE") },
 			"[3/5] TLS handshake", "unknown authority", "SF_CA_FILE"},
@@ -127,7 +127,8 @@ func TestCheckNamesAMissingPasswordFile(t *testing.T) {
 	r := sfmtls(t, vars, nil, "check", "--mtls-keystore-password-file", missing)
 	assert.Equal(t, 1, r.code, r.stdout)
 	assert.Regexp(t, `(?m)^\[1/5\] mTLS keystore\s+FAILED\s`, r.stdout)
-	assert.Regexp(t, `(?m)^      fix: the password file `+regexp.QuoteMeta(missing)+` named by --mtls-keystore-password-file cannot be read .*set SF_MTLS_KEYSTORE_PASSWORD$`, r.stdout)
+	assert.Contains(t, r.stdout, missing+": no such file or directory")
+	assert.Regexp(t, `(?m)^      fix: create the file --mtls-keystore-password-file/SF_MTLS_KEYSTORE_PASSWORD_FILE names, or unset --mtls-keystore-password-file/SF_MTLS_KEYSTORE_PASSWORD_FILE and set SF_MTLS_KEYSTORE_PASSWORD$`, r.stdout)
 	assert.NotContains(t, r.stdout, "inspect")
 }
 

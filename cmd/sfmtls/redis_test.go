@@ -131,9 +131,9 @@ func TestToolSharesAServicesRedisSession(t *testing.T) {
 	store, err := redisstore.New(rdb, redisstore.Options{
 		Key: auth.StoreKey(org.URL, org.ConsumerKey, org.Username), EncryptionKey: key})
 	require.NoError(t, err)
-	cfg := org.TransportConfig()
+	cfg := org.ClientConfig()
 	cfg.Store = store
-	svc, err := client.New(client.Config{Config: cfg})
+	svc, err := client.New(cfg)
 	require.NoError(t, err)
 	defer svc.Close()
 	_, err = svc.Token(context.Background())

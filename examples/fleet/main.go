@@ -296,7 +296,7 @@ func configure(w io.Writer, getenv func(string) string) (client.Config, *salesfo
 		}
 	}
 	fmt.Fprintf(w, "No SF_LOGIN_URL: using a fake org at %s.\n", org.URL)
-	return client.Config{Config: org.TransportConfig()}, org, nil
+	return org.ClientConfig(), org, nil
 }
 
 // fromEnv reads the settings the README's Configuration lists. Passwords come
