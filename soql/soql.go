@@ -125,12 +125,12 @@ func Contains(text string) LikePattern {
 // Supported values: string; every Go integer and float kind (NaN and ±Inf are
 // refused; floats are written without an exponent); bool; nil (null);
 // time.Time (a dateTime literal in UTC, YYYY-MM-DDThh:mm:ssZ, sub-second
-// part dropped); Date (YYYY-MM-DD); LikePattern (only right after LIKE);
-// a pointer to any of these
-// (nil is null); and a non-empty slice or array of these (an IN list such as
-// ('a','b')). Named types are accepted by their underlying kind. Anything
-// else, including fmt.Stringer, maps, structs and []byte, is refused: convert
-// it explicitly so that the query says what it means.
+// part dropped); Date (YYYY-MM-DD); LikePattern (only right after LIKE); a
+// pointer to any of these (nil is null); and a non-empty slice or array of
+// these (an IN list such as ('a','b')). Named types are accepted by their
+// underlying kind. Anything else, including fmt.Stringer, maps, structs and
+// []byte, is refused: convert it explicitly so that the query says what it
+// means.
 func Format(template string, args ...any) (string, error) {
 	var b strings.Builder
 	b.Grow(len(template) + 16*len(args))
