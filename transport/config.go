@@ -70,7 +70,12 @@ type Config struct {
 	SessionTimeout time.Duration
 	// Store shares the access token with other processes of the same login
 	// (auth.NewFileStore, or redisstore), so that a fleet logs in once; nil
-	// keeps it in this process.
+	// keeps it in this process. The session's entry is named by LoginURL,
+	// ConsumerKey and Username (hashed; case, a trailing slash and port 443
+	// do not matter), so every process of one identity, the sfmtls tool
+	// included, finds the same one. With a TokenSource those fields only name
+	// the session: Username is then required, as the SDK cannot tell whose
+	// tokens the source gives, and two users must not share an entry.
 	Store auth.Store
 	// InstanceHosts are hosts a token's instance_url may name besides the login
 	// host and Salesforce's own domains (auth.SalesforceDomains): a private or

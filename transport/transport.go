@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/storekey"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -149,13 +150,24 @@ func New(cfg Config) (*Transport, error) {
 		loginHost = t.login.Hostname()
 	}
 	t.instanceHosts = slices.Clone(cfg.InstanceHosts)
+	storeKey := ""
+	if cfg.Store != nil {
+		// A TokenSource's user is unknown to the SDK: without a username,
+		// two users' sessions would share one entry.
+		if cfg.Username == "" {
+			return nil, configError("Store needs Username to name the shared session: with a TokenSource, " +
+				"give the Username (and ConsumerKey) its tokens are for")
+		}
+		storeKey = storekey.Key(cfg.LoginURL, cfg.ConsumerKey, cfg.Username)
+	}
 	t.tokens = auth.NewCache(source, auth.CacheOptions{
 		SessionTimeout: cfg.SessionTimeout,
 		// A token naming a host that is not the org's is dropped before it is
 		// cached, stored or used: no request, token or certificate goes there.
-		Check:  auth.TokenChecker(loginHost, t.instanceHosts),
-		Store:  cfg.Store,
-		Logger: cfg.Logger,
+		Check:    auth.TokenChecker(loginHost, t.instanceHosts),
+		Store:    cfg.Store,
+		StoreKey: storeKey,
+		Logger:   cfg.Logger,
 	})
 	return t, nil
 }

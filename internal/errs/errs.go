@@ -1,0 +1,5 @@
+package errs
+
+import "errors"
+
+var ErrConfig = errors.New("invalid configuration")
