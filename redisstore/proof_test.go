@@ -34,6 +34,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/storekey"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/redisstore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
@@ -114,22 +115,21 @@ func child(cfg childConfig) (*childResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := auth.StoreKey(cfg.OrgURL, cfg.ConsumerKey, cfg.Username)
 	var store auth.Store
 	switch cfg.Store {
 	case "redis":
 		rdb := redis.NewClient(clientOptions(cfg.RedisAddr))
 		defer rdb.Close()
-		store, err = redisstore.New(rdb, redisstore.Options{Key: key, LockTTL: cfg.LockTTL, EncryptionKey: []byte(testKey)})
+		store, err = redisstore.New(rdb, redisstore.Options{LockTTL: cfg.LockTTL, EncryptionKey: []byte(testKey)})
 	case "file":
-		store, err = auth.NewFileStore(cfg.FileDir, key)
+		store, err = auth.NewFileStore(cfg.FileDir)
 	default:
 		err = fmt.Errorf("unknown store %q", cfg.Store)
 	}
 	if err != nil {
 		return nil, err
 	}
-	cache := auth.NewCache(src, auth.CacheOptions{Store: store, Check: auth.TokenChecker(cfg.OrgURL, nil),
+	cache := auth.NewCache(src, auth.CacheOptions{Store: store, StoreKey: storekey.Key(cfg.OrgURL, cfg.ConsumerKey, cfg.Username), Check: auth.TokenChecker(cfg.OrgURL, nil),
 		StoreTimeout: 2 * time.Second, StoreRetryAfter: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 
 	// The parent closes stdin to end the run.
@@ -384,7 +384,7 @@ func TestProofLockHolderKilledMidLogin(t *testing.T) {
 	e.org.SetTokenDelay(time.Hour) // the holder's login hangs
 	holder := e.spawn("redis", 1, ttl)
 	raw := e.redis.Client(t)
-	lockKey := "sfmtls:lock:" + auth.StoreKey(e.org.URL, e.org.ConsumerKey, e.org.Username)
+	lockKey := "sfmtls:lock:" + storekey.Key(e.org.URL, e.org.ConsumerKey, e.org.Username)
 	require.Eventually(t, func() bool { return raw.Exists(context.Background(), lockKey).Val() == 1 }, 30*time.Second, 5*time.Millisecond,
 		"the first child takes the login lock")
 	lockedAt := time.Now()
