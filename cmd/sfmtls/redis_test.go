@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/redisserver"
 	"github.com/sfmtls/sfmtls/redisstore"
@@ -128,15 +127,14 @@ func TestToolSharesAServicesRedisSession(t *testing.T) {
 
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr(), DisableIdentity: true})
 	defer rdb.Close()
-	store, err := redisstore.New(rdb, redisstore.Options{
-		Key: auth.StoreKey(org.URL, org.ConsumerKey, org.Username), EncryptionKey: key})
+	store, err := redisstore.New(rdb, redisstore.Options{EncryptionKey: key})
 	require.NoError(t, err)
 	cfg := org.TransportConfig()
 	cfg.Store = store
 	svc, err := client.New(client.Config{Config: cfg})
 	require.NoError(t, err)
 	defer svc.Close()
-	_, err = svc.Token(context.Background())
+	_, err = svc.Token(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, int64(1), org.Stats().TokenRequests)
 
