@@ -66,10 +66,10 @@ func TestNoExportedTypePrintsTheToken(t *testing.T) {
 	src := sourceFunc(func(context.Context) (*auth.Token, error) { return tok, nil })
 	store, err := auth.NewFileStore(t.TempDir())
 	require.NoError(t, err)
-	require.NoError(t, store.Save(context.Background(), "k", tok))
+	require.NoError(t, store.Save(t.Context(), "k", tok))
 	opts := auth.CacheOptions{Store: store, StoreKey: "k", SessionTimeout: time.Hour}
 	cache := auth.NewCache(src, opts)
-	_, err = cache.Token(context.Background())
+	_, err = cache.Token(t.Context())
 	require.NoError(t, err)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -58,7 +57,7 @@ func TestQueryRunsShareOneSessionThroughRedis(t *testing.T) {
 	// What Redis holds: one token key, under the sfmtls: prefix, sealed.
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr(), DisableIdentity: true})
 	defer rdb.Close()
-	ctx := context.Background()
+	ctx := t.Context()
 	keys, err := rdb.Keys(ctx, "sfmtls:token:*").Result()
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
