@@ -107,7 +107,11 @@ type Config struct {
 	TokenSource auth.TokenSource
 	// Store shares the session with other processes of the same login
 	// (auth.NewFileStore, or the redisstore module), so that a fleet logs in
-	// once; nil keeps it in this process.
+	// once; nil keeps it in this process. The SDK names the session's entry
+	// from LoginURL, ConsumerKey and Username (hashed; case, a trailing slash
+	// and port 443 do not matter), so every process of one identity, the
+	// sfmtls tool included, finds the same one. With a TokenSource, Username
+	// is then required: the SDK cannot tell whose tokens the source gives.
 	Store auth.Store
 	// SessionTimeout is the org's session timeout, to log in again before it
 	// runs out; 0 logs in again only when Salesforce answers

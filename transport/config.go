@@ -118,6 +118,12 @@ func (c Config) Validate() error {
 			add(checkJWTIdentity(c.MTLS, true))
 		}
 	}
+	if c.Store != nil && c.TokenSource != nil && c.Username == "" {
+		// A TokenSource's user is unknown to the SDK: without a
+		// username two users' sessions would share one entry.
+		add(errs.New("Username", "empty, but Store needs it to name the shared session",
+			"give the Username (and ConsumerKey) the TokenSource's tokens are for, or no Store"))
+	}
 	_, err := cleanHeader(c.Header)
 	add(err)
 	add(checkInstanceHosts(c.InstanceHosts))

@@ -24,6 +24,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/internal/errs"
+	"github.com/sfmtls/sfmtls/internal/storekey"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -118,13 +119,18 @@ func New(cfg Config) (*Transport, error) {
 		loginHost = t.login.Hostname()
 	}
 	t.instanceHosts = slices.Clone(cfg.InstanceHosts)
+	storeKey := ""
+	if cfg.Store != nil {
+		storeKey = storekey.Key(cfg.LoginURL, cfg.ConsumerKey, cfg.Username) // Validate made sure Username is set
+	}
 	t.tokens = auth.NewCache(source, auth.CacheOptions{
 		SessionTimeout: cfg.SessionTimeout,
 		// A token naming a host that is not the org's is dropped before it is
 		// cached, stored or used: no request, token or certificate goes there.
-		Check:  auth.TokenChecker(loginHost, t.instanceHosts),
-		Store:  cfg.Store,
-		Logger: cfg.Logger,
+		Check:    auth.TokenChecker(loginHost, t.instanceHosts),
+		Store:    cfg.Store,
+		StoreKey: storeKey,
+		Logger:   cfg.Logger,
 	})
 	return t, nil
 }

@@ -32,7 +32,7 @@ func connect(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Cli
 	}
 	closeStore := func() {}
 	if ts != nil {
-		if cfg.Store, closeStore, err = ts.Open(s, e.getenv); err != nil {
+		if cfg.Store, closeStore, err = ts.Open(e.getenv); err != nil {
 			return nil, nil, err
 		}
 		// A store that fails (Redis down, a file that cannot be written) costs

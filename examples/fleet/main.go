@@ -5,8 +5,9 @@
 //	cd examples/fleet && go run .
 //
 // Each process builds a Redis token store (github.com/sfmtls/sfmtls/redisstore)
-// for its login identity and gives it to the client: the first process logs
-// in and stores the token, the others find it there (or wait on the login
+// and gives it to the client, which names the session in it by its login
+// identity (login URL, consumer key, username): the first process logs in
+// and stores the token, the others find it there (or wait on the login
 // lock while it is being fetched). When Salesforce ends the session, the first
 // process to notice logs in once for all of them.
 //
@@ -24,8 +25,9 @@
 //     encrypted with AES-256-GCM in Redis. Without it the token is stored as
 //     is: whoever can read Redis can call Salesforce as the integration user.
 //
-// The sfmtls tool shares the same session when given the same Redis and key:
-// SF_TOKEN_STORE=$SF_REDIS_URL with the same SF_TOKEN_ENCRYPTION_KEY.
+// The sfmtls tool shares the same session when given the same Redis and
+// encryption key: SF_TOKEN_STORE=$SF_REDIS_URL with the same
+// SF_TOKEN_ENCRYPTION_KEY.
 //
 // It imports only public packages: copy it into your own module.
 package main
@@ -51,7 +53,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/redisstore"
@@ -108,10 +109,9 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	}
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
-	store, err := redisstore.New(rdb, redisstore.Options{
-		Key:           auth.StoreKey(cfg.LoginURL, cfg.ConsumerKey, cfg.Username),
-		EncryptionKey: encKey,
-	})
+	// The client names the session's entry from the login URL, consumer key
+	// and username: every process of this identity finds the same one.
+	store, err := redisstore.New(rdb, redisstore.Options{EncryptionKey: encKey})
 	if err != nil {
 		return err
 	}
