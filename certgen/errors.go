@@ -3,11 +3,11 @@ package certgen
 import (
 	"errors"
 	"strings"
-
-	"github.com/sfmtls/sfmtls/keystore"
 )
 
 // Sentinel errors, matched with errors.Is against any error this package returns.
+// A key that does not belong to its certificate, and a chain out of order, match
+// keystore.ErrKeyMismatch and keystore.ErrChainOrder, as they do when loading.
 var (
 	// ErrUnsupportedKey: the key type or size is not one Salesforce accepts for the
 	// purpose (RSA of 2048 bits or more, ECDSA P-256/P-384 for mutual TLS; RSA only
@@ -17,11 +17,6 @@ var (
 	ErrBadSubject = errors.New("bad certificate subject")
 	// ErrBadValidity: the requested validity period is not positive.
 	ErrBadValidity = errors.New("bad validity period")
-	// ErrKeyMismatch is keystore.ErrKeyMismatch: the key does not belong to the certificate.
-	ErrKeyMismatch = keystore.ErrKeyMismatch
-	// ErrChainOrder is keystore.ErrChainOrder: the chain holds the right
-	// certificates in the wrong order.
-	ErrChainOrder = keystore.ErrChainOrder
 	// ErrIncompleteChain: an issuer between the leaf and a trusted root is missing.
 	ErrIncompleteChain = errors.New("certificate chain incomplete")
 )

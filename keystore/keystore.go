@@ -128,7 +128,7 @@ func readFile(path string) ([]byte, error) {
 
 // parse detects the format and reads the store, with errors naming the source.
 func parse(data []byte, opts Options) (*store, error) {
-	format := DetectFormat(data)
+	format := detectFormat(data)
 	if opts.KeyFile != "" {
 		if format != FormatPEM {
 			return nil, withSource(failure(ErrUnsupported, "a separate key file goes with PEM certificates only", "", nil), opts.Name, format)

@@ -62,9 +62,9 @@ func TestDetectFormatFromBytesNotName(t *testing.T) {
 		"notakeystore.bin":     FormatUnknown,
 	}
 	for name, want := range cases {
-		assert.Equal(t, want, DetectFormat(readFixture(t, name)), name)
+		assert.Equal(t, want, detectFormat(readFixture(t, name)), name)
 	}
-	assert.Equal(t, FormatUnknown, DetectFormat(nil))
+	assert.Equal(t, FormatUnknown, detectFormat(nil))
 	assert.Equal(t, "PKCS12", FormatPKCS12.String())
 }
 

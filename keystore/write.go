@@ -13,12 +13,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"strings"
 	"time"
 
 	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
+	"github.com/sfmtls/sfmtls/internal/atomicfile"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
@@ -46,9 +46,9 @@ const (
 	// a fraction of a second once, at startup.
 	PKCS8Iterations = 600_000
 
-	// MinKeyIterations is the lowest WriteOptions.KeyIterations accepted, RFC 8018's
+	// minKeyIterations is the lowest WriteOptions.KeyIterations accepted, RFC 8018's
 	// floor; OpenSSL's own default for openssl pkcs8 -topk8 is 2048.
-	MinKeyIterations = 1000
+	minKeyIterations = 1000
 	maxKeyIterations = 10_000_000
 
 	// pkcs12Iterations matches what keytool itself writes into PKCS#12 stores
@@ -76,7 +76,7 @@ type WriteOptions struct {
 	// (as Java and OpenSSL read it) and PEM have one password.
 	KeyPassword Secret
 	// KeyIterations is the PBKDF2 iteration count of an encrypted PEM key; zero
-	// means PKCS8Iterations. Between MinKeyIterations and 10,000,000.
+	// means PKCS8Iterations. Between 1000 (RFC 8018's floor) and 10,000,000.
 	KeyIterations int
 	// UnencryptedKey writes a PEM key in the clear (PKCS#8 "PRIVATE KEY") when
 	// Password is empty. Without it, a PEM key needs a password.
@@ -159,8 +159,8 @@ func checkOptions(opts WriteOptions) error {
 			return err
 		}
 	}
-	if n := opts.KeyIterations; n != 0 && (n < MinKeyIterations || n > maxKeyIterations) {
-		return badOptions(f, fmt.Sprintf("%d key iterations", n), fmt.Sprintf("use between %d and %d, or 0 for %d", MinKeyIterations, maxKeyIterations, PKCS8Iterations))
+	if n := opts.KeyIterations; n != 0 && (n < minKeyIterations || n > maxKeyIterations) {
+		return badOptions(f, fmt.Sprintf("%d key iterations", n), fmt.Sprintf("use between %d and %d, or 0 for %d", minKeyIterations, maxKeyIterations, PKCS8Iterations))
 	}
 	if strings.ContainsAny(opts.Alias, "\x00\n\r") || len(opts.Alias) > 0xffff {
 		return badOptions(f, "the alias has control characters or is too long", "use a short printable alias")
@@ -324,60 +324,22 @@ func encodePKCS12(key crypto.Signer, chain []*x509.Certificate, alias string, pa
 	return named, nil
 }
 
-// WriteFile encodes id (see Encode) and writes it to path with WriteSecretFile:
-// mode 0600, atomically, replacing an existing file only with opts.Overwrite.
+// WriteFile encodes id (see Encode) and writes it to path: mode 0600,
+// atomically (a reader never sees half a file, a failure leaves none), replacing
+// an existing file or symbolic link only with opts.Overwrite.
 func WriteFile(path string, id *Identity, opts WriteOptions) error {
 	data, err := Encode(id, opts)
 	if err != nil {
 		return withSource(err, path, opts.Format)
 	}
-	return withSource(WriteSecretFile(path, data, opts.Overwrite), path, opts.Format)
-}
-
-// WriteSecretFile writes data (a keystore, an encrypted key) to path with mode
-// 0600. It writes a temporary file in the same directory and renames it, so a
-// reader never sees half a file and a failure leaves no file behind. An existing
-// file, or a symbolic link, at path is replaced only when overwrite is true;
-// otherwise the error matches ErrFileExists.
-func WriteSecretFile(path string, data []byte, overwrite bool) error {
-	if !overwrite {
-		if _, err := os.Lstat(path); err == nil {
-			return &Error{Source: path, Kind: ErrFileExists, Hint: "choose another file name or allow overwriting"}
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot create a file next to it", Err: err}
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	// CreateTemp already makes the file 0600; said explicitly as it holds a key.
-	err = tmp.Chmod(0o600)
-	if err == nil {
-		_, err = tmp.Write(data)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot write the file", Err: err}
-	}
-	if !overwrite {
-		// Link fails if path appeared meanwhile, where Rename would replace it.
-		if err := os.Link(tmp.Name(), path); err != nil {
-			if errors.Is(err, os.ErrExist) {
-				return &Error{Source: path, Kind: ErrFileExists, Hint: "choose another file name or allow overwriting"}
-			}
-			return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot create the file", Err: err}
-		}
+	err = atomicfile.WriteSecret(path, data, opts.Overwrite)
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, fs.ErrExist):
+		return &Error{Source: path, Format: opts.Format, Kind: ErrFileExists, Hint: "choose another file name or allow overwriting"}
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot replace the file", Err: err}
-	}
-	return nil
+	return &Error{Source: path, Format: opts.Format, Kind: ErrUnwritable, Err: err}
 }
 
 // latin1 gives the password bytes keystore-go writes with: one byte per Java

@@ -106,7 +106,7 @@ with mode 0600 and never replaced without --force. The password comes from
 				if err != nil {
 					return err
 				}
-				if err := keystore.WriteSecretFile(keyPath, pem.EncodeToMemory(block), out.force); err != nil {
+				if err := writeSecret(keyPath, pem.EncodeToMemory(block), out.force); err != nil {
 					return err
 				}
 				wrote = fmt.Sprintf("Wrote the new private key (%s) to %s: PKCS#8, encrypted with AES-256 (PBES2).", kt, keyPath)
@@ -125,7 +125,7 @@ with mode 0600 and never replaced without --force. The password comes from
 				wrote = fmt.Sprintf("Wrote the new private key (%s) into %s (%s, alias %q), with a self-signed placeholder\n"+
 					"certificate until the CA's certificate replaces it.", kt, storePath, format, storedAlias(opts))
 			}
-			if err := keystore.WriteSecretFile(csrPath, csr, out.force); err != nil {
+			if err := writeSecret(csrPath, csr, out.force); err != nil {
 				return err
 			}
 			create := "sfmtls keystore create --keystore " + storePath + " --cert client.crt --chain chain.pem"
@@ -240,7 +240,7 @@ Files are written with mode 0600 and never replaced without --force.`,
 			if err := keystore.WriteFile(storePath, id, opts); err != nil {
 				return err
 			}
-			if err := keystore.WriteSecretFile(certPath, certgen.CertificatePEM(cert), out.force); err != nil {
+			if err := writeSecret(certPath, certgen.CertificatePEM(cert), out.force); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, `Wrote the JWT signing key and its self-signed certificate to %s (%s, alias %q):

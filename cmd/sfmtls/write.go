@@ -5,7 +5,9 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sfmtls/sfmtls/internal/atomicfile"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -147,10 +150,24 @@ func refuseExisting(force bool, paths ...string) error {
 	}
 	for _, p := range paths {
 		if _, err := os.Lstat(p); err == nil {
-			return fmt.Errorf("%s already exists: choose another name, or add --force to replace it", p)
+			return errExists(p)
 		}
 	}
 	return nil
+}
+
+func errExists(path string) error {
+	return fmt.Errorf("%s already exists: choose another name, or add --force to replace it", path)
+}
+
+// writeSecret writes data (a key, a request, a password) to path with mode
+// 0600, atomically; an existing file is replaced only with force.
+func writeSecret(path string, data []byte, force bool) error {
+	err := atomicfile.WriteSecret(path, data, force)
+	if errors.Is(err, fs.ErrExist) {
+		return errExists(path)
+	}
+	return err
 }
 
 // warn prints CheckIdentity's warnings on standard error.

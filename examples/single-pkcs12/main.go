@@ -110,7 +110,7 @@ func setup(w io.Writer, getenv func(string) string) (transport.Config, string, k
 	_, _ = rand.Read(raw)
 	pw := hex.EncodeToString(raw)
 	path := filepath.Join(dir, "client.p12")
-	if err := salesforcetest.WritePKCS12(path, both, pw); err != nil {
+	if err := keystore.WriteFile(path, both, keystore.WriteOptions{Format: keystore.FormatPKCS12, Password: keystore.Secret(pw), Overwrite: true}); err != nil {
 		stop()
 		return transport.Config{}, "", "", nil, err
 	}
