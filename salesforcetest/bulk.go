@@ -49,9 +49,9 @@ const (
 	// content per request; that is 112.5 MB of data. The fake counts the
 	// decompressed bytes (the docs do not say which size counts for a gzip body).
 	maxBulkUpload = 150_000_000 / 4 * 3
-	// DefaultBulkStoreMaxRecords is Config.BulkStoreMaxRecords' default:
+	// defaultBulkStoreMaxRecords is Config.BulkStoreMaxRecords' default:
 	// about 60 MB of heap for a job's records (1.2 KB each).
-	DefaultBulkStoreMaxRecords = 50_000
+	defaultBulkStoreMaxRecords = 50_000
 	// defaultMaxRecords is the set size of query results when the client
 	// sends no maxRecords ("the server picks a default"; the docs give no number).
 	defaultMaxRecords = 50_000
@@ -74,7 +74,7 @@ type bulkJobs struct {
 
 func newBulkJobs(storeMax int) *bulkJobs {
 	if storeMax <= 0 {
-		storeMax = DefaultBulkStoreMaxRecords
+		storeMax = defaultBulkStoreMaxRecords
 	}
 	return &bulkJobs{jobs: map[string]*bulkJob{}, storeMax: int64(storeMax)}
 }

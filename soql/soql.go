@@ -168,15 +168,6 @@ func Format(template string, args ...any) (string, error) {
 	return b.String(), nil
 }
 
-// Literal returns the SOQL literal for one value, under the rules of Format.
-func Literal(v any) (string, error) {
-	var b strings.Builder
-	if err := appendLiteral(&b, v, 0, false); err != nil {
-		return "", err
-	}
-	return b.String(), nil
-}
-
 func appendLiteral(b *strings.Builder, v any, arg int, inList bool) error {
 	bad := func(sentinel error, format string, a ...any) error {
 		return &Error{Arg: arg, Err: sentinel, Reason: fmt.Sprintf(format, a...)}

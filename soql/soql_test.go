@@ -136,7 +136,7 @@ func TestDateOf(t *testing.T) {
 	if got := DateOf(tm); got != (Date{2024, time.March, 1}) {
 		t.Fatalf("DateOf = %v", got)
 	}
-	if got, _ := Literal(DateOf(tm)); got != "2024-03-01" {
+	if got, _ := Format("?", DateOf(tm)); got != "2024-03-01" {
 		t.Fatalf("Literal = %s", got)
 	}
 }
