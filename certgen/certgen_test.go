@@ -71,7 +71,9 @@ func TestGenerateKey(t *testing.T) {
 	require.ErrorIs(t, err, certgen.ErrUnsupportedKey)
 	_, err = certgen.ParseKeyType("rsa1024")
 	require.ErrorIs(t, err, certgen.ErrUnsupportedKey)
-	assert.Contains(t, err.Error(), "rsa2048, rsa3072, rsa4096, p256, p384")
+	var cerr *certgen.Error
+	require.ErrorAs(t, err, &cerr)
+	assert.Contains(t, cerr.Fix(), "rsa2048, rsa3072, rsa4096, p256, p384")
 }
 
 func parseCSR(t *testing.T, data []byte) *x509.CertificateRequest {

@@ -77,7 +77,7 @@ func TestCheckIdentityErrors(t *testing.T) {
 			assert.Nil(t, warnings)
 			var cerr *certgen.Error
 			require.True(t, errors.As(err, &cerr))
-			assert.NotEmpty(t, cerr.Hint, "every error says how to fix it")
+			assert.NotEmpty(t, cerr.Fix(), "every error says how to fix it")
 			assert.Contains(t, err.Error(), c.says)
 		})
 	}

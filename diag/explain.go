@@ -107,7 +107,7 @@ func explainKeystore(kerr *keystore.Error) Explanation {
 	if kerr.Detail != "" {
 		cause += ": " + kerr.Detail
 	}
-	fix := kerr.Hint
+	fix := kerr.Fix()
 	if fix == "" {
 		switch {
 		case errors.Is(kerr, keystore.ErrUnreadable):

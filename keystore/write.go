@@ -22,20 +22,6 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 )
 
-// Errors of the write side, matched with errors.Is like the sentinels in errors.go.
-var (
-	// ErrFileExists: WriteFile was asked to write over an existing file.
-	ErrFileExists = errors.New("file already exists")
-	// ErrBadWriteOptions: the WriteOptions cannot produce a usable keystore
-	// (missing or too short password, a key password where the format has none,
-	// an alias Java cannot store, a format this package does not write).
-	ErrBadWriteOptions = errors.New("cannot write the keystore with these options")
-	// ErrChainOrder: a certificate of the chain is not issued by the next one.
-	ErrChainOrder = errors.New("certificate chain out of order")
-	// ErrUnwritable: the file cannot be written (no such directory, no permission).
-	ErrUnwritable = errors.New("cannot write the keystore file")
-)
-
 const (
 	// MinPasswordLen is the shortest store or key password written, keytool's own
 	// minimum, so that every file written can be maintained with keytool later.
@@ -96,7 +82,7 @@ func (o WriteOptions) now() time.Time {
 
 // badOptions is the shorthand for an ErrBadWriteOptions error.
 func badOptions(format Format, detail, hint string) *Error {
-	return &Error{Kind: ErrBadWriteOptions, Format: format, Detail: detail, Hint: hint}
+	return &Error{Kind: ErrBadWriteOptions, Format: format, Detail: detail, fix: hint}
 }
 
 // Encode returns id as a keystore in opts.Format: the key with id.Chain() (leaf
@@ -185,7 +171,7 @@ func checkChainOrder(chain []*x509.Certificate) *Error {
 		if err := chain[i].CheckSignatureFrom(chain[i+1]); err != nil {
 			return &Error{Kind: ErrChainOrder,
 				Detail: fmt.Sprintf("certificate %d (%q) is not issued by certificate %d (%q)", i+1, chain[i].Subject.String(), i+2, chain[i+1].Subject.String()),
-				Hint:   "give the chain leaf first, each certificate followed by its issuer", Err: err}
+				fix:    "give the chain leaf first, each certificate followed by its issuer", Err: err}
 		}
 	}
 	return nil
@@ -337,7 +323,7 @@ func WriteFile(path string, id *Identity, opts WriteOptions) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, fs.ErrExist):
-		return &Error{Source: path, Format: opts.Format, Kind: ErrFileExists, Hint: "choose another file name or allow overwriting"}
+		return &Error{Source: path, Format: opts.Format, Kind: ErrFileExists, fix: "choose another file name or allow overwriting"}
 	}
 	return &Error{Source: path, Format: opts.Format, Kind: ErrUnwritable, Err: err}
 }

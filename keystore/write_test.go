@@ -176,7 +176,9 @@ func TestEncodeRefusesAChainOutOfOrder(t *testing.T) {
 	require.NoError(t, err)
 	_, err = keystore.Encode(skipping, keystore.WriteOptions{Format: keystore.FormatPKCS12, Password: wStorePW})
 	assert.ErrorIs(t, err, keystore.ErrChainOrder)
-	assert.Contains(t, err.Error(), "leaf first")
+	var kerr *keystore.Error
+	require.ErrorAs(t, err, &kerr)
+	assert.Contains(t, kerr.Fix(), "leaf first")
 }
 
 func TestWriteFile(t *testing.T) {
