@@ -88,8 +88,8 @@ type Config struct {
 	// time.Now; a test passes a clock it advances instead of sleeping.
 	Now func() time.Time
 	// BulkStoreMaxRecords: Bulk API 2.0 insert jobs with more rows are
-	// validated and counted but not stored, to bound memory (a stored record
-	// takes about 1.2 KB of heap); 0 means 50,000. Raise
+	// validated and counted but not stored, to bound memory (every stored
+	// record stays on the heap); 0 means 50,000. Raise
 	// it when a test must query what a larger job inserted: storing costs
 	// the same per row however large the store.
 	BulkStoreMaxRecords int
