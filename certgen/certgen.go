@@ -29,6 +29,8 @@ import (
 	"math/big"
 	"strings"
 	"time"
+
+	"github.com/sfmtls/sfmtls/internal/keydefaults"
 )
 
 // KeyType names a kind of private key GenerateKey makes.
@@ -186,14 +188,10 @@ func marshalKeyUsage(ku x509.KeyUsage) ([]byte, error) {
 	return asn1.Marshal(asn1.BitString{Bytes: b[:l], BitLength: n})
 }
 
-// DefaultJWTValidity is the validity NewJWTCertificate gives when asked for none:
-// two years, after which the certificate is renewed in the app.
-const DefaultJWTValidity = 2 * 365 * 24 * time.Hour
-
 // NewJWTCertificate returns a self-signed certificate for key, to upload to the
 // connected app or external client app for the OAuth 2.0 JWT bearer flow. The key
 // must be RSA (Salesforce verifies RS256 only). The certificate is valid from five
-// minutes ago (clock skew) for validity, or DefaultJWTValidity when zero; it is
+// minutes ago (clock skew) for validity, or two years when zero; it is
 // not a CA and carries the key usage digitalSignature.
 func NewJWTCertificate(key crypto.Signer, subj pkix.Name, validity time.Duration) (*x509.Certificate, error) {
 	if err := checkKey(key); err != nil {
@@ -222,7 +220,7 @@ func NewPlaceholderCertificate(key crypto.Signer, subj pkix.Name, validity time.
 		return nil, &Error{Kind: ErrBadValidity, Detail: fmt.Sprintf("validity %s", validity), fix: "give a positive validity, for example 730 days"}
 	}
 	if validity == 0 {
-		validity = DefaultJWTValidity
+		validity = keydefaults.JWTValidity
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {

@@ -19,19 +19,11 @@ import (
 
 	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
 	"github.com/sfmtls/sfmtls/internal/atomicfile"
+	"github.com/sfmtls/sfmtls/internal/keydefaults"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
 const (
-	// MinPasswordLen is the shortest store or key password written, keytool's own
-	// minimum, so that every file written can be maintained with keytool later.
-	MinPasswordLen = 6
-
-	// PKCS8Iterations is the PBKDF2-HMAC-SHA256 iteration count of encrypted PEM
-	// keys: OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256. Decrypting costs
-	// a fraction of a second once, at startup.
-	PKCS8Iterations = 600_000
-
 	// minKeyIterations is the lowest WriteOptions.KeyIterations accepted, RFC 8018's
 	// floor; OpenSSL's own default for openssl pkcs8 -topk8 is 2048.
 	minKeyIterations = 1000
@@ -40,10 +32,6 @@ const (
 	// pkcs12Iterations matches what keytool itself writes into PKCS#12 stores
 	// (Java 17: PBES2 AES-256, HMAC-SHA256 MAC, 10000 iterations).
 	pkcs12Iterations = 10_000
-
-	// DefaultAlias is keytool's default alias, used when neither the options nor
-	// the identity name one.
-	DefaultAlias = "mykey"
 )
 
 // WriteOptions says how Encode and WriteFile write an identity.
@@ -51,18 +39,21 @@ type WriteOptions struct {
 	// Format is FormatJKS, FormatPKCS12 or FormatPEM. JCEKS is read, not written.
 	Format Format
 	// Alias names the private-key entry in JKS and PKCS#12 (its friendlyName).
-	// Empty means the identity's own alias, else DefaultAlias. JKS stores it in
-	// lower case, as keytool does. PEM has no aliases and ignores it.
+	// Empty means the identity's own alias, else keytool's default, "mykey".
+	// JKS stores it in lower case, as keytool does. PEM has no aliases and
+	// ignores it.
 	Alias string
 	// Password protects the store (JKS, PKCS#12) and, unless KeyPassword is set,
 	// the key. For PEM it encrypts the key as PKCS#8 PBES2 (AES-256-CBC,
-	// PBKDF2-HMAC-SHA256, PKCS8Iterations). At least MinPasswordLen characters.
+	// PBKDF2-HMAC-SHA256, 600,000 iterations). At least 6 characters, keytool's
+	// minimum, so that every file written can be maintained with keytool.
 	Password Secret
 	// KeyPassword protects the key with a password of its own. JKS only: PKCS#12
 	// (as Java and OpenSSL read it) and PEM have one password.
 	KeyPassword Secret
 	// KeyIterations is the PBKDF2 iteration count of an encrypted PEM key; zero
-	// means PKCS8Iterations. Between 1000 (RFC 8018's floor) and 10,000,000.
+	// means 600,000, OWASP's 2023 recommendation. Between 1000 (RFC 8018's
+	// floor) and 10,000,000.
 	KeyIterations int
 	// UnencryptedKey writes a PEM key in the clear (PKCS#8 "PRIVATE KEY") when
 	// Password is empty. Without it, a PEM key needs a password.
@@ -106,7 +97,7 @@ func Encode(id *Identity, opts WriteOptions) ([]byte, error) {
 		alias = id.Alias()
 	}
 	if alias == "" {
-		alias = DefaultAlias
+		alias = keydefaults.Alias
 	}
 	switch opts.Format {
 	case FormatJKS:
@@ -146,7 +137,7 @@ func checkOptions(opts WriteOptions) error {
 		}
 	}
 	if n := opts.KeyIterations; n != 0 && (n < minKeyIterations || n > maxKeyIterations) {
-		return badOptions(f, fmt.Sprintf("%d key iterations", n), fmt.Sprintf("use between %d and %d, or 0 for %d", minKeyIterations, maxKeyIterations, PKCS8Iterations))
+		return badOptions(f, fmt.Sprintf("%d key iterations", n), fmt.Sprintf("use between %d and %d, or 0 for %d", minKeyIterations, maxKeyIterations, keydefaults.PKCS8Iterations))
 	}
 	if strings.ContainsAny(opts.Alias, "\x00\n\r") || len(opts.Alias) > 0xffff {
 		return badOptions(f, "the alias has control characters or is too long", "use a short printable alias")
@@ -155,9 +146,9 @@ func checkOptions(opts WriteOptions) error {
 }
 
 func checkPassword(f Format, what string, pw Secret) error {
-	if n := len([]rune(string(pw))); n < MinPasswordLen {
+	if n := len([]rune(string(pw))); n < keydefaults.MinPasswordLen {
 		return badOptions(f, fmt.Sprintf("the %s has %d characters", what, n),
-			fmt.Sprintf("use at least %d characters, as keytool requires", MinPasswordLen))
+			fmt.Sprintf("use at least %d characters, as keytool requires", keydefaults.MinPasswordLen))
 	}
 	if _, ok := latin1(pw); f == FormatJKS && !ok {
 		return badOptions(f, "JKS "+what+"s are limited to Latin-1 characters", "use a Latin-1 password or write PKCS#12")
@@ -191,7 +182,7 @@ func encodeJKS(key crypto.Signer, chain []*x509.Certificate, alias string, opts 
 	if opts.KeyPassword != "" {
 		keyPW, _ = latin1(opts.KeyPassword)
 	}
-	ks := jks.New(jks.WithMinPasswordLen(MinPasswordLen))
+	ks := jks.New(jks.WithMinPasswordLen(keydefaults.MinPasswordLen))
 	entry := jks.PrivateKeyEntry{CreationTime: opts.now(), PrivateKey: der, CertificateChain: certs}
 	if err := ks.SetPrivateKeyEntry(alias, entry, keyPW); err != nil {
 		return nil, &Error{Kind: ErrBadWriteOptions, Format: FormatJKS, Alias: alias, Detail: "the key entry cannot be stored", Err: err}
@@ -218,7 +209,7 @@ func encodePEM(key crypto.Signer, chain []*x509.Certificate, opts WriteOptions) 
 	} else {
 		iterations := opts.KeyIterations
 		if iterations == 0 {
-			iterations = PKCS8Iterations
+			iterations = keydefaults.PKCS8Iterations
 		}
 		var err error
 		if block, err = encryptPKCS8(key, opts.Password, iterations); err != nil {
@@ -230,10 +221,10 @@ func encodePEM(key crypto.Signer, chain []*x509.Certificate, opts WriteOptions) 
 }
 
 // EncryptPKCS8 returns key as an "ENCRYPTED PRIVATE KEY" PEM block: PKCS#8 with
-// PBES2 (RFC 8018), AES-256-CBC and PBKDF2-HMAC-SHA256 with PKCS8Iterations, as
+// PBES2 (RFC 8018), AES-256-CBC and PBKDF2-HMAC-SHA256 with 600,000 iterations, as
 // openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 writes it.
 func EncryptPKCS8(key crypto.Signer, password Secret) (*pem.Block, error) {
-	return encryptPKCS8(key, password, PKCS8Iterations)
+	return encryptPKCS8(key, password, keydefaults.PKCS8Iterations)
 }
 
 func encryptPKCS8(key crypto.Signer, password Secret, iterations int) (*pem.Block, error) {

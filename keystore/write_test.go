@@ -72,7 +72,7 @@ func TestEncodeRoundTripsThroughLoad(t *testing.T) {
 			{keystore.WriteOptions{Format: keystore.FormatPKCS12, Alias: "Client Cert", Password: wStorePW},
 				keystore.Options{Password: wStorePW, Alias: "Client Cert"}, "Client Cert"},
 			{keystore.WriteOptions{Format: keystore.FormatPKCS12, Password: wStorePW},
-				keystore.Options{Password: wStorePW}, keystore.DefaultAlias},
+				keystore.Options{Password: wStorePW}, "mykey"}, // keytool's default alias
 			{keystore.WriteOptions{Format: keystore.FormatPEM, Password: wStorePW, KeyIterations: wFastIterations},
 				keystore.Options{Password: wStorePW}, ""},
 			{keystore.WriteOptions{Format: keystore.FormatPEM, UnencryptedKey: true},

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sfmtls/sfmtls/certgen"
+	"github.com/sfmtls/sfmtls/internal/keydefaults"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -155,7 +156,7 @@ Next:
 	f.StringVar(&csrPath, "csr", "", "write the CSR to `FILE` (default: the key's file name with .csr)")
 	f.StringArrayVar(&dnsNames, "dns", nil, "a DNS `NAME` for the subjectAltName, if your CA wants one (repeatable)")
 	f.StringArrayVar(&emailAddresses, "email", nil, "an e-mail `ADDRESS` for the subjectAltName (repeatable)")
-	out.register(f, keystore.DefaultAlias, false)
+	out.register(f, keydefaults.Alias, false)
 	out.completions(cmd, false)
 	markRequired(cmd, "cn")
 	_ = cmd.RegisterFlagCompletionFunc("key-type", completeWords(keyTypeNames(false)...))
@@ -166,7 +167,7 @@ Next:
 func storedAlias(opts keystore.WriteOptions) string {
 	alias := opts.Alias
 	if alias == "" {
-		alias = keystore.DefaultAlias
+		alias = keydefaults.Alias
 	}
 	if opts.Format == keystore.FormatJKS {
 		return strings.ToLower(alias)
@@ -259,10 +260,10 @@ Next:
 	f := cmd.Flags()
 	subj.register(f)
 	f.StringVar(&keyType, "key-type", string(certgen.RSA2048), "the new key's `TYPE`: "+strings.Join(keyTypeNames(true), ", "))
-	f.IntVar(&days, "days", int(certgen.DefaultJWTValidity/(24*time.Hour)), "the certificate's validity in `DAYS`")
+	f.IntVar(&days, "days", int(keydefaults.JWTValidity/(24*time.Hour)), "the certificate's validity in `DAYS`")
 	f.StringVar(&storePath, "keystore", "", "write the key and certificate to this JKS or PKCS#12 `FILE` (required)")
 	f.StringVar(&certPath, "cert", "", "write the certificate to upload to this PEM `FILE` (default: the keystore's name with .crt)")
-	out.register(f, keystore.DefaultAlias, false)
+	out.register(f, keydefaults.Alias, false)
 	out.completions(cmd, false)
 	markRequired(cmd, "cn", "keystore")
 	_ = cmd.RegisterFlagCompletionFunc("key-type", completeWords(keyTypeNames(true)...))
