@@ -153,7 +153,7 @@ type EncodeError struct {
 }
 
 func (e *EncodeError) Error() string {
-	return fmt.Sprintf("bulk: record %d, column %s: %v", e.Record, e.Column, e.Err)
+	return fmt.Sprintf("bulk: record %d, column %s: %s", e.Record, e.Column, unprefixed(e.Err))
 }
 
 // Unwrap returns the underlying error.
@@ -172,13 +172,17 @@ type DecodeError struct {
 
 func (e *DecodeError) Error() string {
 	if e.Column == "" {
-		return fmt.Sprintf("bulk: line %d (record %d): %v", e.Line, e.Record, e.Err)
+		return fmt.Sprintf("bulk: line %d (record %d): %s", e.Line, e.Record, unprefixed(e.Err))
 	}
-	return fmt.Sprintf("bulk: line %d (record %d), column %s: %v", e.Line, e.Record, e.Column, e.Err)
+	return fmt.Sprintf("bulk: line %d (record %d), column %s: %s", e.Line, e.Record, e.Column, unprefixed(e.Err))
 }
 
 // Unwrap returns the underlying error.
 func (e *DecodeError) Unwrap() error { return e.Err }
+
+// unprefixed is err's message without this package's prefix, for an error
+// that wraps it and says "bulk: " itself.
+func unprefixed(err error) string { return strings.TrimPrefix(err.Error(), "bulk: ") }
 
 type kind uint8
 

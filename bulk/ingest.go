@@ -150,7 +150,7 @@ func (e *uploadError) cause() error {
 }
 
 func (e *uploadError) Error() string {
-	return fmt.Sprintf("bulk: uploading to job %s: %v", e.job, e.cause())
+	return fmt.Sprintf("bulk: uploading to job %s: %s", e.job, unprefixed(e.cause()))
 }
 
 func (e *uploadError) Unwrap() error { return e.cause() }
