@@ -118,7 +118,7 @@ func explainKeystore(kerr *keystore.Error) Explanation {
 	if kerr.Detail != "" {
 		cause += ": " + kerr.Detail
 	}
-	fix := kerr.Hint
+	fix := kerr.Fix()
 	if fix == "" {
 		switch {
 		case errors.Is(kerr, keystore.ErrUnreadable):

@@ -173,17 +173,6 @@ func Format(template string, args ...any) (string, error) {
 	return b.String(), nil
 }
 
-// Literal returns the SOQL literal for one value, under the rules of Format.
-// It has no template to tell where the literal goes, so it writes a
-// LikePattern too: the caller must put that one right after LIKE.
-func Literal(v any) (string, error) {
-	var b strings.Builder
-	if err := appendLiteral(&b, v, 0, afterLike); err != nil {
-		return "", err
-	}
-	return b.String(), nil
-}
-
 // place is where a placeholder stands, as far as LikePattern is concerned.
 type place uint8
 

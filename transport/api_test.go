@@ -346,7 +346,7 @@ func TestReloaderKeepsTheIdentityWhenRotationIsRefused(t *testing.T) {
 
 	expired, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
 	require.NoError(t, err)
-	require.NoError(t, salesforcetest.WriteJKS(files.MTLSJKS, "mtls", expired, password))
+	require.NoError(t, keystore.WriteFile(files.MTLSJKS, expired, keystore.WriteOptions{Format: keystore.FormatJKS, Alias: "mtls", Password: keystore.Secret(password), Overwrite: true}))
 	future := time.Now().Add(time.Minute)
 	require.NoError(t, os.Chtimes(files.MTLSJKS, future, future))
 	changed, err = r.Check()

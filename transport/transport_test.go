@@ -259,7 +259,7 @@ func TestCertificateRotation(t *testing.T) {
 	assert.False(t, changed)
 	require.Len(t, reported, 1)
 
-	require.NoError(t, salesforcetest.WriteJKS(files.MTLSJKS, "mtls", rotated, password))
+	require.NoError(t, keystore.WriteFile(files.MTLSJKS, rotated, keystore.WriteOptions{Format: keystore.FormatJKS, Alias: "mtls", Password: keystore.Secret(password), Overwrite: true}))
 	future := time.Now().Add(time.Minute)
 	require.NoError(t, os.Chtimes(files.MTLSJKS, future, future))
 	changed, err = reloader.Check()

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
@@ -95,7 +96,7 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 				stranger, err := salesforcetest.NewPKI()
 				require.NoError(t, err)
 				path := filepath.Join(t.TempDir(), "stranger.jks")
-				require.NoError(t, salesforcetest.WriteJKS(path, "mtls", stranger.ClientIdentity, orgPassword))
+				require.NoError(t, keystore.WriteFile(path, stranger.ClientIdentity, keystore.WriteOptions{Format: keystore.FormatJKS, Alias: "mtls", Password: keystore.Secret(orgPassword), Overwrite: true}))
 				v["SF_MTLS_KEYSTORE"] = path
 			},
 			"[3/5] TLS handshake", "bad certificate", "refused the client certificate"},
@@ -139,7 +140,7 @@ func TestCheckWarnsOfAnExpiringCertificate(t *testing.T) {
 	require.NoError(t, err)
 	org.RegisterMutualAuthCertificate(soon.Leaf())
 	path := filepath.Join(t.TempDir(), "soon.p12")
-	require.NoError(t, salesforcetest.WritePKCS12(path, soon, orgPassword))
+	require.NoError(t, keystore.WriteFile(path, soon, keystore.WriteOptions{Format: keystore.FormatPKCS12, Password: keystore.Secret(orgPassword), Overwrite: true}))
 	vars["SF_MTLS_KEYSTORE"] = path
 	r := sfmtls(t, vars, nil, "check")
 	require.Equal(t, 0, r.code, r.stdout)

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
@@ -105,7 +106,7 @@ func fakeOrg(w io.Writer) (getenv func(string) string, stop func(), err error) {
 	_, _ = rand.Read(raw)
 	pw := hex.EncodeToString(raw)
 	path := filepath.Join(dir, "client.p12")
-	if err := salesforcetest.WritePKCS12(path, both, pw); err != nil {
+	if err := keystore.WriteFile(path, both, keystore.WriteOptions{Format: keystore.FormatPKCS12, Password: keystore.Secret(pw), Overwrite: true}); err != nil {
 		stop()
 		return nil, nil, err
 	}

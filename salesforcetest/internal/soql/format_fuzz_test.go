@@ -166,12 +166,12 @@ func FuzzBindNumber(f *testing.F) {
 	f.Add(int64(math.MaxInt64), uint64(255), -math.MaxFloat64, float32(-math.SmallestNonzeroFloat32), true)
 	f.Fuzz(func(t *testing.T, i int64, u uint64, fl float64, f32 float32, b bool) {
 		if math.IsNaN(fl) || math.IsInf(fl, 0) {
-			_, err := sdksoql.Literal(fl)
+			_, err := sdksoql.Format("?", fl)
 			require.ErrorIs(t, err, sdksoql.ErrInvalidValue)
 			fl = 0
 		}
 		if f64 := float64(f32); math.IsNaN(f64) || math.IsInf(f64, 0) {
-			_, err := sdksoql.Literal(f32)
+			_, err := sdksoql.Format("?", f32)
 			require.ErrorIs(t, err, sdksoql.ErrInvalidValue)
 			f32 = 0
 		}
@@ -222,14 +222,14 @@ func FuzzBindTime(f *testing.F) {
 		}
 		tm := time.Unix(sec, nsec%1e9).In(time.FixedZone("", int(offset%(18*3600))))
 		u := tm.UTC()
-		if _, err := sdksoql.Literal(tm); err != nil {
+		if _, err := sdksoql.Format("?", tm); err != nil {
 			require.ErrorIs(t, err, sdksoql.ErrInvalidValue)
 			require.True(t, tm.IsZero() || u.Year() < 0 || u.Year() > 9999, "refused %v: %v", tm, err)
 			tm = time.Date(2024, 3, 15, 12, 0, 0, 0, time.UTC)
 			u = tm
 		}
 		d := sdksoql.Date{Year: year, Month: time.Month(month), Day: day}
-		if _, err := sdksoql.Literal(d); err != nil {
+		if _, err := sdksoql.Format("?", d); err != nil {
 			require.ErrorIs(t, err, sdksoql.ErrInvalidValue)
 			exists := year >= 0 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 &&
 				day <= time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
