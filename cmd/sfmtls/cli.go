@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sfmtls/sfmtls/diag"
 	"github.com/spf13/pflag"
 )
 
@@ -74,9 +76,9 @@ func run(args []string, e *env) int {
 		// One line: the library's errors never hold secrets, and a line is what
 		// a log or a script wants. An error that knows its fix says it after.
 		msg := f.err.Error()
-		var fixer interface{ Fix() string }
+		var fixer diag.Fixer
 		if errors.As(f.err, &fixer) && fixer.Fix() != "" {
-			msg += " (" + fixer.Fix() + ")"
+			msg += " (" + withFlags(cmd, fixer.Fix()) + ")"
 		}
 		fmt.Fprintf(e.stderr, "sfmtls: %s\n", oneLine(msg))
 		return exitFailure
