@@ -289,10 +289,13 @@ func describe(source string, id *keystore.Identity) string {
 	if id.Alias() != "" {
 		alias = fmt.Sprintf(", alias %q", id.Alias())
 	}
-	prefix := ""
-	if source != "" {
-		prefix = source + " "
+	origin := ""
+	if f := id.SourceFormat(); f != keystore.FormatUnknown {
+		origin = "(" + f.String() + alias + "): "
 	}
-	return fmt.Sprintf("%s(%s%s): %s, expires %s, chain of %d", prefix, id.SourceFormat(), alias,
+	if source != "" {
+		origin = source + " " + origin
+	}
+	return fmt.Sprintf("%s%s, expires %s, chain of %d", origin,
 		id.Leaf().Subject.String(), id.Leaf().NotAfter.UTC().Format("2006-01-02"), len(id.Chain()))
 }

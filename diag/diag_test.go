@@ -49,7 +49,7 @@ func TestCheckPassesEveryStep(t *testing.T) {
 		assert.Equal(t, name, r.Steps[i].Name)
 		assert.Equal(t, diag.StatusOK, r.Steps[i].Status, r.Steps[i].Name)
 	}
-	assert.True(t, strings.HasPrefix(r.Steps[0].Detail, "(unknown): CN="), r.Steps[0].Detail)
+	assert.True(t, strings.HasPrefix(r.Steps[0].Detail, "CN="), r.Steps[0].Detail)
 	assert.Contains(t, r.Steps[2].Detail, "client certificate accepted")
 	assert.Contains(t, r.Steps[4].Detail, "/services/data/v"+salesforcetest.APIVersion+"/ -> 200")
 
