@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 )
 
 // assertionSkew is taken off the 3-minute limit so a server clock slightly
@@ -36,7 +38,7 @@ func signAssertion(signer crypto.Signer, c claims, now time.Time) (string, error
 		"iss": c.Issuer,
 		"sub": c.Subject,
 		"aud": c.Audience,
-		"exp": now.Add(MaxAssertionLifetime - assertionSkew).Unix(),
+		"exp": now.Add(jwtbearer.MaxAssertionLifetime - assertionSkew).Unix(),
 	})
 	signing, err := tok.SigningString()
 	if err != nil {

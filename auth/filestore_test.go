@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/tokencheck"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -168,7 +169,7 @@ func TestCacheSharesThroughTheFileStore(t *testing.T) {
 	var logMu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&logs, &logMu}, nil))
 	newCache := func() *auth.Cache {
-		return auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{Store: s, Check: auth.TokenChecker(org.URL, nil), Logger: logger})
+		return auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{Store: s, Check: tokencheck.Checker(org.URL, nil), Logger: logger})
 	}
 	ctx := context.Background()
 	a, b := newCache(), newCache()

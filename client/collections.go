@@ -11,9 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/sfmtls/sfmtls/transport"
+	"github.com/sfmtls/sfmtls/internal/retry"
 )
 
 // Limits of sObject Collections (REST API Developer Guide, "Create Records
@@ -95,7 +94,7 @@ type Chunk struct {
 // OutcomeUnknown reports whether the chunk was a write that may or may not
 // have been committed: it failed without an answer from Salesforce (a cut
 // connection, a timeout) or with a 5xx that does not say the request went
-// unprocessed (transport.NotProcessed: a 503 or SERVER_UNAVAILABLE does). The
+// unprocessed (as a 503 or SERVER_UNAVAILABLE does). The
 // SDK never resends such a chunk: check with a query before writing those
 // records again.
 func (c Chunk) OutcomeUnknown() bool {
@@ -283,7 +282,7 @@ func DeleteRecords(ctx context.Context, c *Client, ids []string, opts Collection
 		// answer; here a second send would report the records the first one
 		// deleted as ENTITY_IS_DELETED and hide that they were deleted. So an
 		// attempt that got no answer is not resent: the chunk's outcome is unknown.
-		ctx = transport.WithRetryPolicy(ctx, answeredOnly{c.retryPolicy(ctx)})
+		ctx = retry.AnsweredOnly(ctx)
 		if err := c.Do(ctx, http.MethodDelete, p+"?"+q.Encode(), nil, &answer); err != nil {
 			return false, err
 		}
@@ -492,27 +491,4 @@ func encodeRecords[T any](sobject string, records []T, mode recordMode) ([]json.
 		}
 	}
 	return out, nil
-}
-
-// answeredOnly retries as the policy in effect does (the caller's, else the
-// Transport's CallRetry), but only failures that came with an answer (503,
-// UNABLE_TO_LOCK_ROW, …), which Salesforce did not process; an attempt that
-// got no answer is not resent.
-type answeredOnly struct{ policy transport.RetryPolicy }
-
-func (a answeredOnly) Backoff(attempt int, f transport.Failure) (time.Duration, bool) {
-	if f.StatusCode == 0 {
-		return 0, false
-	}
-	return a.policy.Backoff(attempt, f)
-}
-
-// retryPolicy is the policy in effect for a call made with ctx. Without an
-// sfmtls Transport (NewFromHTTPClient over another RoundTripper) no policy
-// applies, so the default stands in.
-func (c *Client) retryPolicy(ctx context.Context) transport.RetryPolicy {
-	if c.tr != nil {
-		return c.tr.RetryPolicyFor(ctx)
-	}
-	return transport.Backoff{}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/internal/errs"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/transport"
 )
@@ -95,7 +96,7 @@ func explainKnown(err error) (Explanation, bool) {
 			re.StatusCode, http.StatusText(re.StatusCode), re.ContentType), Fix: fix}, true
 	case errors.As(err, &ae):
 		return explainAPI(ae), true
-	case errors.Is(err, transport.ErrConfig), errors.Is(err, client.ErrConfig), errors.Is(err, auth.ErrConfig):
+	case errors.Is(err, transport.ErrConfig), errors.Is(err, client.ErrConfig), errors.Is(err, errs.ErrConfig):
 		// These errors name the field and the remedy themselves.
 		return Explanation{Cause: "the configuration cannot work", Fix: "change the Config field the error names, as it says"}, true
 	}

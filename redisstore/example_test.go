@@ -23,6 +23,6 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	var source auth.TokenSource // e.g. an *auth.JWTBearer
-	cache := auth.NewCache(source, auth.CacheOptions{Store: store, Check: auth.TokenChecker(loginURL, nil)})
+	cache := auth.NewCache(source, auth.CacheOptions{Store: store})
 	_ = cache
 }

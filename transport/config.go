@@ -79,8 +79,12 @@ type Config struct {
 	// it is cached or used, and the host never gets the token or the client
 	// certificate.
 	InstanceHosts []string
-	// Retry controls retries of the token request.
-	Retry auth.RetryPolicy
+	// LoginRetry paces the retries of the token request after a failure
+	// without an answer, a 429 or a 5xx (an OAuth refusal is never retried);
+	// nil means 4 attempts, exponential backoff with jitter from 200ms, at
+	// least the answer's Retry-After, and a Backoff's zero fields take these
+	// defaults. Its retries spend from the same RetryBudget as API calls'.
+	LoginRetry RetryPolicy
 	// MaxConnsPerHost bounds the HTTP/2 connections to each Salesforce host; 0
 	// means 4. HTTP/2 carries many requests on each, and without a bound a burst
 	// beyond a connection's stream limit dials one TLS connection per waiting
@@ -139,10 +143,10 @@ func (c Config) Format(f fmt.State, _ rune) {
 		source = fmt.Sprintf("%T", c.TokenSource)
 	}
 	fmt.Fprintf(f, "transport.Config{LoginURL:%q Audience:%q ConsumerKey:%q Username:%q MTLS:%v JWT:%v Port:%d "+
-		"RootCAs:%t ExtraRoots:%d TokenSource:%s SessionTimeout:%s Store:%T InstanceHosts:%q Retry:%+v MaxConnsPerHost:%d "+
+		"RootCAs:%t ExtraRoots:%d TokenSource:%s SessionTimeout:%s Store:%T InstanceHosts:%q LoginRetry:%T MaxConnsPerHost:%d "+
 		"HTTP2:%+v WrapBase:%t Header:%v CallRetry:%T RetryBudget:%d UsageCap:%v Logger:%t}",
 		c.LoginURL, c.Audience, c.ConsumerKey, c.Username, c.MTLS, c.JWT, c.Port,
-		c.RootCAs != nil, len(c.ExtraRoots), source, c.SessionTimeout, c.Store, c.InstanceHosts, c.Retry, c.MaxConnsPerHost,
+		c.RootCAs != nil, len(c.ExtraRoots), source, c.SessionTimeout, c.Store, c.InstanceHosts, c.LoginRetry, c.MaxConnsPerHost,
 		c.HTTP2, c.WrapBase != nil, names, c.CallRetry, c.RetryBudget, c.UsageCap, c.Logger != nil)
 }
 

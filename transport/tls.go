@@ -43,7 +43,7 @@ func Roots(base *x509.CertPool, extra ...*x509.Certificate) (*x509.CertPool, err
 	if pool == nil {
 		sys, err := x509.SystemCertPool()
 		if err != nil {
-			return nil, fmt.Errorf("sfmtls: system roots: %w", err)
+			return nil, fmt.Errorf("transport: system roots: %w", err)
 		}
 		pool = sys
 	} else {
