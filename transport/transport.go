@@ -41,7 +41,7 @@ type Stats struct {
 	AppName       string
 }
 
-// Transport is an http.RoundTripper for Salesforce; see the package comment.
+// Transport is an http.RoundTripper for Salesforce; see RoundTrip.
 // It is safe for concurrent use.
 type Transport struct {
 	org            *orgBase          // with the client certificate (see base.go)
