@@ -296,7 +296,7 @@ func DeleteRecords(ctx context.Context, c *Client, ids []string, opts Collection
 // decoding the fields named into T. The result has one entry per id, in
 // input order; an entry is nil where Salesforce answered null: an id that
 // does not exist or that the user cannot read. A retrieve is a read, so a
-// chunk whose call fails without an answer is tried once more.
+// chunk whose call fails without an answer is retried as a GET would be.
 func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids, fields []string, opts CollectionOptions) ([]*T, error) {
 	if len(fields) == 0 {
 		return nil, invalidRequest("RetrieveRecords needs the fields to read, such as []string{\"Id\", \"Name\"}")
@@ -309,13 +309,8 @@ func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids,
 	chunks := c.runChunks(ctx, len(ids), MaxCollectionRetrieve, opts, false, func(ctx context.Context, start, end int) (bool, error) {
 		body := map[string][]string{"ids": ids[start:end], "fields": fields}
 		var answer []json.RawMessage
-		err := c.Do(ctx, http.MethodPost, p, body, &answer)
-		var apiErr *APIError
-		if err != nil && !errors.As(err, &apiErr) && ctx.Err() == nil {
-			answer = nil
-			err = c.Do(ctx, http.MethodPost, p, body, &answer) // a read: safe to try again
-		}
-		if err != nil {
+		// A read sent as a POST: the transport may send it again.
+		if err := c.Do(retry.Repeatable(ctx), http.MethodPost, p, body, &answer); err != nil {
 			return false, err
 		}
 		if len(answer) != end-start {

@@ -226,7 +226,8 @@ var mutualAuthFix = (&auth.OAuthError{Code: codeMutualAuth}).Fix()
 //   - A transient failure after which Salesforce provably did not process the
 //     request: sent again under the retry policy, whatever the method.
 //   - A transient failure after which it may have processed it: sent again only
-//     when the method is idempotent. A non-idempotent request that got no
+//     when the method is idempotent (or the caller marked the call safe to
+//     repeat, as Collections' retrieve does). Any other request that got no
 //     answer fails with *MaybeProcessedError.
 //   - Anything else goes back to the caller untouched, sent once.
 //
@@ -277,7 +278,7 @@ func (t *Transport) sendOrg(req, out *http.Request, tok *auth.Token) (*http.Resp
 			}
 			t.replays.Add(1)
 		default: // retryNotProcessed, retryIfIdempotent
-			if v == retryIfIdempotent && !retry.Idempotent(req.Method) {
+			if v == retryIfIdempotent && !retry.Idempotent(req.Method) && !retry.IsRepeatable(ctx) {
 				if err != nil {
 					return nil, &MaybeProcessedError{Method: req.Method, URL: redactedURL(req.URL), Err: err}
 				}

@@ -307,3 +307,19 @@ func IsAnsweredOnly(ctx context.Context) bool {
 	on, _ := ctx.Value(answeredOnlyKey{}).(bool)
 	return on
 }
+
+type repeatableKey struct{}
+
+// Repeatable returns a context whose API calls are safe to send twice
+// whatever their method, such as sObject Collections' retrieve, a read sent
+// as a POST: after a failure without an answer they are retried as an
+// idempotent call would be.
+func Repeatable(ctx context.Context) context.Context {
+	return context.WithValue(ctx, repeatableKey{}, true)
+}
+
+// IsRepeatable reports whether ctx came from Repeatable.
+func IsRepeatable(ctx context.Context) bool {
+	on, _ := ctx.Value(repeatableKey{}).(bool)
+	return on
+}
