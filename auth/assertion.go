@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"fmt"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -42,12 +43,12 @@ func signAssertion(signer crypto.Signer, c claims, now time.Time) (string, error
 	})
 	signing, err := tok.SigningString()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("auth: encoding the assertion: %w", err)
 	}
 	digest := sha256.Sum256([]byte(signing))
 	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("auth: signing the assertion: %w", err)
 	}
 	return signing + "." + tok.EncodeSegment(sig), nil
 }
