@@ -47,6 +47,11 @@ type CacheOptions struct {
 	// Store shares the token with other processes (NewFileStore, redisstore).
 	// nil keeps it in this process only.
 	Store Store
+	// StoreKey names this cache's login identity in Store: every process that
+	// logs in as the same user must give the same key, and no other process
+	// that key. The transport derives it from the login URL, consumer key and
+	// username. Required with Store: a Store without a StoreKey is not used.
+	StoreKey string
 	// FetchTimeout bounds one fetch (store, lock and login) however long its
 	// callers wait: a fetch every caller gave up on still completes and caches
 	// its token. Default 1m.
@@ -96,6 +101,7 @@ type Cache struct {
 	log   *slog.Logger
 	now   func() time.Time
 	store Store
+	key   string // StoreKey
 
 	cur atomic.Pointer[entry]
 
@@ -147,9 +153,13 @@ func NewCache(src TokenSource, opts CacheOptions) *Cache {
 	if opts.StoreRetryAfter <= 0 {
 		opts.StoreRetryAfter = defaultStoreRetry
 	}
-	c := &Cache{src: src, opts: opts, log: opts.Logger, now: opts.Now, store: opts.Store}
+	c := &Cache{src: src, opts: opts, log: opts.Logger, now: opts.Now, store: opts.Store, key: opts.StoreKey}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.store != nil && c.key == "" {
+		c.log.LogAttrs(context.Background(), slog.LevelWarn, "sfmtls: CacheOptions.Store without a StoreKey; the token is not shared")
+		c.store = nil
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -398,7 +408,7 @@ func (c *Cache) obtain(ctx context.Context, avoid *Token) (*Token, error) {
 		return c.login(ctx)
 	}
 	lctx, cancel := context.WithTimeout(ctx, c.opts.LockWait)
-	unlock, err := c.store.Lock(lctx)
+	unlock, err := c.store.Lock(lctx, c.key)
 	cancel()
 	if err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: token store lock unavailable; logging in without it", slog.String("error", err.Error()))
@@ -447,7 +457,7 @@ func (c *Cache) storeCtx(ctx context.Context) (context.Context, context.CancelFu
 func (c *Cache) loadUsable(ctx context.Context, avoid *Token) (tok *Token, ok bool) {
 	sctx, cancel := c.storeCtx(ctx)
 	defer cancel()
-	tok, err := c.store.Load(sctx)
+	tok, err := c.store.Load(sctx, c.key)
 	if err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: token store unreadable; logging in instead", slog.String("error", err.Error()))
 		if unavailable(err) {
@@ -462,7 +472,7 @@ func (c *Cache) loadUsable(ctx context.Context, avoid *Token) (tok *Token, ok bo
 	if c.opts.Check != nil {
 		if err := c.opts.Check(tok); err != nil {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: stored token refused; replacing it", slog.String("error", err.Error()))
-			_ = c.store.CompareAndDelete(sctx, tok)
+			_ = c.store.CompareAndDelete(sctx, c.key, tok)
 			return nil, true
 		}
 	}
@@ -477,7 +487,7 @@ func (c *Cache) loadUsable(ctx context.Context, avoid *Token) (tok *Token, ok bo
 func (c *Cache) loginAndSave(ctx context.Context, avoid *Token) (*Token, error) {
 	if avoid != nil {
 		sctx, cancel := c.storeCtx(ctx)
-		if err := c.store.CompareAndDelete(sctx, avoid); err != nil {
+		if err := c.store.CompareAndDelete(sctx, c.key, avoid); err != nil {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: could not delete the rejected token from the store", slog.String("error", err.Error()))
 			if unavailable(err) {
 				c.storeFailed()
@@ -494,7 +504,7 @@ func (c *Cache) loginAndSave(ctx context.Context, avoid *Token) (*Token, error) 
 	if c.now().UnixNano() < c.storeDown.Load() {
 		return tok, nil
 	}
-	if err := c.store.Save(sctx, tok); err != nil {
+	if err := c.store.Save(sctx, c.key, tok); err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: could not save the token to the store", slog.String("error", err.Error()))
 		if unavailable(err) {
 			c.storeFailed()

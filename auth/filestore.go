@@ -9,52 +9,56 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/sfmtls/sfmtls/internal/tokencodec"
 )
 
-// FileStore keeps one login identity's token in a file, for the command line
-// and cron-style jobs: successive runs reuse the session instead of logging in
-// each time. The file is written atomically (a temporary file renamed over it)
-// with mode 0600 in a directory of mode 0700; a file readable by others is
-// refused (and replaced at the next login). The login lock is an flock(2) on a
-// lock file beside it, released by the kernel if the process dies.
+// FileStore keeps tokens in files, one per login identity, for the command
+// line and cron-style jobs: successive runs reuse the session instead of
+// logging in each time. A file is written atomically (a temporary file renamed
+// over it) with mode 0600 in a directory of mode 0700; a file readable by
+// others is refused (and replaced at the next login). The login lock is an
+// flock(2) on a lock file beside it, released by the kernel if the process
+// dies.
 type FileStore struct {
-	dir      string
-	path     string
-	lockPath string
-	dataPath string // short-held lock for Save and CompareAndDelete
-	mu       sync.Mutex
+	dir string
+	mu  sync.Mutex // with dataLock's flock: Save and CompareAndDelete one at a time
 }
 
-// DefaultFileStoreDir is where the sfmtls tool keeps tokens: sfmtls/tokens
-// under the user's cache directory (os.UserCacheDir: $XDG_CACHE_HOME or
-// ~/.cache on Linux, ~/Library/Caches on macOS).
-func DefaultFileStoreDir() (string, error) {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("auth: no user cache directory for the token store (%w); set one, or give the store a directory", err)
-	}
-	return filepath.Join(base, "sfmtls", "tokens"), nil
-}
-
-// NewFileStore returns the store for the identity key (see StoreKey) in dir,
-// creating dir with mode 0700 if needed.
-func NewFileStore(dir, key string) (*FileStore, error) {
-	if dir == "" || key == "" || filepath.Base(key) != key || key == "." || key == ".." {
-		return nil, configError("file token store needs a directory and a key from auth.StoreKey, got dir %q key %q", dir, key)
+// NewFileStore returns a store in dir, creating dir with mode 0700 if needed.
+// dir "" is sfmtls/tokens under the user's cache directory (os.UserCacheDir:
+// $XDG_CACHE_HOME or ~/.cache on Linux, ~/Library/Caches on macOS), where the
+// sfmtls tool keeps its sessions.
+func NewFileStore(dir string) (*FileStore, error) {
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return nil, configError("no user cache directory for the token store (%v): set one ($XDG_CACHE_HOME), or give the store a directory", err)
+		}
+		dir = filepath.Join(base, "sfmtls", "tokens")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &StoreFileError{Path: dir, Reason: err.Error(), Fix: "give a directory this user can create and write"}
 	}
-	return &FileStore{
-		dir:      dir,
-		path:     filepath.Join(dir, key+".json"),
-		lockPath: filepath.Join(dir, key+".lock"),
-		dataPath: filepath.Join(dir, key+".data.lock"),
-	}, nil
+	return &FileStore{dir: dir}, nil
 }
 
-// Path returns the token file's path.
-func (s *FileStore) Path() string { return s.path }
+// Path returns the file that holds key's token, or "" for a key the store
+// refuses (one that is not a plain file name).
+func (s *FileStore) Path(key string) string {
+	if checkKey(key) != nil {
+		return ""
+	}
+	return filepath.Join(s.dir, key+".json")
+}
+
+// checkKey refuses a key that would name a file outside the directory.
+func checkKey(key string) error {
+	if key == "" || filepath.Base(key) != key || key == "." || key == ".." {
+		return configError("file token store: key %q is not a plain file name", key)
+	}
+	return nil
+}
 
 // StoreFileError is a token file the store will not use: readable by others,
 // not a regular file, or not readable at all.
@@ -72,55 +76,65 @@ func (e *StoreFileError) Error() string {
 	return msg
 }
 
-// Load reads the token file; a missing file is no token and no error.
-func (s *FileStore) Load(ctx context.Context) (*Token, error) {
+// Load reads key's token file; a missing file is no token and no error.
+func (s *FileStore) Load(ctx context.Context, key string) (*Token, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, err := openNoFollow(s.path)
+	return s.load(s.Path(key))
+}
+
+func (s *FileStore) load(path string) (*Token, error) {
+	f, err := openNoFollow(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, &StoreFileError{Path: s.path, Reason: err.Error(), Fix: "check the file's owner and permissions, or delete it"}
+		return nil, &StoreFileError{Path: path, Reason: err.Error(), Fix: "check the file's owner and permissions, or delete it"}
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return nil, &StoreFileError{Path: s.path, Reason: err.Error()}
+		return nil, &StoreFileError{Path: path, Reason: err.Error()}
 	}
 	if !info.Mode().IsRegular() {
-		return nil, &StoreFileError{Path: s.path, Reason: "not a regular file", Fix: "delete it; the next login writes a new one"}
+		return nil, &StoreFileError{Path: path, Reason: "not a regular file", Fix: "delete it; the next login writes a new one"}
 	}
-	if err := checkPrivate(s.path, info); err != nil {
+	if err := checkPrivate(path, info); err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxStoredToken+1))
+	data, err := io.ReadAll(io.LimitReader(f, tokencodec.MaxSize+1))
 	if err != nil {
-		return nil, &StoreFileError{Path: s.path, Reason: err.Error()}
+		return nil, &StoreFileError{Path: path, Reason: err.Error()}
 	}
-	tok, err := DecodeToken(data)
+	tok, err := tokencodec.Decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w (in %s; it will be replaced at the next login)", err, s.path)
+		return nil, fmt.Errorf("%w (in %s; it will be replaced at the next login)", err, path)
 	}
-	return tok, nil
+	return (*Token)(tok), nil
 }
 
-// Save writes tok atomically with mode 0600.
-func (s *FileStore) Save(ctx context.Context, tok *Token) error {
-	data, err := EncodeToken(tok)
+// Save writes key's token file atomically with mode 0600.
+func (s *FileStore) Save(ctx context.Context, key string, tok *Token) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	data, err := tokencodec.Encode((*tokencodec.Token)(tok))
 	if err != nil {
 		return err
 	}
-	unlock, err := s.dataLock(ctx)
+	unlock, err := s.dataLock(ctx, key)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	return s.writeAtomic(data)
+	return s.writeAtomic(s.Path(key), data)
 }
 
-func (s *FileStore) writeAtomic(data []byte) error {
+func (s *FileStore) writeAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(s.dir, ".token-*.tmp") // created 0600
 	if err != nil {
 		return &StoreFileError{Path: s.dir, Reason: err.Error(), Fix: "the token directory must be writable by this user"}
@@ -142,31 +156,36 @@ func (s *FileStore) writeAtomic(data []byte) error {
 	if err := tmp.Close(); err != nil {
 		return &StoreFileError{Path: name, Reason: err.Error()}
 	}
-	if err := os.Rename(name, s.path); err != nil {
-		return &StoreFileError{Path: s.path, Reason: err.Error()}
+	if err := os.Rename(name, path); err != nil {
+		return &StoreFileError{Path: path, Reason: err.Error()}
 	}
 	return nil
 }
 
-// CompareAndDelete removes the file if it still holds old.
-func (s *FileStore) CompareAndDelete(ctx context.Context, old *Token) error {
-	unlock, err := s.dataLock(ctx)
+// CompareAndDelete removes key's file if it still holds old. A file nobody
+// can use (unreadable, or readable by others) is removed too.
+func (s *FileStore) CompareAndDelete(ctx context.Context, key string, old *Token) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	unlock, err := s.dataLock(ctx, key)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	cur, err := s.Load(ctx)
+	path := s.Path(key)
+	cur, err := s.load(path)
 	var sfe *StoreFileError
 	switch {
 	case errors.As(err, &sfe) || errors.Is(err, ErrStoredToken):
 		// An unusable file is no token anyone can compare with: remove it.
-		return removeIfExists(s.path)
+		return removeIfExists(path)
 	case err != nil:
 		return err
 	case cur == nil || !cur.Equal(old):
 		return nil
 	}
-	return removeIfExists(s.path)
+	return removeIfExists(path)
 }
 
 func removeIfExists(path string) error {
@@ -176,20 +195,24 @@ func removeIfExists(path string) error {
 	return nil
 }
 
-// Lock takes the identity's login lock (flock on the lock file), waiting until
-// it is free or ctx ends. Each call opens the lock file anew, so two caches of
-// one process exclude each other as two processes do.
-func (s *FileStore) Lock(ctx context.Context) (func(), error) {
-	return lockFile(ctx, s.lockPath)
+// Lock takes key's login lock (flock on its lock file), waiting until it is
+// free or ctx ends. Each call opens the lock file anew, so two caches of one
+// process exclude each other as two processes do.
+func (s *FileStore) Lock(ctx context.Context, key string) (func(), error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	return lockFile(ctx, filepath.Join(s.dir, key+".lock"))
 }
 
 // errNoFlock: the platform has no flock; the store then shares the token
 // without a cross-process lock.
 var errNoFlock = errors.New("auth: the file token store's lock needs flock (Unix); sharing the token without it")
 
-func (s *FileStore) dataLock(ctx context.Context) (func(), error) {
+// dataLock is the short-held lock of Save and CompareAndDelete.
+func (s *FileStore) dataLock(ctx context.Context, key string) (func(), error) {
 	s.mu.Lock()
-	unlock, err := lockFile(ctx, s.dataPath)
+	unlock, err := lockFile(ctx, filepath.Join(s.dir, key+".data.lock"))
 	if errors.Is(err, errNoFlock) {
 		return s.mu.Unlock, nil
 	}
@@ -200,7 +223,7 @@ func (s *FileStore) dataLock(ctx context.Context) (func(), error) {
 	return func() { unlock(); s.mu.Unlock() }, nil
 }
 
-// Format prints the store's path, for every verb.
+// Format prints the store's directory, for every verb.
 func (s *FileStore) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "auth.FileStore{path: %q}", s.path)
+	fmt.Fprintf(f, "auth.FileStore{dir: %q}", s.dir)
 }

@@ -2,159 +2,128 @@ package auth_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/errs"
+	"github.com/sfmtls/sfmtls/internal/storekey"
+	"github.com/sfmtls/sfmtls/internal/storetest"
 	"github.com/sfmtls/sfmtls/internal/tokencheck"
-	"github.com/sfmtls/sfmtls/keystore"
 )
 
-func sampleToken(access string) *auth.Token {
-	at := time.UnixMilli(time.Now().UnixMilli())
-	return &auth.Token{AccessToken: keystore.Secret(access), InstanceURL: "https://acme.my.salesforce.com",
-		ID: "https://login.salesforce.com/id/00D/005", Scope: "api", TokenType: "Bearer", IssuedAt: at, ReceivedAt: at}
+// The file store keeps the Store contract every store keeps.
+func TestFileStoreContract(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) auth.Store {
+			s, err := auth.NewFileStore(filepath.Join(t.TempDir(), "tokens"))
+			require.NoError(t, err)
+			return s
+		},
+		SetRaw: func(t *testing.T, s auth.Store, key string, data []byte) {
+			require.NoError(t, os.WriteFile(s.(*auth.FileStore).Path(key), data, 0o600))
+		},
+	})
 }
 
 func newFileStore(t *testing.T) (*auth.FileStore, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "tokens")
-	s, err := auth.NewFileStore(dir, auth.StoreKey("https://acme.my.salesforce.com", "3MVG9key", "user@example.com"))
+	s, err := auth.NewFileStore(dir)
 	require.NoError(t, err)
 	return s, dir
 }
 
-func TestStoreKey(t *testing.T) {
-	k := auth.StoreKey("https://Acme.my.salesforce.com:443/", "key", "User@example.com")
-	assert.Equal(t, k, auth.StoreKey("https://acme.my.salesforce.com", "key", "user@example.com"), "case, default port and slash do not matter")
-	assert.NotEqual(t, k, auth.StoreKey("https://acme.my.salesforce.com:8443", "key", "user@example.com"))
-	assert.NotEqual(t, k, auth.StoreKey("https://acme.my.salesforce.com", "key2", "user@example.com"))
-	assert.NotEqual(t, k, auth.StoreKey("https://acme.my.salesforce.com", "key", "other@example.com"))
-	assert.NotEqual(t, auth.StoreKey("a", "b\x00c", "d"), auth.StoreKey("a", "b", "c\x00d"), "parts are delimited")
-	assert.Regexp(t, `^[0-9a-f]{32}$`, k)
-}
-
-func TestFileStoreRoundTripAndMode(t *testing.T) {
+func TestFileStoreModes(t *testing.T) {
 	s, dir := newFileStore(t)
-	ctx := context.Background()
-	got, err := s.Load(ctx)
-	require.NoError(t, err)
-	assert.Nil(t, got, "no file, no token")
-
-	tok := sampleToken("00Dsecret!token")
-	require.NoError(t, s.Save(ctx, tok))
-	info, err := os.Stat(s.Path())
+	key := storetest.Key(1)
+	require.NoError(t, s.Save(t.Context(), key, storetest.Token("00Dsecret!token")))
+	assert.Equal(t, filepath.Join(dir, key+".json"), s.Path(key))
+	info, err := os.Stat(s.Path(key))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 	dinfo, err := os.Stat(dir)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), dinfo.Mode().Perm())
 
-	got, err = s.Load(ctx)
-	require.NoError(t, err)
-	assert.True(t, got.Equal(tok))
-	assert.Equal(t, tok.InstanceURL, got.InstanceURL)
-	assert.True(t, tok.ReceivedAt.Equal(got.ReceivedAt))
-	assert.True(t, tok.IssuedAt.Equal(got.IssuedAt))
-
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	for _, e := range entries {
-		assert.NotContains(t, e.Name(), ".tmp", "no temporary file left behind")
+		assert.False(t, strings.HasSuffix(e.Name(), ".tmp"), "no temporary file left behind: %s", e.Name())
+	}
+}
+
+// dir "" is sfmtls/tokens in the user's cache directory, where the tool keeps
+// its sessions.
+func TestFileStoreDefaultDirectory(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	t.Setenv("HOME", cache) // macOS: ~/Library/Caches
+	s, err := auth.NewFileStore("")
+	require.NoError(t, err)
+	base, err := os.UserCacheDir()
+	require.NoError(t, err)
+	key := storetest.Key(1)
+	assert.Equal(t, filepath.Join(base, "sfmtls", "tokens", key+".json"), s.Path(key))
+}
+
+// A key that is not a plain file name could name a file elsewhere.
+func TestFileStoreRefusesKeysThatAreNotFileNames(t *testing.T) {
+	s, _ := newFileStore(t)
+	for _, key := range []string{"", ".", "..", "../escape", "a/b"} {
+		assert.Empty(t, s.Path(key), key)
+		_, err := s.Load(t.Context(), key)
+		require.ErrorIs(t, err, errs.ErrConfig, key)
+		require.ErrorIs(t, s.Save(t.Context(), key, storetest.Token("00Dx")), errs.ErrConfig, key)
+		require.ErrorIs(t, s.CompareAndDelete(t.Context(), key, storetest.Token("00Dx")), errs.ErrConfig, key)
+		_, err = s.Lock(t.Context(), key)
+		require.ErrorIs(t, err, errs.ErrConfig, key)
 	}
 }
 
 func TestFileStoreRefusesWiderPermissions(t *testing.T) {
 	s, _ := newFileStore(t)
-	ctx := context.Background()
-	require.NoError(t, s.Save(ctx, sampleToken("00Dsecret!token")))
-	require.NoError(t, os.Chmod(s.Path(), 0o644))
-	_, err := s.Load(ctx)
+	ctx, key := t.Context(), storetest.Key(1)
+	require.NoError(t, s.Save(ctx, key, storetest.Token("00Dsecret!token")))
+	require.NoError(t, os.Chmod(s.Path(key), 0o644))
+	_, err := s.Load(ctx, key)
 	var sfe *auth.StoreFileError
 	require.ErrorAs(t, err, &sfe)
-	assert.Contains(t, err.Error(), "0644")
+	assert.Contains(t, sfe.Reason, "0644")
 	assert.Contains(t, sfe.Fix, "chmod 600")
 	assert.NotContains(t, err.Error(), "00Dsecret")
 }
 
 func TestFileStoreRefusesSymlinks(t *testing.T) {
 	s, dir := newFileStore(t)
+	key := storetest.Key(1)
 	target := filepath.Join(dir, "elsewhere.json")
 	require.NoError(t, os.WriteFile(target, []byte(`{}`), 0o600))
-	require.NoError(t, os.Symlink(target, s.Path()))
-	_, err := s.Load(context.Background())
+	require.NoError(t, os.Symlink(target, s.Path(key)))
+	_, err := s.Load(t.Context(), key)
 	var sfe *auth.StoreFileError
 	require.ErrorAs(t, err, &sfe)
 }
 
-func TestFileStoreUnreadableFile(t *testing.T) {
+// CompareAndDelete clears a file nobody can use: unreadable, or readable by
+// others.
+func TestFileStoreCompareAndDeleteClearsAnUnusableFile(t *testing.T) {
 	s, _ := newFileStore(t)
-	for _, data := range [][]byte{[]byte("garbage"), []byte(`{"format":2,"access_token":"x","instance_url":"https://a"}`), bytes.Repeat([]byte("x"), 1<<20)} {
-		require.NoError(t, os.WriteFile(s.Path(), data, 0o600))
-		_, err := s.Load(context.Background())
-		require.ErrorIs(t, err, auth.ErrStoredToken)
-		assert.Less(t, len(err.Error()), 300, "the error never quotes the file")
-	}
-	// CompareAndDelete clears a file nobody can use.
-	require.NoError(t, s.CompareAndDelete(context.Background(), sampleToken("whatever")))
-	_, err := os.Stat(s.Path())
-	assert.True(t, errors.Is(err, os.ErrNotExist))
-}
-
-func TestFileStoreCompareAndDelete(t *testing.T) {
-	s, _ := newFileStore(t)
-	ctx := context.Background()
-	old, newer := sampleToken("00Dold"), sampleToken("00Dnew")
-	require.NoError(t, s.Save(ctx, newer))
-	require.NoError(t, s.CompareAndDelete(ctx, old))
-	got, err := s.Load(ctx)
-	require.NoError(t, err)
-	assert.True(t, got.Equal(newer), "a newer token survives the deletion of an old one")
-	copyOfNewer := *newer
-	require.NoError(t, s.CompareAndDelete(ctx, &copyOfNewer))
-	got, err = s.Load(ctx)
-	require.NoError(t, err)
-	assert.Nil(t, got, "deleted by value")
-	require.NoError(t, s.CompareAndDelete(ctx, old), "nothing to delete is no error")
-}
-
-func TestFileStoreLock(t *testing.T) {
-	s, _ := newFileStore(t)
-	ctx := context.Background()
-	unlock, err := s.Lock(ctx)
-	require.NoError(t, err)
-
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	_, err = s.Lock(short)
-	require.ErrorIs(t, err, context.DeadlineExceeded, "a second holder waits, bounded by its context")
-
-	got := make(chan time.Time, 1)
-	go func() {
-		u, err := s.Lock(ctx)
-		if assert.NoError(t, err) {
-			got <- time.Now()
-			u()
-		}
-	}()
-	time.Sleep(100 * time.Millisecond)
-	released := time.Now()
-	unlock()
-	select {
-	case at := <-got:
-		assert.False(t, at.Before(released), "the waiter got the lock only after release")
-		assert.Less(t, at.Sub(released), time.Second, "and was woken at once")
-	case <-time.After(5 * time.Second):
-		t.Fatal("the waiter never got the lock")
+	ctx, key := t.Context(), storetest.Key(1)
+	for _, mode := range []os.FileMode{0o600, 0o644} {
+		require.NoError(t, os.WriteFile(s.Path(key), []byte("garbage"), mode))
+		require.NoError(t, os.Chmod(s.Path(key), mode))
+		require.NoError(t, s.CompareAndDelete(ctx, key, storetest.Token("whatever")))
+		_, err := os.Stat(s.Path(key))
+		assert.True(t, errors.Is(err, os.ErrNotExist), "mode %04o", mode)
 	}
 }
 
@@ -163,15 +132,16 @@ func TestFileStoreLock(t *testing.T) {
 // permissions or garbage is replaced transparently.
 func TestCacheSharesThroughTheFileStore(t *testing.T) {
 	org := startOrg(t)
-	s, err := auth.NewFileStore(t.TempDir(), auth.StoreKey(org.URL, org.ConsumerKey, org.Username))
+	s, err := auth.NewFileStore(t.TempDir())
 	require.NoError(t, err)
+	key := storekey.Key(org.URL, org.ConsumerKey, org.Username)
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&logs, &logMu}, nil))
 	newCache := func() *auth.Cache {
-		return auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{Store: s, Check: tokencheck.Checker(org.URL, nil), Logger: logger})
+		return auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{Store: s, StoreKey: key, Check: tokencheck.Checker(org.URL, nil), Logger: logger})
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	a, b := newCache(), newCache()
 	ta, err := a.Token(ctx)
 	require.NoError(t, err)
@@ -193,21 +163,21 @@ func TestCacheSharesThroughTheFileStore(t *testing.T) {
 	assert.Equal(t, int64(2), org.Stats().TokenRequests)
 
 	// A file readable by others is ignored, and replaced with a 0600 one.
-	require.NoError(t, os.Chmod(s.Path(), 0o644))
+	require.NoError(t, os.Chmod(s.Path(key), 0o644))
 	c := newCache()
 	_, err = c.Token(ctx)
 	require.NoError(t, err, "a store problem never fails the call")
 	assert.Equal(t, int64(3), org.Stats().TokenRequests)
-	info, err := os.Stat(s.Path())
+	info, err := os.Stat(s.Path(key))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 
 	// Garbage is replaced too.
-	require.NoError(t, os.WriteFile(s.Path(), []byte("{not json"), 0o600))
+	require.NoError(t, os.WriteFile(s.Path(key), []byte("{not json"), 0o600))
 	d := newCache()
 	_, err = d.Token(ctx)
 	require.NoError(t, err)
-	loaded, err := s.Load(ctx)
+	loaded, err := s.Load(ctx, key)
 	require.NoError(t, err)
 	assert.True(t, loaded.Equal(d.Current()))
 
@@ -230,27 +200,20 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// FuzzDecodeToken: the file store reads these bytes from disk.
-func FuzzDecodeToken(f *testing.F) {
-	good, err := auth.EncodeToken(sampleToken("00Dseed!token"))
-	require.NoError(f, err)
-	f.Add(good)
-	f.Add([]byte(`{"format":1,"access_token":"","instance_url":""}`))
-	f.Add([]byte(`{"format":1,"access_token":"x","instance_url":"https://a","issued_at_ms":-9223372036854775808}`))
-	f.Add([]byte(`[]`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		tok, err := auth.DecodeToken(data)
-		if err != nil {
-			require.ErrorIs(t, err, auth.ErrStoredToken)
-			assert.Nil(t, tok)
-			return
-		}
-		require.NotEmpty(t, tok.AccessToken)
-		again, err := auth.EncodeToken(tok)
-		require.NoError(t, err)
-		back, err := auth.DecodeToken(again)
-		require.NoError(t, err)
-		assert.True(t, back.Equal(tok))
-		assert.Equal(t, tok.InstanceURL, back.InstanceURL)
-	})
+// A Store without a StoreKey names no identity: the cache says so and keeps
+// the token to itself rather than share it under a made-up name.
+func TestCacheWithoutStoreKeyDoesNotShare(t *testing.T) {
+	org := startOrg(t)
+	dir := t.TempDir()
+	s, err := auth.NewFileStore(dir)
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{Store: s,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	assert.Contains(t, logs.String(), "level=WARN", "the misconfiguration is reported")
+	_, err = cache.Token(t.Context())
+	require.NoError(t, err)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing stored")
 }

@@ -65,12 +65,12 @@ func exportedTypes(t *testing.T) []string {
 func TestNoExportedTypePrintsTheToken(t *testing.T) {
 	tok := &auth.Token{AccessToken: keystore.Secret(secretToken), InstanceURL: "https://acme.my.salesforce.com", ReceivedAt: time.Now()}
 	src := sourceFunc(func(context.Context) (*auth.Token, error) { return tok, nil })
-	store, err := auth.NewFileStore(t.TempDir(), "k")
+	store, err := auth.NewFileStore(t.TempDir())
 	require.NoError(t, err)
-	require.NoError(t, store.Save(context.Background(), tok))
-	opts := auth.CacheOptions{Store: store, SessionTimeout: time.Hour}
+	require.NoError(t, store.Save(t.Context(), "k", tok))
+	opts := auth.CacheOptions{Store: store, StoreKey: "k", SessionTimeout: time.Hour}
 	cache := auth.NewCache(src, opts)
-	_, err = cache.Token(context.Background())
+	_, err = cache.Token(t.Context())
 	require.NoError(t, err)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/oauth2/jwt"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
@@ -237,18 +238,18 @@ func newPeer(e *env, org *salesforcetest.Org) (*impl, error) {
 	return &impl{name: "peer", client: conf.Client(ctx), close: tr.CloseIdleConnections}, nil
 }
 
-// newSfmtls: the SDK's transport.
+// newSfmtls: the SDK's client, whose HTTPClient carries its transport.
 func newSfmtls(e *env, org *salesforcetest.Org) (*impl, error) {
 	mtls, jwtID, err := loadIdentities(e)
 	if err != nil {
 		return nil, err
 	}
-	tr, err := transport.New(transport.Config{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
+	c, err := client.New(client.Config{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
 		MTLS: mtls, JWT: jwtID, RootCAs: org.RootCAs(), Port: org.Port})
 	if err != nil {
 		return nil, err
 	}
-	return &impl{name: "sfmtls", client: tr.Client(), close: tr.CloseIdleConnections}, nil
+	return &impl{name: "sfmtls", client: c.HTTPClient(), close: func() { _ = c.Close() }}, nil
 }
 
 type builder func(*env, *salesforcetest.Org) (*impl, error)

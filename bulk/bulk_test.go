@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"iter"
 	"strings"
 	"testing"
@@ -102,11 +103,10 @@ func TestIngestRecordsThenQueryThemBack(t *testing.T) {
 	assert.Equal(t, bulk.StateJobComplete, info.State)
 	assert.EqualValues(t, 2500, info.NumberRecordsProcessed)
 	var pages []int64
-	for p, err := range job.Pages(ctx, 1000) {
-		require.NoError(t, err)
-		pages = append(pages, p.Records)
-	}
-	assert.Equal(t, []int64{1000, 1000, 500}, pages)
+	n, err := job.WriteCSV(ctx, io.Discard, 1000, func(records int64) { pages = append(pages, records) })
+	require.NoError(t, err)
+	assert.EqualValues(t, 2500, n)
+	assert.Equal(t, []int64{1000, 2000, 2500}, pages)
 	got := collect(t, bulk.Records[account](ctx, job, 1000))
 	require.Len(t, got, 2500)
 	assert.Equal(t, "Bulk 00000", got[0].Name)
@@ -116,7 +116,7 @@ func TestIngestRecordsThenQueryThemBack(t *testing.T) {
 
 	// Raw CSV across pages: one header row.
 	var out bytes.Buffer
-	n, err := job.WriteCSV(ctx, &out, 1000, nil)
+	n, err = job.WriteCSV(ctx, &out, 1000, nil)
 	require.NoError(t, err)
 	assert.EqualValues(t, 2500, n)
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
@@ -336,7 +336,7 @@ func TestUploadWithAndWithoutCompression(t *testing.T) {
 		t.Run(fmt.Sprintf("DisableCompression=%t", disable), func(t *testing.T) {
 			ctx := context.Background()
 			_, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{DisableCompression: disable})
-			in, err := b.Ingest(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert, Format: bulk.Format{ColumnDelimiter: bulk.Semicolon, LineEnding: bulk.CRLF}},
+			in, err := b.Ingest(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert, Format: bulk.Format{Comma: ';', UseCRLF: true}},
 				strings.NewReader("Name;Description\r\nA;\"x;y\"\r\nB;z\r\n"), nil)
 			require.NoError(t, err)
 			assert.EqualValues(t, 2, in.Processed)
@@ -381,7 +381,7 @@ func TestSpecErrors(t *testing.T) {
 		{Object: "Account", Operation: "merge"},
 		{Object: "Account", Operation: bulk.Upsert},
 		{Object: "Account", Operation: bulk.Insert, ExternalIDField: "X"},
-		{Object: "Account", Operation: bulk.Insert, Format: bulk.Format{ColumnDelimiter: "COLON"}},
+		{Object: "Account", Operation: bulk.Insert, Format: bulk.Format{Comma: ':'}},
 	} {
 		_, err := b.Ingest(ctx, spec, strings.NewReader("Name\nA\n"), nil)
 		require.ErrorIs(t, err, bulk.ErrFormat, "%+v", spec)

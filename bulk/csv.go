@@ -76,77 +76,60 @@ import (
 	"unicode/utf8"
 )
 
-// ColumnDelimiter is the columnDelimiter of a Bulk API 2.0 job ("Create a
-// Job"). The zero value means Comma, the API's default.
-type ColumnDelimiter string
-
-// The column delimiters Bulk API 2.0 accepts, with the API's own names.
-const (
-	Comma     ColumnDelimiter = "COMMA"
-	Backquote ColumnDelimiter = "BACKQUOTE"
-	Caret     ColumnDelimiter = "CARET"
-	Pipe      ColumnDelimiter = "PIPE"
-	Semicolon ColumnDelimiter = "SEMICOLON"
-	Tab       ColumnDelimiter = "TAB"
-)
-
-// LineEnding is the lineEnding of a Bulk API 2.0 job. The zero value means LF,
-// the API's default.
-type LineEnding string
-
-// The line endings Bulk API 2.0 accepts.
-const (
-	LF   LineEnding = "LF"
-	CRLF LineEnding = "CRLF"
-)
-
 // NullValue is the cell that sets a field to null in Bulk API 2.0 job data.
 const NullValue = "#N/A"
 
-// MaxHeaderChars is the documented length limit of a job data header row.
-const MaxHeaderChars = 32000
+// maxHeaderChars is the documented length limit of a job data header row.
+const maxHeaderChars = 32000
 
-// DefaultMaxRecordBytes bounds one CSV record read by a Decoder unless
+// defaultMaxRecordBytes bounds one CSV record read by a Decoder unless
 // Format.MaxRecordBytes says otherwise.
-const DefaultMaxRecordBytes = 32 << 20
+const defaultMaxRecordBytes = 32 << 20
 
-// Format is the CSV dialect of a job. The zero value is the API default:
-// COMMA and LF.
+// Format is the CSV dialect of a job, its fields named as in encoding/csv. The
+// zero value is the API default: commas and LF line endings.
 type Format struct {
-	ColumnDelimiter ColumnDelimiter
-	LineEnding      LineEnding
-	// MaxRecordBytes bounds one record when decoding (0 means
-	// DefaultMaxRecordBytes), so a malformed or hostile result file cannot make
-	// the decoder buffer without limit. The encoder ignores it.
+	// Comma is the column delimiter: ',' (also the zero value), '`', '^', '|',
+	// ';' or '\t', the ones Bulk API 2.0 accepts (its columnDelimiter COMMA,
+	// BACKQUOTE, CARET, PIPE, SEMICOLON, TAB).
+	Comma rune
+	// UseCRLF ends lines with \r\n (the job's lineEnding CRLF) instead of \n (LF).
+	UseCRLF bool
+	// MaxRecordBytes bounds one record when decoding (0 means 32 MiB), so a
+	// malformed or hostile result file cannot make the decoder buffer without
+	// limit. The encoder ignores it.
 	MaxRecordBytes int
 }
 
+// delimiterNames are the API's names of the column delimiters it accepts.
+var delimiterNames = map[rune]string{',': "COMMA", '`': "BACKQUOTE", '^': "CARET", '|': "PIPE", ';': "SEMICOLON", '\t': "TAB"}
+
 func (f Format) delimiter() (rune, error) {
-	switch f.ColumnDelimiter {
-	case "", Comma:
-		return ',', nil
-	case Backquote:
-		return '`', nil
-	case Caret:
-		return '^', nil
-	case Pipe:
-		return '|', nil
-	case Semicolon:
-		return ';', nil
-	case Tab:
-		return '\t', nil
+	d := f.Comma
+	if d == 0 {
+		d = ','
 	}
-	return 0, fmt.Errorf("%w: column delimiter %q (want COMMA, BACKQUOTE, CARET, PIPE, SEMICOLON or TAB)", ErrFormat, f.ColumnDelimiter)
+	if _, ok := delimiterNames[d]; !ok {
+		return 0, fmt.Errorf("%w: column delimiter %q (want one of , ` ^ | ; or a tab)", ErrFormat, d)
+	}
+	return d, nil
 }
 
-func (f Format) lineEnding() (string, error) {
-	switch f.LineEnding {
-	case "", LF:
-		return "\n", nil
-	case CRLF:
-		return "\r\n", nil
+func (f Format) lineEnding() string {
+	if f.UseCRLF {
+		return "\r\n"
 	}
-	return "", fmt.Errorf("%w: line ending %q (want LF or CRLF)", ErrFormat, f.LineEnding)
+	return "\n"
+}
+
+// jobFields are the job's columnDelimiter and lineEnding for a Format whose
+// delimiter was checked.
+func (f Format) jobFields() (delimiter, lineEnding string) {
+	d, _ := f.delimiter()
+	if f.UseCRLF {
+		return delimiterNames[d], "CRLF"
+	}
+	return delimiterNames[d], "LF"
 }
 
 // Sentinel errors, for errors.Is.
@@ -173,7 +156,7 @@ type EncodeError struct {
 }
 
 func (e *EncodeError) Error() string {
-	return fmt.Sprintf("bulk: record %d, column %s: %v", e.Record, e.Column, e.Err)
+	return fmt.Sprintf("bulk: record %d, column %s: %s", e.Record, e.Column, unprefixed(e.Err))
 }
 
 // Unwrap returns the underlying error.
@@ -192,13 +175,17 @@ type DecodeError struct {
 
 func (e *DecodeError) Error() string {
 	if e.Column == "" {
-		return fmt.Sprintf("bulk: line %d (record %d): %v", e.Line, e.Record, e.Err)
+		return fmt.Sprintf("bulk: line %d (record %d): %s", e.Line, e.Record, unprefixed(e.Err))
 	}
-	return fmt.Sprintf("bulk: line %d (record %d), column %s: %v", e.Line, e.Record, e.Column, e.Err)
+	return fmt.Sprintf("bulk: line %d (record %d), column %s: %s", e.Line, e.Record, e.Column, unprefixed(e.Err))
 }
 
 // Unwrap returns the underlying error.
 func (e *DecodeError) Unwrap() error { return e.Err }
+
+// unprefixed is err's message without this package's prefix, for an error
+// that wraps it and says "bulk: " itself.
+func unprefixed(err error) string { return strings.TrimPrefix(err.Error(), "bulk: ") }
 
 type kind uint8
 
@@ -363,10 +350,7 @@ func NewEncoder[T any](w io.Writer, f Format) (*Encoder[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	eol, err := f.lineEnding()
-	if err != nil {
-		return nil, err
-	}
+	eol := f.lineEnding()
 	if err := checkHeader(cols); err != nil {
 		return nil, err
 	}
@@ -380,8 +364,8 @@ func checkHeader(cols []column) error {
 	for _, c := range cols {
 		n += utf8.RuneCountInString(c.name)
 	}
-	if n > MaxHeaderChars {
-		return fmt.Errorf("%w: header row is %d characters; Bulk API 2.0 allows %d", ErrHeader, n, MaxHeaderChars)
+	if n > maxHeaderChars {
+		return fmt.Errorf("%w: header row is %d characters; Bulk API 2.0 allows %d", ErrHeader, n, maxHeaderChars)
 	}
 	return nil
 }
@@ -458,9 +442,9 @@ func (e *Encoder[T]) Flush() error {
 // Records returns how many records have been written.
 func (e *Encoder[T]) Records() int { return e.records }
 
-// EncodeAll writes every record of seq as CSV to w, flushes, and returns the
+// encodeAll writes every record of seq as CSV to w, flushes, and returns the
 // number of records written. It stops at the first error.
-func EncodeAll[T any](w io.Writer, f Format, seq iter.Seq[T]) (int, error) {
+func encodeAll[T any](w io.Writer, f Format, seq iter.Seq[T]) (int, error) {
 	e, err := NewEncoder[T](w, f)
 	if err != nil {
 		return 0, err

@@ -99,15 +99,15 @@ func TestEncodeFormats(t *testing.T) {
 		f    Format
 		want string
 	}{
-		{Format{ColumnDelimiter: Comma, LineEnding: LF}, "A,B\nx;y|z,\"p\tq\"\n"[:0] + "A,B\nx;y|z,p\tq\n"},
-		{Format{ColumnDelimiter: Semicolon}, "A;B\n\"x;y|z\";p\tq\n"},
-		{Format{ColumnDelimiter: Pipe, LineEnding: CRLF}, "A|B\r\n\"x;y|z\"|p\tq\r\n"},
-		{Format{ColumnDelimiter: Tab}, "A\tB\nx;y|z\t\"p\tq\"\n"},
-		{Format{ColumnDelimiter: Caret}, "A^B\nx;y|z^p\tq\n"},
-		{Format{ColumnDelimiter: Backquote}, "A`B\nx;y|z`p\tq\n"},
+		{Format{Comma: ','}, "A,B\nx;y|z,p\tq\n"},
+		{Format{Comma: ';'}, "A;B\n\"x;y|z\";p\tq\n"},
+		{Format{Comma: '|', UseCRLF: true}, "A|B\r\n\"x;y|z\"|p\tq\r\n"},
+		{Format{Comma: '\t'}, "A\tB\nx;y|z\t\"p\tq\"\n"},
+		{Format{Comma: '^'}, "A^B\nx;y|z^p\tq\n"},
+		{Format{Comma: '`'}, "A`B\nx;y|z`p\tq\n"},
 	}
 	for _, tc := range tests {
-		t.Run(string(tc.f.ColumnDelimiter)+string(tc.f.LineEnding), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%q/crlf=%v", tc.f.Comma, tc.f.UseCRLF), func(t *testing.T) {
 			if got := encode(t, tc.f, r); got != tc.want {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
@@ -213,13 +213,9 @@ func TestNewEncoderRefusesType(t *testing.T) {
 	check("no exported fields", err)
 	_, err = NewEncoder[int](io.Discard, Format{})
 	check("not a struct", err)
-	_, err = NewEncoder[contact](io.Discard, Format{ColumnDelimiter: "COLON"})
+	_, err = NewEncoder[contact](io.Discard, Format{Comma: ':'})
 	if !errors.Is(err, ErrFormat) {
 		t.Errorf("bad delimiter: err = %v, want ErrFormat", err)
-	}
-	_, err = NewEncoder[contact](io.Discard, Format{LineEnding: "CR"})
-	if !errors.Is(err, ErrFormat) {
-		t.Errorf("bad line ending: err = %v, want ErrFormat", err)
 	}
 }
 
@@ -256,14 +252,14 @@ func TestDecodeQuotedCRLFBecomesLF(t *testing.T) {
 	type rec struct {
 		S string `sf:"S"`
 	}
-	d, _ := NewDecoder[rec](strings.NewReader("S\r\n\"a\r\nb\"\r\n"), Format{LineEnding: CRLF})
+	d, _ := NewDecoder[rec](strings.NewReader("S\r\n\"a\r\nb\"\r\n"), Format{UseCRLF: true})
 	var r rec
 	if err := d.Decode(&r); err != nil || r.S != "a\nb" {
 		t.Fatalf("%v %q", err, r.S)
 	}
 }
 
-func TestEncodeAllSeqAndDecodeRoundTrip(t *testing.T) {
+func TestEncodeSeqAndDecodeRoundTrip(t *testing.T) {
 	want := []contact{
 		{FirstName: "Ann", LastName: "Lee, \"Jr\"", Phone: ptr("1"), Title: ptr("CEO"), Age: -3, Score: 2.5, Active: true,
 			Birthdate: time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC),
@@ -271,11 +267,11 @@ func TestEncodeAllSeqAndDecodeRoundTrip(t *testing.T) {
 			Owner:     &owner{Email: "x@y.z"}, Note: "a\nb"},
 		{ID: "003", LastName: "Solo"},
 	}
-	for _, f := range []Format{{}, {ColumnDelimiter: Tab, LineEnding: CRLF}, {ColumnDelimiter: Backquote}} {
+	for _, f := range []Format{{}, {Comma: '\t', UseCRLF: true}, {Comma: '`'}} {
 		var buf bytes.Buffer
-		n, err := EncodeAll(&buf, f, slices.Values(want))
+		n, err := encodeAll(&buf, f, slices.Values(want))
 		if err != nil || n != len(want) {
-			t.Fatalf("EncodeAll = %d, %v", n, err)
+			t.Fatalf("encodeAll = %d, %v", n, err)
 		}
 		d, err := NewDecoder[contact](&buf, f)
 		if err != nil {

@@ -54,12 +54,9 @@ func NewDecoder[T any](r io.Reader, f Format) (*Decoder[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.lineEnding(); err != nil {
-		return nil, err
-	}
 	max := f.MaxRecordBytes
 	if max <= 0 {
-		max = DefaultMaxRecordBytes
+		max = defaultMaxRecordBytes
 	}
 	lim := &limitReader{r: r, left: max + readAhead}
 	cr := csv.NewReader(lim)

@@ -18,7 +18,7 @@ func ExampleClient_Ingest() {
 		log.Fatal(err)
 	}
 	defer org.Close()
-	c, err := client.New(client.Config{Config: org.TransportConfig()}) // your org's settings here
+	c, err := client.New(org.ClientConfig()) // your org's settings here
 	if err != nil {
 		log.Fatal(err)
 	}

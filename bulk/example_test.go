@@ -3,7 +3,6 @@ package bulk_test
 import (
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -17,13 +16,23 @@ type Account struct {
 	Since     time.Time `json:"Since__c" sf:"Since__c,date"`
 }
 
-func ExampleEncodeAll() {
+func ExampleEncoder() {
 	n := 30
 	accounts := []Account{
 		{Name: "Acme, Inc.", Employees: &n, Since: time.Date(2001, 2, 3, 0, 0, 0, 0, time.UTC)},
 		{ID: "001xx000003DGb2AAG", Name: "Globex"}, // update: Employees untouched, Since set to null
 	}
-	if _, err := bulk.EncodeAll(os.Stdout, bulk.Format{}, slices.Values(accounts)); err != nil {
+	e, err := bulk.NewEncoder[Account](os.Stdout, bulk.Format{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, a := range accounts {
+		if err := e.Encode(a); err != nil {
+			fmt.Println(err)
+		}
+	}
+	if err := e.Flush(); err != nil {
 		fmt.Println(err)
 	}
 	// Output:

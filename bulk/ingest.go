@@ -42,10 +42,7 @@ func (s IngestSpec) check() error {
 	default:
 		return fmt.Errorf("%w: operation %q (want insert, update, upsert, delete or hardDelete)", ErrFormat, s.Operation)
 	}
-	if _, err := s.Format.delimiter(); err != nil {
-		return err
-	}
-	_, err := s.Format.lineEnding()
+	_, err := s.Format.delimiter()
 	return err
 }
 
@@ -153,7 +150,7 @@ func (e *uploadError) cause() error {
 }
 
 func (e *uploadError) Error() string {
-	return fmt.Sprintf("bulk: uploading to job %s: %v", e.job, e.cause())
+	return fmt.Sprintf("bulk: uploading to job %s: %s", e.job, unprefixed(e.cause()))
 }
 
 func (e *uploadError) Unwrap() error { return e.cause() }
@@ -408,7 +405,7 @@ func IngestRecords[T any](ctx context.Context, b *Client, spec IngestSpec, recor
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := EncodeAll(pw, spec.Format, records)
+		_, err := encodeAll(pw, spec.Format, records)
 		pw.CloseWithError(err)
 	}()
 	defer pr.Close() // stops the encoder when Ingest returns early

@@ -111,7 +111,7 @@ type Options struct {
 	// half each time up to MaxPollInterval. Defaults: 500ms and 10s.
 	PollInterval, MaxPollInterval time.Duration
 	// MaxUploadBytes bounds the uncompressed CSV of one job's upload.
-	// Default (and maximum) MaxUpload: "Upload Job Data" allows 150 MB of
+	// Default (and maximum) 100,000,000: "Upload Job Data" allows 150 MB of
 	// base64, which it says is about 100 MB of data.
 	MaxUploadBytes int64
 	// DisableCompression sends uploads as they are instead of gzip
@@ -121,8 +121,8 @@ type Options struct {
 	CompressionLevel int
 }
 
-// MaxUpload is the largest upload Salesforce accepts for one job, in bytes of CSV.
-const MaxUpload = 100_000_000
+// maxUpload is the largest upload Salesforce accepts for one job, in bytes of CSV.
+const maxUpload = 100_000_000
 
 // Client runs Bulk API 2.0 jobs over a REST client's mutual TLS transport.
 // It is safe for concurrent use.
@@ -142,8 +142,8 @@ func NewClient(c *client.Client, opts Options) *Client {
 	if opts.MaxPollInterval < opts.PollInterval {
 		opts.MaxPollInterval = opts.PollInterval
 	}
-	if opts.MaxUploadBytes <= 0 || opts.MaxUploadBytes > MaxUpload {
-		opts.MaxUploadBytes = MaxUpload
+	if opts.MaxUploadBytes <= 0 || opts.MaxUploadBytes > maxUpload {
+		opts.MaxUploadBytes = maxUpload
 	}
 	return &Client{rest: c, opts: opts}
 }
@@ -214,19 +214,4 @@ func (b *Client) wait(ctx context.Context, path string, progress func(JobInfo)) 
 		}
 		interval = min(interval+interval/2, b.opts.MaxPollInterval)
 	}
-}
-
-// delimiterName and lineEndingName are the job fields for a Format.
-func (f Format) jobFields() (delimiter, lineEnding string) {
-	switch f.ColumnDelimiter {
-	case "", Comma:
-		delimiter = "COMMA"
-	default:
-		delimiter = string(f.ColumnDelimiter)
-	}
-	lineEnding = string(f.LineEnding)
-	if lineEnding == "" {
-		lineEnding = string(LF)
-	}
-	return delimiter, lineEnding
 }

@@ -37,9 +37,6 @@ func (b *Client) CreateQueryJob(ctx context.Context, spec QuerySpec) (*QueryJob,
 	if _, err := spec.Format.delimiter(); err != nil {
 		return nil, JobInfo{}, err
 	}
-	if _, err := spec.Format.lineEnding(); err != nil {
-		return nil, JobInfo{}, err
-	}
 	op := "query"
 	if spec.All {
 		op = "queryAll"
@@ -102,8 +99,8 @@ func (j *QueryJob) Delete(ctx context.Context) error {
 	return j.b.doJSON(ctx, http.MethodDelete, j.path(), nil, nil)
 }
 
-// Page is one result set of a query job: a CSV with its header row.
-type Page struct {
+// resultPage is one result set of a query job: a CSV with its header row.
+type resultPage struct {
 	// Body is the CSV; it is valid until the iteration moves on.
 	Body io.Reader
 	// Records is Sforce-NumberOfRecords, -1 when absent.
@@ -112,13 +109,13 @@ type Page struct {
 	Locator string
 }
 
-// Pages streams the job's result sets in order, following Sforce-Locator
+// pages streams the job's result sets in order, following Sforce-Locator
 // until it is "null" ("Get Results for a Query Job"). maxRecords caps each
 // set (0: the server's default). Each GET is retried by the transport (see
 // "What is retried") before its body is read; a failure mid-body ends the
 // iteration with the error.
-func (j *QueryJob) Pages(ctx context.Context, maxRecords int) iter.Seq2[Page, error] {
-	return func(yield func(Page, error) bool) {
+func (j *QueryJob) pages(ctx context.Context, maxRecords int) iter.Seq2[resultPage, error] {
+	return func(yield func(resultPage, error) bool) {
 		locator := ""
 		for range maxPages {
 			q := url.Values{}
@@ -134,10 +131,10 @@ func (j *QueryJob) Pages(ctx context.Context, maxRecords int) iter.Seq2[Page, er
 			}
 			resp, err := j.b.getStream(ctx, p, http.Header{"Accept": {"text/csv"}})
 			if err != nil {
-				yield(Page{}, err)
+				yield(resultPage{}, err)
 				return
 			}
-			page := Page{Body: resp.Body, Records: -1, Locator: resp.Header.Get("Sforce-Locator")}
+			page := resultPage{Body: resp.Body, Records: -1, Locator: resp.Header.Get("Sforce-Locator")}
 			if n, err := strconv.ParseInt(resp.Header.Get("Sforce-NumberOfRecords"), 10, 64); err == nil {
 				page.Records = n
 			}
@@ -151,12 +148,12 @@ func (j *QueryJob) Pages(ctx context.Context, maxRecords int) iter.Seq2[Page, er
 				return
 			}
 			if page.Locator == locator {
-				yield(Page{}, fmt.Errorf("bulk: query job %s: Salesforce sent the same locator %q again", j.ID, locator))
+				yield(resultPage{}, fmt.Errorf("bulk: query job %s: Salesforce sent the same locator %q again", j.ID, locator))
 				return
 			}
 			locator = page.Locator
 		}
-		yield(Page{}, fmt.Errorf("bulk: query job %s: more than %d result pages", j.ID, maxPages))
+		yield(resultPage{}, fmt.Errorf("bulk: query job %s: more than %d result pages", j.ID, maxPages))
 	}
 }
 
@@ -169,7 +166,7 @@ const maxPages = 1 << 20
 func (j *QueryJob) WriteCSV(ctx context.Context, w io.Writer, maxRecords int, progress func(records int64)) (int64, error) {
 	var total int64
 	first := true
-	for page, err := range j.Pages(ctx, maxRecords) {
+	for page, err := range j.pages(ctx, maxRecords) {
 		if err != nil {
 			return total, err
 		}
@@ -196,7 +193,7 @@ func (j *QueryJob) WriteCSV(ctx context.Context, w io.Writer, maxRecords int, pr
 func Records[T any](ctx context.Context, j *QueryJob, maxRecords int) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
-		for page, err := range j.Pages(ctx, maxRecords) {
+		for page, err := range j.pages(ctx, maxRecords) {
 			if err != nil {
 				yield(zero, err)
 				return

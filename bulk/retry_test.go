@@ -56,9 +56,9 @@ func (f faulty) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestOnlyGETsAreRetried(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	faults := &faultyNet{fail: map[string]bool{}, sent: map[string]int{}}
-	cfg := org.TransportConfig()
+	cfg := org.ClientConfig()
 	cfg.WrapBase = func(rt http.RoundTripper) http.RoundTripper { return faulty{faults, rt} }
-	c, err := client.New(client.Config{Config: cfg})
+	c, err := client.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	b := bulk.NewClient(c, bulk.Options{PollInterval: 5 * time.Millisecond})

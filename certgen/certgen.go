@@ -29,6 +29,8 @@ import (
 	"math/big"
 	"strings"
 	"time"
+
+	"github.com/sfmtls/sfmtls/internal/keydefaults"
 )
 
 // KeyType names a kind of private key GenerateKey makes.
@@ -54,7 +56,7 @@ func ParseKeyType(s string) (KeyType, error) {
 			return kt, nil
 		}
 	}
-	return "", &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("key type %q", s), Hint: "choose one of " + keyTypeList()}
+	return "", &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("key type %q", s), fix: "choose one of " + keyTypeList()}
 }
 
 func keyTypeList() string {
@@ -79,7 +81,7 @@ func GenerateKey(kt KeyType) (crypto.Signer, error) {
 	case P384:
 		return ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	}
-	return nil, &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("key type %q", kt), Hint: "choose one of " + keyTypeList()}
+	return nil, &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("key type %q", kt), fix: "choose one of " + keyTypeList()}
 }
 
 // checkKey accepts the keys GenerateKey makes: RSA of at least 2048 bits, ECDSA
@@ -91,27 +93,27 @@ func checkKey(key crypto.Signer) error {
 	switch k := key.Public().(type) {
 	case *rsa.PublicKey:
 		if k.N.BitLen() < 2048 {
-			return &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("RSA key of %d bits", k.N.BitLen()), Hint: "use at least 2048 bits"}
+			return &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("RSA key of %d bits", k.N.BitLen()), fix: "use at least 2048 bits"}
 		}
 		return nil
 	case *ecdsa.PublicKey:
 		if k.Curve == elliptic.P256() || k.Curve == elliptic.P384() {
 			return nil
 		}
-		return &Error{Kind: ErrUnsupportedKey, Detail: "ECDSA key on " + k.Curve.Params().Name, Hint: "use P-256 or P-384"}
+		return &Error{Kind: ErrUnsupportedKey, Detail: "ECDSA key on " + k.Curve.Params().Name, fix: "use P-256 or P-384"}
 	}
-	return &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("key of type %T", key.Public()), Hint: "use RSA or ECDSA (P-256, P-384)"}
+	return &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("key of type %T", key.Public()), fix: "use RSA or ECDSA (P-256, P-384)"}
 }
 
 // checkSubject requires a common name and a two-letter country code, which CAs
 // refuse requests without.
 func checkSubject(subj pkix.Name) error {
 	if strings.TrimSpace(subj.CommonName) == "" {
-		return &Error{Kind: ErrBadSubject, Detail: "no common name (CN)", Hint: "name the integration, for example CN=mulesoft-orders.example.com"}
+		return &Error{Kind: ErrBadSubject, Detail: "no common name (CN)", fix: "name the integration, for example CN=mulesoft-orders.example.com"}
 	}
 	for _, c := range subj.Country {
 		if len(c) != 2 || strings.ToUpper(c) != c {
-			return &Error{Kind: ErrBadSubject, Detail: fmt.Sprintf("country %q", c), Hint: "use the two-letter ISO 3166 code, for example C=US"}
+			return &Error{Kind: ErrBadSubject, Detail: fmt.Sprintf("country %q", c), fix: "use the two-letter ISO 3166 code, for example C=US"}
 		}
 	}
 	return nil
@@ -186,22 +188,18 @@ func marshalKeyUsage(ku x509.KeyUsage) ([]byte, error) {
 	return asn1.Marshal(asn1.BitString{Bytes: b[:l], BitLength: n})
 }
 
-// DefaultJWTValidity is the validity NewJWTCertificate gives when asked for none:
-// two years, after which the certificate is renewed in the app.
-const DefaultJWTValidity = 2 * 365 * 24 * time.Hour
-
 // NewJWTCertificate returns a self-signed certificate for key, to upload to the
 // connected app or external client app for the OAuth 2.0 JWT bearer flow. The key
 // must be RSA (Salesforce verifies RS256 only). The certificate is valid from five
-// minutes ago (clock skew) for validity, or DefaultJWTValidity when zero; it is
+// minutes ago (clock skew) for validity, or two years when zero; it is
 // not a CA and carries the key usage digitalSignature.
 func NewJWTCertificate(key crypto.Signer, subj pkix.Name, validity time.Duration) (*x509.Certificate, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
 	if _, ok := key.Public().(*rsa.PublicKey); !ok {
-		return nil, &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("a JWT signing key of type %T", key.Public()),
-			Hint: "Salesforce's JWT bearer flow verifies RS256 only: use an RSA key (rsa2048 or larger)"}
+		return nil, &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("a JWT signing key of type %T; Salesforce's JWT bearer flow verifies RS256 only", key.Public()),
+			fix: "use an RSA key (rsa2048 or larger)"}
 	}
 	return NewPlaceholderCertificate(key, subj, validity)
 }
@@ -219,10 +217,10 @@ func NewPlaceholderCertificate(key crypto.Signer, subj pkix.Name, validity time.
 		return nil, err
 	}
 	if validity < 0 {
-		return nil, &Error{Kind: ErrBadValidity, Detail: fmt.Sprintf("validity %s", validity), Hint: "give a positive validity, for example 730 days"}
+		return nil, &Error{Kind: ErrBadValidity, Detail: fmt.Sprintf("validity %s", validity), fix: "give a positive validity, for example 730 days"}
 	}
 	if validity == 0 {
-		validity = DefaultJWTValidity
+		validity = keydefaults.JWTValidity
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {

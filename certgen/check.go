@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sfmtls/sfmtls/internal/certcheck"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -20,18 +21,6 @@ const (
 	PurposeMTLS Purpose = iota
 	// PurposeJWT is the JWT bearer flow signing identity (MuleSoft's mulesoft.jks).
 	PurposeJWT
-)
-
-// Warnings CheckIdentity gives; the expiry ones carry the subject and a date.
-const (
-	// WarnSelfSigned is keystore.WarnSelfSigned: Salesforce refuses a self-signed
-	// certificate for mutual TLS.
-	WarnSelfSigned = keystore.WarnSelfSigned
-	// WarnNoClientAuth is keystore.WarnNoClientAuth.
-	WarnNoClientAuth = keystore.WarnNoClientAuth
-	// WarnDualUse is keystore.WarnDualUse: public CAs stopped issuing
-	// certificates with both serverAuth and clientAuth on 2026-06-15.
-	WarnDualUse = keystore.WarnDualUse
 )
 
 // expirySoon is how early an approaching expiry is reported, as keystore.Inspect does.
@@ -60,23 +49,23 @@ type CheckOptions struct {
 // TLS, and a certificate expired, not yet valid or expiring within 30 days.
 func CheckIdentity(key crypto.Signer, chain []*x509.Certificate, opts CheckOptions) ([]string, error) {
 	if key == nil || len(chain) == 0 || chain[0] == nil {
-		return nil, &Error{Kind: ErrKeyMismatch, Detail: "a key and its certificate are both needed", Hint: "give the private key with the certificate issued for it, leaf first"}
+		return nil, &Error{Kind: keystore.ErrKeyMismatch, Detail: "a key and its certificate are both needed", fix: "give the private key with the certificate issued for it, leaf first"}
 	}
 	if len(chain) > maxChain {
-		return nil, &Error{Kind: ErrIncompleteChain, Detail: fmt.Sprintf("%d certificates, more than %d", len(chain), maxChain), Hint: "give the leaf and its intermediates only"}
+		return nil, &Error{Kind: ErrIncompleteChain, Detail: fmt.Sprintf("%d certificates, more than %d", len(chain), maxChain), fix: "give the leaf and its intermediates only"}
 	}
 	leaf := chain[0]
 	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(leaf.PublicKey) {
-		return nil, &Error{Kind: ErrKeyMismatch, Detail: fmt.Sprintf("the key does not belong to %q", leaf.Subject.String()),
-			Hint: "give the key the CSR was made with, and the certificate the CA issued for that CSR"}
+		return nil, &Error{Kind: keystore.ErrKeyMismatch, Detail: fmt.Sprintf("the key does not belong to %q", leaf.Subject.String()),
+			fix: "give the key the CSR was made with, and the certificate the CA issued for that CSR"}
 	}
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
 	if _, isRSA := key.Public().(*rsa.PublicKey); opts.Purpose == PurposeJWT && !isRSA {
-		return nil, &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("a JWT signing key of type %T", key.Public()),
-			Hint: "Salesforce's JWT bearer flow verifies RS256 only: use an RSA key"}
+		return nil, &Error{Kind: ErrUnsupportedKey, Detail: fmt.Sprintf("a JWT signing key of type %T; Salesforce's JWT bearer flow verifies RS256 only", key.Public()),
+			fix: "use an RSA key"}
 	}
 	if err := checkOrder(chain); err != nil {
 		return nil, err
@@ -100,7 +89,7 @@ func CheckIdentity(key crypto.Signer, chain []*x509.Certificate, opts CheckOptio
 		}
 	}
 	if opts.Purpose == PurposeMTLS {
-		warnings = append(warnings, keystore.MTLSWarnings(leaf)...)
+		warnings = append(warnings, certcheck.MTLSWarnings(leaf)...)
 	}
 	return warnings, nil
 }
@@ -115,14 +104,14 @@ func checkOrder(chain []*x509.Certificate) error {
 		}
 		for j, other := range chain {
 			if j != i && c.CheckSignatureFrom(other) == nil {
-				return &Error{Kind: ErrChainOrder,
+				return &Error{Kind: keystore.ErrChainOrder,
 					Detail: fmt.Sprintf("certificate %d (%q) is issued by certificate %d, not by the next one", i+1, c.Subject.String(), j+1),
-					Hint:   "order the chain leaf first, each certificate followed by its issuer"}
+					fix:    "order the chain leaf first, each certificate followed by its issuer"}
 			}
 		}
 		return &Error{Kind: ErrIncompleteChain,
 			Detail: fmt.Sprintf("the issuer of certificate %d (%q), %q, is missing", i+1, c.Subject.String(), c.Issuer.String()),
-			Hint:   "add the intermediate CA certificate from your CA's bundle, right after the certificate it issued"}
+			fix:    "add the intermediate CA certificate from your CA's bundle, right after the certificate it issued"}
 	}
 	return nil
 }
@@ -130,7 +119,7 @@ func checkOrder(chain []*x509.Certificate) error {
 // checkComplete requires the chain's last certificate to be a self-signed root or
 // to be issued by a trusted root.
 func checkComplete(last *x509.Certificate, opts CheckOptions) error {
-	if keystore.SelfSigned(last) {
+	if certcheck.SelfSigned(last) {
 		return nil
 	}
 	if opts.Roots != nil {
@@ -148,5 +137,5 @@ func checkComplete(last *x509.Certificate, opts CheckOptions) error {
 	}
 	return &Error{Kind: ErrIncompleteChain,
 		Detail: fmt.Sprintf("the chain ends at %q, whose issuer %q is neither in the chain nor a trusted root", last.Subject.String(), last.Issuer.String()),
-		Hint:   "add the missing intermediate from your CA's bundle, or give the CA's root certificate as a trusted root"}
+		fix:    "add the missing intermediate from your CA's bundle, or give the CA's root certificate as a trusted root"}
 }

@@ -63,7 +63,7 @@ func TestCheckIdentityErrors(t *testing.T) {
 		says  string
 	}{
 		{"key of another certificate", otherKey, []*x509.Certificate{leaf, ca.inter}, certgen.CheckOptions{Roots: roots}, keystore.ErrKeyMismatch, "does not belong"},
-		{"no certificate", key, nil, certgen.CheckOptions{}, certgen.ErrKeyMismatch, "both needed"},
+		{"no certificate", key, nil, certgen.CheckOptions{}, keystore.ErrKeyMismatch, "both needed"},
 		{"out of order", key, []*x509.Certificate{leaf, ca.root, ca.inter}, certgen.CheckOptions{}, keystore.ErrChainOrder, "issued by certificate 3"},
 		{"intermediate missing, root given", key, []*x509.Certificate{leaf, ca.root}, certgen.CheckOptions{}, certgen.ErrIncompleteChain, "Test Issuing CA"},
 		{"intermediate missing, nothing else", key, []*x509.Certificate{leaf}, certgen.CheckOptions{Roots: roots}, certgen.ErrIncompleteChain, "neither in the chain nor a trusted root"},
@@ -77,7 +77,7 @@ func TestCheckIdentityErrors(t *testing.T) {
 			assert.Nil(t, warnings)
 			var cerr *certgen.Error
 			require.True(t, errors.As(err, &cerr))
-			assert.NotEmpty(t, cerr.Hint, "every error says how to fix it")
+			assert.NotEmpty(t, cerr.Fix(), "every error says how to fix it")
 			assert.Contains(t, err.Error(), c.says)
 		})
 	}
@@ -108,10 +108,10 @@ func TestCheckIdentityWarnings(t *testing.T) {
 		want  []string
 	}{
 		{"self-signed for mTLS", selfKey, []*x509.Certificate{selfSigned}, certgen.CheckOptions{},
-			[]string{certgen.WarnSelfSigned, certgen.WarnNoClientAuth}},
+			[]string{keystore.WarnSelfSigned, keystore.WarnNoClientAuth}},
 		{"self-signed for JWT is fine", selfKey, []*x509.Certificate{selfSigned}, certgen.CheckOptions{Purpose: certgen.PurposeJWT}, nil},
-		{"dual-use", dualKey, []*x509.Certificate{dual, ca.inter}, certgen.CheckOptions{Roots: roots}, []string{certgen.WarnDualUse}},
-		{"serverAuth only", serverKey, []*x509.Certificate{server, ca.inter}, certgen.CheckOptions{Roots: roots}, []string{certgen.WarnNoClientAuth}},
+		{"dual-use", dualKey, []*x509.Certificate{dual, ca.inter}, certgen.CheckOptions{Roots: roots}, []string{keystore.WarnDualUse}},
+		{"serverAuth only", serverKey, []*x509.Certificate{server, ca.inter}, certgen.CheckOptions{Roots: roots}, []string{keystore.WarnNoClientAuth}},
 		{"expires soon", soonKey, []*x509.Certificate{soon, ca.inter}, certgen.CheckOptions{Roots: roots},
 			[]string{`"CN=client" expires within 30 days: ` + soon.NotAfter.UTC().Format(time.RFC3339)}},
 		{"expired", expiredKey, []*x509.Certificate{expired, ca.inter}, certgen.CheckOptions{Roots: roots},

@@ -25,44 +25,11 @@ import (
 	"github.com/sfmtls/sfmtls/transport"
 )
 
-// ErrConfig marks a Client configuration that cannot work; the error says which
-// field and how to fix it. The transport's settings are checked by
-// transport.New, whose errors match transport.ErrConfig.
-var ErrConfig = errors.New("client: invalid configuration")
-
-func configError(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
-}
-
-// Config configures a Client: the transport's settings, each under the one name
-// it has everywhere, and the API version.
-type Config struct {
-	transport.Config
-	// APIVersion such as "65.0"; empty means the newest the org lists.
-	APIVersion string
-	// MaxResponseBytes bounds a decoded answer; a longer one fails with
-	// *ResponseTooLargeError. 0 means DefaultMaxResponseBytes.
-	MaxResponseBytes int64
-}
-
-// DefaultMaxResponseBytes bounds decoded answers unless configured: far above
-// a full query page (2,000 records) of ordinary records, and a stop for an
-// answer that never ends.
-const DefaultMaxResponseBytes = 256 << 20
-
-// Format prints the configuration without key material (see transport.Config.Format).
-func (c Config) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, "client.Config{APIVersion:%q MaxResponseBytes:%d ", c.APIVersion, c.MaxResponseBytes)
-	c.Config.Format(f, verb)
-	fmt.Fprint(f, "}")
-}
-
-// Client calls Salesforce's REST API. It is safe for concurrent use.
+// Client calls Salesforce's REST API through the mutual TLS, JWT bearer
+// transport it owns. It is safe for concurrent use.
 type Client struct {
 	http    *http.Client
-	base    BaseURLSource
-	tr      *transport.Transport // nil when none was found
-	owned   bool                 // tr was made by New: Close closes it
+	tr      *transport.Transport
 	version string
 	maxBody int64
 
@@ -70,136 +37,45 @@ type Client struct {
 	resolved string // the version in use once known
 }
 
-// BaseURLSource gives the instance URL API paths are resolved against. A
-// *transport.Transport is one: it learns the URL from the token.
-type BaseURLSource interface {
-	InstanceURL(ctx context.Context) (*url.URL, error)
-}
-
-// New builds the mutual TLS transport from cfg and a Client that owns it: Close
-// closes the transport's idle connections.
+// New checks cfg and returns a Client with its own transport. Every problem
+// of cfg comes back at once, before anything is built: each a *ConfigError
+// (matching ErrConfig) naming its field, joined. New fetches nothing: the
+// first call logs in.
 func New(cfg Config) (*Client, error) {
-	tr, err := transport.New(cfg.Config)
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	tr, err := transport.New(cfg.transport())
 	if err != nil {
 		return nil, err
 	}
-	c, err := NewFromHTTPClient(tr.Client(), Options{BaseURLSource: tr, APIVersion: cfg.APIVersion, MaxResponseBytes: cfg.MaxResponseBytes})
-	if err != nil {
-		tr.CloseIdleConnections()
-		return nil, err
-	}
-	c.owned = true
-	return c, nil
+	return &Client{http: tr.Client(), tr: tr, version: strings.TrimPrefix(cfg.APIVersion, "v"),
+		maxBody: cmp.Or(cfg.MaxResponseBytes, DefaultMaxResponseBytes)}, nil
 }
 
-// Close closes the idle connections of the transport the Client owns. It is
-// safe to call more than once, and on a nil *Client. A Client made by
-// NewFromHTTPClient owns nothing: Close leaves the http.Client alone.
+// Close closes the idle connections of the Client's transport. It is safe to
+// call more than once, and on a nil *Client.
 func (c *Client) Close() error {
-	if c != nil && c.owned && c.tr != nil {
+	if c != nil && c.tr != nil {
 		c.tr.CloseIdleConnections()
 	}
 	return nil
 }
 
-// Transport returns the Client's transport: the one New made, or the
-// *transport.Transport NewFromHTTPClient found; nil when there is none.
+// Transport returns the Client's transport: its Stats, identities to rotate
+// (SetMTLSIdentity, SetJWTIdentity), and the round tripper for calls that
+// HTTPClient makes.
 func (c *Client) Transport() *transport.Transport { return c.tr }
 
 // Token returns the current access token, fetching one if needed.
-func (c *Client) Token(ctx context.Context) (*auth.Token, error) {
-	if c.tr == nil {
-		return nil, configError("Token needs a *transport.Transport: this Client was made by NewFromHTTPClient without one")
-	}
-	return c.tr.Token(ctx)
-}
+func (c *Client) Token(ctx context.Context) (*auth.Token, error) { return c.tr.Token(ctx) }
 
 // InstanceURL returns the base URL API paths are resolved against:
 // https://acme.my.salesforce.com:8443.
-func (c *Client) InstanceURL(ctx context.Context) (*url.URL, error) { return c.base.InstanceURL(ctx) }
+func (c *Client) InstanceURL(ctx context.Context) (*url.URL, error) { return c.tr.InstanceURL(ctx) }
 
-// Stats returns the transport's counters; zero without a transport.
-func (c *Client) Stats() transport.Stats {
-	if c.tr == nil {
-		return transport.Stats{}
-	}
-	return c.tr.Stats()
-}
-
-// Options configures NewFromHTTPClient.
-type Options struct {
-	// BaseURL is the instance URL with its port, e.g. https://acme.my.salesforce.com:8443.
-	BaseURL string
-	// BaseURLSource gives the instance URL when BaseURL is empty, such as the
-	// *transport.Transport that a wrapping round tripper (otelhttp, say) holds.
-	// Empty: the http.Client's Transport, or the round tripper its Unwrap chain
-	// leads to, when one is a BaseURLSource.
-	BaseURLSource BaseURLSource
-	// APIVersion such as "65.0"; empty means the newest the org lists.
-	APIVersion string
-	// MaxResponseBytes bounds a decoded answer; 0 means DefaultMaxResponseBytes.
-	MaxResponseBytes int64
-}
-
-// maxUnwrap bounds the walk down a chain of wrapping round trippers.
-const maxUnwrap = 16
-
-// NewFromHTTPClient makes a Client on an existing *http.Client, such as one
-// whose Transport is a *transport.Transport or wraps one.
-func NewFromHTTPClient(hc *http.Client, opts Options) (*Client, error) {
-	if hc == nil {
-		return nil, configError("the *http.Client is nil")
-	}
-	c := &Client{http: hc, version: strings.TrimPrefix(opts.APIVersion, "v"), base: opts.BaseURLSource,
-		maxBody: cmp.Or(opts.MaxResponseBytes, DefaultMaxResponseBytes)}
-	if c.maxBody < 0 {
-		return nil, configError("MaxResponseBytes %d is negative; 0 means %d", opts.MaxResponseBytes, DefaultMaxResponseBytes)
-	}
-	if c.version != "" {
-		if _, err := strconv.ParseFloat(c.version, 64); err != nil {
-			return nil, configError("APIVersion %q is not like 65.0", opts.APIVersion)
-		}
-	}
-	// Walk the round trippers: the first BaseURLSource and the first
-	// *transport.Transport found serve when Options name none.
-	rt := hc.Transport
-	for range maxUnwrap {
-		if rt == nil {
-			break
-		}
-		if tr, ok := rt.(*transport.Transport); ok && c.tr == nil {
-			c.tr = tr
-		}
-		if src, ok := rt.(BaseURLSource); ok && c.base == nil && opts.BaseURL == "" {
-			c.base = src
-		}
-		u, ok := rt.(interface{ Unwrap() http.RoundTripper })
-		if !ok {
-			break
-		}
-		rt = u.Unwrap()
-	}
-	if tr, ok := opts.BaseURLSource.(*transport.Transport); ok {
-		c.tr = tr
-	}
-	switch {
-	case opts.BaseURL != "":
-		u, err := url.Parse(opts.BaseURL)
-		if err != nil || u.Scheme != "https" || u.Host == "" {
-			return nil, configError("BaseURL %q is not an https URL such as https://acme.my.salesforce.com:8443", opts.BaseURL)
-		}
-		c.base = fixedURL{u}
-	case c.base == nil:
-		return nil, configError("the http.Client's Transport (%T) gives no instance URL: set Options.BaseURLSource "+
-			"(e.g. the *transport.Transport it wraps) or Options.BaseURL", hc.Transport)
-	}
-	return c, nil
-}
-
-// fixedURL is a BaseURLSource that never changes.
-type fixedURL struct{ u *url.URL }
-
-func (f fixedURL) InstanceURL(context.Context) (*url.URL, error) { return f.u, nil }
+// Stats returns the transport's counters.
+func (c *Client) Stats() transport.Stats { return c.tr.Stats() }
 
 // HTTPClient returns the underlying client, for calls this package does not cover.
 func (c *Client) HTTPClient() *http.Client { return c.http }
@@ -339,7 +215,7 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 
 // send performs a call and turns error statuses into *APIError.
 func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
-	base, err := c.base.InstanceURL(ctx)
+	base, err := c.tr.InstanceURL(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"testing"
@@ -23,7 +22,7 @@ type account struct {
 func setup(t *testing.T, cfg salesforcetest.Config, apiVersion string) (*salesforcetest.Org, *client.Client) {
 	t.Helper()
 	org := salesforcetest.NewOrg(t, cfg)
-	c, err := client.New(client.Config{Config: org.TransportConfig(), APIVersion: apiVersion})
+	c, err := client.New(func() client.Config { cfg := org.ClientConfig(); cfg.APIVersion = apiVersion; return cfg }())
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, c.Close()) })
 	return org, c
@@ -172,7 +171,7 @@ func TestMutualAuthFailureCarriesTheFix(t *testing.T) {
 	var port int
 	_, err = fmt.Sscanf(org.StandardURL, "https://127.0.0.1:%d", &port)
 	require.NoError(t, err)
-	cfg := client.Config{Config: org.TransportConfig()}
+	cfg := org.ClientConfig()
 	cfg.Port = port
 	c, err := client.New(cfg)
 	require.NoError(t, err)
@@ -183,24 +182,4 @@ func TestMutualAuthFailureCarriesTheFix(t *testing.T) {
 	assert.True(t, apiErr.HasCode("MUTUAL_AUTHENTICATION_FAILED"))
 	assert.Contains(t, apiErr.Fix(), "Enforce SSL/TLS Mutual Authentication")
 	assert.Contains(t, apiErr.Error(), apiErr.Fix(), "the message carries the fix")
-}
-
-func TestNewFromHTTPClient(t *testing.T) {
-	org, err := salesforcetest.Start(salesforcetest.Config{})
-	require.NoError(t, err)
-	defer org.Close()
-	_, err = client.NewFromHTTPClient(http.DefaultClient, client.Options{})
-	require.ErrorIs(t, err, client.ErrConfig)
-	_, err = client.NewFromHTTPClient(http.DefaultClient, client.Options{BaseURL: "http://insecure"})
-	require.ErrorIs(t, err, client.ErrConfig)
-	_, err = client.NewFromHTTPClient(http.DefaultClient, client.Options{BaseURL: "https://x", APIVersion: "latest"})
-	require.ErrorIs(t, err, client.ErrConfig)
-
-	// Any http.Client that authenticates itself, with the base URL given.
-	c, err := client.NewFromHTTPClient(org.HTTPClient(nil), client.Options{BaseURL: org.URL})
-	require.NoError(t, err)
-	_, err = c.Limits(context.Background())
-	var apiErr *client.APIError
-	require.True(t, errors.As(err, &apiErr), "no token: Salesforce says so")
-	assert.True(t, apiErr.HasCode("INVALID_SESSION_ID"))
 }

@@ -224,7 +224,8 @@ func TestDeleteAndRetrieveRecords(t *testing.T) {
 func TestCollectionChunkFailureKeepsOtherResultsAndNeverResends(t *testing.T) {
 	org := salesforcetest.NewOrg(t, extOrgConfig())
 	var posts atomic.Int32
-	cfg := org.TransportConfig()
+	cfg := org.ClientConfig()
+	cfg.APIVersion = "65.0"
 	cfg.WrapBase = func(base http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			resp, err := base.RoundTrip(r)
@@ -235,7 +236,7 @@ func TestCollectionChunkFailureKeepsOtherResultsAndNeverResends(t *testing.T) {
 			return resp, err
 		})
 	}
-	c, err := client.New(client.Config{Config: cfg, APIVersion: "65.0"})
+	c, err := client.New(cfg)
 	require.NoError(t, err)
 	defer c.Close()
 	results, err := client.CreateRecords(context.Background(), c, "Account", accounts(1000, "Acme"), client.CollectionOptions{Parallelism: 1})
@@ -348,7 +349,8 @@ func TestRetrieveIsRetriedOnceDeleteNever(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	ids := org.Insert(t, "Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
 	var retrieves, deletes atomic.Int32
-	cfg := org.TransportConfig()
+	cfg := org.ClientConfig()
+	cfg.APIVersion = "65.0"
 	cfg.WrapBase = func(base http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			switch {
@@ -368,7 +370,7 @@ func TestRetrieveIsRetriedOnceDeleteNever(t *testing.T) {
 			return base.RoundTrip(r)
 		})
 	}
-	c, err := client.New(client.Config{Config: cfg, APIVersion: "65.0"})
+	c, err := client.New(cfg)
 	require.NoError(t, err)
 	defer c.Close()
 	ctx := context.Background()
@@ -405,7 +407,8 @@ func TestDeleteRetriesFollowTheCallersPolicy(t *testing.T) {
 			org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 			ids := org.Insert(t, "Account", map[string]any{"Name": "Acme"})
 			var deletes atomic.Int32
-			cfg := org.TransportConfig()
+			cfg := org.ClientConfig()
+			cfg.APIVersion = "65.0"
 			cfg.CallRetry = tc.policy
 			cfg.WrapBase = func(base http.RoundTripper) http.RoundTripper {
 				return roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -417,7 +420,7 @@ func TestDeleteRetriesFollowTheCallersPolicy(t *testing.T) {
 					return base.RoundTrip(r)
 				})
 			}
-			c, err := client.New(client.Config{Config: cfg, APIVersion: "65.0"})
+			c, err := client.New(cfg)
 			require.NoError(t, err)
 			defer c.Close()
 			_, err = client.DeleteRecords(context.Background(), c, ids, client.CollectionOptions{})
@@ -451,7 +454,8 @@ func TestOutcomeUnknownFollowsTheTransportsVerdict(t *testing.T) {
 		t.Run(tc.code, func(t *testing.T) {
 			org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 			ids := org.Insert(t, "Account", map[string]any{"Name": "Acme"})
-			cfg := org.TransportConfig()
+			cfg := org.ClientConfig()
+			cfg.APIVersion = "65.0"
 			cfg.CallRetry = transport.NoRetry
 			cfg.WrapBase = func(base http.RoundTripper) http.RoundTripper {
 				return roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -463,7 +467,7 @@ func TestOutcomeUnknownFollowsTheTransportsVerdict(t *testing.T) {
 					return base.RoundTrip(r)
 				})
 			}
-			c, err := client.New(client.Config{Config: cfg, APIVersion: "65.0"})
+			c, err := client.New(cfg)
 			require.NoError(t, err)
 			defer c.Close()
 			_, err = client.DeleteRecords(context.Background(), c, ids, client.CollectionOptions{})

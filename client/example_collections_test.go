@@ -8,7 +8,6 @@ import (
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 	"github.com/sfmtls/sfmtls/soql"
-	"github.com/sfmtls/sfmtls/transport"
 )
 
 // exampleClient starts a fake org and a client for it, as a test would with
@@ -18,10 +17,10 @@ func exampleClient() (*salesforcetest.Org, *client.Client) {
 	if err != nil {
 		panic(err)
 	}
-	c, err := client.New(client.Config{Config: transport.Config{
+	c, err := client.New(client.Config{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
 		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
-	}})
+	})
 	if err != nil {
 		panic(err)
 	}

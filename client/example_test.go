@@ -6,7 +6,6 @@ import (
 
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/salesforcetest"
-	"github.com/sfmtls/sfmtls/transport"
 )
 
 func ExampleQuery() {
@@ -21,10 +20,10 @@ func ExampleQuery() {
 		}
 	}
 
-	c, err := client.New(client.Config{Config: transport.Config{
+	c, err := client.New(client.Config{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
 		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
-	}})
+	})
 	if err != nil {
 		panic(err)
 	}
@@ -52,10 +51,10 @@ func ExampleClient_Create() {
 		panic(err)
 	}
 	defer org.Close()
-	c, err := client.New(client.Config{Config: transport.Config{
+	c, err := client.New(client.Config{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
 		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
-	}})
+	})
 	if err != nil {
 		panic(err)
 	}

@@ -30,7 +30,7 @@ func (c *Client) Raw(ctx context.Context, method, path string, body io.Reader, h
 		}
 		path = root + "/" + path
 	}
-	base, err := c.base.InstanceURL(ctx)
+	base, err := c.tr.InstanceURL(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -116,7 +116,9 @@ func TestPaginationEnds(t *testing.T) {
 func TestDecodedAnswersAreBounded(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	const limit = 4096
-	c, err := client.New(client.Config{Config: org.TransportConfig(), APIVersion: salesforcetest.APIVersion, MaxResponseBytes: limit})
+	cfg := org.ClientConfig()
+	cfg.APIVersion, cfg.MaxResponseBytes = salesforcetest.APIVersion, limit
+	c, err := client.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	answer := func(size int) http.Handler {
@@ -155,6 +157,7 @@ func TestDecodedAnswersAreBounded(t *testing.T) {
 		t.Fatal("Do read an endless answer past MaxResponseBytes")
 	}
 
-	_, err = client.New(client.Config{Config: org.TransportConfig(), MaxResponseBytes: -1})
+	cfg.MaxResponseBytes = -1
+	_, err = client.New(cfg)
 	require.ErrorIs(t, err, client.ErrConfig)
 }

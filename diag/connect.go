@@ -15,16 +15,6 @@ import (
 // conn is the client Check talks through, built as a service would build it.
 type conn struct{ c *client.Client }
 
-func connect(cfg client.Config) (*conn, error) {
-	c, err := client.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &conn{c: c}, nil
-}
-
-func (c *conn) close() { _ = c.c.Close() }
-
 // handshake probes the token endpoint with the client certificate. A
 // TokenSource without LoginURL leaves no login host to probe: then it probes
 // the instance its token names, on the mutual TLS port, and says so.
@@ -63,26 +53,4 @@ func (c *conn) rest(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("GET %s%s -> 200", base, path), nil
-}
-
-// roots is the pool the transport verifies servers with: RootCAs (nil: the
-// system's) plus ExtraRoots.
-func roots(cfg client.Config) (*x509.CertPool, error) {
-	if cfg.RootCAs == nil && len(cfg.ExtraRoots) == 0 {
-		return nil, nil
-	}
-	pool := cfg.RootCAs
-	if pool == nil {
-		sys, err := x509.SystemCertPool()
-		if err != nil {
-			return nil, fmt.Errorf("diag: system roots: %w", err)
-		}
-		pool = sys
-	} else {
-		pool = pool.Clone()
-	}
-	for _, c := range cfg.ExtraRoots {
-		pool.AddCert(c)
-	}
-	return pool, nil
 }

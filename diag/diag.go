@@ -8,26 +8,22 @@
 // error of this SDK (keystore, TLS, OAuth, REST, network) into a cause and a
 // fix; it is the one classifier that Check, the sfmtls tool and services share.
 //
-// Check opens its own connection and asks for a new token each time: for a
-// probe that runs often, set Config.TokenSource to the service's own
-// *transport.Transport (or client's) so the token step reuses its cached token.
-//
-// The identities come from Config.MTLS and Config.JWT, or from loader functions
-// (Config.LoadMTLS, LoadJWT) that Check calls in its first two steps, so that a
-// keystore that cannot be opened fails its own step. Where the files are and
-// how their passwords are found stays with the caller; name the files in
-// MTLSSource and JWTSource to have them in the report.
+// Check takes the client.Config a service runs with; CheckEnv reads it from the
+// SF_* variables first (client.ConfigFromEnv), so that a keystore that cannot
+// be opened fails its own step. Configuration problems are the ones client.New
+// finds, each reported at the step it belongs to. Check opens its own
+// connection and asks for a new token each time: for a probe that runs often,
+// set Config.TokenSource to the service's own transport so the token step
+// reuses its cached token.
 package diag
 
 import (
 	"context"
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
+	"os"
 	"time"
 
 	"github.com/sfmtls/sfmtls/client"
@@ -46,22 +42,8 @@ const (
 // stepNames lists every step Check reports, in order.
 var stepNames = [...]string{StepMTLS, StepJWT, StepHandshake, StepToken, StepREST}
 
-// DefaultTimeout bounds each network step when Config.Timeout is zero.
-const DefaultTimeout = 30 * time.Second
-
-// Config is what Check connects with: the client's configuration, and where
-// the identities came from.
-type Config struct {
-	client.Config
-	// MTLSSource and JWTSource name where the identities were loaded from (a
-	// keystore path), for the report; empty leaves them out.
-	MTLSSource, JWTSource string
-	// LoadMTLS and LoadJWT, when set, load the identities at the start of their
-	// steps and replace MTLS and JWT; their errors fail those steps.
-	LoadMTLS, LoadJWT func() (*keystore.Identity, error)
-	// Timeout bounds each network step; 0 means DefaultTimeout.
-	Timeout time.Duration
-}
+// stepTimeout bounds each network step; the caller's ctx bounds them all.
+const stepTimeout = 30 * time.Second
 
 // Status is how a step ended.
 type Status string
@@ -147,106 +129,141 @@ func (x *run) fail(name string, err error, warnings []string) Report {
 	return x.r
 }
 
-// ErrGenericLoginHost: the login URL is login.salesforce.com or
-// test.salesforce.com, which do not serve mutual TLS.
-var ErrGenericLoginHost = errors.New("mutual TLS needs the org's My Domain login URL, not login.salesforce.com or test.salesforce.com")
+// ErrNoLoginURL: a TokenSource without LoginURL leaves the handshake step no
+// login host to probe, and the TokenSource gave no token to take the instance URL from.
+var ErrNoLoginURL = errors.New("diag: no LoginURL to probe, and the TokenSource gave no token to take the instance URL from")
 
-// checkLoginURL finds the login URL mistakes that have a fix of their own
-// before the transport refuses them with a configuration error.
-func checkLoginURL(loginURL string) error {
-	u, err := url.Parse(loginURL)
-	if err != nil || u.Host == "" {
-		return nil // the transport says what is wrong with it
+// stepOf is the step at which a problem with a Config field shows.
+func stepOf(field string) string {
+	switch field {
+	case "MTLS":
+		return StepMTLS
+	case "JWT":
+		return StepJWT
+	case "ConsumerKey", "Username", "Audience", "TokenSource", "LoginRetry":
+		return StepToken
+	case "APIVersion", "MaxResponseBytes", "CallRetry", "UsageCap", "RetryBudget":
+		return StepREST
 	}
-	if h := strings.ToLower(u.Hostname()); h == "login.salesforce.com" || h == "test.salesforce.com" {
-		return fmt.Errorf("%w (LoginURL %q)", ErrGenericLoginHost, loginURL)
-	}
-	return nil
+	return StepHandshake
 }
 
-// ErrNoLoginURL: a TokenSource without LoginURL leaves the handshake step no
-// login host to probe, and the TokenSource gave no token naming the instance.
-var ErrNoLoginURL = errors.New("no LoginURL to probe, and the TokenSource gave no token to take the instance URL from")
-
-// ErrJWTKeyNotRSA: the JWT identity's key cannot sign RS256, the only
-// algorithm Salesforce's JWT bearer flow accepts.
-var ErrJWTKeyNotRSA = errors.New("the JWT signing key is not RSA")
+// configProblems sorts configuration errors by the step they belong to,
+// keeping their order within a step. A field that could not be read (loadErr)
+// is reported as that, not again as missing when New checks it.
+func configProblems(loadErr, newErr error) map[string][]error {
+	out := map[string][]error{}
+	unread := map[string]bool{}
+	var walk func(err error, fromNew bool)
+	walk = func(err error, fromNew bool) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e, fromNew)
+			}
+			return
+		}
+		step := StepHandshake
+		var ce *client.ConfigError
+		if errors.As(err, &ce) {
+			if fromNew && unread[ce.Field] {
+				return
+			}
+			unread[ce.Field] = !fromNew
+			step = stepOf(ce.Field)
+		}
+		out[step] = append(out[step], err)
+	}
+	if loadErr != nil {
+		walk(loadErr, false)
+	}
+	if newErr != nil {
+		walk(newErr, true)
+	}
+	return out
+}
 
 // Check runs the connection steps with cfg and reports each. It stops at the
 // first failure; the steps after it are reported as skipped. It never returns
 // an error: a failure is in the report, with its cause and fix.
-func Check(ctx context.Context, cfg Config) Report {
+func Check(ctx context.Context, cfg client.Config) Report {
+	return check(ctx, cfg, nil, "", "")
+}
+
+// CheckEnv reads the Config from the SF_* variables through getenv (nil means
+// os.Getenv) with client.ConfigFromEnv and checks it as Check does; a setting
+// that cannot be read fails the step it belongs to, and the report names the
+// keystore files.
+func CheckEnv(ctx context.Context, getenv func(string) string) Report {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	cfg, err := client.ConfigFromEnv(getenv)
+	jwtSource := getenv("SF_JWT_KEYSTORE")
+	return check(ctx, cfg, err, getenv("SF_MTLS_KEYSTORE"), jwtSource)
+}
+
+func check(ctx context.Context, cfg client.Config, loadErr error, mtlsSource, jwtSource string) Report {
 	x := &run{}
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
 	now := time.Now()
-
-	if cfg.LoadMTLS != nil {
-		id, err := cfg.LoadMTLS()
-		if err != nil {
-			return x.fail(StepMTLS, err, nil)
+	c, err := client.New(cfg)
+	if c != nil {
+		defer c.Close()
+	}
+	problems := configProblems(loadErr, err)
+	failed := func(step string, warn []string) (Report, bool) {
+		if p := problems[step]; len(p) > 0 {
+			return x.fail(step, errors.Join(p...), warn), true
 		}
-		cfg.MTLS = id
+		return Report{}, false
 	}
-	warn, err := checkIdentity(cfg.MTLS, true, now)
-	if err != nil {
-		return x.fail(StepMTLS, err, warn)
-	}
-	x.ok(StepMTLS, describe(cfg.MTLSSource, cfg.MTLS), warn)
 
-	if cfg.LoadJWT != nil {
-		id, err := cfg.LoadJWT()
-		if err != nil {
-			return x.fail(StepJWT, err, nil)
-		}
-		cfg.JWT = id
+	var warn []string
+	if cfg.MTLS != nil {
+		warn = nilIfEmpty(cfg.MTLS.Warnings(now))
 	}
-	if cfg.TokenSource != nil {
+	if r, ok := failed(StepMTLS, warn); ok {
+		return r
+	}
+	x.ok(StepMTLS, describe(mtlsSource, cfg.MTLS), warn)
+
+	switch {
+	case cfg.TokenSource != nil:
+		if r, ok := failed(StepJWT, nil); ok {
+			return r
+		}
 		x.ok(StepJWT, fmt.Sprintf("tokens come from the TokenSource (%T)", cfg.TokenSource), nil)
-	} else {
-		jwtID, jwtSource := cfg.JWT, cfg.JWTSource
-		if jwtID == nil {
-			jwtID, jwtSource = cfg.MTLS, cfg.MTLSSource
+	case cfg.JWT == nil:
+		if r, ok := failed(StepJWT, nil); ok {
+			return r
 		}
-		warn, err = checkIdentity(jwtID, false, now)
-		if err == nil {
-			if _, isRSA := jwtID.Leaf().PublicKey.(*rsa.PublicKey); !isRSA {
-				err = ErrJWTKeyNotRSA
-			}
+		x.ok(StepJWT, "the mTLS keystore signs the JWT too", nil)
+	default:
+		warn = jwtWarnings(cfg.JWT, now)
+		if r, ok := failed(StepJWT, warn); ok {
+			return r
 		}
-		if err != nil {
-			return x.fail(StepJWT, err, warn)
-		}
-		if cfg.JWT == nil {
-			x.ok(StepJWT, "the mTLS keystore signs the JWT too", warn)
-		} else {
-			x.ok(StepJWT, describe(jwtSource, jwtID), warn)
-		}
+		x.ok(StepJWT, describe(jwtSource, cfg.JWT), warn)
 	}
 
-	if err := checkLoginURL(cfg.LoginURL); err != nil {
+	for _, step := range stepNames[2:] {
+		if r, ok := failed(step, nil); ok {
+			return r
+		}
+	}
+	if c == nil { // every problem of New was placed at a step above
 		return x.fail(StepHandshake, err, nil)
 	}
-	conn, err := connect(cfg.Config)
-	if err != nil {
-		return x.fail(StepHandshake, err, nil)
-	}
-	defer conn.close()
-	pool, err := roots(cfg.Config)
-	if err != nil {
-		return x.fail(StepHandshake, err, nil)
-	}
-	hctx, cancel := context.WithTimeout(ctx, timeout)
-	detail, err := conn.handshake(hctx, cfg.MTLS, pool)
+	conn := &conn{c: c}
+
+	hctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	detail, err := conn.handshake(hctx, cfg.MTLS, cfg.RootCAs)
 	cancel()
 	if err != nil {
 		return x.fail(StepHandshake, err, nil)
 	}
 	x.ok(StepHandshake, detail, nil)
 
-	tctx, cancel := context.WithTimeout(ctx, timeout)
+	tctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
 	tok, err := conn.token(tctx)
 	if err != nil {
@@ -254,7 +271,7 @@ func Check(ctx context.Context, cfg Config) Report {
 	}
 	x.ok(StepToken, fmt.Sprintf("instance %s, scope %q", tok.InstanceURL, tok.Scope), nil)
 
-	rctx, cancel := context.WithTimeout(ctx, timeout)
+	rctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
 	detail, err = conn.rest(rctx)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/diag"
 	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/keystore"
@@ -32,18 +34,15 @@ import (
 
 // startOrg starts a fake org and returns it with the configuration a service
 // would check it with.
-func startOrg(t *testing.T) (*salesforcetest.Org, diag.Config) {
+func startOrg(t *testing.T) (*salesforcetest.Org, client.Config) {
 	t.Helper()
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-	cfg := diag.Config{Timeout: 10 * time.Second}
-	cfg.Config.Config = org.TransportConfig()
-	return org, cfg
+	return org, org.ClientConfig()
 }
 
 func TestCheckPassesEveryStep(t *testing.T) {
 	_, cfg := startOrg(t)
-	cfg.MTLSSource = "mtls.jks"
-	r := diag.Check(context.Background(), cfg)
+	r := diag.Check(t.Context(), cfg)
 	require.True(t, r.OK, "%+v", r)
 	require.NoError(t, r.Err())
 	require.Len(t, r.Steps, 5)
@@ -51,7 +50,7 @@ func TestCheckPassesEveryStep(t *testing.T) {
 		assert.Equal(t, name, r.Steps[i].Name)
 		assert.Equal(t, diag.StatusOK, r.Steps[i].Status, r.Steps[i].Name)
 	}
-	assert.True(t, strings.HasPrefix(r.Steps[0].Detail, "mtls.jks ("), r.Steps[0].Detail)
+	assert.True(t, strings.HasPrefix(r.Steps[0].Detail, "(unknown): CN="), r.Steps[0].Detail)
 	assert.Contains(t, r.Steps[2].Detail, "client certificate accepted")
 	assert.Contains(t, r.Steps[4].Detail, "/services/data/v"+salesforcetest.APIVersion+"/ -> 200")
 
@@ -68,37 +67,39 @@ func TestCheckPassesEveryStep(t *testing.T) {
 func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 	cases := []struct {
 		name  string
-		setup func(t *testing.T, org *salesforcetest.Org, cfg *diag.Config)
+		setup func(t *testing.T, org *salesforcetest.Org, cfg *client.Config)
 		step  string
 		err   func(error) bool
 		fix   string
 	}{
 		{"server not trusted",
-			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.RootCAs = nil },
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *client.Config) { cfg.RootCAs = nil },
 			diag.StepHandshake, func(err error) bool { var u x509.UnknownAuthorityError; return errors.As(err, &u) }, "SF_CA_FILE"},
 		{"certificate not registered",
-			func(_ *testing.T, org *salesforcetest.Org, _ *diag.Config) {
+			func(_ *testing.T, org *salesforcetest.Org, _ *client.Config) {
 				org.UnregisterMutualAuthCertificate(org.ClientIdentity().Leaf())
 			},
 			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Code: "MUTUAL_AUTHENTICATION_FAILED"}).Fix()},
 		{"JWT key not matching the app's certificate",
-			func(t *testing.T, org *salesforcetest.Org, _ *diag.Config) {
+			func(t *testing.T, org *salesforcetest.Org, _ *client.Config) {
 				other, err := org.PKI.NewJWTIdentity("another key")
 				require.NoError(t, err)
 				org.SetAppCertificate(other.Leaf())
 			},
 			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "invalid assertion"}).Fix()},
 		{"user not pre-authorized",
-			func(_ *testing.T, org *salesforcetest.Org, _ *diag.Config) { org.PreAuthorize(org.Username, false) },
+			func(_ *testing.T, org *salesforcetest.Org, _ *client.Config) { org.PreAuthorize(org.Username, false) },
 			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "user hasn't approved this consumer"}).Fix()},
 		{"wrong audience",
-			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.Audience = jwtbearer.SandboxAudience },
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *client.Config) {
+				cfg.Audience = jwtbearer.SandboxAudience
+			},
 			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "audience is invalid"}).Fix()},
 		{"wrong consumer key",
-			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.ConsumerKey = "3MVG9notTheApp" },
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *client.Config) { cfg.ConsumerKey = "3MVG9notTheApp" },
 			diag.StepToken, isOAuth("invalid_client_id"), (&auth.OAuthError{Code: "invalid_client_id"}).Fix()},
 		{"server refuses the client certificate",
-			func(t *testing.T, _ *salesforcetest.Org, cfg *diag.Config) {
+			func(t *testing.T, _ *salesforcetest.Org, cfg *client.Config) {
 				stranger, err := salesforcetest.NewPKI()
 				require.NoError(t, err)
 				cfg.MTLS = stranger.ClientIdentity
@@ -106,18 +107,21 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 			diag.StepHandshake, func(err error) bool { var op *net.OpError; return errors.As(err, &op) && op.Op == "remote error" },
 			"the server refused the client certificate"},
 		{"JWT key not RSA",
-			func(_ *testing.T, org *salesforcetest.Org, cfg *diag.Config) { cfg.JWT = org.ClientIdentity() },
-			diag.StepJWT, func(err error) bool { return errors.Is(err, diag.ErrJWTKeyNotRSA) }, "RSA key"},
+			func(_ *testing.T, org *salesforcetest.Org, cfg *client.Config) { cfg.JWT = org.ClientIdentity() },
+			diag.StepJWT, isConfig("JWT"), "RSA certificate"},
 		{"no mTLS identity",
-			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) { cfg.MTLS = nil },
-			diag.StepMTLS, func(err error) bool { return errors.Is(err, diag.ErrNoIdentity) }, "SF_MTLS_KEYSTORE"},
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *client.Config) { cfg.MTLS = nil },
+			diag.StepMTLS, isConfig("MTLS"), "keystore.LoadFile"},
+		{"no consumer key",
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *client.Config) { cfg.ConsumerKey = "" },
+			diag.StepToken, isConfig("ConsumerKey"), "App Manager"},
 		{"generic login host",
-			func(_ *testing.T, _ *salesforcetest.Org, cfg *diag.Config) {
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *client.Config) {
 				cfg.LoginURL = "https://login.salesforce.com"
 			},
-			diag.StepHandshake, func(err error) bool { return err != nil }, "My Domain URL"},
+			diag.StepHandshake, isConfig("LoginURL"), "My Domain URL"},
 		{"nothing listens on the port",
-			func(t *testing.T, _ *salesforcetest.Org, cfg *diag.Config) {
+			func(t *testing.T, _ *salesforcetest.Org, cfg *client.Config) {
 				cfg.LoginURL = "https://127.0.0.1:" + closedPort(t)
 			},
 			diag.StepHandshake, func(err error) bool { var op *net.OpError; return errors.As(err, &op) }, "allow outbound 8443"},
@@ -126,7 +130,7 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			org, cfg := startOrg(t)
 			c.setup(t, org, &cfg)
-			r := diag.Check(context.Background(), cfg)
+			r := diag.Check(t.Context(), cfg)
 			require.False(t, r.OK)
 			failed := r.Failed()
 			require.NotNil(t, failed, "%+v", r)
@@ -156,6 +160,13 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 	}
 }
 
+func isConfig(field string) func(error) bool {
+	return func(err error) bool {
+		var ce *client.ConfigError
+		return errors.As(err, &ce) && ce.Field == field
+	}
+}
+
 func isOAuth(code string) func(error) bool {
 	return func(err error) bool {
 		var oe *auth.OAuthError
@@ -179,20 +190,20 @@ func TestCheckWarnsOfExpiringAndDualUseCertificates(t *testing.T) {
 	require.NoError(t, err)
 	org.RegisterMutualAuthCertificate(soon.Leaf())
 	cfg.MTLS = soon
-	r := diag.Check(context.Background(), cfg)
+	r := diag.Check(t.Context(), cfg)
 	require.True(t, r.OK, "%+v", r.Failed())
 	require.Len(t, r.Steps[0].Warnings, 1)
 	assert.True(t, strings.HasPrefix(r.Steps[0].Warnings[0], "expires within 30 days: "), r.Steps[0].Warnings)
 
 	cfg.MTLS = dualUseIdentity(t)
-	r = diag.Check(context.Background(), cfg)
+	r = diag.Check(t.Context(), cfg)
 	assert.Equal(t, diag.StatusOK, r.Steps[0].Status)
-	assert.Contains(t, r.Steps[0].Warnings, diag.WarnDualUse)
+	assert.Contains(t, r.Steps[0].Warnings, keystore.WarnDualUse)
 	// Issued by a CA the fake org does not trust, as a public CA's would be.
 	assert.Equal(t, diag.StepHandshake, r.Failed().Name)
 
 	cfg.MTLS = org.ClientIdentity()
-	r = diag.Check(context.Background(), cfg)
+	r = diag.Check(t.Context(), cfg)
 	require.True(t, r.OK)
 	assert.Empty(t, r.Steps[0].Warnings, "the org's clientAuth-only certificate draws no warning")
 }
@@ -241,7 +252,7 @@ func TestCheckRecognisesTheNoCertificatePage(t *testing.T) {
 		"<body><p>No client certificate provided.<br></body></html>"
 	srv := page(http.StatusBadRequest, "text/html; charset=UTF-8", html)
 	cfg.LoginURL = srv.URL
-	r := diag.Check(context.Background(), cfg)
+	r := diag.Check(t.Context(), cfg)
 	failed := r.Failed()
 	require.NotNil(t, failed)
 	assert.Equal(t, diag.StepHandshake, failed.Name)
@@ -260,7 +271,7 @@ func TestCheckRecognisesTheNoCertificatePage(t *testing.T) {
 		{http.StatusBadRequest, "application/json", `[{"message":"<title>No client certificate provided</title>","errorCode":"X"}]`},
 	} {
 		cfg.LoginURL = page(p.status, p.contentType, p.body).URL
-		r := diag.Check(context.Background(), cfg)
+		r := diag.Check(t.Context(), cfg)
 		require.NotNil(t, r.Failed())
 		assert.NotErrorIs(t, r.Failed().Err, diag.ErrCertificateNotSent, "%d %s", p.status, p.contentType)
 		assert.Equal(t, diag.StatusOK, r.Steps[2].Status, "the handshake itself passed: %+v", r.Steps[2])
@@ -289,7 +300,7 @@ func TestCheckWithTheServicesTokenMakesNoNewLogin(t *testing.T) {
 	service := org.Client(t)
 	cfg.TokenSource = service.Transport()
 	for range 3 {
-		r := diag.Check(context.Background(), cfg)
+		r := diag.Check(t.Context(), cfg)
 		require.True(t, r.OK, "%+v", r.Failed())
 		assert.Contains(t, r.Steps[1].Detail, "TokenSource")
 	}
@@ -312,7 +323,7 @@ func TestCheckWithTokenSourceAndNoLoginURL(t *testing.T) {
 	// Without a login host, a token may name only Salesforce's domains or
 	// InstanceHosts; the fake org lives on 127.0.0.1.
 	cfg.InstanceHosts = []string{org.Host}
-	r := diag.Check(context.Background(), cfg)
+	r := diag.Check(t.Context(), cfg)
 	require.True(t, r.OK, "%+v", r.Failed())
 	assert.Equal(t, diag.StepHandshake, r.Steps[2].Name)
 	assert.Contains(t, r.Steps[2].Detail, "client certificate accepted")
@@ -320,7 +331,7 @@ func TestCheckWithTokenSourceAndNoLoginURL(t *testing.T) {
 
 	refused := errors.New("the service's token source is down")
 	cfg.TokenSource = tokenSourceFunc(func(context.Context) (*auth.Token, error) { return nil, refused })
-	r = diag.Check(context.Background(), cfg)
+	r = diag.Check(t.Context(), cfg)
 	require.False(t, r.OK)
 	failed := r.Failed()
 	require.NotNil(t, failed)
@@ -329,4 +340,38 @@ func TestCheckWithTokenSourceAndNoLoginURL(t *testing.T) {
 	require.ErrorIs(t, r.Err(), refused)
 	assert.Equal(t, diag.Explain(diag.ErrNoLoginURL).Fix, failed.Fix, "the fix names LoginURL, not the firewall")
 	assert.NotEqual(t, diag.Explain(&net.OpError{Op: "dial", Err: errors.New("missing address")}).Fix, failed.Fix)
+}
+
+// CheckEnv reads the SF_* settings with client.ConfigFromEnv: the report names
+// the keystore files, and a keystore that cannot be opened fails its own step
+// with a fix that names the variable.
+func TestCheckEnvNamesFilesAndFailsTheKeystoreStep(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	const password = "diag-env-pw"
+	files, err := org.PKI.WriteFiles(t.TempDir(), password)
+	require.NoError(t, err)
+	vars := map[string]string{
+		"SF_LOGIN_URL": org.URL, "SF_MTLS_PORT": strconv.Itoa(org.Port), "SF_AUDIENCE": org.Audience,
+		"SF_CONSUMER_KEY": org.ConsumerKey, "SF_USERNAME": org.Username,
+		"SF_MTLS_KEYSTORE": files.MTLSJKS, "SF_MTLS_KEYSTORE_PASSWORD": password,
+		"SF_JWT_KEYSTORE": files.JWTPKCS12, "SF_JWT_KEYSTORE_PASSWORD": password, "SF_CA_FILE": files.ServerCA,
+	}
+	getenv := func(k string) string { return vars[k] }
+	r := diag.CheckEnv(t.Context(), getenv)
+	require.True(t, r.OK, "%+v", r.Failed())
+	assert.True(t, strings.HasPrefix(r.Steps[0].Detail, files.MTLSJKS+" (JKS"), r.Steps[0].Detail)
+	assert.True(t, strings.HasPrefix(r.Steps[1].Detail, files.JWTPKCS12+" (PKCS12"), r.Steps[1].Detail)
+
+	vars["SF_MTLS_KEYSTORE_PASSWORD"] = ""
+	r = diag.CheckEnv(t.Context(), getenv)
+	require.Equal(t, diag.StepMTLS, r.Failed().Name)
+	assert.ErrorIs(t, r.Failed().Err, keystore.ErrWrongPassword)
+	assert.Contains(t, r.Failed().Fix, "SF_MTLS_KEYSTORE_PASSWORD")
+	assert.NotContains(t, r.Failed().Error, password)
+
+	vars["SF_MTLS_KEYSTORE_PASSWORD"] = password
+	vars["SF_JWT_KEYSTORE"] = files.JWTPKCS12 + ".missing"
+	r = diag.CheckEnv(t.Context(), getenv)
+	require.Equal(t, diag.StepJWT, r.Failed().Name)
+	assert.ErrorIs(t, r.Failed().Err, keystore.ErrUnreadable)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/diag"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
@@ -20,7 +19,7 @@ func ExampleCheck() {
 	defer org.Close()
 	org.PreAuthorize(org.Username, false)
 
-	report := diag.Check(context.Background(), diag.Config{Config: client.Config{Config: org.TransportConfig()}})
+	report := diag.Check(context.Background(), org.ClientConfig())
 	for _, step := range report.Steps {
 		fmt.Printf("%-16s %s\n", step.Name, step.Status)
 	}

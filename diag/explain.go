@@ -14,9 +14,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/internal/errs"
 	"github.com/sfmtls/sfmtls/keystore"
-	"github.com/sfmtls/sfmtls/transport"
 )
 
 // Explanation says why an error happened and what to change. Fix names the
@@ -32,35 +30,49 @@ const (
 	fixRefusedCertificate = "the server refused the client certificate: it must be signed by a CA Salesforce trusts (not self-signed), " +
 		"be uploaded as Mutual Authentication Certificate, and its keystore (MTLS, SF_MTLS_KEYSTORE) must hold the intermediates " +
 		"(sfmtls inspect shows the chain)"
-	fixUntrustedServer = "the server's certificate is not trusted here: add its CA to ExtraRoots (SF_CA_FILE); " +
+	fixUntrustedServer = "the server's certificate is not trusted here: add its CA to RootCAs (SF_CA_FILE); " +
 		"a TLS-inspecting proxy needs its own CA there"
 	fixLoginURL     = "the login URL (LoginURL, SF_LOGIN_URL) must be the org's My Domain URL as Setup → My Domain shows it, e.g. https://acme.my.salesforce.com"
 	fixUnreachable  = "the mutual TLS port is not reachable: Salesforce serves it on 8443 (Port, SF_MTLS_PORT); allow outbound 8443 through firewalls and proxies"
 	fixNotSent      = "the client certificate did not reach Salesforce: a proxy that inspects TLS re-encrypts without it; exempt the My Domain host on port 8443 from TLS inspection (tunnel it), and check the mTLS keystore (MTLS, SF_MTLS_KEYSTORE) holds the private key with its certificate"
-	fixNotRSA       = "Salesforce's JWT bearer flow signs with RS256: give the JWT identity (JWT, SF_JWT_KEYSTORE) an RSA key"
 	fixNoLoginURL   = "set LoginURL (SF_LOGIN_URL) to the My Domain URL, or make the TokenSource return a token: its instance URL is the only other host to probe"
-	fixNoIdentity   = "load the CA-signed client certificate's keystore into MTLS (SF_MTLS_KEYSTORE)"
 	fixUnavailable  = "Salesforce is unavailable or limiting requests: try again later; status.salesforce.com shows incidents"
 	fixServerExpiry = "the server's certificate is outside its validity period: check this machine's clock (NTP), or the proxy presenting that certificate"
 )
 
+// Fixer is an error that knows how to mend itself: Fix returns the remedy,
+// naming the setting to change. Every error type of this SDK that has a remedy
+// implements it, and Explain consults it before its own classification.
+type Fixer interface {
+	error
+	Fix() string
+}
+
 // Explain classifies err, from any package of this SDK or from the network
-// below it, into a cause and a fix. Errors it does not know get their own text
-// as the cause and no fix.
+// below it, into a cause and a fix. The fix is the first Fixer's in err's
+// chain when it has one; else Explain's own for the cause. Errors it does not
+// know get their own text as the cause and no fix.
 func Explain(err error) Explanation {
 	if err == nil {
 		return Explanation{}
 	}
-	if e, ok := explainKnown(err); ok {
-		return e
+	e, ok := explainKnown(err)
+	if !ok {
+		e, ok = explainTLS(err)
 	}
-	if e, ok := explainTLS(err); ok {
-		return e
+	if !ok {
+		e, ok = explainNetwork(err)
 	}
-	if e, ok := explainNetwork(err); ok {
-		return e
+	if !ok {
+		e = Explanation{Cause: err.Error()}
 	}
-	return Explanation{Cause: err.Error()}
+	var f Fixer
+	if errors.As(err, &f) {
+		if fix := f.Fix(); fix != "" {
+			e.Fix = fix
+		}
+	}
+	return e
 }
 
 // explainKnown covers this SDK's own typed errors.
@@ -69,19 +81,20 @@ func explainKnown(err error) (Explanation, bool) {
 	var oe *auth.OAuthError
 	var re *auth.ResponseError
 	var ae *client.APIError
+	var ce *client.ConfigError
 	switch {
-	case errors.Is(err, ErrNoIdentity):
-		return Explanation{Cause: "no client certificate is configured", Fix: fixNoIdentity}, true
-	case errors.Is(err, ErrJWTKeyNotRSA):
-		return Explanation{Cause: ErrJWTKeyNotRSA.Error(), Fix: fixNotRSA}, true
 	case errors.Is(err, ErrCertificateNotSent):
 		return Explanation{Cause: "Salesforce says no client certificate was provided: the certificate was not sent to it", Fix: fixNotSent}, true
 	case errors.Is(err, ErrRefusedAfterHandshake):
 		return Explanation{Cause: "the server dropped the connection after the TLS 1.3 handshake, its way of refusing a client certificate", Fix: fixRefusedCertificate}, true
 	case errors.Is(err, ErrNoLoginURL):
 		return Explanation{Cause: ErrNoLoginURL.Error(), Fix: fixNoLoginURL}, true
-	case errors.Is(err, ErrGenericLoginHost):
-		return Explanation{Cause: "login.salesforce.com and test.salesforce.com do not serve mutual TLS", Fix: fixLoginURL}, true
+	case errors.As(err, &ce):
+		// A keystore that cannot be read is explained as the keystore error it wraps.
+		if errors.As(ce.Err, &kerr) {
+			return explainKeystore(kerr), true
+		}
+		return Explanation{Cause: err.Error()}, true
 	case errors.As(err, &kerr):
 		return explainKeystore(kerr), true
 	case errors.As(err, &oe):
@@ -96,9 +109,6 @@ func explainKnown(err error) (Explanation, bool) {
 			re.StatusCode, http.StatusText(re.StatusCode), re.ContentType), Fix: fix}, true
 	case errors.As(err, &ae):
 		return explainAPI(ae), true
-	case errors.Is(err, transport.ErrConfig), errors.Is(err, client.ErrConfig), errors.Is(err, errs.ErrConfig):
-		// These errors name the field and the remedy themselves.
-		return Explanation{Cause: "the configuration cannot work", Fix: "change the Config field the error names, as it says"}, true
 	}
 	return Explanation{}, false
 }
@@ -108,7 +118,7 @@ func explainKeystore(kerr *keystore.Error) Explanation {
 	if kerr.Detail != "" {
 		cause += ": " + kerr.Detail
 	}
-	fix := kerr.Hint
+	fix := kerr.Fix()
 	if fix == "" {
 		switch {
 		case errors.Is(kerr, keystore.ErrUnreadable):

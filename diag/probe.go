@@ -100,7 +100,7 @@ func probe(ctx context.Context, u *url.URL, id *keystore.Identity, roots *x509.C
 	if deadline, ok := ctx.Deadline(); ok {
 		_ = tc.SetDeadline(deadline)
 	} else {
-		_ = tc.SetDeadline(time.Now().Add(DefaultTimeout))
+		_ = tc.SetDeadline(time.Now().Add(stepTimeout))
 	}
 	_, werr := fmt.Fprintf(tc, "GET /services/data/ HTTP/1.1\r\nHost: %s\r\nUser-Agent: sfmtls-diag\r\nConnection: close\r\n\r\n", u.Host)
 	resp, rerr := http.ReadResponse(bufio.NewReader(tc), nil)

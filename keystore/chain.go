@@ -5,6 +5,8 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
+
+	"github.com/sfmtls/sfmtls/internal/certcheck"
 )
 
 // maxChain bounds chain building against loops in hostile input.
@@ -30,19 +32,13 @@ func leafFor(signer crypto.Signer, own, pool []*x509.Certificate) *x509.Certific
 	return nil
 }
 
-// isSelfSigned reports whether c's signature verifies with its own key.
-func isSelfSigned(c *x509.Certificate) bool {
-	return bytes.Equal(c.RawIssuer, c.RawSubject) &&
-		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
-}
-
 // orderChain returns leaf followed by the issuers found in candidates, each verified
 // by signature, stopping before a self-signed root: the order a TLS client sends.
 func orderChain(leaf *x509.Certificate, candidates []*x509.Certificate) []*x509.Certificate {
 	chain := []*x509.Certificate{leaf}
-	for cur := leaf; len(chain) < maxChain && !isSelfSigned(cur); {
+	for cur := leaf; len(chain) < maxChain && !certcheck.SelfSigned(cur); {
 		next := issuerOf(cur, candidates, chain)
-		if next == nil || isSelfSigned(next) {
+		if next == nil || certcheck.SelfSigned(next) {
 			break
 		}
 		chain = append(chain, next)

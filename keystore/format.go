@@ -45,10 +45,10 @@ const (
 // which a PFX's authSafe names right after its version.
 var oidPKCS7 = []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07}
 
-// DetectFormat recognises a keystore's format from its first bytes, whatever the
+// detectFormat recognises a keystore's format from its first bytes, whatever the
 // file is called. It reads only a header, so a truncated file is still recognised
 // (and then fails to load as corrupt rather than as unknown).
-func DetectFormat(data []byte) Format {
+func detectFormat(data []byte) Format {
 	if len(data) >= 4 {
 		switch binary.BigEndian.Uint32(data) {
 		case magicJKS:

@@ -12,7 +12,7 @@ import (
 
 func FuzzDetectFormat(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if fm := DetectFormat(data); fm < FormatUnknown || fm > FormatPEM {
+		if fm := detectFormat(data); fm < FormatUnknown || fm > FormatPEM {
 			t.Fatalf("format %d out of range", fm)
 		}
 	})

@@ -77,11 +77,11 @@ func (id *Identity) CheckValidity(t time.Time) error {
 	for _, c := range id.chain {
 		if t.Before(c.NotBefore) {
 			return &Error{Kind: ErrExpired, Alias: id.alias, Detail: fmt.Sprintf("%q is not valid before %s", c.Subject.String(), c.NotBefore.UTC().Format(time.RFC3339)),
-				Hint: "check the machine's clock"}
+				fix: "check the machine's clock"}
 		}
 		if t.After(c.NotAfter) {
 			return &Error{Kind: ErrExpired, Alias: id.alias, Detail: fmt.Sprintf("%q expired at %s", c.Subject.String(), c.NotAfter.UTC().Format(time.RFC3339)),
-				Hint: "renew the certificate and upload the new one to Salesforce"}
+				fix: "renew the certificate and upload the new one to Salesforce"}
 		}
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sfmtls/sfmtls/internal/certcheck"
 )
 
 // expirySoon is how early an approaching expiry is reported.
@@ -15,11 +17,13 @@ const expirySoon = 30 * 24 * time.Hour
 
 // Warnings that Inspect reports; the expiry ones carry a date after a colon.
 const (
-	WarnSelfSigned   = "self-signed certificates are not valid for Salesforce mutual authentication"
-	WarnNoClientAuth = "no clientAuth extended key usage: a server that checks it refuses this certificate for mutual TLS"
+	// WarnSelfSigned: Salesforce refuses a self-signed certificate for mutual TLS.
+	WarnSelfSigned = certcheck.WarnSelfSigned
+	// WarnNoClientAuth: the certificate lacks the clientAuth extended key usage.
+	WarnNoClientAuth = certcheck.WarnNoClientAuth
 	// WarnDualUse: the Chrome Root Program (policy 1.7) has public CAs stop issuing
 	// certificates that carry both usages from 2026-06-15, so renewal will not give one.
-	WarnDualUse = "dual-use certificate (serverAuth and clientAuth extended key usages): since 2026-06-15 public CAs no longer issue these (Chrome Root Program policy 1.7) and Salesforce advises separate client and server hierarchies; ask the CA for a clientAuth-only certificate"
+	WarnDualUse = certcheck.WarnDualUse
 	// WarnNoIntermediates: Identity.Warnings gives it for a chain holding a leaf
 	// a CA issued without the intermediates Salesforce needs in the handshake.
 	WarnNoIntermediates = "the keystore holds the certificate without its intermediate CA certificates: unless a root CA signed it directly, add the chain to the keystore"
@@ -110,8 +114,8 @@ func describe(e entry, chain []*x509.Certificate, now time.Time) EntryReport {
 		NotBefore:   c.NotBefore.UTC(),
 		NotAfter:    c.NotAfter.UTC(),
 		ChainLength: len(chain),
-		SelfSigned:  isSelfSigned(c),
-		ClientAuth:  hasClientAuth(c),
+		SelfSigned:  certcheck.SelfSigned(c),
+		ClientAuth:  certcheck.ClientAuth(c),
 	}
 	rep.KeyType, rep.KeyBits = keyTypeAndBits(c)
 	rep.Warnings = append(warnings(c, e.kind, now), unverifiedLinks(chain)...)
@@ -123,7 +127,7 @@ func describe(e entry, chain []*x509.Certificate, now time.Time) EntryReport {
 
 // noIntermediates: a CA-issued leaf stored without the certificates above it.
 func noIntermediates(chain []*x509.Certificate) bool {
-	return len(chain) == 1 && !isSelfSigned(chain[0])
+	return len(chain) == 1 && !certcheck.SelfSigned(chain[0])
 }
 
 // Warnings returns what Inspect would warn about the identity's certificate at
@@ -136,28 +140,6 @@ func (id *Identity) Warnings(t time.Time) []string {
 	}
 	return w
 }
-
-// MTLSWarnings lists what makes leaf unfit for Salesforce mutual
-// authentication: WarnSelfSigned, WarnNoClientAuth, WarnDualUse. Inspect,
-// Identity.Warnings and certgen.CheckIdentity all decide with it, so they
-// agree and word it alike.
-func MTLSWarnings(leaf *x509.Certificate) []string {
-	var w []string
-	if isSelfSigned(leaf) {
-		w = append(w, WarnSelfSigned)
-	}
-	if !hasClientAuth(leaf) {
-		w = append(w, WarnNoClientAuth)
-	}
-	if hasEKU(leaf, x509.ExtKeyUsageServerAuth) && hasEKU(leaf, x509.ExtKeyUsageClientAuth) {
-		w = append(w, WarnDualUse)
-	}
-	return w
-}
-
-// SelfSigned reports whether c is signed by its own key (and names itself as
-// issuer): a root, or a certificate Salesforce refuses for mutual TLS.
-func SelfSigned(c *x509.Certificate) bool { return isSelfSigned(c) }
 
 // warnings lists expiry problems and, for a private-key entry, what makes the
 // certificate unfit for Salesforce mutual authentication.
@@ -172,18 +154,9 @@ func warnings(c *x509.Certificate, kind EntryKind, now time.Time) []string {
 		w = append(w, "expires within 30 days: "+c.NotAfter.UTC().Format(time.RFC3339))
 	}
 	if kind == PrivateKeyEntry {
-		w = append(w, MTLSWarnings(c)...)
+		w = append(w, certcheck.MTLSWarnings(c)...)
 	}
 	return w
-}
-
-func hasEKU(c *x509.Certificate, want x509.ExtKeyUsage) bool {
-	for _, u := range c.ExtKeyUsage {
-		if u == want {
-			return true
-		}
-	}
-	return false
 }
 
 // unverifiedLinks warns about chain certificates kept although their signature
@@ -198,15 +171,6 @@ func unverifiedLinks(chain []*x509.Certificate) []string {
 		}
 	}
 	return w
-}
-
-func hasClientAuth(c *x509.Certificate) bool {
-	for _, u := range c.ExtKeyUsage {
-		if u == x509.ExtKeyUsageClientAuth || u == x509.ExtKeyUsageAny {
-			return true
-		}
-	}
-	return false
 }
 
 func keyTypeAndBits(c *x509.Certificate) (string, int) {

@@ -175,7 +175,7 @@ func TestOpenSSLDecryptsEncryptPKCS8WithDefaults(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "key.pem")
 	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600))
 	params := wTool(t, "openssl", "asn1parse", "-in", keyFile)
-	assert.Contains(t, params, ":0927C0") // keystore.PKCS8Iterations, 600000
+	assert.Contains(t, params, ":0927C0") // the default iteration count, 600000
 	keyPub := wTool(t, "openssl", "pkey", "-in", keyFile, "-passin", "pass:"+string(wKeyPW), "-pubout")
 	der, err := x509.MarshalPKIXPublicKey(id.Signer().Public())
 	require.NoError(t, err)

@@ -128,7 +128,7 @@ func readFile(path string) ([]byte, error) {
 
 // parse detects the format and reads the store, with errors naming the source.
 func parse(data []byte, opts Options) (*store, error) {
-	format := DetectFormat(data)
+	format := detectFormat(data)
 	if opts.KeyFile != "" {
 		if format != FormatPEM {
 			return nil, withSource(failure(ErrUnsupported, "a separate key file goes with PEM certificates only", "", nil), opts.Name, format)
@@ -192,7 +192,7 @@ func (s *store) choose(alias string) (*entry, error) {
 	}
 	if alias == "" {
 		if len(aliases) > 1 {
-			return nil, failure(ErrAmbiguousAlias, "", "choose an alias: "+quoteList(aliases), nil)
+			return nil, failure(ErrAmbiguousAlias, "private keys "+quoteList(aliases), "choose one of these aliases", nil)
 		}
 		for i := range s.entries {
 			if s.entries[i].kind == PrivateKeyEntry {
@@ -206,16 +206,16 @@ func (s *store) choose(alias string) (*entry, error) {
 			return e, nil
 		}
 	}
-	hint := "private-key aliases in this store: " + quoteList(aliases)
+	detail, fix := "private-key aliases in this store: "+quoteList(aliases), "choose one of these aliases"
 	if s.format == FormatPEM {
-		hint = "PEM files have no aliases: leave the alias empty"
+		detail, fix = "PEM files have no aliases", "leave the alias empty"
 	}
 	for _, e := range s.entries {
 		if e.kind == TrustedCertEntry && strings.EqualFold(e.alias, alias) {
-			return nil, &Error{Kind: ErrAliasNotFound, Alias: alias, Detail: "it is a trusted-certificate entry with no private key", Hint: hint}
+			detail = "it is a trusted-certificate entry with no private key; " + detail
 		}
 	}
-	return nil, &Error{Kind: ErrAliasNotFound, Alias: alias, Hint: hint}
+	return nil, &Error{Kind: ErrAliasNotFound, Alias: alias, Detail: detail, fix: fix}
 }
 
 func firstCert(lists ...[]*x509.Certificate) *x509.Certificate {
@@ -262,14 +262,14 @@ func (s *store) identityOf(e *entry, opts Options) (*Identity, error) {
 		if len(e.certs) == 0 && len(s.pool) == 0 && s.format != FormatPEM {
 			// Java requires a chain on every key entry; a store without one was damaged or hand-made.
 			return nil, &Error{Kind: ErrCorrupt, Alias: e.alias, Detail: "the private-key entry holds no certificate",
-				Hint: "import the key together with its certificate chain: openssl pkcs12 -export -inkey KEY -in CHAIN.pem, then keytool -importkeystore from that file"}
+				fix: "import the key together with its certificate chain: openssl pkcs12 -export -inkey KEY -in CHAIN.pem, then keytool -importkeystore from that file"}
 		}
 		if len(e.certs) == 0 && len(s.pool) == 0 {
 			return nil, &Error{Kind: ErrKeyMismatch, Alias: e.alias, Detail: "there is no certificate for the key",
-				Hint: "give the certificate file and name this key file in KeyFile (sfmtls: --key-file)"}
+				fix: "give the certificate file and name this key file in KeyFile (sfmtls: --key-file)"}
 		}
 		return nil, &Error{Kind: ErrKeyMismatch, Alias: e.alias, Detail: fmt.Sprintf("the key does not belong to %q", firstCert(e.certs, s.pool).Subject.String()),
-			Hint: "export the key together with its own certificate"}
+			fix: "export the key together with its own certificate"}
 	}
 	chain := orderChain(leaf, append(slices.Clip(e.certs), s.pool...))
 	return newIdentity(signer, chain, e.alias, s.format), nil

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -62,9 +61,9 @@ func TestDetectFormatFromBytesNotName(t *testing.T) {
 		"notakeystore.bin":     FormatUnknown,
 	}
 	for name, want := range cases {
-		assert.Equal(t, want, DetectFormat(readFixture(t, name)), name)
+		assert.Equal(t, want, detectFormat(readFixture(t, name)), name)
 	}
-	assert.Equal(t, FormatUnknown, DetectFormat(nil))
+	assert.Equal(t, FormatUnknown, detectFormat(nil))
 	assert.Equal(t, "PKCS12", FormatPKCS12.String())
 }
 
@@ -93,7 +92,9 @@ func TestLoadJKS(t *testing.T) {
 	loadOK(t, "client-keypass.jks", Options{Password: storePW, KeyPassword: keyPW}, clientCN, FormatJKS)
 	_, err := LoadFile(fixture("client-keypass.jks"), Options{Password: storePW})
 	require.ErrorIs(t, err, ErrWrongPassword)
-	assert.Contains(t, err.Error(), "key password")
+	var kerr *Error
+	require.ErrorAs(t, err, &kerr)
+	assert.Contains(t, kerr.Fix(), "key password")
 	assert.Contains(t, err.Error(), `alias "client"`)
 
 	// keytool lower-cases aliases; matching ignores case. EC keys load too.
@@ -138,7 +139,7 @@ func TestPKCS12SeveralKeysByAlias(t *testing.T) {
 	var kerr *Error
 	require.ErrorAs(t, err, &kerr)
 	assert.Equal(t, "nope", kerr.Alias)
-	assert.Contains(t, kerr.Hint, `"ecclient"`)
+	assert.Contains(t, kerr.Detail, `"ecclient"`)
 }
 
 func TestLoadJCEKS(t *testing.T) {
@@ -262,8 +263,8 @@ func TestErrorsAreTypedAndNameTheFile(t *testing.T) {
 		{"truncated.jceks", Options{Password: storePW}, ErrCorrupt, "truncated"},
 		{"truncated.p12", Options{Password: storePW}, ErrCorrupt, "truncated"},
 		{"truncated-key.pem", Options{}, ErrCorrupt, "no complete PEM block"},
-		{"random.bin", Options{Password: storePW}, ErrUnknownFormat, "expected JKS, JCEKS, PKCS#12"},
-		{"notakeystore.bin", Options{}, ErrUnknownFormat, "expected JKS"},
+		{"random.bin", Options{Password: storePW}, ErrUnknownFormat, "unknown keystore format"},
+		{"notakeystore.bin", Options{}, ErrUnknownFormat, "unknown keystore format"},
 		{"does-not-exist.p12", Options{}, ErrUnreadable, "no such file"},
 	}
 	for _, c := range cases {
@@ -308,9 +309,11 @@ func TestCheckValidity(t *testing.T) {
 }
 
 func TestErrorMessageShape(t *testing.T) {
-	e := &Error{Source: "a.jks", Format: FormatJKS, Alias: "x", Kind: ErrWrongPassword, Detail: "d", Hint: "h", Err: errors.New("cause")}
-	assert.Equal(t, `keystore a.jks (JKS): wrong password for alias "x": d: cause (h)`, e.Error())
-	assert.True(t, strings.HasPrefix((&Error{Kind: ErrCorrupt}).Error(), "keystore: corrupt"))
+	e := &Error{Source: "a.jks", Format: FormatJKS, Alias: "x", Kind: ErrWrongPassword, Detail: "d", fix: "h", Err: errors.New("cause")}
+	assert.Equal(t, `keystore: a.jks (JKS): wrong password for alias "x": d: cause`, e.Error(), "the fix is not repeated")
+	assert.Equal(t, "h", e.Fix())
+	assert.Equal(t, "keystore: JKS: corrupt or truncated keystore", (&Error{Format: FormatJKS, Kind: ErrCorrupt}).Error())
+	assert.Equal(t, "keystore: corrupt or truncated keystore", (&Error{Kind: ErrCorrupt}).Error())
 }
 
 // keystore-go writes the certificate type as "X509" where Java writes "X.509".

@@ -62,7 +62,7 @@ func decryptPKCS8(der []byte, password Secret) ([]byte, error) {
 	plain, err := decryptPBE(info.Algorithm, info.EncryptedData, password, maxIterations)
 	if err != nil {
 		if e, ok := err.(*Error); ok && e.Kind == ErrWrongPassword {
-			e.Detail, e.Hint = "the private key cannot be decrypted", hintKeyPassword
+			e.Detail, e.fix = "the private key cannot be decrypted", hintKeyPassword
 		}
 		return nil, err
 	}

@@ -389,9 +389,9 @@ func pkcs12KeyDecrypter(k p12Key, storeVerified bool, maxIter int) func(Secret) 
 			}
 			if err != nil {
 				if e, ok := err.(*Error); ok && e.Kind == ErrWrongPassword {
-					e.Detail, e.Hint = "the private key cannot be decrypted", hintKeyPassword
+					e.Detail, e.fix = "the private key cannot be decrypted", hintKeyPassword
 					if !storeVerified {
-						e.Hint = hintUncheckedStore
+						e.fix = hintUncheckedStore
 					}
 				}
 				return nil, err

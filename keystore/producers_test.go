@@ -172,7 +172,7 @@ func TestProducersRefusalsNameTheCauseAndTheFix(t *testing.T) {
 			var kerr *Error
 			require.ErrorAs(t, err, &kerr)
 			assert.Contains(t, kerr.Detail, c.detail)
-			assert.Contains(t, kerr.Hint, c.hint)
+			assert.Contains(t, kerr.Fix(), c.hint)
 			for _, pw := range []Secret{c.opts.Password, c.opts.KeyPassword} {
 				if pw != "" {
 					assert.NotContains(t, err.Error(), string(pw))

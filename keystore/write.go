@@ -13,51 +13,25 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"strings"
 	"time"
 
 	jks "github.com/pavlo-v-chernykh/keystore-go/v4"
+	"github.com/sfmtls/sfmtls/internal/atomicfile"
+	"github.com/sfmtls/sfmtls/internal/keydefaults"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
-// Errors of the write side, matched with errors.Is like the sentinels in errors.go.
-var (
-	// ErrFileExists: WriteFile was asked to write over an existing file.
-	ErrFileExists = errors.New("file already exists")
-	// ErrBadWriteOptions: the WriteOptions cannot produce a usable keystore
-	// (missing or too short password, a key password where the format has none,
-	// an alias Java cannot store, a format this package does not write).
-	ErrBadWriteOptions = errors.New("cannot write the keystore with these options")
-	// ErrChainOrder: a certificate of the chain is not issued by the next one.
-	ErrChainOrder = errors.New("certificate chain out of order")
-	// ErrUnwritable: the file cannot be written (no such directory, no permission).
-	ErrUnwritable = errors.New("cannot write the keystore file")
-)
-
 const (
-	// MinPasswordLen is the shortest store or key password written, keytool's own
-	// minimum, so that every file written can be maintained with keytool later.
-	MinPasswordLen = 6
-
-	// PKCS8Iterations is the PBKDF2-HMAC-SHA256 iteration count of encrypted PEM
-	// keys: OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256. Decrypting costs
-	// a fraction of a second once, at startup.
-	PKCS8Iterations = 600_000
-
-	// MinKeyIterations is the lowest WriteOptions.KeyIterations accepted, RFC 8018's
+	// minKeyIterations is the lowest WriteOptions.KeyIterations accepted, RFC 8018's
 	// floor; OpenSSL's own default for openssl pkcs8 -topk8 is 2048.
-	MinKeyIterations = 1000
+	minKeyIterations = 1000
 	maxKeyIterations = 10_000_000
 
 	// pkcs12Iterations matches what keytool itself writes into PKCS#12 stores
 	// (Java 17: PBES2 AES-256, HMAC-SHA256 MAC, 10000 iterations).
 	pkcs12Iterations = 10_000
-
-	// DefaultAlias is keytool's default alias, used when neither the options nor
-	// the identity name one.
-	DefaultAlias = "mykey"
 )
 
 // WriteOptions says how Encode and WriteFile write an identity.
@@ -65,18 +39,21 @@ type WriteOptions struct {
 	// Format is FormatJKS, FormatPKCS12 or FormatPEM. JCEKS is read, not written.
 	Format Format
 	// Alias names the private-key entry in JKS and PKCS#12 (its friendlyName).
-	// Empty means the identity's own alias, else DefaultAlias. JKS stores it in
-	// lower case, as keytool does. PEM has no aliases and ignores it.
+	// Empty means the identity's own alias, else keytool's default, "mykey".
+	// JKS stores it in lower case, as keytool does. PEM has no aliases and
+	// ignores it.
 	Alias string
 	// Password protects the store (JKS, PKCS#12) and, unless KeyPassword is set,
 	// the key. For PEM it encrypts the key as PKCS#8 PBES2 (AES-256-CBC,
-	// PBKDF2-HMAC-SHA256, PKCS8Iterations). At least MinPasswordLen characters.
+	// PBKDF2-HMAC-SHA256, 600,000 iterations). At least 6 characters, keytool's
+	// minimum, so that every file written can be maintained with keytool.
 	Password Secret
 	// KeyPassword protects the key with a password of its own. JKS only: PKCS#12
 	// (as Java and OpenSSL read it) and PEM have one password.
 	KeyPassword Secret
 	// KeyIterations is the PBKDF2 iteration count of an encrypted PEM key; zero
-	// means PKCS8Iterations. Between MinKeyIterations and 10,000,000.
+	// means 600,000, OWASP's 2023 recommendation. Between 1000 (RFC 8018's
+	// floor) and 10,000,000.
 	KeyIterations int
 	// UnencryptedKey writes a PEM key in the clear (PKCS#8 "PRIVATE KEY") when
 	// Password is empty. Without it, a PEM key needs a password.
@@ -96,7 +73,7 @@ func (o WriteOptions) now() time.Time {
 
 // badOptions is the shorthand for an ErrBadWriteOptions error.
 func badOptions(format Format, detail, hint string) *Error {
-	return &Error{Kind: ErrBadWriteOptions, Format: format, Detail: detail, Hint: hint}
+	return &Error{Kind: ErrBadWriteOptions, Format: format, Detail: detail, fix: hint}
 }
 
 // Encode returns id as a keystore in opts.Format: the key with id.Chain() (leaf
@@ -120,7 +97,7 @@ func Encode(id *Identity, opts WriteOptions) ([]byte, error) {
 		alias = id.Alias()
 	}
 	if alias == "" {
-		alias = DefaultAlias
+		alias = keydefaults.Alias
 	}
 	switch opts.Format {
 	case FormatJKS:
@@ -159,8 +136,8 @@ func checkOptions(opts WriteOptions) error {
 			return err
 		}
 	}
-	if n := opts.KeyIterations; n != 0 && (n < MinKeyIterations || n > maxKeyIterations) {
-		return badOptions(f, fmt.Sprintf("%d key iterations", n), fmt.Sprintf("use between %d and %d, or 0 for %d", MinKeyIterations, maxKeyIterations, PKCS8Iterations))
+	if n := opts.KeyIterations; n != 0 && (n < minKeyIterations || n > maxKeyIterations) {
+		return badOptions(f, fmt.Sprintf("%d key iterations", n), fmt.Sprintf("use between %d and %d, or 0 for %d", minKeyIterations, maxKeyIterations, keydefaults.PKCS8Iterations))
 	}
 	if strings.ContainsAny(opts.Alias, "\x00\n\r") || len(opts.Alias) > 0xffff {
 		return badOptions(f, "the alias has control characters or is too long", "use a short printable alias")
@@ -169,9 +146,9 @@ func checkOptions(opts WriteOptions) error {
 }
 
 func checkPassword(f Format, what string, pw Secret) error {
-	if n := len([]rune(string(pw))); n < MinPasswordLen {
+	if n := len([]rune(string(pw))); n < keydefaults.MinPasswordLen {
 		return badOptions(f, fmt.Sprintf("the %s has %d characters", what, n),
-			fmt.Sprintf("use at least %d characters, as keytool requires", MinPasswordLen))
+			fmt.Sprintf("use at least %d characters, as keytool requires", keydefaults.MinPasswordLen))
 	}
 	if _, ok := latin1(pw); f == FormatJKS && !ok {
 		return badOptions(f, "JKS "+what+"s are limited to Latin-1 characters", "use a Latin-1 password or write PKCS#12")
@@ -185,7 +162,7 @@ func checkChainOrder(chain []*x509.Certificate) *Error {
 		if err := chain[i].CheckSignatureFrom(chain[i+1]); err != nil {
 			return &Error{Kind: ErrChainOrder,
 				Detail: fmt.Sprintf("certificate %d (%q) is not issued by certificate %d (%q)", i+1, chain[i].Subject.String(), i+2, chain[i+1].Subject.String()),
-				Hint:   "give the chain leaf first, each certificate followed by its issuer", Err: err}
+				fix:    "give the chain leaf first, each certificate followed by its issuer", Err: err}
 		}
 	}
 	return nil
@@ -205,7 +182,7 @@ func encodeJKS(key crypto.Signer, chain []*x509.Certificate, alias string, opts 
 	if opts.KeyPassword != "" {
 		keyPW, _ = latin1(opts.KeyPassword)
 	}
-	ks := jks.New(jks.WithMinPasswordLen(MinPasswordLen))
+	ks := jks.New(jks.WithMinPasswordLen(keydefaults.MinPasswordLen))
 	entry := jks.PrivateKeyEntry{CreationTime: opts.now(), PrivateKey: der, CertificateChain: certs}
 	if err := ks.SetPrivateKeyEntry(alias, entry, keyPW); err != nil {
 		return nil, &Error{Kind: ErrBadWriteOptions, Format: FormatJKS, Alias: alias, Detail: "the key entry cannot be stored", Err: err}
@@ -232,7 +209,7 @@ func encodePEM(key crypto.Signer, chain []*x509.Certificate, opts WriteOptions) 
 	} else {
 		iterations := opts.KeyIterations
 		if iterations == 0 {
-			iterations = PKCS8Iterations
+			iterations = keydefaults.PKCS8Iterations
 		}
 		var err error
 		if block, err = encryptPKCS8(key, opts.Password, iterations); err != nil {
@@ -244,10 +221,10 @@ func encodePEM(key crypto.Signer, chain []*x509.Certificate, opts WriteOptions) 
 }
 
 // EncryptPKCS8 returns key as an "ENCRYPTED PRIVATE KEY" PEM block: PKCS#8 with
-// PBES2 (RFC 8018), AES-256-CBC and PBKDF2-HMAC-SHA256 with PKCS8Iterations, as
+// PBES2 (RFC 8018), AES-256-CBC and PBKDF2-HMAC-SHA256 with 600,000 iterations, as
 // openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 writes it.
 func EncryptPKCS8(key crypto.Signer, password Secret) (*pem.Block, error) {
-	return encryptPKCS8(key, password, PKCS8Iterations)
+	return encryptPKCS8(key, password, keydefaults.PKCS8Iterations)
 }
 
 func encryptPKCS8(key crypto.Signer, password Secret, iterations int) (*pem.Block, error) {
@@ -324,60 +301,22 @@ func encodePKCS12(key crypto.Signer, chain []*x509.Certificate, alias string, pa
 	return named, nil
 }
 
-// WriteFile encodes id (see Encode) and writes it to path with WriteSecretFile:
-// mode 0600, atomically, replacing an existing file only with opts.Overwrite.
+// WriteFile encodes id (see Encode) and writes it to path: mode 0600,
+// atomically (a reader never sees half a file, a failure leaves none), replacing
+// an existing file or symbolic link only with opts.Overwrite.
 func WriteFile(path string, id *Identity, opts WriteOptions) error {
 	data, err := Encode(id, opts)
 	if err != nil {
 		return withSource(err, path, opts.Format)
 	}
-	return withSource(WriteSecretFile(path, data, opts.Overwrite), path, opts.Format)
-}
-
-// WriteSecretFile writes data (a keystore, an encrypted key) to path with mode
-// 0600. It writes a temporary file in the same directory and renames it, so a
-// reader never sees half a file and a failure leaves no file behind. An existing
-// file, or a symbolic link, at path is replaced only when overwrite is true;
-// otherwise the error matches ErrFileExists.
-func WriteSecretFile(path string, data []byte, overwrite bool) error {
-	if !overwrite {
-		if _, err := os.Lstat(path); err == nil {
-			return &Error{Source: path, Kind: ErrFileExists, Hint: "choose another file name or allow overwriting"}
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot create a file next to it", Err: err}
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	// CreateTemp already makes the file 0600; said explicitly as it holds a key.
-	err = tmp.Chmod(0o600)
-	if err == nil {
-		_, err = tmp.Write(data)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot write the file", Err: err}
-	}
-	if !overwrite {
-		// Link fails if path appeared meanwhile, where Rename would replace it.
-		if err := os.Link(tmp.Name(), path); err != nil {
-			if errors.Is(err, os.ErrExist) {
-				return &Error{Source: path, Kind: ErrFileExists, Hint: "choose another file name or allow overwriting"}
-			}
-			return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot create the file", Err: err}
-		}
+	err = atomicfile.WriteSecret(path, data, opts.Overwrite)
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, fs.ErrExist):
+		return &Error{Source: path, Format: opts.Format, Kind: ErrFileExists, fix: "choose another file name or allow overwriting"}
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return &Error{Source: path, Kind: ErrUnwritable, Detail: "cannot replace the file", Err: err}
-	}
-	return nil
+	return &Error{Source: path, Format: opts.Format, Kind: ErrUnwritable, Err: err}
 }
 
 // latin1 gives the password bytes keystore-go writes with: one byte per Java

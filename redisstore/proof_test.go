@@ -34,6 +34,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/storekey"
 	"github.com/sfmtls/sfmtls/internal/tokencheck"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/redisstore"
@@ -115,22 +116,21 @@ func child(cfg childConfig) (*childResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := auth.StoreKey(cfg.OrgURL, cfg.ConsumerKey, cfg.Username)
 	var store auth.Store
 	switch cfg.Store {
 	case "redis":
 		rdb := redis.NewClient(clientOptions(cfg.RedisAddr))
 		defer rdb.Close()
-		store, err = redisstore.New(rdb, redisstore.Options{Key: key, LockTTL: cfg.LockTTL, EncryptionKey: []byte(testKey)})
+		store, err = redisstore.New(rdb, redisstore.Options{LockTTL: cfg.LockTTL, EncryptionKey: []byte(testKey)})
 	case "file":
-		store, err = auth.NewFileStore(cfg.FileDir, key)
+		store, err = auth.NewFileStore(cfg.FileDir)
 	default:
 		err = fmt.Errorf("unknown store %q", cfg.Store)
 	}
 	if err != nil {
 		return nil, err
 	}
-	cache := auth.NewCache(src, auth.CacheOptions{Store: store, Check: tokencheck.Checker(cfg.OrgURL, nil),
+	cache := auth.NewCache(src, auth.CacheOptions{Store: store, StoreKey: storekey.Key(cfg.OrgURL, cfg.ConsumerKey, cfg.Username), Check: tokencheck.Checker(cfg.OrgURL, nil),
 		StoreTimeout: 2 * time.Second, StoreRetryAfter: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 
 	// The parent closes stdin to end the run.
@@ -321,20 +321,35 @@ func (p *proc) finish(t *testing.T) childResult {
 	return childResult{}
 }
 
-// expireRepeatedly ends every session n times, every interval, and each time
-// waits for the login that replaces it, so that each expiry lands on a live
-// session even on a slow machine (under -race the round can outlast interval).
-func (e *proofEnv) expireRepeatedly(n int, every time.Duration) {
+// succeeded is how many API calls the org has answered with success.
+func (e *proofEnv) succeeded() int64 {
+	st := e.org.Stats()
+	return st.APIRequests - st.Unauthorized
+}
+
+// settle waits until the org has issued a token after issued and, on it, the
+// children's callers have made two successful calls each on average: the
+// sessions are replaced and in use, however slow the machine.
+func (e *proofEnv) settle(issued int64, callers int) {
+	e.t.Helper()
+	require.Eventually(e.t, func() bool { return e.org.Stats().TokensIssued > issued }, time.Minute, 5*time.Millisecond,
+		"no new session after an expiry")
+	calls := e.succeeded()
+	require.Eventually(e.t, func() bool { return e.succeeded() >= calls+int64(2*callers) }, time.Minute, 5*time.Millisecond,
+		"calls did not resume on the new session")
+}
+
+// expireRepeatedly ends every session n times, each time once the one before
+// has been replaced and is in use (settle), so that each expiry lands on a
+// live session: progress, not a clock, paces it. callers is how many callers
+// the children run in all.
+func (e *proofEnv) expireRepeatedly(n, callers int) {
+	e.t.Helper()
 	for range n {
-		time.Sleep(every)
-		before := e.org.Stats().TokenRequests
+		issued := e.org.Stats().TokensIssued
 		e.org.ExpireAllSessions()
-		deadline := time.Now().Add(30 * time.Second)
-		for e.org.Stats().TokenRequests == before && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		e.settle(issued, callers)
 	}
-	time.Sleep(every)
 }
 
 func sum(t *testing.T, procs []*proc) childResult {
@@ -364,7 +379,7 @@ func TestProofEightProcessesShareOneSession(t *testing.T) {
 			for _, p := range procs {
 				p.waitReady(t, 60*time.Second)
 			}
-			e.expireRepeatedly(10, time.Second)
+			e.expireRepeatedly(10, 8*50)
 			total := sum(t, procs)
 			st := e.org.Stats()
 			t.Logf("%s store: %d calls ok, %d failed, %d 401s met, %d token requests (logins by the children: %d), %d GETs resent after a dropped connection",
@@ -385,8 +400,8 @@ func TestProofLockHolderKilledMidLogin(t *testing.T) {
 	e.org.SetTokenDelay(time.Hour) // the holder's login hangs
 	holder := e.spawn("redis", 1, ttl)
 	raw := e.redis.Client(t)
-	lockKey := "sfmtls:lock:" + auth.StoreKey(e.org.URL, e.org.ConsumerKey, e.org.Username)
-	require.Eventually(t, func() bool { return raw.Exists(context.Background(), lockKey).Val() == 1 }, 30*time.Second, 5*time.Millisecond,
+	lockKey := "sfmtls:lock:" + storekey.Key(e.org.URL, e.org.ConsumerKey, e.org.Username)
+	require.Eventually(t, func() bool { return raw.Exists(t.Context(), lockKey).Val() == 1 }, 30*time.Second, 5*time.Millisecond,
 		"the first child takes the login lock")
 	lockedAt := time.Now()
 	require.Eventually(t, func() bool { return e.org.Stats().TokenRequests == 1 }, 10*time.Second, 5*time.Millisecond, "and is logging in")
@@ -395,7 +410,11 @@ func TestProofLockHolderKilledMidLogin(t *testing.T) {
 	for range 3 {
 		waiters = append(waiters, e.spawn("redis", 10, ttl))
 	}
-	time.Sleep(500 * time.Millisecond) // the waiters are blocked on the lock
+	// Each waiter subscribes to the identity's channel once it finds the lock
+	// taken: then all three are blocked on it.
+	channel := "sfmtls:events:" + storekey.Key(e.org.URL, e.org.ConsumerKey, e.org.Username)
+	require.Eventually(t, func() bool { return raw.PubSubNumSub(t.Context(), channel).Val()[channel] == int64(len(waiters)) },
+		30*time.Second, 5*time.Millisecond, "the waiters wait on the lock")
 	require.NoError(t, holder.cmd.Process.Signal(syscall.SIGKILL))
 	killedAt := time.Now()
 	e.org.SetTokenDelay(0)
@@ -423,14 +442,14 @@ func TestProofRedisStoppedMidRun(t *testing.T) {
 	for _, p := range procs {
 		p.waitReady(t, 60*time.Second)
 	}
-	e.expireRepeatedly(2, 500*time.Millisecond)
+	e.expireRepeatedly(2, 4*20)
 	shared := e.org.Stats().TokenRequests
 	t.Logf("with Redis: %d token requests for the start and 2 expiries", shared)
 	assert.LessOrEqual(t, shared, int64(3))
 
 	e.redis.Stop()
 	before, apiBefore := e.org.Stats().TokenRequests, e.org.Stats().APIRequests
-	e.expireRepeatedly(3, 700*time.Millisecond)
+	e.expireRepeatedly(3, 4*20)
 	down := e.org.Stats().TokenRequests - before
 	t.Logf("Redis down: %d API requests", e.org.Stats().APIRequests-apiBefore)
 	t.Logf("Redis down: %d token requests for 3 expiries across 4 processes", down)
@@ -438,9 +457,21 @@ func TestProofRedisStoppedMidRun(t *testing.T) {
 	assert.GreaterOrEqual(t, down, int64(3), "and does log in while Redis is down")
 
 	e.redis.Start()
-	time.Sleep(2500 * time.Millisecond) // past StoreRetryAfter (2 s in the children)
+	// The children leave the store alone for StoreRetryAfter (2 s) after it
+	// failed, each logging in by itself meanwhile: end sessions until one
+	// ending costs one login across the four, i.e. they share through Redis
+	// again.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		before := e.org.Stats().TokenRequests
+		e.expireRepeatedly(1, 4*20)
+		if e.org.Stats().TokenRequests-before == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the children never shared through Redis again")
+	}
 	before = e.org.Stats().TokenRequests
-	e.expireRepeatedly(3, 700*time.Millisecond)
+	e.expireRepeatedly(3, 4*20)
 	back := e.org.Stats().TokenRequests - before
 	t.Logf("Redis back: %d token requests for 3 expiries", back)
 	assert.LessOrEqual(t, back, int64(3), "sharing resumes: one login per expiry")

@@ -2,12 +2,14 @@
 // Redis: an auth.Store on github.com/redis/go-redis/v9. It is its own Go module
 // so that the SDK does not pull in a Redis client.
 //
-// One Store serves one login identity (auth.StoreKey: login URL, consumer key,
-// username). It keeps the token in a hash under <prefix>token:<key> (encrypted
-// with AES-GCM when Options.EncryptionKey is set), takes the login lock with
-// SET NX PX under <prefix>lock:<key>, wakes waiters over the Pub/Sub channel
-// <prefix>events:<key>, and deletes a rejected token only if it is still the
-// stored one, atomically in a Lua script.
+// One Store serves every login identity; the transport names each by a key
+// derived from its login URL, consumer key and username, the same key the
+// sfmtls tool's stores use. The Store keeps a token in a hash under
+// <prefix>token:<key> (encrypted with AES-GCM when Options.EncryptionKey is
+// set), takes the login lock with SET NX PX under <prefix>lock:<key>, wakes
+// waiters over the Pub/Sub channel <prefix>events:<key>, and deletes a
+// rejected token only if it is still the stored one, atomically in a Lua
+// script.
 //
 // The token is a bearer token: whoever reads it from Redis can act as the
 // integration user until the session ends. Protect Redis with AUTH and TLS, or
@@ -35,6 +37,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/errs"
+	"github.com/sfmtls/sfmtls/internal/tokencodec"
 )
 
 // Defaults for Options.
@@ -51,8 +55,6 @@ const (
 
 // Options configure a Store.
 type Options struct {
-	// Key names the login identity: auth.StoreKey(loginURL, consumerKey, username). Required.
-	Key string
 	// Prefix namespaces the Redis keys; default "sfmtls:".
 	Prefix string
 	// EncryptionKey, when set, encrypts the stored token with AES-GCM; it must
@@ -69,9 +71,7 @@ type Options struct {
 // Store is an auth.Store on Redis.
 type Store struct {
 	rdb      redis.UniversalClient
-	tokenKey string
-	lockKey  string
-	channel  string
+	prefix   string
 	aead     cipher.AEAD
 	fpKey    []byte
 	lockTTL  time.Duration
@@ -80,16 +80,11 @@ type Store struct {
 
 var _ auth.Store = (*Store)(nil)
 
-// ErrConfig marks Options that cannot work.
-var ErrConfig = errors.New("redisstore: invalid options")
-
-// New returns a Store for one login identity on rdb.
+// New returns a Store on rdb. Options that cannot work are an error matching
+// client.ErrConfig.
 func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if rdb == nil {
-		return nil, fmt.Errorf("%w: no Redis client", ErrConfig)
-	}
-	if opts.Key == "" {
-		return nil, fmt.Errorf("%w: Key is empty: use auth.StoreKey(loginURL, consumerKey, username)", ErrConfig)
+		return nil, fmt.Errorf("redisstore: %w: no Redis client", errs.ErrConfig)
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
@@ -102,9 +97,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		rdb:      rdb,
-		tokenKey: opts.Prefix + "token:" + opts.Key,
-		lockKey:  opts.Prefix + "lock:" + opts.Key,
-		channel:  opts.Prefix + "events:" + opts.Key,
+		prefix:   opts.Prefix,
 		lockTTL:  opts.LockTTL,
 		tokenTTL: opts.TokenTTL,
 		fpKey:    []byte("sfmtls token fingerprint"),
@@ -112,10 +105,10 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if opts.EncryptionKey != nil {
 		block, err := aes.NewCipher(opts.EncryptionKey)
 		if err != nil {
-			return nil, fmt.Errorf("%w: EncryptionKey must be 16, 24 or 32 bytes (AES-128/192/256), got %d", ErrConfig, len(opts.EncryptionKey))
+			return nil, fmt.Errorf("redisstore: %w: EncryptionKey must be 16, 24 or 32 bytes (AES-128/192/256), got %d", errs.ErrConfig, len(opts.EncryptionKey))
 		}
 		if s.aead, err = cipher.NewGCM(block); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+			return nil, fmt.Errorf("redisstore: %w: %v", errs.ErrConfig, err)
 		}
 		mac := hmac.New(sha256.New, opts.EncryptionKey)
 		mac.Write([]byte("sfmtls token fingerprint"))
@@ -130,9 +123,15 @@ const (
 	formatEncrypted = 'e'
 )
 
-// ErrUnreadable marks a stored value this Store cannot read: encrypted without
-// a key here, or with another key, or not written by redisstore.
-var ErrUnreadable = errors.New("redisstore: stored token unreadable")
+// names are the Redis keys and channel of one login identity.
+type names struct{ token, lock, channel string }
+
+func (s *Store) names(key string) (names, error) {
+	if key == "" {
+		return names{}, fmt.Errorf("redisstore: %w: empty store key", errs.ErrConfig)
+	}
+	return names{token: s.prefix + "token:" + key, lock: s.prefix + "lock:" + key, channel: s.prefix + "events:" + key}, nil
+}
 
 // fingerprint identifies a token for compare-and-delete without storing or
 // comparing it in clear.
@@ -142,7 +141,9 @@ func (s *Store) fingerprint(tok *auth.Token) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-func (s *Store) seal(plain []byte) ([]byte, error) {
+// seal frames plain for the hash under tokenKey, encrypted when the Store has
+// a key.
+func (s *Store) seal(tokenKey string, plain []byte) ([]byte, error) {
 	if s.aead == nil {
 		return append([]byte{formatPlain}, plain...), nil
 	}
@@ -153,66 +154,81 @@ func (s *Store) seal(plain []byte) ([]byte, error) {
 	out := append([]byte{formatEncrypted}, nonce...)
 	// The key name is the associated data: a value copied under another
 	// identity's key does not decrypt.
-	return s.aead.Seal(out, nonce, plain, []byte(s.tokenKey)), nil
+	return s.aead.Seal(out, nonce, plain, []byte(tokenKey)), nil
 }
 
-func (s *Store) open(data []byte) ([]byte, error) {
+// open undoes seal. A value it cannot read (encrypted without a key here, or
+// with another key, or not written by redisstore) is an auth.ErrStoredToken
+// error, which the token cache answers with a login that replaces it.
+func (s *Store) open(tokenKey string, data []byte) ([]byte, error) {
 	if len(data) == 0 {
-		return nil, fmt.Errorf("%w: empty value", ErrUnreadable)
+		return nil, fmt.Errorf("redisstore: %w: empty value", auth.ErrStoredToken)
 	}
 	switch data[0] {
 	case formatPlain:
 		if s.aead != nil {
-			return nil, fmt.Errorf("%w: stored unencrypted but this store has an EncryptionKey (it will be replaced)", ErrUnreadable)
+			return nil, fmt.Errorf("redisstore: %w: stored unencrypted but this store has an EncryptionKey (it will be replaced)", auth.ErrStoredToken)
 		}
 		return data[1:], nil
 	case formatEncrypted:
 		if s.aead == nil {
-			return nil, fmt.Errorf("%w: stored encrypted; give this store the same EncryptionKey", ErrUnreadable)
+			return nil, fmt.Errorf("redisstore: %w: stored encrypted; give this store the same EncryptionKey", auth.ErrStoredToken)
 		}
 		n := s.aead.NonceSize()
 		if len(data) < 1+n {
-			return nil, fmt.Errorf("%w: truncated", ErrUnreadable)
+			return nil, fmt.Errorf("redisstore: %w: truncated", auth.ErrStoredToken)
 		}
-		plain, err := s.aead.Open(nil, data[1:1+n], data[1+n:], []byte(s.tokenKey))
+		plain, err := s.aead.Open(nil, data[1:1+n], data[1+n:], []byte(tokenKey))
 		if err != nil {
-			return nil, fmt.Errorf("%w: does not decrypt with this EncryptionKey", ErrUnreadable)
+			return nil, fmt.Errorf("redisstore: %w: does not decrypt with this EncryptionKey", auth.ErrStoredToken)
 		}
 		return plain, nil
 	}
-	return nil, fmt.Errorf("%w: unknown format", ErrUnreadable)
+	return nil, fmt.Errorf("redisstore: %w: unknown format", auth.ErrStoredToken)
 }
 
-// Load returns the stored token, or nil when there is none.
-func (s *Store) Load(ctx context.Context) (*auth.Token, error) {
-	data, err := s.rdb.HGet(ctx, s.tokenKey, "v").Bytes()
+// Load returns key's token, or nil when there is none.
+func (s *Store) Load(ctx context.Context, key string) (*auth.Token, error) {
+	n, err := s.names(key)
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.rdb.HGet(ctx, n.token, "v").Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fail(ctx, "load", err)
 	}
-	plain, err := s.open(data)
+	plain, err := s.open(n.token, data)
 	if err != nil {
 		return nil, err
 	}
-	return auth.DecodeToken(plain)
+	tok, err := tokencodec.Decode(plain)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %w", err)
+	}
+	return (*auth.Token)(tok), nil
 }
 
-// Save stores tok and wakes the processes waiting for it.
-func (s *Store) Save(ctx context.Context, tok *auth.Token) error {
-	plain, err := auth.EncodeToken(tok)
+// Save makes tok key's token and wakes the processes waiting for it.
+func (s *Store) Save(ctx context.Context, key string, tok *auth.Token) error {
+	n, err := s.names(key)
 	if err != nil {
 		return err
 	}
-	sealed, err := s.seal(plain)
+	plain, err := tokencodec.Encode((*tokencodec.Token)(tok))
+	if err != nil {
+		return fmt.Errorf("redisstore: %w", err)
+	}
+	sealed, err := s.seal(n.token, plain)
 	if err != nil {
 		return err
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.tokenKey, "v", sealed, "fp", s.fingerprint(tok))
-		p.PExpire(ctx, s.tokenKey, s.tokenTTL)
-		p.Publish(ctx, s.channel, "token")
+		p.HSet(ctx, n.token, "v", sealed, "fp", s.fingerprint(tok))
+		p.PExpire(ctx, n.token, s.tokenTTL)
+		p.Publish(ctx, n.channel, "token")
 		return nil
 	})
 	if err != nil {
@@ -228,13 +244,17 @@ if redis.call('HGET', KEYS[1], 'fp') == ARGV[1] then
 end
 return 0`)
 
-// CompareAndDelete deletes the stored token only if it is still old, in one
+// CompareAndDelete deletes key's token only if it is still old, in one
 // atomic step on the server.
-func (s *Store) CompareAndDelete(ctx context.Context, old *auth.Token) error {
+func (s *Store) CompareAndDelete(ctx context.Context, key string, old *auth.Token) error {
+	n, err := s.names(key)
+	if err != nil {
+		return err
+	}
 	if old == nil {
 		return nil
 	}
-	if err := compareAndDelete.Run(ctx, s.rdb, []string{s.tokenKey}, s.fingerprint(old)).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	if err := compareAndDelete.Run(ctx, s.rdb, []string{n.token}, s.fingerprint(old)).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fail(ctx, "compare-and-delete", err)
 	}
 	return nil
@@ -250,21 +270,25 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`)
 
-// Lock takes the identity's login lock (SET NX with LockTTL). While another
-// process holds it, the caller sleeps until a release or a new token is
-// announced on the channel, or until the holder's TTL runs out (a holder that
-// died), re-checking at least every second in case a message was lost.
-func (s *Store) Lock(ctx context.Context) (func(), error) {
+// Lock takes key's login lock (SET NX with LockTTL). While another process
+// holds it, the caller sleeps until a release or a new token is announced on
+// the channel, or until the holder's TTL runs out (a holder that died),
+// re-checking at least every second in case a message was lost.
+func (s *Store) Lock(ctx context.Context, key string) (func(), error) {
+	n, err := s.names(key)
+	if err != nil {
+		return nil, err
+	}
 	owner, err := newOwner()
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := s.rdb.SetNX(ctx, s.lockKey, owner, s.lockTTL).Result(); err != nil {
+	if ok, err := s.rdb.SetNX(ctx, n.lock, owner, s.lockTTL).Result(); err != nil {
 		return nil, fail(ctx, "lock", err)
 	} else if ok {
-		return s.unlocker(owner), nil
+		return s.unlocker(n, owner), nil
 	}
-	ps := s.rdb.Subscribe(ctx, s.channel)
+	ps := s.rdb.Subscribe(ctx, n.channel)
 	defer ps.Close()
 	if _, err := ps.Receive(ctx); err != nil { // the subscription is in place
 		return nil, fail(ctx, "lock: subscribe", err)
@@ -273,13 +297,13 @@ func (s *Store) Lock(ctx context.Context) (func(), error) {
 	for {
 		// Try again after subscribing, so a release between the first try
 		// and the subscription is not missed.
-		if ok, err := s.rdb.SetNX(ctx, s.lockKey, owner, s.lockTTL).Result(); err != nil {
+		if ok, err := s.rdb.SetNX(ctx, n.lock, owner, s.lockTTL).Result(); err != nil {
 			return nil, fail(ctx, "lock", err)
 		} else if ok {
-			return s.unlocker(owner), nil
+			return s.unlocker(n, owner), nil
 		}
 		wait := maxWake
-		if ttl, err := s.rdb.PTTL(ctx, s.lockKey).Result(); err == nil && ttl >= 0 && ttl < wait {
+		if ttl, err := s.rdb.PTTL(ctx, n.lock).Result(); err == nil && ttl >= 0 && ttl < wait {
 			wait = ttl + time.Millisecond
 		}
 		timer := time.NewTimer(wait)
@@ -294,12 +318,12 @@ func (s *Store) Lock(ctx context.Context) (func(), error) {
 	}
 }
 
-func (s *Store) unlocker(owner string) func() {
+func (s *Store) unlocker(n names, owner string) func() {
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
 		defer cancel()
 		// An error leaves the lock to expire with its TTL.
-		_ = releaseLock.Run(ctx, s.rdb, []string{s.lockKey}, owner, s.channel).Err()
+		_ = releaseLock.Run(ctx, s.rdb, []string{n.lock}, owner, n.channel).Err()
 	}
 }
 
@@ -321,16 +345,16 @@ func newOwner() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// Format prints the store's keys, never a token or the encryption key, for
+// Format prints the store's prefix, never a token or the encryption key, for
 // every verb.
 func (s *Store) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "redisstore.Store{token: %q, lock: %q, encrypted: %t}", s.tokenKey, s.lockKey, s.aead != nil)
+	fmt.Fprintf(f, "redisstore.Store{prefix: %q, encrypted: %t}", s.prefix, s.aead != nil)
 }
 
 // Format prints the options without the encryption key, for every verb.
 func (o Options) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "redisstore.Options{Key: %q, Prefix: %q, EncryptionKey: %s, LockTTL: %s, TokenTTL: %s}",
-		o.Key, o.Prefix, redactedKey(o.EncryptionKey), o.LockTTL, o.TokenTTL)
+	fmt.Fprintf(f, "redisstore.Options{Prefix: %q, EncryptionKey: %s, LockTTL: %s, TokenTTL: %s}",
+		o.Prefix, redactedKey(o.EncryptionKey), o.LockTTL, o.TokenTTL)
 }
 
 func redactedKey(k []byte) string {

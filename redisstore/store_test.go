@@ -2,8 +2,6 @@ package redisstore_test
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -15,61 +13,81 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
-	"github.com/sfmtls/sfmtls/keystore"
+	"github.com/sfmtls/sfmtls/internal/errs"
+	"github.com/sfmtls/sfmtls/internal/storekey"
+	"github.com/sfmtls/sfmtls/internal/storetest"
 	"github.com/sfmtls/sfmtls/redisstore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
 const testKey = "0123456789abcdef0123456789abcdef"
 
-func sample(access string) *auth.Token {
-	at := time.UnixMilli(time.Now().UnixMilli())
-	return &auth.Token{AccessToken: keystore.Secret(access), InstanceURL: "https://acme.my.salesforce.com", TokenType: "Bearer", IssuedAt: at, ReceivedAt: at}
-}
+// sampleKey is the test identity's store key.
+var sampleKey = storetest.Key(1)
 
 func newStore(t *testing.T, srv *redisServer, opts redisstore.Options) *redisstore.Store {
 	t.Helper()
-	if opts.Key == "" {
-		opts.Key = auth.StoreKey("https://acme.my.salesforce.com", "3MVG9key", "user@example.com")
-	}
 	s, err := redisstore.New(srv.Client(t), opts)
 	require.NoError(t, err)
 	return s
 }
 
-func TestNewChecksOptions(t *testing.T) {
-	srv := startRedis(t)
-	_, err := redisstore.New(srv.Client(t), redisstore.Options{})
-	require.ErrorIs(t, err, redisstore.ErrConfig)
-	_, err = redisstore.New(srv.Client(t), redisstore.Options{Key: "k", EncryptionKey: []byte("short")})
-	require.ErrorIs(t, err, redisstore.ErrConfig)
-	assert.Contains(t, err.Error(), "16, 24 or 32 bytes")
-	_, err = redisstore.New(nil, redisstore.Options{Key: "k"})
-	require.ErrorIs(t, err, redisstore.ErrConfig)
+// The Redis store keeps the Store contract every store keeps, with and
+// without encryption; each store has a redis-server of its own, which Stop
+// kills.
+func TestStoreContract(t *testing.T) {
+	for _, encKey := range [][]byte{nil, []byte(testKey)} {
+		t.Run(fmt.Sprintf("encrypted=%t", encKey != nil), func(t *testing.T) {
+			servers := map[auth.Store]*redisServer{}
+			storetest.Run(t, storetest.Harness{
+				New: func(t *testing.T) auth.Store {
+					srv := startRedis(t)
+					s := newStore(t, srv, redisstore.Options{EncryptionKey: encKey, LockTTL: time.Minute})
+					servers[s] = srv
+					return s
+				},
+				SetRaw: func(t *testing.T, s auth.Store, key string, data []byte) {
+					sealed, err := redisstore.Seal(s.(*redisstore.Store), key, data)
+					require.NoError(t, err)
+					raw := servers[s].Client(t)
+					require.NoError(t, raw.Del(t.Context(), "sfmtls:token:"+key).Err())
+					require.NoError(t, raw.HSet(t.Context(), "sfmtls:token:"+key, "v", sealed).Err())
+				},
+				Stop: func(t *testing.T, s auth.Store) { servers[s].Stop() },
+				// The client dials for 1 s, once more on failure.
+				UnavailableWithin: 2500 * time.Millisecond,
+			})
+		})
+	}
 }
 
-func TestRoundTripPlainAndEncrypted(t *testing.T) {
+func TestNewChecksOptions(t *testing.T) {
 	srv := startRedis(t)
-	ctx := context.Background()
+	_, err := redisstore.New(srv.Client(t), redisstore.Options{EncryptionKey: []byte("short")})
+	require.ErrorIs(t, err, errs.ErrConfig)
+	_, err = redisstore.New(nil, redisstore.Options{})
+	require.ErrorIs(t, err, errs.ErrConfig)
+	s, err := redisstore.New(srv.Client(t), redisstore.Options{})
+	require.NoError(t, err)
+	_, err = s.Load(t.Context(), "")
+	require.ErrorIs(t, err, errs.ErrConfig, "an empty key names no identity")
+}
+
+// What sits in Redis: one namespaced hash per identity, whose fingerprint is
+// not the token, encrypted at rest with a key, and bounded by TokenTTL.
+func TestStoredForm(t *testing.T) {
+	srv := startRedis(t)
+	ctx := t.Context()
 	raw := srv.Client(t)
 	for _, key := range [][]byte{nil, []byte(testKey)} {
 		t.Run(fmt.Sprintf("encrypted=%t", key != nil), func(t *testing.T) {
 			require.NoError(t, raw.FlushAll(ctx).Err())
 			s := newStore(t, srv, redisstore.Options{EncryptionKey: key})
-			got, err := s.Load(ctx)
-			require.NoError(t, err)
-			assert.Nil(t, got)
-			tok := sample("00Dredis!secretvalue")
-			require.NoError(t, s.Save(ctx, tok))
-			got, err = s.Load(ctx)
-			require.NoError(t, err)
-			assert.True(t, got.Equal(tok))
-			assert.Equal(t, tok.InstanceURL, got.InstanceURL)
+			require.NoError(t, s.Save(ctx, sampleKey, storetest.Token("00Dredis!secretvalue")))
 
 			keys, err := raw.Keys(ctx, "*").Result()
 			require.NoError(t, err)
-			require.Len(t, keys, 1)
-			assert.True(t, strings.HasPrefix(keys[0], "sfmtls:token:"), "keys are namespaced: %v", keys)
+			assert.Equal(t, []string{"sfmtls:token:" + sampleKey}, keys, "keys are namespaced")
 			stored, err := raw.HGet(ctx, keys[0], "v").Bytes()
 			require.NoError(t, err)
 			fp, err := raw.HGet(ctx, keys[0], "fp").Result()
@@ -89,114 +107,45 @@ func TestRoundTripPlainAndEncrypted(t *testing.T) {
 
 func TestWrongOrMissingEncryptionKey(t *testing.T) {
 	srv := startRedis(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	enc := newStore(t, srv, redisstore.Options{EncryptionKey: []byte(testKey)})
-	require.NoError(t, enc.Save(ctx, sample("00Dx")))
-	_, err := newStore(t, srv, redisstore.Options{EncryptionKey: []byte("fedcba9876543210fedcba9876543210")}).Load(ctx)
-	require.ErrorIs(t, err, redisstore.ErrUnreadable)
-	_, err = newStore(t, srv, redisstore.Options{}).Load(ctx)
-	require.ErrorIs(t, err, redisstore.ErrUnreadable)
-	assert.Contains(t, err.Error(), "EncryptionKey")
+	require.NoError(t, enc.Save(ctx, sampleKey, storetest.Token("00Dx")))
+	_, err := newStore(t, srv, redisstore.Options{EncryptionKey: []byte("fedcba9876543210fedcba9876543210")}).Load(ctx, sampleKey)
+	require.ErrorIs(t, err, auth.ErrStoredToken)
+	_, err = newStore(t, srv, redisstore.Options{}).Load(ctx, sampleKey)
+	require.ErrorIs(t, err, auth.ErrStoredToken, "stored encrypted, and this store has no key")
 	// A value copied under another identity's key does not decrypt.
-	other := newStore(t, srv, redisstore.Options{Key: "another", EncryptionKey: []byte(testKey)})
 	raw := srv.Client(t)
-	v, err := raw.HGet(ctx, "sfmtls:token:"+auth.StoreKey("https://acme.my.salesforce.com", "3MVG9key", "user@example.com"), "v").Bytes()
+	v, err := raw.HGet(ctx, "sfmtls:token:"+sampleKey, "v").Bytes()
 	require.NoError(t, err)
-	require.NoError(t, raw.HSet(ctx, "sfmtls:token:another", "v", v).Err())
-	_, err = other.Load(ctx)
-	require.ErrorIs(t, err, redisstore.ErrUnreadable)
-}
-
-func TestCompareAndDeleteByValue(t *testing.T) {
-	srv := startRedis(t)
-	ctx := context.Background()
-	s := newStore(t, srv, redisstore.Options{EncryptionKey: []byte(testKey)})
-	old, newer := sample("00Dold"), sample("00Dnew")
-	require.NoError(t, s.Save(ctx, newer))
-	require.NoError(t, s.CompareAndDelete(ctx, old))
-	got, err := s.Load(ctx)
-	require.NoError(t, err)
-	assert.True(t, got.Equal(newer), "a newer token survives")
-	copyOfNewer := *newer
-	require.NoError(t, s.CompareAndDelete(ctx, &copyOfNewer))
-	got, err = s.Load(ctx)
-	require.NoError(t, err)
-	assert.Nil(t, got, "deleted by value, though encrypted with a fresh nonce")
-	require.NoError(t, s.CompareAndDelete(ctx, old))
-}
-
-func TestLockExcludesAndWakesWaiters(t *testing.T) {
-	srv := startRedis(t)
-	ctx := context.Background()
-	s := newStore(t, srv, redisstore.Options{LockTTL: time.Minute})
-	unlock, err := s.Lock(ctx)
-	require.NoError(t, err)
-
-	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	defer cancel()
-	_, err = s.Lock(short)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-
-	const waiters = 5
-	got := make(chan time.Time, waiters)
-	var wg sync.WaitGroup
-	for range waiters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			u, err := s.Lock(ctx)
-			if assert.NoError(t, err) {
-				got <- time.Now()
-				u()
-			}
-		}()
-	}
-	time.Sleep(300 * time.Millisecond)
-	released := time.Now()
-	unlock()
-	wg.Wait()
-	close(got)
-	var last time.Time
-	for at := range got {
-		assert.False(t, at.Before(released))
-		if at.After(last) {
-			last = at
-		}
-	}
-	// With a minute's TTL and a one-second re-check, only the release message
-	// can have woken all five this fast.
-	assert.Less(t, last.Sub(released), 500*time.Millisecond, "waiters are woken by the release, one after another")
+	other := storetest.Key(2)
+	require.NoError(t, raw.HSet(ctx, "sfmtls:token:"+other, "v", v).Err())
+	_, err = enc.Load(ctx, other)
+	require.ErrorIs(t, err, auth.ErrStoredToken)
+	// Nor does a value whose ciphertext was altered.
+	v[len(v)-1] ^= 1
+	require.NoError(t, raw.HSet(ctx, "sfmtls:token:"+sampleKey, "v", v).Err())
+	_, err = enc.Load(ctx, sampleKey)
+	require.ErrorIs(t, err, auth.ErrStoredToken)
+	// A store with a key does not trust a value stored unencrypted.
+	plain := newStore(t, srv, redisstore.Options{})
+	require.NoError(t, plain.Save(ctx, sampleKey, storetest.Token("00Dplain")))
+	_, err = enc.Load(ctx, sampleKey)
+	require.ErrorIs(t, err, auth.ErrStoredToken)
 }
 
 // A holder that died leaves its lock to expire: the waiters get it within the TTL.
 func TestLockTTLFreesADeadHolder(t *testing.T) {
 	srv := startRedis(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	s := newStore(t, srv, redisstore.Options{LockTTL: 700 * time.Millisecond})
-	_, err := s.Lock(ctx) // never released
+	_, err := s.Lock(ctx, sampleKey) // never released
 	require.NoError(t, err)
 	start := time.Now()
-	unlock, err := s.Lock(ctx)
+	unlock, err := s.Lock(ctx, sampleKey)
 	require.NoError(t, err)
 	unlock()
 	assert.Less(t, time.Since(start), 700*time.Millisecond+300*time.Millisecond)
-}
-
-func TestRedisDownFailsFast(t *testing.T) {
-	srv := startRedis(t)
-	s := newStore(t, srv, redisstore.Options{})
-	srv.Stop()
-	ctx := context.Background()
-	// Each call is bounded by the client's dial timeout (1 s) and one retry.
-	bounded := func(name string, op func() error) {
-		start := time.Now()
-		require.ErrorIs(t, op(), auth.ErrStoreUnavailable, name)
-		assert.Less(t, time.Since(start), 2500*time.Millisecond, name)
-	}
-	bounded("load", func() error { _, err := s.Load(ctx); return err })
-	bounded("save", func() error { return s.Save(ctx, sample("00Dx")) })
-	bounded("compare-and-delete", func() error { return s.CompareAndDelete(ctx, sample("00Dx")) })
-	bounded("lock", func() error { _, err := s.Lock(ctx); return err })
 }
 
 // Redis down never fails a call that could succeed without it: the cache warns
@@ -206,20 +155,20 @@ func TestCacheFallsBackWhenRedisIsDown(t *testing.T) {
 	require.NoError(t, err)
 	defer org.Close()
 	srv := startRedis(t)
-	s := newStore(t, srv, redisstore.Options{Key: auth.StoreKey(org.URL, org.ConsumerKey, org.Username)})
+	s := newStore(t, srv, redisstore.Options{})
 	srv.Stop()
 	src, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
 		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	var mu sync.Mutex
-	cache := auth.NewCache(src, auth.CacheOptions{Store: s, Logger: slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+	cache := auth.NewCache(src, auth.CacheOptions{Store: s, StoreKey: storekey.Key(org.URL, org.ConsumerKey, org.Username), Logger: slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		return logs.Write(p)
 	}), nil))})
 	start := time.Now()
-	tok, err := cache.Token(context.Background())
+	tok, err := cache.Token(t.Context())
 	require.NoError(t, err)
 	assert.NotNil(t, tok)
 	assert.Less(t, time.Since(start), 5*time.Second)
@@ -236,7 +185,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 func TestStoreAndOptionsNeverPrintSecrets(t *testing.T) {
 	srv := startRedis(t)
 	key := []byte("SECRETKEY-0123456789abcdef012345")
-	opts := redisstore.Options{Key: "k", EncryptionKey: key}
+	opts := redisstore.Options{EncryptionKey: key}
 	s := newStore(t, srv, opts)
 	for _, v := range []any{s, opts, &opts} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
@@ -245,7 +194,6 @@ func TestStoreAndOptionsNeverPrintSecrets(t *testing.T) {
 			assert.NotContains(t, out, fmt.Sprintf("%x", key[:8]), verb)
 		}
 	}
-	assert.True(t, errors.Is(fmt.Errorf("x: %w", redisstore.ErrUnreadable), redisstore.ErrUnreadable))
 }
 
 // Once Redis proved unavailable, the next fetches within StoreRetryAfter log
@@ -256,7 +204,8 @@ func TestCacheSkipsAnUnavailableStoreForAWhile(t *testing.T) {
 	require.NoError(t, err)
 	defer org.Close()
 	srv := startRedis(t)
-	s := newStore(t, srv, redisstore.Options{Key: auth.StoreKey(org.URL, org.ConsumerKey, org.Username)})
+	s := newStore(t, srv, redisstore.Options{})
+	key := storekey.Key(org.URL, org.ConsumerKey, org.Username)
 	src, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
 		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
 	require.NoError(t, err)
@@ -266,9 +215,9 @@ func TestCacheSkipsAnUnavailableStoreForAWhile(t *testing.T) {
 		now time.Time
 	}{now: time.Now()}
 	now := func() time.Time { clock.Lock(); defer clock.Unlock(); return clock.now }
-	cache := auth.NewCache(src, auth.CacheOptions{Store: s, StoreRetryAfter: time.Minute, Now: now,
+	cache := auth.NewCache(src, auth.CacheOptions{Store: s, StoreKey: key, StoreRetryAfter: time.Minute, Now: now,
 		Logger: slog.New(slog.NewTextHandler(&warnings, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	ctx := context.Background()
+	ctx := t.Context()
 
 	srv.Stop()
 	tok, err := cache.Token(ctx)
@@ -288,7 +237,7 @@ func TestCacheSkipsAnUnavailableStoreForAWhile(t *testing.T) {
 	cache.Invalidate(tok)
 	tok, err = cache.Token(ctx)
 	require.NoError(t, err)
-	stored, err := s.Load(ctx)
+	stored, err := s.Load(ctx, key)
 	require.NoError(t, err)
 	assert.True(t, stored.Equal(tok), "after StoreRetryAfter the store is used again")
 	assert.Equal(t, int64(3), org.Stats().TokenRequests)

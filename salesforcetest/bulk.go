@@ -14,11 +14,10 @@ package salesforcetest
 // the store (each row its own transaction, validated like a REST write) so
 // queries see them; an insert job with more rows than
 // Config.BulkStoreMaxRecords is validated row by row (a unique value a stored
-// record holds is a DUPLICATE_VALUE) and counted but not stored. The cap is for memory, not time: a write costs the same however
-// many records the store holds (unique fields are indexed), but a stored
-// record takes about 1.2 KB of heap, so 1,000,000 small rows would hold
-// about 1.1 GiB (25 s to store; measured with three fields and a unique
-// external id). The default, 50,000 rows, keeps a job under about 60 MB.
+// record holds is a DUPLICATE_VALUE) and counted but not stored. The cap is
+// for memory, not time: a write costs the same however many records the store
+// holds (unique fields are indexed), but every stored record stays on the
+// heap (bench/README.md, "The fake org's Bulk store", has the figures).
 
 import (
 	"bufio"
@@ -49,9 +48,9 @@ const (
 	// content per request; that is 112.5 MB of data. The fake counts the
 	// decompressed bytes (the docs do not say which size counts for a gzip body).
 	maxBulkUpload = 150_000_000 / 4 * 3
-	// DefaultBulkStoreMaxRecords is Config.BulkStoreMaxRecords' default:
-	// about 60 MB of heap for a job's records (1.2 KB each).
-	DefaultBulkStoreMaxRecords = 50_000
+	// defaultBulkStoreMaxRecords is Config.BulkStoreMaxRecords' default,
+	// which bounds the heap a job's stored records take.
+	defaultBulkStoreMaxRecords = 50_000
 	// defaultMaxRecords is the set size of query results when the client
 	// sends no maxRecords ("the server picks a default"; the docs give no number).
 	defaultMaxRecords = 50_000
@@ -74,7 +73,7 @@ type bulkJobs struct {
 
 func newBulkJobs(storeMax int) *bulkJobs {
 	if storeMax <= 0 {
-		storeMax = DefaultBulkStoreMaxRecords
+		storeMax = defaultBulkStoreMaxRecords
 	}
 	return &bulkJobs{jobs: map[string]*bulkJob{}, storeMax: int64(storeMax)}
 }

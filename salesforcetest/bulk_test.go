@@ -26,6 +26,7 @@ import (
 
 type bulkWire struct {
 	t   *testing.T
+	org *salesforcetest.Org
 	c   *client.Client
 	ctx context.Context
 }
@@ -63,23 +64,35 @@ type wireJob struct {
 	APIVersion                                   float64
 }
 
+// waitJob waits until the org has finished processing the job, then reads
+// its state over the wire, which must be JobComplete, Failed or Aborted.
 func (b bulkWire) waitJob(kind, id string) wireJob {
 	b.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var j wireJob
-		require.NoError(b.t, b.json(http.MethodGet, "jobs/"+kind+"/"+id, nil, &j))
-		if j.State == "JobComplete" || j.State == "Failed" || j.State == "Aborted" {
-			return j
+	var j wireJob
+	require.NoError(b.t, b.json(http.MethodGet, "jobs/"+kind+"/"+id, nil, &j))
+	if !terminalJob(j.State) {
+		done := b.org.JobProcessed(id)
+		require.NotNil(b.t, done, "no job %s", id)
+		select {
+		case <-done:
+		case <-b.ctx.Done():
+			b.t.Fatalf("job %s in %s: %v", id, j.State, b.ctx.Err())
+		case <-time.After(10 * time.Second):
+			b.t.Fatalf("job %s stuck in %s", id, j.State)
 		}
-		require.True(b.t, time.Now().Before(deadline), "job %s stuck in %s", id, j.State)
-		time.Sleep(10 * time.Millisecond)
+		require.NoError(b.t, b.json(http.MethodGet, "jobs/"+kind+"/"+id, nil, &j))
 	}
+	require.True(b.t, terminalJob(j.State), "job %s is %s once processed", id, j.State)
+	return j
+}
+
+func terminalJob(state string) bool {
+	return state == "JobComplete" || state == "Failed" || state == "Aborted"
 }
 
 func newWire(t *testing.T, cfg salesforcetest.Config) (*salesforcetest.Org, bulkWire) {
 	org := salesforcetest.NewOrg(t, cfg)
-	return org, bulkWire{t: t, c: org.Client(t), ctx: context.Background()}
+	return org, bulkWire{t: t, org: org, c: org.Client(t), ctx: t.Context()}
 }
 
 func apiCode(t *testing.T, err error) (int, string) {

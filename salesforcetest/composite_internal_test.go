@@ -27,7 +27,7 @@ func FuzzCompositeBody(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	o := &Org{data: newStore(), defaultPageSize: DefaultPageSize}
+	o := &Org{data: newStore(), defaultPageSize: defaultPageSize}
 	f.Fuzz(func(t *testing.T, body string) {
 		w := httptest.NewRecorder()
 		o.handleComposite(w, httptest.NewRequest(http.MethodPost, "/services/data/v65.0/composite", strings.NewReader(body)), "65.0")
@@ -61,7 +61,7 @@ func FuzzCollectionsBody(f *testing.F) {
 	} {
 		f.Add(seed, false)
 	}
-	o := &Org{data: newStore(), defaultPageSize: DefaultPageSize}
+	o := &Org{data: newStore(), defaultPageSize: defaultPageSize}
 	f.Fuzz(func(t *testing.T, body string, update bool) {
 		method := http.MethodPost
 		if update {

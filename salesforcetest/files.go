@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"path/filepath"
 
+	"github.com/sfmtls/sfmtls/internal/atomicfile"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -34,10 +35,10 @@ func (p *PKI) WriteFiles(dir, password string) (*Files, error) {
 		ServerCA: filepath.Join(dir, "server-ca.pem"),
 	}
 	steps := []func() error{
-		func() error { return WriteJKS(f.MTLSJKS, "mtls", p.ClientIdentity, password) },
-		func() error { return WriteJKS(f.JWTJKS, "mulesoft", p.JWTIdentity, password) },
-		func() error { return WritePKCS12(f.MTLSPKCS12, p.ClientIdentity, password) },
-		func() error { return WritePKCS12(f.JWTPKCS12, p.JWTIdentity, password) },
+		func() error { return writeStore(f.MTLSJKS, keystore.FormatJKS, "mtls", p.ClientIdentity, password) },
+		func() error { return writeStore(f.JWTJKS, keystore.FormatJKS, "mulesoft", p.JWTIdentity, password) },
+		func() error { return writeStore(f.MTLSPKCS12, keystore.FormatPKCS12, "", p.ClientIdentity, password) },
+		func() error { return writeStore(f.JWTPKCS12, keystore.FormatPKCS12, "", p.JWTIdentity, password) },
 		func() error { return writePEM(f.MTLSCert, certBlocks(p.ClientIdentity.Chain()...)) },
 		func() error { return writeKeyPEM(f.MTLSKey, p.ClientIdentity) },
 		func() error { return writePEM(f.JWTCert, certBlocks(p.JWTIdentity.Chain()...)) },
@@ -52,17 +53,10 @@ func (p *PKI) WriteFiles(dir, password string) (*Files, error) {
 	return f, nil
 }
 
-// WriteJKS writes id as the only private-key entry of a JKS store, replacing
-// any file at path; see keystore.WriteFile for the store itself.
-func WriteJKS(path, alias string, id *keystore.Identity, password string) error {
-	return keystore.WriteFile(path, id, keystore.WriteOptions{Format: keystore.FormatJKS, Alias: alias,
-		Password: keystore.Secret(password), Overwrite: true})
-}
-
-// WritePKCS12 writes id as a PKCS#12 file in the modern encryption (PBES2,
-// AES-256), replacing any file at path; see keystore.WriteFile.
-func WritePKCS12(path string, id *keystore.Identity, password string) error {
-	return keystore.WriteFile(path, id, keystore.WriteOptions{Format: keystore.FormatPKCS12,
+// writeStore writes id as the only private-key entry of a keystore, replacing
+// any file at path.
+func writeStore(path string, format keystore.Format, alias string, id *keystore.Identity, password string) error {
+	return keystore.WriteFile(path, id, keystore.WriteOptions{Format: format, Alias: alias,
 		Password: keystore.Secret(password), Overwrite: true})
 }
 
@@ -89,7 +83,7 @@ func writePEM(path string, blocks []*pem.Block) error {
 			return err
 		}
 	}
-	// WriteSecretFile, not os.WriteFile: a file that already exists keeps its
-	// mode under os.WriteFile, and these files hold private keys.
-	return keystore.WriteSecretFile(path, buf.Bytes(), true)
+	// Not os.WriteFile: a file that already exists keeps its mode under
+	// os.WriteFile, and these files hold private keys.
+	return atomicfile.WriteSecret(path, buf.Bytes(), true)
 }

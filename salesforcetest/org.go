@@ -38,17 +38,18 @@ import (
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
-// Defaults for Config.
+// Defaults for Config, and the newest API version.
 const (
-	DefaultConsumerKey = "3MVG9fakeOrgConsumerKey.sfmtls"
-	DefaultUsername    = "integration.user@example.com"
-	DefaultPageSize    = 2000
+	defaultConsumerKey = "3MVG9fakeOrgConsumerKey.sfmtls"
+	defaultUsername    = "integration.user@example.com"
+	defaultPageSize    = 2000
 	// APIVersion is the newest version the org lists.
 	APIVersion = "65.0"
 )
 
 // Config configures a fake org. The zero value starts an org with a fresh PKI,
-// DefaultConsumerKey, DefaultUsername pre-authorized, and sessions that never expire.
+// a consumer key, a pre-authorized user (Org.ConsumerKey and Org.Username tell
+// them), and sessions that never expire.
 type Config struct {
 	PKI         *PKI   // nil generates one
 	ConsumerKey string // the app's consumer key
@@ -87,8 +88,8 @@ type Config struct {
 	// time.Now; a test passes a clock it advances instead of sleeping.
 	Now func() time.Time
 	// BulkStoreMaxRecords: Bulk API 2.0 insert jobs with more rows are
-	// validated and counted but not stored, to bound memory (a stored record
-	// takes about 1.2 KB of heap); 0 means DefaultBulkStoreMaxRecords. Raise
+	// validated and counted but not stored, to bound memory (every stored
+	// record stays on the heap); 0 means 50,000. Raise
 	// it when a test must query what a larger job inserted: storing costs
 	// the same per row however large the store.
 	BulkStoreMaxRecords int
@@ -163,8 +164,8 @@ func Start(cfg Config) (*Org, error) {
 	}
 	o := &Org{
 		PKI:             cfg.PKI,
-		ConsumerKey:     valueOr(cfg.ConsumerKey, DefaultConsumerKey),
-		Username:        valueOr(cfg.Username, DefaultUsername),
+		ConsumerKey:     valueOr(cfg.ConsumerKey, defaultConsumerKey),
+		Username:        valueOr(cfg.Username, defaultUsername),
 		Audience:        valueOr(cfg.Audience, jwtbearer.ProductionAudience),
 		Host:            "127.0.0.1",
 		InstanceURL:     "https://127.0.0.1",
@@ -184,7 +185,7 @@ func Start(cfg Config) (*Org, error) {
 	}
 	o.data.now = o.now
 	if o.defaultPageSize <= 0 {
-		o.defaultPageSize = DefaultPageSize
+		o.defaultPageSize = defaultPageSize
 	}
 	if o.limits.max <= 0 {
 		o.limits.max = DefaultDailyAPIRequests

@@ -141,19 +141,14 @@ func jsonValues(in map[string]any) map[string]any {
 	return out
 }
 
-// Seed is the JSON a seed file holds (sfmtls fake-org --seed): custom
-// objects and fields to declare, then records to insert, object by object
-// in the order given.
-//
-//	{"objects": [{"name": "Invoice__c", "fields": [{"name": "Amount__c", "type": "currency"}]}],
-//	 "records": [{"object": "Account", "records": [{"Name": "Acme"}]}]}
-type Seed struct {
+// seed is the JSON a seed file holds; see LoadSeed.
+type seed struct {
 	Objects []SObject     `json:"objects"`
-	Records []SeedRecords `json:"records"`
+	Records []seedRecords `json:"records"`
 }
 
-// SeedRecords are records of one object in a Seed.
-type SeedRecords struct {
+// seedRecords are records of one object in a seed.
+type seedRecords struct {
 	Object  string           `json:"object"`
 	Records []map[string]any `json:"records"`
 }
@@ -161,22 +156,27 @@ type SeedRecords struct {
 // maxSeed bounds a seed file.
 const maxSeed = 64 << 20
 
-// LoadSeed reads a Seed from r and applies it: it declares the objects and
-// creates the records, stopping at the first one the org refuses.
+// LoadSeed reads a seed file (sfmtls fake-org --seed) from r and applies it:
+// it declares the custom objects and fields, then creates the records, object
+// by object in the order given, stopping at the first one the org refuses.
+// The JSON holds SObject values (with their JSON field names) and records:
+//
+//	{"objects": [{"name": "Invoice__c", "fields": [{"name": "Amount__c", "type": "currency"}]}],
+//	 "records": [{"object": "Account", "records": [{"Name": "Acme"}]}]}
 func (o *Org) LoadSeed(r io.Reader) error {
 	dec := json.NewDecoder(io.LimitReader(r, maxSeed))
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
-	var seed Seed
-	if err := dec.Decode(&seed); err != nil {
+	var sd seed
+	if err := dec.Decode(&sd); err != nil {
 		return fmt.Errorf("salesforcetest: seed: not the expected JSON ({\"objects\": [...], \"records\": [{\"object\": \"Account\", \"records\": [...]}]}): %w", err)
 	}
-	for _, obj := range seed.Objects {
+	for _, obj := range sd.Objects {
 		if err := o.declare(obj); err != nil {
 			return fmt.Errorf("salesforcetest: seed: %w", err)
 		}
 	}
-	for _, group := range seed.Records {
+	for _, group := range sd.Records {
 		for i, rec := range group.Records {
 			if _, err := o.Create(group.Object, rec); err != nil {
 				return fmt.Errorf("salesforcetest: seed: %s record %d: %w", group.Object, i, err)

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/transport"
 )
 
 // NewOrg starts a fake org for a test, as httptest.NewServer starts a server:
@@ -19,12 +18,12 @@ func NewOrg(tb testing.TB, cfg Config) *Org {
 	return org
 }
 
-// TransportConfig returns a transport.Config ready for the org: its login URL
-// and mutual TLS port, consumer key, user and audience, the registered client
+// ClientConfig returns a client.Config ready for the org: its login URL and
+// mutual TLS port, consumer key, user and audience, the registered client
 // identity, the app's JWT identity, and roots that trust the org's server.
 // Change a field to test a misconfiguration.
-func (o *Org) TransportConfig() transport.Config {
-	return transport.Config{
+func (o *Org) ClientConfig() client.Config {
+	return client.Config{
 		LoginURL:    o.URL,
 		Audience:    o.Audience,
 		ConsumerKey: o.ConsumerKey,
@@ -40,7 +39,7 @@ func (o *Org) TransportConfig() transport.Config {
 // closed when the test ends. A failure to build it fails the test.
 func (o *Org) Client(tb testing.TB) *client.Client {
 	tb.Helper()
-	c, err := client.New(client.Config{Config: o.TransportConfig()})
+	c, err := client.New(o.ClientConfig())
 	if err != nil {
 		tb.Fatalf("salesforcetest: client for the fake org: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 	"github.com/sfmtls/sfmtls/transport"
 )
@@ -24,11 +25,11 @@ func TestNewOrgLikeHTTPTest(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotEmpty(t, limits)
 
-		// TransportConfig is ready as it is.
-		tr2, err := transport.New(org.TransportConfig())
+		// ClientConfig is ready as it is.
+		c2, err := client.New(org.ClientConfig())
 		require.NoError(t, err)
-		defer tr2.CloseIdleConnections()
-		resp, err := tr2.Client().Get(org.InstanceURL + "/services/data/")
+		defer c2.Close()
+		resp, err := c2.HTTPClient().Get(org.InstanceURL + "/services/data/")
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, http.StatusOK, resp.StatusCode)

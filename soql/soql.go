@@ -35,7 +35,9 @@ var (
 	// ErrArgCount means the number of values differs from the number of ?
 	// placeholders.
 	ErrArgCount = errors.New("soql: placeholder and value counts differ")
-	// ErrUnsupportedType means a value's Go type has no SOQL literal form.
+	// ErrUnsupportedType means a value's Go type has no SOQL literal form,
+	// or none where its placeholder stands: a LikePattern anywhere but right
+	// after LIKE.
 	ErrUnsupportedType = errors.New("soql: unsupported value type")
 	// ErrInvalidValue means a value of a supported type cannot be written as
 	// a SOQL literal (NaN, an empty IN list, invalid UTF-8, a zero time, a
@@ -94,8 +96,10 @@ func (d Date) valid() bool {
 
 // LikePattern is a value for the right-hand side of LIKE. The text given to
 // Like, StartsWith, EndsWith or Contains matches literally: its % and _ are
-// escaped as \% and \_, which SOQL allows only in LIKE expressions, so use a
-// LikePattern only after LIKE.
+// escaped as \% and \_, which SOQL allows only in LIKE expressions, so Format
+// accepts a LikePattern only for a placeholder right after LIKE: after = it
+// would silently match its wildcards as text, and in an IN list the escapes
+// are errors.
 type LikePattern struct {
 	text           string
 	prefix, suffix bool // wildcard % before / after the text
@@ -121,11 +125,12 @@ func Contains(text string) LikePattern {
 // Supported values: string; every Go integer and float kind (NaN and ±Inf are
 // refused; floats are written without an exponent); bool; nil (null);
 // time.Time (a dateTime literal in UTC, YYYY-MM-DDThh:mm:ssZ, sub-second
-// part dropped); Date (YYYY-MM-DD); LikePattern; a pointer to any of these
-// (nil is null); and a non-empty slice or array of these (an IN list such as
-// ('a','b')). Named types are accepted by their underlying kind. Anything
-// else, including fmt.Stringer, maps, structs and []byte, is refused: convert
-// it explicitly so that the query says what it means.
+// part dropped); Date (YYYY-MM-DD); LikePattern (only right after LIKE); a
+// pointer to any of these (nil is null); and a non-empty slice or array of
+// these (an IN list such as ('a','b')). Named types are accepted by their
+// underlying kind. Anything else, including fmt.Stringer, maps, structs and
+// []byte, is refused: convert it explicitly so that the query says what it
+// means.
 func Format(template string, args ...any) (string, error) {
 	var b strings.Builder
 	b.Grow(len(template) + 16*len(args))
@@ -149,7 +154,7 @@ func Format(template string, args ...any) (string, error) {
 				return "", &Error{Arg: -1, Err: ErrArgCount,
 					Reason: fmt.Sprintf("template has more than %d placeholders", len(args))}
 			}
-			if err := appendLiteral(&b, args[next], next, false); err != nil {
+			if err := appendLiteral(&b, args[next], next, position(template[:i])); err != nil {
 				return "", err
 			}
 			next++
@@ -168,16 +173,31 @@ func Format(template string, args ...any) (string, error) {
 	return b.String(), nil
 }
 
-// Literal returns the SOQL literal for one value, under the rules of Format.
-func Literal(v any) (string, error) {
-	var b strings.Builder
-	if err := appendLiteral(&b, v, 0, false); err != nil {
-		return "", err
+// place is where a placeholder stands, as far as LikePattern is concerned.
+type place uint8
+
+const (
+	elsewhere place = iota
+	afterLike       // right after the LIKE keyword
+	inList          // an element of an IN list
+)
+
+// position tells whether the template text before a placeholder ends with
+// the word LIKE (any case, any whitespace after it).
+func position(before string) place {
+	s := strings.TrimRight(before, " \t\n\r\f")
+	if len(s) < 4 || !strings.EqualFold(s[len(s)-4:], "LIKE") {
+		return elsewhere
 	}
-	return b.String(), nil
+	if len(s) > 4 && !isSpace(s[len(s)-5]) {
+		return elsewhere // a longer name that ends in like, as in Unlike
+	}
+	return afterLike
 }
 
-func appendLiteral(b *strings.Builder, v any, arg int, inList bool) error {
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+
+func appendLiteral(b *strings.Builder, v any, arg int, at place) error {
 	bad := func(sentinel error, format string, a ...any) error {
 		return &Error{Arg: arg, Err: sentinel, Reason: fmt.Sprintf(format, a...)}
 	}
@@ -193,6 +213,12 @@ func appendLiteral(b *strings.Builder, v any, arg int, inList bool) error {
 		quote(b, x, false)
 		return nil
 	case LikePattern:
+		switch at {
+		case inList:
+			return bad(ErrUnsupportedType, "LikePattern in an IN list: \\%% and \\_ are errors outside LIKE")
+		case elsewhere:
+			return bad(ErrUnsupportedType, "LikePattern for a placeholder that does not follow LIKE: its wildcards would match as text")
+		}
 		if !utf8.ValidString(x.text) {
 			return bad(ErrInvalidValue, "LIKE text is not valid UTF-8")
 		}
@@ -239,9 +265,9 @@ func appendLiteral(b *strings.Builder, v any, arg int, inList bool) error {
 			b.WriteString("null")
 			return nil
 		}
-		return appendLiteral(b, rv.Elem().Interface(), arg, inList)
+		return appendLiteral(b, rv.Elem().Interface(), arg, at)
 	case reflect.String:
-		return appendLiteral(b, rv.String(), arg, inList)
+		return appendLiteral(b, rv.String(), arg, at)
 	case reflect.Bool:
 		b.WriteString(strconv.FormatBool(rv.Bool()))
 		return nil
@@ -265,7 +291,7 @@ func appendLiteral(b *strings.Builder, v any, arg int, inList bool) error {
 		b.WriteString(strconv.FormatFloat(f, 'f', -1, bits))
 		return nil
 	case reflect.Slice, reflect.Array:
-		if inList {
+		if at == inList {
 			return bad(ErrUnsupportedType, "nested list %s: an IN list holds single values", rv.Type())
 		}
 		if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 {
@@ -279,7 +305,7 @@ func appendLiteral(b *strings.Builder, v any, arg int, inList bool) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if err := appendLiteral(b, rv.Index(i).Interface(), arg, true); err != nil {
+			if err := appendLiteral(b, rv.Index(i).Interface(), arg, inList); err != nil {
 				return err
 			}
 		}

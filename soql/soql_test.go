@@ -21,6 +21,7 @@ type industry string
 func TestFormatValues(t *testing.T) {
 	name := "Bob's BBQ"
 	var nilName *string
+	likeText := Like("x_y")
 	when := time.Date(2005, 10, 8, 3, 2, 3, 999_000_000, time.FixedZone("CEST", 2*3600))
 	tests := []struct {
 		name string
@@ -52,9 +53,11 @@ func TestFormatValues(t *testing.T) {
 		{"IN array", "?", []any{[2]bool{true, false}}, `(true,false)`},
 		// LIKE: \% and \_ match themselves ("Quoted String Escape Sequences").
 		{"like exact", "WHERE Name LIKE ?", []any{Like("Ter%")}, `WHERE Name LIKE 'Ter\%'`},
-		{"like starts", "?", []any{StartsWith("Ter%")}, `'Ter\%%'`},
-		{"like ends", "?", []any{EndsWith("a_b")}, `'%a\_b'`},
-		{"like contains", "?", []any{Contains("it's")}, `'%it\'s%'`},
+		{"like starts", "Name LIKE ?", []any{StartsWith("Ter%")}, `Name LIKE 'Ter\%%'`},
+		{"like ends", "Name like\n\t?", []any{EndsWith("a_b")}, "Name like\n\t'%a\\_b'"},
+		{"like contains", "NOT Name LIKE ?", []any{Contains("it's")}, `NOT Name LIKE '%it\'s%'`},
+		{"like pointer", "Name LIKE ?", []any{&likeText}, `Name LIKE 'x\_y'`},
+		{"like nil pointer", "Name LIKE ?", []any{(*LikePattern)(nil)}, `Name LIKE null`},
 		{"? in template literal is text", "WHERE Name = 'why?' AND Id = ?", []any{"x"}, `WHERE Name = 'why?' AND Id = 'x'`},
 		{"escaped quote in template literal", `WHERE Name = 'a\'?' AND Id = ?`, []any{"x"}, `WHERE Name = 'a\'?' AND Id = 'x'`},
 		{"no placeholders", "SELECT Id FROM Account", nil, "SELECT Id FROM Account"},
@@ -77,6 +80,7 @@ type stringer struct{}
 func (stringer) String() string { return "x" }
 
 func TestFormatRefuses(t *testing.T) {
+	pattern := Contains("x")
 	tests := []struct {
 		name    string
 		tmpl    string
@@ -100,12 +104,20 @@ func TestFormatRefuses(t *testing.T) {
 		{"struct", "?", []any{struct{}{}}, ErrUnsupportedType, 0},
 		{"func", "?", []any{func() {}}, ErrUnsupportedType, 0},
 		{"invalid utf8", "?", []any{"a\xffb"}, ErrInvalidValue, 0},
-		{"invalid utf8 like", "?", []any{Contains("\xff")}, ErrInvalidValue, 0},
+		{"invalid utf8 like", "Name LIKE ?", []any{Contains("\xff")}, ErrInvalidValue, 0},
 		{"zero time", "?", []any{time.Time{}}, ErrInvalidValue, 0},
 		{"year 10000", "?", []any{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, ErrInvalidValue, 0},
 		{"Feb 30", "?", []any{Date{2023, time.February, 30}}, ErrInvalidValue, 0},
 		{"month 13", "?", []any{Date{2023, 13, 1}}, ErrInvalidValue, 0},
 		{"bad element in list", "?", []any{[]any{"a", math.NaN()}}, ErrInvalidValue, 0},
+		// \% and \_ are valid in LIKE expressions only ("Quoted String Escape
+		// Sequences"), and after = a pattern's % would be plain text.
+		{"like pattern after =", "Name = ?", []any{Contains("x")}, ErrUnsupportedType, 0},
+		{"like pattern with no operator", "?", []any{Like("x")}, ErrUnsupportedType, 0},
+		{"like pattern pointer after =", "Name = ?", []any{&pattern}, ErrUnsupportedType, 0},
+		{"like pattern in IN list", "Name LIKE ?", []any{[]LikePattern{Like("x")}}, ErrUnsupportedType, 0},
+		{"like pattern in any list", "Name IN ?", []any{[]any{"a", StartsWith("b")}}, ErrUnsupportedType, 0},
+		{"a name ending in like is not LIKE", "Unlike ?", []any{Like("x")}, ErrUnsupportedType, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,15 +148,18 @@ func TestDateOf(t *testing.T) {
 	if got := DateOf(tm); got != (Date{2024, time.March, 1}) {
 		t.Fatalf("DateOf = %v", got)
 	}
-	if got, _ := Literal(DateOf(tm)); got != "2024-03-01" {
+	if got, _ := Format("?", DateOf(tm)); got != "2024-03-01" {
 		t.Fatalf("Literal = %s", got)
 	}
 }
 
 // decodeLiteral reads one SOQL string literal from the start of s and returns
-// its decoded value and the number of bytes it used. It accepts exactly the
-// escapes of "Quoted String Escape Sequences" (not the LIKE-only ones) and
-// refuses raw control characters, which Format never emits.
+// its decoded value and the number of bytes it used. It accepts the escapes of
+// "Quoted String Escape Sequences" except the LIKE-only ones and \b, which the
+// reference calls bell in English and backspace in other editions, so Format
+// must never write it; it refuses raw control characters, which Format never
+// emits either. The fake org's parser reads Format's output too: see
+// salesforcetest/internal/soql/format_fuzz_test.go.
 func decodeLiteral(s string) (string, int, error) {
 	if len(s) == 0 || s[0] != '\'' {
 		return "", 0, errors.New("literal does not start with '")

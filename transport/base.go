@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sfmtls/sfmtls/internal/errs"
 )
 
 // The base transports are built here, and only here: the mutual TLS ones for
@@ -33,7 +35,7 @@ func (t *Transport) buildBases(cfg Config, roots *x509.CertPool) error {
 	if cfg.WrapBase != nil {
 		t.org.h2RT, t.org.h1RT, t.plainRT = cfg.WrapBase(t.org.h2), cfg.WrapBase(t.org.h1), cfg.WrapBase(t.plain)
 		if t.org.h2RT == nil || t.org.h1RT == nil || t.plainRT == nil {
-			return configError("WrapBase returned nil: it must return the round tripper it was given, or one wrapping it")
+			return errs.New("WrapBase", "returned nil", "return the round tripper it was given, or one wrapping it")
 		}
 	}
 	t.orgRT = t.org

@@ -92,9 +92,12 @@ func TestSecretHygiene(t *testing.T) {
 	// The happy path, a session expiry, and the configs and tokens involved.
 	cfg := configFor(org)
 	cfg.MTLS, cfg.JWT, cfg.Logger = mtls, jwtID, logger
-	tr := newTransport(t, cfg)
-	c, err := client.NewFromHTTPClient(tr.Client(), client.Options{})
+	ccfg := org.ClientConfig()
+	ccfg.MTLS, ccfg.JWT, ccfg.Logger = mtls, jwtID, logger
+	c, err := client.New(ccfg)
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	tr := c.Transport()
 	_, err = c.Create(ctx, "Account", map[string]any{"Name": "Acme"})
 	require.NoError(t, err)
 	org.ExpireAllSessions()
@@ -109,8 +112,10 @@ func TestSecretHygiene(t *testing.T) {
 	require.NoError(t, err)
 	rec.printed(auth.JWTBearerConfig{Signer: edKey})
 	headerSecret := "hygiene-header-secret-value"
-	rec.printed(client.Config{Config: transport.Config{MTLS: mtls, JWT: jwtID, LoginURL: org.URL,
-		TokenSource: tr, Header: http.Header{"X-Api-Key": {headerSecret}}}})
+	rec.printed(client.Config{MTLS: mtls, JWT: jwtID, LoginURL: org.URL,
+		TokenSource: tr, Header: http.Header{"X-Api-Key": {headerSecret}}})
+	rec.printed(transport.Config{MTLS: mtls, JWT: jwtID, LoginURL: org.URL,
+		TokenSource: tr, Header: http.Header{"X-Api-Key": {headerSecret}}})
 
 	// REST errors.
 	rec.err(c.Get(ctx, "Account", "001missing", nil, &struct{}{}))

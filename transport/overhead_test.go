@@ -18,7 +18,7 @@ import (
 // noisy machine; set it against a whole request in bench/.
 func BenchmarkHotPath(b *testing.B) {
 	org := salesforcetest.NewOrg(b, salesforcetest.Config{})
-	tr, err := transport.New(org.TransportConfig())
+	tr, err := transport.New(configFor(org))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func BenchmarkHotPath(b *testing.B) {
 // path reads and counts. Unlike time, the count does not depend on the load.
 func TestHotPathAllocations(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-	cfg := org.TransportConfig()
+	cfg := configFor(org)
 	cfg.UsageCap = 0.99 // the cap's check is on the path too
 	tr, err := transport.New(cfg)
 	if err != nil {

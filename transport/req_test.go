@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 	"github.com/sfmtls/sfmtls/transport"
@@ -549,7 +550,7 @@ func TestLimitInfo(t *testing.T) {
 	assert.Equal(t, sent+2, n.Load())
 
 	_, err = transport.New(func() transport.Config { c := configFor(org); c.UsageCap = 1.5; return c }())
-	require.True(t, errors.Is(err, transport.ErrConfig))
+	require.True(t, errors.Is(err, client.ErrConfig))
 }
 
 // countingBase counts the round trips the org base makes, by path.
@@ -620,7 +621,7 @@ func TestTheFakeOrgsLimits(t *testing.T) {
 		org := salesforcetest.NewOrg(t, salesforcetest.Config{MaxConcurrentAPIRequests: 2})
 		slow := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(100 * time.Millisecond) })
 		org.Handle("/services/apexrest/slow", true, slow)
-		cfg := org.TransportConfig()
+		cfg := configFor(org)
 		cfg.CallRetry = transport.Backoff{MaxAttempts: 30, BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}
 		cfg.RetryBudget = 1000
 		tr := newTransport(t, cfg)
@@ -645,7 +646,7 @@ func TestTheFakeOrgsLimits(t *testing.T) {
 	})
 	t.Run("the daily limit is not retried, and the cap stops calls before it", func(t *testing.T) {
 		org := salesforcetest.NewOrg(t, salesforcetest.Config{DailyAPIRequests: 100})
-		cfg := org.TransportConfig()
+		cfg := configFor(org)
 		cfg.CallRetry = transport.Backoff{BaseDelay: time.Millisecond}
 		tr := newTransport(t, cfg)
 		url := org.InstanceURL + "/services/data/v" + salesforcetest.APIVersion + "/limits"
@@ -702,7 +703,7 @@ func TestRotationRefusesWhatNewRefuses(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := tr.SetMTLSIdentity(c.id)
-			require.ErrorIs(t, err, transport.ErrConfig)
+			require.ErrorIs(t, err, client.ErrConfig)
 			assert.Contains(t, err.Error(), c.want)
 			tr.CloseIdleConnections()
 			require.NoError(t, getOK(tr.Client(), org.InstanceURL+"/services/data/"), "a new handshake presents the identity in use")

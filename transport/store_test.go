@@ -27,6 +27,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/internal/storekey"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/transport"
 )
@@ -92,7 +94,7 @@ func child(cfg childConfig) (*childResult, error) {
 	if !roots.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("no certificate in %s", cfg.ServerCA)
 	}
-	store, err := auth.NewFileStore(cfg.StoreDir, auth.StoreKey(cfg.LoginURL, cfg.ConsumerKey, cfg.Username))
+	store, err := auth.NewFileStore(cfg.StoreDir)
 	if err != nil {
 		return nil, err
 	}
@@ -246,4 +248,46 @@ func TestProcessesShareOneTokenThroughTheStore(t *testing.T) {
 	assert.Zero(t, total.Failed)
 	assert.Positive(t, total.OK)
 	assert.LessOrEqual(t, st.TokenRequests, int64(1+expiries), "one login to start and one per ended session")
+}
+
+// The transport names the session's entry from LoginURL, ConsumerKey and
+// Username: a second transport of the same identity, written differently
+// (case, trailing slash), finds the first one's token; another user does not.
+func TestStoreEntryIsNamedByTheLoginIdentity(t *testing.T) {
+	org := startOrg(t)
+	store, err := auth.NewFileStore(t.TempDir())
+	require.NoError(t, err)
+	url := org.InstanceURL + "/services/data/v65.0/limits"
+
+	cfg := configFor(org)
+	cfg.Store = store
+	require.NoError(t, getOK(newTransport(t, cfg).Client(), url))
+	require.Equal(t, int64(1), org.Stats().TokenRequests)
+	stored, err := store.Load(t.Context(), storekey.Key(org.URL, org.ConsumerKey, org.Username))
+	require.NoError(t, err)
+	require.NotNil(t, stored, "saved under the identity's key")
+
+	same := configFor(org)
+	same.Store = store
+	same.LoginURL = strings.ToUpper(org.URL) + "/"
+	same.Username = strings.ToUpper(org.Username)
+	tr := newTransport(t, same)
+	require.NoError(t, getOK(tr.Client(), url))
+	assert.Equal(t, int64(1), org.Stats().TokenRequests, "the same identity shares the session")
+	assert.Zero(t, tr.Stats().TokenFetches)
+
+	// A TokenSource's user is named by Username; without it there is no entry
+	// to share.
+	bearer, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey,
+		Username: org.Username, Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
+	require.NoError(t, err)
+	src := transport.Config{LoginURL: org.URL, MTLS: org.ClientIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
+		TokenSource: bearer, Store: store}
+	_, err = transport.New(src)
+	require.ErrorIs(t, err, client.ErrConfig)
+	src.ConsumerKey, src.Username = org.ConsumerKey, org.Username
+	tr = newTransport(t, src)
+	require.NoError(t, getOK(tr.Client(), url))
+	assert.Zero(t, tr.Stats().TokenFetches, "a TokenSource naming the same identity shares the session")
+	assert.Equal(t, int64(1), org.Stats().TokenRequests)
 }

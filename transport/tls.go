@@ -3,7 +3,6 @@ package transport
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"time"
 
 	"github.com/sfmtls/sfmtls/keystore"
@@ -31,26 +30,4 @@ func NewTLSConfig(current func() *keystore.Identity, roots *x509.CertPool) *tls.
 		return &c, nil
 	}
 	return cfg
-}
-
-// Roots returns base (nil: the system's roots) plus extra certificates, for
-// servers whose CA the system does not hold, such as a test org or a proxy.
-func Roots(base *x509.CertPool, extra ...*x509.Certificate) (*x509.CertPool, error) {
-	if base == nil && len(extra) == 0 {
-		return nil, nil // crypto/tls uses the system roots
-	}
-	pool := base
-	if pool == nil {
-		sys, err := x509.SystemCertPool()
-		if err != nil {
-			return nil, fmt.Errorf("transport: system roots: %w", err)
-		}
-		pool = sys
-	} else {
-		pool = pool.Clone()
-	}
-	for _, c := range extra {
-		pool.AddCert(c)
-	}
-	return pool, nil
 }

@@ -19,7 +19,9 @@ import (
 	"sync/atomic"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/errs"
 	"github.com/sfmtls/sfmtls/internal/retry"
+	"github.com/sfmtls/sfmtls/internal/storekey"
 	"github.com/sfmtls/sfmtls/internal/tokencheck"
 	"github.com/sfmtls/sfmtls/keystore"
 )
@@ -63,60 +65,31 @@ type Transport struct {
 	refreshes, replays, retries, retriesDenied atomic.Int64
 }
 
-// New checks cfg and returns a Transport. It fetches nothing until first used.
-// A configuration that cannot work is refused here with an error matching
-// ErrConfig: a missing or expired identity, a key that does not sign for its
-// certificate, a JWT key that cannot sign RS256, a login URL without My Domain.
+// New returns a Transport for cfg, refusing a cfg that Validate refuses
+// before it builds anything. It fetches nothing until first used.
 func New(cfg Config) (*Transport, error) {
-	port := cmp.Or(cfg.Port, defaultPort)
-	if port < 0 || port > 65535 {
-		return nil, configError("Port %d is not a TCP port; 0 means 8443", cfg.Port)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
+	port := cmp.Or(cfg.Port, defaultPort)
 	t := &Transport{log: cfg.Logger, port: strconv.Itoa(port)}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.LoginURL != "" || cfg.TokenSource == nil {
-		login, err := loginEndpoint(cfg.LoginURL, port)
-		if err != nil {
-			return nil, err
-		}
-		t.login = login
-	}
-	if err := checkIdentity("MTLS", cfg.MTLS); err != nil {
-		return nil, err
+		t.login, _ = loginEndpoint(cfg.LoginURL, port) // Validate checked it
 	}
 	t.mtls.Store(cfg.MTLS)
-	header, err := cleanHeader(cfg.Header)
-	if err != nil {
-		return nil, err
-	}
-	t.header = header
-	roots, err := Roots(cfg.RootCAs, cfg.ExtraRoots...)
-	if err != nil {
-		return nil, err
-	}
+	t.header, _ = cleanHeader(cfg.Header)
 
-	if err := t.buildBases(cfg, roots); err != nil {
+	if err := t.buildBases(cfg, cfg.RootCAs); err != nil {
 		return nil, err
 	}
-	if err := t.buildCalls(cfg); err != nil {
-		return nil, err
-	}
+	t.buildCalls(cfg)
 
 	source := cfg.TokenSource
 	if source == nil {
-		if cfg.ConsumerKey == "" {
-			return nil, configError("ConsumerKey is empty: copy the consumer key of the app (Setup → App Manager → View)")
-		}
-		if cfg.Username == "" {
-			return nil, configError("Username is empty: give the integration user's username")
-		}
-		jwtID := cmp.Or(cfg.JWT, cfg.MTLS)
-		if err := checkJWTIdentity(jwtID); err != nil {
-			return nil, err
-		}
-		t.jwt.Store(jwtID)
+		t.jwt.Store(cmp.Or(cfg.JWT, cfg.MTLS))
 		var tokenRT http.RoundTripper = t.orgRT
 		if len(t.header) > 0 {
 			tokenRT = headerTransport{next: t.orgRT, header: t.header}
@@ -135,25 +108,27 @@ func New(cfg Config) (*Transport, error) {
 			Logger:      cfg.Logger,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+			return nil, err
 		}
 		t.bearer, source = bearer, bearer
-	}
-	if err := checkInstanceHosts(cfg.InstanceHosts); err != nil {
-		return nil, err
 	}
 	loginHost := ""
 	if t.login != nil {
 		loginHost = t.login.Hostname()
 	}
 	t.instanceHosts = slices.Clone(cfg.InstanceHosts)
+	storeKey := ""
+	if cfg.Store != nil {
+		storeKey = storekey.Key(cfg.LoginURL, cfg.ConsumerKey, cfg.Username) // Validate made sure Username is set
+	}
 	t.tokens = auth.NewCache(source, auth.CacheOptions{
 		SessionTimeout: cfg.SessionTimeout,
 		// A token naming a host that is not the org's is dropped before it is
 		// cached, stored or used: no request, token or certificate goes there.
-		Check:  tokencheck.Checker(loginHost, t.instanceHosts),
-		Store:  cfg.Store,
-		Logger: cfg.Logger,
+		Check:    tokencheck.Checker(loginHost, t.instanceHosts),
+		Store:    cfg.Store,
+		StoreKey: storeKey,
+		Logger:   cfg.Logger,
 	})
 	return t, nil
 }
@@ -164,7 +139,7 @@ const defaultRetryBudget = 10
 
 // buildCalls sets what applies to every API call: retries, their budget, the
 // usage cap.
-func (t *Transport) buildCalls(cfg Config) error {
+func (t *Transport) buildCalls(cfg Config) {
 	t.retry = retry.Calls
 	if cfg.CallRetry != nil {
 		t.retry = pacer(cfg.CallRetry, retry.Calls)
@@ -174,12 +149,8 @@ func (t *Transport) buildCalls(cfg Config) error {
 		size = 0 // no retries at all
 	}
 	t.budget = retry.NewBudget(size)
-	if cfg.UsageCap < 0 || cfg.UsageCap > 1 {
-		return configError("UsageCap %v is not a fraction between 0 and 1 (0.9 refuses calls past 90%% of the allocation; 0 means no cap)", cfg.UsageCap)
-	}
 	t.limits.capAt = cfg.UsageCap
 	t.limits.log = t.log
-	return nil
 }
 
 // loginRetry is the token request's policy: nil leaves auth's default.
@@ -238,9 +209,9 @@ func (t *Transport) SetMTLSIdentity(id *keystore.Identity) error {
 // one in use stays.
 func (t *Transport) SetJWTIdentity(id *keystore.Identity) error {
 	if t.bearer == nil {
-		return configError("the Transport takes its tokens from Config.TokenSource: it signs no JWT")
+		return errs.New("JWT", "the Transport takes its tokens from Config.TokenSource: it signs no JWT", "")
 	}
-	if err := checkJWTIdentity(id); err != nil {
+	if err := checkJWTIdentity(id, false); err != nil {
 		return err
 	}
 	t.jwt.Store(id)

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 	"github.com/sfmtls/sfmtls/transport"
@@ -258,7 +259,7 @@ func TestCertificateRotation(t *testing.T) {
 	assert.False(t, changed)
 	require.Len(t, reported, 1)
 
-	require.NoError(t, salesforcetest.WriteJKS(files.MTLSJKS, "mtls", rotated, password))
+	require.NoError(t, keystore.WriteFile(files.MTLSJKS, rotated, keystore.WriteOptions{Format: keystore.FormatJKS, Alias: "mtls", Password: keystore.Secret(password), Overwrite: true}))
 	future := time.Now().Add(time.Minute)
 	require.NoError(t, os.Chtimes(files.MTLSJKS, future, future))
 	changed, err = reloader.Check()
@@ -362,13 +363,13 @@ func TestGenericLoginHostIsRefused(t *testing.T) {
 		cfg := configFor(org)
 		cfg.LoginURL = u
 		_, err := transport.New(cfg)
-		require.ErrorIs(t, err, transport.ErrConfig)
-		assert.Contains(t, err.Error(), "My Domain")
+		require.ErrorIs(t, err, client.ErrConfig)
+		assert.Contains(t, withFix(err), "My Domain")
 	}
 	cfg := configFor(org)
 	cfg.MTLS = nil
 	_, err := transport.New(cfg)
-	require.ErrorIs(t, err, transport.ErrConfig)
+	require.ErrorIs(t, err, client.ErrConfig)
 }
 
 func TestExpiredClientCertificateIsNamed(t *testing.T) {
@@ -379,7 +380,7 @@ func TestExpiredClientCertificateIsNamed(t *testing.T) {
 	cfg.MTLS = expired
 	_, err = transport.New(cfg)
 	require.ErrorIs(t, err, keystore.ErrExpired)
-	require.ErrorIs(t, err, transport.ErrConfig)
+	require.ErrorIs(t, err, client.ErrConfig)
 
 	// Rotated in at run time, it is refused, and the identity in use stays.
 	tr := newTransport(t, configFor(org))
@@ -477,4 +478,14 @@ func TestReplayOncePerEndedSession(t *testing.T) {
 	assert.Contains(t, body, "INVALID_SESSION_ID", "the last answer reaches the caller intact")
 	assert.Equal(t, int64(2+3), tr.Stats().Replays)
 	assert.Equal(t, int64(3+3), org.Stats().TokenRequests, "one per replay; the last rejection fetches none")
+}
+
+// withFix is an error's text and the fix of its first *client.ConfigError:
+// Error says what is wrong, Fix how to mend it.
+func withFix(err error) string {
+	var ce *client.ConfigError
+	if errors.As(err, &ce) {
+		return err.Error() + "; fix: " + ce.Fix()
+	}
+	return err.Error()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 	"github.com/sfmtls/sfmtls/transport"
 )
@@ -98,7 +99,7 @@ func TestATokenForAStrangeHostIsDropped(t *testing.T) {
 		c := configFor(org)
 		c.InstanceHosts = []string{bad}
 		_, err := transport.New(c)
-		require.True(t, errors.Is(err, transport.ErrConfig), "%q: %v", bad, err)
+		require.True(t, errors.Is(err, client.ErrConfig), "%q: %v", bad, err)
 	}
 }
 

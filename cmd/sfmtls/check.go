@@ -1,20 +1,16 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/cmd/sfmtls/internal/settings"
 	"github.com/sfmtls/sfmtls/diag"
-	"github.com/sfmtls/sfmtls/keystore"
-	"github.com/sfmtls/sfmtls/transport"
 )
 
 // checkTimeout bounds each network step of check, and token's request.
@@ -31,11 +27,11 @@ certificate, the JWT bearer token, and a REST API call. The first failed step
 is printed with its cause and a fix: line naming what to change; exit status 1.
 ` + connectionHelp,
 		Args: noArgs,
-		RunE: body(func(*cobra.Command, []string) error {
+		RunE: body(func(cmd *cobra.Command, _ []string) error {
 			if err := needSettings(s); err != nil {
 				return err
 			}
-			if code := runCheck(s, e); code != exitOK {
+			if code := runCheck(cmd, s, e); code != exitOK {
 				return exitCode(code)
 			}
 			return nil
@@ -45,36 +41,15 @@ is printed with its cause and a fix: line naming what to change; exit status 1.
 	return cmd
 }
 
-// runCheck is the Test Connection: the settings become a diag.Config, whose
-// loaders open the keystores as the first two steps, and the report is printed.
-func runCheck(s *settings.Settings, e *env) int {
-	extra, err := s.ExtraRoots()
-	if err != nil {
-		fmt.Fprintf(e.stderr, "sfmtls check: %v\n  fix: --ca-file/SF_CA_FILE must name a readable PEM file of CA certificates\n", err)
-		return exitFailure
-	}
-	cfg := diag.Config{
-		Config: client.Config{Config: transport.Config{
-			LoginURL: s.LoginURL, Audience: s.Audience, ConsumerKey: s.ConsumerKey, Username: s.Username,
-			ExtraRoots: extra, Port: s.MTLSPort, InstanceHosts: s.InstanceHosts,
-		}, APIVersion: s.APIVersion},
-		MTLSSource: s.MTLS.Path,
-		LoadMTLS:   func() (*keystore.Identity, error) { return s.MTLS.Load(e.getenv) },
-		Timeout:    checkTimeout,
-	}
-	if s.JWT.Path != "" {
-		cfg.JWTSource = s.JWT.Path
-		cfg.LoadJWT = func() (*keystore.Identity, error) { return s.JWT.Load(e.getenv) }
-	}
+// runCheck is the Test Connection: diag.CheckEnv reads the settings (flags
+// over variables) with client.ConfigFromEnv, so that a keystore that cannot be
+// opened fails its own step, and the report is printed with fixes that name
+// the flag beside the variable.
+func runCheck(cmd *cobra.Command, s *settings.Settings, e *env) int {
 	fmt.Fprintf(e.stdout, "sfmtls check: %s as %s\n", s.LoginURL, s.Username)
-	r := diag.Check(e.ctx, cfg)
+	r := diag.CheckEnv(e.ctx, s.Getenv(e.getenv))
 	if f := r.Failed(); f != nil {
-		if fix := passwordFileFix(f.Err, s); fix != "" {
-			f.Fix = fix
-		}
-		if fix := noPasswordFix(f.Err, s); fix != "" {
-			f.Fix = fix
-		}
+		f.Fix = withFlags(cmd, f.Fix)
 	}
 	printCheck(e.stdout, &r)
 	if !r.OK {
@@ -83,43 +58,19 @@ func runCheck(s *settings.Settings, e *env) int {
 	return exitOK
 }
 
-// passwordFileFix names the flag and the variable when a password file named
-// by a flag cannot be read: diag knows files, not this tool's settings.
-func passwordFileFix(err error, s *settings.Settings) string {
-	var pe *fs.PathError
-	if !errors.As(err, &pe) {
-		return ""
-	}
-	for _, st := range []struct {
-		store  *settings.Store
-		prefix string
-	}{{&s.MTLS, "mtls"}, {&s.JWT, "jwt"}} {
-		for _, f := range []struct{ path, flag, variable string }{
-			{st.store.PasswordFile, "--" + st.prefix + "-keystore-password-file", "SF_" + strings.ToUpper(st.prefix) + "_KEYSTORE_PASSWORD"},
-			{st.store.KeyPasswordFile, "--" + st.prefix + "-key-password-file", "SF_" + strings.ToUpper(st.prefix) + "_KEY_PASSWORD"},
-		} {
-			if f.path != "" && pe.Path == f.path {
-				return fmt.Sprintf("the password file %s named by %s cannot be read (%v): create it, or drop the flag and set %s",
-					f.path, f.flag, pe.Err, f.variable)
-			}
-		}
-	}
-	return ""
-}
+// sfVariable matches an SF_* variable's name in a fix.
+var sfVariable = regexp.MustCompile(`\bSF_[A-Z0-9_]+\b`)
 
-// noPasswordFix names the variable and the flag when a keystore that needs a
-// password was opened without one.
-func noPasswordFix(err error, s *settings.Settings) string {
-	if !errors.Is(err, settings.ErrNoPassword) {
-		return ""
-	}
-	for _, st := range []*settings.Store{&s.MTLS, &s.JWT} {
-		var ke *keystore.Error
-		if st.Path != "" && errors.As(err, &ke) && ke.Source == st.Path {
-			return "no password was given for " + st.Path + ": " + st.PasswordSource()
+// withFlags names each SF_X_Y variable of a fix together with its flag
+// --x-y, when cmd has that flag.
+func withFlags(cmd *cobra.Command, fix string) string {
+	return sfVariable.ReplaceAllStringFunc(fix, func(v string) string {
+		name := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(v, "SF_")), "_", "-")
+		if cmd.Flags().Lookup(name) == nil {
+			return v
 		}
-	}
-	return ""
+		return "--" + name + "/" + v
+	})
 }
 
 // printCheck prints the steps that ran, numbered, then the verdict.

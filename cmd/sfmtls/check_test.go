@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/internal/jwtbearer"
+	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
@@ -68,7 +69,7 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 	}{
 		{"wrong keystore password",
 			func(_ *salesforcetest.Org, v map[string]string) { v["SF_MTLS_KEYSTORE_PASSWORD"] = "not-it" },
-			"[1/5] mTLS keystore", "wrong password", "check the keystore password"},
+			"[1/5] mTLS keystore", "wrong password", "check SF_MTLS_KEYSTORE_PASSWORD"},
 		{"server not trusted",
 			func(_ *salesforcetest.Org, v map[string]string) { delete(v, "SF_CA_FILE") },
 			"[3/5] TLS handshake", "unknown authority", "SF_CA_FILE"},
@@ -95,7 +96,7 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 				stranger, err := salesforcetest.NewPKI()
 				require.NoError(t, err)
 				path := filepath.Join(t.TempDir(), "stranger.jks")
-				require.NoError(t, salesforcetest.WriteJKS(path, "mtls", stranger.ClientIdentity, orgPassword))
+				require.NoError(t, keystore.WriteFile(path, stranger.ClientIdentity, keystore.WriteOptions{Format: keystore.FormatJKS, Alias: "mtls", Password: keystore.Secret(orgPassword), Overwrite: true}))
 				v["SF_MTLS_KEYSTORE"] = path
 			},
 			"[3/5] TLS handshake", "bad certificate", "refused the client certificate"},
@@ -127,7 +128,8 @@ func TestCheckNamesAMissingPasswordFile(t *testing.T) {
 	r := sfmtls(t, vars, nil, "check", "--mtls-keystore-password-file", missing)
 	assert.Equal(t, 1, r.code, r.stdout)
 	assert.Regexp(t, `(?m)^\[1/5\] mTLS keystore\s+FAILED\s`, r.stdout)
-	assert.Regexp(t, `(?m)^      fix: the password file `+regexp.QuoteMeta(missing)+` named by --mtls-keystore-password-file cannot be read .*set SF_MTLS_KEYSTORE_PASSWORD$`, r.stdout)
+	assert.Contains(t, r.stdout, missing+": no such file or directory")
+	assert.Regexp(t, `(?m)^      fix: create the file --mtls-keystore-password-file/SF_MTLS_KEYSTORE_PASSWORD_FILE names, or unset --mtls-keystore-password-file/SF_MTLS_KEYSTORE_PASSWORD_FILE and set SF_MTLS_KEYSTORE_PASSWORD$`, r.stdout)
 	assert.NotContains(t, r.stdout, "inspect")
 }
 
@@ -138,7 +140,7 @@ func TestCheckWarnsOfAnExpiringCertificate(t *testing.T) {
 	require.NoError(t, err)
 	org.RegisterMutualAuthCertificate(soon.Leaf())
 	path := filepath.Join(t.TempDir(), "soon.p12")
-	require.NoError(t, salesforcetest.WritePKCS12(path, soon, orgPassword))
+	require.NoError(t, keystore.WriteFile(path, soon, keystore.WriteOptions{Format: keystore.FormatPKCS12, Password: keystore.Secret(orgPassword), Overwrite: true}))
 	vars["SF_MTLS_KEYSTORE"] = path
 	r := sfmtls(t, vars, nil, "check")
 	require.Equal(t, 0, r.code, r.stdout)

@@ -72,8 +72,13 @@ func run(args []string, e *env) int {
 		return int(code)
 	case errors.As(err, &f):
 		// One line: the library's errors never hold secrets, and a line is what
-		// a log or a script wants.
-		fmt.Fprintf(e.stderr, "sfmtls: %s\n", oneLine(f.err.Error()))
+		// a log or a script wants. An error that knows its fix says it after.
+		msg := f.err.Error()
+		var fixer interface{ Fix() string }
+		if errors.As(f.err, &fixer) && fixer.Fix() != "" {
+			msg += " (" + fixer.Fix() + ")"
+		}
+		fmt.Fprintf(e.stderr, "sfmtls: %s\n", oneLine(msg))
 		return exitFailure
 	}
 	printUsageError(e.stderr, cmd, err)

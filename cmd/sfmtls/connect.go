@@ -17,7 +17,6 @@ import (
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/cmd/sfmtls/internal/settings"
-	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
@@ -32,7 +31,7 @@ func connect(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Cli
 	}
 	closeStore := func() {}
 	if ts != nil {
-		if cfg.Store, closeStore, err = ts.Open(s, e.getenv); err != nil {
+		if cfg.Store, closeStore, err = ts.Open(e.getenv); err != nil {
 			return nil, nil, err
 		}
 		// A store that fails (Redis down, a file that cannot be written) costs
@@ -235,8 +234,8 @@ func runFakeOrg(e *env, dir, seedFile string, lifetime time.Duration, apiLimit i
 	_, _ = rand.Read(raw)
 	password := hex.EncodeToString(raw)
 	pwFile := filepath.Join(dir, "keystore-password")
-	// WriteSecretFile makes the file 0600 even where one existed (a reused --dir).
-	if err := keystore.WriteSecretFile(pwFile, []byte(password+"\n"), true); err != nil {
+	// writeSecret makes the file 0600 even where one existed (a reused --dir).
+	if err := writeSecret(pwFile, []byte(password+"\n"), true); err != nil {
 		return err
 	}
 	files, err := org.PKI.WriteFiles(dir, password)
@@ -310,7 +309,7 @@ func writeFakeOrgToken(ctx context.Context, org *salesforcetest.Org, path string
 	if err != nil {
 		return err
 	}
-	return keystore.WriteSecretFile(path, []byte(string(tok.AccessToken)), true)
+	return writeSecret(path, []byte(string(tok.AccessToken)), true)
 }
 
 // shellQuote quotes s for a POSIX shell.

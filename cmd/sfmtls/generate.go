@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sfmtls/sfmtls/certgen"
+	"github.com/sfmtls/sfmtls/internal/keydefaults"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -106,7 +107,7 @@ with mode 0600 and never replaced without --force. The password comes from
 				if err != nil {
 					return err
 				}
-				if err := keystore.WriteSecretFile(keyPath, pem.EncodeToMemory(block), out.force); err != nil {
+				if err := writeSecret(keyPath, pem.EncodeToMemory(block), out.force); err != nil {
 					return err
 				}
 				wrote = fmt.Sprintf("Wrote the new private key (%s) to %s: PKCS#8, encrypted with AES-256 (PBES2).", kt, keyPath)
@@ -125,7 +126,7 @@ with mode 0600 and never replaced without --force. The password comes from
 				wrote = fmt.Sprintf("Wrote the new private key (%s) into %s (%s, alias %q), with a self-signed placeholder\n"+
 					"certificate until the CA's certificate replaces it.", kt, storePath, format, storedAlias(opts))
 			}
-			if err := keystore.WriteSecretFile(csrPath, csr, out.force); err != nil {
+			if err := writeSecret(csrPath, csr, out.force); err != nil {
 				return err
 			}
 			create := "sfmtls keystore create --keystore " + storePath + " --cert client.crt --chain chain.pem"
@@ -155,7 +156,7 @@ Next:
 	f.StringVar(&csrPath, "csr", "", "write the CSR to `FILE` (default: the key's file name with .csr)")
 	f.StringArrayVar(&dnsNames, "dns", nil, "a DNS `NAME` for the subjectAltName, if your CA wants one (repeatable)")
 	f.StringArrayVar(&emailAddresses, "email", nil, "an e-mail `ADDRESS` for the subjectAltName (repeatable)")
-	out.register(f, keystore.DefaultAlias, false)
+	out.register(f, keydefaults.Alias, false)
 	out.completions(cmd, false)
 	markRequired(cmd, "cn")
 	_ = cmd.RegisterFlagCompletionFunc("key-type", completeWords(keyTypeNames(false)...))
@@ -166,7 +167,7 @@ Next:
 func storedAlias(opts keystore.WriteOptions) string {
 	alias := opts.Alias
 	if alias == "" {
-		alias = keystore.DefaultAlias
+		alias = keydefaults.Alias
 	}
 	if opts.Format == keystore.FormatJKS {
 		return strings.ToLower(alias)
@@ -240,7 +241,7 @@ Files are written with mode 0600 and never replaced without --force.`,
 			if err := keystore.WriteFile(storePath, id, opts); err != nil {
 				return err
 			}
-			if err := keystore.WriteSecretFile(certPath, certgen.CertificatePEM(cert), out.force); err != nil {
+			if err := writeSecret(certPath, certgen.CertificatePEM(cert), out.force); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, `Wrote the JWT signing key and its self-signed certificate to %s (%s, alias %q):
@@ -259,10 +260,10 @@ Next:
 	f := cmd.Flags()
 	subj.register(f)
 	f.StringVar(&keyType, "key-type", string(certgen.RSA2048), "the new key's `TYPE`: "+strings.Join(keyTypeNames(true), ", "))
-	f.IntVar(&days, "days", int(certgen.DefaultJWTValidity/(24*time.Hour)), "the certificate's validity in `DAYS`")
+	f.IntVar(&days, "days", int(keydefaults.JWTValidity/(24*time.Hour)), "the certificate's validity in `DAYS`")
 	f.StringVar(&storePath, "keystore", "", "write the key and certificate to this JKS or PKCS#12 `FILE` (required)")
 	f.StringVar(&certPath, "cert", "", "write the certificate to upload to this PEM `FILE` (default: the keystore's name with .crt)")
-	out.register(f, keystore.DefaultAlias, false)
+	out.register(f, keydefaults.Alias, false)
 	out.completions(cmd, false)
 	markRequired(cmd, "cn", "keystore")
 	_ = cmd.RegisterFlagCompletionFunc("key-type", completeWords(keyTypeNames(true)...))

@@ -245,7 +245,7 @@ func TestMissingPasswordNamesItsSource(t *testing.T) {
 	delete(vars, "SF_MTLS_KEYSTORE_PASSWORD")
 	r = sfmtls(t, vars, nil, "check")
 	assert.Equal(t, exitFailure, r.code)
-	assert.Regexp(t, `(?m)^      fix: no password was given for \S+mtls.jks: set SF_MTLS_KEYSTORE_PASSWORD or give --mtls-keystore-password-file FILE$`, r.stdout)
+	assert.Regexp(t, `(?m)^      fix: the keystore needs a password: set SF_MTLS_KEYSTORE_PASSWORD, or --mtls-keystore-password-file/SF_MTLS_KEYSTORE_PASSWORD_FILE to a file holding it$`, r.stdout)
 }
 
 // A new password is asked twice on a terminal and must meet keytool's minimum.

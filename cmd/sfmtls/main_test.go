@@ -123,7 +123,7 @@ func TestInspectFailuresAreOneLine(t *testing.T) {
 			assert.Equal(t, 1, r.code)
 			assert.Empty(t, r.stdout)
 			assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
-			assert.True(t, strings.HasPrefix(r.stderr, "sfmtls: keystore "+c.args[len(c.args)-1]), r.stderr)
+			assert.True(t, strings.HasPrefix(r.stderr, "sfmtls: keystore: "+c.args[len(c.args)-1]), r.stderr)
 			assert.Contains(t, r.stderr, c.want)
 			assert.NotContains(t, r.stderr, "not-the-password")
 			assert.NotContains(t, r.stderr, "goroutine")

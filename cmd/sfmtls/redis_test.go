@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/redisserver"
 	"github.com/sfmtls/sfmtls/redisstore"
@@ -59,7 +57,7 @@ func TestQueryRunsShareOneSessionThroughRedis(t *testing.T) {
 	// What Redis holds: one token key, under the sfmtls: prefix, sealed.
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr(), DisableIdentity: true})
 	defer rdb.Close()
-	ctx := context.Background()
+	ctx := t.Context()
 	keys, err := rdb.Keys(ctx, "sfmtls:token:*").Result()
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
@@ -128,15 +126,14 @@ func TestToolSharesAServicesRedisSession(t *testing.T) {
 
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr(), DisableIdentity: true})
 	defer rdb.Close()
-	store, err := redisstore.New(rdb, redisstore.Options{
-		Key: auth.StoreKey(org.URL, org.ConsumerKey, org.Username), EncryptionKey: key})
+	store, err := redisstore.New(rdb, redisstore.Options{EncryptionKey: key})
 	require.NoError(t, err)
-	cfg := org.TransportConfig()
+	cfg := org.ClientConfig()
 	cfg.Store = store
-	svc, err := client.New(client.Config{Config: cfg})
+	svc, err := client.New(cfg)
 	require.NoError(t, err)
 	defer svc.Close()
-	_, err = svc.Token(context.Background())
+	_, err = svc.Token(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, int64(1), org.Stats().TokenRequests)
 

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/storekey"
+	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
 // TestMain keeps the default file store of the commands under test out of the
@@ -43,12 +45,11 @@ func TestQueryRunsShareOneSessionThroughTheFileStore(t *testing.T) {
 
 	// The default store is one file per login URL + consumer key + username
 	// under the user's cache directory, mode 0600.
-	path := tokenFile(t, filepath.Join(os.Getenv("XDG_CACHE_HOME"), "sfmtls", "tokens"), org.URL, org.ConsumerKey, org.Username)
-	assertMode0600(t, path)
-	data, err := os.ReadFile(path)
+	st, key := tokenStore(t, filepath.Join(os.Getenv("XDG_CACHE_HOME"), "sfmtls", "tokens"), org)
+	assertMode0600(t, st.Path(key))
+	tok, err := st.Load(t.Context(), key)
 	require.NoError(t, err)
-	tok, err := auth.DecodeToken(data)
-	require.NoError(t, err)
+	require.NotNil(t, tok)
 	assert.Equal(t, "https://127.0.0.1", tok.InstanceURL)
 
 	for range 3 {
@@ -61,11 +62,13 @@ func TestQueryRunsShareOneSessionThroughTheFileStore(t *testing.T) {
 	assert.Equal(t, int64(5), org.Stats().TokenRequests, "SF_TOKEN_STORE=none")
 }
 
-func tokenFile(t *testing.T, dir, loginURL, consumerKey, username string) string {
+// tokenStore opens the file store in dir as the tool does, and names the
+// org's identity in it as the SDK does.
+func tokenStore(t *testing.T, dir string, org *salesforcetest.Org) (*auth.FileStore, string) {
 	t.Helper()
-	st, err := auth.NewFileStore(dir, auth.StoreKey(loginURL, consumerKey, username))
+	st, err := auth.NewFileStore(dir)
 	require.NoError(t, err)
-	return st.Path()
+	return st, storekey.Key(org.URL, org.ConsumerKey, org.Username)
 }
 
 // A stored token Salesforce rejects (its session ended) and a token file that
@@ -74,7 +77,8 @@ func TestRejectedOrUnreadableStoredTokenIsReplaced(t *testing.T) {
 	org, vars := orgEnv(t)
 	dir := t.TempDir()
 	vars["SF_TOKEN_STORE"] = "file:" + dir
-	path := tokenFile(t, dir, org.URL, org.ConsumerKey, org.Username)
+	st, key := tokenStore(t, dir, org)
+	path := st.Path(key)
 
 	require.Equal(t, 0, sfmtls(t, vars, nil, "query", "SELECT Name FROM Account").code)
 	require.Equal(t, int64(1), org.Stats().TokenRequests)
@@ -97,9 +101,7 @@ func TestRejectedOrUnreadableStoredTokenIsReplaced(t *testing.T) {
 	r = sfmtls(t, vars, nil, "token")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, int64(3), org.Stats().TokenRequests)
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	_, err = auth.DecodeToken(data)
+	_, err = st.Load(t.Context(), key)
 	assert.NoError(t, err, "the unreadable file was replaced")
 }
 

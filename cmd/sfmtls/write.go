@@ -5,7 +5,9 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sfmtls/sfmtls/internal/atomicfile"
+	"github.com/sfmtls/sfmtls/internal/keydefaults"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -65,7 +69,7 @@ func (o *outFlags) register(fs *pflag.FlagSet, defaultAlias string, keyPEM bool)
 	fs.StringVar(&o.passwordFile, "password-file", "", "read the password of the new keystore (or PEM key) from `FILE` (default: $SF_KEYSTORE_PASSWORD, else asked on a terminal)")
 	fs.StringVar(&o.keyPasswordFile, "key-password-file", "", "JKS only: read a separate key password from `FILE` (default: $SF_KEY_PASSWORD, else the keystore password)")
 	if keyPEM {
-		fs.IntVar(&o.iterations, "pbkdf2-iterations", keystore.PKCS8Iterations, "PBKDF2 iteration `COUNT` for an encrypted PEM key")
+		fs.IntVar(&o.iterations, "pbkdf2-iterations", keydefaults.PKCS8Iterations, "PBKDF2 iteration `COUNT` for an encrypted PEM key")
 	}
 	fs.BoolVar(&o.force, "force", false, "replace files that exist")
 }
@@ -119,9 +123,9 @@ func (o *outFlags) options(path string, format keystore.Format, e *env) (keystor
 	if err != nil {
 		return keystore.WriteOptions{}, err
 	}
-	if len([]rune(string(store))) < keystore.MinPasswordLen {
+	if len([]rune(string(store))) < keydefaults.MinPasswordLen {
 		return keystore.WriteOptions{}, fmt.Errorf("the password for %s is shorter than %d characters, keytool's minimum: %s",
-			path, keystore.MinPasswordLen, storeSrc.where())
+			path, keydefaults.MinPasswordLen, storeSrc.where())
 	}
 	key, err := keySrc.read(e, false)
 	if err != nil {
@@ -147,10 +151,24 @@ func refuseExisting(force bool, paths ...string) error {
 	}
 	for _, p := range paths {
 		if _, err := os.Lstat(p); err == nil {
-			return fmt.Errorf("%s already exists: choose another name, or add --force to replace it", p)
+			return errExists(p)
 		}
 	}
 	return nil
+}
+
+func errExists(path string) error {
+	return fmt.Errorf("%s already exists: choose another name, or add --force to replace it", path)
+}
+
+// writeSecret writes data (a key, a request, a password) to path with mode
+// 0600, atomically; an existing file is replaced only with force.
+func writeSecret(path string, data []byte, force bool) error {
+	err := atomicfile.WriteSecret(path, data, force)
+	if errors.Is(err, fs.ErrExist) {
+		return errExists(path)
+	}
+	return err
 }
 
 // warn prints CheckIdentity's warnings on standard error.

@@ -4,15 +4,18 @@
 //
 //	go run ./examples/bulk
 //
-// With no SF_* settings it starts a fake org in-process, declares the external
-// id field Account.External_Id__c there and runs against it. Against a real
-// org (the SF_* settings of the README), set SF_BULK_EXTERNAL_ID to an
-// external id field of Account; the example's Accounts are deleted at the end.
+// It reads the SF_* settings of the README with client.ConfigFromEnv. Against a
+// real org, set SF_BULK_EXTERNAL_ID to an external id field of Account too; the
+// example's Accounts are deleted at the end. With neither SF_LOGIN_URL nor
+// SF_MTLS_KEYSTORE set it starts a fake org in-process, declares the external
+// id field Account.External_Id__c there, writes its keystores and reads the
+// same settings pointed at them. It imports only public packages: copy it.
 package main
 
 import (
 	"context"
-	"crypto/x509"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +27,6 @@ import (
 
 	"github.com/sfmtls/sfmtls/bulk"
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 	"github.com/sfmtls/sfmtls/soql"
 )
@@ -123,99 +125,62 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	return nil
 }
 
-// connect uses the SF_* settings, or a fake org with Account.External_Id__c.
-func connect(w io.Writer, getenv func(string) string) (*client.Client, string, func(), error) {
-	if getenv("SF_LOGIN_URL") != "" || getenv("SF_MTLS_KEYSTORE") != "" {
-		extID := getenv("SF_BULK_EXTERNAL_ID")
-		if extID == "" {
-			return nil, "", nil, fmt.Errorf("set SF_BULK_EXTERNAL_ID to an external id field of Account for the upsert")
-		}
-		cfg, err := fromEnv(getenv)
-		if err != nil {
+// connect reads the SF_* settings, from a fake org's when none are set, and
+// the external id field the upsert keys on.
+func connect(w io.Writer, getenv func(string) string) (c *client.Client, extID string, done func(), err error) {
+	stop := func() {}
+	if getenv("SF_LOGIN_URL") == "" && getenv("SF_MTLS_KEYSTORE") == "" {
+		if getenv, stop, err = fakeOrg(w); err != nil {
 			return nil, "", nil, err
 		}
-		c, err := client.New(cfg)
-		if err != nil {
-			return nil, "", nil, err
-		}
-		return c, extID, func() { _ = c.Close() }, nil
 	}
+	cfg, err := client.ConfigFromEnv(getenv)
+	if extID = getenv("SF_BULK_EXTERNAL_ID"); extID == "" {
+		err = errors.Join(errors.New("set SF_BULK_EXTERNAL_ID to an external id field of Account for the upsert"), err)
+	}
+	if err == nil {
+		c, err = client.New(cfg)
+	}
+	if err != nil {
+		stop()
+		return nil, "", nil, err
+	}
+	return c, extID, func() { _ = c.Close(); stop() }, nil
+}
+
+// fakeOrg starts a fake org with the external id field Account.External_Id__c,
+// writes its keystores and returns the SF_* settings that point at them.
+func fakeOrg(w io.Writer) (getenv func(string) string, stop func(), err error) {
 	org, err := salesforcetest.Start(salesforcetest.Config{})
 	if err != nil {
-		return nil, "", nil, err
+		return nil, nil, err
 	}
-	if err := org.DefineFields("Account", salesforcetest.Field{Name: "External_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}); err != nil {
-		org.Close()
-		return nil, "", nil, err
-	}
-	fmt.Fprintf(w, "No SF_* settings: using a fake org at %s.\n", org.URL)
-	c, err := client.New(client.Config{Config: org.TransportConfig()})
+	dir, err := os.MkdirTemp("", "sfmtls-bulk-")
 	if err != nil {
 		org.Close()
-		return nil, "", nil, err
+		return nil, nil, err
 	}
-	return c, "External_Id__c", func() { _ = c.Close(); org.Close() }, nil
-}
-
-// fromEnv reads the settings the README's Configuration lists. Passwords come
-// from the environment only (the sfmtls tool also reads password files).
-func fromEnv(getenv func(string) string) (client.Config, error) {
-	var missing []string
-	need := func(name string) string {
-		v := getenv(name)
-		if v == "" {
-			missing = append(missing, name)
-		}
-		return v
+	stop = func() { org.Close(); os.RemoveAll(dir) }
+	if err := org.DefineFields("Account", salesforcetest.Field{Name: "External_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}); err != nil {
+		stop()
+		return nil, nil, err
 	}
-	var cfg client.Config
-	cfg.LoginURL = need("SF_LOGIN_URL")
-	cfg.ConsumerKey = need("SF_CONSUMER_KEY")
-	cfg.Username = need("SF_USERNAME")
-	mtlsPath := need("SF_MTLS_KEYSTORE")
-	if len(missing) > 0 {
-		return cfg, fmt.Errorf("missing settings: %s (see the README's Configuration)", strings.Join(missing, ", "))
+	raw := make([]byte, 12)
+	_, _ = rand.Read(raw)
+	pw := hex.EncodeToString(raw)
+	files, err := org.PKI.WriteFiles(dir, pw)
+	if err != nil {
+		stop()
+		return nil, nil, err
 	}
-	cfg.Audience = getenv("SF_AUDIENCE")
-	cfg.APIVersion = getenv("SF_API_VERSION")
-	if p := getenv("SF_MTLS_PORT"); p != "" {
-		port, err := strconv.Atoi(p)
-		if err != nil {
-			return cfg, fmt.Errorf("SF_MTLS_PORT %q is not a port number", p)
-		}
-		cfg.Port = port
+	fmt.Fprintf(w, "No SF_* settings: using a fake org at %s.\n", org.URL)
+	env := map[string]string{
+		"SF_LOGIN_URL": org.URL, "SF_MTLS_PORT": strconv.Itoa(org.Port), "SF_AUDIENCE": org.Audience,
+		"SF_CONSUMER_KEY": org.ConsumerKey, "SF_USERNAME": org.Username,
+		"SF_MTLS_KEYSTORE": files.MTLSPKCS12, "SF_MTLS_KEYSTORE_PASSWORD": pw,
+		"SF_JWT_KEYSTORE": files.JWTPKCS12, "SF_JWT_KEYSTORE_PASSWORD": pw,
+		"SF_CA_FILE":          files.ServerCA, // the fake org's server is signed by its own CA
+		"SF_BULK_EXTERNAL_ID": "External_Id__c",
 	}
-	if f := getenv("SF_CA_FILE"); f != "" {
-		pem, err := os.ReadFile(f)
-		if err != nil {
-			return cfg, fmt.Errorf("SF_CA_FILE: %w", err)
-		}
-		if cfg.RootCAs, err = x509.SystemCertPool(); err != nil {
-			return cfg, err
-		}
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return cfg, errors.New("SF_CA_FILE holds no PEM certificate")
-		}
-	}
-	var err error
-	if cfg.MTLS, err = load(getenv, "MTLS", mtlsPath); err != nil {
-		return cfg, err
-	}
-	cfg.JWT = cfg.MTLS
-	if p := getenv("SF_JWT_KEYSTORE"); p != "" {
-		if cfg.JWT, err = load(getenv, "JWT", p); err != nil {
-			return cfg, err
-		}
-	}
-	return cfg, nil
-}
-
-// load opens the keystore at path with the SF_<ROLE>_* password, alias and key file.
-func load(getenv func(string) string, role, path string) (*keystore.Identity, error) {
-	return keystore.LoadFile(path, keystore.Options{
-		Password:    keystore.Secret(getenv("SF_" + role + "_KEYSTORE_PASSWORD")),
-		KeyPassword: keystore.Secret(getenv("SF_" + role + "_KEY_PASSWORD")),
-		Alias:       getenv("SF_" + role + "_ALIAS"),
-		KeyFile:     getenv("SF_" + role + "_KEY_FILE"),
-	})
+	return func(k string) string { return env[k] }, stop, nil
 }

@@ -5,8 +5,9 @@
 //	cd examples/fleet && go run .
 //
 // Each process builds a Redis token store (github.com/sfmtls/sfmtls/redisstore)
-// for its login identity and gives it to the client: the first process logs
-// in and stores the token, the others find it there (or wait on the login
+// and gives it to the client, which names the session in it by its login
+// identity (login URL, consumer key, username): the first process logs in
+// and stores the token, the others find it there (or wait on the login
 // lock while it is being fetched). When Salesforce ends the session, the first
 // process to notice logs in once for all of them.
 //
@@ -24,8 +25,9 @@
 //     encrypted with AES-256-GCM in Redis. Without it the token is stored as
 //     is: whoever can read Redis can call Salesforce as the integration user.
 //
-// The sfmtls tool shares the same session when given the same Redis and key:
-// SF_TOKEN_STORE=$SF_REDIS_URL with the same SF_TOKEN_ENCRYPTION_KEY.
+// The sfmtls tool shares the same session when given the same Redis and
+// encryption key: SF_TOKEN_STORE=$SF_REDIS_URL with the same
+// SF_TOKEN_ENCRYPTION_KEY.
 //
 // It imports only public packages: copy it into your own module.
 package main
@@ -33,7 +35,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -51,9 +52,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/redisstore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
@@ -108,10 +107,9 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	}
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
-	store, err := redisstore.New(rdb, redisstore.Options{
-		Key:           auth.StoreKey(cfg.LoginURL, cfg.ConsumerKey, cfg.Username),
-		EncryptionKey: encKey,
-	})
+	// The client names the session's entry from the login URL, consumer key
+	// and username: every process of this identity finds the same one.
+	store, err := redisstore.New(rdb, redisstore.Options{EncryptionKey: encKey})
 	if err != nil {
 		return err
 	}
@@ -282,7 +280,7 @@ func (s *localRedis) stop() {
 // org (returned, for the caller to close) holding a few Accounts.
 func configure(w io.Writer, getenv func(string) string) (client.Config, *salesforcetest.Org, error) {
 	if getenv("SF_LOGIN_URL") != "" || getenv("SF_MTLS_KEYSTORE") != "" {
-		cfg, err := fromEnv(getenv)
+		cfg, err := client.ConfigFromEnv(getenv)
 		return cfg, nil, err
 	}
 	org, err := salesforcetest.Start(salesforcetest.Config{})
@@ -296,68 +294,5 @@ func configure(w io.Writer, getenv func(string) string) (client.Config, *salesfo
 		}
 	}
 	fmt.Fprintf(w, "No SF_LOGIN_URL: using a fake org at %s.\n", org.URL)
-	return client.Config{Config: org.TransportConfig()}, org, nil
-}
-
-// fromEnv reads the settings the README's Configuration lists. Passwords come
-// from the environment only.
-func fromEnv(getenv func(string) string) (client.Config, error) {
-	var missing []string
-	need := func(name string) string {
-		v := getenv(name)
-		if v == "" {
-			missing = append(missing, name)
-		}
-		return v
-	}
-	var cfg client.Config
-	cfg.LoginURL = need("SF_LOGIN_URL")
-	cfg.ConsumerKey = need("SF_CONSUMER_KEY")
-	cfg.Username = need("SF_USERNAME")
-	mtlsPath := need("SF_MTLS_KEYSTORE")
-	if len(missing) > 0 {
-		return cfg, fmt.Errorf("missing settings: %s (see the README's Configuration)", strings.Join(missing, ", "))
-	}
-	cfg.Audience = getenv("SF_AUDIENCE")
-	cfg.APIVersion = getenv("SF_API_VERSION")
-	if p := getenv("SF_MTLS_PORT"); p != "" {
-		port, err := strconv.Atoi(p)
-		if err != nil {
-			return cfg, fmt.Errorf("SF_MTLS_PORT %q is not a port number", p)
-		}
-		cfg.Port = port
-	}
-	if f := getenv("SF_CA_FILE"); f != "" {
-		pem, err := os.ReadFile(f)
-		if err != nil {
-			return cfg, fmt.Errorf("SF_CA_FILE: %w", err)
-		}
-		if cfg.RootCAs, err = x509.SystemCertPool(); err != nil {
-			return cfg, err
-		}
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return cfg, errors.New("SF_CA_FILE holds no PEM certificate")
-		}
-	}
-	var err error
-	if cfg.MTLS, err = load(getenv, "MTLS", mtlsPath); err != nil {
-		return cfg, err
-	}
-	cfg.JWT = cfg.MTLS
-	if p := getenv("SF_JWT_KEYSTORE"); p != "" {
-		if cfg.JWT, err = load(getenv, "JWT", p); err != nil {
-			return cfg, err
-		}
-	}
-	return cfg, nil
-}
-
-// load opens the keystore at path with the SF_<ROLE>_* password, alias and key file.
-func load(getenv func(string) string, role, path string) (*keystore.Identity, error) {
-	return keystore.LoadFile(path, keystore.Options{
-		Password:    keystore.Secret(getenv("SF_" + role + "_KEYSTORE_PASSWORD")),
-		KeyPassword: keystore.Secret(getenv("SF_" + role + "_KEY_PASSWORD")),
-		Alias:       getenv("SF_" + role + "_ALIAS"),
-		KeyFile:     getenv("SF_" + role + "_KEY_FILE"),
-	})
+	return org.ClientConfig(), org, nil
 }

@@ -5,16 +5,18 @@
 //
 //	go run ./examples/mulesoft
 //
-// Against a real org: SF_LOGIN_URL, SF_CONSUMER_KEY, SF_USERNAME,
-// SF_MTLS_KEYSTORE=mtls.jks, SF_JWT_KEYSTORE=mulesoft.jks and their
-// SF_*_KEYSTORE_PASSWORD (SF_CA_FILE, SF_MTLS_PORT when needed); without
-// SF_LOGIN_URL, a fake org. It imports only public packages: copy it.
+// It reads the SF_* settings with client.ConfigFromEnv. Against a real org:
+// SF_LOGIN_URL, SF_CONSUMER_KEY, SF_USERNAME, SF_MTLS_KEYSTORE=mtls.jks with
+// SF_MTLS_ALIAS=mtls, SF_JWT_KEYSTORE=mulesoft.jks with SF_JWT_ALIAS=mulesoft,
+// and their SF_*_KEYSTORE_PASSWORD (SF_CA_FILE, SF_MTLS_PORT when needed).
+// Without SF_LOGIN_URL it starts a fake org, writes the two stores for it and
+// reads the same settings pointed at them. It imports only public packages:
+// copy it.
 package main
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,13 +24,10 @@ import (
 	"log"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
-	"github.com/sfmtls/sfmtls/transport"
 )
 
 func main() {
@@ -37,30 +36,28 @@ func main() {
 	}
 }
 
-// stores are the two keystores of Mule's setup and their passwords.
-type stores struct {
-	mtls, jwt     string
-	mtlsPW, jwtPW keystore.Secret
-}
-
 func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
-	cfg, files, stop, err := setup(w, getenv)
-	if err != nil {
-		return err
+	if getenv("SF_LOGIN_URL") == "" {
+		env, stop, err := fakeOrg(w)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		getenv = env
 	}
-	defer stop()
-
 	// The two stores Mule's Salesforce Config points at, each with its alias.
-	if cfg.MTLS, err = keystore.LoadFile(files.mtls, keystore.Options{Password: files.mtlsPW, Alias: "mtls"}); err != nil {
-		return err
+	cfg, err := client.ConfigFromEnv(getenv)
+	if getenv("SF_JWT_KEYSTORE") == "" { // else ConfigFromEnv would sign with mtls.jks
+		err = errors.Join(err, &client.ConfigError{Field: "JWT", Setting: "SF_JWT_KEYSTORE", Problem: "not set",
+			Remedy: "set SF_JWT_KEYSTORE to mulesoft.jks, the key whose certificate the app holds"})
 	}
-	if cfg.JWT, err = keystore.LoadFile(files.jwt, keystore.Options{Password: files.jwtPW, Alias: "mulesoft"}); err != nil {
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "mtls.jks: %s, issued by %s\nmulesoft.jks: %s (self-signed: fine for the JWT)\n",
 		cfg.MTLS.Leaf().Subject.CommonName, cfg.MTLS.Leaf().Issuer.CommonName, cfg.JWT.Leaf().Subject.CommonName)
 
-	c, err := client.New(client.Config{Config: cfg})
+	c, err := client.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -82,77 +79,40 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	return nil
 }
 
-// setup returns where to connect and the keystore files: from the SF_*
-// settings, or without SF_LOGIN_URL from a fake org, which writes its own.
-func setup(w io.Writer, getenv func(string) string) (transport.Config, stores, func(), error) {
-	if getenv("SF_LOGIN_URL") != "" {
-		cfg, err := fromEnv(getenv, "SF_MTLS_KEYSTORE", "SF_JWT_KEYSTORE")
-		files := stores{mtls: getenv("SF_MTLS_KEYSTORE"), jwt: getenv("SF_JWT_KEYSTORE"),
-			mtlsPW: keystore.Secret(getenv("SF_MTLS_KEYSTORE_PASSWORD")), jwtPW: keystore.Secret(getenv("SF_JWT_KEYSTORE_PASSWORD"))}
-		return cfg, files, func() {}, err
-	}
+// fakeOrg starts a fake org with two Accounts, writes mtls.jks and mulesoft.jks
+// for it and returns the SF_* settings that point at them.
+func fakeOrg(w io.Writer) (getenv func(string) string, stop func(), err error) {
 	org, err := salesforcetest.Start(salesforcetest.Config{})
 	if err != nil {
-		return transport.Config{}, stores{}, nil, err
+		return nil, nil, err
 	}
 	dir, err := os.MkdirTemp("", "sfmtls-mulesoft-")
 	if err != nil {
 		org.Close()
-		return transport.Config{}, stores{}, nil, err
+		return nil, nil, err
 	}
-	stop := func() { org.Close(); os.RemoveAll(dir) }
+	stop = func() { org.Close(); os.RemoveAll(dir) }
 	for _, name := range []string{"Acme", "Globex"} {
 		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
 			stop()
-			return transport.Config{}, stores{}, nil, err
+			return nil, nil, err
 		}
 	}
 	raw := make([]byte, 12)
 	_, _ = rand.Read(raw)
 	pw := hex.EncodeToString(raw)
-	written, err := org.PKI.WriteFiles(dir, pw)
+	files, err := org.PKI.WriteFiles(dir, pw)
 	if err != nil {
 		stop()
-		return transport.Config{}, stores{}, nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(w, "No SF_LOGIN_URL: using a fake org at %s (keystores in %s).\n", org.URL, dir)
-	cfg := org.TransportConfig()
-	cfg.MTLS, cfg.JWT = nil, nil // loaded from the files below, as from a real org's
-	return cfg, stores{mtls: written.MTLSJKS, jwt: written.JWTJKS, mtlsPW: keystore.Secret(pw), jwtPW: keystore.Secret(pw)}, stop, nil
-}
-
-// fromEnv reads where the org is and who logs in; required names the settings
-// this example needs beyond those.
-func fromEnv(getenv func(string) string, required ...string) (transport.Config, error) {
-	var missing []string
-	for _, name := range append([]string{"SF_LOGIN_URL", "SF_CONSUMER_KEY", "SF_USERNAME"}, required...) {
-		if getenv(name) == "" {
-			missing = append(missing, name)
-		}
+	env := map[string]string{
+		"SF_LOGIN_URL": org.URL, "SF_MTLS_PORT": strconv.Itoa(org.Port), "SF_AUDIENCE": org.Audience,
+		"SF_CONSUMER_KEY": org.ConsumerKey, "SF_USERNAME": org.Username,
+		"SF_MTLS_KEYSTORE": files.MTLSJKS, "SF_MTLS_KEYSTORE_PASSWORD": pw, "SF_MTLS_ALIAS": "mtls",
+		"SF_JWT_KEYSTORE": files.JWTJKS, "SF_JWT_KEYSTORE_PASSWORD": pw, "SF_JWT_ALIAS": "mulesoft",
+		"SF_CA_FILE": files.ServerCA, // the fake org's server is signed by its own CA
 	}
-	if len(missing) > 0 {
-		return transport.Config{}, fmt.Errorf("missing settings: %s (see the README's Configuration)", strings.Join(missing, ", "))
-	}
-	cfg := transport.Config{LoginURL: getenv("SF_LOGIN_URL"), Audience: getenv("SF_AUDIENCE"),
-		ConsumerKey: getenv("SF_CONSUMER_KEY"), Username: getenv("SF_USERNAME")}
-	if p := getenv("SF_MTLS_PORT"); p != "" {
-		port, err := strconv.Atoi(p)
-		if err != nil {
-			return cfg, fmt.Errorf("SF_MTLS_PORT %q is not a port number", p)
-		}
-		cfg.Port = port
-	}
-	if f := getenv("SF_CA_FILE"); f != "" {
-		pem, err := os.ReadFile(f)
-		if err != nil {
-			return cfg, fmt.Errorf("SF_CA_FILE: %w", err)
-		}
-		if cfg.RootCAs, err = x509.SystemCertPool(); err != nil {
-			return cfg, err
-		}
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return cfg, errors.New("SF_CA_FILE holds no PEM certificate")
-		}
-	}
-	return cfg, nil
+	return func(k string) string { return env[k] }, stop, nil
 }

@@ -3,29 +3,26 @@
 //
 //	go run ./examples/pem-files
 //
-// Against a real org: SF_LOGIN_URL, SF_CONSUMER_KEY, SF_USERNAME,
-// SF_MTLS_KEYSTORE=client-chain.pem SF_MTLS_KEY_FILE=client.key
-// (SF_MTLS_KEY_PASSWORD when the key is encrypted), likewise SF_JWT_KEYSTORE
-// and SF_JWT_KEY_FILE; without SF_LOGIN_URL, a fake org. It imports only public
-// packages: copy it.
+// It reads the SF_* settings with client.ConfigFromEnv. Against a real org:
+// SF_LOGIN_URL, SF_CONSUMER_KEY, SF_USERNAME, SF_MTLS_KEYSTORE=client-chain.pem
+// SF_MTLS_KEY_FILE=client.key (SF_MTLS_KEY_PASSWORD when the key is
+// encrypted), likewise SF_JWT_KEYSTORE and SF_JWT_KEY_FILE. Without
+// SF_LOGIN_URL it starts a fake org, writes its PEM files and reads the same
+// settings pointed at them. It imports only public packages: copy it.
 package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
-	"github.com/sfmtls/sfmtls/transport"
 )
 
 func main() {
@@ -34,30 +31,35 @@ func main() {
 	}
 }
 
-// pemFiles are the certificate chains and keys, and the key password if any.
-type pemFiles struct {
-	mtlsCert, mtlsKey, jwtCert, jwtKey string
-	mtlsKeyPW, jwtKeyPW                keystore.Secret
-}
-
 func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
-	cfg, files, stop, err := setup(w, getenv)
+	if getenv("SF_LOGIN_URL") == "" {
+		env, stop, err := fakeOrg(w)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		getenv = env
+	}
+	// Certificates (leaf first, then intermediates) in one file, the key in
+	// another: ConfigFromEnv loads SF_*_KEYSTORE with SF_*_KEY_FILE.
+	cfg, err := client.ConfigFromEnv(getenv)
+	for _, s := range []struct{ field, setting, what string }{
+		{"MTLS", "SF_MTLS_KEY_FILE", "the PEM file of the client certificate's key"},
+		{"JWT", "SF_JWT_KEYSTORE", "the PEM file of the certificate the app holds"},
+		{"JWT", "SF_JWT_KEY_FILE", "the PEM file of its key"},
+	} {
+		if getenv(s.setting) == "" { // the layout this example shows
+			err = errors.Join(err, &client.ConfigError{Field: s.field, Setting: s.setting, Problem: "not set",
+				Remedy: "set " + s.setting + " to " + s.what})
+		}
+	}
 	if err != nil {
-		return err
-	}
-	defer stop()
-
-	// Certificates (leaf first, then intermediates) in one file, the key in another.
-	if cfg.MTLS, err = keystore.LoadFile(files.mtlsCert, keystore.Options{KeyFile: files.mtlsKey, KeyPassword: files.mtlsKeyPW}); err != nil {
-		return err
-	}
-	if cfg.JWT, err = keystore.LoadFile(files.jwtCert, keystore.Options{KeyFile: files.jwtKey, KeyPassword: files.jwtKeyPW}); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "PEM: %s with %d certificate(s) to send; JWT key for %s\n",
 		cfg.MTLS.Leaf().Subject.CommonName, len(cfg.MTLS.Chain()), cfg.JWT.Leaf().Subject.CommonName)
 
-	c, err := client.New(client.Config{Config: cfg})
+	c, err := client.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -79,75 +81,37 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	return nil
 }
 
-// setup returns where to connect and the PEM files: from the SF_* settings, or
-// without SF_LOGIN_URL from a fake org, which writes its own.
-func setup(w io.Writer, getenv func(string) string) (transport.Config, pemFiles, func(), error) {
-	if getenv("SF_LOGIN_URL") != "" {
-		cfg, err := fromEnv(getenv, "SF_MTLS_KEYSTORE", "SF_MTLS_KEY_FILE", "SF_JWT_KEYSTORE", "SF_JWT_KEY_FILE")
-		files := pemFiles{mtlsCert: getenv("SF_MTLS_KEYSTORE"), mtlsKey: getenv("SF_MTLS_KEY_FILE"),
-			jwtCert: getenv("SF_JWT_KEYSTORE"), jwtKey: getenv("SF_JWT_KEY_FILE"),
-			mtlsKeyPW: keystore.Secret(getenv("SF_MTLS_KEY_PASSWORD")), jwtKeyPW: keystore.Secret(getenv("SF_JWT_KEY_PASSWORD"))}
-		return cfg, files, func() {}, err
-	}
+// fakeOrg starts a fake org with two Accounts, writes its PEM files and
+// returns the SF_* settings that point at them.
+func fakeOrg(w io.Writer) (getenv func(string) string, stop func(), err error) {
 	org, err := salesforcetest.Start(salesforcetest.Config{})
 	if err != nil {
-		return transport.Config{}, pemFiles{}, nil, err
+		return nil, nil, err
 	}
 	dir, err := os.MkdirTemp("", "sfmtls-pem-files-")
 	if err != nil {
 		org.Close()
-		return transport.Config{}, pemFiles{}, nil, err
+		return nil, nil, err
 	}
-	stop := func() { org.Close(); os.RemoveAll(dir) }
+	stop = func() { org.Close(); os.RemoveAll(dir) }
 	for _, name := range []string{"Acme", "Globex"} {
 		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
 			stop()
-			return transport.Config{}, pemFiles{}, nil, err
+			return nil, nil, err
 		}
 	}
-	written, err := org.PKI.WriteFiles(dir, "unused: the PEM keys are not encrypted")
+	files, err := org.PKI.WriteFiles(dir, "unused: the PEM keys are not encrypted")
 	if err != nil {
 		stop()
-		return transport.Config{}, pemFiles{}, nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(w, "No SF_LOGIN_URL: using a fake org at %s (PEM files in %s).\n", org.URL, dir)
-	cfg := org.TransportConfig()
-	cfg.MTLS, cfg.JWT = nil, nil // loaded from the files below, as from a real org's
-	return cfg, pemFiles{mtlsCert: written.MTLSCert, mtlsKey: written.MTLSKey, jwtCert: written.JWTCert, jwtKey: written.JWTKey}, stop, nil
-}
-
-// fromEnv reads where the org is and who logs in; required names the settings
-// this example needs beyond those.
-func fromEnv(getenv func(string) string, required ...string) (transport.Config, error) {
-	var missing []string
-	for _, name := range append([]string{"SF_LOGIN_URL", "SF_CONSUMER_KEY", "SF_USERNAME"}, required...) {
-		if getenv(name) == "" {
-			missing = append(missing, name)
-		}
+	env := map[string]string{
+		"SF_LOGIN_URL": org.URL, "SF_MTLS_PORT": strconv.Itoa(org.Port), "SF_AUDIENCE": org.Audience,
+		"SF_CONSUMER_KEY": org.ConsumerKey, "SF_USERNAME": org.Username,
+		"SF_MTLS_KEYSTORE": files.MTLSCert, "SF_MTLS_KEY_FILE": files.MTLSKey,
+		"SF_JWT_KEYSTORE": files.JWTCert, "SF_JWT_KEY_FILE": files.JWTKey,
+		"SF_CA_FILE": files.ServerCA, // the fake org's server is signed by its own CA
 	}
-	if len(missing) > 0 {
-		return transport.Config{}, fmt.Errorf("missing settings: %s (see the README's Configuration)", strings.Join(missing, ", "))
-	}
-	cfg := transport.Config{LoginURL: getenv("SF_LOGIN_URL"), Audience: getenv("SF_AUDIENCE"),
-		ConsumerKey: getenv("SF_CONSUMER_KEY"), Username: getenv("SF_USERNAME")}
-	if p := getenv("SF_MTLS_PORT"); p != "" {
-		port, err := strconv.Atoi(p)
-		if err != nil {
-			return cfg, fmt.Errorf("SF_MTLS_PORT %q is not a port number", p)
-		}
-		cfg.Port = port
-	}
-	if f := getenv("SF_CA_FILE"); f != "" {
-		pem, err := os.ReadFile(f)
-		if err != nil {
-			return cfg, fmt.Errorf("SF_CA_FILE: %w", err)
-		}
-		if cfg.RootCAs, err = x509.SystemCertPool(); err != nil {
-			return cfg, err
-		}
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return cfg, errors.New("SF_CA_FILE holds no PEM certificate")
-		}
-	}
-	return cfg, nil
+	return func(k string) string { return env[k] }, stop, nil
 }

@@ -3,11 +3,12 @@
 //
 //	go run ./examples/quickstart
 //
-// With no SF_LOGIN_URL it starts a fake org in-process (salesforcetest) and
-// writes a JKS and a PKCS#12 keystore for it. With SF_LOGIN_URL,
-// SF_CONSUMER_KEY, SF_USERNAME, SF_MTLS_KEYSTORE and the other SF_* settings
-// of the README it runs the same against a real org: the Account it creates is
-// deleted at the end.
+// It reads the SF_* settings of the README with client.ConfigFromEnv: with
+// SF_LOGIN_URL, SF_CONSUMER_KEY, SF_USERNAME, SF_MTLS_KEYSTORE and the others
+// it runs against a real org, and the Account it creates is deleted at the end.
+// With neither SF_LOGIN_URL nor SF_MTLS_KEYSTORE set it starts a fake org
+// in-process (salesforcetest), writes a JKS and a PKCS#12 keystore for it, and
+// reads the same settings pointed at the fake org and those files.
 //
 // It imports only the SDK's public packages: copy it into your own module.
 package main
@@ -15,19 +16,15 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
@@ -48,8 +45,12 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 		return err
 	}
 	defer stop()
+	jwt := cfg.JWT
+	if jwt == nil { // no SF_JWT_KEYSTORE: the mTLS identity signs the JWT too
+		jwt = cfg.MTLS
+	}
 	fmt.Fprintf(w, "1. keystores: mTLS %s (%s), JWT %s (%s)\n",
-		cfg.MTLS.Leaf().Subject.CommonName, cfg.MTLS.SourceFormat(), cfg.JWT.Leaf().Subject.CommonName, cfg.JWT.SourceFormat())
+		cfg.MTLS.Leaf().Subject.CommonName, cfg.MTLS.SourceFormat(), jwt.Leaf().Subject.CommonName, jwt.SourceFormat())
 
 	c, err := client.New(cfg)
 	if err != nil {
@@ -98,27 +99,39 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	return nil
 }
 
-// configure reads the SF_* settings, or without SF_LOGIN_URL starts a fake org
-// with a JKS for mutual TLS and a PKCS#12 for the JWT. stop ends the fake org.
+// configure reads the SF_* settings, from a fake org's when none are set.
+// stop ends the fake org.
 func configure(w io.Writer, getenv func(string) string) (cfg client.Config, stop func(), err error) {
-	if getenv("SF_LOGIN_URL") != "" || getenv("SF_MTLS_KEYSTORE") != "" {
-		cfg, err = fromEnv(getenv)
-		return cfg, func() {}, err
+	stop = func() {}
+	if getenv("SF_LOGIN_URL") == "" && getenv("SF_MTLS_KEYSTORE") == "" {
+		if getenv, stop, err = fakeOrg(w); err != nil {
+			return cfg, nil, err
+		}
 	}
+	if cfg, err = client.ConfigFromEnv(getenv); err != nil {
+		stop()
+		return cfg, nil, err
+	}
+	return cfg, stop, nil
+}
+
+// fakeOrg starts a fake org with five Accounts, writes its keystores and
+// returns the SF_* settings that point at them.
+func fakeOrg(w io.Writer) (getenv func(string) string, stop func(), err error) {
 	org, err := salesforcetest.Start(salesforcetest.Config{PageSize: 2})
 	if err != nil {
-		return cfg, nil, err
+		return nil, nil, err
 	}
 	dir, err := os.MkdirTemp("", "sfmtls-quickstart-")
 	if err != nil {
 		org.Close()
-		return cfg, nil, err
+		return nil, nil, err
 	}
 	stop = func() { org.Close(); os.RemoveAll(dir) }
 	for _, name := range []string{"Acme", "Globex", "Initech", "Umbrella", "Hooli"} {
 		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
 			stop()
-			return cfg, nil, err
+			return nil, nil, err
 		}
 	}
 	raw := make([]byte, 12)
@@ -127,82 +140,15 @@ func configure(w io.Writer, getenv func(string) string) (cfg client.Config, stop
 	files, err := org.PKI.WriteFiles(dir, password)
 	if err != nil {
 		stop()
-		return cfg, nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(w, "No SF_* settings: using a fake org at %s (keystores in %s).\n", org.URL, dir)
-
-	// What a real configuration does: load the two keystores from files.
-	cfg = client.Config{Config: org.TransportConfig()}
-	if cfg.MTLS, err = keystore.LoadFile(files.MTLSJKS, keystore.Options{Password: keystore.Secret(password)}); err != nil {
-		stop()
-		return cfg, nil, err
+	env := map[string]string{
+		"SF_LOGIN_URL": org.URL, "SF_MTLS_PORT": strconv.Itoa(org.Port), "SF_AUDIENCE": org.Audience,
+		"SF_CONSUMER_KEY": org.ConsumerKey, "SF_USERNAME": org.Username,
+		"SF_MTLS_KEYSTORE": files.MTLSJKS, "SF_MTLS_KEYSTORE_PASSWORD": password,
+		"SF_JWT_KEYSTORE": files.JWTPKCS12, "SF_JWT_KEYSTORE_PASSWORD": password,
+		"SF_CA_FILE": files.ServerCA, // the fake org's server is signed by its own CA
 	}
-	if cfg.JWT, err = keystore.LoadFile(files.JWTPKCS12, keystore.Options{Password: keystore.Secret(password)}); err != nil {
-		stop()
-		return cfg, nil, err
-	}
-	return cfg, stop, nil
-}
-
-// fromEnv reads the settings the README's Configuration lists. Passwords come
-// from the environment only (the sfmtls tool also reads password files).
-func fromEnv(getenv func(string) string) (client.Config, error) {
-	var missing []string
-	need := func(name string) string {
-		v := getenv(name)
-		if v == "" {
-			missing = append(missing, name)
-		}
-		return v
-	}
-	var cfg client.Config
-	cfg.LoginURL = need("SF_LOGIN_URL")
-	cfg.ConsumerKey = need("SF_CONSUMER_KEY")
-	cfg.Username = need("SF_USERNAME")
-	mtlsPath := need("SF_MTLS_KEYSTORE")
-	if len(missing) > 0 {
-		return cfg, fmt.Errorf("missing settings: %s (see the README's Configuration)", strings.Join(missing, ", "))
-	}
-	cfg.Audience = getenv("SF_AUDIENCE")
-	cfg.APIVersion = getenv("SF_API_VERSION")
-	if p := getenv("SF_MTLS_PORT"); p != "" {
-		port, err := strconv.Atoi(p)
-		if err != nil {
-			return cfg, fmt.Errorf("SF_MTLS_PORT %q is not a port number", p)
-		}
-		cfg.Port = port
-	}
-	if f := getenv("SF_CA_FILE"); f != "" {
-		pem, err := os.ReadFile(f)
-		if err != nil {
-			return cfg, fmt.Errorf("SF_CA_FILE: %w", err)
-		}
-		if cfg.RootCAs, err = x509.SystemCertPool(); err != nil {
-			return cfg, err
-		}
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return cfg, errors.New("SF_CA_FILE holds no PEM certificate")
-		}
-	}
-	var err error
-	if cfg.MTLS, err = load(getenv, "MTLS", mtlsPath); err != nil {
-		return cfg, err
-	}
-	cfg.JWT = cfg.MTLS
-	if p := getenv("SF_JWT_KEYSTORE"); p != "" {
-		if cfg.JWT, err = load(getenv, "JWT", p); err != nil {
-			return cfg, err
-		}
-	}
-	return cfg, nil
-}
-
-// load opens the keystore at path with the SF_<ROLE>_* password, alias and key file.
-func load(getenv func(string) string, role, path string) (*keystore.Identity, error) {
-	return keystore.LoadFile(path, keystore.Options{
-		Password:    keystore.Secret(getenv("SF_" + role + "_KEYSTORE_PASSWORD")),
-		KeyPassword: keystore.Secret(getenv("SF_" + role + "_KEY_PASSWORD")),
-		Alias:       getenv("SF_" + role + "_ALIAS"),
-		KeyFile:     getenv("SF_" + role + "_KEY_FILE"),
-	})
+	return func(k string) string { return env[k] }, stop, nil
 }

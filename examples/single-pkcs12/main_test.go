@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
@@ -31,7 +32,7 @@ func TestRunsWithTheSettings(t *testing.T) {
 	org.SetAppCertificate(both.Leaf())
 	dir := t.TempDir()
 	path := filepath.Join(dir, "client.p12")
-	require.NoError(t, salesforcetest.WritePKCS12(path, both, "store-pw"))
+	require.NoError(t, keystore.WriteFile(path, both, keystore.WriteOptions{Format: keystore.FormatPKCS12, Password: "store-pw", Overwrite: true}))
 	files, err := org.PKI.WriteFiles(dir, "store-pw")
 	require.NoError(t, err)
 	env := map[string]string{

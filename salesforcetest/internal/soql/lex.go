@@ -250,6 +250,8 @@ func located(src string, pos int, msg string) string {
 // unescape decodes the body of a quoted string per "Quoted String Escape
 // Sequences". In a LIKE pattern (like true) \% and \_ stay escaped so that
 // the matcher treats them as literal characters; they are errors elsewhere.
+// \b is read as backspace (U+0008): the English page calls it "Bell", other
+// editions backspace, and the SDK's soql.Format never writes it.
 func unescape(body string, like bool) (string, bool, string) {
 	if !strings.Contains(body, "\\") {
 		return body, true, ""
@@ -288,7 +290,7 @@ func unescape(body string, like bool) (string, bool, string) {
 			}
 			b.WriteByte('\\')
 			b.WriteByte(body[i])
-		case 'u', 'U':
+		case 'u': // lower case only: the reference lists \uXXXX, not \U
 			r, n, ok := hex4(body[i+1:])
 			if !ok {
 				return "", false, body[i-1 : min(len(body), i+1+4)]

@@ -215,6 +215,8 @@ func TestErrors(t *testing.T) {
 			"\nSELECT Id FROM Account WHERE Name = 'a\\qb'\n                                    ^\nERROR at Row:1:Column:37\nInvalid string literal 'a\\qb'. Illegal character sequence '\\q' in string literal."},
 		{"Quoted String Escape Sequences: \\% outside LIKE", `SELECT Id FROM Account WHERE Name = 'a\%'`, CodeMalformedQuery, ""},
 		{"Quoted String Escape Sequences: short \\u", `SELECT Id FROM Account WHERE Name = 'a\u12'`, CodeMalformedQuery, ""},
+		{"Quoted String Escape Sequences: \\U is not \\u", `SELECT Id FROM Account WHERE Name = 'a\U0041'`, CodeMalformedQuery,
+			"\nSELECT Id FROM Account WHERE Name = 'a\\U0041'\n                                    ^\nERROR at Row:1:Column:37\nInvalid string literal 'a\\U0041'. Illegal character sequence '\\U' in string literal."},
 		{"MALFORMED: trailing token", "SELECT Id FROM Account LIMIT 1 junk", CodeMalformedQuery, ""},
 		{"MALFORMED: negative LIMIT", "SELECT Id FROM Account LIMIT -1", CodeMalformedQuery, ""},
 		{"MALFORMED: fractional LIMIT", "SELECT Id FROM Account LIMIT 1.5", CodeMalformedQuery, ""},
@@ -328,4 +330,42 @@ func TestParentLevels(t *testing.T) {
 	assert.Equal(t, "Ada Boss", name)
 	p3, _ := p2.Get("Parent")
 	assert.Nil(t, p3, "Acme has no parent: the chain ends in null")
+}
+
+// TestQuotedStringEscapes reads each row of "Quoted String Escape Sequences"
+// (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_quotedstringescapes.htm)
+// as the parser stores it: outside LIKE decoded; in LIKE, \% \_ and \\ kept
+// escaped for the matcher. Any other backslash is an error.
+func TestQuotedStringEscapes(t *testing.T) {
+	for _, tc := range []struct{ body, plain, like string }{
+		{`\n\N`, "\n\n", "\n\n"},
+		{`\r\R`, "\r\r", "\r\r"},
+		{`\t\T`, "\t\t", "\t\t"},
+		{`\b\B`, "\b\b", "\b\b"},
+		{`\f\F`, "\f\f", "\f\f"},
+		{`\"`, `"`, `"`},
+		{`\'`, `'`, `'`},
+		{`\\`, `\`, `\\`},
+		{`\u00e9\u0025`, "é%", `é\%`},
+		{`\ud83d\ude00`, "\U0001F600", "\U0001F600"},
+		{`\_`, "", `\_`},
+		{`\%`, "", `\%`},
+	} {
+		got, ok, bad := unescape(tc.body, true)
+		assert.True(t, ok, "LIKE %s: illegal %s", tc.body, bad)
+		assert.Equal(t, tc.like, got, "LIKE %s", tc.body)
+		got, ok, _ = unescape(tc.body, false)
+		if tc.plain == "" {
+			assert.False(t, ok, "%s is valid in LIKE expressions only", tc.body)
+			continue
+		}
+		assert.True(t, ok, tc.body)
+		assert.Equal(t, tc.plain, got, tc.body)
+	}
+	for _, body := range []string{`\U0041`, `\a`, `\x41`, `\0`, `\u12`, `\uzzzz`, `\`, `\é`} {
+		for _, like := range []bool{false, true} {
+			_, ok, _ := unescape(body, like)
+			assert.False(t, ok, "%s (like %v) is not in the reference", body, like)
+		}
+	}
 }

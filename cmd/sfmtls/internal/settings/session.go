@@ -76,35 +76,32 @@ func (ts TokenStore) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "{Spec:%s Off:%t EncryptionKeyFile:%s}", redactURL(ts.Spec), ts.Off, ts.EncryptionKeyFile)
 }
 
-// Open returns the store for the identity the settings log in as (nil for
-// none) and a function that releases what the store holds.
-func (ts *TokenStore) Open(s *Settings, getenv func(string) string) (auth.Store, func(), error) {
+// Open returns the store (nil for none) and a function that releases what
+// the store holds. The client names the session in it from the login URL,
+// consumer key and username, as every program on the SDK does.
+func (ts *TokenStore) Open(getenv func(string) string) (auth.Store, func(), error) {
 	if err := ts.Check(); err != nil {
 		return nil, nil, err
 	}
-	key := auth.StoreKey(s.LoginURL, s.ConsumerKey, s.Username)
 	spec := ts.Spec
 	switch {
 	case ts.Off || spec == "none":
 		return nil, func() {}, nil
 	case isRedis(spec):
-		return ts.openRedis(key, getenv)
+		return ts.openRedis(getenv)
 	}
-	dir, ok := strings.CutPrefix(spec, "file:")
-	if !ok {
-		var err error
-		if dir, err = auth.DefaultFileStoreDir(); err != nil {
-			return nil, nil, err
-		}
+	dir := "" // "file" (the default): the user's cache directory
+	if d, ok := strings.CutPrefix(spec, "file:"); ok {
+		dir = d
 	}
-	st, err := auth.NewFileStore(dir, key)
+	st, err := auth.NewFileStore(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	return st, func() {}, nil
 }
 
-func (ts *TokenStore) openRedis(key string, getenv func(string) string) (auth.Store, func(), error) {
+func (ts *TokenStore) openRedis(getenv func(string) string) (auth.Store, func(), error) {
 	opts, err := redisOptions(ts.Spec)
 	if err != nil {
 		return nil, nil, err
@@ -114,7 +111,7 @@ func (ts *TokenStore) openRedis(key string, getenv func(string) string) (auth.St
 		return nil, nil, err
 	}
 	rdb := redis.NewClient(opts)
-	st, err := redisstore.New(rdb, redisstore.Options{Key: key, EncryptionKey: encKey})
+	st, err := redisstore.New(rdb, redisstore.Options{EncryptionKey: encKey})
 	if err != nil {
 		_ = rdb.Close()
 		return nil, nil, err

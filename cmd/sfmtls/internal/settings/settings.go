@@ -10,14 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/sfmtls/sfmtls/client"
-	"github.com/sfmtls/sfmtls/keystore"
-	"github.com/sfmtls/sfmtls/transport"
 )
 
 // Settings is the configuration of a connection.
@@ -29,7 +26,7 @@ type Settings struct {
 	MTLS        Store
 	JWT         Store // empty Path: the MTLS store serves the JWT too
 	CAFile      string
-	MTLSPort    int
+	MTLSPort    string
 	APIVersion  string
 	// InstanceHosts are hosts a token's instance_url may name besides the login
 	// host and Salesforce's domains (transport.Config.InstanceHosts).
@@ -40,16 +37,10 @@ type Settings struct {
 type Store struct {
 	Path, Alias, KeyFile          string
 	PasswordFile, KeyPasswordFile string
-	passwordVar, keyPasswordVar   string
-	passwordFlag                  string
 }
 
 // ErrMissing lists required settings that are not set.
 var ErrMissing = errors.New("missing settings")
-
-// ErrNoPassword: a keystore that needs a password was opened without one; the
-// error names the variable and the flag that supply it.
-var ErrNoPassword = errors.New("no password given")
 
 // Register adds the flags to fs, each defaulting to its SF_ variable.
 func (s *Settings) Register(fs *pflag.FlagSet, getenv func(string) string) {
@@ -66,19 +57,14 @@ func (s *Settings) Register(fs *pflag.FlagSet, getenv func(string) string) {
 		what   string
 	}{{&s.MTLS, "mtls", "the CA-signed client certificate's"}, {&s.JWT, "jwt", "the JWT signing key's (default: the mtls keystore)"}} {
 		p := st.prefix
-		st.store.passwordVar = envName(p + "-keystore-password")
-		st.store.keyPasswordVar = envName(p + "-key-password")
-		st.store.passwordFlag = "--" + p + "-keystore-password-file"
 		str(&st.store.Path, p+"-keystore", st.what+" keystore `FILE`: JKS, JCEKS, PKCS#12 or PEM")
 		str(&st.store.Alias, p+"-alias", "`ALIAS` of the private key in the "+p+" keystore")
 		str(&st.store.KeyFile, p+"-key-file", "PEM only: the private key `FILE` when the keystore file holds only certificates")
-		fs.StringVar(&st.store.PasswordFile, p+"-keystore-password-file", "", "`FILE` holding the "+p+" keystore password (default: $"+st.store.passwordVar+")")
-		fs.StringVar(&st.store.KeyPasswordFile, p+"-key-password-file", "", "`FILE` holding the "+p+" key password (default: $"+st.store.keyPasswordVar+", else the keystore password)")
+		str(&st.store.PasswordFile, p+"-keystore-password-file", "`FILE` holding the "+p+" keystore password (default: $"+envName(p+"-keystore-password")+")")
+		str(&st.store.KeyPasswordFile, p+"-key-password-file", "`FILE` holding the "+p+" key password (default: $"+envName(p+"-key-password")+", else the keystore password)")
 	}
 	str(&s.CAFile, "ca-file", "extra trusted root certificates (PEM `FILE`), for a proxy or a test org")
-	port := getenv("SF_MTLS_PORT")
-	n, _ := strconv.Atoi(port)
-	fs.IntVar(&s.MTLSPort, "mtls-port", n, "the mutual TLS `PORT` (default 8443) ($SF_MTLS_PORT)")
+	str(&s.MTLSPort, "mtls-port", "the mutual TLS `PORT` (default 8443)")
 	str(&s.APIVersion, "api-version", "API `VERSION` such as 65.0 (default: the newest the org lists)")
 	var hosts []string
 	if v := getenv("SF_INSTANCE_HOSTS"); v != "" {
@@ -123,61 +109,6 @@ func (s *Settings) Check() error {
 	return nil
 }
 
-// Options returns how to open the store, with its passwords read.
-func (st *Store) Options(getenv func(string) string) (keystore.Options, error) {
-	pw, err := secret(st.PasswordFile, st.passwordVar, getenv)
-	if err != nil {
-		return keystore.Options{}, err
-	}
-	kpw, err := secret(st.KeyPasswordFile, st.keyPasswordVar, getenv)
-	if err != nil {
-		return keystore.Options{}, err
-	}
-	return keystore.Options{Password: pw, KeyPassword: kpw, Alias: st.Alias, KeyFile: st.KeyFile}, nil
-}
-
-// Load opens the store. A store that needs a password opened without any
-// gives an error that is also ErrNoPassword and names where it comes from.
-func (st *Store) Load(getenv func(string) string) (*keystore.Identity, error) {
-	opts, err := st.Options(getenv)
-	if err != nil {
-		return nil, err
-	}
-	id, err := keystore.LoadFile(st.Path, opts)
-	if err != nil && opts.Password == "" && opts.KeyPassword == "" && errors.Is(err, keystore.ErrWrongPassword) {
-		return nil, fmt.Errorf("%w; %w: %s", err, ErrNoPassword, st.PasswordSource())
-	}
-	return id, err
-}
-
-// PasswordSource says where the store's password comes from, for a fix line.
-func (st *Store) PasswordSource() string {
-	return fmt.Sprintf("set %s or give %s FILE", st.passwordVar, st.passwordFlag)
-}
-
-func secret(file, variable string, getenv func(string) string) (keystore.Secret, error) {
-	if file == "" {
-		return keystore.Secret(getenv(variable)), nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("cannot read password file: %w", err)
-	}
-	return keystore.Secret(strings.TrimRight(string(b), "\r\n")), nil
-}
-
-// ExtraRoots reads CAFile.
-func (s *Settings) ExtraRoots() ([]*x509.Certificate, error) {
-	if s.CAFile == "" {
-		return nil, nil
-	}
-	certs, err := ReadCertificates(s.CAFile)
-	if err != nil {
-		return nil, fmt.Errorf("CA file (--ca-file, SF_CA_FILE): %w", err)
-	}
-	return certs, nil
-}
-
 // ReadCertificates reads every certificate of a PEM file (or one DER
 // certificate), leaf first as a CA delivers them.
 func ReadCertificates(path string) ([]*x509.Certificate, error) {
@@ -210,27 +141,32 @@ func ReadCertificates(path string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// ClientConfig loads both identities and the roots into a client.Config.
-func (s *Settings) ClientConfig(getenv func(string) string) (client.Config, error) {
-	if err := s.Check(); err != nil {
-		return client.Config{}, err
+// Getenv returns getenv overlaid with the flags: each variable SF_X_Y of a
+// connection flag --x-y reads as the flag's value, which defaults to the
+// variable, so that client.ConfigFromEnv reads flags and variables alike.
+func (s *Settings) Getenv(getenv func(string) string) func(string) string {
+	vals := map[string]string{
+		"SF_LOGIN_URL": s.LoginURL, "SF_AUDIENCE": s.Audience, "SF_CONSUMER_KEY": s.ConsumerKey,
+		"SF_USERNAME": s.Username, "SF_CA_FILE": s.CAFile, "SF_MTLS_PORT": s.MTLSPort,
+		"SF_API_VERSION": s.APIVersion, "SF_INSTANCE_HOSTS": strings.Join(s.InstanceHosts, ","),
 	}
-	mtls, err := s.MTLS.Load(getenv)
-	if err != nil {
-		return client.Config{}, err
+	for prefix, st := range map[string]*Store{"SF_MTLS_": &s.MTLS, "SF_JWT_": &s.JWT} {
+		vals[prefix+"KEYSTORE"] = st.Path
+		vals[prefix+"ALIAS"] = st.Alias
+		vals[prefix+"KEY_FILE"] = st.KeyFile
+		vals[prefix+"KEYSTORE_PASSWORD_FILE"] = st.PasswordFile
+		vals[prefix+"KEY_PASSWORD_FILE"] = st.KeyPasswordFile
 	}
-	jwt := mtls
-	if s.JWT.Path != "" {
-		if jwt, err = s.JWT.Load(getenv); err != nil {
-			return client.Config{}, err
+	return func(name string) string {
+		if v, ok := vals[name]; ok {
+			return v
 		}
+		return getenv(name)
 	}
-	roots, err := s.ExtraRoots()
-	if err != nil {
-		return client.Config{}, err
-	}
-	return client.Config{Config: transport.Config{
-		LoginURL: s.LoginURL, Audience: s.Audience, ConsumerKey: s.ConsumerKey, Username: s.Username,
-		MTLS: mtls, JWT: jwt, ExtraRoots: roots, Port: s.MTLSPort, InstanceHosts: s.InstanceHosts,
-	}, APIVersion: s.APIVersion}, nil
+}
+
+// ClientConfig reads the settings into a client.Config with
+// client.ConfigFromEnv: the SDK's one reader of SF_* settings.
+func (s *Settings) ClientConfig(getenv func(string) string) (client.Config, error) {
+	return client.ConfigFromEnv(s.Getenv(getenv))
 }

@@ -24,14 +24,17 @@ func TestFlagsWinOverVariables(t *testing.T) {
 
 	assert.Equal(t, "https://flag.my.salesforce.com", s.LoginURL)
 	assert.Equal(t, "env-user", s.Username)
-	assert.Equal(t, 9443, s.MTLSPort)
+	assert.Equal(t, "9443", s.MTLSPort)
 	assert.Equal(t, "jwt", s.JWT.Alias)
-	opts, err := s.MTLS.Options(getenv)
-	require.NoError(t, err)
-	assert.Equal(t, "from-file", string(opts.Password), "the file wins, its line ending dropped")
-	opts, err = s.JWT.Options(getenv)
-	require.NoError(t, err)
-	assert.Empty(t, string(opts.Password))
+	// What client.ConfigFromEnv reads: the flags over the variables.
+	read := s.Getenv(getenv)
+	assert.Equal(t, "https://flag.my.salesforce.com", read("SF_LOGIN_URL"))
+	assert.Equal(t, "env-user", read("SF_USERNAME"))
+	assert.Equal(t, "9443", read("SF_MTLS_PORT"))
+	assert.Equal(t, pw, read("SF_MTLS_KEYSTORE_PASSWORD_FILE"))
+	assert.Equal(t, "from-env", read("SF_MTLS_KEYSTORE_PASSWORD"), "passwords come from the environment, never from a flag")
+	assert.Equal(t, "jwt", read("SF_JWT_ALIAS"))
+	assert.Empty(t, read("SF_JWT_KEYSTORE_PASSWORD_FILE"))
 
 	assert.NotNil(t, fs.Lookup("mtls-keystore-password-file"))
 	assert.Nil(t, fs.Lookup("mtls-keystore-password"), "no flag takes a password's value")
@@ -47,16 +50,6 @@ func TestCheckNamesWhatIsMissing(t *testing.T) {
 	assert.Contains(t, err.Error(), "SF_MTLS_KEYSTORE")
 	assert.NotContains(t, err.Error(), "SF_USERNAME")
 	assert.False(t, FromEnv(func(string) string { return "" }).Any())
-}
-
-func TestExtraRoots(t *testing.T) {
-	s := &Settings{CAFile: filepath.Join("..", "..", "..", "..", "keystore", "testdata", "root-ca.pem")}
-	roots, err := s.ExtraRoots()
-	require.NoError(t, err)
-	require.Len(t, roots, 1)
-	s.CAFile = filepath.Join("..", "..", "..", "..", "keystore", "testdata", "client-key-pkcs8.pem")
-	_, err = s.ExtraRoots()
-	assert.ErrorContains(t, err, "no PEM certificate")
 }
 
 func TestInstanceHosts(t *testing.T) {

@@ -1,0 +1,212 @@
+package client_test
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/salesforcetest"
+)
+
+// problems lists the *client.ConfigError values joined in err, in order.
+func problems(t *testing.T, err error) []*client.ConfigError {
+	t.Helper()
+	require.ErrorIs(t, err, client.ErrConfig)
+	var out []*client.ConfigError
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var ce *client.ConfigError
+		require.ErrorAs(t, err, &ce)
+		out = append(out, ce)
+	}
+	walk(err)
+	return out
+}
+
+func fields(ps []*client.ConfigError) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Field)
+	}
+	return out
+}
+
+// TestNewReportsEveryProblemAtOnce: New checks the whole Config before it
+// builds anything, and each problem names its field, says what is wrong in
+// Error and how to mend it in Fix, without repeating the fix.
+func TestNewReportsEveryProblemAtOnce(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	cfg := org.ClientConfig()
+	cfg.LoginURL = "https://login.salesforce.com"
+	cfg.Port = 70000
+	cfg.ConsumerKey = ""
+	cfg.JWT = org.ClientIdentity() // EC: cannot sign RS256
+	cfg.Header = http.Header{"authorization": {"Bearer x"}}
+	cfg.InstanceHosts = []string{"https://x.example.com"}
+	cfg.UsageCap = 2
+	cfg.MaxConnsPerHost = -1
+	cfg.APIVersion = "latest"
+	cfg.MaxResponseBytes = -1
+	c, err := client.New(cfg)
+	assert.Nil(t, c)
+	ps := problems(t, err)
+	assert.Equal(t, []string{"Port", "LoginURL", "ConsumerKey", "JWT", "Header", "InstanceHosts", "MaxConnsPerHost",
+		"UsageCap", "APIVersion", "MaxResponseBytes"}, fields(ps))
+	for _, p := range ps {
+		assert.Regexp(t, `^client: Config\.`+p.Field+`: `, p.Error())
+		assert.NotEmpty(t, p.Fix(), p.Field)
+		assert.NotContains(t, p.Error(), p.Fix(), "Error says what is wrong, Fix how to mend it")
+	}
+	assert.NotContains(t, err.Error(), "Bearer x", "a header's value never reaches an error")
+
+	// Without MTLS: named once, and the JWT fallback is not blamed for it.
+	cfg = org.ClientConfig()
+	cfg.MTLS, cfg.JWT = nil, nil
+	_, err = client.New(cfg)
+	assert.Equal(t, []string{"MTLS"}, fields(problems(t, err)))
+
+	// With MTLS an EC key and no JWT identity: the JWT problem says MTLS signs it.
+	cfg = org.ClientConfig()
+	cfg.JWT = nil
+	_, err = client.New(cfg)
+	ps = problems(t, err)
+	require.Equal(t, []string{"JWT"}, fields(ps))
+	assert.Contains(t, ps[0].Error(), "JWT is unset, so the MTLS identity signs the JWT")
+}
+
+// setenv is a getenv over a map.
+func setenv(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// fakeOrgVars writes the fake org's keystores and server CA to files and
+// returns the SF_* settings that point at them.
+func fakeOrgVars(t *testing.T, org *salesforcetest.Org) map[string]string {
+	t.Helper()
+	const password = "config-test-pw"
+	files, err := org.PKI.WriteFiles(t.TempDir(), password)
+	require.NoError(t, err)
+	return map[string]string{
+		"SF_LOGIN_URL": org.URL, "SF_MTLS_PORT": strconv.Itoa(org.Port), "SF_AUDIENCE": org.Audience,
+		"SF_CONSUMER_KEY": org.ConsumerKey, "SF_USERNAME": org.Username,
+		"SF_MTLS_KEYSTORE": files.MTLSJKS, "SF_MTLS_KEYSTORE_PASSWORD": password,
+		"SF_JWT_KEYSTORE": files.JWTPKCS12, "SF_JWT_KEYSTORE_PASSWORD": password,
+		"SF_CA_FILE": files.ServerCA, "SF_API_VERSION": salesforcetest.APIVersion,
+	}
+}
+
+// TestConfigFromEnvConnects: the SF_* settings of the README, read by the one
+// reader, make a Client that logs in to the fake org over mutual TLS.
+func TestConfigFromEnvConnects(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	vars := fakeOrgVars(t, org)
+	vars["SF_INSTANCE_HOSTS"] = " a.example.com, .corp.example ,"
+	cfg, err := client.ConfigFromEnv(setenv(vars))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a.example.com", ".corp.example"}, cfg.InstanceHosts)
+	assert.Equal(t, org.Port, cfg.Port)
+	assert.NotNil(t, cfg.RootCAs, "SF_CA_FILE adds the org's CA")
+	c, err := client.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	_, err = c.Limits(t.Context())
+	require.NoError(t, err)
+
+	// Password files instead of passwords, as the tool's --…-password-file flags give them.
+	pw := filepath.Join(t.TempDir(), "pw")
+	require.NoError(t, os.WriteFile(pw, []byte(vars["SF_MTLS_KEYSTORE_PASSWORD"]+"\r\n"), 0o600))
+	for _, k := range []string{"SF_MTLS_", "SF_JWT_"} {
+		delete(vars, k+"KEYSTORE_PASSWORD")
+		vars[k+"KEYSTORE_PASSWORD_FILE"] = pw
+	}
+	cfg, err = client.ConfigFromEnv(setenv(vars))
+	require.NoError(t, err)
+	require.NotNil(t, cfg.JWT)
+	assert.Equal(t, org.JWTIdentity().Leaf().Raw, cfg.JWT.Leaf().Raw)
+}
+
+// TestConfigFromEnvReportsEverySettingAtOnce: what is missing or cannot be
+// read is named by field and variable, all at once, and no password or
+// password file's content reaches an error.
+func TestConfigFromEnvReportsEverySettingAtOnce(t *testing.T) {
+	_, err := client.ConfigFromEnv(setenv(nil))
+	ps := problems(t, err)
+	assert.Equal(t, []string{"LoginURL", "ConsumerKey", "Username", "MTLS"}, fields(ps))
+	for _, p := range ps {
+		assert.Contains(t, p.Error(), "("+p.Setting+"): not set")
+		assert.Contains(t, p.Fix(), "set "+p.Setting)
+	}
+
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	vars := fakeOrgVars(t, org)
+	secret := vars["SF_MTLS_KEYSTORE_PASSWORD"]
+	vars["SF_MTLS_KEYSTORE_PASSWORD"] = secret + "-wrong"
+	vars["SF_MTLS_PORT"] = "abc"
+	vars["SF_JWT_KEYSTORE_PASSWORD_FILE"] = filepath.Join(t.TempDir(), "missing")
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(notPEM, []byte("not a certificate"), 0o600))
+	vars["SF_CA_FILE"] = notPEM
+	_, err = client.ConfigFromEnv(setenv(vars))
+	ps = problems(t, err)
+	got := map[string]string{}
+	for _, p := range ps {
+		got[p.Setting] = p.Field
+	}
+	assert.Equal(t, map[string]string{"SF_MTLS_PORT": "Port", "SF_MTLS_KEYSTORE": "MTLS",
+		"SF_JWT_KEYSTORE_PASSWORD_FILE": "JWT", "SF_CA_FILE": "RootCAs"}, got)
+	for _, p := range ps {
+		if p.Setting == "SF_MTLS_KEYSTORE" {
+			assert.Contains(t, p.Fix(), "SF_MTLS_KEYSTORE_PASSWORD")
+		}
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		assert.NotContains(t, fmt.Sprintf(verb, err), secret, verb)
+	}
+
+	// A keystore that needs a password, opened without one, says which variable gives it.
+	delete(vars, "SF_MTLS_KEYSTORE_PASSWORD")
+	vars["SF_MTLS_PORT"], vars["SF_CA_FILE"] = "", ""
+	delete(vars, "SF_JWT_KEYSTORE_PASSWORD_FILE")
+	_, err = client.ConfigFromEnv(setenv(vars))
+	ps = problems(t, err)
+	require.Len(t, ps, 1)
+	assert.Contains(t, ps[0].Fix(), "set SF_MTLS_KEYSTORE_PASSWORD, or SF_MTLS_KEYSTORE_PASSWORD_FILE")
+	assert.True(t, errors.Is(err, client.ErrConfig))
+}
+
+// TestConfigFromEnvCAFileKeepsTheSystemRoots: SF_CA_FILE adds to the system's
+// roots; it does not replace them.
+func TestConfigFromEnvCAFileKeepsTheSystemRoots(t *testing.T) {
+	sys, err := x509.SystemCertPool()
+	require.NoError(t, err)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	vars := fakeOrgVars(t, org)
+	cfg, err := client.ConfigFromEnv(setenv(vars))
+	require.NoError(t, err)
+	assert.False(t, cfg.RootCAs.Equal(sys), "the org's CA was added")
+	data, err := os.ReadFile(vars["SF_CA_FILE"])
+	require.NoError(t, err)
+	block, _ := pem.Decode(data)
+	require.NotNil(t, block)
+	want := sys.Clone()
+	ca, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	want.AddCert(ca)
+	assert.True(t, cfg.RootCAs.Equal(want), "the system's roots plus the org's CA")
+}
