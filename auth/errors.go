@@ -167,6 +167,21 @@ func (e *InvalidTokenError) Error() string {
 // Fix says what to do about it.
 func (e *InvalidTokenError) Fix() string { return e.Remedy }
 
+// StoreFileError is a token file the store will not use: readable by others,
+// not a regular file, or not readable at all.
+type StoreFileError struct {
+	Path   string
+	Reason string
+	Remedy string // what to do about it, when known; Fix returns it
+}
+
+func (e *StoreFileError) Error() string {
+	return fmt.Sprintf("auth: token file %s: %s", e.Path, e.Reason)
+}
+
+// Fix says what to do about it, or "" when the cause is not known.
+func (e *StoreFileError) Fix() string { return e.Remedy }
+
 // LoginRateExceededError is returned, without a request, while logins are
 // paused after Salesforce answered "login rate exceeded" (more than 3,600
 // logins by one user in an hour).

@@ -98,7 +98,8 @@ func TestFileStoreRefusesWiderPermissions(t *testing.T) {
 	var sfe *auth.StoreFileError
 	require.ErrorAs(t, err, &sfe)
 	assert.Contains(t, sfe.Reason, "0644")
-	assert.Contains(t, sfe.Fix, "chmod 600")
+	assert.Contains(t, sfe.Fix(), "chmod 600")
+	assert.NotContains(t, sfe.Error(), sfe.Fix(), "the message says what went wrong; Fix says how to mend it")
 	assert.NotContains(t, err.Error(), "00Dsecret")
 }
 
