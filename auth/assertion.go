@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"fmt"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 )
 
 // assertionSkew is taken off the 3-minute limit so a server clock slightly
@@ -36,16 +39,16 @@ func signAssertion(signer crypto.Signer, c claims, now time.Time) (string, error
 		"iss": c.Issuer,
 		"sub": c.Subject,
 		"aud": c.Audience,
-		"exp": now.Add(MaxAssertionLifetime - assertionSkew).Unix(),
+		"exp": now.Add(jwtbearer.MaxAssertionLifetime - assertionSkew).Unix(),
 	})
 	signing, err := tok.SigningString()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("auth: encoding the assertion: %w", err)
 	}
 	digest := sha256.Sum256([]byte(signing))
 	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("auth: signing the assertion: %w", err)
 	}
 	return signing + "." + tok.EncodeSegment(sig), nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/sfmtls/sfmtls/internal/errs"
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,7 +22,7 @@ func TestSignAssertion(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
 	now := time.Unix(1_800_000_000, 0)
-	s, err := signAssertion(key, claims{Issuer: "ck", Subject: "user@example.com", Audience: ProductionAudience}, now)
+	s, err := signAssertion(key, claims{Issuer: "ck", Subject: "user@example.com", Audience: jwtbearer.ProductionAudience}, now)
 	require.NoError(t, err)
 
 	parts := strings.Split(s, ".")
@@ -34,10 +36,10 @@ func TestSignAssertion(t *testing.T) {
 	require.NoError(t, json.Unmarshal(payload, &got))
 	assert.Equal(t, "ck", got["iss"])
 	assert.Equal(t, "user@example.com", got["sub"])
-	assert.Equal(t, ProductionAudience, got["aud"], "aud is a plain string, as Salesforce documents it")
+	assert.Equal(t, jwtbearer.ProductionAudience, got["aud"], "aud is a plain string, as Salesforce documents it")
 	exp := int64(got["exp"].(float64))
 	assert.Greater(t, exp, now.Unix())
-	assert.LessOrEqual(t, exp, now.Add(MaxAssertionLifetime).Unix())
+	assert.LessOrEqual(t, exp, now.Add(jwtbearer.MaxAssertionLifetime).Unix())
 
 	// The signature verifies with the key's public half.
 	_, err = jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation()).
@@ -47,17 +49,17 @@ func TestSignAssertion(t *testing.T) {
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	_, err = signAssertion(ec, claims{}, now)
-	require.ErrorIs(t, err, ErrConfig)
+	require.ErrorIs(t, err, errs.ErrConfig)
 	assert.Contains(t, err.Error(), "RSA")
 }
 
 func TestAudienceAndtokenURL(t *testing.T) {
 	cases := map[string]string{
-		"https://acme.my.salesforce.com":                   ProductionAudience,
-		"https://acme--dev.sandbox.my.salesforce.com":      SandboxAudience,
-		"https://ACME--UAT.SANDBOX.MY.SALESFORCE.COM:8443": SandboxAudience,
-		"https://test.salesforce.com":                      SandboxAudience,
-		"https://login.salesforce.com":                     ProductionAudience,
+		"https://acme.my.salesforce.com":                   jwtbearer.ProductionAudience,
+		"https://acme--dev.sandbox.my.salesforce.com":      jwtbearer.SandboxAudience,
+		"https://ACME--UAT.SANDBOX.MY.SALESFORCE.COM:8443": jwtbearer.SandboxAudience,
+		"https://test.salesforce.com":                      jwtbearer.SandboxAudience,
+		"https://login.salesforce.com":                     jwtbearer.ProductionAudience,
 	}
 	for in, want := range cases {
 		assert.Equal(t, want, defaultAudience(in), in)
@@ -69,11 +71,7 @@ func TestAudienceAndtokenURL(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "https://127.0.0.1:41234/services/oauth2/token", u, "an explicit port is kept")
 	_, err = loginTokenURL("http://acme.my.salesforce.com", 0)
-	require.ErrorIs(t, err, ErrConfig)
+	require.ErrorIs(t, err, errs.ErrConfig)
 	_, err = loginTokenURL("acme.my.salesforce.com", 0)
-	require.ErrorIs(t, err, ErrConfig)
-
-	assert.True(t, isGenericLoginHost("https://login.salesforce.com"))
-	assert.True(t, isGenericLoginHost("https://TEST.salesforce.com/"))
-	assert.False(t, isGenericLoginHost("https://acme.my.salesforce.com"))
+	require.ErrorIs(t, err, errs.ErrConfig)
 }

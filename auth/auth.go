@@ -10,34 +10,20 @@
 package auth
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
-	"time"
+
+	"github.com/sfmtls/sfmtls/internal/errs"
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 )
 
-// Salesforce's constants for the flow.
-const (
-	tokenPath = "/services/oauth2/token"
-	// mtlsPort is where Salesforce enforces client certificates.
-	mtlsPort = 8443
-	// GrantTypeJWTBearer is the grant_type of the JWT bearer token request.
-	GrantTypeJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-	// ProductionAudience and SandboxAudience are the JWT audiences Salesforce accepts
-	// for production and sandbox orgs; Experience Cloud sites use their own URL.
-	ProductionAudience = "https://login.salesforce.com"
-	SandboxAudience    = "https://test.salesforce.com"
-	// MaxAssertionLifetime is the longest exp Salesforce accepts ahead of now.
-	MaxAssertionLifetime = 3 * time.Minute
-)
-
-// ErrConfig marks a configuration that cannot work; the error says which field.
-var ErrConfig = errors.New("auth: invalid configuration")
+// mtlsPort is where Salesforce enforces client certificates.
+const mtlsPort = 8443
 
 func configError(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+	return fmt.Errorf("auth: %w: %s", errs.ErrConfig, fmt.Sprintf(format, args...))
 }
 
 // defaultAudience returns the audience Salesforce expects for a login URL:
@@ -46,25 +32,13 @@ func configError(format string, args ...any) error {
 func defaultAudience(loginURL string) string {
 	u, err := url.Parse(loginURL)
 	if err != nil {
-		return ProductionAudience
+		return jwtbearer.ProductionAudience
 	}
 	host := strings.ToLower(u.Hostname())
 	if host == "test.salesforce.com" || strings.HasSuffix(host, ".sandbox.my.salesforce.com") {
-		return SandboxAudience
+		return jwtbearer.SandboxAudience
 	}
-	return ProductionAudience
-}
-
-// isGenericLoginHost reports whether the URL is login.salesforce.com or
-// test.salesforce.com, which cannot serve mutual TLS: Salesforce requires the
-// org's My Domain URL for it.
-func isGenericLoginHost(loginURL string) bool {
-	u, err := url.Parse(loginURL)
-	if err != nil {
-		return false
-	}
-	host := strings.ToLower(u.Hostname())
-	return host == "login.salesforce.com" || host == "test.salesforce.com"
+	return jwtbearer.ProductionAudience
 }
 
 // loginTokenURL returns the token endpoint for a My Domain login URL: its own port when
@@ -84,5 +58,5 @@ func loginTokenURL(loginURL string, port int) (string, error) {
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), fmt.Sprint(port))
 	}
-	return (&url.URL{Scheme: "https", Host: host, Path: tokenPath}).String(), nil
+	return (&url.URL{Scheme: "https", Host: host, Path: jwtbearer.TokenPath}).String(), nil
 }

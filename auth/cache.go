@@ -23,12 +23,12 @@ type TokenSource interface {
 
 // Defaults for CacheOptions.
 const (
-	DefaultFetchTimeout   = time.Minute
-	DefaultRefusalWindow  = 5 * time.Second
-	DefaultRateLimitPause = 5 * time.Minute
-	DefaultLockWait       = 20 * time.Second
-	DefaultStoreTimeout   = 2 * time.Second
-	DefaultStoreRetry     = 5 * time.Second
+	defaultFetchTimeout   = time.Minute
+	defaultRefusalWindow  = 5 * time.Second
+	defaultRateLimitPause = 5 * time.Minute
+	defaultLockWait       = 20 * time.Second
+	defaultStoreTimeout   = 2 * time.Second
+	defaultStoreRetry     = 5 * time.Second
 )
 
 // CacheOptions tune a Cache. Zero values take the defaults.
@@ -39,9 +39,10 @@ type CacheOptions struct {
 	// session is near its end is refreshed in the background while callers keep
 	// using it, and a token whose session has ended is not handed out.
 	SessionTimeout time.Duration
-	// Check vets every token before it is cached, stored or handed out (see
-	// TokenChecker). A token that fails is dropped and its error goes to the
-	// callers. nil accepts every token.
+	// Check vets every token before it is cached, stored or handed out; the
+	// transport sets one that refuses a token naming a host that is not the
+	// org's. A token that fails is dropped and its error goes to the callers.
+	// nil accepts every token.
 	Check func(*Token) error
 	// Store shares the token with other processes (NewFileStore, redisstore).
 	// nil keeps it in this process only.
@@ -53,7 +54,7 @@ type CacheOptions struct {
 	StoreKey string
 	// FetchTimeout bounds one fetch (store, lock and login) however long its
 	// callers wait: a fetch every caller gave up on still completes and caches
-	// its token. Default DefaultFetchTimeout.
+	// its token. Default 1m.
 	FetchTimeout time.Duration
 	// RefusalWindow is the longest time a non-retryable refusal (an OAuth
 	// error other than 429/5xx, or a token that fails Check) is remembered:
@@ -61,10 +62,10 @@ type CacheOptions struct {
 	// drawn at random from [RefusalWindow/5, RefusalWindow]. Default 5s (1–5 s).
 	RefusalWindow time.Duration
 	// RateLimitPause is how long no login is tried after Salesforce answered
-	// "login rate exceeded". Default DefaultRateLimitPause.
+	// "login rate exceeded". Default 5m.
 	RateLimitPause time.Duration
 	// LockWait bounds the wait for the Store's lock while another process logs
-	// in; past it this process logs in itself. Default DefaultLockWait.
+	// in; past it this process logs in itself. Default 20s.
 	LockWait time.Duration
 	// StoreTimeout bounds each Store call other than Lock. Default 2s.
 	StoreTimeout time.Duration
@@ -135,22 +136,22 @@ type refusal struct {
 // NewCache returns a cache over src.
 func NewCache(src TokenSource, opts CacheOptions) *Cache {
 	if opts.FetchTimeout <= 0 {
-		opts.FetchTimeout = DefaultFetchTimeout
+		opts.FetchTimeout = defaultFetchTimeout
 	}
 	if opts.RefusalWindow <= 0 {
-		opts.RefusalWindow = DefaultRefusalWindow
+		opts.RefusalWindow = defaultRefusalWindow
 	}
 	if opts.RateLimitPause <= 0 {
-		opts.RateLimitPause = DefaultRateLimitPause
+		opts.RateLimitPause = defaultRateLimitPause
 	}
 	if opts.LockWait <= 0 {
-		opts.LockWait = DefaultLockWait
+		opts.LockWait = defaultLockWait
 	}
 	if opts.StoreTimeout <= 0 {
-		opts.StoreTimeout = DefaultStoreTimeout
+		opts.StoreTimeout = defaultStoreTimeout
 	}
 	if opts.StoreRetryAfter <= 0 {
-		opts.StoreRetryAfter = DefaultStoreRetry
+		opts.StoreRetryAfter = defaultStoreRetry
 	}
 	c := &Cache{src: src, opts: opts, log: opts.Logger, now: opts.Now, store: opts.Store, key: opts.StoreKey}
 	if c.log == nil {
@@ -385,32 +386,11 @@ func classify(err error) int {
 		}
 		return refused
 	}
-	if errors.Is(err, ErrInvalidToken) {
+	var ite *InvalidTokenError
+	if errors.As(err, &ite) {
 		return refused
 	}
 	return transient
-}
-
-// LoginRateExceededError is returned, without a request, while logins are
-// paused after Salesforce answered "login rate exceeded" (more than 3,600
-// logins by one user in an hour).
-type LoginRateExceededError struct {
-	Until time.Time     // no login is tried before this
-	Pause time.Duration // how long the pause is
-	Err   *OAuthError   // Salesforce's answer
-}
-
-func (e *LoginRateExceededError) Error() string {
-	return fmt.Sprintf("auth: Salesforce refused the login: login rate exceeded (more than 3,600 logins by this user in an hour); "+
-		"no login is tried for %s, until %s: find what logs in as this user so often (Setup → Login History) "+
-		"and share one session, e.g. with a token store", e.Pause, e.Until.UTC().Format(time.TimeOnly+" MST"))
-}
-
-func (e *LoginRateExceededError) Unwrap() error {
-	if e.Err == nil {
-		return nil
-	}
-	return e.Err
 }
 
 // obtain gets a token: from the Store when it has one this cache may use, else
@@ -545,7 +525,8 @@ func (c *Cache) login(ctx context.Context) (*Token, error) {
 			return nil, err
 		}
 	} else if tok == nil {
-		return nil, &InvalidTokenError{Field: "access_token", Reason: "no token", Fix: "the token source returned neither a token nor an error"}
+		return nil, &InvalidTokenError{Field: "access_token", Reason: "no token",
+			Remedy: "the token source returned neither a token nor an error: fix the TokenSource"}
 	}
 	return tok, nil
 }

@@ -1,16 +1,14 @@
 package auth
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
+	"time"
+
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
+	"github.com/sfmtls/sfmtls/internal/retry"
 )
 
 // OAuthError is Salesforce's refusal of a token request: the OAuth error and
@@ -23,11 +21,7 @@ type OAuthError struct {
 }
 
 func (e *OAuthError) Error() string {
-	msg := fmt.Sprintf("auth: Salesforce refused the token request (%d %s: %s)", e.StatusCode, e.Code, e.Description)
-	if fix := e.Fix(); fix != "" {
-		msg += ": " + fix
-	}
-	return msg
+	return fmt.Sprintf("auth: Salesforce refused the token request (%d %s: %s)", e.StatusCode, e.Code, e.Description)
 }
 
 // Fixes for the refusals Salesforce documents for the JWT bearer flow.
@@ -41,13 +35,13 @@ const (
 	fixExpired = "the assertion's exp was refused: check this machine's clock (NTP); " +
 		"exp must be in the future and at most 3 minutes ahead"
 	fixClientID  = "check the consumer key; a new or changed app can take up to 10 minutes to be usable"
-	fixGrant     = "the request must be form-encoded with grant_type=" + GrantTypeJWTBearer
+	fixGrant     = "the request must be form-encoded with grant_type=" + jwtbearer.GrantType
 	fixMutualTLS = "the user has \"Enforce SSL/TLS Mutual Authentication\": call the My Domain URL on port 8443 " +
 		"with the certificate uploaded as Mutual Authentication Certificate"
 	fixIPRestrict = "the user's profile restricts login IP ranges or login hours: add this machine's egress IP " +
 		"to the profile's Login IP Ranges (or relax the app's IP policy), or call within the login hours"
 	fixInactiveUser = "the user (the JWT's sub) is deactivated: reactivate it or use an active integration user"
-	fixLoginRate    = "the user logged in too often in the last hour: reuse the access token (a TokenCache) " +
+	fixLoginRate    = "the user logged in too often in the last hour: reuse the access token (an auth.Cache, shared across processes with a Store) " +
 		"instead of requesting one per call"
 )
 
@@ -137,17 +131,13 @@ type NetworkError struct {
 }
 
 func (e *NetworkError) Error() string {
-	msg := fmt.Sprintf("auth: token request to %s failed: %v", e.URL, e.Err)
-	if fix := e.Fix(); fix != "" {
-		msg += " (" + fix + ")"
-	}
-	return msg
+	return fmt.Sprintf("auth: token request to %s failed: %v", e.URL, e.Err)
 }
 
 // Fix explains a connection the server dropped without a TLS alert, the one
 // network failure whose cause is known; else "".
 func (e *NetworkError) Fix() string {
-	if droppedConnection(e.Err) {
+	if retry.Dropped(e.Err) {
 		return fixDropped
 	}
 	return ""
@@ -158,22 +148,74 @@ const fixDropped = "the server closed the connection: under TLS 1.3 that is how 
 	"often shows; check the certificate is CA-signed, uploaded as Mutual Authentication Certificate, and sent with its " +
 	"intermediates (sfmtls check tells which)"
 
-// droppedConnection: the connection ended without an answer or a TLS alert.
-func droppedConnection(err error) bool {
-	if isTLSRefusal(err) {
-		return false
-	}
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || strings.Contains(err.Error(), "http2: client conn could not be established")
-}
-
 func (e *NetworkError) Unwrap() error { return e.Err }
 
-// retryable: network errors other than cancellation, 429 and 5xx.
+// InvalidTokenError is a token answer refused before it was cached or used: an
+// access token that is not a valid header value, or an instance URL that is
+// not an absolute https URL on the login host or a Salesforce domain. It never
+// holds the access token.
+type InvalidTokenError struct {
+	Field  string // "access_token" or "instance_url"
+	Reason string // what is wrong, without the token
+	Remedy string // what to do about it; Fix returns it
+}
+
+func (e *InvalidTokenError) Error() string {
+	return fmt.Sprintf("auth: the token answer's %s is unusable: %s", e.Field, e.Reason)
+}
+
+// Fix says what to do about it.
+func (e *InvalidTokenError) Fix() string { return e.Remedy }
+
+// StoreFileError is a token file the store will not use: readable by others,
+// not a regular file, or not readable at all.
+type StoreFileError struct {
+	Path   string
+	Reason string
+	Remedy string // what to do about it, when known; Fix returns it
+}
+
+func (e *StoreFileError) Error() string {
+	return fmt.Sprintf("auth: token file %s: %s", e.Path, e.Reason)
+}
+
+// Fix says what to do about it, or "" when the cause is not known.
+func (e *StoreFileError) Fix() string { return e.Remedy }
+
+// LoginRateExceededError is returned, without a request, while logins are
+// paused after Salesforce answered "login rate exceeded" (more than 3,600
+// logins by one user in an hour).
+type LoginRateExceededError struct {
+	Until time.Time     // no login is tried before this
+	Pause time.Duration // how long the pause is
+	Err   *OAuthError   // Salesforce's answer
+}
+
+func (e *LoginRateExceededError) Error() string {
+	return fmt.Sprintf("auth: Salesforce refused the login: login rate exceeded (more than 3,600 logins by this user in an hour); "+
+		"no login is tried for %s, until %s", e.Pause, e.Until.UTC().Format(time.TimeOnly+" MST"))
+}
+
+// Fix says what to do about it.
+func (e *LoginRateExceededError) Fix() string {
+	return "find what logs in as this user so often (Setup → Login History) and share one session, e.g. with a token store"
+}
+
+func (e *LoginRateExceededError) Unwrap() error {
+	if e.Err == nil {
+		return nil
+	}
+	return e.Err
+}
+
+// retryable: a failure without an answer that the shared classifier does not
+// call final, and 429 and 5xx answers. A token request is safe to send again
+// even when it may have been processed: a second login only makes a second
+// session.
 func retryable(err error) bool {
 	var ne *NetworkError
 	if errors.As(err, &ne) {
-		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !isTLSRefusal(err)
+		return retry.Classify(err) != retry.Final
 	}
 	var re *ResponseError
 	if errors.As(err, &re) {
@@ -184,22 +226,4 @@ func retryable(err error) bool {
 		return oe.StatusCode == http.StatusTooManyRequests || oe.StatusCode >= 500
 	}
 	return false
-}
-
-// isTLSRefusal: certificate and handshake refusals do not heal by retrying. An
-// alert the server sent arrives as a net.OpError "remote error"; tls.AlertError
-// covers the alerts this side sends.
-func isTLSRefusal(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "remote error" {
-		return true
-	}
-	var verify *tls.CertificateVerificationError
-	var alert tls.AlertError
-	var unknownCA x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var recordHeader tls.RecordHeaderError
-	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &unknownCA) ||
-		errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &recordHeader)
 }

@@ -38,7 +38,7 @@ func NewFileStore(dir string) (*FileStore, error) {
 		dir = filepath.Join(base, "sfmtls", "tokens")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, &StoreFileError{Path: dir, Reason: err.Error(), Fix: "give a directory this user can create and write"}
+		return nil, &StoreFileError{Path: dir, Reason: err.Error(), Remedy: "give a directory this user can create and write"}
 	}
 	return &FileStore{dir: dir}, nil
 }
@@ -60,22 +60,6 @@ func checkKey(key string) error {
 	return nil
 }
 
-// StoreFileError is a token file the store will not use: readable by others,
-// not a regular file, or not readable at all.
-type StoreFileError struct {
-	Path   string
-	Reason string
-	Fix    string
-}
-
-func (e *StoreFileError) Error() string {
-	msg := fmt.Sprintf("auth: token file %s: %s", e.Path, e.Reason)
-	if e.Fix != "" {
-		msg += ": " + e.Fix
-	}
-	return msg
-}
-
 // Load reads key's token file; a missing file is no token and no error.
 func (s *FileStore) Load(ctx context.Context, key string) (*Token, error) {
 	if err := checkKey(key); err != nil {
@@ -93,7 +77,7 @@ func (s *FileStore) load(path string) (*Token, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, &StoreFileError{Path: path, Reason: err.Error(), Fix: "check the file's owner and permissions, or delete it"}
+		return nil, &StoreFileError{Path: path, Reason: err.Error(), Remedy: "check the file's owner and permissions, or delete it"}
 	}
 	defer f.Close()
 	info, err := f.Stat()
@@ -101,7 +85,7 @@ func (s *FileStore) load(path string) (*Token, error) {
 		return nil, &StoreFileError{Path: path, Reason: err.Error()}
 	}
 	if !info.Mode().IsRegular() {
-		return nil, &StoreFileError{Path: path, Reason: "not a regular file", Fix: "delete it; the next login writes a new one"}
+		return nil, &StoreFileError{Path: path, Reason: "not a regular file", Remedy: "delete it; the next login writes a new one"}
 	}
 	if err := checkPrivate(path, info); err != nil {
 		return nil, err
@@ -137,7 +121,7 @@ func (s *FileStore) Save(ctx context.Context, key string, tok *Token) error {
 func (s *FileStore) writeAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(s.dir, ".token-*.tmp") // created 0600
 	if err != nil {
-		return &StoreFileError{Path: s.dir, Reason: err.Error(), Fix: "the token directory must be writable by this user"}
+		return &StoreFileError{Path: s.dir, Reason: err.Error(), Remedy: "the token directory must be writable by this user"}
 	}
 	name := tmp.Name()
 	defer os.Remove(name) // after a successful rename this finds nothing

@@ -14,8 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/errs"
 	"github.com/sfmtls/sfmtls/internal/storekey"
 	"github.com/sfmtls/sfmtls/internal/storetest"
+	"github.com/sfmtls/sfmtls/internal/tokencheck"
 )
 
 // The file store keeps the Store contract every store keeps.
@@ -79,11 +81,11 @@ func TestFileStoreRefusesKeysThatAreNotFileNames(t *testing.T) {
 	for _, key := range []string{"", ".", "..", "../escape", "a/b"} {
 		assert.Empty(t, s.Path(key), key)
 		_, err := s.Load(t.Context(), key)
-		require.ErrorIs(t, err, auth.ErrConfig, key)
-		require.ErrorIs(t, s.Save(t.Context(), key, storetest.Token("00Dx")), auth.ErrConfig, key)
-		require.ErrorIs(t, s.CompareAndDelete(t.Context(), key, storetest.Token("00Dx")), auth.ErrConfig, key)
+		require.ErrorIs(t, err, errs.ErrConfig, key)
+		require.ErrorIs(t, s.Save(t.Context(), key, storetest.Token("00Dx")), errs.ErrConfig, key)
+		require.ErrorIs(t, s.CompareAndDelete(t.Context(), key, storetest.Token("00Dx")), errs.ErrConfig, key)
 		_, err = s.Lock(t.Context(), key)
-		require.ErrorIs(t, err, auth.ErrConfig, key)
+		require.ErrorIs(t, err, errs.ErrConfig, key)
 	}
 }
 
@@ -96,7 +98,8 @@ func TestFileStoreRefusesWiderPermissions(t *testing.T) {
 	var sfe *auth.StoreFileError
 	require.ErrorAs(t, err, &sfe)
 	assert.Contains(t, sfe.Reason, "0644")
-	assert.Contains(t, sfe.Fix, "chmod 600")
+	assert.Contains(t, sfe.Fix(), "chmod 600")
+	assert.NotContains(t, sfe.Error(), sfe.Fix(), "the message says what went wrong; Fix says how to mend it")
 	assert.NotContains(t, err.Error(), "00Dsecret")
 }
 
@@ -137,7 +140,7 @@ func TestCacheSharesThroughTheFileStore(t *testing.T) {
 	var logMu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&logs, &logMu}, nil))
 	newCache := func() *auth.Cache {
-		return auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{Store: s, StoreKey: key, Check: auth.TokenChecker(org.URL, nil), Logger: logger})
+		return auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{Store: s, StoreKey: key, Check: tokencheck.Checker(org.URL, nil), Logger: logger})
 	}
 	ctx := t.Context()
 	a, b := newCache(), newCache()

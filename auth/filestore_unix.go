@@ -25,11 +25,11 @@ func openNoFollow(path string) (*os.File, error) {
 func checkPrivate(path string, info fs.FileInfo) error {
 	if perm := info.Mode().Perm(); perm&0o077 != 0 {
 		return &StoreFileError{Path: path, Reason: fmt.Sprintf("mode %04o lets other users read the session", perm),
-			Fix: "it holds a bearer token: the SDK ignores it and writes a new one with mode 0600 at the next login; chmod 600 to keep it"}
+			Remedy: "it holds a bearer token: the SDK ignores it and writes a new one with mode 0600 at the next login; chmod 600 to keep it"}
 	}
 	if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
 		return &StoreFileError{Path: path, Reason: fmt.Sprintf("owned by uid %d, not this user (uid %d)", st.Uid, os.Getuid()),
-			Fix: "delete it; the next login writes a new one"}
+			Remedy: "delete it; the next login writes a new one"}
 	}
 	return nil
 }
@@ -39,7 +39,7 @@ func checkPrivate(path string, info fs.FileInfo) error {
 func lockFile(ctx context.Context, path string) (func(), error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return nil, &StoreFileError{Path: path, Reason: err.Error(), Fix: "the token directory must be writable by this user"}
+		return nil, &StoreFileError{Path: path, Reason: err.Error(), Remedy: "the token directory must be writable by this user"}
 	}
 	release := func() {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/tokencheck"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -91,9 +92,8 @@ func TestNoExportedTypePrintsTheToken(t *testing.T) {
 		"StoreFileError":         {&auth.StoreFileError{Path: "/tmp/x", Reason: "mode 0644"}},
 		"Store":                  {store},
 		"JWTBearerConfig":        {auth.JWTBearerConfig{Username: "u"}},
-		"RetryPolicy":            {auth.RetryPolicy{}},
 		"JWTBearer":              {bearer},
-		"InvalidTokenError":      {auth.CheckToken(tok, "other.example", nil)},
+		"InvalidTokenError":      {tokencheck.Check(&auth.Token{AccessToken: tok.AccessToken, InstanceURL: "https://other.example"}, "acme.my.salesforce.com", nil)},
 	}
 	for _, name := range exportedTypes(t) {
 		values, ok := samples[name]

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"mime"
 	"net/http"
 	"net/url"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
+	"github.com/sfmtls/sfmtls/internal/retry"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -60,51 +61,19 @@ type JWTBearerConfig struct {
 	Signer crypto.Signer
 	// HTTPClient sends the token request; it must present the client certificate.
 	HTTPClient *http.Client
-	// Retry controls retries of network errors, 429 and 5xx.
-	Retry RetryPolicy
+	// Retry paces the retries of the token request after a failure without an
+	// answer, a 429 or a 5xx (an OAuth refusal is never retried), never past
+	// the caller's deadline; transport.Config.LoginRetry sets it. nil means 4
+	// attempts, exponential backoff with full jitter from 200ms, at least the
+	// answer's Retry-After, and no retry after a Retry-After over a minute.
+	Retry retry.Policy
+	// RetryBudget, when set, is the budget the retries spend from: the
+	// transport shares its API calls' budget with its token request.
+	RetryBudget *retry.Budget
 	// Logger receives debug records of token fetches; nil logs nothing.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-}
-
-// RetryPolicy sets how token requests are retried: network errors, 429 and 5xx,
-// with exponential backoff and full jitter, never past the caller's context.
-// A Retry-After (seconds or an HTTP-date) is waited out in full; one longer
-// than a minute, or than the time left before the context's deadline, ends the
-// retries at once. OAuth errors (400) are never retried. Zero fields take the
-// defaults.
-type RetryPolicy struct {
-	MaxAttempts int           // attempts in all; default 4
-	BaseDelay   time.Duration // first backoff; default 200ms
-	MaxDelay    time.Duration // backoff cap; default 5s
-}
-
-func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = 4
-	}
-	if p.BaseDelay <= 0 {
-		p.BaseDelay = 200 * time.Millisecond
-	}
-	if p.MaxDelay <= 0 {
-		p.MaxDelay = 5 * time.Second
-	}
-	return p
-}
-
-// backoff returns the wait before attempt n (1-based retries): full jitter over an
-// exponentially growing window, or Retry-After when the server gave one (asking
-// sooner than the server said would only be refused again).
-func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
-	if retryAfter > 0 {
-		return retryAfter
-	}
-	window := p.BaseDelay << min(n-1, 16)
-	if window <= 0 || window > p.MaxDelay {
-		window = p.MaxDelay
-	}
-	return time.Duration(rand.Int64N(int64(window)) + 1)
 }
 
 // JWTBearer fetches tokens with the JWT bearer flow; it does not cache (see Cache).
@@ -112,7 +81,7 @@ type JWTBearer struct {
 	cfg      JWTBearerConfig
 	tokenURL string
 	audience string
-	retry    RetryPolicy
+	retry    retry.Policy
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -135,9 +104,12 @@ func NewJWTBearer(cfg JWTBearerConfig) (*JWTBearer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ts := &JWTBearer{cfg: cfg, tokenURL: tokenURL, audience: cfg.Audience, retry: cfg.Retry.withDefaults(), log: cfg.Logger, now: cfg.Now}
+	ts := &JWTBearer{cfg: cfg, tokenURL: tokenURL, audience: cfg.Audience, retry: cfg.Retry, log: cfg.Logger, now: cfg.Now}
 	if ts.audience == "" {
 		ts.audience = defaultAudience(cfg.LoginURL)
+	}
+	if ts.retry == nil {
+		ts.retry = retry.Login
 	}
 	if ts.log == nil {
 		ts.log = slog.New(slog.DiscardHandler)
@@ -157,38 +129,40 @@ func (ts *JWTBearer) Audience() string { return ts.audience }
 // Token signs a fresh assertion and exchanges it, retrying transient failures.
 func (ts *JWTBearer) Token(ctx context.Context) (*Token, error) {
 	start := time.Now()
-	var lastErr error
-	for attempt := 1; attempt <= ts.retry.MaxAttempts; attempt++ {
-		tok, retryAfter, err := ts.exchange(ctx)
+	for attempt := 1; ; attempt++ {
+		tok, f, err := ts.exchange(ctx)
 		if err == nil {
 			ts.log.LogAttrs(ctx, slog.LevelDebug, "sfmtls: token fetched",
 				slog.Duration("duration", time.Since(start)), slog.Int("attempts", attempt),
 				slog.String("instance_host", hostOf(tok.InstanceURL)))
 			return tok, nil
 		}
-		lastErr = err
-		if !retryable(err) || attempt == ts.retry.MaxAttempts || ctx.Err() != nil {
-			break
+		if ctx.Err() != nil {
+			return nil, ts.abandoned(ctx, err)
 		}
-		wait := ts.retry.backoff(attempt, retryAfter)
-		if retryAfter > maxRetryAfter {
-			break // the server is out for longer than a token fetch should wait
+		if !retryable(err) {
+			return nil, err
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
-			break // the caller's deadline comes first: fail now rather than time out asleep
+		wait, d := retry.Next(ctx, ts.retry, ts.cfg.RetryBudget, attempt, f)
+		if d != retry.Retry {
+			return nil, err
 		}
 		ts.log.LogAttrs(ctx, slog.LevelDebug, "sfmtls: token request failed, retrying",
 			slog.Int("attempt", attempt), slog.Duration("backoff", wait), slog.String("error", err.Error()))
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("auth: token request to %s: %w (last failure: %v)", ts.tokenURL, ctx.Err(), lastErr)
-		case <-time.After(wait):
+		if retry.Sleep(ctx, wait) != nil {
+			return nil, ts.abandoned(ctx, err)
 		}
 	}
-	if ctx.Err() != nil && !errors.Is(lastErr, ctx.Err()) {
-		return nil, fmt.Errorf("auth: token request to %s: %w (last failure: %v)", ts.tokenURL, ctx.Err(), lastErr)
+}
+
+// abandoned is the error of a token request whose caller's context ended: the
+// context's error, with the last failure. A failure that is itself the
+// context's error goes back as it is.
+func (ts *JWTBearer) abandoned(ctx context.Context, last error) error {
+	if errors.Is(last, ctx.Err()) {
+		return last
 	}
-	return nil, lastErr
+	return fmt.Errorf("auth: token request to %s: %w (last failure: %v)", ts.tokenURL, ctx.Err(), last)
 }
 
 func hostOf(raw string) string {
@@ -201,30 +175,38 @@ func hostOf(raw string) string {
 // maxTokenResponse bounds what is read from the token endpoint.
 const maxTokenResponse = 1 << 20
 
-func (ts *JWTBearer) exchange(ctx context.Context) (*Token, time.Duration, error) {
+// exchange makes one token request. On failure, f describes it for the retry
+// policy.
+func (ts *JWTBearer) exchange(ctx context.Context) (_ *Token, f retry.Failure, _ error) {
 	assertion, err := signAssertion(ts.cfg.Signer, claims{Issuer: ts.cfg.ConsumerKey, Subject: ts.cfg.Username, Audience: ts.audience}, ts.now())
 	if err != nil {
-		return nil, 0, err
+		return nil, f, err
 	}
-	form := url.Values{"grant_type": {GrantTypeJWTBearer}, "assertion": {assertion}}
+	form := url.Values{"grant_type": {jwtbearer.GrantType}, "assertion": {assertion}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, 0, configError("token URL: %v", err)
+		return nil, f, configError("token URL: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	resp, err := ts.cfg.HTTPClient.Do(req)
 	if err != nil {
 		// url.Error names the URL, never the form body.
-		return nil, 0, &NetworkError{URL: ts.tokenURL, Err: err}
+		return nil, retry.Failure{Err: err}, &NetworkError{URL: ts.tokenURL, Err: err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse))
 	if err != nil {
-		return nil, 0, &NetworkError{URL: ts.tokenURL, Err: err}
+		return nil, retry.Failure{Err: err}, &NetworkError{URL: ts.tokenURL, Err: err}
 	}
+	f = retry.Failure{StatusCode: resp.StatusCode, RetryAfter: retry.RetryAfter(resp.Header)}
 	if resp.StatusCode != http.StatusOK {
-		return nil, retryAfterOf(resp), errorFromResponse(ts.tokenURL, resp, body)
+		err := errorFromResponse(ts.tokenURL, resp, body)
+		var oe *OAuthError
+		if errors.As(err, &oe) {
+			f.ErrorCode = oe.Code
+		}
+		return nil, f, err
 	}
 	var raw struct {
 		AccessToken string `json:"access_token"`
@@ -236,7 +218,7 @@ func (ts *JWTBearer) exchange(ctx context.Context) (*Token, time.Duration, error
 	}
 	if err := json.Unmarshal(body, &raw); err != nil || raw.AccessToken == "" || raw.InstanceURL == "" {
 		// The body may hold a token: describe it, never quote it.
-		return nil, 0, &ResponseError{URL: ts.tokenURL, StatusCode: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"),
+		return nil, f, &ResponseError{URL: ts.tokenURL, StatusCode: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"),
 			Detail: "a 200 answer without access_token and instance_url in JSON"}
 	}
 	received := ts.now()
@@ -245,16 +227,7 @@ func (ts *JWTBearer) exchange(ctx context.Context) (*Token, time.Duration, error
 	if ms, err := strconv.ParseInt(raw.IssuedAt, 10, 64); err == nil {
 		tok.IssuedAt = time.UnixMilli(ms)
 	}
-	return tok, 0, nil
-}
-
-// maxRetryAfter: a longer Retry-After fails the fetch instead of waiting.
-const maxRetryAfter = time.Minute
-
-// retryAfterOf reads Retry-After in seconds or as an HTTP-date (see ParseRetryAfter).
-func retryAfterOf(resp *http.Response) time.Duration {
-	d, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	return d
+	return tok, f, nil
 }
 
 // errorFromResponse turns a non-200 answer into *OAuthError when it is Salesforce's

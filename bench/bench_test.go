@@ -28,6 +28,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 	"github.com/sfmtls/sfmtls/transport"
@@ -230,7 +231,7 @@ func newPeer(e *env, org *salesforcetest.Org) (*impl, error) {
 		Subject:    org.Username,
 		PrivateKey: key,
 		TokenURL:   org.URL + "/services/oauth2/token",
-		Audience:   auth.ProductionAudience,
+		Audience:   jwtbearer.ProductionAudience,
 		Expires:    2 * time.Minute,
 	}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: tr})

@@ -17,15 +17,18 @@
 //
 // # What is retried
 //
-// A write is never sent twice. Job creation (POST), the upload (PUT) and
-// state changes (PATCH: close, abort) are sent once: if one fails in flight
-// its outcome is unknown and the error is returned. When Salesforce rejects
-// the session, the transport replays a request only if its body can be read
-// again (job creation and state changes can; a streaming upload cannot and
-// fails with *transport.SessionExpiredError — Salesforce stored none of it).
-// GETs (job status, results, query pages) are idempotent: a network error or
-// a 5xx answer is retried twice before any of the body is read. Waiting ends
-// with the context; give it a deadline.
+// Bulk has no retries of its own: every call goes through the transport's,
+// paced by Config.CallRetry. A write is never sent twice. Job creation (POST),
+// the upload (PUT) and state changes (PATCH: close, abort) are sent again
+// only after an answer saying Salesforce did not process them (429, 503,
+// SERVER_UNAVAILABLE); if one fails in flight its outcome is unknown and the
+// error is returned. When Salesforce rejects the session, the transport
+// replays a request only if its body can be read again (job creation and
+// state changes can; a streaming upload cannot and fails with
+// *transport.SessionExpiredError — Salesforce stored none of it). GETs (job
+// status, results, query pages) are idempotent: they are also retried after a
+// network error or a gateway's 502 or 504, before any of the body is read.
+// Waiting ends with the context; give it a deadline.
 //
 // The CSV codec underneath is usable alone: Encoder streams Go structs into
 // the job data CSV that an ingest job uploads, and Decoder streams result

@@ -54,7 +54,7 @@ type IngestJob struct {
 }
 
 // CreateIngestJob creates an Open ingest job (POST jobs/ingest). The POST is
-// sent once and not retried.
+// never sent twice (see "What is retried").
 func (b *Client) CreateIngestJob(ctx context.Context, spec IngestSpec) (*IngestJob, JobInfo, error) {
 	if err := spec.check(); err != nil {
 		return nil, JobInfo{}, err
@@ -177,12 +177,13 @@ func (l *limitCounter) Read(p []byte) (int, error) {
 }
 
 // Close marks the upload complete (PATCH state UploadComplete), which starts
-// processing. Sent once, not retried.
+// processing. Never sent twice (see "What is retried").
 func (j *IngestJob) Close(ctx context.Context) (JobInfo, error) {
 	return j.setState(ctx, StateUploadComplete)
 }
 
-// Abort aborts the job (PATCH state Aborted). Sent once, not retried.
+// Abort aborts the job (PATCH state Aborted). Never sent twice (see "What is
+// retried").
 func (j *IngestJob) Abort(ctx context.Context) (JobInfo, error) {
 	return j.setState(ctx, StateAborted)
 }

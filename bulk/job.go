@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/internal/retry"
 )
 
 // Operation is an ingest job's operation ("Create a Job").
@@ -149,8 +149,9 @@ func NewClient(c *client.Client, opts Options) *Client {
 }
 
 // doJSON sends a JSON request (body may be nil) and decodes the JSON answer
-// into out (may be nil). It is sent once: job creation (POST) and state
-// changes (PATCH) are not retried, so a job is never created twice.
+// into out (may be nil). Job creation (POST) and state changes (PATCH) are
+// not idempotent: the transport resends them only after an answer that says
+// Salesforce did not process them, so a job is never created twice.
 func (b *Client) doJSON(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	h := http.Header{"Accept": {"application/json"}}
@@ -177,66 +178,17 @@ func (b *Client) doJSON(ctx context.Context, method, path string, body, out any)
 	return nil
 }
 
-// getJSON is doJSON for GETs, which are idempotent: a network error or a 5xx
-// answer is retried twice after a short pause.
+// getJSON GETs path and decodes the JSON answer into out. The transport
+// retries it after a failure without an answer or an answer that says it was
+// not processed, as it does every idempotent call, with its one policy.
 func (b *Client) getJSON(ctx context.Context, path string, out any) error {
-	var err error
-	for attempt := range 3 {
-		if attempt > 0 {
-			if err := sleep(ctx, time.Duration(attempt)*b.opts.PollInterval); err != nil {
-				return err
-			}
-		}
-		if err = b.doJSON(ctx, http.MethodGet, path, nil, out); err == nil || !transient(ctx, err) {
-			return err
-		}
-	}
-	return err
+	return b.doJSON(ctx, http.MethodGet, path, nil, out)
 }
 
-// getStream GETs path for a streaming body, retrying like getJSON before any
-// of the body is read.
+// getStream GETs path for a streaming body; the transport retries it as
+// getJSON, before any of the body is read.
 func (b *Client) getStream(ctx context.Context, path string, h http.Header) (*http.Response, error) {
-	var err error
-	for attempt := range 3 {
-		if attempt > 0 {
-			if err := sleep(ctx, time.Duration(attempt)*b.opts.PollInterval); err != nil {
-				return nil, err
-			}
-		}
-		var resp *http.Response
-		if resp, err = b.rest.Raw(ctx, http.MethodGet, path, nil, h); err == nil || !transient(ctx, err) {
-			return resp, err
-		}
-	}
-	return nil, err
-}
-
-// transient tells errors worth another GET: 5xx answers and network
-// failures, unless the context ended.
-func transient(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	var apiErr *client.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.StatusCode >= 500
-	}
-	// Failures below HTTP: the connection broke or timed out. Anything else
-	// (a bad token, a refused certificate) would fail the same way again.
-	var netErr net.Error
-	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return b.rest.Raw(ctx, http.MethodGet, path, nil, h)
 }
 
 // wait polls path until the job reaches a terminal state, calling progress
@@ -257,7 +209,7 @@ func (b *Client) wait(ctx context.Context, path string, progress func(JobInfo)) 
 		case StateFailed, StateAborted:
 			return info, &JobError{Job: info}
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := retry.Sleep(ctx, interval); err != nil {
 			return info, err
 		}
 		interval = min(interval+interval/2, b.opts.MaxPollInterval)

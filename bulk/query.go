@@ -111,9 +111,9 @@ type resultPage struct {
 
 // pages streams the job's result sets in order, following Sforce-Locator
 // until it is "null" ("Get Results for a Query Job"). maxRecords caps each
-// set (0: the server's default). Each GET is retried on 5xx or a network
-// failure before its body is read; a failure mid-body ends the iteration
-// with the error.
+// set (0: the server's default). Each GET is retried by the transport (see
+// "What is retried") before its body is read; a failure mid-body ends the
+// iteration with the error.
 func (j *QueryJob) pages(ctx context.Context, maxRecords int) iter.Seq2[resultPage, error] {
 	return func(yield func(resultPage, error) bool) {
 		locator := ""

@@ -50,8 +50,9 @@ func (f faulty) RoundTrip(r *http.Request) (*http.Response, error) {
 	return f.next.RoundTrip(r)
 }
 
-// Status and result GETs are idempotent and retried after a network error;
-// the upload PUT and the job POST are not: their error is returned.
+// Status and result GETs are idempotent and retried, by the transport, after
+// a network error; the upload PUT and the job POST are not: their error is
+// returned.
 func TestOnlyGETsAreRetried(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	faults := &faultyNet{fail: map[string]bool{}, sent: map[string]int{}}

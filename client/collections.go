@@ -11,9 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/sfmtls/sfmtls/transport"
+	"github.com/sfmtls/sfmtls/internal/retry"
 )
 
 // Limits of sObject Collections (REST API Developer Guide, "Create Records
@@ -95,7 +94,7 @@ type Chunk struct {
 // OutcomeUnknown reports whether the chunk was a write that may or may not
 // have been committed: it failed without an answer from Salesforce (a cut
 // connection, a timeout) or with a 5xx that does not say the request went
-// unprocessed (transport.NotProcessed: a 503 or SERVER_UNAVAILABLE does). The
+// unprocessed (as a 503 or SERVER_UNAVAILABLE does). The
 // SDK never resends such a chunk: check with a query before writing those
 // records again.
 func (c Chunk) OutcomeUnknown() bool {
@@ -283,7 +282,7 @@ func DeleteRecords(ctx context.Context, c *Client, ids []string, opts Collection
 		// answer; here a second send would report the records the first one
 		// deleted as ENTITY_IS_DELETED and hide that they were deleted. So an
 		// attempt that got no answer is not resent: the chunk's outcome is unknown.
-		ctx = transport.WithRetryPolicy(ctx, answeredOnly{c.retryPolicy(ctx)})
+		ctx = retry.AnsweredOnly(ctx)
 		if err := c.Do(ctx, http.MethodDelete, p+"?"+q.Encode(), nil, &answer); err != nil {
 			return false, err
 		}
@@ -297,7 +296,7 @@ func DeleteRecords(ctx context.Context, c *Client, ids []string, opts Collection
 // decoding the fields named into T. The result has one entry per id, in
 // input order; an entry is nil where Salesforce answered null: an id that
 // does not exist or that the user cannot read. A retrieve is a read, so a
-// chunk whose call fails without an answer is tried once more.
+// chunk whose call fails without an answer is retried as a GET would be.
 func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids, fields []string, opts CollectionOptions) ([]*T, error) {
 	if len(fields) == 0 {
 		return nil, invalidRequest("RetrieveRecords needs the fields to read, such as []string{\"Id\", \"Name\"}")
@@ -310,13 +309,8 @@ func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids,
 	chunks := c.runChunks(ctx, len(ids), MaxCollectionRetrieve, opts, false, func(ctx context.Context, start, end int) (bool, error) {
 		body := map[string][]string{"ids": ids[start:end], "fields": fields}
 		var answer []json.RawMessage
-		err := c.Do(ctx, http.MethodPost, p, body, &answer)
-		var apiErr *APIError
-		if err != nil && !errors.As(err, &apiErr) && ctx.Err() == nil {
-			answer = nil
-			err = c.Do(ctx, http.MethodPost, p, body, &answer) // a read: safe to try again
-		}
-		if err != nil {
+		// A read sent as a POST: the transport may send it again.
+		if err := c.Do(retry.Repeatable(ctx), http.MethodPost, p, body, &answer); err != nil {
 			return false, err
 		}
 		if len(answer) != end-start {
@@ -492,22 +486,4 @@ func encodeRecords[T any](sobject string, records []T, mode recordMode) ([]json.
 		}
 	}
 	return out, nil
-}
-
-// answeredOnly retries as the policy in effect does (the caller's, else the
-// Transport's CallRetry), but only failures that came with an answer (503,
-// UNABLE_TO_LOCK_ROW, …), which Salesforce did not process; an attempt that
-// got no answer is not resent.
-type answeredOnly struct{ policy transport.RetryPolicy }
-
-func (a answeredOnly) Backoff(attempt int, f transport.Failure) (time.Duration, bool) {
-	if f.StatusCode == 0 {
-		return 0, false
-	}
-	return a.policy.Backoff(attempt, f)
-}
-
-// retryPolicy is the policy in effect for a call made with ctx.
-func (c *Client) retryPolicy(ctx context.Context) transport.RetryPolicy {
-	return c.tr.RetryPolicyFor(ctx)
 }

@@ -440,7 +440,7 @@ func TestDeleteRetriesFollowTheCallersPolicy(t *testing.T) {
 }
 
 // A failed write chunk's outcome is unknown unless the answer says the
-// request was not processed (transport.NotProcessed): a 500 with
+// request was not processed (retry.NotProcessed): a 500 with
 // SERVER_UNAVAILABLE was not; a 500 UNKNOWN_EXCEPTION may have been
 // ("Status Codes and Error Responses").
 func TestOutcomeUnknownFollowsTheTransportsVerdict(t *testing.T) {

@@ -121,9 +121,13 @@ type Config struct {
 
 	// ——— Retries and limits ———
 
-	// LoginRetry paces retries of the token request (network failures, 5xx,
-	// 429); zero values mean 4 attempts from 200ms, capped at 5s.
-	LoginRetry auth.RetryPolicy
+	// LoginRetry paces the retries of the token request after a failure
+	// without an answer, a 429 or a 5xx (an OAuth refusal is never retried);
+	// nil means 4 attempts, exponential backoff with jitter from 200ms, at
+	// least the answer's Retry-After, and a transport.Backoff's zero fields
+	// take these defaults. Its retries spend from the same RetryBudget as
+	// API calls'.
+	LoginRetry transport.RetryPolicy
 	// CallRetry decides how API calls that failed transiently are sent again;
 	// nil means transport.Backoff{}: 3 attempts, exponential backoff with
 	// jitter from 100ms, at least the answer's Retry-After. A call that may
@@ -171,7 +175,7 @@ func (c Config) transport() transport.Config {
 		Port: c.Port, RootCAs: c.RootCAs, InstanceHosts: c.InstanceHosts, Header: c.Header,
 		MaxConnsPerHost: c.MaxConnsPerHost, HTTP2: c.HTTP2, WrapBase: c.WrapBase,
 		TokenSource: c.TokenSource, Store: c.Store, SessionTimeout: c.SessionTimeout,
-		Retry: c.LoginRetry, CallRetry: c.CallRetry, RetryBudget: c.RetryBudget, UsageCap: c.UsageCap,
+		LoginRetry: c.LoginRetry, CallRetry: c.CallRetry, RetryBudget: c.RetryBudget, UsageCap: c.UsageCap,
 		Logger: c.Logger,
 	}
 }

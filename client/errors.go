@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/sfmtls/sfmtls/auth"
-	"github.com/sfmtls/sfmtls/transport"
+	"github.com/sfmtls/sfmtls/internal/retry"
 )
 
 // RESTError is one element of the error array Salesforce's REST API answers with.
@@ -63,11 +63,11 @@ var fixes = map[string]string{
 
 // notProcessed: the answer says Salesforce did not process the request.
 func (e *APIError) notProcessed() bool {
-	if transport.NotProcessed(e.StatusCode, "", "") {
+	if retry.NotProcessed(e.StatusCode, "", "") {
 		return true
 	}
 	for _, re := range e.Errors {
-		if transport.NotProcessed(e.StatusCode, re.ErrorCode, re.Message) {
+		if retry.NotProcessed(e.StatusCode, re.ErrorCode, re.Message) {
 			return true
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/diag"
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
@@ -90,7 +91,9 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 			func(_ *testing.T, org *salesforcetest.Org, _ *client.Config) { org.PreAuthorize(org.Username, false) },
 			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "user hasn't approved this consumer"}).Fix()},
 		{"wrong audience",
-			func(_ *testing.T, _ *salesforcetest.Org, cfg *client.Config) { cfg.Audience = auth.SandboxAudience },
+			func(_ *testing.T, _ *salesforcetest.Org, cfg *client.Config) {
+				cfg.Audience = jwtbearer.SandboxAudience
+			},
 			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "audience is invalid"}).Fix()},
 		{"wrong consumer key",
 			func(_ *testing.T, _ *salesforcetest.Org, cfg *client.Config) { cfg.ConsumerKey = "3MVG9notTheApp" },

@@ -35,6 +35,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/internal/storekey"
+	"github.com/sfmtls/sfmtls/internal/tokencheck"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/redisstore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
@@ -129,7 +130,7 @@ func child(cfg childConfig) (*childResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	cache := auth.NewCache(src, auth.CacheOptions{Store: store, StoreKey: storekey.Key(cfg.OrgURL, cfg.ConsumerKey, cfg.Username), Check: auth.TokenChecker(cfg.OrgURL, nil),
+	cache := auth.NewCache(src, auth.CacheOptions{Store: store, StoreKey: storekey.Key(cfg.OrgURL, cfg.ConsumerKey, cfg.Username), Check: tokencheck.Checker(cfg.OrgURL, nil),
 		StoreTimeout: 2 * time.Second, StoreRetryAfter: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 
 	// The parent closes stdin to end the run.

@@ -34,7 +34,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -166,7 +166,7 @@ func Start(cfg Config) (*Org, error) {
 		PKI:             cfg.PKI,
 		ConsumerKey:     valueOr(cfg.ConsumerKey, defaultConsumerKey),
 		Username:        valueOr(cfg.Username, defaultUsername),
-		Audience:        valueOr(cfg.Audience, auth.ProductionAudience),
+		Audience:        valueOr(cfg.Audience, jwtbearer.ProductionAudience),
 		Host:            "127.0.0.1",
 		InstanceURL:     "https://127.0.0.1",
 		defaultPageSize: cfg.PageSize,

@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 )
 
 // expSkew is the tolerance on exp beyond the 3-minute limit.
@@ -70,7 +69,7 @@ func (o *Org) handleToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", descGrantType)
 		return
 	}
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != auth.GrantTypeJWTBearer {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != jwtbearer.GrantType {
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", descGrantType)
 		return
 	}
@@ -110,7 +109,7 @@ func (o *Org) checkAssertion(assertion string, appCert *x509.Certificate) (*jwt.
 		return nil, "invalid_grant", descAudience
 	}
 	now := o.now()
-	if claims.ExpiresAt == nil || !claims.ExpiresAt.After(now) || claims.ExpiresAt.After(now.Add(auth.MaxAssertionLifetime+expSkew)) {
+	if claims.ExpiresAt == nil || !claims.ExpiresAt.After(now) || claims.ExpiresAt.After(now.Add(jwtbearer.MaxAssertionLifetime+expSkew)) {
 		return nil, "invalid_grant", descExpired
 	}
 	o.mu.Lock()

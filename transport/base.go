@@ -98,12 +98,11 @@ func http2Config(c *http.HTTP2Config) *http.HTTP2Config {
 // protocol, and the protocol is known only after the first handshake (ALPN).
 // The bound is for HTTP/2: a connection carries many requests, but net/http
 // dials one connection per request that finds no free stream (a burst before
-// the first connection is up, or beyond its stream limit); 1,000 callers
-// bursting at once made ~1,000 handshakes without the bound and 21 with 4.
-// Over HTTP/1.1 a connection carries one request at a time, so the same bound
-// lets 4 requests be in flight and throttles every caller beyond them (0.84 to
-// 0.94 of a static-header client's throughput at 16 and 128 callers against
-// nginx). HTTP2Config.StrictMaxConcurrentRequests would keep HTTP/2 to one
+// the first connection is up, or beyond its stream limit), so a cold burst
+// without a bound makes about one handshake per caller. Over HTTP/1.1 a
+// connection carries one request at a time, so the same bound would let 4
+// requests be in flight and throttle every caller beyond them
+// (bench/README.md has the figures). HTTP2Config.StrictMaxConcurrentRequests would keep HTTP/2 to one
 // connection without a bound, but it is new in Go 1.26 (go.mod says 1.24) and
 // does not stop the first burst, which dials before any connection is known to
 // be HTTP/2.
@@ -214,24 +213,4 @@ func (b *orgBase) CloseIdleConnections() {
 	b.hosts.Clear()
 	b.h2.CloseIdleConnections()
 	b.h1.CloseIdleConnections()
-}
-
-// defaultRetryBudget is how many retries may be spent before successes earn
-// more (a tenth of a retry each).
-const defaultRetryBudget = 10
-
-// buildCalls sets what applies to every API call: retries, their budget, the
-// usage cap.
-func (t *Transport) buildCalls(cfg Config) {
-	t.retry = cfg.CallRetry
-	if t.retry == nil {
-		t.retry = Backoff{}
-	}
-	size := cmp.Or(cfg.RetryBudget, defaultRetryBudget)
-	if size < 0 {
-		size = 0 // no retries at all
-	}
-	t.budget = newBudget(size)
-	t.limits.capAt = cfg.UsageCap
-	t.limits.log = t.log
 }

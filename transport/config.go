@@ -55,7 +55,7 @@ type Config struct {
 	SessionTimeout time.Duration
 
 	// Retries and limits.
-	Retry       auth.RetryPolicy
+	LoginRetry  RetryPolicy
 	CallRetry   RetryPolicy
 	RetryBudget int
 	UsageCap    float64
@@ -78,10 +78,10 @@ func (c Config) Format(f fmt.State, _ rune) {
 	}
 	fmt.Fprintf(f, "{LoginURL:%q Audience:%q ConsumerKey:%q Username:%q MTLS:%v JWT:%v Port:%d "+
 		"RootCAs:%t InstanceHosts:%q Header:%v MaxConnsPerHost:%d HTTP2:%+v WrapBase:%t "+
-		"TokenSource:%s Store:%T SessionTimeout:%s Retry:%+v CallRetry:%T RetryBudget:%d UsageCap:%v Logger:%t}",
+		"TokenSource:%s Store:%T SessionTimeout:%s LoginRetry:%T CallRetry:%T RetryBudget:%d UsageCap:%v Logger:%t}",
 		c.LoginURL, c.Audience, c.ConsumerKey, c.Username, c.MTLS, c.JWT, c.Port,
 		c.RootCAs != nil, c.InstanceHosts, names, c.MaxConnsPerHost, c.HTTP2, c.WrapBase != nil,
-		source, c.Store, c.SessionTimeout, c.Retry, c.CallRetry, c.RetryBudget, c.UsageCap, c.Logger != nil)
+		source, c.Store, c.SessionTimeout, c.LoginRetry, c.CallRetry, c.RetryBudget, c.UsageCap, c.Logger != nil)
 }
 
 // Validate returns every problem of c at once, each a *client.ConfigError

@@ -28,7 +28,7 @@ func (t *Transport) HotPath(req *http.Request, resp *http.Response) (*http.Reque
 	if v != verdictOK {
 		return nil, false
 	}
-	t.budget.earn()
+	t.budget.Earn()
 	t.tokens.Touch(tok)
 	return out, true
 }

@@ -209,7 +209,7 @@ func TestTLSFaultsNameTheCause(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := configFor(org)
-			cfg.Retry = auth.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond}
+			cfg.LoginRetry = transport.Backoff{MaxAttempts: 2, BaseDelay: time.Millisecond}
 			c.edit(t, &cfg)
 			tr := newTransport(t, cfg)
 			// The login host is the one host sure to be the org's before any token.
@@ -219,9 +219,9 @@ func TestTLSFaultsNameTheCause(t *testing.T) {
 			require.ErrorAs(t, err, &ne, "%v", err)
 			matched := false
 			for _, cause := range c.cause {
-				matched = matched || strings.Contains(err.Error(), cause)
+				matched = matched || strings.Contains(err.Error(), cause) || strings.Contains(ne.Fix(), cause)
 			}
-			assert.True(t, matched, "error %q names none of %q", err, c.cause)
+			assert.True(t, matched, "error %q (fix %q) names none of %q", err, ne.Fix(), c.cause)
 		})
 	}
 }

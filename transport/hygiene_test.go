@@ -141,7 +141,7 @@ func TestSecretHygiene(t *testing.T) {
 		fail()
 		cfg := configFor(org)
 		cfg.JWT, cfg.Logger = jwtID, logger
-		cfg.Retry = auth.RetryPolicy{MaxAttempts: 2, BaseDelay: 1}
+		cfg.LoginRetry = transport.Backoff{MaxAttempts: 2, BaseDelay: 1}
 		tr := newTransport(t, cfg)
 		_, err := tr.Client().Get(org.InstanceURL + "/services/data/")
 		require.Error(t, err)

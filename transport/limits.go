@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -191,25 +190,6 @@ func parseCount(s string) (int64, string, bool) {
 
 // maxSafeDigits: any number of this many digits fits an int64.
 const maxSafeDigits = 18
-
-// UsageCapError: the Transport refused a call locally because the org's (or
-// the app's) API usage passed Config.UsageCap. Nothing was sent.
-type UsageCapError struct {
-	Scope string // "org" or "app"
-	Usage Usage
-	Cap   float64
-}
-
-func (e *UsageCapError) Error() string {
-	return fmt.Sprintf("sfmtls: call refused locally: the %s's API usage is %d of %d (%.0f%%), past the cap of %.0f%%; %s",
-		e.Scope, e.Usage.Used, e.Usage.Max, 100*e.Usage.Fraction(), 100*e.Cap, e.Fix())
-}
-
-// Fix says what to do about it.
-func (e *UsageCapError) Fix() string {
-	return "usage is counted over the last 24 hours and falls again; calls resume by themselves once it is under the cap " +
-		"(raise Config.UsageCap, or the org's allocation, to allow more)"
-}
 
 // admit applies the usage cap to a new call.
 func (l *limits) admit() error {

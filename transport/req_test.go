@@ -469,7 +469,8 @@ func TestConnectionFailures(t *testing.T) {
 	_, _, err = call(ctx, tr, http.MethodPost, org.InstanceURL+"/services/apexrest/conn/post")
 	var maybe *transport.MaybeProcessedError
 	require.ErrorAs(t, err, &maybe, "%v", err)
-	assert.Contains(t, err.Error(), "may have processed it")
+	assert.Contains(t, maybe.Fix(), "may have processed it")
+	assert.NotContains(t, err.Error(), maybe.Fix(), "the message says what went wrong; Fix says how to mend it")
 	assert.Equal(t, int64(1), resets.Load(), "the request was written once")
 	assert.Equal(t, before, posts.Load(), "and not sent again")
 

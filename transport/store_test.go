@@ -100,7 +100,7 @@ func child(cfg childConfig) (*childResult, error) {
 	}
 	tr, err := transport.New(transport.Config{LoginURL: cfg.LoginURL, Port: cfg.Port, ConsumerKey: cfg.ConsumerKey,
 		Username: cfg.Username, MTLS: mtls, JWT: jwtID, RootCAs: roots, Store: store,
-		Retry: auth.RetryPolicy{BaseDelay: 10 * time.Millisecond}})
+		LoginRetry: transport.Backoff{BaseDelay: 10 * time.Millisecond}})
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,8 @@
 // Package transport gives an http.RoundTripper that calls Salesforce with mutual
 // TLS and the JWT bearer flow: it presents the client certificate on port 8443,
 // fetches, caches and refreshes the access token over the same connection pool,
-// and adds the token only to requests for the org's own hosts: the login (My
-// Domain) host and the instance host of the current token. Requests for any
-// other host go out through a separate base transport, without the token or the
-// client certificate. Routing is decided before any token is fetched; the one
-// exception is a request on the instance's ports while no token is known yet,
-// when only the token's instance_url can tell (see RoundTrip).
+// and adds the token only to requests for the org's own hosts (see
+// Transport.RoundTrip for the rule).
 package transport
 
 import (
@@ -24,13 +20,14 @@ import (
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/internal/errs"
+	"github.com/sfmtls/sfmtls/internal/retry"
 	"github.com/sfmtls/sfmtls/internal/storekey"
+	"github.com/sfmtls/sfmtls/internal/tokencheck"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
-// defaultMaxConnsPerHost: measured with 1,000 callers bursting at once, ~1,000
-// handshakes without a bound and 21 with 4; 200 callers over connections of 10
-// streams each all complete.
+// defaultMaxConnsPerHost bounds the HTTP/2 connections per host (see orgBase);
+// bench/README.md has the measurements behind 4.
 const defaultMaxConnsPerHost = 4
 
 // Stats counts what a Transport did and the org's latest API usage.
@@ -46,7 +43,7 @@ type Stats struct {
 	AppName       string
 }
 
-// Transport is an http.RoundTripper for Salesforce; see the package comment.
+// Transport is an http.RoundTripper for Salesforce; see RoundTrip.
 // It is safe for concurrent use.
 type Transport struct {
 	org            *orgBase          // with the client certificate (see base.go)
@@ -60,9 +57,9 @@ type Transport struct {
 	header         http.Header
 	log            *slog.Logger
 	route          atomic.Pointer[route]
-	instanceHosts  []string // Config.InstanceHosts
-	retry          RetryPolicy
-	budget         *budget
+	instanceHosts  []string      // Config.InstanceHosts
+	retry          retry.Policy  // Config.CallRetry
+	budget         *retry.Budget // shared by API calls and the token request
 	limits         limits
 
 	refreshes, replays, retries, retriesDenied atomic.Int64
@@ -105,9 +102,10 @@ func New(cfg Config) (*Transport, error) {
 			Username:    cfg.Username,
 			Signer:      rotatingSigner{&t.jwt},
 			// The token request shares the API's connection pool: one handshake serves both.
-			HTTPClient: &http.Client{Transport: tokenRT, CheckRedirect: noRedirect},
-			Retry:      cfg.Retry,
-			Logger:     cfg.Logger,
+			HTTPClient:  &http.Client{Transport: tokenRT, CheckRedirect: noRedirect},
+			Retry:       t.loginRetry(cfg.LoginRetry),
+			RetryBudget: t.budget,
+			Logger:      cfg.Logger,
 		})
 		if err != nil {
 			return nil, err
@@ -127,7 +125,7 @@ func New(cfg Config) (*Transport, error) {
 		SessionTimeout: cfg.SessionTimeout,
 		// A token naming a host that is not the org's is dropped before it is
 		// cached, stored or used: no request, token or certificate goes there.
-		Check:    auth.TokenChecker(loginHost, t.instanceHosts),
+		Check:    tokencheck.Checker(loginHost, t.instanceHosts),
 		Store:    cfg.Store,
 		StoreKey: storeKey,
 		Logger:   cfg.Logger,
@@ -135,7 +133,54 @@ func New(cfg Config) (*Transport, error) {
 	return t, nil
 }
 
+// defaultRetryBudget is how many retries may be spent before successes earn
+// more (a tenth of a retry each).
+const defaultRetryBudget = 10
+
+// buildCalls sets what applies to every API call: retries, their budget, the
+// usage cap.
+func (t *Transport) buildCalls(cfg Config) {
+	t.retry = retry.Calls
+	if cfg.CallRetry != nil {
+		t.retry = pacer(cfg.CallRetry, retry.Calls)
+	}
+	size := cmp.Or(cfg.RetryBudget, defaultRetryBudget)
+	if size < 0 {
+		size = 0 // no retries at all
+	}
+	t.budget = retry.NewBudget(size)
+	t.limits.capAt = cfg.UsageCap
+	t.limits.log = t.log
+}
+
+// loginRetry is the token request's policy: nil leaves auth's default.
+func (t *Transport) loginRetry(p RetryPolicy) retry.Policy {
+	if p == nil {
+		return nil
+	}
+	return pacer(p, retry.Login)
+}
+
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// headerTransport adds the fixed headers to the token request, which the JWT
+// bearer exchange builds itself.
+type headerTransport struct {
+	next   http.RoundTripper
+	header http.Header
+}
+
+func (h headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	out := new(http.Request)
+	*out = *req
+	out.Header = req.Header.Clone()
+	for k, v := range h.header {
+		if _, set := out.Header[k]; !set {
+			out.Header[k] = v
+		}
+	}
+	return h.next.RoundTrip(out)
+}
 
 // rotatingSigner signs with whatever JWT identity is current.
 type rotatingSigner struct {
@@ -214,37 +259,6 @@ func (t *Transport) TokenURL() string {
 		return ""
 	}
 	return t.login.String()
-}
-
-// RoundTrip sends req with the access token when it is for the org, over mutual
-// TLS, replaying it once per session Salesforce rejects under it, and retrying
-// it after transient failures when that is safe (see sendOrg). With
-// Config.UsageCap, a call is refused locally (*UsageCapError) once the org's
-// API usage has passed the cap.
-// A request for any other host goes out through the plain base transport,
-// carrying neither the token nor the client certificate, and no token is
-// fetched for it. One case needs the token to decide: while no token is known,
-// a request for a host other than the login host, on port 443 or the mutual TLS
-// port, could be for the instance; the token is fetched to learn instance_url,
-// and the request goes plain if it is not.
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !t.forOrg(req.URL) {
-		return t.plainRT.RoundTrip(req)
-	}
-	if err := t.limits.admit(); err != nil {
-		closeBody(req)
-		return nil, err
-	}
-	tok, err := t.tokens.Token(req.Context())
-	if err != nil {
-		closeBody(req)
-		return nil, err
-	}
-	out, ok := t.authorize(req, tok)
-	if !ok {
-		return t.plainRT.RoundTrip(req)
-	}
-	return t.sendOrg(req, out, tok)
 }
 
 // Format prints a summary for every verb: fmt would otherwise walk the live

@@ -49,7 +49,7 @@ func configFor(org *salesforcetest.Org) transport.Config {
 		JWT:         org.JWTIdentity(),
 		RootCAs:     org.RootCAs(),
 		Port:        org.Port,
-		Retry:       auth.RetryPolicy{BaseDelay: time.Millisecond},
+		LoginRetry:  transport.Backoff{BaseDelay: time.Millisecond},
 	}
 }
 
@@ -296,7 +296,8 @@ func TestReplayNeedsAReplayableBody(t *testing.T) {
 	_, err = c.Do(req)
 	var se *transport.SessionExpiredError
 	require.ErrorAs(t, err, &se)
-	assert.Contains(t, err.Error(), "retry the call")
+	assert.Contains(t, se.Fix(), "retry the call")
+	assert.NotContains(t, err.Error(), se.Fix(), "the message says what went wrong; Fix says how to mend it")
 	// The token was refreshed all the same: a retry succeeds.
 	resp, err = c.Post(url, "application/json", strings.NewReader(`{"Name":"Acme"}`))
 	require.NoError(t, err)

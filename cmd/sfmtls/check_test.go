@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
@@ -89,7 +89,7 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 			func(org *salesforcetest.Org, _ map[string]string) { org.PreAuthorize(org.Username, false) },
 			"[4/5] JWT bearer token", "user hasn't approved this consumer", "pre-authorize the user"},
 		{"wrong audience",
-			func(_ *salesforcetest.Org, v map[string]string) { v["SF_AUDIENCE"] = auth.SandboxAudience },
+			func(_ *salesforcetest.Org, v map[string]string) { v["SF_AUDIENCE"] = jwtbearer.SandboxAudience },
 			"[4/5] JWT bearer token", "audience is invalid", "the audience must be"},
 		{"server refuses the client certificate",
 			func(org *salesforcetest.Org, v map[string]string) {

@@ -1,4 +1,4 @@
-package auth_test
+package tokencheck_test
 
 import (
 	"testing"
@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/tokencheck"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -43,7 +44,7 @@ func TestCheckToken(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := auth.CheckToken(&auth.Token{AccessToken: keystore.Secret(c.token), InstanceURL: c.instance}, c.login, c.extra)
+			err := tokencheck.Check(&auth.Token{AccessToken: keystore.Secret(c.token), InstanceURL: c.instance}, c.login, c.extra)
 			if c.field == "" {
 				assert.NoError(t, err)
 				return
@@ -51,14 +52,14 @@ func TestCheckToken(t *testing.T) {
 			var ite *auth.InvalidTokenError
 			require.ErrorAs(t, err, &ite)
 			assert.Equal(t, c.field, ite.Field)
-			assert.ErrorIs(t, err, auth.ErrInvalidToken)
-			assert.NotEmpty(t, ite.Fix)
+			assert.NotEmpty(t, ite.Reason)
+			assert.NotEmpty(t, ite.Fix())
 			if c.token != "" {
 				assert.NotContains(t, err.Error(), c.token)
 			}
 		})
 	}
 	var ite *auth.InvalidTokenError
-	require.ErrorAs(t, auth.CheckToken(nil, "x", nil), &ite)
-	assert.Contains(t, auth.SalesforceDomains(), "force.com")
+	require.ErrorAs(t, tokencheck.Check(nil, "x", nil), &ite)
+	assert.Contains(t, tokencheck.Domains(), "force.com")
 }
