@@ -50,7 +50,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	return &Client{http: tr.Client(), tr: tr, version: strings.TrimPrefix(cfg.APIVersion, "v"),
-		maxBody: cmp.Or(cfg.MaxResponseBytes, DefaultMaxResponseBytes)}, nil
+		maxBody: cmp.Or(cfg.MaxResponseBytes, defaultMaxResponseBytes)}, nil
 }
 
 // Close closes the idle connections of the Client's transport. It is safe to
@@ -112,7 +112,7 @@ func (c *Client) APIVersion(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if len(vs) == 0 {
-		return "", errors.New("salesforce: the org lists no API versions")
+		return "", errors.New("client: the org lists no API versions")
 	}
 	newest := slices.MaxFunc(vs, func(a, b Version) int {
 		x, _ := strconv.ParseFloat(a.Version, 64)
@@ -168,7 +168,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		if errors.As(err, &tooLarge) {
 			return tooLarge
 		}
-		return fmt.Errorf("salesforce: %s %s: decoding the answer: %w", method, stripQuery(path), err)
+		return fmt.Errorf("client: %s %s: decoding the answer: %w", method, stripQuery(path), err)
 	}
 	return nil
 }
@@ -181,7 +181,7 @@ type ResponseTooLargeError struct {
 }
 
 func (e *ResponseTooLargeError) Error() string {
-	return fmt.Sprintf("salesforce: %s %s: the answer is longer than %d bytes; %s", e.Method, e.Path, e.Limit, e.Fix())
+	return fmt.Sprintf("client: %s %s: the answer is longer than %d bytes", e.Method, e.Path, e.Limit)
 }
 
 // Fix says what to do about it.
@@ -221,13 +221,13 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 	}
 	ref, err := url.Parse(path)
 	if err != nil {
-		return nil, fmt.Errorf("salesforce: bad path %q: %w", path, err)
+		return nil, fmt.Errorf("client: bad path %q: %w", path, err)
 	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, fmt.Errorf("salesforce: encoding the request body: %w", err)
+			return nil, fmt.Errorf("client: encoding the request body: %w", err)
 		}
 		rd = bytes.NewReader(b) // replayable after a session refresh
 	}

@@ -181,5 +181,5 @@ func TestMutualAuthFailureCarriesTheFix(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.True(t, apiErr.HasCode("MUTUAL_AUTHENTICATION_FAILED"))
 	assert.Contains(t, apiErr.Fix(), "Enforce SSL/TLS Mutual Authentication")
-	assert.Contains(t, apiErr.Error(), apiErr.Fix(), "the message carries the fix")
+	assert.NotContains(t, apiErr.Error(), apiErr.Fix(), "Error says what went wrong; Fix says how to mend it")
 }

@@ -19,12 +19,12 @@ import (
 // Using sObject Collections" and siblings: "up to 200 records"; "Retrieve
 // Multiple Records with Fewer Round-Trips": a POST retrieves up to 2,000).
 const (
-	MaxCollectionRecords  = 200
-	MaxCollectionRetrieve = 2000
-	// DefaultCollectionParallelism is how many chunks are in flight when
+	maxCollectionRecords  = 200
+	maxCollectionRetrieve = 2000
+	// defaultCollectionParallelism is how many chunks are in flight when
 	// CollectionOptions.Parallelism is 0: the transport's default connections
 	// per host, well under the org's 25 long-running concurrent calls.
-	DefaultCollectionParallelism = 4
+	defaultCollectionParallelism = 4
 )
 
 // ErrInvalidRequest marks a call the SDK refuses before sending anything,
@@ -37,7 +37,7 @@ func invalidRequest(format string, args ...any) error {
 
 // CollectionOptions tunes an sObject Collections call.
 //
-// Records are sent in chunks of MaxCollectionRecords, one API call each.
+// Records are sent in chunks of 200 (retrieve: 2,000 ids), one API call each.
 // Chunks are independent requests: AllOrNone makes each chunk all or none —
 // a failing record rolls back the other records of its chunk only, never
 // chunks already committed. With AllOrNone set, a chunk with a failed
@@ -48,8 +48,9 @@ type CollectionOptions struct {
 	// AllOrNone rolls back a chunk's records when any of them fails
 	// (Salesforce's allOrNone, per request).
 	AllOrNone bool
-	// Parallelism is how many chunks are in flight at once; 0 means
-	// DefaultCollectionParallelism, 1 sends them one after another.
+	// Parallelism is how many chunks are in flight at once; 0 means 4 (the
+	// transport's default connections per host, well under the org's 25
+	// long-running concurrent calls), 1 sends them one after another.
 	Parallelism int
 }
 
@@ -143,7 +144,7 @@ func (e *CollectionError) Error() string {
 			notSent++
 		}
 	}
-	fmt.Fprintf(&b, "salesforce: %s", e.Operation)
+	fmt.Fprintf(&b, "client: %s", e.Operation)
 	if e.SObject != "" {
 		fmt.Fprintf(&b, " %s", e.SObject)
 	}
@@ -275,7 +276,7 @@ func DeleteRecords(ctx context.Context, c *Client, ids []string, opts Collection
 		return nil, err
 	}
 	results := make([]SaveResult, len(ids))
-	chunks := c.runChunks(ctx, len(ids), MaxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
+	chunks := c.runChunks(ctx, len(ids), maxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
 		q := url.Values{"ids": {strings.Join(ids[start:end], ",")}, "allOrNone": {strconv.FormatBool(opts.AllOrNone)}}
 		var answer []SaveResult
 		// DELETE is idempotent, so the transport would resend it after a lost
@@ -306,7 +307,7 @@ func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids,
 		return nil, err
 	}
 	out := make([]*T, len(ids))
-	chunks := c.runChunks(ctx, len(ids), MaxCollectionRetrieve, opts, false, func(ctx context.Context, start, end int) (bool, error) {
+	chunks := c.runChunks(ctx, len(ids), maxCollectionRetrieve, opts, false, func(ctx context.Context, start, end int) (bool, error) {
 		body := map[string][]string{"ids": ids[start:end], "fields": fields}
 		var answer []json.RawMessage
 		// A read sent as a POST: the transport may send it again.
@@ -314,7 +315,7 @@ func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids,
 			return false, err
 		}
 		if len(answer) != end-start {
-			return false, fmt.Errorf("salesforce: retrieve %s: %d records answered for %d ids", sobject, len(answer), end-start)
+			return false, fmt.Errorf("client: retrieve %s: %d records answered for %d ids", sobject, len(answer), end-start)
 		}
 		for i, raw := range answer {
 			if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
@@ -322,7 +323,7 @@ func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids,
 			}
 			v := new(T)
 			if err := json.Unmarshal(raw, v); err != nil {
-				return false, fmt.Errorf("salesforce: retrieve %s: decoding record %d: %w", sobject, start+i, err)
+				return false, fmt.Errorf("client: retrieve %s: decoding record %d: %w", sobject, start+i, err)
 			}
 			out[start+i] = v
 		}
@@ -334,7 +335,7 @@ func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids,
 // saveChunks sends create, update and upsert chunks.
 func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path string, bodies []json.RawMessage, opts CollectionOptions) ([]SaveResult, error) {
 	results := make([]SaveResult, len(bodies))
-	chunks := c.runChunks(ctx, len(bodies), MaxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
+	chunks := c.runChunks(ctx, len(bodies), maxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
 		var answer []SaveResult
 		body := collectionBody{AllOrNone: opts.AllOrNone, Records: bodies[start:end]}
 		if err := c.Do(ctx, method, path, body, &answer); err != nil {
@@ -349,7 +350,7 @@ func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path strin
 // whether every record succeeded.
 func fillResults(dst []SaveResult, answer []SaveResult) (allOK bool, err error) {
 	if len(answer) != len(dst) {
-		return false, fmt.Errorf("salesforce: %d results answered for %d records", len(answer), len(dst))
+		return false, fmt.Errorf("client: %d results answered for %d records", len(answer), len(dst))
 	}
 	allOK = true
 	for i, r := range answer {
@@ -375,7 +376,7 @@ func (c *Client) runChunks(ctx context.Context, n, size int, opts CollectionOpti
 	}
 	workers := opts.Parallelism
 	if workers <= 0 {
-		workers = DefaultCollectionParallelism
+		workers = defaultCollectionParallelism
 	}
 	workers = min(workers, len(chunks))
 	var (

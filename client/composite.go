@@ -10,9 +10,9 @@ import (
 	"strings"
 )
 
-// MaxSubrequests is the most subrequests one Composite request holds (REST
+// maxSubrequests is the most subrequests one Composite request holds (REST
 // API Developer Guide, "Composite": "up to 25 subrequests").
-const MaxSubrequests = 25
+const maxSubrequests = 25
 
 // CompositeRequest is the body of a Composite call (REST API Developer
 // Guide, "Composite Request Body"). The whole request counts as one API call.
@@ -93,10 +93,10 @@ func (s SubResponse) Decode(v any) error {
 		return err
 	}
 	if len(bytes.TrimSpace(s.Body)) == 0 {
-		return fmt.Errorf("salesforce: composite subrequest %q answered %d with no body", s.ReferenceID, s.HTTPStatusCode)
+		return fmt.Errorf("client: composite subrequest %q answered %d with no body", s.ReferenceID, s.HTTPStatusCode)
 	}
 	if err := json.Unmarshal(s.Body, v); err != nil {
-		return fmt.Errorf("salesforce: composite subrequest %q: decoding the answer: %w", s.ReferenceID, err)
+		return fmt.Errorf("client: composite subrequest %q: decoding the answer: %w", s.ReferenceID, err)
 	}
 	return nil
 }
@@ -137,7 +137,7 @@ func (c *Client) Composite(ctx context.Context, req CompositeRequest) (*Composit
 		return nil, err
 	}
 	if len(out.Subresponses) == 0 {
-		return nil, fmt.Errorf("salesforce: composite: the answer holds no compositeResponse for %d subrequests", len(req.Subrequests))
+		return nil, fmt.Errorf("client: composite: the answer holds no compositeResponse for %d subrequests", len(req.Subrequests))
 	}
 	return &out, nil
 }
@@ -146,8 +146,8 @@ func checkComposite(req CompositeRequest) error {
 	switch n := len(req.Subrequests); {
 	case n == 0:
 		return invalidRequest("a Composite request needs at least one subrequest")
-	case n > MaxSubrequests:
-		return invalidRequest("a Composite request holds up to %d subrequests, this one %d: split it, or use CreateRecords and friends for many records", MaxSubrequests, n)
+	case n > maxSubrequests:
+		return invalidRequest("a Composite request holds up to %d subrequests, this one %d: split it, or use CreateRecords and friends for many records", maxSubrequests, n)
 	}
 	seen := map[string]bool{}
 	for i, s := range req.Subrequests {

@@ -145,7 +145,8 @@ type Config struct {
 	// 0 means no cap.
 	UsageCap float64
 	// MaxResponseBytes bounds a decoded answer; a longer one fails with
-	// *ResponseTooLargeError. 0 means DefaultMaxResponseBytes.
+	// *ResponseTooLargeError. 0 means 256 MiB: far above a full query page
+	// of ordinary records, and a stop for an answer that never ends.
 	MaxResponseBytes int64
 
 	// Logger receives debug records of logins, refreshes and retries, and API
@@ -153,10 +154,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultMaxResponseBytes bounds decoded answers unless configured: far above
-// a full query page (2,000 records) of ordinary records, and a stop for an
-// answer that never ends.
-const DefaultMaxResponseBytes = 256 << 20
+// defaultMaxResponseBytes bounds decoded answers unless configured.
+const defaultMaxResponseBytes = 256 << 20
 
 // Format prints the configuration for every verb without key material: the
 // identities print as their summaries, the token source as its type, and the
@@ -195,7 +194,7 @@ func (c Config) validate() error {
 	}
 	if c.MaxResponseBytes < 0 {
 		problems = append(problems, errs.New("MaxResponseBytes", fmt.Sprintf("%d is negative", c.MaxResponseBytes),
-			fmt.Sprintf("give a bound in bytes, or 0 for %d", DefaultMaxResponseBytes)))
+			fmt.Sprintf("give a bound in bytes, or 0 for %d", defaultMaxResponseBytes)))
 	}
 	return errors.Join(problems...)
 }

@@ -27,16 +27,12 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "salesforce: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	fmt.Fprintf(&b, "client: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
 	for _, re := range e.Errors {
 		fmt.Fprintf(&b, "; %s: %s", re.ErrorCode, re.Message)
 		if len(re.Fields) > 0 {
 			fmt.Fprintf(&b, " (fields: %s)", strings.Join(re.Fields, ", "))
 		}
-	}
-	if fix := e.Fix(); fix != "" {
-		b.WriteString(": ")
-		b.WriteString(fix)
 	}
 	return b.String()
 }

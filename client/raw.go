@@ -36,7 +36,7 @@ func (c *Client) Raw(ctx context.Context, method, path string, body io.Reader, h
 	}
 	ref, err := url.Parse(path)
 	if err != nil {
-		return nil, fmt.Errorf("salesforce: bad path %q: %w", stripQuery(path), err)
+		return nil, fmt.Errorf("client: bad path %q: %w", stripQuery(path), err)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, base.ResolveReference(ref).String(), body)
 	if err != nil {

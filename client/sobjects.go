@@ -163,7 +163,7 @@ type PaginationError struct {
 }
 
 func (e *PaginationError) Error() string {
-	return fmt.Sprintf("salesforce: query pagination stopped at %s: %s; %s", e.NextRecordsURL, e.Reason, e.Fix())
+	return fmt.Sprintf("client: query pagination stopped at %s: %s", e.NextRecordsURL, e.Reason)
 }
 
 // Fix says what to do about it.
