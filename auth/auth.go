@@ -1,15 +1,16 @@
 // Package auth implements Salesforce's OAuth 2.0 JWT bearer flow: it signs the
 // assertion (RS256; iss = consumer key, sub = username, aud = login URL, exp at
 // most 3 minutes ahead), exchanges it at /services/oauth2/token, and caches the
-// resulting token for all callers.
+// resulting token. The client's transport caches it for all callers.
 //
 // Salesforce's JWT bearer response carries no expires_in and no refresh token: a
-// session lasts as long as the org's session timeout. Cache therefore keeps a
-// token until a caller reports it rejected (Invalidate) or, when told the org's
-// session timeout, refreshes it shortly before that.
+// session lasts as long as the org's session timeout. The transport therefore
+// keeps a token until Salesforce rejects it or, when told the org's session
+// timeout, refreshes it shortly before that.
 package auth
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -59,4 +60,12 @@ func loginTokenURL(loginURL string, port int) (string, error) {
 		host = net.JoinHostPort(u.Hostname(), fmt.Sprint(port))
 	}
 	return (&url.URL{Scheme: "https", Host: host, Path: jwtbearer.TokenPath}).String(), nil
+}
+
+// TokenSource gives an access token for the org. Implementations must be safe
+// for concurrent use. *JWTBearer fetches a new one on every call; the client's transport keeps
+// one for all callers. A user can supply their own, e.g. one that reads tokens
+// minted elsewhere.
+type TokenSource interface {
+	Token(ctx context.Context) (*Token, error)
 }

@@ -41,7 +41,7 @@ const (
 	fixIPRestrict = "the user's profile restricts login IP ranges or login hours: add this machine's egress IP " +
 		"to the profile's Login IP Ranges (or relax the app's IP policy), or call within the login hours"
 	fixInactiveUser = "the user (the JWT's sub) is deactivated: reactivate it or use an active integration user"
-	fixLoginRate    = "the user logged in too often in the last hour: reuse the access token (an auth.Cache, shared across processes with a Store) " +
+	fixLoginRate    = "the user logged in too often in the last hour: reuse the access token (one client per process, shared across processes with Config.Store) " +
 		"instead of requesting one per call"
 )
 

@@ -14,7 +14,7 @@ func openNoFollow(path string) (*os.File, error) { return os.Open(path) }
 // (%LocalAppData%) is private to the user by its ACL.
 func checkPrivate(string, fs.FileInfo) error { return nil }
 
-// lockFile: without flock, the store has no cross-process lock; Cache logs in
+// lockFile: without flock, the store has no cross-process lock; the client logs in
 // by itself when Lock fails.
 func lockFile(context.Context, string) (func(), error) {
 	return nil, errNoFlock

@@ -68,10 +68,6 @@ func TestNoExportedTypePrintsTheToken(t *testing.T) {
 	store, err := auth.NewFileStore(t.TempDir())
 	require.NoError(t, err)
 	require.NoError(t, store.Save(t.Context(), "k", tok))
-	opts := auth.CacheOptions{Store: store, StoreKey: "k", SessionTimeout: time.Hour}
-	cache := auth.NewCache(src, opts)
-	_, err = cache.Token(t.Context())
-	require.NoError(t, err)
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
 	bearer, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: "https://acme.my.salesforce.com", ConsumerKey: "k", Username: "u",
@@ -81,9 +77,7 @@ func TestNoExportedTypePrintsTheToken(t *testing.T) {
 
 	samples := map[string][]any{
 		"Token":                  {tok, *tok},
-		"TokenSource":            {cache, src},
-		"CacheOptions":           {opts, &opts},
-		"Cache":                  {cache},
+		"TokenSource":            {src},
 		"LoginRateExceededError": {&auth.LoginRateExceededError{Until: time.Now(), Pause: time.Minute, Err: oe}},
 		"OAuthError":             {oe},
 		"ResponseError":          {&auth.ResponseError{URL: "https://x", StatusCode: 500}},

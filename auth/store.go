@@ -12,11 +12,11 @@ import (
 // (module github.com/sfmtls/sfmtls/redisstore). One Store holds the tokens of
 // many login identities, each under its own key; the transport derives the
 // key from the login URL, consumer key and username, so every process of one
-// identity names the same entry. Cache uses a Store behind its in-memory
+// identity names the same entry. The client uses a Store behind its in-memory
 // token: without one (the default) nothing changes and nothing is added to the
 // per-request path.
 //
-// Every method is bounded by ctx and must be safe for concurrent use. Cache
+// Every method is bounded by ctx and must be safe for concurrent use. The client
 // treats any error as "the store is not available now": it logs a warning and
 // logs in by itself, so a store that is down never fails a call that could
 // succeed without it. Stored bytes that do not decode are an ErrStoredToken
@@ -40,11 +40,11 @@ type Store interface {
 
 // ErrStoreUnavailable marks a Store failure that says nothing about the token:
 // the store cannot be reached or did not answer in time. A Store wraps its
-// transport errors with it; Cache then stops asking the store for
-// CacheOptions.StoreRetryAfter and logs in by itself meanwhile.
+// transport errors with it; the client then stops asking the store for a
+// while and logs in by itself meanwhile.
 var ErrStoreUnavailable = errors.New("auth: token store unavailable")
 
 // ErrStoredToken marks stored bytes that are not a token this SDK can read:
 // malformed, oversized, written by another version, or (redisstore) encrypted
-// with another key. Cache logs in and replaces them.
+// with another key. The client logs in and replaces them.
 var ErrStoredToken = tokencodec.ErrStoredToken

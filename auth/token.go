@@ -76,7 +76,7 @@ type JWTBearerConfig struct {
 	Now func() time.Time
 }
 
-// JWTBearer fetches tokens with the JWT bearer flow; it does not cache (see Cache).
+// JWTBearer fetches tokens with the JWT bearer flow; it does not cache (the client's transport does).
 type JWTBearer struct {
 	cfg      JWTBearerConfig
 	tokenURL string

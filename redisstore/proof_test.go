@@ -1,7 +1,7 @@
 package redisstore_test
 
 // Proofs with separate OS processes: the test binary re-executes itself as a
-// child (TestMain sees childEnv). Each child runs auth.Cache over a JWTBearer
+// child (TestMain sees childEnv). Each child runs the SDK's token cache (internal/tokencache) over a JWTBearer
 // and a shared Store, and its callers make real API calls to one fake org that
 // lives in the parent: GET /services/data/v65.0/limits, invalidating the token
 // and retrying on 401 INVALID_SESSION_ID (REST API Developer Guide, "Status
@@ -35,6 +35,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/internal/storekey"
+	"github.com/sfmtls/sfmtls/internal/tokencache"
 	"github.com/sfmtls/sfmtls/internal/tokencheck"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/redisstore"
@@ -130,7 +131,7 @@ func child(cfg childConfig) (*childResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	cache := auth.NewCache(src, auth.CacheOptions{Store: store, StoreKey: storekey.Key(cfg.OrgURL, cfg.ConsumerKey, cfg.Username), Check: tokencheck.Checker(cfg.OrgURL, nil),
+	cache := tokencache.New(src, tokencache.Options{Store: store, StoreKey: storekey.Key(cfg.OrgURL, cfg.ConsumerKey, cfg.Username), Check: tokencheck.Checker(cfg.OrgURL, nil),
 		StoreTimeout: 2 * time.Second, StoreRetryAfter: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 
 	// The parent closes stdin to end the run.
@@ -173,7 +174,7 @@ func child(cfg childConfig) (*childResult, error) {
 
 // call makes one API call, invalidating and retrying on INVALID_SESSION_ID.
 // A GET whose connection dropped is sent once more (it is idempotent).
-func call(cache *auth.Cache, hc *http.Client, orgURL string, networkRetries *int64) (unauthorized int, err error) {
+func call(cache *tokencache.Cache, hc *http.Client, orgURL string, networkRetries *int64) (unauthorized int, err error) {
 	netRetried := false
 	for range 5 {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

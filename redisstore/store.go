@@ -328,7 +328,7 @@ func (s *Store) unlocker(n names, owner string) func() {
 }
 
 // fail wraps a Redis error: unless the caller's context ended, Redis could not
-// be reached or did not answer, which auth.Cache treats as "log in without the
+// be reached or did not answer, which the SDK's token cache treats as "log in without the
 // store for a while" (auth.ErrStoreUnavailable).
 func fail(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {

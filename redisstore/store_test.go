@@ -16,6 +16,7 @@ import (
 	"github.com/sfmtls/sfmtls/internal/errs"
 	"github.com/sfmtls/sfmtls/internal/storekey"
 	"github.com/sfmtls/sfmtls/internal/storetest"
+	"github.com/sfmtls/sfmtls/internal/tokencache"
 	"github.com/sfmtls/sfmtls/redisstore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
@@ -162,7 +163,7 @@ func TestCacheFallsBackWhenRedisIsDown(t *testing.T) {
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	var mu sync.Mutex
-	cache := auth.NewCache(src, auth.CacheOptions{Store: s, StoreKey: storekey.Key(org.URL, org.ConsumerKey, org.Username), Logger: slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+	cache := tokencache.New(src, tokencache.Options{Store: s, StoreKey: storekey.Key(org.URL, org.ConsumerKey, org.Username), Logger: slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		return logs.Write(p)
@@ -215,7 +216,7 @@ func TestCacheSkipsAnUnavailableStoreForAWhile(t *testing.T) {
 		now time.Time
 	}{now: time.Now()}
 	now := func() time.Time { clock.Lock(); defer clock.Unlock(); return clock.now }
-	cache := auth.NewCache(src, auth.CacheOptions{Store: s, StoreKey: key, StoreRetryAfter: time.Minute, Now: now,
+	cache := tokencache.New(src, tokencache.Options{Store: s, StoreKey: key, StoreRetryAfter: time.Minute, Now: now,
 		Logger: slog.New(slog.NewTextHandler(&warnings, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	ctx := t.Context()
 

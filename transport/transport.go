@@ -22,6 +22,7 @@ import (
 	"github.com/sfmtls/sfmtls/internal/errs"
 	"github.com/sfmtls/sfmtls/internal/retry"
 	"github.com/sfmtls/sfmtls/internal/storekey"
+	"github.com/sfmtls/sfmtls/internal/tokencache"
 	"github.com/sfmtls/sfmtls/internal/tokencheck"
 	"github.com/sfmtls/sfmtls/keystore"
 )
@@ -49,7 +50,7 @@ type Transport struct {
 	org            *orgBase          // with the client certificate (see base.go)
 	plain          *http.Transport   // without it
 	orgRT, plainRT http.RoundTripper // the same, through Config.WrapBase
-	tokens         *auth.Cache
+	tokens         *tokencache.Cache
 	bearer         *auth.JWTBearer // nil with Config.TokenSource
 	mtls, jwt      atomic.Pointer[keystore.Identity]
 	login          *url.URL // token endpoint; nil with a TokenSource and no LoginURL
@@ -121,7 +122,7 @@ func New(cfg Config) (*Transport, error) {
 	if cfg.Store != nil {
 		storeKey = storekey.Key(cfg.LoginURL, cfg.ConsumerKey, cfg.Username) // Validate made sure Username is set
 	}
-	t.tokens = auth.NewCache(source, auth.CacheOptions{
+	t.tokens = tokencache.New(source, tokencache.Options{
 		SessionTimeout: cfg.SessionTimeout,
 		// A token naming a host that is not the org's is dropped before it is
 		// cached, stored or used: no request, token or certificate goes there.

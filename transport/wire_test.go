@@ -105,7 +105,7 @@ func TestATokenForAStrangeHostIsDropped(t *testing.T) {
 
 // TestCallsExtendTheSession: Salesforce's session timeout counts from the
 // last activity (Setup → Session Settings). With SessionTimeout, each
-// successful call extends the cached session (auth.Cache.Touch, which records
+// successful call extends the cached session (the token cache's Touch, which records
 // at most once a second), so steady use of one token needs no refresh; a token
 // left idle past its timeout is replaced.
 func TestCallsExtendTheSession(t *testing.T) {

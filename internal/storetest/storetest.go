@@ -1,4 +1,4 @@
-// Package storetest checks an auth.Store against the contract auth.Cache
+// Package storetest checks an auth.Store against the contract the token cache (internal/tokencache)
 // relies on, in the spirit of testing/fstest: every store (auth.FileStore,
 // redisstore) runs the same cases, so none is held to less than the others.
 package storetest
@@ -349,7 +349,7 @@ func undecodable(t *testing.T, h Harness) {
 }
 
 // unavailable: with the store unreachable every method fails soon with
-// ErrStoreUnavailable, which auth.Cache answers by logging in without it.
+// ErrStoreUnavailable, which the token cache (internal/tokencache) answers by logging in without it.
 func unavailable(t *testing.T, h Harness) {
 	s := h.New(t)
 	ctx, key := t.Context(), Key(1)

@@ -1,7 +1,7 @@
 // Package tokencheck vets a token answer before the SDK caches or uses it: the
 // access token must be a valid header value, and the instance URL an absolute
 // https URL on a host a token may name. The transport enforces that rule
-// twice with it: on every token (Checker, for auth.CacheOptions.Check) and,
+// twice with it: on every token (Checker, for tokencache.Options.Check) and,
 // while no token is known, on the host of a request that might be for the
 // instance (HostAllowed).
 package tokencheck
@@ -68,7 +68,7 @@ func NoToken() error {
 }
 
 // Checker returns Check bound to a login URL and extra hosts, for
-// auth.CacheOptions.Check.
+// tokencache.Options.Check.
 func Checker(loginURL string, extraHosts []string) func(*auth.Token) error {
 	login := hostOnly(loginURL)
 	extra := append([]string(nil), extraHosts...)

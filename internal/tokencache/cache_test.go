@@ -1,9 +1,13 @@
-package auth_test
+package tokencache_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,7 +17,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/retry"
+	"github.com/sfmtls/sfmtls/internal/storekey"
+	"github.com/sfmtls/sfmtls/internal/tokencache"
 	"github.com/sfmtls/sfmtls/internal/tokencheck"
+	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
@@ -57,7 +65,7 @@ func eventually(t *testing.T, cond func() bool, msg string) {
 func TestCacheSharesOneFetch(t *testing.T) {
 	org := startOrg(t)
 	org.SetTokenDelay(50 * time.Millisecond)
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{})
+	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
 	const callers = 200
 	tokens := make([]*auth.Token, callers)
 	var wg sync.WaitGroup
@@ -80,7 +88,7 @@ func TestCacheSharesOneFetch(t *testing.T) {
 
 func TestCacheInvalidateIsCompareAndSwap(t *testing.T) {
 	org := startOrg(t)
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{})
+	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
 	ctx := context.Background()
 	old, err := cache.Token(ctx)
 	require.NoError(t, err)
@@ -100,7 +108,7 @@ func TestCacheInvalidateIsCompareAndSwap(t *testing.T) {
 // new value for the same session: invalidating by value must still drop it.
 func TestCacheInvalidateComparesByValue(t *testing.T) {
 	org := startOrg(t)
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{})
+	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
 	ctx := context.Background()
 	cached, err := cache.Token(ctx)
 	require.NoError(t, err)
@@ -124,7 +132,7 @@ func TestCacheInvalidateComparesByValue(t *testing.T) {
 func TestCacheRefreshesEarlyInTheBackground(t *testing.T) {
 	org := startOrg(t)
 	clock := newClock()
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{SessionTimeout: 2 * time.Hour, Now: clock.Now})
+	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: 2 * time.Hour, Now: clock.Now})
 	ctx := context.Background()
 	first, err := cache.Token(ctx)
 	require.NoError(t, err)
@@ -153,7 +161,7 @@ func TestCacheRefreshesEarlyInTheBackground(t *testing.T) {
 func TestCacheFailedEarlyRefreshNeverFailsAValidToken(t *testing.T) {
 	org := startOrg(t)
 	clock := newClock()
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{SessionTimeout: time.Hour, Now: clock.Now})
+	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: time.Hour, Now: clock.Now})
 	ctx := context.Background()
 	first, err := cache.Token(ctx)
 	require.NoError(t, err)
@@ -184,7 +192,7 @@ func TestCacheFailedEarlyRefreshNeverFailsAValidToken(t *testing.T) {
 func TestCacheTouchExtendsTheSession(t *testing.T) {
 	org := startOrg(t)
 	clock := newClock()
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{SessionTimeout: 2 * time.Hour, Now: clock.Now})
+	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: 2 * time.Hour, Now: clock.Now})
 	ctx := context.Background()
 	tok, err := cache.Token(ctx)
 	require.NoError(t, err)
@@ -208,7 +216,7 @@ func TestCacheTouchExtendsTheSession(t *testing.T) {
 func TestCacheWaiterCancellation(t *testing.T) {
 	org := startOrg(t)
 	org.SetTokenDelay(300 * time.Millisecond)
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{})
+	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
 
 	// One impatient caller does not fail a patient one waiting for the same fetch.
 	impatient, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -233,7 +241,7 @@ func TestCacheWaiterCancellation(t *testing.T) {
 func TestCacheAbandonedFetchCompletesAndCaches(t *testing.T) {
 	org := startOrg(t)
 	org.SetTokenDelay(200 * time.Millisecond)
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{FetchTimeout: 5 * time.Second})
+	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{FetchTimeout: 5 * time.Second})
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -256,8 +264,8 @@ func TestCacheAbandonedFetchCompletesAndCaches(t *testing.T) {
 
 	// A fetch is bounded by FetchTimeout even if nobody waits.
 	org.SetTokenDelay(time.Hour)
-	bounded := auth.NewCache(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry = fastRetry(1) }),
-		auth.CacheOptions{FetchTimeout: 100 * time.Millisecond})
+	bounded := tokencache.New(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry = retry.Backoff{MaxAttempts: 1}.Or(retry.Login) }),
+		tokencache.Options{FetchTimeout: 100 * time.Millisecond})
 	_, err = bounded.Token(context.Background())
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
@@ -266,7 +274,7 @@ func TestCacheAbandonedFetchCompletesAndCaches(t *testing.T) {
 // requests in 0.5 s. A refusal is remembered for a jittered 1–5 s.
 func TestCacheRemembersRefusals(t *testing.T) {
 	org := startOrg(t)
-	cache := auth.NewCache(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Username = "not.approved@example.com" }), auth.CacheOptions{})
+	cache := tokencache.New(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Username = "not.approved@example.com" }), tokencache.Options{})
 	var wg sync.WaitGroup
 	var calls atomic.Int64
 	deadline := time.Now().Add(500 * time.Millisecond)
@@ -291,7 +299,7 @@ func TestCacheRemembersRefusals(t *testing.T) {
 
 	// After the window (at most 5 s) the next caller asks again.
 	clock := newClock()
-	cache = auth.NewCache(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Username = "not.approved@example.com" }), auth.CacheOptions{Now: clock.Now})
+	cache = tokencache.New(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Username = "not.approved@example.com" }), tokencache.Options{Now: clock.Now})
 	before := org.Stats().TokenRequests
 	_, err := cache.Token(context.Background())
 	require.Error(t, err)
@@ -306,7 +314,7 @@ func TestCacheRemembersRefusals(t *testing.T) {
 
 	// Transient failures are not remembered: the next caller tries again.
 	org.FailTokenRequests(100, http.StatusServiceUnavailable)
-	transient := auth.NewCache(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry = fastRetry(1) }), auth.CacheOptions{})
+	transient := tokencache.New(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry = retry.Backoff{MaxAttempts: 1}.Or(retry.Login) }), tokencache.Options{})
 	before = org.Stats().TokenRequests
 	for range 3 {
 		_, err = transient.Token(context.Background())
@@ -322,7 +330,7 @@ func TestCacheLoginRateExceededOpensTheCircuit(t *testing.T) {
 	org := startOrg(t)
 	org.FailTokenRequestsWith(1, oauthRefusal(http.StatusBadRequest, "invalid_grant", "login rate exceeded"))
 	clock := newClock()
-	cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{Now: clock.Now})
+	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{Now: clock.Now})
 	ctx := context.Background()
 	_, err := cache.Token(ctx)
 	var rate *auth.LoginRateExceededError
@@ -369,7 +377,7 @@ func TestCacheRefusesUnusableTokenAnswers(t *testing.T) {
 			org := startOrg(t)
 			org.FailTokenRequestsWith(1, tokenAnswer(c.fields))
 			clock := newClock()
-			cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{Now: clock.Now, Check: tokencheck.Checker(org.URL, nil)})
+			cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{Now: clock.Now, Check: tokencheck.Checker(org.URL, nil)})
 			_, err := cache.Token(context.Background())
 			var ite *auth.InvalidTokenError
 			require.ErrorAs(t, err, &ite)
@@ -392,7 +400,7 @@ func TestCacheRefusesUnusableTokenAnswers(t *testing.T) {
 func TestCacheHotPathAllocatesNothing(t *testing.T) {
 	org := startOrg(t)
 	for _, timeout := range []time.Duration{0, time.Hour} {
-		cache := auth.NewCache(sourceFor(t, org, nil), auth.CacheOptions{SessionTimeout: timeout})
+		cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: timeout})
 		ctx := context.Background()
 		_, err := cache.Token(ctx)
 		require.NoError(t, err)
@@ -409,7 +417,7 @@ func BenchmarkCacheTokenTouch(b *testing.B) {
 	src, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
 		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
 	require.NoError(b, err)
-	cache := auth.NewCache(src, auth.CacheOptions{SessionTimeout: time.Hour})
+	cache := tokencache.New(src, tokencache.Options{SessionTimeout: time.Hour})
 	ctx := context.Background()
 	_, err = cache.Token(ctx)
 	require.NoError(b, err)
@@ -433,3 +441,144 @@ func startOrgB(b *testing.B) *salesforcetest.Org {
 	b.Cleanup(org.Close)
 	return org
 }
+
+// Two caches over one file store (two runs of a command, or two processes):
+// one login between them; a rejected token is replaced once; a file with wider
+// permissions or garbage is replaced transparently.
+func TestCacheSharesThroughTheFileStore(t *testing.T) {
+	org := startOrg(t)
+	s, err := auth.NewFileStore(t.TempDir())
+	require.NoError(t, err)
+	key := storekey.Key(org.URL, org.ConsumerKey, org.Username)
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&logs, &logMu}, nil))
+	newCache := func() *tokencache.Cache {
+		return tokencache.New(sourceFor(t, org, nil), tokencache.Options{Store: s, StoreKey: key, Check: tokencheck.Checker(org.URL, nil), Logger: logger})
+	}
+	ctx := t.Context()
+	a, b := newCache(), newCache()
+	ta, err := a.Token(ctx)
+	require.NoError(t, err)
+	tb, err := b.Token(ctx)
+	require.NoError(t, err)
+	assert.True(t, ta.Equal(tb))
+	assert.Equal(t, int64(1), org.Stats().TokenRequests, "the second run reuses the session")
+
+	// Both see it rejected: one login replaces it for both.
+	org.ExpireAllSessions()
+	a.Invalidate(ta)
+	b.Invalidate(tb)
+	na, err := a.Token(ctx)
+	require.NoError(t, err)
+	nb, err := b.Token(ctx)
+	require.NoError(t, err)
+	assert.True(t, na.Equal(nb))
+	assert.False(t, na.Equal(ta))
+	assert.Equal(t, int64(2), org.Stats().TokenRequests)
+
+	// A file readable by others is ignored, and replaced with a 0600 one.
+	require.NoError(t, os.Chmod(s.Path(key), 0o644))
+	c := newCache()
+	_, err = c.Token(ctx)
+	require.NoError(t, err, "a store problem never fails the call")
+	assert.Equal(t, int64(3), org.Stats().TokenRequests)
+	info, err := os.Stat(s.Path(key))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+
+	// Garbage is replaced too.
+	require.NoError(t, os.WriteFile(s.Path(key), []byte("{not json"), 0o600))
+	d := newCache()
+	_, err = d.Token(ctx)
+	require.NoError(t, err)
+	loaded, err := s.Load(ctx, key)
+	require.NoError(t, err)
+	assert.True(t, loaded.Equal(d.Current()))
+
+	logMu.Lock()
+	defer logMu.Unlock()
+	assert.Contains(t, logs.String(), "token store unreadable")
+	for _, tok := range org.IssuedTokens() {
+		assert.NotContains(t, logs.String(), tok, "no token in the logs")
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// A Store without a StoreKey names no identity: the cache says so and keeps
+// the token to itself rather than share it under a made-up name.
+func TestCacheWithoutStoreKeyDoesNotShare(t *testing.T) {
+	org := startOrg(t)
+	dir := t.TempDir()
+	s, err := auth.NewFileStore(dir)
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{Store: s,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	assert.Contains(t, logs.String(), "level=WARN", "the misconfiguration is reported")
+	_, err = cache.Token(t.Context())
+	require.NoError(t, err)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing stored")
+}
+
+func startOrg(t *testing.T) *salesforcetest.Org {
+	t.Helper()
+	org, err := salesforcetest.Start(salesforcetest.Config{})
+	require.NoError(t, err)
+	t.Cleanup(org.Close)
+	return org
+}
+
+// sourceFor returns a JWTBearer for org over a mutual TLS client; edit tweaks the config.
+func sourceFor(t *testing.T, org *salesforcetest.Org, edit func(*auth.JWTBearerConfig)) *auth.JWTBearer {
+	t.Helper()
+	cfg := auth.JWTBearerConfig{
+		LoginURL:    org.URL,
+		ConsumerKey: org.ConsumerKey,
+		Username:    org.Username,
+		Signer:      org.JWTIdentity().Signer(),
+		HTTPClient:  org.HTTPClient(nil),
+		Retry:       retry.Backoff{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}.Or(retry.Login),
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	ts, err := auth.NewJWTBearer(cfg)
+	require.NoError(t, err)
+	return ts
+}
+
+// A Cache and its Options print no access token under any fmt verb.
+func TestCachePrintsNoToken(t *testing.T) {
+	const secret = "00DREDACTME!AQsecretAccessTokenValue"
+	tok := &auth.Token{AccessToken: keystore.Secret(secret), InstanceURL: "https://acme.my.salesforce.com", ReceivedAt: time.Now()}
+	store, err := auth.NewFileStore(t.TempDir())
+	require.NoError(t, err)
+	require.NoError(t, store.Save(t.Context(), "k", tok))
+	opts := tokencache.Options{Store: store, StoreKey: "k", SessionTimeout: time.Hour}
+	cache := tokencache.New(tokenSourceFunc(func(context.Context) (*auth.Token, error) { return tok, nil }), opts)
+	got, err := cache.Token(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, secret, string(got.AccessToken))
+	for _, v := range []any{cache, opts, &opts} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			assert.NotContains(t, fmt.Sprintf(verb, v), secret, "%T %s", v, verb)
+		}
+	}
+}
+
+type tokenSourceFunc func(context.Context) (*auth.Token, error)
+
+func (f tokenSourceFunc) Token(ctx context.Context) (*auth.Token, error) { return f(ctx) }

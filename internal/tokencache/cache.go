@@ -1,6 +1,8 @@
-package auth
+package tokencache
 
 import (
+	"github.com/sfmtls/sfmtls/auth"
+
 	"context"
 	"errors"
 	"fmt"
@@ -13,15 +15,7 @@ import (
 	"time"
 )
 
-// TokenSource gives an access token for the org. Implementations must be safe
-// for concurrent use. *JWTBearer fetches a new one on every call; *Cache keeps
-// one for all callers. A user can supply their own, e.g. one that reads tokens
-// minted elsewhere.
-type TokenSource interface {
-	Token(ctx context.Context) (*Token, error)
-}
-
-// Defaults for CacheOptions.
+// Defaults for Options.
 const (
 	defaultFetchTimeout   = time.Minute
 	defaultRefusalWindow  = 5 * time.Second
@@ -31,8 +25,8 @@ const (
 	defaultStoreRetry     = 5 * time.Second
 )
 
-// CacheOptions tune a Cache. Zero values take the defaults.
-type CacheOptions struct {
+// Options tune a Cache. Zero values take the defaults.
+type Options struct {
 	// SessionTimeout is the org's session timeout (Setup → Session Settings).
 	// Salesforce's is an inactivity timeout: every successful call extends the
 	// session, which the transport reports with Touch. When set, a token whose
@@ -43,10 +37,10 @@ type CacheOptions struct {
 	// transport sets one that refuses a token naming a host that is not the
 	// org's. A token that fails is dropped and its error goes to the callers.
 	// nil accepts every token.
-	Check func(*Token) error
+	Check func(*auth.Token) error
 	// Store shares the token with other processes (NewFileStore, redisstore).
 	// nil keeps it in this process only.
-	Store Store
+	Store auth.Store
 	// StoreKey names this cache's login identity in Store: every process that
 	// logs in as the same user must give the same key, and no other process
 	// that key. The transport derives it from the login URL, consumer key and
@@ -96,20 +90,20 @@ type CacheOptions struct {
 // The per-call path (Token with a valid token, then Touch) takes no lock and
 // allocates nothing.
 type Cache struct {
-	src   TokenSource
-	opts  CacheOptions
+	src   auth.TokenSource
+	opts  Options
 	log   *slog.Logger
 	now   func() time.Time
-	store Store
+	store auth.Store
 	key   string // StoreKey
 
 	cur atomic.Pointer[entry]
 
 	mu              sync.Mutex
 	inflight        *fetch
-	rejected        *Token    // last token dropped by Invalidate: a stored copy of it is not reused
-	refusal         *refusal  // remembered error, nil when none
-	backgroundAfter time.Time // no early refresh before this, after one failed
+	rejected        *auth.Token // last token dropped by Invalidate: a stored copy of it is not reused
+	refusal         *refusal    // remembered error, nil when none
+	backgroundAfter time.Time   // no early refresh before this, after one failed
 
 	logins    atomic.Int64
 	storeDown atomic.Int64 // unix nanoseconds until which the Store is skipped
@@ -117,14 +111,14 @@ type Cache struct {
 
 // entry is the cached token and when its session was last known in use.
 type entry struct {
-	tok     *Token
+	tok     *auth.Token
 	lastUse atomic.Int64 // unix nanoseconds
 }
 
 // fetch is one token fetch in flight; done closes when tok or err is set.
 type fetch struct {
 	done chan struct{}
-	tok  *Token
+	tok  *auth.Token
 	err  error
 }
 
@@ -133,8 +127,8 @@ type refusal struct {
 	until time.Time
 }
 
-// NewCache returns a cache over src.
-func NewCache(src TokenSource, opts CacheOptions) *Cache {
+// New returns a cache over src.
+func New(src auth.TokenSource, opts Options) *Cache {
 	if opts.FetchTimeout <= 0 {
 		opts.FetchTimeout = defaultFetchTimeout
 	}
@@ -158,7 +152,7 @@ func NewCache(src TokenSource, opts CacheOptions) *Cache {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.store != nil && c.key == "" {
-		c.log.LogAttrs(context.Background(), slog.LevelWarn, "sfmtls: CacheOptions.Store without a StoreKey; the token is not shared")
+		c.log.LogAttrs(context.Background(), slog.LevelWarn, "sfmtls: Options.Store without a StoreKey; the token is not shared")
 		c.store = nil
 	}
 	if c.now == nil {
@@ -172,7 +166,7 @@ func NewCache(src TokenSource, opts CacheOptions) *Cache {
 func (c *Cache) Fetches() int64 { return c.logins.Load() }
 
 // Current returns the cached token, if any, without fetching.
-func (c *Cache) Current() *Token {
+func (c *Cache) Current() *auth.Token {
 	if e := c.cur.Load(); e != nil {
 		return e.tok
 	}
@@ -203,7 +197,7 @@ func (c *Cache) freshness(e *entry, now time.Time) int {
 }
 
 // Token returns the cached token, or waits for one fetch shared by every caller.
-func (c *Cache) Token(ctx context.Context) (*Token, error) {
+func (c *Cache) Token(ctx context.Context) (*auth.Token, error) {
 	if e := c.cur.Load(); e != nil {
 		if c.opts.SessionTimeout <= 0 {
 			return e.tok, nil
@@ -223,7 +217,7 @@ func (c *Cache) Token(ctx context.Context) (*Token, error) {
 // session counts as extended from now. It is a pointer comparison and at most
 // one atomic store, for the per-request path; tok must be the pointer Token
 // returned. Touching an older token does nothing.
-func (c *Cache) Touch(tok *Token) {
+func (c *Cache) Touch(tok *auth.Token) {
 	if c.opts.SessionTimeout <= 0 {
 		return
 	}
@@ -243,7 +237,7 @@ func (c *Cache) Touch(tok *Token) {
 // Token.Equal). Compare-and-swap: a late 401 for an old token leaves a newer
 // token in place. With a Store, the next fetch deletes tok there too, unless
 // another process has already replaced it.
-func (c *Cache) Invalidate(tok *Token) {
+func (c *Cache) Invalidate(tok *auth.Token) {
 	if tok == nil {
 		return
 	}
@@ -257,7 +251,7 @@ func (c *Cache) Invalidate(tok *Token) {
 	c.mu.Unlock()
 }
 
-func (c *Cache) wait(ctx context.Context) (*Token, error) {
+func (c *Cache) wait(ctx context.Context) (*auth.Token, error) {
 	c.mu.Lock()
 	now := c.now()
 	if e := c.cur.Load(); e != nil && c.freshness(e, now) != expired {
@@ -300,7 +294,7 @@ func (c *Cache) refreshEarly(ctx context.Context, e *entry) {
 
 // startLocked joins the fetch in flight or starts one. avoid is the token being
 // replaced: a Store holding it is not trusted to have a better one.
-func (c *Cache) startLocked(ctx context.Context, avoid *Token) *fetch {
+func (c *Cache) startLocked(ctx context.Context, avoid *auth.Token) *fetch {
 	if c.inflight != nil {
 		return c.inflight
 	}
@@ -317,7 +311,7 @@ func (c *Cache) startLocked(ctx context.Context, avoid *Token) *fetch {
 	return f
 }
 
-func (c *Cache) finish(f *fetch, tok *Token, err error) {
+func (c *Cache) finish(f *fetch, tok *auth.Token, err error) {
 	c.mu.Lock()
 	c.inflight = nil
 	now := c.now()
@@ -351,9 +345,9 @@ func (c *Cache) rememberLocked(err error, now time.Time) error {
 	switch classify(err) {
 	case rateLimited:
 		until := now.Add(c.opts.RateLimitPause)
-		var oe *OAuthError
+		var oe *auth.OAuthError
 		errors.As(err, &oe)
-		c.refusal = &refusal{err: &LoginRateExceededError{Until: until, Pause: c.opts.RateLimitPause, Err: oe}, until: until}
+		c.refusal = &refusal{err: &auth.LoginRateExceededError{Until: until, Pause: c.opts.RateLimitPause, Err: oe}, until: until}
 		c.log.LogAttrs(context.Background(), slog.LevelWarn, "sfmtls: Salesforce answered login rate exceeded; no login until the pause ends",
 			slog.Time("until", until))
 		return c.refusal.err
@@ -376,7 +370,7 @@ const (
 const descLoginRateExceeded = "login rate exceeded"
 
 func classify(err error) int {
-	var oe *OAuthError
+	var oe *auth.OAuthError
 	if errors.As(err, &oe) {
 		if oe.Code == "invalid_grant" && strings.EqualFold(strings.TrimSpace(oe.Description), descLoginRateExceeded) {
 			return rateLimited
@@ -386,7 +380,7 @@ func classify(err error) int {
 		}
 		return refused
 	}
-	var ite *InvalidTokenError
+	var ite *auth.InvalidTokenError
 	if errors.As(err, &ite) {
 		return refused
 	}
@@ -397,7 +391,7 @@ func classify(err error) int {
 // by logging in, under the Store's lock so that one process logs in for all.
 // Once the Store proves unavailable, the rest of the fetch (and the fetches of
 // the next StoreRetryAfter) log in without it.
-func (c *Cache) obtain(ctx context.Context, avoid *Token) (*Token, error) {
+func (c *Cache) obtain(ctx context.Context, avoid *auth.Token) (*auth.Token, error) {
 	if c.store == nil || c.now().UnixNano() < c.storeDown.Load() {
 		return c.login(ctx)
 	}
@@ -412,7 +406,7 @@ func (c *Cache) obtain(ctx context.Context, avoid *Token) (*Token, error) {
 	cancel()
 	if err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "sfmtls: token store lock unavailable; logging in without it", slog.String("error", err.Error()))
-		if errors.Is(err, ErrStoreUnavailable) {
+		if errors.Is(err, auth.ErrStoreUnavailable) {
 			c.storeFailed()
 			return c.login(ctx)
 		}
@@ -444,7 +438,7 @@ func (c *Cache) storeFailed() {
 // unavailable: the error says the store could not be reached in time, not
 // that its content is bad.
 func unavailable(err error) bool {
-	return errors.Is(err, ErrStoreUnavailable) || errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, auth.ErrStoreUnavailable) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func (c *Cache) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -454,7 +448,7 @@ func (c *Cache) storeCtx(ctx context.Context) (context.Context, context.CancelFu
 // loadUsable returns the stored token if it is not avoid, passes Check, and
 // (with SessionTimeout) its session has not run out. ok is false when the
 // store is unavailable: the caller should log in without it.
-func (c *Cache) loadUsable(ctx context.Context, avoid *Token) (tok *Token, ok bool) {
+func (c *Cache) loadUsable(ctx context.Context, avoid *auth.Token) (tok *auth.Token, ok bool) {
 	sctx, cancel := c.storeCtx(ctx)
 	defer cancel()
 	tok, err := c.store.Load(sctx, c.key)
@@ -484,7 +478,7 @@ func (c *Cache) loadUsable(ctx context.Context, avoid *Token) (tok *Token, ok bo
 	return tok, true
 }
 
-func (c *Cache) loginAndSave(ctx context.Context, avoid *Token) (*Token, error) {
+func (c *Cache) loginAndSave(ctx context.Context, avoid *auth.Token) (*auth.Token, error) {
 	if avoid != nil {
 		sctx, cancel := c.storeCtx(ctx)
 		if err := c.store.CompareAndDelete(sctx, c.key, avoid); err != nil {
@@ -514,7 +508,7 @@ func (c *Cache) loginAndSave(ctx context.Context, avoid *Token) (*Token, error) 
 }
 
 // login asks the TokenSource and checks the answer.
-func (c *Cache) login(ctx context.Context) (*Token, error) {
+func (c *Cache) login(ctx context.Context) (*auth.Token, error) {
 	c.logins.Add(1)
 	tok, err := c.src.Token(ctx)
 	if err != nil {
@@ -525,8 +519,8 @@ func (c *Cache) login(ctx context.Context) (*Token, error) {
 			return nil, err
 		}
 	} else if tok == nil {
-		return nil, &InvalidTokenError{Field: "access_token", Reason: "no token",
-			Remedy: "the token source returned neither a token nor an error: fix the TokenSource"}
+		return nil, &auth.InvalidTokenError{Field: "access_token", Reason: "no token",
+			Remedy: "the token source returned neither a token nor an error: fix the auth.TokenSource"}
 	}
 	return tok, nil
 }
