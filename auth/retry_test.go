@@ -52,7 +52,7 @@ func TestTokenRequestHonoursRetryAfter(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			src, n := retryAfterEndpoint(t, 1, value)
 			start := time.Now()
-			if _, err := src.Token(context.Background()); err != nil {
+			if _, err := src.Token(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			if waited := time.Since(start); waited < time.Second {
@@ -65,7 +65,7 @@ func TestTokenRequestHonoursRetryAfter(t *testing.T) {
 	}
 	t.Run("longer than the deadline", func(t *testing.T) {
 		src, n := retryAfterEndpoint(t, 10, func() string { return "30" })
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		defer cancel()
 		start := time.Now()
 		_, err := src.Token(ctx)

@@ -57,7 +57,7 @@ func TestTokenExchange(t *testing.T) {
 	assert.Equal(t, jwtbearer.ProductionAudience, ts.Audience())
 
 	before := time.Now().Add(-time.Second)
-	tok, err := ts.Token(context.Background())
+	tok, err := ts.Token(t.Context())
 	require.NoError(t, err)
 	assert.NotEmpty(t, string(tok.AccessToken))
 	assert.Equal(t, "https://127.0.0.1", tok.InstanceURL, "instance_url comes without a port")
@@ -101,7 +101,7 @@ func TestOAuthRefusalsAreTypedWithHints(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := org.Stats().TokenRequests
-			_, err := sourceFor(t, org, c.edit).Token(context.Background())
+			_, err := sourceFor(t, org, c.edit).Token(t.Context())
 			var oe *auth.OAuthError
 			require.ErrorAs(t, err, &oe)
 			assert.Equal(t, http.StatusBadRequest, oe.StatusCode)
@@ -119,7 +119,7 @@ func TestUnregisteredClientCertificate(t *testing.T) {
 	org := startOrg(t)
 	other, err := org.PKI.NewClientIdentity("unregistered@example.com", time.Time{}, time.Time{})
 	require.NoError(t, err)
-	_, err = sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.HTTPClient = org.HTTPClient(other) }).Token(context.Background())
+	_, err = sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.HTTPClient = org.HTTPClient(other) }).Token(t.Context())
 	var oe *auth.OAuthError
 	require.ErrorAs(t, err, &oe)
 	assert.Contains(t, oe.Fix(), "Enforce SSL/TLS Mutual Authentication")
@@ -128,27 +128,27 @@ func TestUnregisteredClientCertificate(t *testing.T) {
 func TestRetriesTransientFailures(t *testing.T) {
 	org := startOrg(t)
 	org.FailTokenRequests(3, http.StatusServiceUnavailable)
-	tok, err := sourceFor(t, org, nil).Token(context.Background())
+	tok, err := sourceFor(t, org, nil).Token(t.Context())
 	require.NoError(t, err)
 	assert.NotNil(t, tok)
 	assert.Equal(t, int64(4), org.Stats().TokenRequests, "three 503s, then success")
 
 	org.FailTokenRequests(10, http.StatusServiceUnavailable)
-	_, err = sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry = fastRetry(2) }).Token(context.Background())
+	_, err = sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry = fastRetry(2) }).Token(t.Context())
 	var re *auth.ResponseError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, http.StatusServiceUnavailable, re.StatusCode)
 	assert.Equal(t, int64(6), org.Stats().TokenRequests)
 
 	org.FailTokenRequests(1, http.StatusTooManyRequests)
-	_, err = sourceFor(t, org, nil).Token(context.Background())
+	_, err = sourceFor(t, org, nil).Token(t.Context())
 	require.NoError(t, err)
 }
 
 func TestTokenRequestHonoursTheDeadline(t *testing.T) {
 	org := startOrg(t)
 	org.SetTokenDelay(2 * time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := sourceFor(t, org, nil).Token(ctx)
@@ -159,7 +159,7 @@ func TestTokenRequestHonoursTheDeadline(t *testing.T) {
 func TestNetworkErrorsNameTheEndpoint(t *testing.T) {
 	org := startOrg(t)
 	ts := sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.LoginURL = "https://127.0.0.1:1"; c.Retry = fastRetry(2) })
-	_, err := ts.Token(context.Background())
+	_, err := ts.Token(t.Context())
 	var ne *auth.NetworkError
 	require.ErrorAs(t, err, &ne)
 	assert.Contains(t, err.Error(), "https://127.0.0.1:1/services/oauth2/token")
@@ -192,7 +192,7 @@ func TestRefusedClientCertificateIsNotRetried(t *testing.T) {
 		c.HTTPClient.Transport.(*http.Transport).TLSClientConfig.MaxVersion = tls.VersionTLS12 // the refusal is part of the handshake
 		c.Logger = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) { attempts = append(attempts, string(p)) }), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
-	_, err = ts.Token(context.Background())
+	_, err = ts.Token(t.Context())
 	var ne *auth.NetworkError
 	require.ErrorAs(t, err, &ne)
 	assert.Contains(t, err.Error(), "bad certificate")

@@ -368,7 +368,7 @@ func TestImplementationsAgree(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer im.close()
-				major, err := im.do(context.Background(), url)
+				major, err := im.do(t.Context(), url)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -379,10 +379,10 @@ func TestImplementationsAgree(t *testing.T) {
 			}
 			org.ExpireAllSessions()
 			var status *statusError
-			if err := impls["peer"].get(context.Background(), url); !errors.As(err, &status) || status.code != http.StatusUnauthorized {
+			if err := impls["peer"].get(t.Context(), url); !errors.As(err, &status) || status.code != http.StatusUnauthorized {
 				t.Errorf("peer after expiry: got %v, want a 401", err)
 			}
-			if err := impls["sfmtls"].get(context.Background(), url); err != nil {
+			if err := impls["sfmtls"].get(t.Context(), url); err != nil {
 				t.Errorf("sfmtls after expiry: %v", err)
 			}
 		})

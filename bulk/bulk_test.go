@@ -2,7 +2,6 @@ package bulk_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"iter"
@@ -73,7 +72,7 @@ func collect[T any](t *testing.T, seq iter.Seq2[T, error]) []T {
 // "Bulk API 2.0 Ingest": create, upload, UploadComplete, wait, results; then
 // "Bulk API 2.0 Query" pages the records back across Sforce-Locator.
 func TestIngestRecordsThenQueryThemBack(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, _, b := newBulk(t, extIDPlain, bulk.Options{})
 	var last bulk.Progress
 	in, err := bulk.IngestRecords(ctx, b, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert}, accounts(2500),
@@ -134,7 +133,7 @@ func TestIngestRecordsThenQueryThemBack(t *testing.T) {
 // larger data into several jobs at record boundaries, the header repeated.
 // A quoted line break inside a value is not a record boundary.
 func TestIngestSplitsIntoJobsAtRecordBoundaries(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	org, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{MaxUploadBytes: 200})
 	var csv strings.Builder
 	csv.WriteString("Name,Description\n")
@@ -165,7 +164,7 @@ func TestIngestSplitsIntoJobsAtRecordBoundaries(t *testing.T) {
 // "Get Job Failed Record Results": sf__Error carries the error code and
 // message, the row its uploaded values; the job still ends JobComplete.
 func TestIngestFailedRows(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	csv := "Name,Industry,NumberOfEmployees\nGood,Energy,5\n#N/A,Energy,5\n" + strings.Repeat("n", 256) + ",Banking,1\nBad number,Energy,many\n"
 	in, err := b.Ingest(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert}, strings.NewReader(csv), nil)
@@ -194,7 +193,7 @@ func TestIngestFailedRows(t *testing.T) {
 // A header naming a field the object lacks fails the whole job, with
 // Salesforce's errorMessage (seen in amp-labs/connectors#118) in a *JobError.
 func TestIngestUnknownColumnFailsTheJob(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	in, err := b.Ingest(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert}, strings.NewReader("Name,Nope__c\nA,1\n"), nil)
 	require.ErrorIs(t, err, bulk.ErrJobFailed)
@@ -209,7 +208,7 @@ func TestIngestUnknownColumnFailsTheJob(t *testing.T) {
 // Upsert by external id ("Create a Job": externalIdFieldName), update and
 // delete by Id, hardDelete (skips the recycle bin: queryAll no longer sees it).
 func TestUpsertUpdateDeleteHardDelete(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, _, b := newBulk(t, extID, bulk.Options{})
 	upsert := bulk.IngestSpec{Object: "Account", Operation: bulk.Upsert, ExternalIDField: "Ext_Id__c"}
 	in, err := bulk.IngestRecords(ctx, b, upsert, accounts(3), nil)
@@ -268,7 +267,7 @@ func TestUpsertUpdateDeleteHardDelete(t *testing.T) {
 // "Abort a Job", "Get Job Unprocessed Record Results", "Delete a Job" (204,
 // not allowed while Open), and one upload per job.
 func TestAbortUnprocessedDelete(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	org, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	job, info, err := b.CreateIngestJob(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert})
 	require.NoError(t, err)
@@ -311,7 +310,7 @@ func TestAbortUnprocessedDelete(t *testing.T) {
 // An upload the session rejects is not sent again: the transport cannot
 // replay a streaming body, the job holds nothing, and the caller decides.
 func TestExpiredSessionUploadIsNotResent(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	org, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	job, _, err := b.CreateIngestJob(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert})
 	require.NoError(t, err)
@@ -334,7 +333,7 @@ func TestExpiredSessionUploadIsNotResent(t *testing.T) {
 func TestUploadWithAndWithoutCompression(t *testing.T) {
 	for _, disable := range []bool{false, true} {
 		t.Run(fmt.Sprintf("DisableCompression=%t", disable), func(t *testing.T) {
-			ctx := context.Background()
+			ctx := t.Context()
 			_, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{DisableCompression: disable})
 			in, err := b.Ingest(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert, Format: bulk.Format{Comma: ';', UseCRLF: true}},
 				strings.NewReader("Name;Description\r\nA;\"x;y\"\r\nB;z\r\n"), nil)
@@ -350,7 +349,7 @@ func TestUploadWithAndWithoutCompression(t *testing.T) {
 
 // Every Bulk call counts against the daily API allocation like a REST call.
 func TestBulkCallsCountAgainstTheAllocation(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	org, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	job, _, err := b.CreateIngestJob(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert})
 	require.NoError(t, err)
@@ -373,7 +372,7 @@ func TestBulkCallsCountAgainstTheAllocation(t *testing.T) {
 
 // Bad specs fail before any call, with what to fix.
 func TestSpecErrors(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	org, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	used, _ := org.APIUsage()
 	for _, spec := range []bulk.IngestSpec{
@@ -407,7 +406,7 @@ func TestSpecErrors(t *testing.T) {
 // Bulk query refuses aggregates ("Create a Query Job"): the job fails with
 // an errorMessage.
 func TestQueryAggregateFailsTheJob(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	_, _, err := b.Query(ctx, bulk.QuerySpec{Query: "SELECT COUNT() FROM Account"}, nil)
 	require.ErrorIs(t, err, bulk.ErrJobFailed)
@@ -415,7 +414,7 @@ func TestQueryAggregateFailsTheJob(t *testing.T) {
 
 // An encoding error stops the upload; the job is aborted, not closed.
 func TestIngestRecordsEncodeErrorAbortsTheJob(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	bad := func(yield func(account) bool) {
 		for i := range 20000 { // more than the encoder buffers: the upload has begun

@@ -1,7 +1,6 @@
 package bulk_test
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"strings"
@@ -62,7 +61,7 @@ func TestOnlyGETsAreRetried(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	b := bulk.NewClient(c, bulk.Options{PollInterval: 5 * time.Millisecond})
-	ctx := context.Background()
+	ctx := t.Context()
 	spec := bulk.IngestSpec{Object: "Account", Operation: bulk.Insert}
 
 	faults.fail[http.MethodPost] = true

@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -30,7 +29,7 @@ func setup(t *testing.T, cfg salesforcetest.Config, apiVersion string) (*salesfo
 
 func TestAPIVersionDefaultsToTheNewest(t *testing.T) {
 	_, c := setup(t, salesforcetest.Config{}, "")
-	ctx := context.Background()
+	ctx := t.Context()
 	v, err := c.APIVersion(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, salesforcetest.APIVersion, v)
@@ -53,7 +52,7 @@ func TestQueryFollowsNextRecordsURLLazily(t *testing.T) {
 	for i := range 5 {
 		org.Insert(t, "Account", map[string]any{"Name": fmt.Sprintf("Acme %d", i), "Industry": "Energy"})
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	var names []string
 	before := org.Stats().APIRequests
 	for a, err := range client.Query[account](ctx, c, "SELECT Id, Name FROM Account ORDER BY Name") {
@@ -83,7 +82,7 @@ func TestQueryFollowsNextRecordsURLLazily(t *testing.T) {
 
 func TestQueryAllIncludesDeleted(t *testing.T) {
 	org, c := setup(t, salesforcetest.Config{}, "65.0")
-	ctx := context.Background()
+	ctx := t.Context()
 	ids := org.Insert(t, "Account", map[string]any{"Name": "Gone"}, map[string]any{"Name": "Here"})
 	require.NoError(t, c.Delete(ctx, "Account", ids[0]))
 	count := func(seq func(func(account, error) bool)) int {
@@ -98,7 +97,7 @@ func TestQueryAllIncludesDeleted(t *testing.T) {
 func TestSObjectCRUD(t *testing.T) {
 	_, c := setup(t, salesforcetest.Config{Objects: []salesforcetest.SObject{{Name: "Account", Fields: []salesforcetest.Field{
 		{Name: "Ext_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}}}}}, "")
-	ctx := context.Background()
+	ctx := t.Context()
 	id, err := c.Create(ctx, "Account", account{Name: "Acme", Industry: "Energy"})
 	require.NoError(t, err)
 
@@ -139,7 +138,7 @@ func TestSObjectCRUD(t *testing.T) {
 
 func TestRawDoAndErrors(t *testing.T) {
 	org, c := setup(t, salesforcetest.Config{}, "")
-	ctx := context.Background()
+	ctx := t.Context()
 	var echo struct {
 		Method string         `json:"method"`
 		Path   string         `json:"path"`
@@ -176,7 +175,7 @@ func TestMutualAuthFailureCarriesTheFix(t *testing.T) {
 	c, err := client.New(cfg)
 	require.NoError(t, err)
 	defer c.Close()
-	_, err = c.Limits(context.Background())
+	_, err = c.Limits(t.Context())
 	var apiErr *client.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.True(t, apiErr.HasCode("MUTUAL_AUTHENTICATION_FAILED"))

@@ -46,7 +46,7 @@ func accounts(n int, name string) []extAccount {
 // requests (200, 200, 50), each counted against the allocation.
 func TestCreateRecordsChunksBy200InInputOrder(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
-	ctx := context.Background()
+	ctx := t.Context()
 	recs := accounts(450, "Acme")
 	before, _ := org.APIUsage()
 	results, err := client.CreateRecords(ctx, c, "Account", recs, client.CollectionOptions{Parallelism: 3})
@@ -69,7 +69,7 @@ func TestCreateRecordsReportsPerRecordErrors(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
 	recs := accounts(5, "Acme")
 	recs[2].Name = "" // Name is required on Account
-	results, err := client.CreateRecords(context.Background(), c, "Account", recs, client.CollectionOptions{})
+	results, err := client.CreateRecords(t.Context(), c, "Account", recs, client.CollectionOptions{})
 	require.NoError(t, err, "record errors are results, not a call error")
 	for i, r := range results {
 		if i == 2 {
@@ -93,7 +93,7 @@ func TestCreateRecordsAllOrNoneIsPerChunkAndStops(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
 	recs := accounts(650, "Acme")
 	recs[250].Name = "" // in the second chunk
-	results, err := client.CreateRecords(context.Background(), c, "Account", recs,
+	results, err := client.CreateRecords(t.Context(), c, "Account", recs,
 		client.CollectionOptions{AllOrNone: true, Parallelism: 1})
 	var ce *client.CollectionError
 	require.ErrorAs(t, err, &ce)
@@ -116,7 +116,7 @@ func TestCreateRecordsAllOrNoneIsPerChunkAndStops(t *testing.T) {
 		assert.Equal(t, want, results[i].Errors[0].ErrorCode, "record %d", i)
 	}
 	n := 0
-	for _, err := range client.Query[extAccount](context.Background(), c, "SELECT Id FROM Account") {
+	for _, err := range client.Query[extAccount](t.Context(), c, "SELECT Id FROM Account") {
 		require.NoError(t, err)
 		n++
 	}
@@ -129,7 +129,7 @@ func TestCreateRecordsAllOrNoneIsPerChunkAndStops(t *testing.T) {
 // Created says which were inserted.
 func TestUpdateAndUpsertRecords(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
-	ctx := context.Background()
+	ctx := t.Context()
 	recs := accounts(250, "Acme")
 	created, err := client.CreateRecords(ctx, c, "Account", recs[:210], client.CollectionOptions{})
 	require.NoError(t, err)
@@ -183,7 +183,7 @@ func TestUpdateAndUpsertRecords(t *testing.T) {
 // record.
 func TestDeleteAndRetrieveRecords(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
-	ctx := context.Background()
+	ctx := t.Context()
 	created, err := client.CreateRecords(ctx, c, "Account", accounts(230, "Acme"), client.CollectionOptions{})
 	require.NoError(t, err)
 	ids := make([]string, len(created))
@@ -239,7 +239,7 @@ func TestCollectionChunkFailureKeepsOtherResultsAndNeverResends(t *testing.T) {
 	c, err := client.New(cfg)
 	require.NoError(t, err)
 	defer c.Close()
-	results, err := client.CreateRecords(context.Background(), c, "Account", accounts(1000, "Acme"), client.CollectionOptions{Parallelism: 1})
+	results, err := client.CreateRecords(t.Context(), c, "Account", accounts(1000, "Acme"), client.CollectionOptions{Parallelism: 1})
 	var ce *client.CollectionError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, int32(3), posts.Load(), "the failed chunk is not resent, and no chunk is sent after it")
@@ -254,7 +254,7 @@ func TestCollectionChunkFailureKeepsOtherResultsAndNeverResends(t *testing.T) {
 	assert.Contains(t, err.Error(), "records 400–599")
 	assert.Contains(t, err.Error(), "outcome unknown")
 	n := 0
-	for _, err := range client.Query[extAccount](context.Background(), c, "SELECT Id FROM Account") {
+	for _, err := range client.Query[extAccount](t.Context(), c, "SELECT Id FROM Account") {
 		require.NoError(t, err)
 		n++
 	}
@@ -268,7 +268,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // Bad input is refused before anything is sent.
 func TestCollectionInputErrors(t *testing.T) {
 	_, c := setup(t, extOrgConfig(), "65.0")
-	ctx := context.Background()
+	ctx := t.Context()
 	_, err := client.CreateRecords(ctx, c, "Account", []string{"not an object"}, client.CollectionOptions{})
 	require.ErrorIs(t, err, client.ErrInvalidRequest)
 	_, err = client.CreateRecords(ctx, c, "", accounts(1, "x"), client.CollectionOptions{})
@@ -302,7 +302,7 @@ func TestInsert10000RecordsTakes50APICalls(t *testing.T) {
 	}
 	usedBefore, _ := org.APIUsage()
 	requestsBefore := org.Stats().APIRequests
-	results, err := client.CreateRecords(context.Background(), c, "Account", recs, client.CollectionOptions{})
+	results, err := client.CreateRecords(t.Context(), c, "Account", recs, client.CollectionOptions{})
 	require.NoError(t, err)
 	usedAfter, _ := org.APIUsage()
 	assert.Equal(t, int64(50), usedAfter-usedBefore, "API calls counted against the allocation")
@@ -325,7 +325,7 @@ func TestCollectionsStopWhenTheAllocationRunsOut(t *testing.T) {
 	for i := range recs {
 		recs[i] = account{Name: fmt.Sprintf("A%d", i)}
 	}
-	results, err := client.CreateRecords(context.Background(), c, "Account", recs, client.CollectionOptions{Parallelism: 1})
+	results, err := client.CreateRecords(t.Context(), c, "Account", recs, client.CollectionOptions{Parallelism: 1})
 	var ce *client.CollectionError
 	require.ErrorAs(t, err, &ce)
 	var apiErr *client.APIError
@@ -373,7 +373,7 @@ func TestRetrieveIsRetriedOnceDeleteNever(t *testing.T) {
 	c, err := client.New(cfg)
 	require.NoError(t, err)
 	defer c.Close()
-	ctx := context.Background()
+	ctx := t.Context()
 
 	got, err := client.RetrieveRecords[account](ctx, c, "Account", ids, []string{"Name"}, client.CollectionOptions{})
 	require.NoError(t, err)
@@ -423,7 +423,7 @@ func TestDeleteRetriesFollowTheCallersPolicy(t *testing.T) {
 			c, err := client.New(cfg)
 			require.NoError(t, err)
 			defer c.Close()
-			_, err = client.DeleteRecords(context.Background(), c, ids, client.CollectionOptions{})
+			_, err = client.DeleteRecords(t.Context(), c, ids, client.CollectionOptions{})
 			assert.Equal(t, tc.deletes, deletes.Load())
 			rec, _ := org.Record("Account", ids[0])
 			if tc.deletes == 1 {
@@ -470,7 +470,7 @@ func TestOutcomeUnknownFollowsTheTransportsVerdict(t *testing.T) {
 			c, err := client.New(cfg)
 			require.NoError(t, err)
 			defer c.Close()
-			_, err = client.DeleteRecords(context.Background(), c, ids, client.CollectionOptions{})
+			_, err = client.DeleteRecords(t.Context(), c, ids, client.CollectionOptions{})
 			var ce *client.CollectionError
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, tc.unknown, ce.Chunks[0].OutcomeUnknown())

@@ -32,7 +32,7 @@ func subURL(t *testing.T, c *client.Client, elems ...string) string {
 // Subrequest Result": a typed answer per subrequest with its status.
 func TestCompositeReferencesAndTypedAnswers(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
-	ctx := context.Background()
+	ctx := t.Context()
 	org.Insert(t, "Account", map[string]any{"Name": "Globex"})
 	req := client.CompositeRequest{Subrequests: []client.Subrequest{
 		{Method: http.MethodPost, URL: subURL(t, c, "sobjects", "Account"), ReferenceID: "NewAccount",
@@ -81,7 +81,7 @@ func TestCompositeReferencesAndTypedAnswers(t *testing.T) {
 // an error array is present.
 func TestCompositeAllOrNoneRollsBackEverything(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
-	ctx := context.Background()
+	ctx := t.Context()
 	req := client.CompositeRequest{AllOrNone: true, Subrequests: []client.Subrequest{
 		{Method: http.MethodPost, URL: subURL(t, c, "sobjects", "Account"), ReferenceID: "A1", Body: extAccount{Name: "Acme"}},
 		{Method: http.MethodPost, URL: subURL(t, c, "sobjects", "Contact"), ReferenceID: "Bad", Body: contact{AccountID: client.Ref("A1", "id")}},
@@ -111,7 +111,7 @@ func TestCompositeAllOrNoneRollsBackEverything(t *testing.T) {
 // is not documented; the status is what this test checks.
 func TestCompositeWithoutAllOrNoneRunsIndependentSubrequests(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
-	ctx := context.Background()
+	ctx := t.Context()
 	req := client.CompositeRequest{Subrequests: []client.Subrequest{
 		{Method: http.MethodPost, URL: subURL(t, c, "sobjects", "Account"), ReferenceID: "Bad", Body: extAccount{Industry: "Energy"}},
 		{Method: http.MethodPost, URL: subURL(t, c, "sobjects", "Contact"), ReferenceID: "Dependent", Body: contact{LastName: "Smith", AccountID: client.Ref("Bad", "id")}},
@@ -147,7 +147,7 @@ func TestCompositeAllOrNoneOverridesCollections(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("outer=%t,inner=%t", tc.outer, tc.inner), func(t *testing.T) {
 			_, c := setup(t, extOrgConfig(), "65.0")
-			ctx := context.Background()
+			ctx := t.Context()
 			records := []map[string]any{
 				{"attributes": map[string]string{"type": "Account"}, "Name": "Northern Trail Outfitters"},
 				{"attributes": map[string]string{"type": "Account"}}, // no Name: fails
@@ -186,7 +186,7 @@ func TestCompositeAllOrNoneOverridesCollections(t *testing.T) {
 // Result").
 func TestCompositeRequestChecks(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
-	ctx := context.Background()
+	ctx := t.Context()
 	before, _ := org.APIUsage()
 	many := make([]client.Subrequest, 26)
 	for i := range many {
@@ -210,7 +210,7 @@ func TestCompositeRequestChecks(t *testing.T) {
 
 func TestSubrequestURLEscapesAllButReferences(t *testing.T) {
 	_, c := setup(t, extOrgConfig(), "65.0")
-	ctx := context.Background()
+	ctx := t.Context()
 	u, err := c.SubrequestURL(ctx, "sobjects", "Account", "External_Id__c", "A/B "+client.Ref("x", "records[0].Id"))
 	require.NoError(t, err)
 	assert.Equal(t, "/services/data/v65.0/sobjects/Account/External_Id__c/A%2FB%20@{x.records[0].Id}", u)

@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,7 +24,7 @@ func TestClientOwnsItsTransport(t *testing.T) {
 	require.NoError(t, err)
 	tr := c.Transport()
 	require.NotNil(t, tr)
-	ctx := context.Background()
+	ctx := t.Context()
 	tok, err := c.Token(ctx)
 	require.NoError(t, err)
 	trTok, err := tr.Token(ctx)

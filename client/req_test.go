@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -32,7 +31,7 @@ func TestAnErrorThatMentionsInvalidSessionIdIsNotASessionVerdict(t *testing.T) {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(`[{"errorCode":"INVALID_EMAIL_ADDRESS","message":"Email: invalid email address: InvalidSessionId@@example.com","fields":["Email"]}]`))
 	}))
-	ctx := context.Background()
+	ctx := t.Context()
 	_, err := c.Token(ctx)
 	require.NoError(t, err)
 	tokensBefore := org.Stats().TokenRequests
@@ -95,7 +94,7 @@ func TestPaginationEnds(t *testing.T) {
 			org.Handle("GET "+dataPath+"/query/", true, h)
 			records := 0
 			var last error
-			for _, err := range client.Query[map[string]any](context.Background(), c, "SELECT Id FROM Account") {
+			for _, err := range client.Query[map[string]any](t.Context(), c, "SELECT Id FROM Account") {
 				if err != nil {
 					last = err
 					break
@@ -129,7 +128,7 @@ func TestDecodedAnswersAreBounded(t *testing.T) {
 	}
 	org.Handle("GET /services/apexrest/exact", true, answer(limit))
 	org.Handle("GET /services/apexrest/over", true, answer(limit+1))
-	ctx := context.Background()
+	ctx := t.Context()
 	var s string
 	require.NoError(t, c.Do(ctx, http.MethodGet, "/services/apexrest/exact", nil, &s))
 	assert.Len(t, s, limit-2)

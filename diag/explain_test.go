@@ -79,13 +79,13 @@ func TestCheckOnTLS13OnlyServers(t *testing.T) {
 	accepting, refusing := start(true), start(false)
 	for range 20 {
 		cfg.LoginURL = accepting
-		r := diag.Check(context.Background(), cfg)
+		r := diag.Check(t.Context(), cfg)
 		require.Equal(t, diag.StatusOK, r.Steps[2].Status, "%+v", r.Steps[2])
 		assert.Contains(t, r.Steps[2].Detail, "TLS 1.3")
 		assert.Contains(t, r.Steps[2].Detail, "client certificate accepted")
 
 		cfg.LoginURL = refusing
-		r = diag.Check(context.Background(), cfg)
+		r = diag.Check(t.Context(), cfg)
 		require.Equal(t, diag.StepHandshake, r.Failed().Name)
 		assert.Contains(t, r.Failed().Fix, "the server refused the client certificate", r.Failed().Error)
 	}

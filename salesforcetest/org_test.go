@@ -99,7 +99,7 @@ func TestTLSDemandsARegisteredClientCertificate(t *testing.T) {
 	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
 		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(other)})
 	require.NoError(t, err)
-	_, err = ts.Token(context.Background())
+	_, err = ts.Token(t.Context())
 	assert.ErrorContains(t, err, "Mutual Authentication Certificate")
 }
 

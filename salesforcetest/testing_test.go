@@ -1,7 +1,6 @@
 package salesforcetest_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
 
@@ -21,7 +20,7 @@ func TestNewOrgLikeHTTPTest(t *testing.T) {
 		org = salesforcetest.NewOrg(t, salesforcetest.Config{})
 		c := org.Client(t)
 		tr = c.Transport()
-		limits, err := c.Limits(context.Background())
+		limits, err := c.Limits(t.Context())
 		require.NoError(t, err)
 		assert.NotEmpty(t, limits)
 

@@ -309,7 +309,7 @@ func TestJWTKeyMustSignRS256(t *testing.T) {
 			// Rotation refuses it too, and keeps the identity in use.
 			tr := newTransport(t, configFor(org))
 			require.ErrorIs(t, tr.SetJWTIdentity(c.id), client.ErrConfig)
-			_, err = tr.Token(context.Background())
+			_, err = tr.Token(t.Context())
 			require.NoError(t, err, "the old identity still signs")
 		})
 	}

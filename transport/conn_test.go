@@ -171,7 +171,7 @@ func TestSilentHTTP2ConnectionIsFound(t *testing.T) {
 			if tc.bound > 0 {
 				deadline = 10 * time.Second
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			ctx, cancel := context.WithTimeout(t.Context(), deadline)
 			defer cancel()
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 			require.NoError(t, err)
@@ -277,7 +277,7 @@ func TestConnectionBoundFitsTheProtocol(t *testing.T) {
 			phase.Store(b)
 			before := org.Stats().TLSHandshakes
 
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 			defer cancel()
 			var failures failureCount
 			var wg sync.WaitGroup
@@ -357,7 +357,7 @@ func TestColdBurstIsBounded(t *testing.T) {
 		return rt
 	}
 	tr := newTransport(t, cfg)
-	_, err := tr.Token(context.Background()) // so that the burst is of API calls alone
+	_, err := tr.Token(t.Context()) // so that the burst is of API calls alone
 	require.NoError(t, err)
 	tr.CloseIdleConnections()
 	c := tr.Client()
@@ -382,7 +382,7 @@ func TestFailedProbeReleasesTheWaiters(t *testing.T) {
 		return rt
 	}
 	tr := newTransport(t, cfg)
-	_, err := tr.Token(context.Background())
+	_, err := tr.Token(t.Context())
 	require.NoError(t, err)
 	tr.CloseIdleConnections() // forgets the protocol too
 	for len(dialing) > 0 {
@@ -390,7 +390,7 @@ func TestFailedProbeReleasesTheWaiters(t *testing.T) {
 	}
 	c := tr.Client()
 
-	probeCtx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	probeCtx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	probeErr := make(chan error, 1)
 	go func() {
@@ -403,7 +403,7 @@ func TestFailedProbeReleasesTheWaiters(t *testing.T) {
 	}()
 	<-dialing // the probe is on its way: the next callers wait for it
 
-	ctx, cancelAll := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancelAll := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancelAll()
 	var failures failureCount
 	var wg sync.WaitGroup

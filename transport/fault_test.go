@@ -34,7 +34,7 @@ func TestExpiryUnderLoad(t *testing.T) {
 	tr := newTransport(t, configFor(org))
 	c := tr.Client()
 	url := org.InstanceURL + "/services/data/v65.0/limits"
-	_, err := tr.Token(context.Background())
+	_, err := tr.Token(t.Context())
 	require.NoError(t, err)
 	tokensBefore := org.Stats().TokenRequests
 
@@ -136,7 +136,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 			require.NoError(t, err)
 			c.fault()
 			requestsBefore := org.Stats().TokenRequests
-			ctx := context.Background()
+			ctx := t.Context()
 			if c.ctx > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, c.ctx)
@@ -156,7 +156,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 			if c.ctx > 0 {
 				// The abandoned fetch completes and its token is cached.
 				require.Eventually(t, func() bool {
-					ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+					ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 					defer cancel()
 					_, err := tr.Token(ctx)
 					return err == nil

@@ -1,7 +1,6 @@
 package transport_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -72,7 +71,7 @@ func TestSecretHygiene(t *testing.T) {
 	rec := &recorder{}
 	logger := slog.New(slog.NewJSONHandler(rec, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	org := startOrg(t)
-	ctx := context.Background()
+	ctx := t.Context()
 
 	// Keystores: load, mistype the password, print what was loaded.
 	files, err := org.PKI.WriteFiles(t.TempDir(), password)

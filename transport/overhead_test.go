@@ -53,7 +53,7 @@ func TestHotPathAllocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.CloseIdleConnections()
-	ctx := context.Background()
+	ctx := t.Context()
 	base, err := tr.InstanceURL(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -122,7 +122,7 @@ func TestVerdictFromTheParsedErrorCode(t *testing.T) {
 	cfg := fastRetries(org)
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	tr := newTransport(t, cfg)
-	ctx := context.Background()
+	ctx := t.Context()
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := "/services/apexrest/verdict/" + itoa(i)
@@ -202,7 +202,7 @@ func TestRetriesFollowTheErrorsMeaning(t *testing.T) {
 	}
 	org := startOrg(t)
 	tr := newTransport(t, fastRetries(org))
-	ctx := context.Background()
+	ctx := t.Context()
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := "/services/apexrest/retry/" + itoa(i)
@@ -225,7 +225,7 @@ func TestRetriesFollowTheErrorsMeaning(t *testing.T) {
 func TestRetryAfter(t *testing.T) {
 	org := startOrg(t)
 	tr := newTransport(t, fastRetries(org))
-	ctx := context.Background()
+	ctx := t.Context()
 	_, err := tr.Token(ctx)
 	require.NoError(t, err)
 
@@ -277,7 +277,7 @@ func TestRetryBudget(t *testing.T) {
 	}
 	n := scripted(org, "/services/apexrest/down", failing...)
 	for range 10 {
-		status, _, err := call(context.Background(), tr, http.MethodGet, org.InstanceURL+"/services/apexrest/down")
+		status, _, err := call(t.Context(), tr, http.MethodGet, org.InstanceURL+"/services/apexrest/down")
 		require.NoError(t, err)
 		assert.Equal(t, 503, status)
 	}
@@ -293,7 +293,7 @@ func TestRetryPolicyPerCall(t *testing.T) {
 	org := startOrg(t)
 	tr := newTransport(t, fastRetries(org))
 	n := scripted(org, "/services/apexrest/once", answer{status: 503}, answer{status: 503})
-	status, _, err := call(transport.WithRetryPolicy(context.Background(), transport.NoRetry), tr, http.MethodGet,
+	status, _, err := call(transport.WithRetryPolicy(t.Context(), transport.NoRetry), tr, http.MethodGet,
 		org.InstanceURL+"/services/apexrest/once")
 	require.NoError(t, err)
 	assert.Equal(t, 503, status)
@@ -449,7 +449,7 @@ func TestConnectionFailures(t *testing.T) {
 	cfg := fastRetries(org)
 	cfg.WrapBase = d.wrap
 	tr := newTransport(t, cfg)
-	ctx := context.Background()
+	ctx := t.Context()
 	_, err := tr.Token(ctx)
 	require.NoError(t, err)
 
@@ -516,7 +516,7 @@ func TestLimitInfo(t *testing.T) {
 		w.Header().Set("Sforce-Limit-Info", usage.Load().(string))
 	}))
 	url := org.InstanceURL + "/services/apexrest/usage"
-	ctx := context.Background()
+	ctx := t.Context()
 	_, _, err := call(ctx, tr, http.MethodGet, url)
 	require.NoError(t, err)
 	assert.Equal(t, transport.Usage{Used: 100, Max: 5000}, tr.Stats().APIUsage)
@@ -586,7 +586,7 @@ func TestLocalCertificateRefusalIsNotRetried(t *testing.T) {
 	soon, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(-time.Hour), time.Now().Add(2*time.Second))
 	require.NoError(t, err)
 	org.RegisterMutualAuthCertificate(soon.Leaf())
-	ctx := context.Background()
+	ctx := t.Context()
 
 	var fresh, used countingBase
 	cfg := fastRetries(org)
@@ -625,7 +625,7 @@ func TestTheFakeOrgsLimits(t *testing.T) {
 		cfg.CallRetry = transport.Backoff{MaxAttempts: 30, BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}
 		cfg.RetryBudget = 1000
 		tr := newTransport(t, cfg)
-		_, err := tr.Token(context.Background())
+		_, err := tr.Token(t.Context())
 		require.NoError(t, err)
 		var wg sync.WaitGroup
 		var failures failureCount
@@ -633,7 +633,7 @@ func TestTheFakeOrgsLimits(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				status, body, err := call(context.Background(), tr, http.MethodPost, org.InstanceURL+"/services/apexrest/slow")
+				status, body, err := call(t.Context(), tr, http.MethodPost, org.InstanceURL+"/services/apexrest/slow")
 				if err == nil && status != http.StatusOK {
 					err = errors.New(body)
 				}
@@ -650,7 +650,7 @@ func TestTheFakeOrgsLimits(t *testing.T) {
 		cfg.CallRetry = transport.Backoff{BaseDelay: time.Millisecond}
 		tr := newTransport(t, cfg)
 		url := org.InstanceURL + "/services/data/v" + salesforcetest.APIVersion + "/limits"
-		ctx := context.Background()
+		ctx := t.Context()
 		org.SetAPIUsage(100)
 		before := org.Stats().APIRequests
 		status, body, err := call(ctx, tr, http.MethodGet, url)

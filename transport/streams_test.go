@@ -24,7 +24,7 @@ func TestManyMoreCallersThanStreams(t *testing.T) {
 	t.Cleanup(org.Close)
 	tr := newTransport(t, configFor(org))
 	c := tr.Client()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	var failures atomic.Int64
 	var wg sync.WaitGroup

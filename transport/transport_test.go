@@ -2,7 +2,6 @@ package transport_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -121,7 +120,7 @@ func TestKeystoreInTwoHundredOutOneHandshake(t *testing.T) {
 	assert.Equal(t, int64(1), st.TokenRequests)
 	assert.Equal(t, int64(1), st.APIRequests)
 
-	u, err := tr.InstanceURL(context.Background())
+	u, err := tr.InstanceURL(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, fmt.Sprintf("https://127.0.0.1:%d", org.Port), u.String(), "instance_url gets the mutual TLS port")
 }
@@ -280,7 +279,7 @@ func TestReplayNeedsAReplayableBody(t *testing.T) {
 	tr := newTransport(t, configFor(org))
 	c := tr.Client()
 	url := org.InstanceURL + "/services/data/v65.0/sobjects/Account"
-	_, err := tr.Token(context.Background())
+	_, err := tr.Token(t.Context())
 	require.NoError(t, err)
 
 	org.ExpireAllSessions()
@@ -423,7 +422,7 @@ func TestLogsAndErrorsCarryNoSecrets(t *testing.T) {
 	_, _ = get(t, c, org.InstanceURL+"/services/data/v65.0/limits")
 	org.ExpireAllSessions()
 	_, _ = get(t, c, org.InstanceURL+"/services/data/v65.0/limits")
-	tok, err := tr.Token(context.Background())
+	tok, err := tr.Token(t.Context())
 	require.NoError(t, err)
 
 	outputs := []string{logs.String(), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%+v", tok), fmt.Sprintf("%#v", tok), fmt.Sprintf("%v", tr)}

@@ -1,7 +1,6 @@
 package transport_test
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -65,7 +64,7 @@ func TestATokenForAStrangeHostIsDropped(t *testing.T) {
 	const stray = "127.0.0.9"
 	org := startOrg(t)
 	recorded := strayInstance(t, org, stray)
-	ctx := context.Background()
+	ctx := t.Context()
 
 	tr := newTransport(t, configFor(org))
 	answerToken(org, "https://"+stray)

@@ -124,14 +124,14 @@ func TestBulkProgressOnTerminal(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	b := bulk.NewClient(org.Client(t), bulk.Options{PollInterval: 5 * time.Millisecond})
 	var stderr bytes.Buffer
-	code := runBulkIngest(context.Background(), b, bulkIngestFlags{Object: "Account", Operation: "insert", File: "-"},
+	code := runBulkIngest(t.Context(), b, bulkIngestFlags{Object: "Account", Operation: "insert", File: "-"},
 		bulkIO{stdin: strings.NewReader("Name\nP1\nP2\n"), stdout: &bytes.Buffer{}, stderr: &stderr, isTerminal: true})
 	require.Equal(t, 0, code, stderr.String())
 	assert.Regexp(t, "\r\033\\[Kjobs 1  uploaded 11 B  processed 2  failed 0  elapsed \\d+s", stderr.String())
 
 	stderr.Reset()
 	var stdout bytes.Buffer
-	code = runBulkQuery(context.Background(), b, bulkQueryFlags{SOQL: "SELECT Name FROM Account WHERE Name LIKE 'P%'"},
+	code = runBulkQuery(t.Context(), b, bulkQueryFlags{SOQL: "SELECT Name FROM Account WHERE Name LIKE 'P%'"},
 		bulkIO{stdout: &stdout, stderr: &stderr, isTerminal: true})
 	require.Equal(t, 0, code, stderr.String())
 	assert.Contains(t, stderr.String(), "\r\033[Krecords 2  elapsed")
@@ -140,7 +140,7 @@ func TestBulkProgressOnTerminal(t *testing.T) {
 
 	// Without a terminal, only the summary.
 	stderr.Reset()
-	code = runBulkIngest(context.Background(), b, bulkIngestFlags{Object: "Account", Operation: "insert", File: "-"},
+	code = runBulkIngest(t.Context(), b, bulkIngestFlags{Object: "Account", Operation: "insert", File: "-"},
 		bulkIO{stdin: strings.NewReader("Name\nP3\n"), stdout: &bytes.Buffer{}, stderr: &stderr})
 	require.Equal(t, 0, code)
 	assert.NotContains(t, stderr.String(), "\r")

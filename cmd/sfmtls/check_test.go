@@ -231,7 +231,7 @@ func TestQueryPrintsEveryPageAsJSONLines(t *testing.T) {
 
 func TestFakeOrgPrintsSettingsThatWork(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	out := &syncBuffer{}
 	done := make(chan int)
 	go func() {

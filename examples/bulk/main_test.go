@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,7 +11,7 @@ import (
 // The example upserts the CSV and extracts it again against the fake org.
 func TestUpsertsAndExtractsAgainstTheFakeOrg(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, func(string) string { return "" }), out.String())
+	require.NoError(t, run(t.Context(), &out, func(string) string { return "" }), out.String())
 	s := out.String()
 	assert.Contains(t, s, "1. upsert: 3 processed, 0 failed in 1 job(s)")
 	assert.Regexp(t, `2\. 001\w{15} Acme Rockets \(created: true\)`, s)
@@ -24,7 +23,7 @@ func TestUpsertsAndExtractsAgainstTheFakeOrg(t *testing.T) {
 // Against a real org the external id field must be named.
 func TestNeedsTheExternalIDField(t *testing.T) {
 	env := map[string]string{"SF_LOGIN_URL": "https://acme.my.salesforce.com"}
-	err := run(context.Background(), &bytes.Buffer{}, func(k string) string { return env[k] })
+	err := run(t.Context(), &bytes.Buffer{}, func(k string) string { return env[k] })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "SF_BULK_EXTERNAL_ID")
 }

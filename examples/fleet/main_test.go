@@ -46,7 +46,7 @@ func TestThreeProcessesShareOneLogin(t *testing.T) {
 	env["SF_REDIS_URL"] = "redis://" + rs.addr + "/0"
 	env["SF_TOKEN_ENCRYPTION_KEY"] = randomKey(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	const procs = 3
 	outs := make([][]byte, procs)
@@ -107,7 +107,7 @@ func TestDemoRunsThreeWorkersOnOneLogin(t *testing.T) {
 	rs := startTestRedis(t)
 	env := map[string]string{"SF_REDIS_URL": "redis://" + rs.addr + "/0"}
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, func(k string) string { return env[k] }), out.String())
+	require.NoError(t, run(t.Context(), &out, func(k string) string { return env[k] }), out.String())
 	assert.Contains(t, out.String(), "using a fake org")
 	assert.Contains(t, out.String(), "token encrypted: no")
 	assert.Contains(t, out.String(), "The token is stored unencrypted")
@@ -120,7 +120,7 @@ func TestDemoRunsThreeWorkersOnOneLogin(t *testing.T) {
 func TestDemoStartsItsOwnRedis(t *testing.T) {
 	requireRedisServer(t)
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, func(string) string { return "" }), out.String())
+	require.NoError(t, run(t.Context(), &out, func(string) string { return "" }), out.String())
 	assert.Contains(t, out.String(), "started a throwaway redis-server")
 	assert.Contains(t, out.String(), "The fake org saw 1 token request(s) for 3 workers.")
 }
@@ -144,7 +144,7 @@ func TestRefusesBadSettings(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := run(context.Background(), &out, func(k string) string { return tc.env[k] })
+			err := run(t.Context(), &out, func(k string) string { return tc.env[k] })
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 			assert.NotContains(t, err.Error()+out.String(), "s3cret-pw")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"testing"
 
@@ -15,7 +14,7 @@ import (
 // The example runs end to end against the fake org when no SF_* setting is set.
 func TestRunsAgainstTheFakeOrg(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, func(string) string { return "" }), out.String())
+	require.NoError(t, run(t.Context(), &out, func(string) string { return "" }), out.String())
 	assert.Contains(t, out.String(), "using a fake org")
 	assert.Contains(t, out.String(), "3. query: 5 records")
 	assert.Contains(t, out.String(), `updated to "sfmtls quickstart (updated)"`)
@@ -36,7 +35,7 @@ func TestRunsWithTheSettings(t *testing.T) {
 		"SF_CA_FILE": files.ServerCA, "SF_MTLS_PORT": fmt.Sprint(org.Port),
 	}
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, func(k string) string { return env[k] }), out.String())
+	require.NoError(t, run(t.Context(), &out, func(k string) string { return env[k] }), out.String())
 	assert.NotContains(t, out.String(), "using a fake org")
 	assert.Contains(t, out.String(), "3. query: 2 records")
 }
@@ -44,7 +43,7 @@ func TestRunsWithTheSettings(t *testing.T) {
 // A half-configured environment is refused with the missing settings named.
 func TestNamesMissingSettings(t *testing.T) {
 	env := map[string]string{"SF_LOGIN_URL": "https://acme.my.salesforce.com"}
-	err := run(context.Background(), &bytes.Buffer{}, func(k string) string { return env[k] })
+	err := run(t.Context(), &bytes.Buffer{}, func(k string) string { return env[k] })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "SF_CONSUMER_KEY")
 	assert.Contains(t, err.Error(), "SF_MTLS_KEYSTORE")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -17,7 +16,7 @@ import (
 // The example runs end to end against the fake org when SF_LOGIN_URL is unset.
 func TestRunsAgainstTheFakeOrg(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, func(string) string { return "" }), out.String())
+	require.NoError(t, run(t.Context(), &out, func(string) string { return "" }), out.String())
 	assert.Contains(t, out.String(), "using a fake org")
 	assert.Contains(t, out.String(), "client.p12 (PKCS12)")
 	assert.Contains(t, out.String(), "2 Account records read, 1 token request(s)")
@@ -41,14 +40,14 @@ func TestRunsWithTheSettings(t *testing.T) {
 		"SF_CA_FILE": files.ServerCA, "SF_MTLS_PORT": fmt.Sprint(org.Port),
 	}
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, func(k string) string { return env[k] }), out.String())
+	require.NoError(t, run(t.Context(), &out, func(k string) string { return env[k] }), out.String())
 	assert.Contains(t, out.String(), "connected over mutual TLS")
 }
 
 // A half-configured environment is refused with the missing settings named.
 func TestNamesMissingSettings(t *testing.T) {
 	env := map[string]string{"SF_LOGIN_URL": "https://acme.my.salesforce.com"}
-	err := run(context.Background(), &bytes.Buffer{}, func(k string) string { return env[k] })
+	err := run(t.Context(), &bytes.Buffer{}, func(k string) string { return env[k] })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "SF_CONSUMER_KEY")
 	assert.Contains(t, err.Error(), "SF_MTLS_KEYSTORE")

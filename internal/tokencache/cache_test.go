@@ -73,7 +73,7 @@ func TestCacheSharesOneFetch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tok, err := cache.Token(context.Background())
+			tok, err := cache.Token(t.Context())
 			assert.NoError(t, err)
 			tokens[i] = tok
 		}()
@@ -89,7 +89,7 @@ func TestCacheSharesOneFetch(t *testing.T) {
 func TestCacheInvalidateIsCompareAndSwap(t *testing.T) {
 	org := startOrg(t)
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	old, err := cache.Token(ctx)
 	require.NoError(t, err)
 	cache.Invalidate(old)
@@ -109,7 +109,7 @@ func TestCacheInvalidateIsCompareAndSwap(t *testing.T) {
 func TestCacheInvalidateComparesByValue(t *testing.T) {
 	org := startOrg(t)
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	cached, err := cache.Token(ctx)
 	require.NoError(t, err)
 	copied := *cached
@@ -133,7 +133,7 @@ func TestCacheRefreshesEarlyInTheBackground(t *testing.T) {
 	org := startOrg(t)
 	clock := newClock()
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: 2 * time.Hour, Now: clock.Now})
-	ctx := context.Background()
+	ctx := t.Context()
 	first, err := cache.Token(ctx)
 	require.NoError(t, err)
 
@@ -162,7 +162,7 @@ func TestCacheFailedEarlyRefreshNeverFailsAValidToken(t *testing.T) {
 	org := startOrg(t)
 	clock := newClock()
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: time.Hour, Now: clock.Now})
-	ctx := context.Background()
+	ctx := t.Context()
 	first, err := cache.Token(ctx)
 	require.NoError(t, err)
 
@@ -193,7 +193,7 @@ func TestCacheTouchExtendsTheSession(t *testing.T) {
 	org := startOrg(t)
 	clock := newClock()
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: 2 * time.Hour, Now: clock.Now})
-	ctx := context.Background()
+	ctx := t.Context()
 	tok, err := cache.Token(ctx)
 	require.NoError(t, err)
 	for range 10 { // 10 hours of calls every 30 minutes
@@ -219,14 +219,14 @@ func TestCacheWaiterCancellation(t *testing.T) {
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
 
 	// One impatient caller does not fail a patient one waiting for the same fetch.
-	impatient, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	impatient, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	var wg sync.WaitGroup
 	var patientErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, patientErr = cache.Token(context.Background())
+		_, patientErr = cache.Token(t.Context())
 	}()
 	time.Sleep(5 * time.Millisecond)
 	_, err := cache.Token(impatient)
@@ -247,7 +247,7 @@ func TestCacheAbandonedFetchCompletesAndCaches(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 			defer cancel()
 			_, err := cache.Token(ctx)
 			assert.ErrorIs(t, err, context.DeadlineExceeded)
@@ -255,7 +255,7 @@ func TestCacheAbandonedFetchCompletesAndCaches(t *testing.T) {
 	}
 	wg.Wait()
 	eventually(t, func() bool { return cache.Current() != nil }, "the abandoned fetch still caches its token")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	_, err := cache.Token(ctx)
 	require.NoError(t, err, "the next short-deadline caller gets the cached token")
@@ -266,7 +266,7 @@ func TestCacheAbandonedFetchCompletesAndCaches(t *testing.T) {
 	org.SetTokenDelay(time.Hour)
 	bounded := tokencache.New(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry = retry.Backoff{MaxAttempts: 1}.Or(retry.Login) }),
 		tokencache.Options{FetchTimeout: 100 * time.Millisecond})
-	_, err = bounded.Token(context.Background())
+	_, err = bounded.Token(t.Context())
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
@@ -283,7 +283,7 @@ func TestCacheRemembersRefusals(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				_, err := cache.Token(context.Background())
+				_, err := cache.Token(t.Context())
 				var oe *auth.OAuthError
 				if !assert.ErrorAs(t, err, &oe) {
 					return
@@ -301,14 +301,14 @@ func TestCacheRemembersRefusals(t *testing.T) {
 	clock := newClock()
 	cache = tokencache.New(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Username = "not.approved@example.com" }), tokencache.Options{Now: clock.Now})
 	before := org.Stats().TokenRequests
-	_, err := cache.Token(context.Background())
+	_, err := cache.Token(t.Context())
 	require.Error(t, err)
 	clock.Advance(999 * time.Millisecond)
-	_, err = cache.Token(context.Background())
+	_, err = cache.Token(t.Context())
 	require.Error(t, err)
 	assert.Equal(t, before+1, org.Stats().TokenRequests, "within the first second: remembered")
 	clock.Advance(4*time.Second + 2*time.Millisecond)
-	_, err = cache.Token(context.Background())
+	_, err = cache.Token(t.Context())
 	require.Error(t, err)
 	assert.Equal(t, before+2, org.Stats().TokenRequests, "after 5 s: asked again")
 
@@ -317,7 +317,7 @@ func TestCacheRemembersRefusals(t *testing.T) {
 	transient := tokencache.New(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry = retry.Backoff{MaxAttempts: 1}.Or(retry.Login) }), tokencache.Options{})
 	before = org.Stats().TokenRequests
 	for range 3 {
-		_, err = transient.Token(context.Background())
+		_, err = transient.Token(t.Context())
 		require.Error(t, err)
 	}
 	assert.Equal(t, before+3, org.Stats().TokenRequests)
@@ -331,7 +331,7 @@ func TestCacheLoginRateExceededOpensTheCircuit(t *testing.T) {
 	org.FailTokenRequestsWith(1, oauthRefusal(http.StatusBadRequest, "invalid_grant", "login rate exceeded"))
 	clock := newClock()
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{Now: clock.Now})
-	ctx := context.Background()
+	ctx := t.Context()
 	_, err := cache.Token(ctx)
 	var rate *auth.LoginRateExceededError
 	require.ErrorAs(t, err, &rate)
@@ -378,7 +378,7 @@ func TestCacheRefusesUnusableTokenAnswers(t *testing.T) {
 			org.FailTokenRequestsWith(1, tokenAnswer(c.fields))
 			clock := newClock()
 			cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{Now: clock.Now, Check: tokencheck.Checker(org.URL, nil)})
-			_, err := cache.Token(context.Background())
+			_, err := cache.Token(t.Context())
 			var ite *auth.InvalidTokenError
 			require.ErrorAs(t, err, &ite)
 			assert.Equal(t, c.field, ite.Field)
@@ -387,7 +387,7 @@ func TestCacheRefusesUnusableTokenAnswers(t *testing.T) {
 			assert.Nil(t, cache.Current(), "nothing cached")
 
 			clock.Advance(5*time.Second + time.Millisecond)
-			tok, err := cache.Token(context.Background())
+			tok, err := cache.Token(t.Context())
 			require.NoError(t, err, "a good token is fetched once the refusal window passes")
 			assert.Equal(t, "https://127.0.0.1", tok.InstanceURL)
 			assert.Equal(t, int64(2), org.Stats().TokenRequests)
@@ -401,7 +401,7 @@ func TestCacheHotPathAllocatesNothing(t *testing.T) {
 	org := startOrg(t)
 	for _, timeout := range []time.Duration{0, time.Hour} {
 		cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: timeout})
-		ctx := context.Background()
+		ctx := t.Context()
 		_, err := cache.Token(ctx)
 		require.NoError(t, err)
 		allocs := testing.AllocsPerRun(1000, func() {
