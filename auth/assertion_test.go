@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/sfmtls/sfmtls/internal/errs"
-	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sfmtls/sfmtls/internal/errs"
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 )
 
 func TestSignAssertion(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/internal/retry"
+	"github.com/sfmtls/sfmtls/internal/tokencodec"
 )
 
 // OAuthError is Salesforce's refusal of a token request: the OAuth error and
@@ -227,3 +228,14 @@ func retryable(err error) bool {
 	}
 	return false
 }
+
+// ErrStoreUnavailable marks a Store failure that says nothing about the token:
+// the store cannot be reached or did not answer in time. A Store wraps its
+// transport errors with it; the client then stops asking the store for a
+// while and logs in by itself meanwhile.
+var ErrStoreUnavailable = errors.New("auth: token store unavailable")
+
+// ErrStoredToken marks stored bytes that are not a token this SDK can read:
+// malformed, oversized, written by another version, or (redisstore) encrypted
+// with another key. The client logs in and replaces them.
+var ErrStoredToken = tokencodec.ErrStoredToken

@@ -2,9 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
-
-	"github.com/sfmtls/sfmtls/internal/tokencodec"
 )
 
 // Store shares tokens between processes that log in as the same user: a file
@@ -37,14 +34,3 @@ type Store interface {
 	// lock is released, not poll tightly. unlock is safe to call once.
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
-
-// ErrStoreUnavailable marks a Store failure that says nothing about the token:
-// the store cannot be reached or did not answer in time. A Store wraps its
-// transport errors with it; the client then stops asking the store for a
-// while and logs in by itself meanwhile.
-var ErrStoreUnavailable = errors.New("auth: token store unavailable")
-
-// ErrStoredToken marks stored bytes that are not a token this SDK can read:
-// malformed, oversized, written by another version, or (redisstore) encrypted
-// with another key. The client logs in and replaces them.
-var ErrStoredToken = tokencodec.ErrStoredToken

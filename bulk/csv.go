@@ -64,7 +64,6 @@ package bulk
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -131,57 +130,6 @@ func (f Format) jobFields() (delimiter, lineEnding string) {
 	}
 	return delimiterNames[d], "LF"
 }
-
-// Sentinel errors, for errors.Is.
-var (
-	// ErrFormat means a Format field has a value the API does not accept.
-	ErrFormat = errors.New("bulk: invalid CSV format")
-	// ErrType means the record type cannot be mapped to CSV columns.
-	ErrType = errors.New("bulk: record type has no CSV mapping")
-	// ErrValue means a value cannot be written to, or read from, a cell.
-	ErrValue = errors.New("bulk: invalid cell value")
-	// ErrHeader means a CSV header is unusable (empty, duplicate column, too
-	// long).
-	ErrHeader = errors.New("bulk: invalid CSV header")
-	// ErrRecordTooLarge means one record exceeded Format.MaxRecordBytes.
-	ErrRecordTooLarge = errors.New("bulk: CSV record too large")
-)
-
-// EncodeError reports a value the encoder could not write. Record counts data
-// rows from 1. The message never includes the value itself.
-type EncodeError struct {
-	Record int
-	Column string
-	Err    error
-}
-
-func (e *EncodeError) Error() string {
-	return fmt.Sprintf("bulk: record %d, column %s: %s", e.Record, e.Column, unprefixed(e.Err))
-}
-
-// Unwrap returns the underlying error.
-func (e *EncodeError) Unwrap() error { return e.Err }
-
-// DecodeError reports a cell or line the decoder could not read. Line is the
-// 1-based line in the input, Record counts data rows from 1 (0 for the
-// header), Column is the header name (empty when the whole line is at fault).
-// The message never includes the cell's content.
-type DecodeError struct {
-	Line   int
-	Record int
-	Column string
-	Err    error
-}
-
-func (e *DecodeError) Error() string {
-	if e.Column == "" {
-		return fmt.Sprintf("bulk: line %d (record %d): %s", e.Line, e.Record, unprefixed(e.Err))
-	}
-	return fmt.Sprintf("bulk: line %d (record %d), column %s: %s", e.Line, e.Record, e.Column, unprefixed(e.Err))
-}
-
-// Unwrap returns the underlying error.
-func (e *DecodeError) Unwrap() error { return e.Err }
 
 // unprefixed is err's message without this package's prefix, for an error
 // that wraps it and says "bulk: " itself.

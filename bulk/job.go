@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -72,37 +71,6 @@ type JobInfo struct {
 	ErrorMessage            string    `json:"errorMessage,omitempty"`
 	// Query is the SOQL of a query job.
 	Query string `json:"query,omitempty"`
-}
-
-// ErrJobFailed and ErrJobAborted match a *JobError by the job's final state.
-var (
-	ErrJobFailed  = errors.New("bulk: job failed")
-	ErrJobAborted = errors.New("bulk: job aborted")
-)
-
-// ErrUploadTooLarge: the data of one upload exceeded Options.MaxUploadBytes
-// (a record alone larger than the limit cannot be sent at all).
-var ErrUploadTooLarge = errors.New("bulk: upload exceeds the size limit")
-
-// JobError is a job that ended Failed or Aborted. Job.ErrorMessage carries
-// Salesforce's errorMessage. It matches ErrJobFailed or ErrJobAborted.
-type JobError struct {
-	Job JobInfo
-}
-
-// Error names the job, its state, errorMessage and counts.
-func (e *JobError) Error() string {
-	msg := fmt.Sprintf("bulk: job %s %s", e.Job.ID, e.Job.State)
-	if e.Job.ErrorMessage != "" {
-		msg += ": " + e.Job.ErrorMessage
-	}
-	return fmt.Sprintf("%s (%d records processed, %d failed)", msg, e.Job.NumberRecordsProcessed, e.Job.NumberRecordsFailed)
-}
-
-// Is matches ErrJobFailed and ErrJobAborted.
-func (e *JobError) Is(target error) bool {
-	return (target == ErrJobFailed && e.Job.State == StateFailed) ||
-		(target == ErrJobAborted && e.Job.State == StateAborted)
 }
 
 // Options tune a Client. The zero value is ready to use.

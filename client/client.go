@@ -173,22 +173,6 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	return nil
 }
 
-// ResponseTooLargeError: an answer was longer than the Client's
-// MaxResponseBytes, and was not decoded.
-type ResponseTooLargeError struct {
-	Method, Path string
-	Limit        int64
-}
-
-func (e *ResponseTooLargeError) Error() string {
-	return fmt.Sprintf("client: %s %s: the answer is longer than %d bytes", e.Method, e.Path, e.Limit)
-}
-
-// Fix says what to do about it.
-func (e *ResponseTooLargeError) Fix() string {
-	return "select fewer fields or records (a smaller LIMIT, or Bulk API 2.0 for large reads), or raise Config.MaxResponseBytes"
-}
-
 // boundedReader fails, rather than truncates, past its limit.
 type boundedReader struct {
 	r            io.Reader

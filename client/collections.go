@@ -27,14 +27,6 @@ const (
 	defaultCollectionParallelism = 4
 )
 
-// ErrInvalidRequest marks a call the SDK refuses before sending anything,
-// such as an update record without an Id; the error says which and how to fix it.
-var ErrInvalidRequest = errors.New("client: invalid request")
-
-func invalidRequest(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
-}
-
 // CollectionOptions tunes an sObject Collections call.
 //
 // Records are sent in chunks of 200 (retrieve: 2,000 ids), one API call each.
@@ -107,74 +99,6 @@ func (c Chunk) OutcomeUnknown() bool {
 		return true
 	}
 	return apiErr.StatusCode >= 500 && !apiErr.notProcessed()
-}
-
-// CollectionError reports a Collections call in which some chunks got no
-// per-record results. The results of every answered chunk are still in the
-// slice the call returned; the records of the other chunks hold zero values.
-type CollectionError struct {
-	Operation string  // create, update, upsert, delete or retrieve
-	SObject   string  // empty for delete
-	Chunks    []Chunk // every chunk of the call, in input order
-}
-
-// Failed returns the chunks that failed or were not sent.
-func (e *CollectionError) Failed() []Chunk {
-	var out []Chunk
-	for _, c := range e.Chunks {
-		if c.State != ChunkAnswered {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// Error counts the chunks by state and names up to three failed ones with
-// their records and cause.
-func (e *CollectionError) Error() string {
-	var b strings.Builder
-	answered, failed, notSent := 0, 0, 0
-	for _, c := range e.Chunks {
-		switch c.State {
-		case ChunkAnswered:
-			answered++
-		case ChunkFailed:
-			failed++
-		default:
-			notSent++
-		}
-	}
-	fmt.Fprintf(&b, "client: %s", e.Operation)
-	if e.SObject != "" {
-		fmt.Fprintf(&b, " %s", e.SObject)
-	}
-	fmt.Fprintf(&b, ": %d of %d chunks answered, %d failed, %d not sent", answered, len(e.Chunks), failed, notSent)
-	shown := 0
-	for _, c := range e.Chunks {
-		if c.State != ChunkFailed || shown == 3 {
-			continue
-		}
-		shown++
-		fmt.Fprintf(&b, "; records %d–%d: %v", c.Start, c.End-1, c.Err)
-		if c.OutcomeUnknown() {
-			b.WriteString(" (outcome unknown: not resent)")
-		}
-	}
-	if failed > shown {
-		fmt.Fprintf(&b, "; and %d more failed chunks", failed-shown)
-	}
-	return b.String()
-}
-
-// Unwrap returns the chunks' errors, for errors.Is and errors.As.
-func (e *CollectionError) Unwrap() []error {
-	var out []error
-	for _, c := range e.Chunks {
-		if c.Err != nil {
-			out = append(out, c.Err)
-		}
-	}
-	return out
 }
 
 // UnmarshalJSON reads an error of either form Salesforce sends: the REST

@@ -18,18 +18,6 @@ import (
 	"github.com/sfmtls/sfmtls/transport"
 )
 
-// ErrConfig matches every configuration error of the SDK: each problem that
-// New finds in a Config, and each setting ConfigFromEnv cannot read. Every
-// one is also a *ConfigError naming its field.
-var ErrConfig = errs.ErrConfig
-
-// ConfigError is one problem with one field of a Config: Field names it,
-// Setting names the SF_* variable it was read from (by ConfigFromEnv), Error
-// says what is wrong and Fix how to mend it. New and ConfigFromEnv return
-// every problem at once, joined: errors.As finds the first, and
-// errors.Join's Unwrap() []error lists them all.
-type ConfigError = errs.ConfigError
-
 // Config is everything a Client needs: the one value a program writes. Only
 // LoginURL, ConsumerKey, Username and MTLS are required; every other field's
 // zero value is the usual choice. ConfigFromEnv reads it from SF_* variables.

@@ -1,11 +1,13 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/errs"
 	"github.com/sfmtls/sfmtls/internal/retry"
 )
 
@@ -79,4 +81,125 @@ func (e *APIError) Fix() string {
 		}
 	}
 	return ""
+}
+
+// ResponseTooLargeError: an answer was longer than the Client's
+// MaxResponseBytes, and was not decoded.
+type ResponseTooLargeError struct {
+	Method, Path string
+	Limit        int64
+}
+
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("client: %s %s: the answer is longer than %d bytes", e.Method, e.Path, e.Limit)
+}
+
+// Fix says what to do about it.
+func (e *ResponseTooLargeError) Fix() string {
+	return "select fewer fields or records (a smaller LIMIT, or Bulk API 2.0 for large reads), or raise Config.MaxResponseBytes"
+}
+
+// ErrInvalidRequest marks a call the SDK refuses before sending anything,
+// such as an update record without an Id; the error says which and how to fix it.
+var ErrInvalidRequest = errors.New("client: invalid request")
+
+func invalidRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+}
+
+// CollectionError reports a Collections call in which some chunks got no
+// per-record results. The results of every answered chunk are still in the
+// slice the call returned; the records of the other chunks hold zero values.
+type CollectionError struct {
+	Operation string  // create, update, upsert, delete or retrieve
+	SObject   string  // empty for delete
+	Chunks    []Chunk // every chunk of the call, in input order
+}
+
+// Failed returns the chunks that failed or were not sent.
+func (e *CollectionError) Failed() []Chunk {
+	var out []Chunk
+	for _, c := range e.Chunks {
+		if c.State != ChunkAnswered {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Error counts the chunks by state and names up to three failed ones with
+// their records and cause.
+func (e *CollectionError) Error() string {
+	var b strings.Builder
+	answered, failed, notSent := 0, 0, 0
+	for _, c := range e.Chunks {
+		switch c.State {
+		case ChunkAnswered:
+			answered++
+		case ChunkFailed:
+			failed++
+		default:
+			notSent++
+		}
+	}
+	fmt.Fprintf(&b, "client: %s", e.Operation)
+	if e.SObject != "" {
+		fmt.Fprintf(&b, " %s", e.SObject)
+	}
+	fmt.Fprintf(&b, ": %d of %d chunks answered, %d failed, %d not sent", answered, len(e.Chunks), failed, notSent)
+	shown := 0
+	for _, c := range e.Chunks {
+		if c.State != ChunkFailed || shown == 3 {
+			continue
+		}
+		shown++
+		fmt.Fprintf(&b, "; records %d–%d: %v", c.Start, c.End-1, c.Err)
+		if c.OutcomeUnknown() {
+			b.WriteString(" (outcome unknown: not resent)")
+		}
+	}
+	if failed > shown {
+		fmt.Fprintf(&b, "; and %d more failed chunks", failed-shown)
+	}
+	return b.String()
+}
+
+// Unwrap returns the chunks' errors, for errors.Is and errors.As.
+func (e *CollectionError) Unwrap() []error {
+	var out []error
+	for _, c := range e.Chunks {
+		if c.Err != nil {
+			out = append(out, c.Err)
+		}
+	}
+	return out
+}
+
+// ErrConfig matches every configuration error of the SDK: each problem that
+// New finds in a Config, and each setting ConfigFromEnv cannot read. Every
+// one is also a *ConfigError naming its field.
+var ErrConfig = errs.ErrConfig
+
+// ConfigError is one problem with one field of a Config: Field names it,
+// Setting names the SF_* variable it was read from (by ConfigFromEnv), Error
+// says what is wrong and Fix how to mend it. New and ConfigFromEnv return
+// every problem at once, joined: errors.As finds the first, and
+// errors.Join's Unwrap() []error lists them all.
+type ConfigError = errs.ConfigError
+
+// PaginationError: a query answer would make the iterator loop: a
+// nextRecordsUrl it already followed, or a page that is not done yet holds no
+// records and so brings the end no closer.
+type PaginationError struct {
+	NextRecordsURL string // without the query
+	Reason         string
+}
+
+func (e *PaginationError) Error() string {
+	return fmt.Sprintf("client: query pagination stopped at %s: %s", e.NextRecordsURL, e.Reason)
+}
+
+// Fix says what to do about it.
+func (e *PaginationError) Fix() string {
+	return "Salesforce's pages always advance; check what answers for the org (a proxy or a custom endpoint), and run the query again"
 }

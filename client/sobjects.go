@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -152,23 +151,6 @@ func Query[T any](ctx context.Context, c *Client, soql string) iter.Seq2[T, erro
 // QueryAll is Query including deleted and archived records.
 func QueryAll[T any](ctx context.Context, c *Client, soql string) iter.Seq2[T, error] {
 	return queryPages[T](ctx, c, "queryAll", soql)
-}
-
-// PaginationError: a query answer would make the iterator loop: a
-// nextRecordsUrl it already followed, or a page that is not done yet holds no
-// records and so brings the end no closer.
-type PaginationError struct {
-	NextRecordsURL string // without the query
-	Reason         string
-}
-
-func (e *PaginationError) Error() string {
-	return fmt.Sprintf("client: query pagination stopped at %s: %s", e.NextRecordsURL, e.Reason)
-}
-
-// Fix says what to do about it.
-func (e *PaginationError) Fix() string {
-	return "Salesforce's pages always advance; check what answers for the org (a proxy or a custom endpoint), and run the query again"
 }
 
 // checkPage ends pagination that would not: each nextRecordsUrl is followed

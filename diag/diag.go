@@ -91,17 +91,6 @@ func (r *Report) Err() error {
 	return nil
 }
 
-// StepError is a check that failed at Step.
-type StepError struct {
-	Step string
-	Err  error
-}
-
-func (e *StepError) Error() string { return fmt.Sprintf("diag: %s failed: %v", e.Step, e.Err) }
-
-// Unwrap returns the step's error.
-func (e *StepError) Unwrap() error { return e.Err }
-
 // ServeHTTP answers with the report as JSON: 200 when it passed, 503 when not.
 func (r *Report) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
@@ -128,10 +117,6 @@ func (x *run) fail(name string, err error, warnings []string) Report {
 	}
 	return x.r
 }
-
-// ErrNoLoginURL: a TokenSource without LoginURL leaves the handshake step no
-// login host to probe, and the TokenSource gave no token to take the instance URL from.
-var ErrNoLoginURL = errors.New("diag: no LoginURL to probe, and the TokenSource gave no token to take the instance URL from")
 
 // stepOf is the step at which a problem with a Config field shows.
 func stepOf(field string) string {

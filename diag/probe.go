@@ -20,15 +20,6 @@ import (
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
-// ErrRefusedAfterHandshake: under TLS 1.3 the server dropped the connection
-// right after a handshake in which the client certificate was sent, which is
-// how a TLS 1.3 server refuses a certificate when its alert is lost.
-var ErrRefusedAfterHandshake = errors.New("the server closed the connection right after the TLS 1.3 handshake: bad certificate")
-
-// ErrCertificateNotSent: the server answered with Salesforce's HTML page
-// saying no client certificate was provided, though this side offered one.
-var ErrCertificateNotSent = errors.New("the server answered that no client certificate was provided")
-
 // maxProbeBody bounds what the probe reads of an answer.
 const maxProbeBody = 64 << 10
 
