@@ -172,7 +172,7 @@ func (s *Store) open(tokenKey string, data []byte) ([]byte, error) {
 		return data[1:], nil
 	case formatEncrypted:
 		if s.aead == nil {
-			return nil, fmt.Errorf("redisstore: %w: stored encrypted; give this store the same EncryptionKey", auth.ErrStoredToken)
+			return nil, fmt.Errorf("redisstore: %w: stored encrypted, and this store has no EncryptionKey", auth.ErrStoredToken)
 		}
 		n := s.aead.NonceSize()
 		if len(data) < 1+n {
