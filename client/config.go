@@ -2,7 +2,6 @@ package client
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/certfile"
 	"github.com/sfmtls/sfmtls/internal/errs"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/transport"
@@ -320,31 +320,9 @@ func secretSetting(name string, getenv func(string) string) (keystore.Secret, er
 // rootsWith returns the system's roots plus every certificate of a PEM file
 // (or one DER certificate).
 func rootsWith(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
+	certs, err := certfile.Read(path)
 	if err != nil {
-		return nil, fmt.Errorf("client: cannot read the CA file: %w", err)
-	}
-	var certs []*x509.Certificate
-	for rest := data; ; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("client: CA file %s: %w", path, err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		c, err := x509.ParseCertificate(data)
-		if err != nil {
-			return nil, fmt.Errorf("client: CA file %s holds no PEM certificate (nor one DER certificate)", path)
-		}
-		certs = append(certs, c)
+		return nil, fmt.Errorf("client: %w", err)
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil {

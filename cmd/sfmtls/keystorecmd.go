@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sfmtls/sfmtls/certgen"
-	"github.com/sfmtls/sfmtls/cmd/sfmtls/internal/settings"
+	"github.com/sfmtls/sfmtls/internal/certfile"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -96,7 +96,7 @@ func (f *checkFlags) check(e *env, key crypto.Signer, chain []*x509.Certificate)
 		opts.Purpose = certgen.PurposeJWT
 	}
 	if f.caFile != "" {
-		roots, err := settings.ReadCertificates(f.caFile)
+		roots, err := certfile.Read(f.caFile)
 		if err != nil {
 			return fmt.Errorf("--ca: %w", err)
 		}
@@ -147,12 +147,12 @@ a separate password (--key-password-file or SF_KEY_PASSWORD).`,
 			if err != nil {
 				return err
 			}
-			chain, err := settings.ReadCertificates(certPath)
+			chain, err := certfile.Read(certPath)
 			if err != nil {
 				return err
 			}
 			for _, p := range chainPaths {
-				more, err := settings.ReadCertificates(p)
+				more, err := certfile.Read(p)
 				if err != nil {
 					return err
 				}

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/certgen"
-	"github.com/sfmtls/sfmtls/cmd/sfmtls/internal/settings"
+	"github.com/sfmtls/sfmtls/internal/certfile"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
@@ -31,7 +31,7 @@ func writeCerts(t *testing.T, path string, certs ...*x509.Certificate) string {
 
 func readCert(t *testing.T, path string) *x509.Certificate {
 	t.Helper()
-	certs, err := settings.ReadCertificates(path)
+	certs, err := certfile.Read(path)
 	require.NoError(t, err)
 	require.Len(t, certs, 1)
 	return certs[0]

@@ -63,7 +63,7 @@ func eventually(t *testing.T, cond func() bool, msg string) {
 }
 
 func TestCacheSharesOneFetch(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	org.SetTokenDelay(50 * time.Millisecond)
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
 	const callers = 200
@@ -87,7 +87,7 @@ func TestCacheSharesOneFetch(t *testing.T) {
 }
 
 func TestCacheInvalidateIsCompareAndSwap(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
 	ctx := t.Context()
 	old, err := cache.Token(ctx)
@@ -107,7 +107,7 @@ func TestCacheInvalidateIsCompareAndSwap(t *testing.T) {
 // A token that comes back from elsewhere (a shared store, another process) is a
 // new value for the same session: invalidating by value must still drop it.
 func TestCacheInvalidateComparesByValue(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
 	ctx := t.Context()
 	cached, err := cache.Token(ctx)
@@ -130,7 +130,7 @@ func TestCacheInvalidateComparesByValue(t *testing.T) {
 // With SessionTimeout, a token near the end of its session is refreshed in the
 // background: the caller gets the still-valid token at once.
 func TestCacheRefreshesEarlyInTheBackground(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	clock := newClock()
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: 2 * time.Hour, Now: clock.Now})
 	ctx := t.Context()
@@ -159,7 +159,7 @@ func TestCacheRefreshesEarlyInTheBackground(t *testing.T) {
 // The failure observed: with SessionTimeout set, a 503 inside the refresh
 // margin failed the call although the token had time left.
 func TestCacheFailedEarlyRefreshNeverFailsAValidToken(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	clock := newClock()
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: time.Hour, Now: clock.Now})
 	ctx := t.Context()
@@ -190,7 +190,7 @@ func TestCacheFailedEarlyRefreshNeverFailsAValidToken(t *testing.T) {
 // Salesforce's session timeout is an inactivity timeout: each successful call
 // (Touch) extends the session, so a busy token is never refreshed.
 func TestCacheTouchExtendsTheSession(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	clock := newClock()
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: 2 * time.Hour, Now: clock.Now})
 	ctx := t.Context()
@@ -214,7 +214,7 @@ func TestCacheTouchExtendsTheSession(t *testing.T) {
 }
 
 func TestCacheWaiterCancellation(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	org.SetTokenDelay(300 * time.Millisecond)
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
 
@@ -239,7 +239,7 @@ func TestCacheWaiterCancellation(t *testing.T) {
 // The failure observed: callers with short deadlines that all gave up cancelled
 // the fetch, so nothing was cached and each new caller logged in again.
 func TestCacheAbandonedFetchCompletesAndCaches(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	org.SetTokenDelay(200 * time.Millisecond)
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{FetchTimeout: 5 * time.Second})
 	var wg sync.WaitGroup
@@ -273,7 +273,7 @@ func TestCacheAbandonedFetchCompletesAndCaches(t *testing.T) {
 // The failure observed: 8 callers against 400 invalid_grant made 431 token
 // requests in 0.5 s. A refusal is remembered for a jittered 1–5 s.
 func TestCacheRemembersRefusals(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	cache := tokencache.New(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Username = "not.approved@example.com" }), tokencache.Options{})
 	var wg sync.WaitGroup
 	var calls atomic.Int64
@@ -327,7 +327,7 @@ func TestCacheRemembersRefusals(t *testing.T) {
 // Help 000381578: more than 3,600 logins per user per hour). It stops logins
 // for minutes, with an error that says so.
 func TestCacheLoginRateExceededOpensTheCircuit(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	org.FailTokenRequestsWith(1, oauthRefusal(http.StatusBadRequest, "invalid_grant", "login rate exceeded"))
 	clock := newClock()
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{Now: clock.Now})
@@ -374,7 +374,7 @@ func TestCacheRefusesUnusableTokenAnswers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			org := startOrg(t)
+			org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 			org.FailTokenRequestsWith(1, tokenAnswer(c.fields))
 			clock := newClock()
 			cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{Now: clock.Now, Check: tokencheck.Checker(org.URL, nil)})
@@ -398,7 +398,7 @@ func TestCacheRefusesUnusableTokenAnswers(t *testing.T) {
 // The per-request path: Token with a cached token, then Touch. It must stay
 // allocation-free: it is part of the transport's hot path (bench/README.md).
 func TestCacheHotPathAllocatesNothing(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	for _, timeout := range []time.Duration{0, time.Hour} {
 		cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{SessionTimeout: timeout})
 		ctx := t.Context()
@@ -446,7 +446,7 @@ func startOrgB(b *testing.B) *salesforcetest.Org {
 // one login between them; a rejected token is replaced once; a file with wider
 // permissions or garbage is replaced transparently.
 func TestCacheSharesThroughTheFileStore(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	s, err := auth.NewFileStore(t.TempDir())
 	require.NoError(t, err)
 	key := storekey.Key(org.URL, org.ConsumerKey, org.Username)
@@ -518,7 +518,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // A Store without a StoreKey names no identity: the cache says so and keeps
 // the token to itself rather than share it under a made-up name.
 func TestCacheWithoutStoreKeyDoesNotShare(t *testing.T) {
-	org := startOrg(t)
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	dir := t.TempDir()
 	s, err := auth.NewFileStore(dir)
 	require.NoError(t, err)
@@ -531,14 +531,6 @@ func TestCacheWithoutStoreKeyDoesNotShare(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Empty(t, entries, "nothing stored")
-}
-
-func startOrg(t *testing.T) *salesforcetest.Org {
-	t.Helper()
-	org, err := salesforcetest.Start(salesforcetest.Config{})
-	require.NoError(t, err)
-	t.Cleanup(org.Close)
-	return org
 }
 
 // sourceFor returns a JWTBearer for org over a mutual TLS client; edit tweaks the config.

@@ -5,11 +5,8 @@
 package settings
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -107,38 +104,6 @@ func (s *Settings) Check() error {
 		return fmt.Errorf("%w: %s", ErrMissing, strings.Join(missing, ", "))
 	}
 	return nil
-}
-
-// ReadCertificates reads every certificate of a PEM file (or one DER
-// certificate), leaf first as a CA delivers them.
-func ReadCertificates(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the certificate file: %w", err)
-	}
-	var certs []*x509.Certificate
-	rest := data
-	for {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("certificate file %s: %w", path, err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		if c, err := x509.ParseCertificate(data); err == nil {
-			return []*x509.Certificate{c}, nil
-		}
-		return nil, fmt.Errorf("certificate file %s holds no PEM certificate (nor one DER certificate)", path)
-	}
-	return certs, nil
 }
 
 // Getenv returns getenv overlaid with the flags: each variable SF_X_Y of a
