@@ -42,8 +42,11 @@ type Client struct {
 // (matching ErrConfig) naming its field, joined. New fetches nothing: the
 // first call logs in.
 func New(cfg Config) (*Client, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
+	// Each field is checked once: transport.New checks its share before it
+	// builds anything; when the client's own fields are wrong, nothing is
+	// built and the transport's share is only checked, for a complete answer.
+	if own := cfg.checkOwn(); own != nil {
+		return nil, errors.Join(cfg.transport().Validate(), own)
 	}
 	tr, err := transport.New(cfg.transport())
 	if err != nil {

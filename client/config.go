@@ -167,13 +167,10 @@ func (c Config) transport() transport.Config {
 	}
 }
 
-// validate returns every problem of c, the transport's fields and the
-// client's, joined.
-func (c Config) validate() error {
+// checkOwn returns the problems of the fields only the client reads, joined;
+// transport.Config.Validate checks the others.
+func (c Config) checkOwn() error {
 	var problems []error
-	if err := c.transport().Validate(); err != nil {
-		problems = append(problems, err)
-	}
 	if v := strings.TrimPrefix(c.APIVersion, "v"); v != "" {
 		if f, err := strconv.ParseFloat(v, 64); err != nil || f <= 0 {
 			problems = append(problems, errs.New("APIVersion", fmt.Sprintf("%q is not a version", c.APIVersion),
