@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sfmtls/sfmtls/certgen"
+	"github.com/sfmtls/sfmtls/internal/testtool"
 )
 
 var subject = pkix.Name{
@@ -38,9 +39,7 @@ var subject = pkix.Name{
 // tool runs an interoperability tool; CI installs openssl, so a missing one fails.
 func tool(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Fatalf("%s is not installed: the interoperability tests need it (Debian: apt-get install openssl)", name)
-	}
+	testtool.Need(t, name)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // never hang CI on a stuck tool
 	defer cancel()
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sfmtls/sfmtls/internal/testtool"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -34,9 +35,7 @@ func wTool(t *testing.T, name string, args ...string) string {
 
 func wToolErr(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Fatalf("%s is not installed: the interoperability tests need it (Debian: apt-get install openjdk-17-jre-headless openssl)", name)
-	}
+	testtool.Need(t, name)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // never hang CI on a stuck tool
 	defer cancel()
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()

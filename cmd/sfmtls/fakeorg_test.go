@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sfmtls/sfmtls/internal/testtool"
 )
 
 // fakeOrg runs `sfmtls fake-org args...` until the test ends and returns its
@@ -72,6 +74,8 @@ func lineWithPrefix(t *testing.T, out, prefix string) string {
 // object; the printed curl line works; the control endpoint drives the org;
 // and the temporary folder with the private keys is gone after Ctrl-C.
 func TestFakeOrgServesClientsInAnyLanguage(t *testing.T) {
+	testtool.Need(t, "curl")
+	testtool.Need(t, "openssl")
 	seed := filepath.Join(t.TempDir(), "seed.json")
 	require.NoError(t, os.WriteFile(seed, []byte(`{
 		"objects": [{"name": "Invoice__c", "fields": [{"name": "Amount__c", "type": "currency", "required": true}]}],

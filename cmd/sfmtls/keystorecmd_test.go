@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sfmtls/sfmtls/internal/testtool"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
@@ -295,11 +296,8 @@ func TestSeparateKeyPassword(t *testing.T) {
 // and OpenSSL. CI installs both (openjdk-17-jre-headless, openssl); a missing
 // tool fails the test.
 func TestWrittenStoresOpenInKeytoolAndOpenSSL(t *testing.T) {
-	for _, tool := range []string{"keytool", "openssl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed (Debian: openjdk-17-jre-headless, openssl): %v", tool, err)
-		}
-	}
+	testtool.Need(t, "keytool")
+	testtool.Need(t, "openssl")
 	pki, f := newCAFiles(t)
 	dir := t.TempDir()
 	pwFile := filepath.Join(dir, "pw")

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sfmtls/sfmtls/internal/testtool"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
@@ -187,7 +188,5 @@ func startTestRedis(t *testing.T) *localRedis {
 
 func requireRedisServer(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redis-server is not installed (apt-get install redis-server): %v", err)
-	}
+	testtool.Need(t, "redis-server")
 }
