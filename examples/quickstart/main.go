@@ -3,12 +3,16 @@
 //
 //	go run ./examples/quickstart
 //
-// It reads the SF_* settings of the README with client.ConfigFromEnv: with
-// SF_LOGIN_URL, SF_CONSUMER_KEY, SF_USERNAME, SF_MTLS_KEYSTORE and the others
-// it runs against a real org, and the Account it creates is deleted at the end.
-// With neither SF_LOGIN_URL nor SF_MTLS_KEYSTORE set it starts a fake org
-// in-process (salesforcetest), writes a JKS and a PKCS#12 keystore for it, and
-// reads the same settings pointed at the fake org and those files.
+// With no SF_* settings it starts a fake org in-process (salesforcetest),
+// writes a JKS and a PKCS#12 keystore for it in a temporary folder, runs
+// against it, and removes the folder at the end.
+//
+// To run it against a real org, set at least SF_LOGIN_URL (the My Domain URL),
+// SF_CONSUMER_KEY, SF_USERNAME, SF_MTLS_KEYSTORE and
+// SF_MTLS_KEYSTORE_PASSWORD, and SF_JWT_KEYSTORE with its
+// SF_JWT_KEYSTORE_PASSWORD when another key signs the JWT: it reads them with
+// client.ConfigFromEnv (docs/setup.md lists every SF_* setting). The Account
+// it creates there is deleted at the end.
 //
 // It imports only the SDK's public packages: copy it into your own module.
 package main
@@ -96,6 +100,11 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	fmt.Fprintf(w, "4. created, updated to %q, and deleted Account %s\n", got.Name, id)
 	st := c.Stats()
 	fmt.Fprintf(w, "5. done: %d token request(s), %d refresh(es); token type %s\n", st.TokenFetches, st.Refreshes, tok.TokenType)
+	if getenv("SF_LOGIN_URL") == "" && getenv("SF_MTLS_KEYSTORE") == "" {
+		fmt.Fprintln(w, "That was a fake org. To run against your org, set SF_LOGIN_URL (its My Domain URL),")
+		fmt.Fprintln(w, "SF_CONSUMER_KEY, SF_USERNAME, SF_MTLS_KEYSTORE and SF_MTLS_KEYSTORE_PASSWORD, plus")
+		fmt.Fprintln(w, "SF_JWT_KEYSTORE and SF_JWT_KEYSTORE_PASSWORD if another key signs the JWT (docs/setup.md).")
+	}
 	return nil
 }
 
@@ -142,7 +151,7 @@ func fakeOrg(w io.Writer) (getenv func(string) string, stop func(), err error) {
 		stop()
 		return nil, nil, err
 	}
-	fmt.Fprintf(w, "No SF_* settings: using a fake org at %s (keystores in %s).\n", org.URL, dir)
+	fmt.Fprintf(w, "No SF_* settings: using a fake org at %s, with keystores made for it.\n", org.URL)
 	env := map[string]string{
 		"SF_LOGIN_URL": org.URL, "SF_MTLS_PORT": strconv.Itoa(org.Port), "SF_AUDIENCE": org.Audience,
 		"SF_CONSUMER_KEY": org.ConsumerKey, "SF_USERNAME": org.Username,
