@@ -1,9 +1,11 @@
-// Package doccheck holds tests of the documentation: every Go block of the
-// README compiles, and the examples build in a user's module.
+// Package doccheck holds tests of the documentation: every Go block of
+// README.md and docs/*.md compiles, their relative links resolve, and the
+// examples build in a user's module.
 //
-// The README's rule: a ```go block is a complete Go file (it starts with its
-// package clause) and compiles as it stands; a block whose package name ends in
-// _test is a test file. Text that is not a whole file goes in a ```text block.
+// The rule for those pages: a ```go block is a complete Go file (it starts
+// with its package clause) and compiles as it stands; a block whose package
+// name ends in _test is a test file. Text that is not a whole file goes in a
+// ```text block.
 package doccheck
 
 import (
@@ -15,9 +17,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // repoRoot is where the module's go.mod is, two levels up from this package.
@@ -131,34 +135,145 @@ func goCmd(t *testing.T, dir string, args ...string) {
 	}
 }
 
-// Every ```go block of the README compiles as it stands, in a user's module.
-func TestReadmeGoBlocksCompile(t *testing.T) {
+// docFiles returns README.md and every docs/*.md, relative to root.
+func docFiles(t *testing.T, root string) []string {
+	t.Helper()
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"README.md"}
+	for _, d := range docs {
+		rel, err := filepath.Rel(root, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, rel)
+	}
+	return files
+}
+
+// Every ```go block of README.md and docs/*.md compiles as it stands, in a
+// user's module: each block is a directory of its own.
+func TestDocGoBlocksCompile(t *testing.T) {
 	root := repoRoot(t)
-	md, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks, err := goBlocks(md)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(blocks) < 4 {
-		t.Fatalf("found %d Go blocks in README.md; the main, keystore, transport, salesforcetest and diag snippets are missing", len(blocks))
-	}
 	dir := userModule(t, root)
-	for i, b := range blocks {
-		m := packageClause.FindStringSubmatch(b.code)
-		if m == nil {
-			t.Fatalf("README.md:%d: a ```go block must be a whole Go file starting with its package clause (put other text in a ```text block)", b.line)
+	total := 0
+	for _, file := range docFiles(t, root) {
+		md, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Fatal(err)
 		}
-		name := "main.go"
-		if strings.HasSuffix(m[1], "_test") {
-			name = "readme_test.go"
+		blocks, err := goBlocks(md)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
 		}
-		// A comment maps compiler errors back to the README's line.
-		write(t, filepath.Join(dir, fmt.Sprintf("block%02d", i+1), name), fmt.Sprintf("// README.md:%d\n%s", b.line, b.code))
+		if file == "README.md" && len(blocks) == 0 {
+			t.Fatal("README.md has no Go block: its program for a real org is missing")
+		}
+		stem := strings.NewReplacer("/", "_", ".", "_", "-", "_").Replace(strings.TrimSuffix(file, ".md"))
+		for i, b := range blocks {
+			m := packageClause.FindStringSubmatch(b.code)
+			if m == nil {
+				t.Fatalf("%s:%d: a ```go block must be a whole Go file starting with its package clause (put other text in a ```text block)", file, b.line)
+			}
+			name := "main.go"
+			if strings.HasSuffix(m[1], "_test") {
+				name = "doc_test.go"
+			}
+			// A comment maps compiler errors back to the document's line.
+			write(t, filepath.Join(dir, fmt.Sprintf("%s_%02d", stem, i+1), name), fmt.Sprintf("// %s:%d\n%s", file, b.line, b.code))
+			total++
+		}
+	}
+	if total < 8 {
+		t.Fatalf("found %d Go blocks in README.md and docs/; the client, keystore, transport, retry, store, bulk, salesforcetest and diag programs are missing", total)
 	}
 	goCmd(t, dir, "vet", "./...") // type-checks every block, test files included
+}
+
+// mdLink is a Markdown link or image target: ](target).
+var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// headingAnchors returns the anchors GitHub gives the headings of md:
+// lower case, punctuation dropped, spaces as hyphens.
+func headingAnchors(md []byte) []string {
+	var out []string
+	for _, line := range strings.Split(unfenced(md), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		text := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		var b strings.Builder
+		for _, r := range text {
+			switch {
+			case r == ' ':
+				b.WriteByte('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// codeSpan is inline code, where ]( is Go or shell, not a link.
+var codeSpan = regexp.MustCompile("`[^`\n]*`")
+
+// prose returns md without its fenced blocks and inline code.
+func prose(md []byte) []byte {
+	return []byte(codeSpan.ReplaceAllString(unfenced(md), ""))
+}
+
+// unfenced returns md without its fenced blocks.
+func unfenced(md []byte) string {
+	var out strings.Builder
+	fenced := false
+	for _, line := range strings.SplitAfter(string(md), "\n") {
+		if strings.HasPrefix(strings.TrimLeft(line, " \t"), "```") {
+			fenced = !fenced
+			continue
+		}
+		if !fenced {
+			out.WriteString(line)
+		}
+	}
+	return out.String()
+}
+
+// Every relative link of README.md and docs/*.md names a file or folder of
+// the repository, so that moving a page cannot leave a link dangling.
+func TestDocLinksResolve(t *testing.T) {
+	root := repoRoot(t)
+	for _, file := range docFiles(t, root) {
+		md, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range mdLink.FindAllSubmatch(prose(md), -1) {
+			target := string(m[1])
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "#") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			target, frag, _ := strings.Cut(target, "#")
+			path := filepath.Join(root, filepath.Dir(file), filepath.FromSlash(target))
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("%s links to %s, which does not exist", file, m[1])
+				continue
+			}
+			if frag == "" || !strings.HasSuffix(path, ".md") {
+				continue
+			}
+			page, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(headingAnchors(page), frag) {
+				t.Errorf("%s links to %s, which has no heading #%s", file, m[1], frag)
+			}
+		}
+	}
 }
 
 // Each example compiles outside this module, from a copy, as a user would take
@@ -201,5 +316,16 @@ func TestGoBlocks(t *testing.T) {
 	}
 	if _, err := goBlocks([]byte("```go\npackage a\n")); err == nil {
 		t.Fatal("an unclosed block is not reported")
+	}
+}
+
+func TestProseDropsCode(t *testing.T) {
+	md := "see [setup](docs/setup.md) and `f(x)[0](y)`\n```go\nx := a[0](b)\n```\n  ```sh\n  [c](d)\n  ```\nend [e](f.md)\n"
+	var got []string
+	for _, m := range mdLink.FindAllSubmatch(prose([]byte(md)), -1) {
+		got = append(got, string(m[1]))
+	}
+	if strings.Join(got, " ") != "docs/setup.md f.md" {
+		t.Fatalf("links = %q", got)
 	}
 }
