@@ -234,3 +234,70 @@ func TestRetrieveRecordsAnswerMustMatchTheIDs(t *testing.T) {
 	assert.Equal(t, "Acme", got[0].Name)
 	assert.Nil(t, got[1], "null: no such record")
 }
+
+// A Composite answer is checked against the subrequests sent. REST API
+// Developer Guide, "Composite Request Body": the top-level request "includes
+// responses for each subrequest"; "Composite Subrequest Result": referenceId
+// associates subrequests with their results. A subrequest with no answer,
+// answered twice, or an answer for a subrequest never sent is an
+// *AnswerMismatchError naming the subrequests whose outcome is unknown,
+// returned by Composite and by the response's Err, never a success; the
+// request is sent once.
+func TestCompositeAnswerMustMatchTheSubrequests(t *testing.T) {
+	sub := func(ref string, status int) map[string]any {
+		return map[string]any{"referenceId": ref, "httpStatusCode": status, "httpHeaders": map[string]any{},
+			"body": map[string]any{"id": idA, "success": true, "errors": []any{}}}
+	}
+	cases := []struct {
+		name      string
+		allOrNone bool
+		answer    []any
+		unknown   []string // nil: the answer matches
+		kept      []string // the referenceIds of the subresponses kept, in request order
+		reason    string
+	}{
+		{"answered in another order", false, []any{sub("B", 201), sub("A", 201), sub("C", 201)}, nil, []string{"A", "B", "C"}, ""},
+		{"a subrequest with no answer", false, []any{sub("A", 201), sub("C", 201)}, []string{"B"}, []string{"A", "C"}, "no answer for B"},
+		{"one answered twice, another missing", false, []any{sub("A", 201), sub("A", 201), sub("C", 201)}, []string{"A", "B"}, []string{"C"}, "more than one answer for A"},
+		{"an answer for a subrequest never sent", false, []any{sub("A", 201), sub("B", 201), sub("C", 201), sub("X", 201)}, []string{"A", "B", "C"}, nil, `answers for "X", never sent`},
+		{"no answer at all", false, []any{}, []string{"A", "B", "C"}, nil, "no answer for A, B, C"},
+		{"allOrNone with a subrequest missing", true, []any{sub("A", 201), sub("C", 201)}, []string{"A", "B", "C"}, nil, "no answer for B"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			org, c := setup(t, extOrgConfig(), salesforcetest.APIVersion)
+			var requests atomic.Int64
+			org.Handle("POST "+dataPath+"/composite", true, answerWith(&requests, func(int64) any {
+				return map[string]any{"compositeResponse": tc.answer}
+			}))
+			req := client.CompositeRequest{AllOrNone: tc.allOrNone}
+			for _, ref := range []string{"A", "B", "C"} {
+				req.Subrequests = append(req.Subrequests, client.Subrequest{Method: http.MethodPost,
+					URL: subURL(t, c, "sobjects", "Account"), ReferenceID: ref, Body: extAccount{Name: ref}})
+			}
+			resp, err := c.Composite(t.Context(), req)
+			assert.Equal(t, int64(1), requests.Load(), "sent once")
+			require.NotNil(t, resp)
+			var kept []string
+			for _, s := range resp.Subresponses {
+				kept = append(kept, s.ReferenceID)
+			}
+			assert.Equal(t, tc.kept, kept)
+			if tc.unknown == nil {
+				require.NoError(t, err)
+				require.NoError(t, resp.Err())
+				return
+			}
+			var me *client.AnswerMismatchError
+			require.ErrorAs(t, err, &me)
+			assert.Equal(t, tc.unknown, me.Unknown)
+			assert.Contains(t, me.Reason, tc.reason)
+			assert.Contains(t, err.Error(), "outcome unknown for subrequests")
+			assert.ErrorIs(t, resp.Err(), err, "Err reports the mismatch too")
+			for _, ref := range tc.unknown {
+				_, found := resp.ByReference(ref)
+				assert.False(t, found, "no answer taken for %s", ref)
+			}
+		})
+	}
+}
