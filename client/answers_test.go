@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -300,4 +301,28 @@ func TestCompositeAnswerMustMatchTheSubrequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An answer over Config.MaxResponseBytes fails with
+// *client.ResponseTooLargeError and is not fetched again: a retrieve is
+// retried only when it got no answer, and this one was answered (observed on
+// 124029d: the request was sent twice).
+func TestRetrieveRecordsOversizedAnswerIsFetchedOnce(t *testing.T) {
+	org := salesforcetest.NewOrg(t, extOrgConfig())
+	cfg := org.ClientConfig()
+	cfg.APIVersion, cfg.MaxResponseBytes = salesforcetest.APIVersion, 4096
+	c, err := client.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	var requests atomic.Int64
+	org.Handle("POST "+dataPath+"/composite/sobjects/Account", true, answerWith(&requests, func(int64) any {
+		return []any{map[string]any{"Id": idA, "Description": strings.Repeat("x", 64<<10)}}
+	}))
+	got, err := client.RetrieveRecords[extAccount](t.Context(), c, "Account", []string{idA}, []string{"Description"}, client.CollectionOptions{})
+	var tooLarge *client.ResponseTooLargeError
+	require.ErrorAs(t, err, &tooLarge)
+	assert.Equal(t, int64(4096), tooLarge.Limit)
+	assert.Nil(t, got[0])
+	assert.Equal(t, int64(1), requests.Load(), "the oversized answer is not fetched again")
+	assert.Zero(t, c.Stats().Retries)
 }
