@@ -54,8 +54,10 @@ const (
 	// slice the call returned.
 	ChunkAnswered ChunkState = iota
 	// ChunkFailed chunks got no per-record results: the call failed as a
-	// whole (Err says why). A write chunk whose answer was lost may have been
-	// committed: see Chunk.OutcomeUnknown.
+	// whole, or its answer did not match the records sent (Err says why,
+	// an *AnswerMismatchError for the latter). A write chunk whose answer was
+	// lost or does not match may have been committed: see
+	// Chunk.OutcomeUnknown.
 	ChunkFailed
 	// ChunkNotSent chunks were never sent: an earlier chunk failed, or the
 	// context ended. Salesforce did not see them.
@@ -86,8 +88,9 @@ type Chunk struct {
 
 // OutcomeUnknown reports whether the chunk was a write that may or may not
 // have been committed: it failed without an answer from Salesforce (a cut
-// connection, a timeout) or with a 5xx that does not say the request went
-// unprocessed (as a 503 or SERVER_UNAVAILABLE does). The
+// connection, a timeout), with an answer that does not match the records
+// sent (*AnswerMismatchError), or with a 5xx that does not say the request
+// went unprocessed (as a 503 or SERVER_UNAVAILABLE does). The
 // SDK never resends such a chunk: check with a query before writing those
 // records again.
 func (c Chunk) OutcomeUnknown() bool {
@@ -135,8 +138,10 @@ type collectionBody struct {
 // object, such as the struct you query with; its Id, when empty, is left
 // out, as a create must not send one. The result has one SaveResult per
 // record, in input order, with Salesforce's errors for the records it
-// refused. A chunk that got no answer is reported in a *CollectionError;
-// the results of the other chunks are kept.
+// refused. A chunk that got no answer, or an answer that does not match the
+// records sent (one result per record, in order, no new record reported
+// twice: *AnswerMismatchError), is reported in a *CollectionError, its
+// results left at zero values; the results of the other chunks are kept.
 func CreateRecords[T any](ctx context.Context, c *Client, sobject string, records []T, opts CollectionOptions) ([]SaveResult, error) {
 	bodies, _, err := encodeRecords(sobject, records, recordCreate)
 	if err != nil {
