@@ -225,8 +225,11 @@ func DeleteRecords(ctx context.Context, c *Client, ids []string, opts Collection
 // Collections (POST /composite/sobjects/{sobject}, 2,000 ids a request),
 // decoding the fields named into T. The result has one entry per id, in
 // input order; an entry is nil where Salesforce answered null: an id that
-// does not exist or that the user cannot read. A retrieve is a read, so a
-// chunk whose call fails without an answer is retried as a GET would be.
+// does not exist or that the user cannot read. A record answered at
+// another id's place (its Id, or its attributes' url, names another record)
+// fails its chunk with an *AnswerMismatchError, the chunk's entries left nil.
+// A retrieve is a read, so a chunk whose call fails without an answer is
+// retried as a GET would be; an answer over Config.MaxResponseBytes is not.
 func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids, fields []string, opts CollectionOptions) ([]*T, error) {
 	if len(fields) == 0 {
 		return nil, invalidRequest("RetrieveRecords needs the fields to read, such as []string{\"Id\", \"Name\"}")
