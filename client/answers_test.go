@@ -326,3 +326,22 @@ func TestRetrieveRecordsOversizedAnswerIsFetchedOnce(t *testing.T) {
 	assert.Equal(t, int64(1), requests.Load(), "the oversized answer is not fetched again")
 	assert.Zero(t, c.Stats().Retries)
 }
+
+// An upsert's chunks are requests apart: two of them may name the same
+// external id, and so the same record, which is no mismatch (within one
+// request the key given twice is an error: Apex Developer Guide, "Upserting
+// Records": "If the key is matched multiple times, then an error is
+// generated").
+func TestUpsertRecordsSameRecordInTwoChunks(t *testing.T) {
+	org, c := setup(t, extOrgConfig(), salesforcetest.APIVersion)
+	recs := accounts(201, "Acme")
+	recs[200].ExternalID = recs[0].ExternalID
+	recs[200].Description = "second"
+	results, err := client.UpsertRecords(t.Context(), c, "Account", "External_Id__c", recs, client.CollectionOptions{Parallelism: 1})
+	require.NoError(t, err)
+	assert.True(t, results[0].Created)
+	assert.False(t, results[200].Created)
+	assert.Equal(t, results[0].ID, results[200].ID)
+	rec, _ := org.Record("Account", results[0].ID)
+	assert.Equal(t, "second", rec["Description"])
+}

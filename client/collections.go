@@ -313,7 +313,7 @@ func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path strin
 		}
 		return fillResults(op, results[start:end], answer, sent, start)
 	})
-	if ids == nil {
+	if op == "create" {
 		newIDsOnce(op, results, chunks)
 	}
 	return results, collectionErr(op, sobject, chunks)
@@ -379,9 +379,13 @@ func checkAnswer(op string, answer []SaveResult, n int, sent []string, start int
 	return nil
 }
 
-// newIDsOnce checks a create's or upsert's successes across the answered
-// chunks, as checkAnswer does within one: two chunks reporting the same
-// record both fail with an *AnswerMismatchError, their results cleared.
+// newIDsOnce checks a create's successes across the answered chunks, as
+// checkAnswer does within one: two chunks reporting the same new record both
+// fail with an *AnswerMismatchError, their results cleared. Not an upsert's:
+// two chunks may name the same external id, and then the same record (one
+// request refuses a key given twice, as Apex's upsert does: "If the key is
+// matched multiple times, then an error is generated"; requests apart match
+// it each).
 func newIDsOnce(op string, results []SaveResult, chunks []Chunk) {
 	type at struct{ chunk, record int }
 	first := map[string]at{}
