@@ -54,8 +54,10 @@ const (
 	// slice the call returned.
 	ChunkAnswered ChunkState = iota
 	// ChunkFailed chunks got no per-record results: the call failed as a
-	// whole (Err says why). A write chunk whose answer was lost may have been
-	// committed: see Chunk.OutcomeUnknown.
+	// whole, or its answer did not match the records sent (Err says why,
+	// an *AnswerMismatchError for the latter). A write chunk whose answer was
+	// lost or does not match may have been committed: see
+	// Chunk.OutcomeUnknown.
 	ChunkFailed
 	// ChunkNotSent chunks were never sent: an earlier chunk failed, or the
 	// context ended. Salesforce did not see them.
@@ -86,8 +88,9 @@ type Chunk struct {
 
 // OutcomeUnknown reports whether the chunk was a write that may or may not
 // have been committed: it failed without an answer from Salesforce (a cut
-// connection, a timeout) or with a 5xx that does not say the request went
-// unprocessed (as a 503 or SERVER_UNAVAILABLE does). The
+// connection, a timeout), with an answer that does not match the records
+// sent (*AnswerMismatchError), or with a 5xx that does not say the request
+// went unprocessed (as a 503 or SERVER_UNAVAILABLE does). The
 // SDK never resends such a chunk: check with a query before writing those
 // records again.
 func (c Chunk) OutcomeUnknown() bool {
@@ -135,10 +138,12 @@ type collectionBody struct {
 // object, such as the struct you query with; its Id, when empty, is left
 // out, as a create must not send one. The result has one SaveResult per
 // record, in input order, with Salesforce's errors for the records it
-// refused. A chunk that got no answer is reported in a *CollectionError;
-// the results of the other chunks are kept.
+// refused. A chunk that got no answer, or an answer that does not match the
+// records sent (one result per record, in order, no new record reported
+// twice: *AnswerMismatchError), is reported in a *CollectionError, its
+// results left at zero values; the results of the other chunks are kept.
 func CreateRecords[T any](ctx context.Context, c *Client, sobject string, records []T, opts CollectionOptions) ([]SaveResult, error) {
-	bodies, err := encodeRecords(sobject, records, recordCreate)
+	bodies, _, err := encodeRecords(sobject, records, recordCreate)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +151,7 @@ func CreateRecords[T any](ctx context.Context, c *Client, sobject string, record
 	if err != nil {
 		return nil, err
 	}
-	return c.saveChunks(ctx, "create", sobject, http.MethodPost, p, bodies, opts)
+	return c.saveChunks(ctx, "create", sobject, http.MethodPost, p, bodies, nil, opts)
 }
 
 // UpdateRecords updates records of type sobject with sObject Collections
@@ -154,7 +159,7 @@ func CreateRecords[T any](ctx context.Context, c *Client, sobject string, record
 // marshals are the fields changed. Chunking, ordering and errors are as for
 // CreateRecords.
 func UpdateRecords[T any](ctx context.Context, c *Client, sobject string, records []T, opts CollectionOptions) ([]SaveResult, error) {
-	bodies, err := encodeRecords(sobject, records, recordUpdate)
+	bodies, ids, err := encodeRecords(sobject, records, recordUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +167,7 @@ func UpdateRecords[T any](ctx context.Context, c *Client, sobject string, record
 	if err != nil {
 		return nil, err
 	}
-	return c.saveChunks(ctx, "update", sobject, http.MethodPatch, p, bodies, opts)
+	return c.saveChunks(ctx, "update", sobject, http.MethodPatch, p, bodies, ids, opts)
 }
 
 // UpsertRecords inserts or updates records of type sobject matched on
@@ -174,7 +179,7 @@ func UpsertRecords[T any](ctx context.Context, c *Client, sobject, externalIDFie
 	if externalIDField == "" {
 		return nil, invalidRequest("UpsertRecords needs the external id field's name, such as External_Id__c")
 	}
-	bodies, err := encodeRecords(sobject, records, recordCreate)
+	bodies, _, err := encodeRecords(sobject, records, recordCreate)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +187,7 @@ func UpsertRecords[T any](ctx context.Context, c *Client, sobject, externalIDFie
 	if err != nil {
 		return nil, err
 	}
-	return c.saveChunks(ctx, "upsert", sobject, http.MethodPatch, p, bodies, opts)
+	return c.saveChunks(ctx, "upsert", sobject, http.MethodPatch, p, bodies, nil, opts)
 }
 
 // DeleteRecords deletes records by id with sObject Collections (DELETE
@@ -211,7 +216,7 @@ func DeleteRecords(ctx context.Context, c *Client, ids []string, opts Collection
 		if err := c.Do(ctx, http.MethodDelete, p+"?"+q.Encode(), nil, &answer); err != nil {
 			return false, err
 		}
-		return fillResults(results[start:end], answer)
+		return fillResults("delete", results[start:end], answer, ids[start:end], start)
 	})
 	return results, collectionErr("delete", "", chunks)
 }
@@ -220,8 +225,11 @@ func DeleteRecords(ctx context.Context, c *Client, ids []string, opts Collection
 // Collections (POST /composite/sobjects/{sobject}, 2,000 ids a request),
 // decoding the fields named into T. The result has one entry per id, in
 // input order; an entry is nil where Salesforce answered null: an id that
-// does not exist or that the user cannot read. A retrieve is a read, so a
-// chunk whose call fails without an answer is retried as a GET would be.
+// does not exist or that the user cannot read. A record answered at
+// another id's place (its Id, or its attributes' url, names another record)
+// fails its chunk with an *AnswerMismatchError, the chunk's entries left nil.
+// A retrieve is a read, so a chunk whose call fails without an answer is
+// retried as a GET would be; an answer over Config.MaxResponseBytes is not.
 func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids, fields []string, opts CollectionOptions) ([]*T, error) {
 	if len(fields) == 0 {
 		return nil, invalidRequest("RetrieveRecords needs the fields to read, such as []string{\"Id\", \"Name\"}")
@@ -239,25 +247,59 @@ func RetrieveRecords[T any](ctx context.Context, c *Client, sobject string, ids,
 			return false, err
 		}
 		if len(answer) != end-start {
-			return false, fmt.Errorf("client: retrieve %s: %d records answered for %d ids", sobject, len(answer), end-start)
+			return false, &AnswerMismatchError{Operation: "retrieve",
+				Reason: fmt.Sprintf("%d records answered for %d ids", len(answer), end-start)}
 		}
+		// Decoded aside, and kept only when the whole chunk is sound: a failed
+		// chunk's records stay nil.
+		got := make([]*T, len(answer))
 		for i, raw := range answer {
 			if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 				continue
+			}
+			if id := answeredID(raw); id != "" && !sameID(ids[start+i], id) {
+				return false, &AnswerMismatchError{Operation: "retrieve",
+					Reason: fmt.Sprintf("record %d is %s, but id %d is %s", start+i, shorten(id), start+i, ids[start+i])}
 			}
 			v := new(T)
 			if err := json.Unmarshal(raw, v); err != nil {
 				return false, fmt.Errorf("client: retrieve %s: decoding record %d: %w", sobject, start+i, err)
 			}
-			out[start+i] = v
+			got[i] = v
 		}
+		copy(out[start:end], got)
 		return true, nil
 	})
 	return out, collectionErr("retrieve", sobject, chunks)
 }
 
-// saveChunks sends create, update and upsert chunks.
-func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path string, bodies []json.RawMessage, opts CollectionOptions) ([]SaveResult, error) {
+// answeredID is the id of a retrieved record: its Id field, else the last
+// element of its attributes' url (REST API Developer Guide, "Retrieve
+// Multiple Records with Fewer Round-Trips": each record holds attributes
+// with its type and url, /services/data/vXX.X/sobjects/Account/{id}); ""
+// when it holds neither.
+func answeredID(raw json.RawMessage) string {
+	var rec struct {
+		ID         string `json:"Id"`
+		Attributes struct {
+			URL string `json:"url"`
+		} `json:"attributes"`
+	}
+	if json.Unmarshal(raw, &rec) != nil {
+		return "" // not an object: decoding it into T says so
+	}
+	if rec.ID != "" {
+		return rec.ID
+	}
+	if i := strings.LastIndexByte(rec.Attributes.URL, '/'); i >= 0 {
+		return rec.Attributes.URL[i+1:]
+	}
+	return ""
+}
+
+// saveChunks sends create, update and upsert chunks. ids are the records'
+// ids for an update, nil for a create or upsert.
+func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path string, bodies []json.RawMessage, ids []string, opts CollectionOptions) ([]SaveResult, error) {
 	results := make([]SaveResult, len(bodies))
 	chunks := c.runChunks(ctx, len(bodies), maxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
 		var answer []SaveResult
@@ -265,16 +307,25 @@ func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path strin
 		if err := c.Do(ctx, method, path, body, &answer); err != nil {
 			return false, err // never resent: the write may have been committed
 		}
-		return fillResults(results[start:end], answer)
+		var sent []string
+		if ids != nil {
+			sent = ids[start:end]
+		}
+		return fillResults(op, results[start:end], answer, sent, start)
 	})
+	if op == "create" {
+		newIDsOnce(op, results, chunks)
+	}
 	return results, collectionErr(op, sobject, chunks)
 }
 
-// fillResults copies a chunk's answer into its results; allOK reports
-// whether every record succeeded.
-func fillResults(dst []SaveResult, answer []SaveResult) (allOK bool, err error) {
-	if len(answer) != len(dst) {
-		return false, fmt.Errorf("client: %d results answered for %d records", len(answer), len(dst))
+// fillResults checks a chunk's answer against what was sent (checkAnswer)
+// and, when it matches, copies it into the chunk's results; allOK reports
+// whether every record succeeded. An answer that does not match fills
+// nothing: the chunk fails with an *AnswerMismatchError.
+func fillResults(op string, dst []SaveResult, answer []SaveResult, sent []string, start int) (allOK bool, err error) {
+	if err := checkAnswer(op, answer, len(dst), sent, start); err != nil {
+		return false, err
 	}
 	allOK = true
 	for i, r := range answer {
@@ -285,6 +336,120 @@ func fillResults(dst []SaveResult, answer []SaveResult) (allOK bool, err error) 
 		allOK = allOK && r.Success
 	}
 	return allOK, nil
+}
+
+// checkAnswer checks the SaveResults (DeleteResults, UpsertResults) of a
+// chunk of n records against what was sent, whose first record is the
+// call's record start. Salesforce answers one result per record, in the
+// order sent (REST API Developer Guide, "Create Records Using sObject
+// Collections" and its update, upsert and delete siblings). sent holds the
+// ids of an update's or delete's records (nil for a create or upsert): a
+// result that carries an id must carry the one sent at its place, and a
+// success must carry it (the Guide's examples answer a failed record, such
+// as a MALFORMED_ID, without an id). A create's or upsert's successes must
+// each carry a record id, no two the same.
+func checkAnswer(op string, answer []SaveResult, n int, sent []string, start int) error {
+	mismatch := func(format string, args ...any) error {
+		return &AnswerMismatchError{Operation: op, Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(answer) != n {
+		return mismatch("%d results answered for %d records", len(answer), n)
+	}
+	seen := make(map[string]int, n)
+	for i, r := range answer {
+		switch {
+		case sent != nil:
+			if r.ID != "" && !sameID(sent[i], r.ID) {
+				return mismatch("result %d is for record %s, but record %d is %s", start+i, shorten(r.ID), start+i, sent[i])
+			}
+			if r.Success && r.ID == "" {
+				return mismatch("result %d reports a success without the record's id", start+i)
+			}
+		case r.Success:
+			if r.ID == "" {
+				return mismatch("result %d reports a success without a record id", start+i)
+			}
+			k := idKey(r.ID)
+			if j, dup := seen[k]; dup {
+				return mismatch("results %d and %d report the same record %s", start+j, start+i, shorten(r.ID))
+			}
+			seen[k] = i
+		}
+	}
+	return nil
+}
+
+// newIDsOnce checks a create's successes across the answered chunks, as
+// checkAnswer does within one: two chunks reporting the same new record both
+// fail with an *AnswerMismatchError, their results cleared. Not an upsert's:
+// two chunks may name the same external id, and then the same record (one
+// request refuses a key given twice, as Apex's upsert does: "If the key is
+// matched multiple times, then an error is generated"; requests apart match
+// it each).
+func newIDsOnce(op string, results []SaveResult, chunks []Chunk) {
+	type at struct{ chunk, record int }
+	first := map[string]at{}
+	bad := map[int]error{}
+	for ci, c := range chunks {
+		if c.State != ChunkAnswered {
+			continue
+		}
+		for i := c.Start; i < c.End; i++ {
+			r := results[i]
+			if !r.Success || r.ID == "" {
+				continue
+			}
+			k := idKey(r.ID)
+			prev, dup := first[k]
+			if !dup {
+				first[k] = at{ci, i}
+				continue
+			}
+			err := &AnswerMismatchError{Operation: op,
+				Reason: fmt.Sprintf("results %d and %d report the same record %s", prev.record, i, shorten(r.ID))}
+			for _, x := range []int{prev.chunk, ci} {
+				if bad[x] == nil {
+					bad[x] = err
+				}
+			}
+		}
+	}
+	for ci, err := range bad {
+		c := &chunks[ci]
+		c.State, c.Err = ChunkFailed, err
+		clear(results[c.Start:c.End])
+	}
+}
+
+// sameID reports whether two record ids name the same record: equal, or
+// valid ids (15 or 18 letters and digits) whose case-sensitive first 15
+// characters are equal (the 18-character form adds a case-insensitive
+// checksum).
+func sameID(a, b string) bool {
+	if a == b {
+		return true
+	}
+	return validID(a) && validID(b) && a[:15] == b[:15]
+}
+
+// idKey is the part of an id that names the record.
+func idKey(id string) string {
+	if validID(id) {
+		return id[:15]
+	}
+	return id
+}
+
+func validID(s string) bool {
+	if len(s) != 15 && len(s) != 18 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // runChunks cuts n items into chunks of size and runs send on them with
@@ -370,36 +535,37 @@ const (
 // encodeRecords marshals each record to a JSON object and adds the
 // attributes map with the type ("Each object must contain an attributes
 // map. The map must contain a value for type.").
-func encodeRecords[T any](sobject string, records []T, mode recordMode) ([]json.RawMessage, error) {
+func encodeRecords[T any](sobject string, records []T, mode recordMode) (bodies []json.RawMessage, ids []string, err error) {
 	if sobject == "" {
-		return nil, invalidRequest("the sObject type is empty: name it, such as Account or Invoice__c")
+		return nil, nil, invalidRequest("the sObject type is empty: name it, such as Account or Invoice__c")
 	}
 	typ, err := json.Marshal(map[string]string{"type": sobject})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]json.RawMessage, len(records))
+	ids = make([]string, len(records))
 	for i, rec := range records {
 		raw, err := json.Marshal(rec)
 		if err != nil {
-			return nil, invalidRequest("record %d: %v", i, err)
+			return nil, nil, invalidRequest("record %d: %v", i, err)
 		}
 		var fields map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-			return nil, invalidRequest("record %d is not a JSON object (%T): use a struct or a map of field names", i, rec)
+			return nil, nil, invalidRequest("record %d is not a JSON object (%T): use a struct or a map of field names", i, rec)
 		}
 		idKey, id := "", ""
 		for k, v := range fields {
 			if strings.EqualFold(k, "Id") {
 				idKey = k
 				if err := json.Unmarshal(v, &id); err != nil && !bytes.Equal(v, []byte("null")) {
-					return nil, invalidRequest("record %d: Id is not a string", i)
+					return nil, nil, invalidRequest("record %d: Id is not a string", i)
 				}
 			}
 		}
 		switch {
 		case mode == recordUpdate && id == "":
-			return nil, invalidRequest("record %d has no Id: an update names each record by its Id", i)
+			return nil, nil, invalidRequest("record %d has no Id: an update names each record by its Id", i)
 		case mode == recordCreate && idKey != "" && id == "":
 			delete(fields, idKey) // the query struct's empty Id: a create must not send one
 		}
@@ -407,8 +573,9 @@ func encodeRecords[T any](sobject string, records []T, mode recordMode) ([]json.
 			fields["attributes"] = typ
 		}
 		if out[i], err = json.Marshal(fields); err != nil {
-			return nil, invalidRequest("record %d: %v", i, err)
+			return nil, nil, invalidRequest("record %d: %v", i, err)
 		}
+		ids[i] = id
 	}
-	return out, nil
+	return out, ids, nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -51,9 +53,13 @@ type Subrequest struct {
 }
 
 // CompositeResponse is the answer to a Composite call: one SubResponse per
-// subrequest.
+// subrequest, in the order of the subrequests.
 type CompositeResponse struct {
 	Subresponses []SubResponse `json:"compositeResponse"`
+
+	// mismatch is the *AnswerMismatchError of an answer that did not match
+	// the request: Err returns it first.
+	mismatch error
 }
 
 // ByReference returns the answer of the subrequest with referenceID.
@@ -67,7 +73,13 @@ func (r *CompositeResponse) ByReference(referenceID string) (SubResponse, bool) 
 }
 
 // Err returns the first failed subrequest's error, or nil when all succeeded.
+// When the answer did not match the request, Err returns the
+// *AnswerMismatchError that Composite returned, naming the subrequests whose
+// outcome is unknown.
 func (r *CompositeResponse) Err() error {
+	if r.mismatch != nil {
+		return r.mismatch
+	}
 	for _, s := range r.Subresponses {
 		if err := s.Err(); err != nil {
 			return err
@@ -124,6 +136,15 @@ var forbiddenSubrequestHeaders = []string{"Accept", "Authorization", "Content-Ty
 // each subrequest's outcome is in its SubResponse — check Err on each, or
 // on the response. A Composite call writes: it is never resent when its
 // answer is lost.
+//
+// The answer is checked against the request: one subresponse under each
+// referenceId sent, none under another. When it does not match, Composite
+// returns the response with an *AnswerMismatchError (which its Err also
+// returns): the response keeps only the subresponses of subrequests answered
+// exactly once, and the error's Unknown names the others, whose outcome is
+// unknown. With AllOrNone, or when the answer names a subrequest never sent,
+// no part of it can be trusted: every subrequest is unknown and the
+// response holds none.
 func (c *Client) Composite(ctx context.Context, req CompositeRequest) (*CompositeResponse, error) {
 	if err := checkComposite(req); err != nil {
 		return nil, err
@@ -136,10 +157,92 @@ func (c *Client) Composite(ctx context.Context, req CompositeRequest) (*Composit
 	if err := c.Do(ctx, http.MethodPost, p, req, &out); err != nil {
 		return nil, err
 	}
-	if len(out.Subresponses) == 0 {
-		return nil, fmt.Errorf("client: composite: the answer holds no compositeResponse for %d subrequests", len(req.Subrequests))
+	if err := out.match(req); err != nil {
+		return &out, err
 	}
 	return &out, nil
+}
+
+// match checks the answer against the request: Salesforce answers each
+// subrequest once, under its referenceId (REST API Developer Guide,
+// "Composite Request Body": the top-level request "includes responses for
+// each subrequest"; "Composite Subrequest Result": referenceId associates
+// subrequests with their results), so they are matched by referenceId,
+// not by place. It puts the subresponses in the order of the request; on a
+// mismatch it keeps those that can be trusted (see Composite), sets r's
+// mismatch and returns it.
+func (r *CompositeResponse) match(req CompositeRequest) error {
+	count := make(map[string]int, len(r.Subresponses))
+	for _, s := range r.Subresponses {
+		count[s.ReferenceID]++
+	}
+	sent := make(map[string]bool, len(req.Subrequests))
+	var missing, twice, extra []string
+	for _, s := range req.Subrequests {
+		sent[s.ReferenceID] = true
+		switch count[s.ReferenceID] {
+		case 0:
+			missing = append(missing, s.ReferenceID)
+		case 1:
+		default:
+			twice = append(twice, s.ReferenceID)
+		}
+	}
+	for _, s := range r.Subresponses {
+		if !sent[s.ReferenceID] && !slices.Contains(extra, s.ReferenceID) {
+			extra = append(extra, s.ReferenceID)
+		}
+	}
+	once := make([]SubResponse, 0, len(req.Subrequests))
+	for _, s := range req.Subrequests {
+		if count[s.ReferenceID] == 1 {
+			i := slices.IndexFunc(r.Subresponses, func(a SubResponse) bool { return a.ReferenceID == s.ReferenceID })
+			once = append(once, r.Subresponses[i])
+		}
+	}
+	if len(missing)+len(twice)+len(extra) == 0 {
+		r.Subresponses = once
+		return nil
+	}
+	var reasons []string
+	if len(missing) > 0 {
+		reasons = append(reasons, "no answer for "+strings.Join(missing, ", "))
+	}
+	if len(twice) > 0 {
+		reasons = append(reasons, "more than one answer for "+strings.Join(twice, ", "))
+	}
+	if len(extra) > 0 {
+		reasons = append(reasons, fmt.Sprintf("answers for %s, never sent", quoteAll(extra)))
+	}
+	err := &AnswerMismatchError{Operation: "composite", Reason: strings.Join(reasons, "; ")}
+	if req.AllOrNone || len(extra) > 0 {
+		for _, s := range req.Subrequests {
+			err.Unknown = append(err.Unknown, s.ReferenceID)
+		}
+		once = nil
+	} else {
+		for _, s := range req.Subrequests {
+			if count[s.ReferenceID] != 1 {
+				err.Unknown = append(err.Unknown, s.ReferenceID)
+			}
+		}
+	}
+	r.Subresponses, r.mismatch = once, err
+	return err
+}
+
+// quoteAll quotes referenceIds the request did not send, up to five: they
+// come from the answer, and may hold anything.
+func quoteAll(ids []string) string {
+	const most = 5
+	q := make([]string, 0, most+1)
+	for _, id := range ids[:min(len(ids), most)] {
+		q = append(q, strconv.Quote(shorten(id)))
+	}
+	if len(ids) > most {
+		q = append(q, fmt.Sprintf("and %d more", len(ids)-most))
+	}
+	return strings.Join(q, ", ")
 }
 
 func checkComposite(req CompositeRequest) error {

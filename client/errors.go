@@ -187,9 +187,11 @@ var ErrConfig = errs.ErrConfig
 // errors.Join's Unwrap() []error lists them all.
 type ConfigError = errs.ConfigError
 
-// PaginationError: a query answer would make the iterator loop: a
+// PaginationError: a query answer would make the iterator loop (a
 // nextRecordsUrl it already followed, or a page that is not done yet holds no
-// records and so brings the end no closer.
+// records and so brings the end no closer), or names a next page that is not
+// a page of the query: anything but a path under /services/data/vXX.X/query/
+// (or queryAll/) of the org, which is never requested.
 type PaginationError struct {
 	NextRecordsURL string // without the query
 	Reason         string
@@ -201,5 +203,36 @@ func (e *PaginationError) Error() string {
 
 // Fix says what to do about it.
 func (e *PaginationError) Fix() string {
-	return "Salesforce's pages always advance; check what answers for the org (a proxy or a custom endpoint), and run the query again"
+	return "Salesforce's pages always advance under /services/data/vXX.X/query/; check what answers for the org (a proxy or a custom endpoint), and run the query again"
+}
+
+// AnswerMismatchError: Salesforce's answer to a Collections or Composite call
+// does not match the request it answers: a result for another record than the
+// one sent at its place, two records reported as the same new record, a
+// subrequest answered twice or not at all, an answer for a subrequest never
+// sent. The answer cannot be trusted, so the outcome of the records or
+// subrequests it concerns is unknown: the SDK never reports them as a
+// success, and never sends them again.
+//
+// In a Collections call it is the Err of the chunk it concerns (its records
+// are the chunk's Start to End, their results left at zero values, and
+// Chunk.OutcomeUnknown is true for a write). From Composite, Unknown names
+// the subrequests whose outcome is unknown.
+type AnswerMismatchError struct {
+	Operation string   // create, update, upsert, delete, retrieve or composite
+	Unknown   []string // composite: the referenceIds whose outcome is unknown
+	Reason    string   // what does not match
+}
+
+func (e *AnswerMismatchError) Error() string {
+	s := fmt.Sprintf("client: %s: the answer does not match the request: %s", e.Operation, e.Reason)
+	if len(e.Unknown) > 0 {
+		s += "; outcome unknown for subrequests " + strings.Join(e.Unknown, ", ")
+	}
+	return s
+}
+
+// Fix says what to do about it.
+func (e *AnswerMismatchError) Fix() string {
+	return "query the records concerned to learn what was written before sending them again, and check what answers for the org (a proxy or a custom endpoint)"
 }

@@ -154,8 +154,9 @@ func QueryAll[T any](ctx context.Context, c *Client, soql string) iter.Seq2[T, e
 }
 
 // checkPage ends pagination that would not: each nextRecordsUrl is followed
-// once, and a page that is not done must hold records and name the next page.
-// It runs before a page's records are yielded: a page that fails yields none.
+// once, and a page that is not done must hold records and name the next page,
+// a path nextRecordsURL accepts. It runs before a page's records are
+// yielded: a page that fails yields none.
 func checkPage(page *queryPage, url string, seen map[string]bool) error {
 	seen[url] = true
 	if page.Done {
@@ -166,10 +167,74 @@ func checkPage(page *queryPage, url string, seen map[string]bool) error {
 		return &PaginationError{NextRecordsURL: stripQuery(url), Reason: "a page that is not done has no nextRecordsUrl"}
 	case len(page.Records) == 0:
 		return &PaginationError{NextRecordsURL: stripQuery(page.NextRecordsURL), Reason: "a page that is not done has no records"}
+	}
+	if reason := nextRecordsURL(page.NextRecordsURL); reason != "" {
+		return &PaginationError{NextRecordsURL: shorten(stripQuery(page.NextRecordsURL)), Reason: reason}
+	}
+	switch {
 	case seen[page.NextRecordsURL]:
 		return &PaginationError{NextRecordsURL: stripQuery(page.NextRecordsURL), Reason: "its nextRecordsUrl was already followed"}
 	}
 	return nil
+}
+
+// nextRecordsURL checks a nextRecordsUrl before it is followed with the
+// session's token, and returns why it is refused ("" when it is not).
+// Salesforce names the next page by its path under the query or queryAll
+// resource of the API version: /services/data/v65.0/query/01gD0000002HU6KIAW-2000
+// (REST API Developer Guide, "Execute a SOQL Query": "nextRecordsUrl":
+// "/services/data/v65.0/query/01gD0000002HU6KIAW-2000"). Anything else is
+// refused: another host, another resource of the org (Apex REST, SOAP, a
+// page reached through dot segments), a query, a fragment or an escape.
+func nextRecordsURL(next string) string {
+	if strings.ContainsAny(next, "?#%\\") {
+		return "a nextRecordsUrl holds only a path, with no query, fragment or escape"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(next, "/") {
+		return "a nextRecordsUrl is a path on the org, not a URL to another host"
+	}
+	parts := strings.Split(next, "/") // "", services, data, vNN.N, query|queryAll, locator
+	if len(parts) != 6 || parts[1] != "services" || parts[2] != "data" || !apiVersion(parts[3]) ||
+		(parts[4] != "query" && parts[4] != "queryAll") || !locator(parts[5]) {
+		return "a nextRecordsUrl names a page of the query resource, /services/data/vXX.X/query/{locator}"
+	}
+	return ""
+}
+
+// apiVersion reports whether s is a version element such as v65.0.
+func apiVersion(s string) bool {
+	major, minor, ok := strings.Cut(strings.TrimPrefix(s, "v"), ".")
+	return ok && len(s) > 1 && s[0] == 'v' && digits(major) && digits(minor)
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// locator reports whether s is a query locator with its offset, such as
+// 01gD0000002HU6KIAW-2000: letters, digits, '-' and '_'.
+func locator(s string) bool {
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// shorten bounds a string that came from an answer, for an error message.
+func shorten(s string) string {
+	const most = 200
+	if len(s) <= most {
+		return s
+	}
+	return s[:most] + "…"
 }
 
 func queryPages[T any](ctx context.Context, c *Client, resource, soql string) iter.Seq2[T, error] {
