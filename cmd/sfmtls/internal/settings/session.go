@@ -49,6 +49,7 @@ func (ts *TokenStore) Register(fs *pflag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&ts.Spec, "token-store", getenv("SF_TOKEN_STORE"),
 		"keep the session across runs in `STORE`: file (the user's cache directory), file:DIR, none, "+
 			"or a Redis URL redis://[user:password@]host:port/db, rediss:// for TLS (default: file) ($SF_TOKEN_STORE)")
+	HideEnvDefault(fs, "token-store")
 	fs.BoolVar(&ts.Off, "no-token-cache", false, "log in afresh, neither reading nor writing the token store")
 	fs.StringVar(&ts.EncryptionKeyFile, "token-encryption-key-file", "",
 		"encrypt the token kept in Redis with the base64 AES key in `FILE` (openssl rand -base64 32) ($SF_TOKEN_ENCRYPTION_KEY holds the key itself)")
@@ -155,17 +156,17 @@ func query(raw string) url.Values {
 	return url.Values{}
 }
 
-// redactURL hides a URL's password; text that is no URL is returned as is
-// only when it has no userinfo that could hold one.
+// redactURL hides a URL's password; text with an "@" that does not parse as
+// userinfo (a mistyped redis:/user:pw@host) is hidden whole, as it may hold one.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
-		if strings.Contains(raw, "@") {
-			return "[URL with credentials, unparsable]"
-		}
-		return raw
+	switch {
+	case err == nil && u.User != nil:
+		return u.Redacted()
+	case strings.Contains(raw, "@"):
+		return "[a URL with credentials, redacted]"
 	}
-	return u.Redacted()
+	return raw
 }
 
 // encryptionKey reads the Redis store's AES key: the file given, else

@@ -67,7 +67,7 @@ func TestInstanceHosts(t *testing.T) {
 // under any fmt verb.
 func TestTokenStoreHidesPasswords(t *testing.T) {
 	for _, spec := range []string{"rediss://svc:s3cret-pw@redis.internal:6380/0", "memcached://svc:s3cret-pw@cache:11211",
-		"redis://svc:s3cret-pw@host:port%zz/0"} {
+		"redis://svc:s3cret-pw@host:port%zz/0", "redis:/svc:s3cret-pw@host:6379/0", "svc:s3cret-pw@host"} {
 		ts := TokenStore{Spec: spec}
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
 			assert.NotContains(t, fmt.Sprintf(verb, ts), "s3cret-pw", verb)
