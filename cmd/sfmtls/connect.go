@@ -70,7 +70,7 @@ func needSettings(s *settings.Settings, ts ...*settings.TokenStore) error {
 
 // tokenStoreFlags registers --token-store and --no-token-cache.
 func tokenStoreFlags(cmd *cobra.Command, e *env) *settings.TokenStore {
-	ts := &settings.TokenStore{}
+	ts := &settings.TokenStore{Warn: func(w string) { warn(e, []string{w}) }}
 	ts.Register(cmd.Flags(), e.getenv)
 	_ = cmd.RegisterFlagCompletionFunc("token-store", completeWords("file", "none", "redis://", "rediss://"))
 	return ts

@@ -29,6 +29,8 @@ type TokenStore struct {
 	// EncryptionKeyFile holds the base64 AES key of a Redis store
 	// (--token-encryption-key-file); else SF_TOKEN_ENCRYPTION_KEY.
 	EncryptionKeyFile string
+	// Warn, when set, receives warnings such as a key file others can read.
+	Warn func(string)
 }
 
 var (
@@ -174,6 +176,13 @@ func redactURL(raw string) string {
 func (ts *TokenStore) encryptionKey(getenv func(string) string) ([]byte, error) {
 	b64, from := getenv("SF_TOKEN_ENCRYPTION_KEY"), "SF_TOKEN_ENCRYPTION_KEY"
 	if ts.EncryptionKeyFile != "" {
+		w, err := CheckSecretFile("--token-encryption-key-file", ts.EncryptionKeyFile, true)
+		if err != nil {
+			return nil, err
+		}
+		if w != "" && ts.Warn != nil {
+			ts.Warn(w)
+		}
 		data, err := readSmallFile(ts.EncryptionKeyFile, 1024)
 		if err != nil {
 			return nil, fmt.Errorf("--token-encryption-key-file: %w", err)
