@@ -25,7 +25,7 @@ func secretEnv(name string) string {
 }
 
 // TestHelpShowsNoVariableValue: the help of every command, however asked for
-// (--help, -h, help COMMAND), names the SF_ variables a flag defaults to and
+// (--help, -h, help COMMAND), and its shell completions name the SF_ variables a flag defaults to and
 // never prints their values (issue 19, must hold 5). cobra prints a flag's
 // default, and the connection flags and --token-store default to their
 // variables: without HideEnvDefault, 'sfmtls token --help' printed the Redis
@@ -47,6 +47,9 @@ func TestHelpShowsNoVariableValue(t *testing.T) {
 			append(append([]string(nil), p...), "--help"),
 			append(append([]string(nil), p...), "-h"),
 			append([]string{"help"}, p...),
+			// Shell completion lists the flags with their usage.
+			append(append([]string{"__complete"}, p...), "--"),
+			append(append([]string{"__complete"}, p...), "--token-store", ""),
 		} {
 			var out, errOut bytes.Buffer
 			e := &env{ctx: t.Context(), stdout: &out, stderr: &errOut, getenv: secretEnv}
