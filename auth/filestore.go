@@ -26,6 +26,12 @@ type FileStore struct {
 }
 
 // NewFileStore returns a store in dir, creating dir with mode 0700 if needed.
+// On Unix, a directory other users can write (mode 0777, 1777 like /tmp, or
+// group-writable) or that another user owns is refused with a
+// *StoreFileError whose Fix names chmod 700: whoever can write it can remove or
+// replace the session's files. The store never changes the mode of a
+// directory it did not create. A directory others can only read is used: its
+// token files are 0600 and one readable by others is refused.
 // dir "" is sfmtls/tokens under the user's cache directory (os.UserCacheDir:
 // $XDG_CACHE_HOME or ~/.cache on Linux, ~/Library/Caches on macOS), where the
 // sfmtls tool keeps its sessions.
@@ -39,6 +45,9 @@ func NewFileStore(dir string) (*FileStore, error) {
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &StoreFileError{Path: dir, Reason: err.Error(), Remedy: "give a directory this user can create and write"}
+	}
+	if err := checkDir(dir); err != nil {
+		return nil, err
 	}
 	return &FileStore{dir: dir}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -121,4 +122,38 @@ func TestFileStoreCompareAndDeleteClearsAnUnusableFile(t *testing.T) {
 		_, err := os.Stat(s.Path(key))
 		assert.True(t, errors.Is(err, os.ErrNotExist), "mode %04o", mode)
 	}
+}
+
+// A token directory other users can write, or that another user owns, is
+// refused (issue 19, must hold 7): whoever can write it can remove or replace
+// the session's files. The store does not chmod a directory it did not make;
+// the error's Fix names the command. A directory others can only read is used.
+func TestFileStoreRefusesADirectoryOthersCanWrite(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	// 0777|sticky is how /tmp is made.
+	for _, mode := range []os.FileMode{0o777, 0o770, 0o733, 0o777 | os.ModeSticky} {
+		dir := filepath.Join(t.TempDir(), "tokens")
+		require.NoError(t, os.Mkdir(dir, 0o700))
+		require.NoError(t, os.Chmod(dir, mode)) // not subject to the umask
+		_, err := auth.NewFileStore(dir)
+		var sfe *auth.StoreFileError
+		require.ErrorAs(t, err, &sfe, "mode %v", mode)
+		assert.Contains(t, sfe.Fix(), "chmod 700 "+dir)
+		assert.NotContains(t, sfe.Error(), sfe.Fix())
+		info, err := os.Stat(dir)
+		require.NoError(t, err)
+		assert.NotEqual(t, os.FileMode(0o700), info.Mode().Perm(), "the store does not change a directory it did not create")
+	}
+	readable := filepath.Join(t.TempDir(), "tokens")
+	require.NoError(t, os.Mkdir(readable, 0o755))
+	require.NoError(t, os.Chmod(readable, 0o755))
+	_, err := auth.NewFileStore(readable)
+	require.NoError(t, err, "others may list a directory whose token files are 0600")
+
+	notDir := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(notDir, nil, 0o600))
+	_, err = auth.NewFileStore(notDir)
+	require.Error(t, err)
 }

@@ -34,6 +34,31 @@ func checkPrivate(path string, info fs.FileInfo) error {
 	return nil
 }
 
+// checkDir refuses a token directory another user owns or can write: one who
+// can write it can remove or replace the session files and hold their locks.
+// The store does not tighten a directory it did not create; the user does
+// (chmod 700 DIR). A directory others can only read is accepted: every token
+// file in it is 0600, and one readable by others is refused, so they see only
+// hashed file names.
+func checkDir(dir string) error {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return &StoreFileError{Path: dir, Reason: err.Error(), Remedy: "give a directory this user can create and write"}
+	}
+	if !info.IsDir() {
+		return &StoreFileError{Path: dir, Reason: "not a directory", Remedy: "give a directory for the token store"}
+	}
+	if perm := info.Mode().Perm(); perm&0o022 != 0 {
+		return &StoreFileError{Path: dir, Reason: fmt.Sprintf("directory mode %04o lets other users replace the session's files", perm),
+			Remedy: "chmod 700 " + dir + ", or give the token store a directory of this user's own"}
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return &StoreFileError{Path: dir, Reason: fmt.Sprintf("directory owned by uid %d, not this user (uid %d)", st.Uid, os.Getuid()),
+			Remedy: "give the token store a directory of this user's own"}
+	}
+	return nil
+}
+
 // lockFile takes an exclusive flock on path, waiting until ctx ends. The kernel
 // drops the lock when the process dies, so a killed holder never blocks others.
 func lockFile(ctx context.Context, path string) (func(), error) {

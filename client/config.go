@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -190,6 +191,11 @@ func (c Config) checkOwn() error {
 // that is missing or cannot be read comes back at once, each a *ConfigError
 // naming the field and the variable; New then checks what the values mean.
 //
+// The keystores, key files and password files are secret files: on Unix, one
+// that other users (group or others) can write is refused, a *ConfigError
+// whose Fix is chmod 600; one they can read is used, with a warning logged on
+// slog.Default(), since ConfigFromEnv has no Logger.
+//
 //	SF_LOGIN_URL, SF_CONSUMER_KEY, SF_USERNAME      required
 //	SF_AUDIENCE, SF_API_VERSION, SF_MTLS_PORT, SF_INSTANCE_HOSTS (comma-separated)
 //	SF_MTLS_KEYSTORE                                required: JKS, JCEKS, PKCS#12 or PEM
@@ -264,16 +270,34 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return cfg, errors.Join(problems...)
 }
 
-// loadIdentity loads the keystore the variables under prefix name.
+// loadIdentity loads the keystore the variables under prefix name. The
+// keystore, its key file and its password files are secret files
+// (checkSecretFile): one others can write is refused, one others can read is
+// used with a warning.
 func loadIdentity(field, prefix string, getenv func(string) string) (*keystore.Identity, error) {
 	setting := prefix + "KEYSTORE"
 	path := strings.TrimSpace(getenv(setting))
 	opts := keystore.Options{Alias: strings.TrimSpace(getenv(prefix + "ALIAS")), KeyFile: strings.TrimSpace(getenv(prefix + "KEY_FILE"))}
+	// With a separate key file, the keystore file holds only certificates:
+	// others may read it, not write it.
+	if err := checkSecretFile(field, setting, path, opts.KeyFile == ""); err != nil {
+		return nil, err
+	}
+	if opts.KeyFile != "" {
+		if err := checkSecretFile(field, prefix+"KEY_FILE", opts.KeyFile, true); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	for _, pw := range []struct {
 		name string
 		to   *keystore.Secret
 	}{{prefix + "KEYSTORE_PASSWORD", &opts.Password}, {prefix + "KEY_PASSWORD", &opts.KeyPassword}} {
+		if file := strings.TrimSpace(getenv(pw.name + "_FILE")); file != "" {
+			if err := checkSecretFile(field, pw.name+"_FILE", file, true); err != nil {
+				return nil, err
+			}
+		}
 		if *pw.to, err = secretSetting(pw.name, getenv); err != nil {
 			return nil, &ConfigError{Field: field, Setting: pw.name + "_FILE", Err: err,
 				Remedy: fmt.Sprintf("create the file %s names, or unset %s_FILE and set %s", pw.name+"_FILE", pw.name, pw.name)}
@@ -312,6 +336,35 @@ func secretSetting(name string, getenv func(string) string) (keystore.Secret, er
 		return "", errors.New("client: cannot read the password file " + file)
 	}
 	return keystore.Secret(strings.TrimRight(string(b), "\r\n")), nil
+}
+
+// checkSecretFile refuses, as a *ConfigError naming the setting, a secret
+// file other users (group or others) can write: they could put their own key
+// or password in it. When secret, a file others can read is used with a
+// warning on slog.Default() (ConfigFromEnv has no Logger; a program that
+// routes slog elsewhere gets it there), as ssh warns about a key. A file that
+// cannot be stat'ed is left to the reader, which says why. Skipped where files
+// have no Unix modes (Windows, Plan 9, js, wasip1): their ACLs decide.
+func checkSecretFile(field, setting, path string, secret bool) error {
+	switch runtime.GOOS {
+	case "windows", "plan9", "js", "wasip1":
+		return nil
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	perm := info.Mode().Perm()
+	if perm&0o022 != 0 {
+		return &ConfigError{Field: field, Setting: setting,
+			Problem: fmt.Sprintf("%s has mode %04o: other users can write it", path, perm),
+			Remedy:  "chmod 600 " + path + " (and check that its content is yours)"}
+	}
+	if secret && perm&0o044 != 0 {
+		slog.Default().Warn("client: other users can read a secret file", slog.String("setting", setting),
+			slog.String("file", path), slog.String("mode", fmt.Sprintf("%04o", perm)), slog.String("fix", "chmod 600 "+path))
+	}
+	return nil
 }
 
 // rootsWith returns the system's roots plus every certificate of a PEM file

@@ -1,13 +1,16 @@
 package client_test
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -209,4 +212,75 @@ func TestConfigFromEnvCAFileKeepsTheSystemRoots(t *testing.T) {
 	require.NoError(t, err)
 	want.AddCert(ca)
 	assert.True(t, cfg.RootCAs.Equal(want), "the system's roots plus the org's CA")
+}
+
+// TestConfigFromEnvSecretFileModes: a keystore, key file or password file
+// other users can write is refused, a *ConfigError naming the setting whose
+// Fix is chmod 600; one they can read is used, with a warning on
+// slog.Default() naming the fix, as ssh does for keys (issue 19, must hold 7).
+// A certificate-only keystore beside a key file may be readable by others.
+func TestConfigFromEnvSecretFileModes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	var logs bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	vars := fakeOrgVars(t, org)
+	pw := filepath.Join(t.TempDir(), "pw")
+	require.NoError(t, os.WriteFile(pw, []byte(vars["SF_MTLS_KEYSTORE_PASSWORD"]+"\n"), 0o600))
+	delete(vars, "SF_MTLS_KEYSTORE_PASSWORD")
+	vars["SF_MTLS_KEYSTORE_PASSWORD_FILE"] = pw
+	_, err := client.ConfigFromEnv(setenv(vars))
+	require.NoError(t, err)
+	require.Empty(t, logs.String(), "0600 files draw no warning")
+
+	for _, c := range []struct{ setting, path string }{
+		{"SF_MTLS_KEYSTORE_PASSWORD_FILE", pw}, {"SF_MTLS_KEYSTORE", vars["SF_MTLS_KEYSTORE"]},
+		{"SF_JWT_KEYSTORE", vars["SF_JWT_KEYSTORE"]},
+	} {
+		for _, mode := range []os.FileMode{0o666, 0o620, 0o602} {
+			require.NoError(t, os.Chmod(c.path, mode))
+			_, err := client.ConfigFromEnv(setenv(vars))
+			ps := problems(t, err)
+			require.Len(t, ps, 1, "%s %04o", c.setting, mode)
+			assert.Equal(t, c.setting, ps[0].Setting)
+			assert.Contains(t, ps[0].Error(), "other users can write it")
+			assert.Equal(t, "chmod 600 "+c.path+" (and check that its content is yours)", ps[0].Fix())
+		}
+		logs.Reset()
+		require.NoError(t, os.Chmod(c.path, 0o644))
+		_, err := client.ConfigFromEnv(setenv(vars))
+		require.NoError(t, err, "%s readable by others is used", c.setting)
+		assert.Contains(t, logs.String(), "level=WARN")
+		assert.Contains(t, logs.String(), "setting="+c.setting)
+		assert.Contains(t, logs.String(), `fix="chmod 600 `+c.path+`"`)
+		assert.NotContains(t, logs.String(), vars["SF_JWT_KEYSTORE_PASSWORD"], "the warning never holds the password")
+		require.NoError(t, os.Chmod(c.path, 0o600))
+	}
+
+	// PEM: the certificate file may be read by all; the key file may not be written by others.
+	files, err := org.PKI.WriteFiles(t.TempDir(), "unused")
+	require.NoError(t, err)
+	cert, key := files.MTLSCert, files.MTLSKey
+	require.NoError(t, os.Chmod(cert, 0o644))
+	require.NoError(t, os.Chmod(key, 0o600))
+	delete(vars, "SF_MTLS_KEYSTORE_PASSWORD_FILE")
+	vars["SF_MTLS_KEYSTORE"], vars["SF_MTLS_KEY_FILE"] = cert, key
+	logs.Reset()
+	_, err = client.ConfigFromEnv(setenv(vars))
+	require.NoError(t, err)
+	assert.Empty(t, logs.String(), "a certificate file others can read draws no warning")
+	require.NoError(t, os.Chmod(key, 0o660))
+	_, err = client.ConfigFromEnv(setenv(vars))
+	ps := problems(t, err)
+	require.Len(t, ps, 1)
+	assert.Equal(t, "SF_MTLS_KEY_FILE", ps[0].Setting)
+	require.NoError(t, os.Chmod(key, 0o640))
+	_, err = client.ConfigFromEnv(setenv(vars))
+	require.NoError(t, err)
+	assert.Contains(t, logs.String(), "setting=SF_MTLS_KEY_FILE")
 }

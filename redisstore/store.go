@@ -211,7 +211,10 @@ func (s *Store) Load(ctx context.Context, key string) (*auth.Token, error) {
 	return (*auth.Token)(tok), nil
 }
 
-// Save makes tok key's token and wakes the processes waiting for it.
+// Save makes tok key's token and wakes the processes waiting for it. A Store
+// without an EncryptionKey refuses to replace a token stored encrypted, with
+// ErrPlaintextOverEncrypted: the token cache then logs a warning and the
+// process uses its own login, while the fleet's token stays encrypted.
 func (s *Store) Save(ctx context.Context, key string, tok *auth.Token) error {
 	n, err := s.names(key)
 	if err != nil {
@@ -225,17 +228,33 @@ func (s *Store) Save(ctx context.Context, key string, tok *auth.Token) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, n.token, "v", sealed, "fp", s.fingerprint(tok))
-		p.PExpire(ctx, n.token, s.tokenTTL)
-		p.Publish(ctx, n.channel, "token")
-		return nil
-	})
+	saved, err := saveScript.Run(ctx, s.rdb, []string{n.token},
+		sealed, s.fingerprint(tok), s.tokenTTL.Milliseconds(), n.channel, s.aead == nil).Int()
 	if err != nil {
 		return fail(ctx, "save", err)
 	}
+	if saved == 0 {
+		return ErrPlaintextOverEncrypted
+	}
 	return nil
 }
+
+// saveScript writes the token hash, bounds it with the TTL and announces it,
+// in one atomic step; with ARGV[5] = 1 (a store without an EncryptionKey) it
+// leaves an encrypted token in place and returns 0, so that a process started
+// without the key never turns the fleet's encrypted token into a plaintext
+// one.
+var saveScript = redis.NewScript(`
+if ARGV[5] == '1' then
+  local cur = redis.call('HGET', KEYS[1], 'v')
+  if cur and string.sub(cur, 1, 1) == '` + string(rune(formatEncrypted)) + `' then
+    return 0
+  end
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'fp', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PUBLISH', ARGV[4], 'token')
+return 1`)
 
 // compareAndDelete deletes the token hash only if its fingerprint is ARGV[1].
 var compareAndDelete = redis.NewScript(`
@@ -245,7 +264,9 @@ end
 return 0`)
 
 // CompareAndDelete deletes key's token only if it is still old, in one
-// atomic step on the server.
+// atomic step on the server. The fingerprint it compares is keyed with the
+// EncryptionKey, so a Store without the key (or with another) never matches,
+// and never deletes, a token stored encrypted.
 func (s *Store) CompareAndDelete(ctx context.Context, key string, old *auth.Token) error {
 	n, err := s.names(key)
 	if err != nil {
@@ -380,6 +401,3 @@ func ParseURL(raw string) (*redis.Options, error) {
 	}
 	return opts, nil
 }
-
-// ErrURL marks a Redis URL that ParseURL cannot use.
-var ErrURL = errors.New("redisstore: not a Redis URL")

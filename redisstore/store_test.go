@@ -130,6 +130,7 @@ func TestWrongOrMissingEncryptionKey(t *testing.T) {
 	require.ErrorIs(t, err, auth.ErrStoredToken)
 	// A store with a key does not trust a value stored unencrypted.
 	plain := newStore(t, srv, redisstore.Options{})
+	require.NoError(t, raw.Del(ctx, "sfmtls:token:"+sampleKey).Err())
 	require.NoError(t, plain.Save(ctx, sampleKey, storetest.Token("00Dplain")))
 	_, err = enc.Load(ctx, sampleKey)
 	require.ErrorIs(t, err, auth.ErrStoredToken)
@@ -257,3 +258,82 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 }
 
 func (c *lineCounter) n() int { c.mu.Lock(); defer c.mu.Unlock(); return c.lines }
+
+// A process started without the EncryptionKey never turns the fleet's
+// encrypted token into a plaintext one (issue 19, must hold 8): its Save is
+// refused with ErrPlaintextOverEncrypted, atomically on the server, and its
+// CompareAndDelete cannot match the encrypted token's keyed fingerprint. A
+// store with the key still replaces a plaintext token with an encrypted one.
+func TestNoKeyNeverReplacesAnEncryptedToken(t *testing.T) {
+	srv := startRedis(t)
+	ctx := t.Context()
+	raw := srv.Client(t)
+	enc := newStore(t, srv, redisstore.Options{EncryptionKey: []byte(testKey)})
+	plain := newStore(t, srv, redisstore.Options{})
+	fleet := storetest.Token("00Dfleet!encrypted")
+	require.NoError(t, enc.Save(ctx, sampleKey, fleet))
+	before, err := raw.HGetAll(ctx, "sfmtls:token:"+sampleKey).Result()
+	require.NoError(t, err)
+
+	err = plain.Save(ctx, sampleKey, storetest.Token("00Dintruder!plaintext"))
+	require.ErrorIs(t, err, redisstore.ErrPlaintextOverEncrypted)
+	assert.NotErrorIs(t, err, auth.ErrStoreUnavailable, "Redis answered: the cache must not take it for an outage")
+	var fixer interface{ Fix() string }
+	require.ErrorAs(t, err, &fixer)
+	assert.Contains(t, fixer.Fix(), "EncryptionKey")
+
+	// Neither the token it holds nor the encrypted one's plaintext value
+	// deletes the encrypted token.
+	require.NoError(t, plain.CompareAndDelete(ctx, sampleKey, storetest.Token("00Dintruder!plaintext")))
+	require.NoError(t, plain.CompareAndDelete(ctx, sampleKey, fleet))
+
+	after, err := raw.HGetAll(ctx, "sfmtls:token:"+sampleKey).Result()
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "the stored hash is untouched")
+	got, err := enc.Load(ctx, sampleKey)
+	require.NoError(t, err)
+	assert.True(t, got.Equal(fleet), "the fleet still reads its encrypted token")
+
+	// Where no token is stored, or a plaintext one, a keyless store saves.
+	other := storetest.Key(2)
+	require.NoError(t, plain.Save(ctx, other, storetest.Token("00Dfirst")))
+	require.NoError(t, plain.Save(ctx, other, storetest.Token("00Dsecond")))
+	// A store with the key upgrades a plaintext token to an encrypted one.
+	require.NoError(t, enc.Save(ctx, other, storetest.Token("00Dupgraded")))
+	v, err := raw.HGet(ctx, "sfmtls:token:"+other, "v").Bytes()
+	require.NoError(t, err)
+	assert.False(t, bytes.Contains(v, []byte("00Dupgraded")), "encrypted at rest")
+	require.ErrorIs(t, plain.Save(ctx, other, storetest.Token("00Dback")), redisstore.ErrPlaintextOverEncrypted)
+}
+
+// The same through the token cache, as a process runs it: the keyless process
+// logs in by itself with a warning, and the encrypted token stays.
+func TestCacheWithoutKeyLeavesTheEncryptedToken(t *testing.T) {
+	org, err := salesforcetest.Start(salesforcetest.Config{})
+	require.NoError(t, err)
+	defer org.Close()
+	srv := startRedis(t)
+	ctx := t.Context()
+	key := storekey.Key(org.URL, org.ConsumerKey, org.Username)
+	newCache := func(s *redisstore.Store, w *lineCounter) *tokencache.Cache {
+		src, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
+			Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
+		require.NoError(t, err)
+		return tokencache.New(src, tokencache.Options{Store: s, StoreKey: key,
+			Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	}
+	enc := newStore(t, srv, redisstore.Options{EncryptionKey: []byte(testKey)})
+	var quiet, warned lineCounter
+	fleetTok, err := newCache(enc, &quiet).Token(ctx)
+	require.NoError(t, err)
+
+	tok, err := newCache(newStore(t, srv, redisstore.Options{}), &warned).Token(ctx)
+	require.NoError(t, err)
+	assert.False(t, tok.Equal(fleetTok), "the keyless process cannot read the encrypted token: it logs in")
+	assert.Positive(t, warned.n())
+
+	got, err := enc.Load(ctx, key)
+	require.NoError(t, err)
+	assert.True(t, got.Equal(fleetTok), "the encrypted token stays")
+	assert.Zero(t, quiet.n())
+}

@@ -58,6 +58,7 @@ func body(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command,
 
 // run executes one command line and returns the exit status.
 func run(args []string, e *env) int {
+	defer routeDefaultLog(e.stderr)()
 	root := newRoot(e)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()

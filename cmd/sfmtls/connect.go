@@ -70,7 +70,7 @@ func needSettings(s *settings.Settings, ts ...*settings.TokenStore) error {
 
 // tokenStoreFlags registers --token-store and --no-token-cache.
 func tokenStoreFlags(cmd *cobra.Command, e *env) *settings.TokenStore {
-	ts := &settings.TokenStore{}
+	ts := &settings.TokenStore{Warn: func(w string) { warn(e, []string{w}) }}
 	ts.Register(cmd.Flags(), e.getenv)
 	_ = cmd.RegisterFlagCompletionFunc("token-store", completeWords("file", "none", "redis://", "rediss://"))
 	return ts
@@ -80,7 +80,8 @@ const connectionHelp = `
 Every connection flag --x-y has the environment variable SF_X_Y; the flag wins.
 Passwords come from SF_MTLS_KEYSTORE_PASSWORD, SF_MTLS_KEY_PASSWORD,
 SF_JWT_KEYSTORE_PASSWORD, SF_JWT_KEY_PASSWORD or the --…-password-file flags,
-never from a flag's value.`
+never from a flag's value. A keystore, key or password file other users can
+write is refused, one they can read is used with a warning (chmod 600 FILE).`
 
 const sessionHelp = `
 The session is kept across runs (the JWT bearer flow has no refresh token, and

@@ -43,6 +43,12 @@ func (s *storeFlags) storeSource(file string, e *env) secretSource {
 
 // load opens the store FILE with the passwords from files, the environment or a prompt.
 func (s *storeFlags) load(file string, e *env, fn func(string, keystore.Options) error) error {
+	if err := checkSecret(e, "keystore", file, s.keyFile == ""); err != nil {
+		return err
+	}
+	if err := checkSecret(e, "--key-file", s.keyFile, true); err != nil {
+		return err
+	}
 	src := s.storeSource(file, e)
 	store, err := src.read(e, false)
 	if err != nil {

@@ -216,9 +216,15 @@ a separate password (--key-password-file or SF_KEY_PASSWORD).`,
 // certificates (a key alone is no keystore), or from a keystore.
 func (f *inFlags) loadKey(keyPath, storePath string, chain []*x509.Certificate, fallback keystore.Secret, e *env) (*keystore.Identity, error) {
 	if keyPath == "" {
+		if err := checkSecret(e, "--keystore", storePath, true); err != nil {
+			return nil, err
+		}
 		return f.loadInput(storePath, fallback, e, func(opts keystore.Options) (*keystore.Identity, error) {
 			return keystore.LoadFile(storePath, opts)
 		})
+	}
+	if err := checkSecret(e, "--key", keyPath, true); err != nil {
+		return nil, err
 	}
 	return f.loadInput(keyPath, fallback, e, func(opts keystore.Options) (*keystore.Identity, error) {
 		opts.Name, opts.KeyFile = keyPath, keyPath
@@ -289,6 +295,12 @@ PEM output holds the chain and the key, encrypted unless --unencrypted-key.`,
 				}
 				opts = keystore.WriteOptions{Format: format, UnencryptedKey: true, Overwrite: out.force, Password: pw}
 			} else if opts, err = out.options(outPath, format, e); err != nil {
+				return err
+			}
+			if err := checkSecret(e, "--in", inPath, inKeyFile == ""); err != nil {
+				return err
+			}
+			if err := checkSecret(e, "--in-key-file", inKeyFile, true); err != nil {
 				return err
 			}
 			id, err := in.loadInput(inPath, opts.Password, e, func(o keystore.Options) (*keystore.Identity, error) {

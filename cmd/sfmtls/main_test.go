@@ -17,7 +17,33 @@ import (
 
 const storePW = "changeit"
 
-func fixture(name string) string { return filepath.Join("..", "..", "keystore", "testdata", name) }
+// fixtureDir holds copies of keystore/testdata made 0600 by TestMain: git
+// checks files out 0644, and the tool warns about keystores others can read.
+var fixtureDir = filepath.Join("..", "..", "keystore", "testdata")
+
+func fixture(name string) string { return filepath.Join(fixtureDir, name) }
+
+// privateFixtures copies the fixtures into dir with mode 0600.
+func privateFixtures(dir string) error {
+	entries, err := os.ReadDir(fixtureDir)
+	if err != nil {
+		return err
+	}
+	for _, en := range entries {
+		if !en.Type().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(fixtureDir, en.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, en.Name()), data, 0o600); err != nil {
+			return err
+		}
+	}
+	fixtureDir = dir
+	return nil
+}
 
 type result struct {
 	code           int

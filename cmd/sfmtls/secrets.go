@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/sfmtls/sfmtls/cmd/sfmtls/internal/settings"
 	"github.com/sfmtls/sfmtls/keystore"
 )
 
@@ -26,6 +27,9 @@ type secretSource struct {
 // prompt (asked twice when confirm, for a new password); "" when none gave one.
 func (s secretSource) read(e *env, confirm bool) (keystore.Secret, error) {
 	if s.file != "" {
+		if err := checkSecret(e, s.flag, s.file, true); err != nil {
+			return "", err
+		}
 		b, err := os.ReadFile(s.file)
 		if err != nil {
 			return "", fmt.Errorf("cannot read the password file %s named by %s: %w", s.file, s.flag, unwrapPath(err))
@@ -92,4 +96,21 @@ func explainNoPassword(err error, given keystore.Secret, src secretSource) error
 		return err
 	}
 	return fmt.Errorf("%w; %s: %s", err, errNoPassword, src.where())
+}
+
+// checkSecret refuses a secret file (keystore, key, password) other users can
+// write, and warns about one they can read, naming chmod 600; secret is false
+// for a keystore file that holds only certificates (its key is in a key file).
+func checkSecret(e *env, what, path string, secret bool) error {
+	if path == "" {
+		return nil
+	}
+	w, err := settings.CheckSecretFile(what, path, secret)
+	if err != nil {
+		return err
+	}
+	if w != "" {
+		warn(e, []string{w})
+	}
+	return nil
 }

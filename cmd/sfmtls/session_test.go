@@ -25,6 +25,15 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Setenv("XDG_CACHE_HOME", dir)
+	fixtures := filepath.Join(dir, "fixtures")
+	if err := os.Mkdir(fixtures, 0o700); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := privateFixtures(fixtures); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	redis.SetLogger(discardLog{}) // as main does
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -29,6 +29,8 @@ type TokenStore struct {
 	// EncryptionKeyFile holds the base64 AES key of a Redis store
 	// (--token-encryption-key-file); else SF_TOKEN_ENCRYPTION_KEY.
 	EncryptionKeyFile string
+	// Warn, when set, receives warnings such as a key file others can read.
+	Warn func(string)
 }
 
 var (
@@ -49,6 +51,7 @@ func (ts *TokenStore) Register(fs *pflag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&ts.Spec, "token-store", getenv("SF_TOKEN_STORE"),
 		"keep the session across runs in `STORE`: file (the user's cache directory), file:DIR, none, "+
 			"or a Redis URL redis://[user:password@]host:port/db, rediss:// for TLS (default: file) ($SF_TOKEN_STORE)")
+	HideEnvDefault(fs, "token-store")
 	fs.BoolVar(&ts.Off, "no-token-cache", false, "log in afresh, neither reading nor writing the token store")
 	fs.StringVar(&ts.EncryptionKeyFile, "token-encryption-key-file", "",
 		"encrypt the token kept in Redis with the base64 AES key in `FILE` (openssl rand -base64 32) ($SF_TOKEN_ENCRYPTION_KEY holds the key itself)")
@@ -155,17 +158,17 @@ func query(raw string) url.Values {
 	return url.Values{}
 }
 
-// redactURL hides a URL's password; text that is no URL is returned as is
-// only when it has no userinfo that could hold one.
+// redactURL hides a URL's password; text with an "@" that does not parse as
+// userinfo (a mistyped redis:/user:pw@host) is hidden whole, as it may hold one.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
-		if strings.Contains(raw, "@") {
-			return "[URL with credentials, unparsable]"
-		}
-		return raw
+	switch {
+	case err == nil && u.User != nil:
+		return u.Redacted()
+	case strings.Contains(raw, "@"):
+		return "[a URL with credentials, redacted]"
 	}
-	return u.Redacted()
+	return raw
 }
 
 // encryptionKey reads the Redis store's AES key: the file given, else
@@ -173,6 +176,13 @@ func redactURL(raw string) string {
 func (ts *TokenStore) encryptionKey(getenv func(string) string) ([]byte, error) {
 	b64, from := getenv("SF_TOKEN_ENCRYPTION_KEY"), "SF_TOKEN_ENCRYPTION_KEY"
 	if ts.EncryptionKeyFile != "" {
+		w, err := CheckSecretFile("--token-encryption-key-file", ts.EncryptionKeyFile, true)
+		if err != nil {
+			return nil, err
+		}
+		if w != "" && ts.Warn != nil {
+			ts.Warn(w)
+		}
 		data, err := readSmallFile(ts.EncryptionKeyFile, 1024)
 		if err != nil {
 			return nil, fmt.Errorf("--token-encryption-key-file: %w", err)

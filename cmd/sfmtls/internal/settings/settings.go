@@ -39,10 +39,13 @@ type Store struct {
 // ErrMissing lists required settings that are not set.
 var ErrMissing = errors.New("missing settings")
 
-// Register adds the flags to fs, each defaulting to its SF_ variable.
+// Register adds the flags to fs, each defaulting to its SF_ variable. The
+// help names the variable, never its value: a default drawn from the
+// environment may be a secret (HideEnvDefault).
 func (s *Settings) Register(fs *pflag.FlagSet, getenv func(string) string) {
 	str := func(p *string, name, usage string) {
 		fs.StringVar(p, name, getenv(envName(name)), usage+" ($"+envName(name)+")")
+		HideEnvDefault(fs, name)
 	}
 	str(&s.LoginURL, "login-url", "the org's My Domain `URL`, e.g. https://acme.my.salesforce.com")
 	str(&s.Audience, "audience", "JWT audience `URL` (default: https://login.salesforce.com, or https://test.salesforce.com for sandboxes)")
@@ -69,6 +72,25 @@ func (s *Settings) Register(fs *pflag.FlagSet, getenv func(string) string) {
 	}
 	fs.StringSliceVar(&s.InstanceHosts, "instance-hosts", hosts,
 		"`HOSTS` (comma-separated) a token's instance URL may name besides the login host and Salesforce's domains; .example.com matches subdomains ($SF_INSTANCE_HOSTS)")
+	HideEnvDefault(fs, "instance-hosts")
+}
+
+// HideEnvDefault keeps the default of the flag name, drawn from an SF_
+// variable, out of the help: pflag prints a flag's DefValue as "(default …)",
+// and the value of a variable such as SF_TOKEN_STORE may hold a password. The
+// flag keeps its value, so the flag still wins over the variable; the usage
+// text names the variable instead.
+func HideEnvDefault(fs *pflag.FlagSet, name string) {
+	f := fs.Lookup(name)
+	if f == nil {
+		return
+	}
+	switch f.Value.Type() {
+	case "stringSlice", "stringArray":
+		f.DefValue = "[]"
+	default:
+		f.DefValue = ""
+	}
 }
 
 // FromEnv reads the settings from the environment alone.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -67,7 +68,7 @@ func TestInstanceHosts(t *testing.T) {
 // under any fmt verb.
 func TestTokenStoreHidesPasswords(t *testing.T) {
 	for _, spec := range []string{"rediss://svc:s3cret-pw@redis.internal:6380/0", "memcached://svc:s3cret-pw@cache:11211",
-		"redis://svc:s3cret-pw@host:port%zz/0"} {
+		"redis://svc:s3cret-pw@host:port%zz/0", "redis:/svc:s3cret-pw@host:6379/0", "svc:s3cret-pw@host"} {
 		ts := TokenStore{Spec: spec}
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
 			assert.NotContains(t, fmt.Sprintf(verb, ts), "s3cret-pw", verb)
@@ -79,4 +80,44 @@ func TestTokenStoreHidesPasswords(t *testing.T) {
 	}
 	ts := TokenStore{Spec: "memcached://svc:s3cret-pw@cache:11211"}
 	assert.ErrorIs(t, ts.Check(), ErrTokenStore)
+}
+
+// A secret file others can write is refused with chmod 600 as the fix; one
+// they can read draws a warning naming it; a certificate-only file may be
+// read by all.
+func TestCheckSecretFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	path := filepath.Join(t.TempDir(), "pw")
+	require.NoError(t, os.WriteFile(path, []byte("s3cret\n"), 0o600))
+	for _, c := range []struct {
+		mode   os.FileMode
+		secret bool
+		warn   bool
+		refuse bool
+	}{
+		{0o600, true, false, false}, {0o400, true, false, false}, {0o640, true, true, false}, {0o604, true, true, false},
+		{0o644, false, false, false}, {0o620, true, false, true}, {0o602, false, false, true}, {0o666, true, false, true},
+	} {
+		require.NoError(t, os.Chmod(path, c.mode))
+		w, err := CheckSecretFile("--password-file", path, c.secret)
+		if c.refuse {
+			var fme *FileModeError
+			require.ErrorAs(t, err, &fme, "%04o", c.mode)
+			assert.Equal(t, fmt.Sprintf("--password-file: %s has mode %04o: other users can write it", path, c.mode), err.Error())
+			assert.Equal(t, "chmod 600 "+path+" (and check that its content is yours)", fme.Fix())
+			continue
+		}
+		require.NoError(t, err, "%04o", c.mode)
+		if c.warn {
+			assert.Contains(t, w, "other users can read it (chmod 600 "+path+")")
+		} else {
+			assert.Empty(t, w, "%04o", c.mode)
+		}
+		assert.NotContains(t, w, "s3cret")
+	}
+	w, err := CheckSecretFile("x", filepath.Join(t.TempDir(), "missing"), true)
+	assert.NoError(t, err, "the reader says why a file cannot be read")
+	assert.Empty(t, w)
 }
