@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/internal/certfile"
 	"github.com/sfmtls/sfmtls/internal/errs"
+	"github.com/sfmtls/sfmtls/internal/secretfile"
 	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/transport"
 )
@@ -346,21 +346,11 @@ func secretSetting(name string, getenv func(string) string) (keystore.Secret, er
 // cannot be stat'ed is left to the reader, which says why. Skipped where files
 // have no Unix modes (Windows, Plan 9, js, wasip1): their ACLs decide.
 func checkSecretFile(field, setting, path string, secret bool) error {
-	switch runtime.GOOS {
-	case "windows", "plan9", "js", "wasip1":
-		return nil
-	}
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil
-	}
-	perm := info.Mode().Perm()
-	if perm&0o022 != 0 {
+	switch exposure, perm := secretfile.Check(path); {
+	case exposure == secretfile.Writable:
 		return &ConfigError{Field: field, Setting: setting,
-			Problem: fmt.Sprintf("%s has mode %04o: other users can write it", path, perm),
-			Remedy:  "chmod 600 " + path + " (and check that its content is yours)"}
-	}
-	if secret && perm&0o044 != 0 {
+			Problem: fmt.Sprintf("%s has mode %04o: other users can write it", path, perm), Remedy: secretfile.Fix(path)}
+	case exposure == secretfile.Readable && secret:
 		slog.Default().Warn("client: other users can read a secret file", slog.String("setting", setting),
 			slog.String("file", path), slog.String("mode", fmt.Sprintf("%04o", perm)), slog.String("fix", "chmod 600 "+path))
 	}

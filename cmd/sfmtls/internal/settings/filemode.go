@@ -3,7 +3,8 @@ package settings
 import (
 	"fmt"
 	"os"
-	"runtime"
+
+	"github.com/sfmtls/sfmtls/internal/secretfile"
 )
 
 // FileModeError is a secret file the tool refuses: other users (group or
@@ -19,9 +20,7 @@ func (e *FileModeError) Error() string {
 }
 
 // Fix says how to mend it.
-func (e *FileModeError) Fix() string {
-	return "chmod 600 " + e.Path + " (and check that its content is yours)"
-}
+func (e *FileModeError) Fix() string { return secretfile.Fix(e.Path) }
 
 // CheckSecretFile refuses a file holding a secret (a keystore, a key, a
 // password, an encryption key) that other users can write, with a
@@ -32,19 +31,10 @@ func (e *FileModeError) Fix() string {
 // js, wasip1) nothing is checked: their ACLs decide. The SDK's
 // client.ConfigFromEnv checks the connection's files the same way.
 func CheckSecretFile(what, path string, secret bool) (warning string, err error) {
-	switch runtime.GOOS {
-	case "windows", "plan9", "js", "wasip1":
-		return "", nil
-	}
-	info, err := os.Stat(path)
-	if err != nil {
-		return "", nil
-	}
-	perm := info.Mode().Perm()
-	if perm&0o022 != 0 {
+	switch exposure, perm := secretfile.Check(path); {
+	case exposure == secretfile.Writable:
 		return "", &FileModeError{What: what, Path: path, Mode: perm}
-	}
-	if secret && perm&0o044 != 0 {
+	case exposure == secretfile.Readable && secret:
 		return fmt.Sprintf("%s: %s has mode %04o: other users can read it (chmod 600 %s)", what, path, perm, path), nil
 	}
 	return "", nil
