@@ -186,7 +186,7 @@ func (c Config) checkOwn() error {
 }
 
 // ConfigFromEnv reads a Config from the SF_* variables through getenv (nil
-// means os.Getenv): the settings the README's table lists, the same ones the
+// means os.Getenv): the settings docs/setup.md lists, the same ones the
 // sfmtls tool reads. It loads both keystores and the CA file. Every setting
 // that is missing or cannot be read comes back at once, each a *ConfigError
 // naming the field and the variable; New then checks what the values mean.

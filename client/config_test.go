@@ -114,7 +114,7 @@ func fakeOrgVars(t *testing.T, org *salesforcetest.Org) map[string]string {
 	}
 }
 
-// TestConfigFromEnvConnects: the SF_* settings of the README, read by the one
+// TestConfigFromEnvConnects: the SF_* settings of docs/setup.md, read by the one
 // reader, make a Client that logs in to the fake org over mutual TLS.
 func TestConfigFromEnvConnects(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})

@@ -4,7 +4,7 @@
 //
 //	go run ./examples/bulk
 //
-// It reads the SF_* settings of the README with client.ConfigFromEnv. Against a
+// It reads the SF_* settings of docs/setup.md with client.ConfigFromEnv. Against a
 // real org, set SF_BULK_EXTERNAL_ID to an external id field of Account too; the
 // example's Accounts are deleted at the end. With neither SF_LOGIN_URL nor
 // SF_MTLS_KEYSTORE set it starts a fake org in-process, declares the external

@@ -13,7 +13,7 @@
 //
 // Settings, from the environment:
 //   - SF_LOGIN_URL, SF_CONSUMER_KEY, SF_USERNAME, SF_MTLS_KEYSTORE and the other
-//     SF_* settings of the README's Configuration: the org. Without
+//     SF_* settings of docs/setup.md: the org. Without
 //     SF_LOGIN_URL the program starts a fake org in-process (salesforcetest)
 //     and runs three workers against it, each with its own client, as three
 //     processes of a fleet would.
