@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +18,9 @@ import (
 	"github.com/sfmtls/sfmtls/bulk"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
+
+// bulkJobsPath is where the Bulk API 2.0 jobs of the fake org are.
+const bulkJobsPath = "/services/data/v" + salesforcetest.APIVersion + "/jobs"
 
 // bulkRun runs sfmtls with stdin in-process against the org's settings.
 func bulkRun(t *testing.T, vars map[string]string, stdin string, args ...string) result {
@@ -145,4 +151,60 @@ func TestBulkProgressOnTerminal(t *testing.T) {
 	require.Equal(t, 0, code)
 	assert.NotContains(t, stderr.String(), "\r")
 	assert.Equal(t, 1, strings.Count(stderr.String(), "\n"))
+}
+
+// The exit status follows the rows the tool found, not only the job's
+// counters: here the job reports 0 failed and 0 unprocessed ("Get Job
+// Info": numberRecordsFailed), while its failedResults ("Get Job Failed
+// Record Results") and unprocessedrecords hold rows. Exit 1, and the
+// mismatch is said.
+func TestBulkIngestExitFollowsFailedRowsFound(t *testing.T) {
+	org, vars := orgEnv(t)
+	org.Handle("GET "+bulkJobsPath+"/ingest/{id}/failedResults/", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/csv")
+		_, _ = io.WriteString(w, "\"sf__Id\",\"sf__Error\",\"Name\"\n\"\",\"E1\",\"A\"\n\"\",\"E2\",\"B\"\n")
+	}))
+	dir := t.TempDir()
+	failed, unprocessed := filepath.Join(dir, "failed.csv"), filepath.Join(dir, "unprocessed.csv")
+	r := bulkRun(t, vars, "Name\nA\nB\n", "bulk", "ingest", "--object", "Account", "--operation", "insert",
+		"--failed", failed, "--unprocessed", unprocessed, "-")
+	assert.Equal(t, 1, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "insert Account: 2 records, 2 succeeded, 0 failed, 0 unprocessed")
+	assert.Contains(t, r.stderr, "sfmtls bulk ingest: "+failed+" holds 2 failed row(s), the jobs reported 0\n")
+	assert.NotContains(t, r.stderr, unprocessed)
+	raw, err := os.ReadFile(failed)
+	require.NoError(t, err)
+	assert.Equal(t, 3, strings.Count(string(raw), "\n"))
+
+	// The same for unprocessed rows.
+	org.Handle("GET "+bulkJobsPath+"/ingest/{id}/unprocessedrecords/", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "Name\nC\n")
+	}))
+	r = bulkRun(t, vars, "Name\nC\n", "bulk", "ingest", "--object", "Account", "--operation", "insert",
+		"--unprocessed", unprocessed, "-")
+	assert.Equal(t, 1, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "sfmtls bulk ingest: "+unprocessed+" holds 1 unprocessed row(s), the jobs reported 0\n")
+}
+
+// A locator cycle A -> B -> A ("Get Results for a Query Job": Sforce-Locator)
+// ends sfmtls bulk query with exit 1 and the error's message; each page is
+// written once.
+func TestBulkQueryLocatorCycleExitsNonZero(t *testing.T) {
+	org, vars := orgEnv(t)
+	next := map[string]string{"": "A", "A": "B", "B": "A"}
+	var requests atomic.Int32
+	org.Handle("GET "+bulkJobsPath+"/query/{id}/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) > 10 {
+			http.Error(w, "too many pages", http.StatusBadRequest)
+			return
+		}
+		loc := r.URL.Query().Get("locator")
+		w.Header().Set("Sforce-Locator", next[loc])
+		_, _ = io.WriteString(w, "\"Name\"\n\"page "+loc+"\"\n")
+	}))
+	r := bulkRun(t, vars, "", "bulk", "query", "SELECT Name FROM Account")
+	assert.Equal(t, 1, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "sfmtls bulk query: bulk: Salesforce sent a result locator again: query job 750")
+	assert.Equal(t, "\"Name\"\n\"page \"\n\"page A\"\n\"page B\"\n", r.stdout)
+	assert.EqualValues(t, 3, requests.Load())
 }
