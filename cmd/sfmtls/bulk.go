@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -323,4 +324,35 @@ func byteSize(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// interruptContext returns a context that ends at the first signal on sigs,
+// so a command stops cleanly: sfmtls bulk ingest then aborts the job it was
+// uploading to, which may take up to 30 s when Salesforce does not answer. A
+// second signal does not wait for that: it says so on stderr and calls exit
+// at once with 128 plus the signal's number (130 for Ctrl-C). main passes
+// os.Exit; tests pass a channel they drive and a recorder.
+func interruptContext(parent context.Context, sigs <-chan os.Signal, stderr io.Writer, exit func(int)) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+			return // stopped before any signal
+		}
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-parent.Done():
+			return
+		}
+		code := 130
+		if s, ok := sig.(syscall.Signal); ok {
+			code = 128 + int(s)
+		}
+		fmt.Fprintf(stderr, "\nsfmtls: %v received twice: exiting now, without waiting for the clean-up\n", sig)
+		exit(code)
+	}()
+	return ctx, cancel
 }
