@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -597,5 +598,64 @@ func TestDecodeRefusesTimeOutsideYears(t *testing.T) {
 	var r rec
 	if err := d.Decode(&r); !errors.Is(err, ErrValue) {
 		t.Fatalf("err = %v, want ErrValue", err)
+	}
+}
+
+// A caller that logs each error and calls Decode again reaches io.EOF: each
+// error is returned once; after a bad cell value the next record follows,
+// after any other error the input ends.
+func TestDecodeLogAndContinueEnds(t *testing.T) {
+	type rec struct {
+		N int `sf:"N"`
+	}
+	tests := []struct {
+		name, in string
+		want     []int // the records decoded
+		sentinel error
+	}{
+		{"bad cell value", "N\n1\nx\n3\n", []int{1, 3}, ErrValue},
+		{"bare quote", "N\n1\n\"2\"x\n3\n", []int{1}, ErrValue},
+		{"wrong number of cells", "N\n1\n2,2\n3\n", []int{1}, ErrValue},
+		{"record too large", "N\n1\n" + strings.Repeat("9", 200<<10) + "\n3\n", []int{1}, ErrRecordTooLarge},
+		{"duplicate header", "N,n\n1,1\n", nil, ErrHeader},
+		{"empty input", "", nil, ErrHeader},
+		{"read error", "N\n1\n", []int{1}, io.ErrUnexpectedEOF},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var in io.Reader = strings.NewReader(tc.in)
+			if tc.sentinel == io.ErrUnexpectedEOF {
+				in = io.MultiReader(in, iotest.ErrReader(io.ErrUnexpectedEOF))
+			}
+			d, err := NewDecoder[rec](in, Format{MaxRecordBytes: 1 << 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			var errs []error
+			for range 100 {
+				var r rec
+				err := d.Decode(&r)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				got = append(got, r.N)
+			}
+			if len(errs) != 1 || !errors.Is(errs[0], tc.sentinel) || !slices.Equal(got, tc.want) {
+				t.Fatalf("decoded %v with errors %v; want %v and one %v", got, errs, tc.want, tc.sentinel)
+			}
+			// All behaves alike, on a fresh decoder.
+			d, _ = NewDecoder[rec](strings.NewReader(tc.in), Format{MaxRecordBytes: 1 << 10})
+			steps := 0
+			for range d.All() {
+				if steps++; steps > 100 {
+					t.Fatal("All does not end")
+				}
+			}
+		})
 	}
 }

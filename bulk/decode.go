@@ -32,15 +32,35 @@ type IngestResult[T any] struct {
 // with no field are skipped; fields with no column keep their zero value.
 // Memory use does not grow with the number of records. A Decoder is not safe
 // for concurrent use.
+//
+// # Errors that are skipped and errors that end the input
+//
+// Each error is returned once. A bad cell value (a *DecodeError naming its
+// Column, wrapping ErrValue: text that is not a number, a date out of range,
+// invalid UTF-8) fails only its own record, which was read whole; decoding
+// goes on with the next record. Every other error ends the input, and the
+// next Decode returns io.EOF:
+//   - a header that is missing, has an empty or duplicated name (ErrHeader);
+//   - a malformed line, such as a bare quote or a value left open (ErrValue,
+//     no Column): where the next record starts is guesswork;
+//   - a record with more or fewer cells than the header (ErrValue, no
+//     Column): its cells cannot be matched to columns, and the stream no
+//     longer is what its header says;
+//   - a record over Format.MaxRecordBytes (ErrRecordTooLarge);
+//   - an error reading the underlying reader, returned as is.
+//
+// So a caller that logs an error and goes on always reaches the end: read
+// until io.EOF.
 type Decoder[T any] struct {
 	r       *csv.Reader
 	lim     *limitReader
 	max     int
 	cols    []column
-	binding []int // for each CSV column, an index into cols or -1
+	binding []int    // for each CSV column, an index into cols or -1
+	names   []string // the header as read, the first name without a byte order mark
 	records int
 	started bool
-	err     error // sticky after a malformed line: resyncing a CSV stream is guesswork
+	err     error // the error that ended the input; later calls return io.EOF
 }
 
 // NewDecoder returns a Decoder for T reading r in format f. It reads nothing
@@ -80,18 +100,15 @@ func (d *Decoder[T]) Header() []string {
 }
 
 // Decode reads the next record into *v, which it first resets to the zero
-// value. It returns io.EOF after the last record. Errors are *DecodeError
-// naming the line and column; after a malformed CSV line every later call
-// returns the same error, while a bad cell value only fails its own record.
+// value. It returns io.EOF after the last record, and after an error that
+// ends the input (see Decoder). Errors are *DecodeError naming the line and
+// column, or the underlying reader's error; each is returned once.
 func (d *Decoder[T]) Decode(v *T) error {
 	if d.err != nil {
-		return d.err
+		return io.EOF
 	}
-	if !d.started {
-		if err := d.readHeader(); err != nil {
-			d.err = err
-			return err
-		}
+	if err := d.start(); err != nil {
+		return err
 	}
 	d.lim.left = d.max + readAhead
 	rec, err := d.r.Read()
@@ -120,8 +137,9 @@ func (d *Decoder[T]) Decode(v *T) error {
 	return nil
 }
 
-// All returns the remaining records as a sequence. Iteration stops after the
-// first error, which is yielded with the zero T.
+// All returns the remaining records as a sequence. Each error is yielded
+// once, with the zero T: after a bad cell value the sequence goes on with the
+// next record, after an error that ends the input (see Decoder) it ends.
 func (d *Decoder[T]) All() iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		for {
@@ -137,8 +155,23 @@ func (d *Decoder[T]) All() iter.Seq2[T, error] {
 	}
 }
 
-func (d *Decoder[T]) readHeader() error {
+// start reads the header unless it was read; an error ends the input.
+func (d *Decoder[T]) start() error {
+	if d.started {
+		return d.err
+	}
 	d.started = true
+	if err := d.readHeader(); err != nil {
+		d.err = err
+		return err
+	}
+	return nil
+}
+
+// ended reports whether an error ended the input.
+func (d *Decoder[T]) ended() bool { return d.err != nil }
+
+func (d *Decoder[T]) readHeader() error {
 	hdr, err := d.r.Read()
 	if err == io.EOF {
 		return &DecodeError{Line: 1, Err: fmt.Errorf("%w: input is empty, a header row is required", ErrHeader)}
@@ -153,13 +186,13 @@ func (d *Decoder[T]) readHeader() error {
 		byFold[strings.ToLower(c.name)] = i
 	}
 	d.binding = make([]int, len(hdr))
+	d.names = make([]string, len(hdr))
 	seen := make(map[string]bool, len(hdr))
 	for i, name := range hdr {
 		if i == 0 {
-			// A UTF-8 byte order mark is not part of the first name. The Bulk
-			// API 2.0 docs are silent on whether results carry one.
-			name = strings.TrimPrefix(name, "\uFEFF")
+			name = trimBOM(name)
 		}
+		d.names[i] = name
 		key := strings.ToLower(name)
 		if name == "" || seen[key] {
 			return &DecodeError{Line: 1, Column: name, Err: fmt.Errorf("%w: empty or duplicate column name", ErrHeader)}

@@ -14,7 +14,7 @@ var (
 	// ErrValue means a value cannot be written to, or read from, a cell.
 	ErrValue = errors.New("bulk: invalid cell value")
 	// ErrHeader means a CSV header is unusable (empty, duplicate column, too
-	// long).
+	// long), or differs from the first one where result sets are joined.
 	ErrHeader = errors.New("bulk: invalid CSV header")
 	// ErrRecordTooLarge means one record exceeded Format.MaxRecordBytes.
 	ErrRecordTooLarge = errors.New("bulk: CSV record too large")
@@ -86,3 +86,11 @@ func (e *JobError) Is(target error) bool {
 	return (target == ErrJobFailed && e.Job.State == StateFailed) ||
 		(target == ErrJobAborted && e.Job.State == StateAborted)
 }
+
+// ErrLocatorRepeated means Salesforce sent, as the Sforce-Locator of a query
+// job's next result page, a locator an earlier page had sent: following it
+// would yield the same records again, without end. The paging stops before
+// fetching that page, so what was written or yielded holds no record twice;
+// the rest of the job's results were not read. Running the query again is
+// the remedy.
+var ErrLocatorRepeated = errors.New("bulk: Salesforce sent a result locator again")

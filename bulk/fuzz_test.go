@@ -50,6 +50,10 @@ func FuzzDecode(f *testing.F) {
 				if errors.Is(err, ErrValue) && de.Column != "" {
 					continue // a bad cell fails only its record
 				}
+				// Any other error ends the input: the next call says so.
+				if err := d.Decode(&r); err != io.EOF {
+					t.Fatalf("after %v: Decode = %v, want io.EOF", de, err)
+				}
 				return
 			}
 			once := reencode(t, r)

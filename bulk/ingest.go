@@ -238,6 +238,14 @@ func (j *IngestJob) Results(ctx context.Context, kind ResultKind) (io.ReadCloser
 
 // Successful streams the successful results of jobs, one after another,
 // decoded into IngestResult[T]; rows are read as they arrive, never all held.
+//
+// Errors in Successful, Failed and Unprocessed are as Decoder's, each
+// yielded once: after a bad cell value (a *DecodeError with a Column,
+// wrapping ErrValue) the sequence goes on with the next row; after any other
+// error (a request that failed, a malformed line, a row with the wrong number
+// of cells, a record over Format.MaxRecordBytes, a bad header) it ends, and
+// the later jobs' results are not read. A caller may log errors and go on:
+// the sequence always ends.
 func Successful[T any](ctx context.Context, jobs ...*IngestJob) iter.Seq2[IngestResult[T], error] {
 	return decodeResults[IngestResult[T]](ctx, SuccessfulResults, jobs)
 }
@@ -262,7 +270,7 @@ func decodeResults[T any](ctx context.Context, kind ResultKind, jobs []*IngestJo
 				yield(zero, err)
 				return
 			}
-			if !decodeAll(body, j.format, yield) {
+			if !decodeAll(body, j.format, nil, "", yield) {
 				return
 			}
 		}
@@ -270,8 +278,12 @@ func decodeResults[T any](ctx context.Context, kind ResultKind, jobs []*IngestJo
 }
 
 // decodeAll yields every record of body; false means stop. An empty body
-// (no header) has no records.
-func decodeAll[T any](body io.ReadCloser, f Format, yield func(T, error) bool) bool {
+// (no header) has no records. A bad cell value is yielded and decoding goes
+// on; an error that ends the input (see Decoder) is yielded and stops the
+// whole iteration. With header set, the body's header must equal *header,
+// which the first body with a header sets; where names the body for that
+// error.
+func decodeAll[T any](body io.ReadCloser, f Format, header *[]string, where string, yield func(T, error) bool) bool {
 	defer body.Close()
 	var zero T
 	br := bufio.NewReaderSize(body, 64<<10)
@@ -280,7 +292,20 @@ func decodeAll[T any](body io.ReadCloser, f Format, yield func(T, error) bool) b
 	}
 	dec, err := NewDecoder[T](br, f)
 	if err != nil {
-		return yield(zero, err)
+		yield(zero, err)
+		return false
+	}
+	if err := dec.start(); err != nil {
+		yield(zero, err)
+		return false
+	}
+	if header != nil {
+		if *header == nil {
+			*header = dec.names
+		} else if err := sameHeader(*header, dec.names, where); err != nil {
+			yield(zero, err)
+			return false
+		}
 	}
 	for {
 		var v T
@@ -288,12 +313,8 @@ func decodeAll[T any](body io.ReadCloser, f Format, yield func(T, error) bool) b
 		if errors.Is(err, io.EOF) {
 			return true
 		}
-		if !yield(v, err) {
+		if !yield(v, err) || dec.ended() {
 			return false
-		}
-		var de *DecodeError
-		if err != nil && !errors.As(err, &de) {
-			return false // the stream itself failed
 		}
 	}
 }
@@ -413,34 +434,37 @@ func IngestRecords[T any](ctx context.Context, b *Client, spec IngestSpec, recor
 }
 
 // WriteResults writes one result set of jobs to w as a single CSV: the
-// header row once, then every job's rows, streamed.
-func WriteResults(ctx context.Context, w io.Writer, kind ResultKind, jobs ...*IngestJob) error {
-	wroteHeader := false
+// header row once, then every job's rows, streamed. It returns the data rows
+// written, counted as they are copied. Every job's result set must carry the
+// first one's header, column for column (the jobs of one Ingest do): another
+// is an ErrHeader error before any of its rows is written. A job with an
+// empty result set (no header either) adds nothing.
+func WriteResults(ctx context.Context, w io.Writer, kind ResultKind, jobs ...*IngestJob) (int64, error) {
+	var join *csvJoin
 	for _, j := range jobs {
+		comma, err := j.format.delimiter()
+		if err != nil {
+			return 0, err
+		}
+		if join == nil {
+			join = &csvJoin{w: w, comma: comma}
+		}
+		join.comma = comma
 		body, err := j.Results(ctx, kind)
 		if err != nil {
-			return err
+			return join.rows, err
 		}
-		err = copyDroppingHeader(w, body, wroteHeader)
+		err = join.add(body, fmt.Sprintf("the %s of job %s", kind, j.ID))
 		body.Close()
-		if err != nil {
-			return fmt.Errorf("bulk: %s of job %s: %w", kind, j.ID, err)
+		if err != nil && !errors.Is(err, ErrHeader) {
+			err = fmt.Errorf("bulk: %s of job %s: %w", kind, j.ID, err)
 		}
-		wroteHeader = true
+		if err != nil {
+			return join.rows, err
+		}
 	}
-	return nil
-}
-
-// copyDroppingHeader copies a CSV body, without its header row when drop is set.
-func copyDroppingHeader(w io.Writer, body io.Reader, drop bool) error {
-	if !drop {
-		_, err := io.Copy(w, body)
-		return err
+	if join == nil {
+		return 0, nil
 	}
-	sp := &splitter{r: bufio.NewReaderSize(body, 64<<10)}
-	if _, err := sp.readRecord(nil); err != nil {
-		return err
-	}
-	_, err := io.Copy(w, sp.r)
-	return err
+	return join.rows, nil
 }

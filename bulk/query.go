@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -101,6 +102,8 @@ func (j *QueryJob) Delete(ctx context.Context) error {
 
 // resultPage is one result set of a query job: a CSV with its header row.
 type resultPage struct {
+	// Number counts pages from 1.
+	Number int
 	// Body is the CSV; it is valid until the iteration moves on.
 	Body io.Reader
 	// Records is Sforce-NumberOfRecords, -1 when absent.
@@ -113,11 +116,16 @@ type resultPage struct {
 // until it is "null" ("Get Results for a Query Job"). maxRecords caps each
 // set (0: the server's default). Each GET is retried by the transport (see
 // "What is retried") before its body is read; a failure mid-body ends the
-// iteration with the error.
+// iteration with the error. A locator sent before, by any earlier page, ends
+// it with ErrLocatorRepeated before that page is fetched again, so no record
+// is yielded twice.
 func (j *QueryJob) pages(ctx context.Context, maxRecords int) iter.Seq2[resultPage, error] {
 	return func(yield func(resultPage, error) bool) {
 		locator := ""
-		for range maxPages {
+		// Each locator followed, by its hash, with the page that sent it;
+		// hashes keep the memory small whatever the server sends.
+		seen := make(map[[sha256.Size]byte]int)
+		for n := 1; n <= maxPages; n++ {
 			q := url.Values{}
 			if locator != "" {
 				q.Set("locator", locator)
@@ -134,7 +142,7 @@ func (j *QueryJob) pages(ctx context.Context, maxRecords int) iter.Seq2[resultPa
 				yield(resultPage{}, err)
 				return
 			}
-			page := resultPage{Body: resp.Body, Records: -1, Locator: resp.Header.Get("Sforce-Locator")}
+			page := resultPage{Number: n, Body: resp.Body, Records: -1, Locator: resp.Header.Get("Sforce-Locator")}
 			if n, err := strconv.ParseInt(resp.Header.Get("Sforce-NumberOfRecords"), 10, 64); err == nil {
 				page.Records = n
 			}
@@ -147,10 +155,12 @@ func (j *QueryJob) pages(ctx context.Context, maxRecords int) iter.Seq2[resultPa
 			if !more || page.Locator == "" {
 				return
 			}
-			if page.Locator == locator {
-				yield(resultPage{}, fmt.Errorf("bulk: query job %s: Salesforce sent the same locator %q again", j.ID, locator))
+			key := sha256.Sum256([]byte(page.Locator))
+			if first, ok := seen[key]; ok {
+				yield(resultPage{}, fmt.Errorf("%w: query job %s: page %d sent the locator that page %d sent", ErrLocatorRepeated, j.ID, n, first))
 				return
 			}
+			seen[key] = n
 			locator = page.Locator
 		}
 		yield(resultPage{}, fmt.Errorf("bulk: query job %s: more than %d result pages", j.ID, maxPages))
@@ -161,57 +171,50 @@ func (j *QueryJob) pages(ctx context.Context, maxRecords int) iter.Seq2[resultPa
 const maxPages = 1 << 20
 
 // WriteCSV writes every result page to w as one CSV: the header row once,
-// then the records, in constant memory. It returns the records written (per
-// Sforce-NumberOfRecords) and calls progress (if not nil) after each page.
+// then the records, in constant memory. It returns the records written,
+// counted as they are copied, and calls progress (if not nil) after each
+// page. Every page must carry the first page's header, column for column: a
+// page with other columns, or the same ones in another order, is an
+// ErrHeader error before any of its rows is written. A locator sent twice
+// is ErrLocatorRepeated.
 func (j *QueryJob) WriteCSV(ctx context.Context, w io.Writer, maxRecords int, progress func(records int64)) (int64, error) {
-	var total int64
-	first := true
+	comma, err := j.format.delimiter()
+	if err != nil {
+		return 0, err
+	}
+	join := &csvJoin{w: w, comma: comma}
 	for page, err := range j.pages(ctx, maxRecords) {
 		if err != nil {
-			return total, err
+			return join.rows, err
 		}
-		cw := &countWriter{w: w}
-		if err := copyDroppingHeader(cw, page.Body, !first); err != nil {
-			return total, err
-		}
-		n := cw.n
-		if n > 0 || first {
-			first = false
-		}
-		if page.Records > 0 {
-			total += page.Records
+		if err := join.add(page.Body, fmt.Sprintf("page %d of query job %s", page.Number, j.ID)); err != nil {
+			return join.rows, err
 		}
 		if progress != nil {
-			progress(total)
+			progress(join.rows)
 		}
 	}
-	return total, nil
+	return join.rows, nil
 }
 
 // Records streams the job's records across every page, decoded into T with
-// the CSV conventions of Decoder, in constant memory.
+// the CSV conventions of Decoder, in constant memory. Errors are as
+// Decoder's: a bad cell value is yielded and the sequence goes on; any other
+// error is yielded and ends it. Every page must carry the first page's
+// header (ErrHeader otherwise); a locator sent twice is ErrLocatorRepeated.
 func Records[T any](ctx context.Context, j *QueryJob, maxRecords int) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
+		var header []string
 		for page, err := range j.pages(ctx, maxRecords) {
 			if err != nil {
 				yield(zero, err)
 				return
 			}
-			if !decodeAll(io.NopCloser(page.Body), j.format, yield) {
+			where := fmt.Sprintf("page %d of query job %s", page.Number, j.ID)
+			if !decodeAll(io.NopCloser(page.Body), j.format, &header, where, yield) {
 				return
 			}
 		}
 	}
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,8 +74,9 @@ func newBulkIngestCommand(e *env) *cobra.Command {
 		Short: "load a CSV into an object with a Bulk API 2.0 ingest job",
 		Long: `Load a CSV (a file, or - for standard input) into an object with Bulk API 2.0
 ingest jobs, split as Salesforce's limits require. The summary goes to standard
-error; exit status 0 only when every record succeeded. --failed and
---unprocessed write the rows to resend (mode 0600).
+error; exit status 0 only when every record succeeded, by the jobs' counts
+and by the rows found. --failed and --unprocessed write the rows to resend
+(mode 0600).
 ` + connectionHelp + "\n" + sessionHelp,
 		Example: `  sfmtls bulk ingest --object Account --operation upsert --external-id Ext_Id__c --failed failed.csv accounts.csv`,
 		RunE: body(func(_ *cobra.Command, args []string) error {
@@ -210,6 +212,8 @@ func runBulkIngest(ctx context.Context, b *bulk.Client, f bulkIngestFlags, std b
 		fmt.Fprintf(std.stderr, "sfmtls bulk ingest: %v\n", err)
 	}
 	// Result files are written even for failed jobs: they say what to resend.
+	// The rows found in them count, whatever the jobs' counters say.
+	found := map[bulk.ResultKind]int64{}
 	for _, out := range []struct {
 		path string
 		kind bulk.ResultKind
@@ -217,7 +221,12 @@ func runBulkIngest(ctx context.Context, b *bulk.Client, f bulkIngestFlags, std b
 		if out.path == "" {
 			continue
 		}
-		if werr := writeFile(out.path, func(w *os.File) error { return bulk.WriteResults(ctx, w, out.kind, res.Jobs...) }); werr != nil {
+		werr := writeFile(out.path, func(w *os.File) error {
+			n, err := bulk.WriteResults(ctx, w, out.kind, res.Jobs...)
+			found[out.kind] = n
+			return err
+		})
+		if werr != nil {
 			fmt.Fprintf(std.stderr, "sfmtls bulk ingest: writing %s: %v\n", out.path, werr)
 			return exitFailure
 		}
@@ -226,7 +235,19 @@ func runBulkIngest(ctx context.Context, b *bulk.Client, f bulkIngestFlags, std b
 	fmt.Fprintf(std.stderr, "%s %s: %d records, %d succeeded, %d failed, %d unprocessed, %d job(s) %s, in %s\n",
 		f.Operation, f.Object, res.Records, succeeded, res.Failed, res.Unprocessed(), len(res.Jobs), jobIDs(res.Jobs),
 		time.Since(start).Round(time.Millisecond))
-	if err != nil || res.Failed > 0 || res.Unprocessed() > 0 {
+	mismatch := false
+	for _, c := range []struct {
+		path     string
+		kind     bulk.ResultKind
+		what     string
+		reported int64
+	}{{f.Failed, bulk.FailedResults, "failed", res.Failed}, {f.Unprocessed, bulk.UnprocessedRecords, "unprocessed", res.Unprocessed()}} {
+		if n := found[c.kind]; c.path != "" && n != c.reported {
+			fmt.Fprintf(std.stderr, "sfmtls bulk ingest: %s holds %d %s row(s), the jobs reported %d\n", c.path, n, c.what, c.reported)
+			mismatch = mismatch || n > 0
+		}
+	}
+	if err != nil || res.Failed > 0 || res.Unprocessed() > 0 || mismatch {
 		return exitFailure
 	}
 	return exitOK
@@ -303,4 +324,35 @@ func byteSize(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// interruptContext returns a context that ends at the first signal on sigs,
+// so a command stops cleanly: sfmtls bulk ingest then aborts the job it was
+// uploading to, which may take up to 30 s when Salesforce does not answer. A
+// second signal does not wait for that: it says so on stderr and calls exit
+// at once with 128 plus the signal's number (130 for Ctrl-C). main passes
+// os.Exit; tests pass a channel they drive and a recorder.
+func interruptContext(parent context.Context, sigs <-chan os.Signal, stderr io.Writer, exit func(int)) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+			return // stopped before any signal
+		}
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-parent.Done():
+			return
+		}
+		code := 130
+		if s, ok := sig.(syscall.Signal); ok {
+			code = 128 + int(s)
+		}
+		fmt.Fprintf(stderr, "\nsfmtls: %v received twice: exiting now, without waiting for the clean-up\n", sig)
+		exit(code)
+	}()
+	return ctx, cancel
 }

@@ -45,7 +45,10 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C ends ctx, the second exits at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(context.Background(), sigs, os.Stderr, os.Exit)
 	defer stop()
 	// go-redis logs its own dial failures to stderr; the token cache already
 	// warns once when the Redis store fails, in the tool's format.
