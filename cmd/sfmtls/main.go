@@ -29,7 +29,9 @@
 //
 // Help goes to standard output with exit status 0. Exit status: 0 success,
 // 1 failure (the reason on standard error), 2 wrong usage (the reason and the
-// usage line on standard error).
+// usage line on standard error). A first Ctrl-C cancels the command, which
+// says what happened to its job; a second exits at once with 128 plus the
+// signal's number (130 for SIGINT).
 package main
 
 import (
