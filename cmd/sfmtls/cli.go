@@ -108,35 +108,36 @@ func helpLine(cmd *cobra.Command) string {
 	return "sfmtls help " + strings.TrimPrefix(cmd.CommandPath(), "sfmtls ")
 }
 
-// synopsis is the usage line: the command, every flag, then the arguments
-// (cobra's Use after the name), so no flag is missing from it.
+// synopsis is the usage line: the command, its required flags without
+// brackets, [flags] when it has others, then the arguments (cobra's Use after
+// the name). The help lists every flag; the line stays short enough to read
+// in a usage error (issue 20.4).
 func synopsis(cmd *cobra.Command) string {
-	parts := []string{cmd.CommandPath()}
 	if cmd.HasAvailableSubCommands() {
 		return cmd.CommandPath() + " COMMAND [flags] [ARGS]"
 	}
+	parts := []string{cmd.CommandPath()}
+	optional := false
 	cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
 		if f.Hidden || f.Name == "help" {
 			return
 		}
-		if f.Value.Type() == "bool" {
-			parts = append(parts, "[--"+f.Name+"]")
+		if _, required := f.Annotations[requiredFlag]; !required {
+			optional = true
 			return
 		}
 		name, _ := pflag.UnquoteUsage(f)
 		if name == "" {
 			name = "VALUE"
 		}
-		if f.Value.Type() == "stringArray" || f.Value.Type() == "stringSlice" {
-			parts = append(parts, "[--"+f.Name+" "+name+"]...")
-			return
-		}
-		if _, required := f.Annotations[requiredFlag]; required {
-			parts = append(parts, "--"+f.Name+" "+name)
-			return
-		}
-		parts = append(parts, "[--"+f.Name+" "+name+"]")
+		parts = append(parts, "--"+f.Name+" "+name)
 	})
+	if oneOf := cmd.Annotations[requiredOneOf]; oneOf != "" {
+		parts = append(parts, oneOf)
+	}
+	if optional {
+		parts = append(parts, "[flags]")
+	}
 	if _, rest, ok := strings.Cut(cmd.Use, " "); ok {
 		parts = append(parts, rest)
 	}
@@ -147,10 +148,18 @@ func synopsis(cmd *cobra.Command) string {
 // line shows it without brackets; the command itself says when it is missing.
 const requiredFlag = "sfmtls-required"
 
-// markRequired annotates flags as required for the usage line.
+// requiredOneOf is a command annotation: the usage line's choice between
+// flags of which one is required, e.g. "(--key FILE | --keystore FILE)".
+const requiredOneOf = "sfmtls-required-one-of"
+
+// markRequired annotates flags as required for the usage line and says so in
+// their help.
 func markRequired(cmd *cobra.Command, names ...string) {
 	for _, n := range names {
 		_ = cmd.Flags().SetAnnotation(n, requiredFlag, []string{"true"})
+		if f := cmd.Flags().Lookup(n); f != nil && !strings.Contains(f.Usage, "required") {
+			f.Usage += " (required)"
+		}
 	}
 }
 

@@ -151,14 +151,15 @@ Next:
 	f := cmd.Flags()
 	subj.register(f)
 	f.StringVar(&keyType, "key-type", string(certgen.RSA2048), "the new key's `TYPE`: "+strings.Join(keyTypeNames(false), ", "))
-	f.StringVar(&keyPath, "key", "", "write the new key encrypted to this PEM `FILE`")
-	f.StringVar(&storePath, "keystore", "", "write the new key into this JKS or PKCS#12 `FILE`")
+	f.StringVar(&keyPath, "key", "", "write the new key encrypted to this PEM `FILE` (this or --keystore is required)")
+	f.StringVar(&storePath, "keystore", "", "write the new key into this JKS or PKCS#12 `FILE` (this or --key is required)")
 	f.StringVar(&csrPath, "csr", "", "write the CSR to `FILE` (default: the key's file name with .csr)")
 	f.StringArrayVar(&dnsNames, "dns", nil, "a DNS `NAME` for the subjectAltName, if your CA wants one (repeatable)")
 	f.StringArrayVar(&emailAddresses, "email", nil, "an e-mail `ADDRESS` for the subjectAltName (repeatable)")
 	out.register(f, keydefaults.Alias, false)
 	out.completions(cmd, false)
 	markRequired(cmd, "cn")
+	cmd.Annotations = map[string]string{requiredOneOf: "(--key FILE | --keystore FILE)"}
 	_ = cmd.RegisterFlagCompletionFunc("key-type", completeWords(keyTypeNames(false)...))
 	return cmd
 }
