@@ -223,7 +223,12 @@ token, REST API.`,
 		CompletionOptions: cobra.CompletionOptions{
 			HiddenDefaultCmd: false,
 		},
+		// sfmtls --version prints what sfmtls version prints.
+		Version: versionLine(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.InitDefaultVersionFlag() // now, so help lists it whichever command runs
+	root.Flags().Lookup("version").Usage = "print the version, as sfmtls version does"
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetContext(e.ctx)

@@ -14,7 +14,7 @@
 //	sfmtls fake-org [--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE]
 //	sfmtls bulk ingest --object NAME --operation OP [--external-id FIELD] [--failed FILE] [--unprocessed FILE] FILE.csv|-
 //	sfmtls bulk query [--all] [--out FILE] SOQL
-//	sfmtls version
+//	sfmtls version (or sfmtls --version)
 //	sfmtls completion bash|zsh|fish|powershell
 //	sfmtls help [COMMAND]
 //
