@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"syscall"
@@ -22,13 +23,15 @@ type bulkIngestFlags struct {
 	Object, Operation, ExternalID string
 	Failed, Unprocessed           string // files for the failed and unprocessed rows; "" skips
 	File                          string // the CSV, or "-" for standard input
+	Force                         bool   // replace --failed and --unprocessed files that exist
 }
 
 // bulkQueryFlags are the inputs of sfmtls bulk query.
 type bulkQueryFlags struct {
-	All  bool
-	Out  string // "" writes to standard output
-	SOQL string
+	All   bool
+	Out   string // "" writes to standard output
+	SOQL  string
+	Force bool // replace an --out file that exists
 }
 
 // bulkIO is what the bulk commands read and write.
@@ -76,7 +79,8 @@ func newBulkIngestCommand(e *env) *cobra.Command {
 ingest jobs, split as Salesforce's limits require. The summary goes to standard
 error; exit status 0 only when every record succeeded, by the jobs' counts
 and by the rows found. --failed and --unprocessed write the rows to resend
-(mode 0600).
+(mode 0600); a file that exists is replaced only with --force, and that is
+checked before any job is sent.
 ` + connectionHelp + "\n" + sessionHelp,
 		Example: `  sfmtls bulk ingest --object Account --operation upsert --external-id Ext_Id__c --failed failed.csv accounts.csv`,
 		RunE: body(func(_ *cobra.Command, args []string) error {
@@ -87,6 +91,9 @@ and by the rows found. --failed and --unprocessed write the rows to resend
 				return err
 			}
 			f.File = args[0]
+			if err := refuseExisting(f.Force, nonEmpty(f.Failed, f.Unprocessed)...); err != nil {
+				return err
+			}
 			c, done, err := connect(s, ts, e)
 			if err != nil {
 				return err
@@ -101,6 +108,7 @@ and by the rows found. --failed and --unprocessed write the rows to resend
 	fs.StringVar(&f.ExternalID, "external-id", "", "the external id `FIELD` that matches rows for upsert")
 	fs.StringVar(&f.Failed, "failed", "", "write the failed rows, with sf__Error, to this CSV `FILE`")
 	fs.StringVar(&f.Unprocessed, "unprocessed", "", "write the rows Salesforce did not process to this CSV `FILE`")
+	fs.BoolVar(&f.Force, "force", false, "replace --failed and --unprocessed files that exist")
 	_ = cmd.RegisterFlagCompletionFunc("operation", completeWords("insert", "update", "upsert", "delete", "hardDelete"))
 	markRequired(cmd, "object", "operation")
 	s = connectionFlags(cmd, e)
@@ -116,7 +124,8 @@ func newBulkQueryCommand(e *env) *cobra.Command {
 		Use:   "query SOQL",
 		Short: "run a Bulk API 2.0 query job and write its CSV, all pages",
 		Long: `Run a Bulk API 2.0 query job and write its CSV, every page, to standard output
-or --out (mode 0600); the job is deleted afterwards.
+or --out (mode 0600, replacing a file that exists only with --force); the job
+is deleted afterwards.
 ` + connectionHelp + "\n" + sessionHelp,
 		Args: exactArgs(1, "one SOQL argument, e.g. 'SELECT Id, Name FROM Account'"),
 		RunE: body(func(_ *cobra.Command, args []string) error {
@@ -124,6 +133,9 @@ or --out (mode 0600); the job is deleted afterwards.
 				return err
 			}
 			f.SOQL = args[0]
+			if err := refuseExisting(f.Force, nonEmpty(f.Out)...); err != nil {
+				return err
+			}
 			c, done, err := connect(s, ts, e)
 			if err != nil {
 				return err
@@ -134,6 +146,7 @@ or --out (mode 0600); the job is deleted afterwards.
 	}
 	cmd.Flags().BoolVar(&f.All, "all", false, "queryAll: include deleted and archived records")
 	cmd.Flags().StringVar(&f.Out, "out", "", "write the CSV to `FILE` instead of standard output")
+	cmd.Flags().BoolVar(&f.Force, "force", false, "replace an --out file that exists")
 	s = connectionFlags(cmd, e)
 	ts = tokenStoreFlags(cmd, e)
 	return cmd
@@ -154,6 +167,8 @@ func (f bulkIngestFlags) check(pos []string) string {
 		return "expected one CSV file, or - for standard input"
 	case f.Object == "":
 		return "--object is required, e.g. --object Account"
+	case f.Failed != "" && f.Failed == f.Unprocessed:
+		return "--failed and --unprocessed name the same file: give each its own"
 	}
 	switch bulk.Operation(f.Operation) {
 	case bulk.Insert, bulk.Update, bulk.Delete, bulk.HardDelete:
@@ -221,7 +236,7 @@ func runBulkIngest(ctx context.Context, b *bulk.Client, f bulkIngestFlags, std b
 		if out.path == "" {
 			continue
 		}
-		werr := writeFile(out.path, func(w *os.File) error {
+		werr := writeFile(out.path, f.Force, func(w *os.File) error {
 			n, err := bulk.WriteResults(ctx, w, out.kind, res.Jobs...)
 			found[out.kind] = n
 			return err
@@ -283,7 +298,7 @@ func runBulkQuery(ctx context.Context, b *bulk.Client, f bulkQueryFlags, std bul
 	if f.Out == "" {
 		err = write(nil)
 	} else {
-		err = writeFile(f.Out, write)
+		err = writeFile(f.Out, f.Force, write)
 	}
 	if std.isTerminal {
 		fmt.Fprintln(std.stderr)
@@ -299,13 +314,38 @@ func runBulkQuery(ctx context.Context, b *bulk.Client, f bulkQueryFlags, std bul
 	return exitOK
 }
 
-// writeFile writes a file that may hold record data: readable by its owner only.
-func writeFile(path string, write func(*os.File) error) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// writeFile writes a file that may hold record data: readable by its owner
+// only. A file that exists is refused unless force, even one made since the
+// command checked (O_EXCL); a replaced one is made 0600 too.
+func writeFile(path string, force bool, write func(*os.File) error) error {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return errExists(path)
+	}
 	if err != nil {
 		return err
 	}
+	if force {
+		if err := f.Chmod(0o600); err != nil {
+			return errors.Join(err, f.Close())
+		}
+	}
 	return errors.Join(write(f), f.Close())
+}
+
+// nonEmpty drops the paths not given.
+func nonEmpty(paths ...string) []string {
+	var out []string
+	for _, p := range paths {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func jobIDs(jobs []*bulk.IngestJob) string {

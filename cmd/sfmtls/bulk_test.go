@@ -186,7 +186,7 @@ func TestBulkIngestExitFollowsFailedRowsFound(t *testing.T) {
 		_, _ = io.WriteString(w, "Name\nC\n")
 	}))
 	r = bulkRun(t, vars, "Name\nC\n", "bulk", "ingest", "--object", "Account", "--operation", "insert",
-		"--unprocessed", unprocessed, "-")
+		"--force", "--unprocessed", unprocessed, "-")
 	assert.Equal(t, 1, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "sfmtls bulk ingest: "+unprocessed+" holds 1 unprocessed row(s), the jobs reported 0\n")
 }

@@ -182,6 +182,7 @@ func newFakeOrgCommand(e *env) *cobra.Command {
 		dir, seedFile string
 		lifetime      time.Duration
 		apiLimit      int64
+		force         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "fake-org",
@@ -197,7 +198,7 @@ reach it from any language.`,
 			case apiLimit <= 0:
 				return usagef("--api-limit must be at least 1")
 			}
-			return runFakeOrg(e, dir, seedFile, lifetime, apiLimit)
+			return runFakeOrg(e, dir, seedFile, lifetime, apiLimit, force)
 		}),
 	}
 	f := cmd.Flags()
@@ -205,11 +206,30 @@ reach it from any language.`,
 	f.DurationVar(&lifetime, "session-lifetime", 0, "end sessions this `LONG` after login, e.g. 2m (default: never)")
 	f.Int64Var(&apiLimit, "api-limit", salesforcetest.DefaultDailyAPIRequests, "daily API allocation (`N` calls); later calls get 403 REQUEST_LIMIT_EXCEEDED")
 	f.StringVar(&seedFile, "seed", "", "JSON `FILE` of custom objects and records to load (default: three Accounts)")
+	f.BoolVar(&force, "force", false, "replace the files of an earlier run in --dir")
 	return cmd
 }
 
-func runFakeOrg(e *env, dir, seedFile string, lifetime time.Duration, apiLimit int64) error {
+// fakeOrgFiles are the files fake-org writes into its directory: the
+// password and token files, and those of salesforcetest's PKI.WriteFiles.
+var fakeOrgFiles = []string{
+	"keystore-password", "access-token",
+	"mtls.jks", "mulesoft.jks", "mtls.p12", "jwt.p12",
+	"mtls-cert.pem", "mtls-key.pem", "jwt-cert.pem", "jwt-key.pem", "server-ca.pem",
+}
+
+func runFakeOrg(e *env, dir, seedFile string, lifetime time.Duration, apiLimit int64, force bool) error {
 	var err error
+	if dir != "" {
+		// A reused --dir: its files are replaced only with --force.
+		paths := make([]string, len(fakeOrgFiles))
+		for i, name := range fakeOrgFiles {
+			paths[i] = filepath.Join(dir, name)
+		}
+		if err := refuseExisting(force, paths...); err != nil {
+			return err
+		}
+	}
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "sfmtls-fake-org-"); err != nil {
 			return err

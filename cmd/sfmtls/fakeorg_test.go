@@ -168,13 +168,13 @@ func TestFakeOrgWrongUsagePrintsUsage(t *testing.T) {
 	assert.Contains(t, r.stderr, "NOT_FOUND", "a seed the org refuses says why")
 }
 
-// A reused --dir whose secret files were left readable gets them back at 0600.
+// A reused --dir (--force) whose secret files were left readable gets them back at 0600.
 func TestFakeOrgRewritesSecretsInAReusedDirAt0600(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"keystore-password", "access-token"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("old"), 0o644))
 	}
-	_, stop := fakeOrg(t, "--dir", dir)
+	_, stop := fakeOrg(t, "--dir", dir, "--force")
 	for _, name := range []string{"keystore-password", "access-token"} {
 		fi, err := os.Stat(filepath.Join(dir, name))
 		require.NoError(t, err)

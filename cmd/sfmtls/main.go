@@ -11,9 +11,9 @@
 //	sfmtls check [connection flags]
 //	sfmtls token [--show-token] [connection flags]
 //	sfmtls query [connection flags] SOQL
-//	sfmtls fake-org [--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE]
-//	sfmtls bulk ingest --object NAME --operation OP [--external-id FIELD] [--failed FILE] [--unprocessed FILE] FILE.csv|-
-//	sfmtls bulk query [--all] [--out FILE] SOQL
+//	sfmtls fake-org [--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE] [--force]
+//	sfmtls bulk ingest --object NAME --operation OP [--external-id FIELD] [--failed FILE] [--unprocessed FILE] [--force] FILE.csv|-
+//	sfmtls bulk query [--all] [--out FILE] [--force] SOQL
 //	sfmtls version (or sfmtls --version)
 //	sfmtls completion bash|zsh|fish|powershell
 //	sfmtls help [COMMAND]
