@@ -180,6 +180,7 @@ func newQueryCommand(e *env) *cobra.Command {
 func newFakeOrgCommand(e *env) *cobra.Command {
 	var (
 		dir, seedFile string
+		envFile       string
 		lifetime      time.Duration
 		apiLimit      int64
 		force         bool
@@ -189,7 +190,11 @@ func newFakeOrgCommand(e *env) *cobra.Command {
 		Short: "run a fake org on loopback and print the SF_* settings to reach it",
 		Long: `Run a fake Salesforce org on loopback (mutual TLS, JWT bearer flow, REST API,
 SOQL) until Ctrl-C, and print the SF_* settings, PEM files and a curl line to
-reach it from any language.`,
+reach it from any language. --env-file writes the export lines to a file a
+shell can source (mode 0600), once the org is ready, and removes it on exit:
+  sfmtls fake-org --env-file fake.env &
+  until [ -s fake.env ]; do sleep 1; done; . ./fake.env; sfmtls check
+(eval "$(sfmtls fake-org)" waits for ever: fake-org runs until Ctrl-C.)`,
 		Args: noArgs,
 		RunE: body(func(*cobra.Command, []string) error {
 			switch {
@@ -198,7 +203,8 @@ reach it from any language.`,
 			case apiLimit <= 0:
 				return usagef("--api-limit must be at least 1")
 			}
-			return runFakeOrg(e, dir, seedFile, lifetime, apiLimit, force)
+			return runFakeOrg(e, fakeOrgOptions{dir: dir, seedFile: seedFile, envFile: envFile,
+				lifetime: lifetime, apiLimit: apiLimit, force: force})
 		}),
 	}
 	f := cmd.Flags()
@@ -206,7 +212,8 @@ reach it from any language.`,
 	f.DurationVar(&lifetime, "session-lifetime", 0, "end sessions this `LONG` after login, e.g. 2m (default: never)")
 	f.Int64Var(&apiLimit, "api-limit", salesforcetest.DefaultDailyAPIRequests, "daily API allocation (`N` calls); later calls get 403 REQUEST_LIMIT_EXCEEDED")
 	f.StringVar(&seedFile, "seed", "", "JSON `FILE` of custom objects and records to load (default: three Accounts)")
-	f.BoolVar(&force, "force", false, "replace the files of an earlier run in --dir")
+	f.StringVar(&envFile, "env-file", "", "also write the export SF_... lines to `FILE` (0600) for a shell to source; removed on exit")
+	f.BoolVar(&force, "force", false, "replace the files of an earlier run in --dir, and an --env-file that exists")
 	return cmd
 }
 
@@ -218,8 +225,22 @@ var fakeOrgFiles = []string{
 	"mtls-cert.pem", "mtls-key.pem", "jwt-cert.pem", "jwt-key.pem", "server-ca.pem",
 }
 
-func runFakeOrg(e *env, dir, seedFile string, lifetime time.Duration, apiLimit int64, force bool) error {
+// fakeOrgOptions are fake-org's flags.
+type fakeOrgOptions struct {
+	dir, seedFile, envFile string
+	lifetime               time.Duration
+	apiLimit               int64
+	force                  bool
+}
+
+func runFakeOrg(e *env, o fakeOrgOptions) error {
+	dir, seedFile, lifetime, apiLimit, force := o.dir, o.seedFile, o.lifetime, o.apiLimit, o.force
 	var err error
+	if o.envFile != "" {
+		if err := refuseExisting(force, o.envFile); err != nil {
+			return err
+		}
+	}
 	if dir != "" {
 		// A reused --dir: its files are replaced only with --force.
 		paths := make([]string, len(fakeOrgFiles))
@@ -267,18 +288,38 @@ func runFakeOrg(e *env, dir, seedFile string, lifetime time.Duration, apiLimit i
 	if err := writeFakeOrgToken(e.ctx, org, tokenFile); err != nil {
 		return err
 	}
-	w := e.stdout
-	fmt.Fprintf(w, "# sfmtls fake org at %s (stop with Ctrl-C); files in %s\n", org.URL, dir)
-	fmt.Fprintf(w, "# instance URL (token responses carry it with the port): %s\n", org.InstanceURL)
-	for _, kv := range [][2]string{
+	settings := [][2]string{
 		{"SF_LOGIN_URL", org.URL}, {"SF_CONSUMER_KEY", org.ConsumerKey}, {"SF_USERNAME", org.Username},
 		{"SF_MTLS_KEYSTORE", files.MTLSJKS}, {"SF_JWT_KEYSTORE", files.JWTJKS},
 		{"SF_CA_FILE", files.ServerCA}, {"SF_MTLS_PORT", fmt.Sprint(org.Port)},
-	} {
+	}
+	if o.envFile != "" {
+		// Written whole (atomically) once the org answers, so a script can
+		// wait for it; removed on exit, when its port and files are gone.
+		var env strings.Builder
+		fmt.Fprintf(&env, "# sfmtls fake org at %s, while it runs; source this file: . %s\n", org.URL, sourceable(o.envFile))
+		for _, kv := range settings {
+			fmt.Fprintf(&env, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+		}
+		for _, name := range []string{"SF_MTLS_KEYSTORE_PASSWORD", "SF_JWT_KEYSTORE_PASSWORD"} {
+			fmt.Fprintf(&env, "export %s=\"$(cat %s)\"\n", name, shellQuote(pwFile))
+		}
+		if err := writeSecret(o.envFile, []byte(env.String()), force); err != nil {
+			return err
+		}
+		defer os.Remove(o.envFile)
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "# sfmtls fake org at %s (stop with Ctrl-C); files in %s\n", org.URL, dir)
+	fmt.Fprintf(w, "# instance URL (token responses carry it with the port): %s\n", org.InstanceURL)
+	for _, kv := range settings {
 		fmt.Fprintf(w, "export %s=%s\n", kv[0], kv[1])
 	}
 	fmt.Fprintf(w, "export SF_MTLS_KEYSTORE_PASSWORD=\"$(cat %s)\"\n", pwFile)
 	fmt.Fprintf(w, "export SF_JWT_KEYSTORE_PASSWORD=\"$(cat %s)\"\n", pwFile)
+	if o.envFile != "" {
+		fmt.Fprintf(w, "# the export lines above are in %s: . %s\n", o.envFile, sourceable(o.envFile))
+	}
 	fmt.Fprintf(w, "# PEM for other clients: certificate %s, key %s; JWT key %s; consumer key above\n",
 		files.MTLSCert, files.MTLSKey, files.JWTKey)
 	fmt.Fprintf(w, "# a token from the JWT bearer flow is in %s; with curl:\n", tokenFile)
@@ -331,6 +372,15 @@ func writeFakeOrgToken(ctx context.Context, org *salesforcetest.Org, path string
 		return err
 	}
 	return writeSecret(path, []byte(string(tok.AccessToken)), true)
+}
+
+// sourceable is path quoted for the shell's "." command, which looks a name
+// without a slash up in PATH.
+func sourceable(path string) string {
+	if !strings.Contains(path, "/") {
+		path = "./" + path
+	}
+	return shellQuote(path)
 }
 
 // shellQuote quotes s for a POSIX shell.
