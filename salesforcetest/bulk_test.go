@@ -320,10 +320,11 @@ func TestBulkUploadTooLarge(t *testing.T) {
 	assert.Equal(t, "EXCEEDED_MAX_SIZE_REQUEST", code)
 }
 
-// Insert jobs over Config.BulkStoreMaxRecords are validated row by row and
-// counted, but not stored (the fake's memory bound, not Salesforce's).
+// With Config.BulkValidateOverCap, insert jobs over Config.BulkStoreMaxRecords
+// are validated row by row and counted, but not stored (the fake's memory
+// bound, not Salesforce's).
 func TestBulkLargeInsertValidatedNotStored(t *testing.T) {
-	_, b := newWire(t, salesforcetest.Config{BulkStoreMaxRecords: 3})
+	_, b := newWire(t, salesforcetest.Config{BulkStoreMaxRecords: 3, BulkValidateOverCap: true})
 	var job wireJob
 	require.NoError(t, b.json(http.MethodPost, "jobs/ingest", map[string]string{"object": "Account", "operation": "insert"}, &job))
 	_, _, err := b.call(http.MethodPut, "jobs/ingest/"+job.ID+"/batches",
@@ -410,11 +411,12 @@ func TestBulkInsertRefusesDuplicateUniqueValues(t *testing.T) {
 	assert.Equal(t, 10_001, res.TotalSize)
 }
 
-// A job over Config.BulkStoreMaxRecords, validated but not stored, still
+// A job over Config.BulkStoreMaxRecords, validated but not stored
+// (Config.BulkValidateOverCap), still
 // refuses a unique value a stored record holds (the index answers without a
 // scan); duplicates among its own unstored rows are not detected.
 func TestBulkLargeInsertChecksStoredUniqueValues(t *testing.T) {
-	org, b := newWire(t, salesforcetest.Config{BulkStoreMaxRecords: 1, Objects: []salesforcetest.SObject{{Name: "Account", Fields: []salesforcetest.Field{
+	org, b := newWire(t, salesforcetest.Config{BulkStoreMaxRecords: 1, BulkValidateOverCap: true, Objects: []salesforcetest.SObject{{Name: "Account", Fields: []salesforcetest.Field{
 		{Name: "External_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}}}}})
 	org.Insert(t, "Account", map[string]any{"Name": "Stored", "External_Id__c": "E-1"})
 	var job wireJob

@@ -87,12 +87,19 @@ type Config struct {
 	// exp, and stamps records (CreatedDate, LastModifiedDate). nil means
 	// time.Now; a test passes a clock it advances instead of sleeping.
 	Now func() time.Time
-	// BulkStoreMaxRecords: Bulk API 2.0 insert jobs with more rows are
-	// validated and counted but not stored, to bound memory (every stored
-	// record stays on the heap); 0 means 50,000. Raise
-	// it when a test must query what a larger job inserted: storing costs
-	// the same per row however large the store.
+	// BulkStoreMaxRecords bounds memory (every stored record stays on the
+	// heap): a Bulk API 2.0 insert job with more rows ends Failed before
+	// any row is applied, its errorMessage ("FakeOrgRowCap : …") naming
+	// the cap, rather than report rows the fake did not keep as
+	// successes; 0 means 50,000. Raise it when a test inserts more in one
+	// job: storing costs the same per row however large the store.
 	BulkStoreMaxRecords int
+	// BulkValidateOverCap makes an insert job over BulkStoreMaxRecords run
+	// instead of failing: its rows are validated (a unique value a stored
+	// record holds is a DUPLICATE_VALUE) and counted, valid rows reported
+	// successful, but none is stored, so queries do not find them. For
+	// benchmarks of Bulk throughput that must not hold a million records.
+	BulkValidateOverCap bool
 }
 
 // Stats counts what the org saw.
@@ -178,7 +185,7 @@ func Start(cfg Config) (*Org, error) {
 		clientRoots:     x509.NewCertPool(),
 		data:            newStore(),
 		now:             cfg.Now,
-		bulk:            newBulkJobs(cfg.BulkStoreMaxRecords),
+		bulk:            newBulkJobs(cfg.BulkStoreMaxRecords, cfg.BulkValidateOverCap),
 	}
 	if o.now == nil {
 		o.now = time.Now

@@ -183,6 +183,7 @@ func newFakeOrgCommand(e *env) *cobra.Command {
 		envFile       string
 		lifetime      time.Duration
 		apiLimit      int64
+		bulkStoreMax  int
 		force         bool
 	)
 	cmd := &cobra.Command{
@@ -202,9 +203,11 @@ shell can source (mode 0600), once the org is ready, and removes it on exit:
 				return usagef("--session-lifetime must not be negative")
 			case apiLimit <= 0:
 				return usagef("--api-limit must be at least 1")
+			case bulkStoreMax <= 0:
+				return usagef("--bulk-store-max must be at least 1")
 			}
 			return runFakeOrg(e, fakeOrgOptions{dir: dir, seedFile: seedFile, envFile: envFile,
-				lifetime: lifetime, apiLimit: apiLimit, force: force})
+				lifetime: lifetime, apiLimit: apiLimit, bulkStoreMax: bulkStoreMax, force: force})
 		}),
 	}
 	f := cmd.Flags()
@@ -212,6 +215,7 @@ shell can source (mode 0600), once the org is ready, and removes it on exit:
 	f.DurationVar(&lifetime, "session-lifetime", 0, "end sessions this `LONG` after login, e.g. 2m (default: never)")
 	f.Int64Var(&apiLimit, "api-limit", salesforcetest.DefaultDailyAPIRequests, "daily API allocation (`N` calls); later calls get 403 REQUEST_LIMIT_EXCEEDED")
 	f.StringVar(&seedFile, "seed", "", "JSON `FILE` of custom objects and records to load (default: three Accounts)")
+	f.IntVar(&bulkStoreMax, "bulk-store-max", 50_000, "a Bulk API insert job of more than `N` rows fails (the fake keeps every record in memory)")
 	f.StringVar(&envFile, "env-file", "", "also write the export SF_... lines to `FILE` (0600) for a shell to source; removed on exit")
 	f.BoolVar(&force, "force", false, "replace the files of an earlier run in --dir, and an --env-file that exists")
 	return cmd
@@ -230,6 +234,7 @@ type fakeOrgOptions struct {
 	dir, seedFile, envFile string
 	lifetime               time.Duration
 	apiLimit               int64
+	bulkStoreMax           int
 	force                  bool
 }
 
@@ -262,6 +267,7 @@ func runFakeOrg(e *env, o fakeOrgOptions) error {
 	}
 	org, err := salesforcetest.Start(salesforcetest.Config{
 		SessionLifetime: lifetime, DailyAPIRequests: apiLimit, InstanceURLWithPort: true,
+		BulkStoreMaxRecords: o.bulkStoreMax,
 	})
 	if err != nil {
 		return err

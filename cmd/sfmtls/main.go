@@ -11,7 +11,7 @@
 //	sfmtls check [connection flags]
 //	sfmtls token [--show-token] [connection flags]
 //	sfmtls query [connection flags] SOQL
-//	sfmtls fake-org [--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE] [--env-file FILE] [--force]
+//	sfmtls fake-org [--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE] [--bulk-store-max N] [--env-file FILE] [--force]
 //	sfmtls bulk ingest --object NAME --operation OP [--external-id FIELD] [--failed FILE] [--unprocessed FILE] [--force] FILE.csv|-
 //	sfmtls bulk query [--all] [--out FILE] [--force] SOQL
 //	sfmtls version (or sfmtls --version)
