@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -194,6 +196,7 @@ func isTerminal(w io.Writer) bool {
 // one-line summary, exit 0 only when every record succeeded.
 func runBulkIngest(ctx context.Context, b *bulk.Client, f bulkIngestFlags, std bulkIO) int {
 	in := std.stdin
+	size := int64(-1) // unknown for standard input
 	if f.File != "-" {
 		file, err := os.Open(f.File)
 		if err != nil {
@@ -202,18 +205,22 @@ func runBulkIngest(ctx context.Context, b *bulk.Client, f bulkIngestFlags, std b
 		}
 		defer file.Close()
 		in = file
-	}
-	start := time.Now()
-	progress := func(p bulk.Progress) {
-		if std.isTerminal {
-			fmt.Fprintf(std.stderr, "\r\033[Kjobs %d  uploaded %s  processed %d  failed %d  elapsed %s",
-				p.Jobs, byteSize(p.Uploaded), p.Processed, p.Failed, p.Elapsed.Round(time.Second))
+		if st, err := file.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
 		}
 	}
-	spec := bulk.IngestSpec{Object: f.Object, Operation: bulk.Operation(f.Operation), ExternalIDField: f.ExternalID}
-	res, err := b.Ingest(ctx, spec, in, progress)
+	start := time.Now()
+	meter := &csvMeter{r: in, size: size, start: start}
+	var progress func(bulk.Progress)
 	if std.isTerminal {
-		fmt.Fprintln(std.stderr)
+		stop := meter.show(std.stderr, time.Second)
+		defer stop()
+		progress = meter.update
+	}
+	spec := bulk.IngestSpec{Object: f.Object, Operation: bulk.Operation(f.Operation), ExternalIDField: f.ExternalID}
+	res, err := b.Ingest(ctx, spec, meter, progress)
+	if std.isTerminal {
+		meter.finish()
 	}
 	var jobErr *bulk.JobError
 	if err != nil && !errors.As(err, &jobErr) {
@@ -346,6 +353,167 @@ func nonEmpty(paths ...string) []string {
 		}
 	}
 	return out
+}
+
+// csvMeter counts what bulk ingest reads of the CSV, so its progress line
+// can show a percent and an ETA: of the bytes while uploading, when the
+// file's size is known, then of the records once the whole CSV is read.
+type csvMeter struct {
+	r     io.Reader
+	size  int64 // bytes in the CSV; -1 when unknown (standard input)
+	start time.Time
+
+	// Read's own state: the reader is read by one goroutine at a time.
+	inQuote bool
+
+	read  atomic.Int64 // bytes read
+	endNL atomic.Bool  // the bytes read end with a line end
+	lines atomic.Int64 // line ends outside quoted values
+	eofAt atomic.Int64 // nanoseconds after start when the CSV ended; 0 before
+
+	mu   sync.Mutex
+	last bulk.Progress
+	out  io.Writer // the terminal, while shown
+	done chan struct{}
+}
+
+func (m *csvMeter) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	var lines int64
+	for _, c := range p[:n] {
+		switch {
+		case c == '"':
+			m.inQuote = !m.inQuote // "" inside a quoted value toggles twice
+		case c == '\n' && !m.inQuote:
+			lines++
+		}
+	}
+	if n > 0 {
+		m.endNL.Store(p[n-1] == '\n')
+	}
+	m.read.Add(int64(n))
+	m.lines.Add(lines)
+	if errors.Is(err, io.EOF) && m.eofAt.Load() == 0 {
+		m.eofAt.Store(max(int64(time.Since(m.start)), 1))
+	}
+	return n, err
+}
+
+// records is the number of data rows, once the CSV is read to its end.
+func (m *csvMeter) records() (int64, bool) {
+	if m.eofAt.Load() == 0 {
+		return 0, false
+	}
+	rows := m.lines.Load()
+	if m.read.Load() > 0 && !m.endNL.Load() {
+		rows++ // a last line without its line end
+	}
+	return max(rows-1, 0), true // the header is no record
+}
+
+// update is bulk.Ingest's progress callback.
+func (m *csvMeter) update(p bulk.Progress) {
+	m.mu.Lock()
+	m.last = p
+	m.mu.Unlock()
+	m.draw()
+}
+
+// show draws the line on w every interval until stop, so an upload that
+// takes minutes shows its progress between bulk's callbacks.
+func (m *csvMeter) show(w io.Writer, interval time.Duration) (stop func()) {
+	m.mu.Lock()
+	m.out, m.done = w, make(chan struct{})
+	m.mu.Unlock()
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				m.draw()
+			case <-m.done:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(m.done); <-ended }) }
+}
+
+// finish draws the last line and ends it.
+func (m *csvMeter) finish() {
+	m.draw()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.out != nil {
+		fmt.Fprintln(m.out)
+		m.out = nil
+	}
+}
+
+func (m *csvMeter) draw() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.out == nil {
+		return
+	}
+	total, known := m.records()
+	fmt.Fprint(m.out, "\r\033[K"+progressLine(ingestState{
+		progress: m.last, read: m.read.Load(), size: m.size, records: total, recordsKnown: known,
+		elapsed: time.Since(m.start), readFor: time.Duration(m.eofAt.Load()),
+	}))
+}
+
+// ingestState is what the progress line is drawn from.
+type ingestState struct {
+	progress     bulk.Progress
+	read, size   int64 // bytes read of the CSV, and its size (-1: unknown)
+	records      int64 // data rows in the CSV, once recordsKnown
+	recordsKnown bool
+	elapsed      time.Duration
+	readFor      time.Duration // how long reading the CSV took; 0 until read
+}
+
+// progressLine is one line of bulk ingest's progress: while the CSV is
+// uploaded, the bytes (with a percent and an ETA when the size is known);
+// once it is read, the records processed of the total, with a percent and
+// an ETA from the rate since the upload ended.
+func progressLine(s ingestState) string {
+	p := s.progress
+	var line string
+	if !s.recordsKnown {
+		line = "uploading " + byteSize(s.read)
+		if s.size > 0 {
+			done := min(float64(s.read)/float64(s.size), 1)
+			line = fmt.Sprintf("uploading %d%%  %s of %s  ETA %s", int(done*100), byteSize(s.read), byteSize(s.size),
+				eta(done, s.elapsed))
+		}
+	} else {
+		line = fmt.Sprintf("processed %d of %d records", p.Processed, s.records)
+		if s.records > 0 {
+			done := min(float64(p.Processed)/float64(s.records), 1)
+			line += fmt.Sprintf(" %d%%  ETA %s", int(done*100), eta(done, s.elapsed-s.readFor))
+		}
+	}
+	return fmt.Sprintf("%s  failed %d  jobs %d  elapsed %s", line, p.Failed, p.Jobs, s.elapsed.Round(time.Second))
+}
+
+// eta is the time left at the rate so far, given the part done in spent.
+func eta(done float64, spent time.Duration) string {
+	switch {
+	case done >= 1:
+		return "0s"
+	case done <= 0 || spent <= 0:
+		return "--"
+	}
+	left := time.Duration(float64(spent) * (1 - done) / done)
+	if left > 100*time.Hour {
+		return "--"
+	}
+	return left.Round(time.Second).String()
 }
 
 func jobIDs(jobs []*bulk.IngestJob) string {

@@ -129,8 +129,8 @@ func TestBulkQueryAllToFile(t *testing.T) {
 	assert.Empty(t, r.stdout, "query without --all does not see deleted records")
 }
 
-// On a terminal the commands show progress: records processed and failed,
-// elapsed time.
+// On a terminal the commands show progress: records processed of the total,
+// failed, elapsed time.
 func TestBulkProgressOnTerminal(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	b := bulk.NewClient(org.Client(t), bulk.Options{PollInterval: 5 * time.Millisecond})
@@ -138,7 +138,7 @@ func TestBulkProgressOnTerminal(t *testing.T) {
 	code := runBulkIngest(t.Context(), b, bulkIngestFlags{Object: "Account", Operation: "insert", File: "-"},
 		bulkIO{stdin: strings.NewReader("Name\nP1\nP2\n"), stdout: &bytes.Buffer{}, stderr: &stderr, isTerminal: true})
 	require.Equal(t, 0, code, stderr.String())
-	assert.Regexp(t, "\r\033\\[Kjobs 1  uploaded 11 B  processed 2  failed 0  elapsed \\d+s", stderr.String())
+	assert.Regexp(t, "\r\033\\[Kprocessed 2 of 2 records 100%  ETA 0s  failed 0  jobs 1  elapsed \\d+s", stderr.String())
 
 	stderr.Reset()
 	var stdout bytes.Buffer
