@@ -30,7 +30,7 @@ func main() {
 	if *dir == "" {
 		log.Fatal("bulkorg: -dir is required")
 	}
-	org, err := salesforcetest.Start(salesforcetest.Config{DailyAPIRequests: 1 << 40})
+	org, err := salesforcetest.Start(salesforcetest.Config{DailyAPIRequests: 1 << 40, BulkValidateOverCap: true})
 	if err != nil {
 		log.Fatal(err)
 	}
