@@ -41,17 +41,22 @@ is printed with its cause and a fix: line naming what to change; exit status 1.
 	return cmd
 }
 
-// runCheck is the Test Connection: diag.CheckEnv reads the settings (flags
-// over variables) with client.ConfigFromEnv, so that a keystore that cannot be
-// opened fails its own step, and the report is printed with fixes that name
-// the flag beside the variable.
+// runCheck is the Test Connection: diag.CheckEnvEach reads the settings
+// (flags over variables) with client.ConfigFromEnv, so that a keystore that
+// cannot be opened fails its own step, and each step is printed as soon as it
+// ends, with fixes that name the flag beside the variable.
 func runCheck(cmd *cobra.Command, s *settings.Settings, e *env) int {
 	fmt.Fprintf(e.stdout, "sfmtls check: %s as %s\n", s.LoginURL, s.Username)
-	r := diag.CheckEnv(e.ctx, s.Getenv(e.getenv))
-	if f := r.Failed(); f != nil {
-		f.Fix = withFlags(cmd, f.Fix)
+	p := &stepPrinter{w: e.stdout}
+	r := diag.CheckEnvEach(e.ctx, s.Getenv(e.getenv), func(st diag.Step) {
+		if st.Status == diag.StatusFailed {
+			st.Fix = withFlags(cmd, st.Fix)
+		}
+		p.print(st)
+	})
+	if r.OK {
+		fmt.Fprintln(e.stdout, "Connection OK.")
 	}
-	printCheck(e.stdout, &r)
 	if !r.OK {
 		return exitFailure
 	}
@@ -73,32 +78,43 @@ func withFlags(cmd *cobra.Command, fix string) string {
 	})
 }
 
-// printCheck prints the steps that ran, numbered, then the verdict.
-func printCheck(w io.Writer, r *diag.Report) {
-	n := len(r.Steps)
-	for i, st := range r.Steps {
-		switch st.Status {
-		case diag.StatusOK:
-			fmt.Fprintf(w, "[%d/%d] %-18s ok      %s\n", i+1, n, st.Name, st.Detail)
-			printWarnings(w, st.Warnings)
-		case diag.StatusFailed:
-			msg := st.Error
-			if st.Fix != "" { // errors carry their fix; it gets a line of its own here
-				msg = strings.Replace(strings.Replace(msg, " ("+st.Fix+")", "", 1), ": "+st.Fix, "", 1)
-			}
-			fmt.Fprintf(w, "[%d/%d] %-18s FAILED  %s\n", i+1, n, st.Name, msg)
-			printWarnings(w, st.Warnings)
-			if st.Cause != "" && !strings.Contains(msg, st.Cause) {
-				fmt.Fprintf(w, "      cause: %s\n", st.Cause)
-			}
-			if st.Fix != "" {
-				fmt.Fprintf(w, "      fix: %s\n", st.Fix)
-			}
-			fmt.Fprintf(w, "Connection FAILED at step %d (%s).\n", i+1, st.Name)
-			return
-		}
+// stepPrinter prints the steps of a check as they end, numbered, then the
+// verdict of a failed one; the steps skipped after it are not printed.
+type stepPrinter struct {
+	w    io.Writer
+	n    int  // steps printed
+	done bool // a step failed
+}
+
+// checkSteps are the steps diag runs, in order, to number them as they end.
+var checkSteps = [...]string{diag.StepMTLS, diag.StepJWT, diag.StepHandshake, diag.StepToken, diag.StepREST}
+
+func (p *stepPrinter) print(st diag.Step) {
+	if p.done {
+		return
 	}
-	fmt.Fprintln(w, "Connection OK.")
+	p.n++
+	w, i, n := p.w, p.n, len(checkSteps)
+	switch st.Status {
+	case diag.StatusOK:
+		fmt.Fprintf(w, "[%d/%d] %-18s ok      %s\n", i, n, st.Name, st.Detail)
+		printWarnings(w, st.Warnings)
+	case diag.StatusFailed:
+		msg := st.Error
+		if st.Fix != "" { // errors carry their fix; it gets a line of its own here
+			msg = strings.Replace(strings.Replace(msg, " ("+st.Fix+")", "", 1), ": "+st.Fix, "", 1)
+		}
+		fmt.Fprintf(w, "[%d/%d] %-18s FAILED  %s\n", i, n, st.Name, msg)
+		printWarnings(w, st.Warnings)
+		if st.Cause != "" && !strings.Contains(msg, st.Cause) {
+			fmt.Fprintf(w, "      cause: %s\n", st.Cause)
+		}
+		if st.Fix != "" {
+			fmt.Fprintf(w, "      fix: %s\n", st.Fix)
+		}
+		fmt.Fprintf(w, "Connection FAILED at step %d (%s).\n", i, st.Name)
+		p.done = true
+	}
 }
 
 func printWarnings(w io.Writer, warnings []string) {
