@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -18,6 +19,7 @@ const checkTimeout = 30 * time.Second
 
 func newCheckCommand(e *env) *cobra.Command {
 	var s *settings.Settings
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "test the connection step by step: keystores, TLS handshake, JWT token, REST API",
@@ -25,27 +27,47 @@ func newCheckCommand(e *env) *cobra.Command {
 keystores, the TLS handshake on the mutual TLS port with the client
 certificate, the JWT bearer token, and a REST API call. The first failed step
 is printed with its cause and a fix: line naming what to change; exit status 1.
+Each step is printed as soon as it ends. --json prints the report instead, as
+one JSON object once the check ends, with the same exit status.
 ` + connectionHelp,
 		Args: noArgs,
 		RunE: body(func(cmd *cobra.Command, _ []string) error {
 			if err := needSettings(s); err != nil {
 				return err
 			}
-			if code := runCheck(cmd, s, e); code != exitOK {
+			if code := runCheck(cmd, s, e, asJSON); code != exitOK {
 				return exitCode(code)
 			}
 			return nil
 		}),
 	}
 	s = connectionFlags(cmd, e)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object (diag.Report) when the check ends")
 	return cmd
 }
 
 // runCheck is the Test Connection: diag.CheckEnvEach reads the settings
 // (flags over variables) with client.ConfigFromEnv, so that a keystore that
 // cannot be opened fails its own step, and each step is printed as soon as it
-// ends, with fixes that name the flag beside the variable.
-func runCheck(cmd *cobra.Command, s *settings.Settings, e *env) int {
+// ends, with fixes that name the flag beside the variable. asJSON prints the
+// report as JSON instead, when the check ends.
+func runCheck(cmd *cobra.Command, s *settings.Settings, e *env, asJSON bool) int {
+	if asJSON {
+		r := diag.CheckEnv(e.ctx, s.Getenv(e.getenv))
+		if f := r.Failed(); f != nil {
+			f.Fix = withFlags(cmd, f.Fix)
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(&r); err != nil {
+			fmt.Fprintf(e.stderr, "sfmtls: %v\n", err)
+			return exitFailure
+		}
+		if !r.OK {
+			return exitFailure
+		}
+		return exitOK
+	}
 	fmt.Fprintf(e.stdout, "sfmtls check: %s as %s\n", s.LoginURL, s.Username)
 	p := &stepPrinter{w: e.stdout}
 	r := diag.CheckEnvEach(e.ctx, s.Getenv(e.getenv), func(st diag.Step) {
