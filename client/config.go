@@ -172,17 +172,32 @@ func (c Config) transport() transport.Config {
 // transport.Config.Validate checks the others.
 func (c Config) checkOwn() error {
 	var problems []error
-	if v := strings.TrimPrefix(c.APIVersion, "v"); v != "" {
-		if f, err := strconv.ParseFloat(v, 64); err != nil || f <= 0 {
-			problems = append(problems, errs.New("APIVersion", fmt.Sprintf("%q is not a version", c.APIVersion),
-				"give a version such as 65.0, or leave it empty for the newest the org lists"))
-		}
+	if c.APIVersion != "" && !versionForm(strings.TrimPrefix(c.APIVersion, "v")) {
+		problems = append(problems, errs.New("APIVersion", fmt.Sprintf("%q is not a Salesforce API version", c.APIVersion),
+			"give it in the form NN.0, such as 65.0, as GET /services/data/ lists them, or leave it empty for the newest the org lists"))
 	}
 	if c.MaxResponseBytes < 0 {
 		problems = append(problems, errs.New("MaxResponseBytes", fmt.Sprintf("%d is negative", c.MaxResponseBytes),
 			fmt.Sprintf("give a bound in bytes, or 0 for %d", defaultMaxResponseBytes)))
 	}
 	return errors.Join(problems...)
+}
+
+// versionForm reports whether v is written as Salesforce numbers its API
+// versions, "65.0": a whole number without leading zeros, then ".0" (REST API
+// Developer Guide, "Versions": every version is listed as "NN.0", its URL as
+// /services/data/vNN.0). Anything else ("65", "65.1") is a 404 at the first call.
+func versionForm(v string) bool {
+	major, ok := strings.CutSuffix(v, ".0")
+	if !ok || major == "" || major[0] == '0' {
+		return false
+	}
+	for _, r := range major {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return len(major) <= 4
 }
 
 // ConfigFromEnv reads a Config from the SF_* variables through getenv (nil

@@ -10,7 +10,8 @@
 //
 // Check takes the client.Config a service runs with; CheckEnv reads it from the
 // SF_* variables first (client.ConfigFromEnv), so that a keystore that cannot
-// be opened fails its own step. Configuration problems are the ones client.New
+// be opened fails its own step; CheckEnvEach hands over each step as it ends,
+// for a tool that shows them as they run. Configuration problems are the ones client.New
 // finds, each reported at the step it belongs to. Check opens its own
 // connection and asks for a new token each time: for a probe that runs often,
 // set Config.TokenSource to the service's own transport so the token step
@@ -101,19 +102,30 @@ func (r *Report) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(r)
 }
 
-// run records the steps as they pass, and marks the rest skipped after a failure.
-type run struct{ r Report }
+// run records the steps as they pass, and marks the rest skipped after a
+// failure; each, when set, sees every step as it is recorded.
+type run struct {
+	r    Report
+	each func(Step)
+}
+
+func (x *run) add(s Step) {
+	x.r.Steps = append(x.r.Steps, s)
+	if x.each != nil {
+		x.each(s)
+	}
+}
 
 func (x *run) ok(name, detail string, warnings []string) {
-	x.r.Steps = append(x.r.Steps, Step{Name: name, Status: StatusOK, Detail: detail, Warnings: warnings})
+	x.add(Step{Name: name, Status: StatusOK, Detail: detail, Warnings: warnings})
 }
 
 func (x *run) fail(name string, err error, warnings []string) Report {
 	ex := Explain(err)
-	x.r.Steps = append(x.r.Steps, Step{Name: name, Status: StatusFailed, Warnings: warnings,
+	x.add(Step{Name: name, Status: StatusFailed, Warnings: warnings,
 		Err: err, Error: err.Error(), Cause: ex.Cause, Fix: ex.Fix})
 	for _, n := range stepNames[len(x.r.Steps):] {
-		x.r.Steps = append(x.r.Steps, Step{Name: n, Status: StatusSkipped})
+		x.add(Step{Name: n, Status: StatusSkipped})
 	}
 	return x.r
 }
@@ -171,7 +183,7 @@ func configProblems(loadErr, newErr error) map[string][]error {
 // first failure; the steps after it are reported as skipped. It never returns
 // an error: a failure is in the report, with its cause and fix.
 func Check(ctx context.Context, cfg client.Config) Report {
-	return check(ctx, cfg, nil, "", "")
+	return check(ctx, cfg, nil, "", "", nil)
 }
 
 // CheckEnv reads the Config from the SF_* variables through getenv (nil means
@@ -179,16 +191,25 @@ func Check(ctx context.Context, cfg client.Config) Report {
 // that cannot be read fails the step it belongs to, and the report names the
 // keystore files.
 func CheckEnv(ctx context.Context, getenv func(string) string) Report {
+	return CheckEnvEach(ctx, getenv, nil)
+}
+
+// CheckEnvEach is CheckEnv that also calls each (when not nil) with every step
+// as soon as it ends, skipped ones included, in order and from the calling
+// goroutine, so that a tool can show the steps as they run rather than after
+// the last network step has timed out. The Report it returns holds the same
+// steps.
+func CheckEnvEach(ctx context.Context, getenv func(string) string, each func(Step)) Report {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	cfg, err := client.ConfigFromEnv(getenv)
 	jwtSource := getenv("SF_JWT_KEYSTORE")
-	return check(ctx, cfg, err, getenv("SF_MTLS_KEYSTORE"), jwtSource)
+	return check(ctx, cfg, err, getenv("SF_MTLS_KEYSTORE"), jwtSource, each)
 }
 
-func check(ctx context.Context, cfg client.Config, loadErr error, mtlsSource, jwtSource string) Report {
-	x := &run{}
+func check(ctx context.Context, cfg client.Config, loadErr error, mtlsSource, jwtSource string, each func(Step)) Report {
+	x := &run{each: each}
 	now := time.Now()
 	c, err := client.New(cfg)
 	if c != nil {

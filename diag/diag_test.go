@@ -375,3 +375,31 @@ func TestCheckEnvNamesFilesAndFailsTheKeystoreStep(t *testing.T) {
 	require.Equal(t, diag.StepJWT, r.Failed().Name)
 	assert.ErrorIs(t, r.Failed().Err, keystore.ErrUnreadable)
 }
+
+// CheckEnvEach hands over each step as it ends, in the order of the report,
+// skipped steps included.
+func TestCheckEnvEachSeesEveryStepInOrder(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	const password = "diag-env-pw"
+	files, err := org.PKI.WriteFiles(t.TempDir(), password)
+	require.NoError(t, err)
+	vars := map[string]string{
+		"SF_LOGIN_URL": org.URL, "SF_MTLS_PORT": strconv.Itoa(org.Port), "SF_AUDIENCE": org.Audience,
+		"SF_CONSUMER_KEY": org.ConsumerKey, "SF_USERNAME": org.Username,
+		"SF_MTLS_KEYSTORE": files.MTLSJKS, "SF_MTLS_KEYSTORE_PASSWORD": password,
+		"SF_JWT_KEYSTORE": files.JWTPKCS12, "SF_JWT_KEYSTORE_PASSWORD": password, "SF_CA_FILE": files.ServerCA,
+	}
+	getenv := func(k string) string { return vars[k] }
+	var seen []diag.Step
+	r := diag.CheckEnvEach(t.Context(), getenv, func(s diag.Step) { seen = append(seen, s) })
+	require.True(t, r.OK, "%+v", r.Failed())
+	assert.Equal(t, r.Steps, seen)
+
+	org.PreAuthorize(org.Username, false)
+	seen = nil
+	r = diag.CheckEnvEach(t.Context(), getenv, func(s diag.Step) { seen = append(seen, s) })
+	require.Equal(t, diag.StepToken, r.Failed().Name)
+	require.Len(t, seen, 5)
+	assert.Equal(t, r.Steps, seen)
+	assert.Equal(t, diag.StatusSkipped, seen[4].Status)
+}

@@ -1,15 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -141,13 +149,27 @@ func newTokenCommand(e *env) *cobra.Command {
 func newQueryCommand(e *env) *cobra.Command {
 	var s *settings.Settings
 	var ts *settings.TokenStore
+	var format string
 	cmd := &cobra.Command{
-		Use:     "query SOQL",
-		Short:   "run a SOQL query and print the records as JSON lines, all pages",
-		Long:    "Run a SOQL query and print the records as JSON lines, following every page.\n" + connectionHelp + "\n" + sessionHelp,
-		Example: `  sfmtls query 'SELECT Id, Name FROM Account ORDER BY Name'`,
-		Args:    exactArgs(1, "one SOQL argument, e.g. 'SELECT Id, Name FROM Account'"),
+		Use:   "query SOQL",
+		Short: "run a SOQL query and print the records (JSON lines, CSV or a table), all pages",
+		Long: `Run a SOQL query and print the records, following every page: -o json (the
+default) prints one JSON object a line as Salesforce sends it, -o csv a header
+and a row a record, -o table aligned columns. In csv and table a lookup's fields
+are columns such as Account.Name, a null is an empty cell, and a child query or
+compound field is its JSON; they hold at most ` + fmt.Sprint(maxTableRecords) + ` records (use -o json or
+sfmtls bulk query for more). SELECT COUNT() FROM … prints the count as
+totalSize: Salesforce answers it with a size and no records.
+` + connectionHelp + "\n" + sessionHelp,
+		Example: `  sfmtls query 'SELECT Id, Name FROM Account ORDER BY Name'
+  sfmtls query -o table 'SELECT Name, Account.Name FROM Contact'
+  sfmtls query 'SELECT COUNT() FROM Account'`,
+		Args: exactArgs(1, "one SOQL argument, e.g. 'SELECT Id, Name FROM Account'"),
 		RunE: body(func(_ *cobra.Command, args []string) error {
+			out, err := newRecordWriter(format, e.stdout)
+			if err != nil {
+				return err
+			}
 			if err := needSettings(s, ts); err != nil {
 				return err
 			}
@@ -156,21 +178,273 @@ func newQueryCommand(e *env) *cobra.Command {
 				return err
 			}
 			defer done()
-			enc := json.NewEncoder(e.stdout)
+			if countQuery(args[0]) {
+				n, err := queryCount(e.ctx, c, args[0])
+				if err != nil {
+					return err
+				}
+				if err := out.write(json.RawMessage(fmt.Sprintf(`{"totalSize":%d}`, n))); err != nil {
+					return err
+				}
+				return out.flush()
+			}
 			for rec, err := range client.Query[json.RawMessage](e.ctx, c, args[0]) {
 				if err != nil {
 					return err
 				}
-				if err := enc.Encode(rec); err != nil {
+				if err := out.write(rec); err != nil {
 					return err
 				}
 			}
-			return nil
+			return out.flush()
 		}),
 	}
+	cmd.Flags().StringVarP(&format, "output", "o", "json", "print the records as `FORMAT`: json (one object a line), csv or table")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeWords("json", "csv", "table"))
 	s = connectionFlags(cmd, e)
 	ts = tokenStoreFlags(cmd, e)
 	return cmd
+}
+
+// countSelect matches a query whose SELECT list is COUNT(), which "must be the
+// only element in the SELECT list" (SOQL and SOSL Reference, "COUNT() and
+// COUNT(fieldName)").
+var countSelect = regexp.MustCompile(`(?is)^\s*select\s+count\s*\(\s*\)\s+from\s`)
+
+// countQuery reports whether soql is SELECT COUNT() FROM …: Salesforce answers
+// it with the count in the size field (totalSize over REST) and no records.
+func countQuery(soql string) bool { return countSelect.MatchString(soql) }
+
+// queryCount runs a COUNT() query and returns its totalSize. The answer is one
+// page with no records, so no page follows it.
+func queryCount(ctx context.Context, c *client.Client, soql string) (int64, error) {
+	v, err := c.APIVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var page struct {
+		TotalSize *int64 `json:"totalSize"`
+	}
+	if err := c.Do(ctx, http.MethodGet, "/services/data/v"+v+"/query?q="+url.QueryEscape(soql), nil, &page); err != nil {
+		return 0, err
+	}
+	if page.TotalSize == nil {
+		return 0, errors.New("query: the answer to a COUNT() query has no totalSize")
+	}
+	return *page.TotalSize, nil
+}
+
+// maxTableRecords bounds the records -o csv and -o table hold to find their
+// columns; -o json streams.
+const maxTableRecords = 50_000
+
+// recordWriter prints query records in one output format.
+type recordWriter interface {
+	write(rec json.RawMessage) error
+	flush() error
+}
+
+func newRecordWriter(format string, w io.Writer) (recordWriter, error) {
+	switch format {
+	case "json":
+		return &jsonLines{enc: json.NewEncoder(w)}, nil
+	case "csv", "table":
+		return &tableWriter{w: w, csv: format == "csv", index: map[string]int{}}, nil
+	}
+	return nil, usagef("--output/-o must be json, csv or table, not %q", format)
+}
+
+type jsonLines struct{ enc *json.Encoder }
+
+func (j *jsonLines) write(rec json.RawMessage) error { return j.enc.Encode(rec) }
+func (j *jsonLines) flush() error                    { return nil }
+
+// tableWriter holds the records, flattened, to print them with the union of
+// their columns in the order they first appear.
+type tableWriter struct {
+	w       io.Writer
+	csv     bool
+	columns []string
+	index   map[string]int
+	rows    []map[string]string
+}
+
+// tooManyRecordsError is a query with more records than csv or table hold.
+type tooManyRecordsError struct{ format string }
+
+func (e *tooManyRecordsError) Error() string {
+	return fmt.Sprintf("query: more than %d records for -o %s", maxTableRecords, e.format)
+}
+
+func (e *tooManyRecordsError) Fix() string {
+	return "use -o json, which streams, or sfmtls bulk query for a large export"
+}
+
+func (t *tableWriter) write(rec json.RawMessage) error {
+	if len(t.rows) == maxTableRecords {
+		format := "table"
+		if t.csv {
+			format = "csv"
+		}
+		return &tooManyRecordsError{format: format}
+	}
+	row := map[string]string{}
+	if err := flatten(rec, "", func(col, val string) {
+		if _, ok := t.index[col]; !ok {
+			t.index[col] = len(t.columns)
+			t.columns = append(t.columns, col)
+		}
+		row[col] = val
+	}); err != nil {
+		return fmt.Errorf("query: a record that is not a JSON object: %w", err)
+	}
+	t.rows = append(t.rows, row)
+	return nil
+}
+
+func (t *tableWriter) flush() error {
+	// A lookup that is null in one record and has fields in another is a
+	// column "Account" beside "Account.Name": keep the fields only.
+	var cols []string
+	for _, c := range t.columns {
+		parent := false
+		for _, d := range t.columns {
+			if strings.HasPrefix(d, c+".") {
+				parent = true
+				break
+			}
+		}
+		if !parent {
+			cols = append(cols, c)
+		}
+	}
+	if len(t.rows) == 0 {
+		return nil
+	}
+	if t.csv {
+		cw := csv.NewWriter(t.w)
+		if err := cw.Write(cols); err != nil {
+			return err
+		}
+		cells := make([]string, len(cols))
+		for _, row := range t.rows {
+			for i, c := range cols {
+				cells[i] = row[c]
+			}
+			if err := cw.Write(cells); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(t.w, 0, 0, 2, ' ', 0)
+	line := func(cells []string) {
+		for i, c := range cells {
+			if i > 0 {
+				_, _ = io.WriteString(tw, "\t")
+			}
+			// Cells are one line each; a tab would split a column.
+			_, _ = io.WriteString(tw, strings.NewReplacer("\t", " ", "\r\n", " ", "\n", " ", "\r", " ").Replace(c))
+		}
+		_, _ = io.WriteString(tw, "\n")
+	}
+	line(cols)
+	cells := make([]string, len(cols))
+	for _, row := range t.rows {
+		for i, c := range cols {
+			cells[i] = row[c]
+		}
+		line(cells)
+	}
+	return tw.Flush()
+}
+
+// flatten calls cell for each field of a record in its order, without the
+// attributes annotation: a lookup (an object with attributes) gives its own
+// fields as prefix.Field, a null an empty cell, a string its text, a number or
+// boolean its JSON, and anything else (a child query's result, a compound
+// field) its compact JSON.
+func flatten(raw json.RawMessage, prefix string, cell func(col, val string)) error {
+	fields, err := objectFields(raw)
+	if err != nil {
+		return err
+	}
+	for _, f := range fields {
+		if f.name == "attributes" {
+			continue
+		}
+		col := prefix + f.name
+		v := bytes.TrimSpace(f.value)
+		switch {
+		case bytes.Equal(v, []byte("null")):
+			cell(col, "")
+		case len(v) > 0 && v[0] == '"':
+			var str string
+			if err := json.Unmarshal(v, &str); err != nil {
+				return err
+			}
+			cell(col, str)
+		case len(v) > 0 && v[0] == '{' && isRecord(v):
+			if err := flatten(v, col+".", cell); err != nil {
+				return err
+			}
+		case len(v) > 0 && (v[0] == '{' || v[0] == '['):
+			var b bytes.Buffer
+			if err := json.Compact(&b, v); err != nil {
+				return err
+			}
+			cell(col, b.String())
+		default:
+			cell(col, string(v))
+		}
+	}
+	return nil
+}
+
+// isRecord reports whether an object is a record: it has attributes.
+func isRecord(raw json.RawMessage) bool {
+	fields, err := objectFields(raw)
+	if err != nil {
+		return false
+	}
+	for _, f := range fields {
+		if f.name == "attributes" {
+			return true
+		}
+	}
+	return false
+}
+
+type field struct {
+	name  string
+	value json.RawMessage
+}
+
+// objectFields returns the fields of a JSON object in their order.
+func objectFields(raw json.RawMessage) ([]field, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not an object")
+	}
+	var out []field
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		name, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, field{name: name, value: v})
+	}
+	return out, nil
 }
 
 // newFakeOrgCommand runs a fake org for clients in any language: it writes the

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -74,7 +77,9 @@ func newInspectCommand(e *env) *cobra.Command {
 		Long: `Show every entry of a keystore (JKS, JCEKS, PKCS#12 or PEM): subject, issuer,
 validity, key, the chain sent in the handshake, and warnings for Salesforce
 mutual TLS (self-signed, no clientAuth, dual-use, expiring). Warnings do not
-change the exit status.`,
+change the exit status. A file without a private key (certificates only, as a
+truststore or a PEM certificate, or a CSR) is said to have none, with exit
+status 0: a truststore is a legitimate keystore, but not the mTLS or JWT one.`,
 		Args: exactArgs(1, "one FILE"),
 		RunE: body(func(_ *cobra.Command, args []string) error {
 			var report *keystore.Report
@@ -85,12 +90,22 @@ change the exit status.`,
 			if err != nil {
 				return err
 			}
+			hasKey := false
+			for _, en := range report.Entries {
+				hasKey = hasKey || en.Kind == keystore.PrivateKeyEntry
+			}
 			if asJSON {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(report)
+				return enc.Encode(struct {
+					*keystore.Report
+					PrivateKey bool `json:"private_key"`
+				}{report, hasKey})
 			}
 			printReport(e, args[0], report)
+			if !hasKey {
+				printNoPrivateKey(e, args[0], len(report.Entries))
+			}
 			return nil
 		}),
 	}
@@ -121,9 +136,49 @@ func printReport(e *env, file string, r *keystore.Report) {
 			fmt.Fprintf(w, "  WARNING:      %s\n", warn)
 		}
 	}
-	if len(r.Entries) == 0 {
-		fmt.Fprintln(w, "\nNo entries.")
+}
+
+// maxCSRPeek bounds what printNoPrivateKey reads to tell a CSR.
+const maxCSRPeek = 1 << 20
+
+// printNoPrivateKey says that a file holds no private key and what it can be
+// used for: certificates only are a truststore (SF_CA_FILE) or the certificate
+// to upload; a CSR is what the CA signs, not a keystore.
+func printNoPrivateKey(e *env, file string, certs int) {
+	w := e.stdout
+	if isCSR(file) {
+		fmt.Fprintf(w, "\nNo private key: %s is a certificate signing request (CSR), not a keystore: the CA signs it;\n"+
+			"then build the keystore from the CSR's key and the certificate the CA returns\n"+
+			"(sfmtls keystore create --key KEY --cert CERT --keystore FILE).\n", file)
+		return
 	}
+	if certs == 0 {
+		fmt.Fprintln(w, "\nNo entries: no private key and no certificate.")
+		return
+	}
+	fmt.Fprintf(w, "\nNo private key: certificates only. Fine as a truststore (--ca-file/SF_CA_FILE) or as the certificate\n"+
+		"to upload; the mTLS and JWT keystores need the key too: for a PEM certificate whose key is\n"+
+		"in another file, give it with --key-file FILE, or build one with sfmtls keystore create.\n")
+}
+
+// isCSR reports whether file is a PEM certificate signing request: its first
+// PEM block is a CERTIFICATE REQUEST that parses as one.
+func isCSR(file string) bool {
+	f, err := os.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxCSRPeek))
+	if err != nil {
+		return false
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || (block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST") {
+		return false
+	}
+	_, err = x509.ParseCertificateRequest(block.Bytes)
+	return err == nil
 }
 
 func newExportCertCommand(e *env) *cobra.Command {

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// An API version Salesforce would answer with a 404 (it numbers them NN.0:
+// REST API Developer Guide, "Versions") is refused before any request, with
+// the fix giving the form.
+func TestAPIVersionNotOfTheFormNN0IsRefused(t *testing.T) {
+	org, vars := orgEnv(t)
+	for _, v := range []string{"20", "v65", "65.1"} {
+		r := sfmtls(t, vars, nil, "query", "--api-version", v, "SELECT Id FROM Account")
+		assert.Equal(t, 1, r.code, r.stderr)
+		assert.Regexp(t, `^sfmtls: client: Config\.APIVersion: "`+regexp.QuoteMeta(v)+`" is not a Salesforce API version \(give it in the form NN\.0, such as 65\.0, .*\)\n$`, r.stderr)
+		assert.NotContains(t, r.stderr, "404")
+
+		vars["SF_API_VERSION"] = v
+		r = sfmtls(t, vars, nil, "check")
+		delete(vars, "SF_API_VERSION")
+		assert.Equal(t, 1, r.code, r.stdout)
+		assert.Regexp(t, `(?m)^\[\d/5\] \S.*FAILED  client: Config\.APIVersion: "`+regexp.QuoteMeta(v)+`" is not a Salesforce API version$`, r.stdout)
+		assert.Regexp(t, `(?m)^      fix: give it in the form NN\.0, such as 65\.0`, r.stdout)
+	}
+	assert.Zero(t, org.Stats().APIRequests, "nothing reached the REST API")
+}
