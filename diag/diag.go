@@ -10,8 +10,8 @@
 //
 // Check takes the client.Config a service runs with; CheckEnv reads it from the
 // SF_* variables first (client.ConfigFromEnv), so that a keystore that cannot
-// be opened fails its own step; CheckEnvEach hands over each step as it ends,
-// for a tool that shows them as they run. Configuration problems are the ones client.New
+// be opened fails its own step, and can hand over each step as it ends, for a
+// tool that shows them as they run. Configuration problems are the ones client.New
 // finds, each reported at the step it belongs to. Check opens its own
 // connection and asks for a new token each time: for a probe that runs often,
 // set Config.TokenSource to the service's own transport so the token step
@@ -189,17 +189,11 @@ func Check(ctx context.Context, cfg client.Config) Report {
 // CheckEnv reads the Config from the SF_* variables through getenv (nil means
 // os.Getenv) with client.ConfigFromEnv and checks it as Check does; a setting
 // that cannot be read fails the step it belongs to, and the report names the
-// keystore files.
-func CheckEnv(ctx context.Context, getenv func(string) string) Report {
-	return CheckEnvEach(ctx, getenv, nil)
-}
-
-// CheckEnvEach is CheckEnv that also calls each (when not nil) with every step
-// as soon as it ends, skipped ones included, in order and from the calling
-// goroutine, so that a tool can show the steps as they run rather than after
-// the last network step has timed out. The Report it returns holds the same
-// steps.
-func CheckEnvEach(ctx context.Context, getenv func(string) string, each func(Step)) Report {
+// keystore files. each, when not nil, gets every step as soon as it ends,
+// skipped ones included, in order and on the calling goroutine, so that a tool
+// can show the steps as they run rather than after a step has timed out; the
+// Report holds the same steps.
+func CheckEnv(ctx context.Context, getenv func(string) string, each func(Step)) Report {
 	if getenv == nil {
 		getenv = os.Getenv
 	}

@@ -357,13 +357,13 @@ func TestCheckEnvNamesFilesAndFailsTheKeystoreStep(t *testing.T) {
 		"SF_JWT_KEYSTORE": files.JWTPKCS12, "SF_JWT_KEYSTORE_PASSWORD": password, "SF_CA_FILE": files.ServerCA,
 	}
 	getenv := func(k string) string { return vars[k] }
-	r := diag.CheckEnv(t.Context(), getenv)
+	r := diag.CheckEnv(t.Context(), getenv, nil)
 	require.True(t, r.OK, "%+v", r.Failed())
 	assert.True(t, strings.HasPrefix(r.Steps[0].Detail, files.MTLSJKS+" (JKS"), r.Steps[0].Detail)
 	assert.True(t, strings.HasPrefix(r.Steps[1].Detail, files.JWTPKCS12+" (PKCS12"), r.Steps[1].Detail)
 
 	vars["SF_MTLS_KEYSTORE_PASSWORD"] = ""
-	r = diag.CheckEnv(t.Context(), getenv)
+	r = diag.CheckEnv(t.Context(), getenv, nil)
 	require.Equal(t, diag.StepMTLS, r.Failed().Name)
 	assert.ErrorIs(t, r.Failed().Err, keystore.ErrWrongPassword)
 	assert.Contains(t, r.Failed().Fix, "SF_MTLS_KEYSTORE_PASSWORD")
@@ -371,14 +371,14 @@ func TestCheckEnvNamesFilesAndFailsTheKeystoreStep(t *testing.T) {
 
 	vars["SF_MTLS_KEYSTORE_PASSWORD"] = password
 	vars["SF_JWT_KEYSTORE"] = files.JWTPKCS12 + ".missing"
-	r = diag.CheckEnv(t.Context(), getenv)
+	r = diag.CheckEnv(t.Context(), getenv, nil)
 	require.Equal(t, diag.StepJWT, r.Failed().Name)
 	assert.ErrorIs(t, r.Failed().Err, keystore.ErrUnreadable)
 }
 
-// CheckEnvEach hands over each step as it ends, in the order of the report,
+// CheckEnv hands over each step as it ends, in the order of the report,
 // skipped steps included.
-func TestCheckEnvEachSeesEveryStepInOrder(t *testing.T) {
+func TestCheckEnvHandsOverEveryStepInOrder(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	const password = "diag-env-pw"
 	files, err := org.PKI.WriteFiles(t.TempDir(), password)
@@ -391,13 +391,13 @@ func TestCheckEnvEachSeesEveryStepInOrder(t *testing.T) {
 	}
 	getenv := func(k string) string { return vars[k] }
 	var seen []diag.Step
-	r := diag.CheckEnvEach(t.Context(), getenv, func(s diag.Step) { seen = append(seen, s) })
+	r := diag.CheckEnv(t.Context(), getenv, func(s diag.Step) { seen = append(seen, s) })
 	require.True(t, r.OK, "%+v", r.Failed())
 	assert.Equal(t, r.Steps, seen)
 
 	org.PreAuthorize(org.Username, false)
 	seen = nil
-	r = diag.CheckEnvEach(t.Context(), getenv, func(s diag.Step) { seen = append(seen, s) })
+	r = diag.CheckEnv(t.Context(), getenv, func(s diag.Step) { seen = append(seen, s) })
 	require.Equal(t, diag.StepToken, r.Failed().Name)
 	require.Len(t, seen, 5)
 	assert.Equal(t, r.Steps, seen)

@@ -20,7 +20,7 @@ func ExampleCheckEnv() {
 		"SF_USERNAME":      "integration.user@acme.com",
 		"SF_MTLS_KEYSTORE": "no-such-dir/mtls.jks",
 	}
-	report := diag.CheckEnv(context.Background(), func(k string) string { return env[k] })
+	report := diag.CheckEnv(context.Background(), func(k string) string { return env[k] }, nil)
 	for _, step := range report.Steps {
 		fmt.Printf("%-16s %s\n", step.Name, step.Status)
 	}

@@ -46,14 +46,14 @@ one JSON object once the check ends, with the same exit status.
 	return cmd
 }
 
-// runCheck is the Test Connection: diag.CheckEnvEach reads the settings
+// runCheck is the Test Connection: diag.CheckEnv reads the settings
 // (flags over variables) with client.ConfigFromEnv, so that a keystore that
 // cannot be opened fails its own step, and each step is printed as soon as it
 // ends, with fixes that name the flag beside the variable. asJSON prints the
 // report as JSON instead, when the check ends.
 func runCheck(cmd *cobra.Command, s *settings.Settings, e *env, asJSON bool) int {
 	if asJSON {
-		r := diag.CheckEnv(e.ctx, s.Getenv(e.getenv))
+		r := diag.CheckEnv(e.ctx, s.Getenv(e.getenv), nil)
 		if f := r.Failed(); f != nil {
 			f.Fix = withFlags(cmd, f.Fix)
 		}
@@ -70,7 +70,7 @@ func runCheck(cmd *cobra.Command, s *settings.Settings, e *env, asJSON bool) int
 	}
 	fmt.Fprintf(e.stdout, "sfmtls check: %s as %s\n", s.LoginURL, s.Username)
 	p := &stepPrinter{w: e.stdout}
-	r := diag.CheckEnvEach(e.ctx, s.Getenv(e.getenv), func(st diag.Step) {
+	r := diag.CheckEnv(e.ctx, s.Getenv(e.getenv), func(st diag.Step) {
 		if st.Status == diag.StatusFailed {
 			st.Fix = withFlags(cmd, st.Fix)
 		}
