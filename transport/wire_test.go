@@ -110,16 +110,18 @@ func TestATokenForAStrangeHostIsDropped(t *testing.T) {
 func TestCallsExtendTheSession(t *testing.T) {
 	org := startOrg(t)
 	cfg := configFor(org)
-	cfg.SessionTimeout = 2 * time.Second
+	// Calls 200ms apart on a 4s timeout: a call would have to stall for over
+	// 3s (the session's last tenth) to start a new login, even on a loaded machine.
+	cfg.SessionTimeout = 4 * time.Second
 	tr := newTransport(t, cfg)
 	url := org.InstanceURL + "/services/data/v65.0/limits"
 	c := tr.Client()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		require.NoError(t, getOK(c, url))
 	}
-	assert.Equal(t, int64(1), org.Stats().TokenRequests, "five seconds of calls on a 2s inactivity timeout: one login")
+	assert.Equal(t, int64(1), org.Stats().TokenRequests, "five seconds of calls on a 4s inactivity timeout: one login")
 
-	time.Sleep(2500 * time.Millisecond)
+	time.Sleep(4500 * time.Millisecond)
 	require.NoError(t, getOK(c, url))
 	assert.Equal(t, int64(2), org.Stats().TokenRequests, "idle past the timeout: a new login")
 }
