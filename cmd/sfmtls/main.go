@@ -8,9 +8,9 @@
 //	sfmtls keystore convert --in FILE --out FILE [flags]
 //	sfmtls inspect [--json] [--alias NAME] [--password-file FILE] [--key-password-file FILE] [--key-file FILE] FILE
 //	sfmtls export-cert [--chain] [--alias NAME] [--password-file FILE] [--key-password-file FILE] [--key-file FILE] FILE
-//	sfmtls check [connection flags]
+//	sfmtls check [--json] [connection flags]
 //	sfmtls token [--show-token] [connection flags]
-//	sfmtls query [connection flags] SOQL
+//	sfmtls query [-o json|csv|table] [connection flags] SOQL
 //	sfmtls fake-org [--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE] [--bulk-store-max N] [--env-file FILE] [--force]
 //	sfmtls bulk ingest --object NAME --operation OP [--external-id FIELD] [--failed FILE] [--unprocessed FILE] [--force] FILE.csv|-
 //	sfmtls bulk query [--all] [--out FILE] [--force] SOQL
