@@ -121,6 +121,14 @@ func (x *run) ok(name, detail string, warnings []string) {
 }
 
 func (x *run) fail(name string, err error, warnings []string) Report {
+	// A configuration problem of a later step fails it before any network
+	// step runs: the steps in between are reported as not run.
+	for _, n := range stepNames[len(x.r.Steps):] {
+		if n == name {
+			break
+		}
+		x.add(Step{Name: n, Status: StatusSkipped})
+	}
 	ex := Explain(err)
 	x.add(Step{Name: name, Status: StatusFailed, Warnings: warnings,
 		Err: err, Error: err.Error(), Cause: ex.Cause, Fix: ex.Fix})
@@ -143,6 +151,24 @@ func stepOf(field string) string {
 		return StepREST
 	}
 	return StepHandshake
+}
+
+// nameSettings fills in the variable of each configuration problem in err
+// that names none, from settings (field → SF_* variable).
+func nameSettings(err error, settings map[string]string) {
+	if err == nil || settings == nil {
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			nameSettings(e, settings)
+		}
+		return
+	}
+	var ce *client.ConfigError
+	if errors.As(err, &ce) && ce.Setting == "" {
+		ce.Setting = settings[ce.Field]
+	}
 }
 
 // configProblems sorts configuration errors by the step they belong to,
@@ -183,7 +209,7 @@ func configProblems(loadErr, newErr error) map[string][]error {
 // first failure; the steps after it are reported as skipped. It never returns
 // an error: a failure is in the report, with its cause and fix.
 func Check(ctx context.Context, cfg client.Config) Report {
-	return check(ctx, cfg, nil, "", "", nil)
+	return check(ctx, cfg, nil, "", "", nil, nil)
 }
 
 // CheckEnv reads the Config from the SF_* variables through getenv (nil means
@@ -199,16 +225,28 @@ func CheckEnv(ctx context.Context, getenv func(string) string, each func(Step)) 
 	}
 	cfg, err := client.ConfigFromEnv(getenv)
 	jwtSource := getenv("SF_JWT_KEYSTORE")
-	return check(ctx, cfg, err, getenv("SF_MTLS_KEYSTORE"), jwtSource, each)
+	return check(ctx, cfg, err, getenv("SF_MTLS_KEYSTORE"), jwtSource, each, envSettings)
 }
 
-func check(ctx context.Context, cfg client.Config, loadErr error, mtlsSource, jwtSource string, each func(Step)) Report {
+// envSettings names the SF_* variable client.ConfigFromEnv reads each Config
+// field from, so that a problem client.New finds in a Config read from the
+// environment names the variable to change.
+var envSettings = map[string]string{
+	"LoginURL": "SF_LOGIN_URL", "ConsumerKey": "SF_CONSUMER_KEY", "Username": "SF_USERNAME",
+	"Audience": "SF_AUDIENCE", "APIVersion": "SF_API_VERSION", "Port": "SF_MTLS_PORT",
+	"InstanceHosts": "SF_INSTANCE_HOSTS", "MTLS": "SF_MTLS_KEYSTORE", "JWT": "SF_JWT_KEYSTORE",
+	"RootCAs": "SF_CA_FILE",
+}
+
+func check(ctx context.Context, cfg client.Config, loadErr error, mtlsSource, jwtSource string, each func(Step),
+	settings map[string]string) Report {
 	x := &run{each: each}
 	now := time.Now()
 	c, err := client.New(cfg)
 	if c != nil {
 		defer c.Close()
 	}
+	nameSettings(err, settings)
 	problems := configProblems(loadErr, err)
 	failed := func(step string, warn []string) (Report, bool) {
 		if p := problems[step]; len(p) > 0 {

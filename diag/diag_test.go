@@ -403,3 +403,24 @@ func TestCheckEnvHandsOverEveryStepInOrder(t *testing.T) {
 	assert.Equal(t, r.Steps, seen)
 	assert.Equal(t, diag.StatusSkipped, seen[4].Status)
 }
+
+// A configuration problem of a later step (an API version Salesforce does not
+// name) fails that step before any network step runs: the steps in between
+// are reported as not run, each under its own name.
+func TestConfigProblemOfALaterStepRunsNoNetworkStep(t *testing.T) {
+	org, cfg := startOrg(t)
+	cfg.APIVersion = "20"
+	r := diag.Check(t.Context(), cfg)
+	require.False(t, r.OK)
+	var names []string
+	var statuses []diag.Status
+	for _, s := range r.Steps {
+		names = append(names, s.Name)
+		statuses = append(statuses, s.Status)
+	}
+	assert.Equal(t, []string{diag.StepMTLS, diag.StepJWT, diag.StepHandshake, diag.StepToken, diag.StepREST}, names)
+	assert.Equal(t, []diag.Status{diag.StatusOK, diag.StatusOK, diag.StatusSkipped, diag.StatusSkipped, diag.StatusFailed}, statuses)
+	assert.True(t, isConfig("APIVersion")(r.Failed().Err), "%v", r.Failed().Err)
+	assert.Zero(t, org.Stats().TLSHandshakes, "no network step ran")
+	assert.Zero(t, org.Stats().TokenRequests)
+}

@@ -22,8 +22,12 @@ func TestAPIVersionNotOfTheFormNN0IsRefused(t *testing.T) {
 		r = sfmtls(t, vars, nil, "check")
 		delete(vars, "SF_API_VERSION")
 		assert.Equal(t, 1, r.code, r.stdout)
-		assert.Regexp(t, `(?m)^\[\d/5\] \S.*FAILED  client: Config\.APIVersion: "`+regexp.QuoteMeta(v)+`" is not a Salesforce API version$`, r.stdout)
+		// Checked before any network step, naming the flag and the variable.
+		assert.Regexp(t, `(?m)^\[3/5\] TLS handshake +not run$`, r.stdout)
+		assert.Regexp(t, `(?m)^\[5/5\] REST API +FAILED  client: Config\.APIVersion \(--api-version/SF_API_VERSION\): "`+regexp.QuoteMeta(v)+`" is not a Salesforce API version$`, r.stdout)
+		assert.NotContains(t, r.stdout, "cause:", "the cause would repeat the error")
 		assert.Regexp(t, `(?m)^      fix: give it in the form NN\.0, such as 65\.0`, r.stdout)
 	}
 	assert.Zero(t, org.Stats().APIRequests, "nothing reached the REST API")
+	assert.Zero(t, org.Stats().TokenRequests, "check logged in for none of them")
 }

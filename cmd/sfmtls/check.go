@@ -72,7 +72,7 @@ func runCheck(cmd *cobra.Command, s *settings.Settings, e *env, asJSON bool) int
 	p := &stepPrinter{w: e.stdout}
 	r := diag.CheckEnv(e.ctx, s.Getenv(e.getenv), func(st diag.Step) {
 		if st.Status == diag.StatusFailed {
-			st.Fix = withFlags(cmd, st.Fix)
+			st.Error, st.Cause, st.Fix = withFlags(cmd, st.Error), withFlags(cmd, st.Cause), withFlags(cmd, st.Fix)
 		}
 		p.print(st)
 	})
@@ -85,10 +85,10 @@ func runCheck(cmd *cobra.Command, s *settings.Settings, e *env, asJSON bool) int
 	return exitOK
 }
 
-// sfVariable matches an SF_* variable's name in a fix.
+// sfVariable matches an SF_* variable's name in an error or a fix.
 var sfVariable = regexp.MustCompile(`\bSF_[A-Z0-9_]+\b`)
 
-// withFlags names each SF_X_Y variable of a fix together with its flag
+// withFlags names each SF_X_Y variable of a text together with its flag
 // --x-y, when cmd has that flag.
 func withFlags(cmd *cobra.Command, fix string) string {
 	return sfVariable.ReplaceAllStringFunc(fix, func(v string) string {
@@ -121,6 +121,8 @@ func (p *stepPrinter) print(st diag.Step) {
 	case diag.StatusOK:
 		fmt.Fprintf(w, "[%d/%d] %-18s ok      %s\n", i, n, st.Name, st.Detail)
 		printWarnings(w, st.Warnings)
+	case diag.StatusSkipped: // a step before the one a configuration problem fails
+		fmt.Fprintf(w, "[%d/%d] %-18s not run\n", i, n, st.Name)
 	case diag.StatusFailed:
 		msg := st.Error
 		if st.Fix != "" { // errors carry their fix; it gets a line of its own here
