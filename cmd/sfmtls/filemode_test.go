@@ -134,3 +134,36 @@ func TestTokenEncryptionKeyFileMode(t *testing.T) {
 	require.Equal(t, exitFailure, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "sfmtls: --token-encryption-key-file: "+key+" has mode 0666: other users can write it (chmod 600 "+key)
 }
+
+// Certificates are not secret: a certificate-only PEM or truststore other users
+// can read draws no "other users can read it" warning (issue 20), while a file
+// holding a private key (PEM key, JKS, PKCS#12) still does. One other users can
+// write is refused whatever it holds.
+func TestReadableWarningOnlyForFilesWithAKey(t *testing.T) {
+	skipWithoutUnixModes(t)
+	for _, f := range []string{"client-leaf-only.pem", "client-chain.pem", "truststore.jks", "truststore.p12"} {
+		t.Run(f, func(t *testing.T) {
+			s := copyWithMode(t, fixture(f), 0o644)
+			r := sfmtls(t, withPW, nil, "inspect", s)
+			require.Equal(t, 0, r.code, r.stderr)
+			assert.Contains(t, r.stdout, "No private key")
+			assert.NotContains(t, r.stderr, "other users can read it")
+			assert.Empty(t, r.stderr)
+
+			require.NoError(t, os.Chmod(s, 0o666))
+			r = sfmtls(t, withPW, nil, "inspect", s)
+			require.Equal(t, exitFailure, r.code, r.stderr)
+			assert.Contains(t, r.stderr, "other users can write it (chmod 600 "+s)
+		})
+	}
+	for _, f := range []string{"mtls.jks", "client-openssl.p12", "client-combined.pem"} {
+		t.Run(f, func(t *testing.T) {
+			s := copyWithMode(t, fixture(f), 0o644)
+			for _, cmd := range []string{"inspect", "export-cert"} {
+				r := sfmtls(t, withPW, nil, cmd, s)
+				require.Equal(t, 0, r.code, r.stderr)
+				assert.Contains(t, r.stderr, "warning: keystore: "+s+" has mode 0644: other users can read it (chmod 600 "+s+")\n", cmd)
+			}
+		})
+	}
+}

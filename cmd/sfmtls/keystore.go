@@ -44,9 +44,12 @@ func (s *storeFlags) storeSource(file string, e *env) secretSource {
 	return src
 }
 
-// load opens the store FILE with the passwords from files, the environment or a prompt.
-func (s *storeFlags) load(file string, e *env, fn func(string, keystore.Options) error) error {
-	if err := checkSecret(e, "keystore", file, s.keyFile == ""); err != nil {
+// load opens the store FILE with the passwords from files, the environment or a
+// prompt. fn reports whether FILE holds a private key: only then does a FILE
+// other users can read draw a warning, as certificates are not secret (one
+// other users can write is refused either way, before it is read).
+func (s *storeFlags) load(file string, e *env, fn func(string, keystore.Options) (hasKey bool, err error)) error {
+	if err := checkSecret(e, "keystore", file, false); err != nil {
 		return err
 	}
 	if err := checkSecret(e, "--key-file", s.keyFile, true); err != nil {
@@ -61,11 +64,17 @@ func (s *storeFlags) load(file string, e *env, fn func(string, keystore.Options)
 	if err != nil {
 		return err
 	}
-	err = fn(file, keystore.Options{Password: store, KeyPassword: key, Alias: s.alias, KeyFile: s.keyFile})
+	hasKey, err := fn(file, keystore.Options{Password: store, KeyPassword: key, Alias: s.alias, KeyFile: s.keyFile})
 	if key == "" {
 		err = explainNoPassword(err, store, src)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if hasKey && s.keyFile == "" {
+		return checkSecret(e, "keystore", file, true)
+	}
+	return nil
 }
 
 func newInspectCommand(e *env) *cobra.Command {
@@ -83,16 +92,19 @@ status 0: a truststore is a legitimate keystore, but not the mTLS or JWT one.`,
 		Args: exactArgs(1, "one FILE"),
 		RunE: body(func(_ *cobra.Command, args []string) error {
 			var report *keystore.Report
-			err := sf.load(args[0], e, func(file string, opts keystore.Options) (err error) {
-				report, err = keystore.InspectFile(file, opts)
-				return err
+			hasKey := false
+			err := sf.load(args[0], e, func(file string, opts keystore.Options) (bool, error) {
+				var err error
+				if report, err = keystore.InspectFile(file, opts); err != nil {
+					return false, err
+				}
+				for _, en := range report.Entries {
+					hasKey = hasKey || en.Kind == keystore.PrivateKeyEntry
+				}
+				return hasKey, nil
 			})
 			if err != nil {
 				return err
-			}
-			hasKey := false
-			for _, en := range report.Entries {
-				hasKey = hasKey || en.Kind == keystore.PrivateKeyEntry
 			}
 			if asJSON {
 				enc := json.NewEncoder(e.stdout)
@@ -193,9 +205,10 @@ certificate only, not the chain), or to the app for the JWT bearer flow.`,
 		Args: exactArgs(1, "one FILE"),
 		RunE: body(func(_ *cobra.Command, args []string) error {
 			var id *keystore.Identity
-			err := sf.load(args[0], e, func(file string, opts keystore.Options) (err error) {
+			err := sf.load(args[0], e, func(file string, opts keystore.Options) (bool, error) {
+				var err error
 				id, err = keystore.LoadFile(file, opts)
-				return err
+				return err == nil, err
 			})
 			if err != nil {
 				return err
