@@ -45,6 +45,7 @@ func (f *failure) Unwrap() error { return f.err }
 // body wraps a command's body so its errors are told apart from cobra's.
 func body(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		warnDeprecated(cmd)
 		if err := fn(cmd, args); err != nil {
 			var ue *usageError
 			if errors.As(err, &ue) {
@@ -362,4 +363,46 @@ func completeWords(words ...string) func(*cobra.Command, []string, string) ([]co
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// deprecatedAlias keeps old working as a hidden spelling of the flag name (one
+// spelling per concept, issue 20.4): it sets the same value, is left out of
+// the help and the usage line, and draws a warning naming the new spelling.
+// The old spellings go in the release after next.
+func deprecatedAlias(fs *pflag.FlagSet, old, name string) {
+	f := fs.Lookup(name)
+	if f == nil {
+		panic("sfmtls: no flag --" + name + " to alias as --" + old)
+	}
+	fs.Var(f.Value, old, f.Usage)
+	_ = fs.MarkDeprecated(old, "use --"+name)
+}
+
+// warnDeprecated prints, on standard error, a warning for each deprecated
+// spelling the command line used (pflag writes its own note where cobra keeps
+// it unless parsing fails).
+func warnDeprecated(cmd *cobra.Command) {
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Deprecated != "" {
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: --%s is deprecated and goes in a coming release: %s\n", f.Name, f.Deprecated)
+		}
+	})
+}
+
+// keystoreArg is the keystore a reading command (inspect, export-cert) is
+// about: --keystore FILE, or the FILE argument of earlier releases, which is
+// still taken with a deprecation warning.
+func keystoreArg(cmd *cobra.Command, flag string, args []string) (string, error) {
+	switch {
+	case len(args) > 1:
+		return "", usagef("expected one keystore, --keystore FILE, got %d arguments", len(args))
+	case len(args) == 1 && flag != "" && args[0] != flag:
+		return "", usagef("two keystores: --keystore %s and the argument %s; give --keystore FILE only", flag, args[0])
+	case len(args) == 1:
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: the keystore as an argument is deprecated and goes in a coming release: use --keystore %s\n", args[0])
+		return args[0], nil
+	case flag == "":
+		return "", usagef("--keystore FILE is required")
+	}
+	return flag, nil
 }

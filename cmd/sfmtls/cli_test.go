@@ -65,6 +65,10 @@ func TestEveryFlagIsInTheHelp(t *testing.T) {
 			if f.Name == "help" {
 				return
 			}
+			if f.Deprecated != "" {
+				assert.NotContains(t, help.String(), "--"+f.Name+" ", "%s: a deprecated spelling stays out of the help", c.CommandPath())
+				return
+			}
 			assert.Contains(t, help.String(), "--"+f.Name, c.CommandPath())
 			if f.Annotations[requiredFlag] != nil {
 				assert.Contains(t, line, " --"+f.Name+" ", c.CommandPath())
@@ -75,9 +79,9 @@ func TestEveryFlagIsInTheHelp(t *testing.T) {
 		})
 		assert.NotContains(t, help.String(), " string ", "a value named by its meaning, not its type")
 	}
-	assert.Equal(t, "sfmtls inspect [flags] FILE", synopsis(findCommand(t, "inspect")))
+	assert.Equal(t, "sfmtls inspect --keystore FILE [flags]", synopsis(findCommand(t, "inspect")))
 	assert.Equal(t, "sfmtls keystore create --cert FILE --keystore FILE [flags]", synopsis(findCommand(t, "keystore", "create")))
-	assert.Equal(t, "sfmtls csr --cn NAME (--key FILE | --keystore FILE) [flags]", synopsis(findCommand(t, "csr")))
+	assert.Equal(t, "sfmtls csr --cn NAME (--key-file FILE | --keystore FILE) [flags]", synopsis(findCommand(t, "csr")))
 	assert.Equal(t, "sfmtls bulk ingest --object NAME --operation OP [flags] FILE.csv|-", synopsis(findCommand(t, "bulk", "ingest")))
 	assert.Equal(t, "sfmtls version", synopsis(findCommand(t, "version")))
 }
@@ -100,22 +104,23 @@ func TestUsageErrorsGoToStderrWithExitTwo(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"inpsect", "x"}, "inspect"}, // suggested
 		{[]string{"help", "nope"}, `no command "nope"`},
-		{[]string{"inspect"}, "expected one FILE"},
+		{[]string{"inspect"}, "--keystore FILE is required"},
+		{[]string{"inspect", "--keystore", "a.jks", "b.jks"}, "two keystores"},
 		{[]string{"inspect", "-json", "x"}, "unknown shorthand flag"},
 		{[]string{"check", "extra"}, `unexpected argument "extra"`},
 		{[]string{"keystore"}, "create or convert"},
 		{[]string{"keystore", "nope"}, `unknown command "nope"`},
 		{[]string{"csr", "--keystore", "x.jks"}, "--cn is required"},
-		{[]string{"csr", "--cn", "x"}, "give --key FILE"},
-		{[]string{"csr", "--cn", "x", "--key", "k", "--keystore", "s.jks"}, "choose one"},
-		{[]string{"csr", "--cn", "x", "--key-type", "rsa1024", "--key", "k"}, "rsa2048, rsa3072, rsa4096, p256, p384"},
+		{[]string{"csr", "--cn", "x"}, "give --key-file FILE"},
+		{[]string{"csr", "--cn", "x", "--key-file", "k", "--keystore", "s.jks"}, "choose one"},
+		{[]string{"csr", "--cn", "x", "--key-type", "rsa1024", "--key-file", "k"}, "rsa2048, rsa3072, rsa4096, p256, p384"},
 		{[]string{"csr", "--cn", "x", "--keystore", "x.bin"}, "--store-type"},
 		{[]string{"jwt-cert", "--cn", "x", "--key-type", "p256", "--keystore", "m.jks"}, "RS256"},
 		{[]string{"jwt-cert", "--cn", "x"}, "--keystore FILE is required"},
 		{[]string{"jwt-cert", "--cn", "x", "--keystore", "m.jks", "--days", "0"}, "--days"},
 		{[]string{"keystore", "create", "--cert", "c.crt"}, "--keystore FILE and --cert FILE are required"},
-		{[]string{"keystore", "convert", "--in", "a.jks", "--out", "b.txt"}, "--store-type"},
-		{[]string{"keystore", "convert", "--in", "a.jks", "--out", "b.p12", "--unencrypted-key"}, "PEM output only"},
+		{[]string{"keystore", "convert", "--in-keystore", "a.jks", "--keystore", "b.txt"}, "--store-type"},
+		{[]string{"keystore", "convert", "--in-keystore", "a.jks", "--keystore", "b.p12", "--unencrypted-key"}, "PEM output only"},
 		{[]string{"version", "x"}, "unexpected argument"},
 	} {
 		r := sfmtls(t, nil, nil, c.args...)
@@ -156,7 +161,7 @@ func TestCompletion(t *testing.T) {
 
 // GNU-style flags: --name=value works as --name value does.
 func TestFlagsWithEquals(t *testing.T) {
-	r := sfmtls(t, withPW, nil, "export-cert", "--alias=ECCLIENT", "--chain", fixture("client.jceks"))
+	r := sfmtls(t, withPW, nil, "export-cert", "--alias=ECCLIENT", "--chain", "--keystore", fixture("client.jceks"))
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Len(t, decodePEMCerts(t, r.stdout), 2)
 }

@@ -39,7 +39,7 @@ func TestKeystoreCommandsCheckSecretFileModes(t *testing.T) {
 	require.NoError(t, os.WriteFile(pw, []byte(storePW+"\n"), 0o600))
 	store := fixture("client.jks")
 
-	r := sfmtls(t, nil, nil, "inspect", store, "--password-file", pw)
+	r := sfmtls(t, nil, nil, "inspect", "--keystore", store, "--password-file", pw)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, r.stderr, "0600 files draw no warning")
 
@@ -48,16 +48,16 @@ func TestKeystoreCommandsCheckSecretFileModes(t *testing.T) {
 		args       func(store, pw string) []string
 		store, pw  os.FileMode
 	}{
-		{"password file", "--password-file", func(s, p string) []string { return []string{"inspect", s, "--password-file", p} }, 0o600, 0o666},
-		{"password file group-writable", "--password-file", func(s, p string) []string { return []string{"export-cert", s, "--password-file", p} }, 0o600, 0o620},
-		{"keystore", "keystore", func(s, p string) []string { return []string{"inspect", s, "--password-file", p} }, 0o646, 0o600},
-		{"convert input", "--in", func(s, p string) []string {
-			return []string{"keystore", "convert", "--in", s, "--in-password-file", p, "--password-file", p,
-				"--out", filepath.Join(filepath.Dir(p), "out.p12"), "--ca", fixture("root-ca.pem")}
+		{"password file", "--password-file", func(s, p string) []string { return []string{"inspect", "--keystore", s, "--password-file", p} }, 0o600, 0o666},
+		{"password file group-writable", "--password-file", func(s, p string) []string { return []string{"export-cert", "--keystore", s, "--password-file", p} }, 0o600, 0o620},
+		{"keystore", "keystore", func(s, p string) []string { return []string{"inspect", "--keystore", s, "--password-file", p} }, 0o646, 0o600},
+		{"convert input", "--in-keystore", func(s, p string) []string {
+			return []string{"keystore", "convert", "--in-keystore", s, "--in-password-file", p, "--password-file", p,
+				"--keystore", filepath.Join(filepath.Dir(p), "out.p12"), "--ca-file", fixture("root-ca.pem")}
 		}, 0o666, 0o600},
 		{"convert input password", "--in-password-file", func(s, p string) []string {
-			return []string{"keystore", "convert", "--in", s, "--in-password-file", p, "--password-file", pw,
-				"--out", filepath.Join(filepath.Dir(p), "out.p12"), "--ca", fixture("root-ca.pem")}
+			return []string{"keystore", "convert", "--in-keystore", s, "--in-password-file", p, "--password-file", pw,
+				"--keystore", filepath.Join(filepath.Dir(p), "out.p12"), "--ca-file", fixture("root-ca.pem")}
 		}, 0o600, 0o662},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -79,7 +79,7 @@ func TestKeystoreCommandsCheckSecretFileModes(t *testing.T) {
 
 	// Readable by others: used, with a warning per file.
 	s, p := copyWithMode(t, store, 0o644), copyWithMode(t, pw, 0o640)
-	r = sfmtls(t, nil, nil, "inspect", s, "--password-file", p)
+	r = sfmtls(t, nil, nil, "inspect", "--keystore", s, "--password-file", p)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "Format: JKS")
 	assert.Contains(t, r.stderr, "warning: keystore: "+s+" has mode 0644: other users can read it (chmod 600 "+s+")\n")
@@ -144,14 +144,14 @@ func TestReadableWarningOnlyForFilesWithAKey(t *testing.T) {
 	for _, f := range []string{"client-leaf-only.pem", "client-chain.pem", "truststore.jks", "truststore.p12"} {
 		t.Run(f, func(t *testing.T) {
 			s := copyWithMode(t, fixture(f), 0o644)
-			r := sfmtls(t, withPW, nil, "inspect", s)
+			r := sfmtls(t, withPW, nil, "inspect", "--keystore", s)
 			require.Equal(t, 0, r.code, r.stderr)
 			assert.Contains(t, r.stdout, "No private key")
 			assert.NotContains(t, r.stderr, "other users can read it")
 			assert.Empty(t, r.stderr)
 
 			require.NoError(t, os.Chmod(s, 0o666))
-			r = sfmtls(t, withPW, nil, "inspect", s)
+			r = sfmtls(t, withPW, nil, "inspect", "--keystore", s)
 			require.Equal(t, exitFailure, r.code, r.stderr)
 			assert.Contains(t, r.stderr, "other users can write it (chmod 600 "+s)
 		})
@@ -160,7 +160,7 @@ func TestReadableWarningOnlyForFilesWithAKey(t *testing.T) {
 		t.Run(f, func(t *testing.T) {
 			s := copyWithMode(t, fixture(f), 0o644)
 			for _, cmd := range []string{"inspect", "export-cert"} {
-				r := sfmtls(t, withPW, nil, cmd, s)
+				r := sfmtls(t, withPW, nil, cmd, "--keystore", s)
 				require.Equal(t, 0, r.code, r.stderr)
 				assert.Contains(t, r.stderr, "warning: keystore: "+s+" has mode 0644: other users can read it (chmod 600 "+s+")\n", cmd)
 			}

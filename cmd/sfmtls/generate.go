@@ -47,14 +47,14 @@ extended key usage only: public CAs stopped issuing serverAuth+clientAuth
 ("dual-use") certificates on 2026-06-15, and Salesforce refuses self-signed
 certificates for mutual TLS.
 
-The key is written either encrypted to a PEM file (--key: PKCS#8, AES-256,
+The key is written either encrypted to a PEM file (--key-file: PKCS#8, AES-256,
 PBKDF2-HMAC-SHA256) or straight into a JKS or PKCS#12 keystore (--keystore),
 where a self-signed placeholder certificate holds its place until
 'sfmtls keystore create' puts the CA's certificate there. Files are written
 with mode 0600 and never replaced without --force. The password comes from
 --password-file or SF_KEYSTORE_PASSWORD, else it is asked on a terminal.`,
 		Example: `  sfmtls csr --cn orders.example.com --org "Example Corp" --country US --keystore mtls.jks
-  sfmtls csr --cn orders.example.com --key-type p256 --key client.key --csr client.csr`,
+  sfmtls csr --cn orders.example.com --key-type p256 --key-file client.key --csr client.csr`,
 		Args: noArgs,
 		RunE: body(func(*cobra.Command, []string) error {
 			name, err := subj.name()
@@ -69,12 +69,12 @@ with mode 0600 and never replaced without --force. The password comes from
 			var format keystore.Format
 			switch {
 			case keyPath == "" && storePath == "":
-				return usagef("give --key FILE (an encrypted PEM key) or --keystore FILE (a JKS or PKCS#12 keystore) for the new private key")
+				return usagef("give --key-file FILE (an encrypted PEM key) or --keystore FILE (a JKS or PKCS#12 keystore) for the new private key")
 			case keyPath != "" && storePath != "":
-				return usagef("--key and --keystore: choose one place for the new private key")
+				return usagef("--key-file and --keystore: choose one place for the new private key")
 			case keyPath != "":
 				if out.storeType != "" || out.keyPasswordFile != "" {
-					return usagef("--store-type and --key-password-file go with --keystore, not --key")
+					return usagef("--store-type and --key-password-file go with --keystore, not --key-file")
 				}
 				target, format = keyPath, keystore.FormatPEM
 			default:
@@ -131,7 +131,7 @@ with mode 0600 and never replaced without --force. The password comes from
 			}
 			create := "sfmtls keystore create --keystore " + storePath + " --cert client.crt --chain chain.pem"
 			if keyPath != "" {
-				create = "sfmtls keystore create --key " + keyPath + " --cert client.crt --chain chain.pem --keystore mtls.jks"
+				create = "sfmtls keystore create --key-file " + keyPath + " --cert client.crt --chain chain.pem --keystore mtls.jks"
 			}
 			fmt.Fprintf(e.stdout, `%s
 Wrote the certificate signing request to %s: %s, extended key usage clientAuth only.
@@ -151,15 +151,16 @@ Next:
 	f := cmd.Flags()
 	subj.register(f)
 	f.StringVar(&keyType, "key-type", string(certgen.RSA2048), "the new key's `TYPE`: "+strings.Join(keyTypeNames(false), ", "))
-	f.StringVar(&keyPath, "key", "", "write the new key encrypted to this PEM `FILE` (this or --keystore is required)")
-	f.StringVar(&storePath, "keystore", "", "write the new key into this JKS or PKCS#12 `FILE` (this or --key is required)")
+	f.StringVar(&keyPath, "key-file", "", "write the new key encrypted to this PEM `FILE` (this or --keystore is required)")
+	f.StringVar(&storePath, "keystore", "", "write the new key into this JKS or PKCS#12 `FILE` (this or --key-file is required)")
+	deprecatedAlias(f, "key", "key-file")
 	f.StringVar(&csrPath, "csr", "", "write the CSR to `FILE` (default: the key's file name with .csr)")
 	f.StringArrayVar(&dnsNames, "dns", nil, "a DNS `NAME` for the subjectAltName, if your CA wants one (repeatable)")
 	f.StringArrayVar(&emailAddresses, "email", nil, "an e-mail `ADDRESS` for the subjectAltName (repeatable)")
 	out.register(f, keydefaults.Alias, false)
 	out.completions(cmd, false)
 	markRequired(cmd, "cn")
-	cmd.Annotations = map[string]string{requiredOneOf: "(--key FILE | --keystore FILE)"}
+	cmd.Annotations = map[string]string{requiredOneOf: "(--key-file FILE | --keystore FILE)"}
 	_ = cmd.RegisterFlagCompletionFunc("key-type", completeWords(keyTypeNames(false)...))
 	return cmd
 }

@@ -15,13 +15,13 @@ import (
 func TestInspectSaysThereIsNoPrivateKey(t *testing.T) {
 	for _, f := range []string{"client-leaf-only.pem", "client-chain.pem", "truststore.jks", "truststore.p12"} {
 		t.Run(f, func(t *testing.T) {
-			r := sfmtls(t, withPW, nil, "inspect", fixture(f))
+			r := sfmtls(t, withPW, nil, "inspect", "--keystore", fixture(f))
 			require.Equal(t, 0, r.code, r.stderr)
 			assert.Contains(t, r.stdout, "Entry 1: trusted-cert")
 			assert.Contains(t, r.stdout, "\nNo private key: certificates only. Fine as a truststore (--ca-file/SF_CA_FILE)")
 			assert.NotContains(t, r.stdout, "private-key")
 
-			r = sfmtls(t, withPW, nil, "inspect", "--json", fixture(f))
+			r = sfmtls(t, withPW, nil, "inspect", "--json", "--keystore", fixture(f))
 			require.Equal(t, 0, r.code, r.stderr)
 			var got struct {
 				PrivateKey *bool `json:"private_key"`
@@ -37,10 +37,10 @@ func TestInspectSaysThereIsNoPrivateKey(t *testing.T) {
 	}
 
 	// A keystore with its key says nothing of the kind, and JSON says it has one.
-	r := sfmtls(t, withPW, nil, "inspect", fixture("client.jks"))
+	r := sfmtls(t, withPW, nil, "inspect", "--keystore", fixture("client.jks"))
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.NotContains(t, r.stdout, "No private key")
-	r = sfmtls(t, withPW, nil, "inspect", "--json", fixture("client.jks"))
+	r = sfmtls(t, withPW, nil, "inspect", "--json", "--keystore", fixture("client.jks"))
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, `"private_key": true`)
 }
@@ -50,16 +50,16 @@ func TestInspectSaysThereIsNoPrivateKey(t *testing.T) {
 func TestInspectOfACSRSaysItIsOne(t *testing.T) {
 	dir := t.TempDir()
 	key, csr := filepath.Join(dir, "k.pem"), filepath.Join(dir, "x.csr")
-	r := sfmtls(t, withPW, nil, "csr", "--cn", "integration.user@example.com", "--key", key, "--csr", csr)
+	r := sfmtls(t, withPW, nil, "csr", "--cn", "integration.user@example.com", "--key-file", key, "--csr", csr)
 	require.Equal(t, 0, r.code, r.stderr)
 
-	r = sfmtls(t, withPW, nil, "inspect", csr)
+	r = sfmtls(t, withPW, nil, "inspect", "--keystore", csr)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "No private key: "+csr+" is a certificate signing request (CSR), not a keystore")
-	assert.Contains(t, r.stdout, "sfmtls keystore create --key KEY --cert CERT")
+	assert.Contains(t, r.stdout, "sfmtls keystore create --key-file KEY --cert CERT")
 	assert.NotContains(t, r.stdout, "No entries")
 
-	r = sfmtls(t, withPW, nil, "inspect", "--json", csr)
+	r = sfmtls(t, withPW, nil, "inspect", "--json", "--keystore", csr)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, `"private_key": false`)
 }

@@ -17,10 +17,11 @@ import (
 
 // storeFlags are the flags of the commands that read one keystore FILE.
 type storeFlags struct {
-	alias, passwordFile, keyPasswordFile, keyFile string
+	keystore, alias, passwordFile, keyPasswordFile, keyFile string
 }
 
 func (s *storeFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&s.keystore, "keystore", "", "the keystore `FILE` to read: JKS, JCEKS, PKCS#12 or PEM (required)")
 	fs.StringVar(&s.alias, "alias", "", "the private-key entry's `ALIAS`, case-insensitively (default: the only one)")
 	fs.StringVar(&s.passwordFile, "password-file", "", "read the keystore password from `FILE` (default: $SF_KEYSTORE_PASSWORD)")
 	fs.StringVar(&s.keyPasswordFile, "key-password-file", "", "read the key password from `FILE` (default: $SF_KEY_PASSWORD, else the keystore password)")
@@ -81,7 +82,7 @@ func newInspectCommand(e *env) *cobra.Command {
 	var sf storeFlags
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "inspect FILE",
+		Use:   "inspect",
 		Short: "show every entry of a keystore, with warnings for Salesforce mutual TLS",
 		Long: `Show every entry of a keystore (JKS, JCEKS, PKCS#12 or PEM): subject, issuer,
 validity, key, the chain sent in the handshake, and warnings for Salesforce
@@ -89,11 +90,15 @@ mutual TLS (self-signed, no clientAuth, dual-use, expiring). Warnings do not
 change the exit status. A file without a private key (certificates only, as a
 truststore or a PEM certificate, or a CSR) is said to have none, with exit
 status 0: a truststore is a legitimate keystore, but not the mTLS or JWT one.`,
-		Args: exactArgs(1, "one FILE"),
-		RunE: body(func(_ *cobra.Command, args []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: body(func(cmd *cobra.Command, args []string) error {
+			file, err := keystoreArg(cmd, sf.keystore, args)
+			if err != nil {
+				return err
+			}
 			var report *keystore.Report
 			hasKey := false
-			err := sf.load(args[0], e, func(file string, opts keystore.Options) (bool, error) {
+			err = sf.load(file, e, func(file string, opts keystore.Options) (bool, error) {
 				var err error
 				if report, err = keystore.InspectFile(file, opts); err != nil {
 					return false, err
@@ -114,15 +119,16 @@ status 0: a truststore is a legitimate keystore, but not the mTLS or JWT one.`,
 					PrivateKey bool `json:"private_key"`
 				}{report, hasKey})
 			}
-			printReport(e, args[0], report)
+			printReport(e, file, report)
 			if !hasKey {
-				printNoPrivateKey(e, args[0], len(report.Entries))
+				printNoPrivateKey(e, file, len(report.Entries))
 			}
 			return nil
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	sf.register(cmd.Flags())
+	markRequired(cmd, "keystore")
 	return cmd
 }
 
@@ -161,7 +167,7 @@ func printNoPrivateKey(e *env, file string, certs int) {
 	if isCSR(file) {
 		fmt.Fprintf(w, "\nNo private key: %s is a certificate signing request (CSR), not a keystore: the CA signs it;\n"+
 			"then build the keystore from the CSR's key and the certificate the CA returns\n"+
-			"(sfmtls keystore create --key KEY --cert CERT --keystore FILE).\n", file)
+			"(sfmtls keystore create --key-file KEY --cert CERT --keystore FILE).\n", file)
 		return
 	}
 	if certs == 0 {
@@ -197,15 +203,19 @@ func newExportCertCommand(e *env) *cobra.Command {
 	var sf storeFlags
 	var withChain bool
 	cmd := &cobra.Command{
-		Use:   "export-cert FILE",
+		Use:   "export-cert",
 		Short: "print the certificate to upload to Salesforce as Mutual Authentication Certificate",
 		Long: `Print the keystore's client certificate as PEM: the file to upload in Setup →
 Certificate and Key Management → Upload Mutual Authentication Certificate (the
 certificate only, not the chain), or to the app for the JWT bearer flow.`,
-		Args: exactArgs(1, "one FILE"),
-		RunE: body(func(_ *cobra.Command, args []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: body(func(cmd *cobra.Command, args []string) error {
+			file, err := keystoreArg(cmd, sf.keystore, args)
+			if err != nil {
+				return err
+			}
 			var id *keystore.Identity
-			err := sf.load(args[0], e, func(file string, opts keystore.Options) (bool, error) {
+			err = sf.load(file, e, func(file string, opts keystore.Options) (bool, error) {
 				var err error
 				id, err = keystore.LoadFile(file, opts)
 				return err == nil, err
@@ -227,5 +237,6 @@ certificate only, not the chain), or to the app for the JWT bearer flow.`,
 	}
 	cmd.Flags().BoolVar(&withChain, "chain", false, "print the intermediates after the client certificate")
 	sf.register(cmd.Flags())
+	markRequired(cmd, "keystore")
 	return cmd
 }

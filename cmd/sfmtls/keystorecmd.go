@@ -85,7 +85,8 @@ type checkFlags struct {
 }
 
 func (f *checkFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.caFile, "ca", "", "trusted root certificates (PEM `FILE`) the chain must lead to (default: the system's roots)")
+	fs.StringVar(&f.caFile, "ca-file", "", "trusted root certificates (PEM `FILE`) the chain must lead to (default: the system's roots)")
+	deprecatedAlias(fs, "ca", "ca-file")
 	fs.BoolVar(&f.jwt, "jwt", false, "the keystore is the JWT bearer flow's signing one: RSA required, self-signed fine")
 }
 
@@ -98,13 +99,13 @@ func (f *checkFlags) check(e *env, key crypto.Signer, chain []*x509.Certificate)
 	if f.caFile != "" {
 		roots, err := certfile.Read(f.caFile)
 		if err != nil {
-			return fmt.Errorf("--ca: %w", err)
+			return fmt.Errorf("--ca-file: %w", err)
 		}
 		opts.Roots = roots
 	}
 	warnings, err := certgen.CheckIdentity(key, chain, opts)
 	if errors.Is(err, certgen.ErrIncompleteChain) && f.caFile == "" {
-		return fmt.Errorf("nothing written: %w; a private CA's root is given with --ca FILE", err)
+		return fmt.Errorf("nothing written: %w; a private CA's root is given with --ca-file FILE", err)
 	}
 	if err != nil {
 		return fmt.Errorf("nothing written: %w", err)
@@ -126,18 +127,18 @@ func newKeystoreCreateCommand(e *env) *cobra.Command {
 		Short: "put a key, its certificate and the chain into a JKS or PKCS#12 keystore",
 		Long: `Put a private key, the certificate the CA issued for it and the CA's
 intermediates into a JKS or PKCS#12 keystore, as the SDK, MuleSoft and Java
-read it. The key comes from --key (a PEM file, encrypted or not) or, without
---key, from the keystore 'sfmtls csr --keystore' made, whose placeholder
+read it. The key comes from --key-file (a PEM file, encrypted or not) or, without
+--key-file, from the keystore 'sfmtls csr --keystore' made, whose placeholder
 certificate is then replaced.
 
 Before writing: the key must match the certificate, and the chain must be
-complete and in order up to a trusted root (--ca, else the system's roots).
+complete and in order up to a trusted root (--ca-file, else the system's roots).
 A self-signed or dual-use (serverAuth+clientAuth) certificate meant for mutual
 TLS gets a warning. The new keystore's password comes from --password-file or
 SF_KEYSTORE_PASSWORD (else asked on a terminal); a JKS may keep the key under
 a separate password (--key-password-file or SF_KEY_PASSWORD).`,
-		Example: `  sfmtls keystore create --keystore mtls.jks --cert client.crt --chain chain.pem --ca root.pem
-  sfmtls keystore create --key client.key --cert client.crt --chain chain.pem --keystore mtls.p12`,
+		Example: `  sfmtls keystore create --keystore mtls.jks --cert client.crt --chain chain.pem --ca-file root.pem
+  sfmtls keystore create --key-file client.key --cert client.crt --chain chain.pem --keystore mtls.p12`,
 		Args: noArgs,
 		RunE: body(func(*cobra.Command, []string) error {
 			if storePath == "" || certPath == "" {
@@ -159,11 +160,11 @@ a separate password (--key-password-file or SF_KEY_PASSWORD).`,
 				chain = append(chain, more...)
 			}
 			chain = dropDuplicates(chain)
-			// The key from --key, else from the keystore csr made, which is then replaced.
+			// The key from --key-file, else from the keystore csr made, which is then replaced.
 			replacing := false
 			if keyPath == "" {
 				if _, err := os.Stat(storePath); err != nil {
-					return usagef("--key FILE is needed: %s does not exist to take the key from", storePath)
+					return usagef("--key-file FILE is needed: %s does not exist to take the key from", storePath)
 				}
 				replacing = true
 			} else if err := refuseExisting(out.force, storePath); err != nil {
@@ -194,7 +195,7 @@ a separate password (--key-password-file or SF_KEY_PASSWORD).`,
 			fmt.Fprintf(e.stdout, "Wrote %s (%s, alias %q): %s.\n", storePath, format, storedAlias(opts), describe(id))
 			if !chk.jwt {
 				fmt.Fprintf(e.stdout, "Upload %s (the certificate only) in Setup → Certificate and Key Management → Upload Mutual Authentication Certificate;\n"+
-					"'sfmtls export-cert %s' prints it.\n", certPath, storePath)
+					"'sfmtls export-cert --keystore %s' prints it.\n", certPath, storePath)
 			}
 			return nil
 		}),
@@ -203,8 +204,9 @@ a separate password (--key-password-file or SF_KEY_PASSWORD).`,
 	f.StringVar(&storePath, "keystore", "", "the keystore `FILE` to write (.jks or .p12; required)")
 	f.StringVar(&certPath, "cert", "", "the certificate the CA issued, PEM or DER `FILE` (required); may hold the chain after it")
 	f.StringArrayVar(&chainPaths, "chain", nil, "the CA's intermediate certificates, PEM `FILE`, leaf side first (repeatable)")
-	f.StringVar(&keyPath, "key", "", "the private key, PEM `FILE` (default: the key already in --keystore)")
-	in.register(f, "--key (or of the keystore replaced)")
+	f.StringVar(&keyPath, "key-file", "", "the private key, PEM `FILE` (default: the key already in --keystore)")
+	deprecatedAlias(f, "key", "key-file")
+	in.register(f, "--key-file (or of the keystore replaced)")
 	chk.register(f)
 	out.register(f, "", false)
 	out.completions(cmd, false)
@@ -223,7 +225,7 @@ func (f *inFlags) loadKey(keyPath, storePath string, chain []*x509.Certificate, 
 			return keystore.LoadFile(storePath, opts)
 		})
 	}
-	if err := checkSecret(e, "--key", keyPath, true); err != nil {
+	if err := checkSecret(e, "--key-file", keyPath, true); err != nil {
 		return nil, err
 	}
 	return f.loadInput(keyPath, fallback, e, func(opts keystore.Options) (*keystore.Identity, error) {
@@ -262,17 +264,17 @@ func newKeystoreConvertCommand(e *env) *cobra.Command {
 		Short: "convert a keystore (JKS, JCEKS, PKCS#12, PEM) to JKS, PKCS#12 or PEM",
 		Long: `Convert the key entry of a keystore sfmtls reads (JKS, JCEKS, PKCS#12, PEM) to
 JKS, PKCS#12 or PEM, with the same checks as keystore create: the key matches
-the certificate, the chain is complete and in order (--ca names private
+the certificate, the chain is complete and in order (--ca-file names private
 roots), and warnings for a self-signed or dual-use mutual TLS certificate.
 The input's password comes from --in-password-file or SF_IN_KEYSTORE_PASSWORD,
 else the new keystore's (--password-file or SF_KEYSTORE_PASSWORD) is tried. A
 PEM output holds the chain and the key, encrypted unless --unencrypted-key.`,
-		Example: `  sfmtls keystore convert --in mtls.jks --out mtls.p12 --ca root.pem
-  sfmtls keystore convert --in mulesoft.p12 --out mulesoft.jks --jwt`,
+		Example: `  sfmtls keystore convert --in-keystore mtls.jks --keystore mtls.p12 --ca-file root.pem
+  sfmtls keystore convert --in-keystore mulesoft.p12 --keystore mulesoft.jks --jwt`,
 		Args: noArgs,
 		RunE: body(func(*cobra.Command, []string) error {
 			if inPath == "" || outPath == "" {
-				return usagef("--in FILE and --out FILE are required")
+				return usagef("--in-keystore FILE and --keystore FILE are required")
 			}
 			format, err := out.format(outPath, true)
 			if err != nil {
@@ -297,7 +299,7 @@ PEM output holds the chain and the key, encrypted unless --unencrypted-key.`,
 			} else if opts, err = out.options(outPath, format, e); err != nil {
 				return err
 			}
-			if err := checkSecret(e, "--in", inPath, inKeyFile == ""); err != nil {
+			if err := checkSecret(e, "--in-keystore", inPath, inKeyFile == ""); err != nil {
 				return err
 			}
 			if err := checkSecret(e, "--in-key-file", inKeyFile, true); err != nil {
@@ -331,15 +333,17 @@ PEM output holds the chain and the key, encrypted unless --unencrypted-key.`,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&inPath, "in", "", "the keystore `FILE` to read (required)")
-	f.StringVar(&outPath, "out", "", "the keystore `FILE` to write: .jks, .p12 or .pem (required)")
+	f.StringVar(&inPath, "in-keystore", "", "the keystore `FILE` to read: JKS, JCEKS, PKCS#12 or PEM (required)")
+	f.StringVar(&outPath, "keystore", "", "the keystore `FILE` to write: .jks, .p12 or .pem (required)")
+	deprecatedAlias(f, "in", "in-keystore")
+	deprecatedAlias(f, "out", "keystore")
 	f.StringVar(&in.alias, "in-alias", "", "the `ALIAS` of the key entry to read, case-insensitively (default: the only one)")
-	f.StringVar(&inKeyFile, "in-key-file", "", "PEM input only: the private key's `FILE`, when it is not in --in")
-	in.register(f, "--in")
+	f.StringVar(&inKeyFile, "in-key-file", "", "PEM input only: the private key's `FILE`, when it is not in --in-keystore")
+	in.register(f, "--in-keystore")
 	chk.register(f)
 	out.register(f, "", true)
 	f.BoolVar(&unencrypted, "unencrypted-key", false, "PEM output only: write the key in the clear (mode 0600), for servers that cannot read an encrypted key")
 	out.completions(cmd, true)
-	markRequired(cmd, "in", "out")
+	markRequired(cmd, "in-keystore", "keystore")
 	return cmd
 }

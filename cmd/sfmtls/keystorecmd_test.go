@@ -66,13 +66,13 @@ func TestKeystoreCreateChecksBeforeWriting(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"key does not match", []string{"--key", otherKey, "--cert", f.leaf, "--chain", f.inter, "--ca", f.root},
+		{"key does not match", []string{"--key-file", otherKey, "--cert", f.leaf, "--chain", f.inter, "--ca-file", f.root},
 			[]string{"does not match the certificate", "other.key"}},
-		{"chain out of order", []string{"--key", f.key, "--cert", f.leaf, "--chain", f.root, "--chain", f.inter, "--ca", f.root},
+		{"chain out of order", []string{"--key-file", f.key, "--cert", f.leaf, "--chain", f.root, "--chain", f.inter, "--ca-file", f.root},
 			[]string{"out of order"}},
-		{"intermediate missing", []string{"--key", f.key, "--cert", f.leaf, "--ca", f.root},
+		{"intermediate missing", []string{"--key-file", f.key, "--cert", f.leaf, "--ca-file", f.root},
 			[]string{"incomplete", "sfmtls fake org client intermediate CA"}},
-		{"root not trusted", []string{"--key", f.key, "--cert", f.leaf, "--chain", f.inter},
+		{"root not trusted", []string{"--key-file", f.key, "--cert", f.leaf, "--chain", f.inter},
 			[]string{"incomplete", "--ca"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestKeystoreCreateChecksBeforeWriting(t *testing.T) {
 		bundle := writeCerts(t, filepath.Join(t.TempDir(), "bundle.pem"), pki.ClientIdentity.Leaf(), pki.ClientInterCA)
 		out := filepath.Join(t.TempDir(), "mtls.p12")
 		// The intermediate given twice (bundle and --chain) is kept once.
-		r := sfmtls(t, storeVars, nil, "keystore", "create", "--keystore", out, "--key", f.key, "--cert", bundle, "--chain", f.inter, "--ca", f.root)
+		r := sfmtls(t, storeVars, nil, "keystore", "create", "--keystore", out, "--key-file", f.key, "--cert", bundle, "--chain", f.inter, "--ca-file", f.root)
 		require.Equal(t, 0, r.code, r.stderr)
 		assert.Empty(t, r.stderr)
 		id, err := keystore.LoadFile(out, keystore.Options{Password: setupPW})
@@ -105,11 +105,11 @@ func TestKeystoreCreateChecksBeforeWriting(t *testing.T) {
 		dir := t.TempDir()
 		key := writeKey(t, filepath.Join(dir, "jwt.key"), pki.JWTIdentity.Signer())
 		cert := writeCerts(t, filepath.Join(dir, "jwt.crt"), pki.JWTIdentity.Leaf())
-		r := sfmtls(t, storeVars, nil, "keystore", "create", "--keystore", filepath.Join(dir, "a.jks"), "--key", key, "--cert", cert)
+		r := sfmtls(t, storeVars, nil, "keystore", "create", "--keystore", filepath.Join(dir, "a.jks"), "--key-file", key, "--cert", cert)
 		require.Equal(t, 0, r.code, r.stderr)
 		assert.Contains(t, r.stderr, "warning: "+keystore.WarnSelfSigned+"\n")
 		// Meant for the JWT: no such warning.
-		r = sfmtls(t, storeVars, nil, "keystore", "create", "--jwt", "--keystore", filepath.Join(dir, "b.jks"), "--key", key, "--cert", cert)
+		r = sfmtls(t, storeVars, nil, "keystore", "create", "--jwt", "--keystore", filepath.Join(dir, "b.jks"), "--key-file", key, "--cert", cert)
 		require.Equal(t, 0, r.code, r.stderr)
 		assert.Empty(t, r.stderr)
 	})
@@ -124,15 +124,15 @@ func TestKeystoreCreateChecksBeforeWriting(t *testing.T) {
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		}, ca, leafKey, caKey)
 		r := sfmtls(t, storeVars, nil, "keystore", "create", "--keystore", filepath.Join(dir, "dual.jks"),
-			"--key", writeKey(t, filepath.Join(dir, "dual.key"), leafKey), "--cert", writeCerts(t, filepath.Join(dir, "dual.crt"), leaf),
-			"--ca", writeCerts(t, filepath.Join(dir, "ca.pem"), ca))
+			"--key-file", writeKey(t, filepath.Join(dir, "dual.key"), leafKey), "--cert", writeCerts(t, filepath.Join(dir, "dual.crt"), leaf),
+			"--ca-file", writeCerts(t, filepath.Join(dir, "ca.pem"), ca))
 		require.Equal(t, 0, r.code, r.stderr)
 		assert.Contains(t, r.stderr, "warning: "+keystore.WarnDualUse+"\n")
 	})
 
 	t.Run("an existing keystore is replaced only with --force", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "mtls.jks")
-		args := []string{"keystore", "create", "--keystore", out, "--key", f.key, "--cert", f.leaf, "--chain", f.inter, "--ca", f.root}
+		args := []string{"keystore", "create", "--keystore", out, "--key-file", f.key, "--cert", f.leaf, "--chain", f.inter, "--ca-file", f.root}
 		require.Equal(t, 0, sfmtls(t, storeVars, nil, args...).code)
 		r := sfmtls(t, storeVars, nil, args...)
 		assert.Equal(t, exitFailure, r.code)
@@ -173,12 +173,12 @@ func TestKeystoreConvert(t *testing.T) {
 	dir := t.TempDir()
 	jks := filepath.Join(dir, "mtls.jks")
 	require.Equal(t, 0, sfmtls(t, storeVars, nil, "keystore", "create", "--keystore", jks, "--alias", "MTLS",
-		"--key", f.key, "--cert", f.leaf, "--chain", f.inter, "--ca", f.root).code)
+		"--key-file", f.key, "--cert", f.leaf, "--chain", f.inter, "--ca-file", f.root).code)
 
 	// JKS → PKCS#12 with another password: the input's comes from SF_IN_KEYSTORE_PASSWORD.
 	p12 := filepath.Join(dir, "mtls.p12")
 	r := sfmtls(t, map[string]string{"SF_IN_KEYSTORE_PASSWORD": setupPW, "SF_KEYSTORE_PASSWORD": "another-pw"}, nil,
-		"keystore", "convert", "--in", jks, "--out", p12, "--ca", f.root)
+		"keystore", "convert", "--in-keystore", jks, "--keystore", p12, "--ca-file", f.root)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, `Wrote `+p12+` (PKCS12, alias "mtls") from `+jks+` (JKS)`)
 	id, err := keystore.LoadFile(p12, keystore.Options{Password: "another-pw"})
@@ -187,7 +187,7 @@ func TestKeystoreConvert(t *testing.T) {
 	assert.Len(t, id.Chain(), 2)
 
 	// Without an input password the new one is tried, and the error says so.
-	r = sfmtls(t, map[string]string{"SF_KEYSTORE_PASSWORD": "another-pw"}, nil, "keystore", "convert", "--in", jks, "--out", filepath.Join(dir, "x.p12"), "--ca", f.root)
+	r = sfmtls(t, map[string]string{"SF_KEYSTORE_PASSWORD": "another-pw"}, nil, "keystore", "convert", "--in-keystore", jks, "--keystore", filepath.Join(dir, "x.p12"), "--ca-file", f.root)
 	assert.Equal(t, exitFailure, r.code)
 	assert.Contains(t, r.stderr, "wrong password")
 	assert.Contains(t, r.stderr, "SF_IN_KEYSTORE_PASSWORD")
@@ -195,8 +195,8 @@ func TestKeystoreConvert(t *testing.T) {
 
 	// PKCS#12 → PEM, encrypted and in the clear.
 	pemOut := filepath.Join(dir, "mtls.pem")
-	r = sfmtls(t, map[string]string{"SF_KEYSTORE_PASSWORD": "another-pw"}, nil, "keystore", "convert", "--in", p12, "--out", pemOut,
-		"--ca", f.root, "--pbkdf2-iterations", "1000")
+	r = sfmtls(t, map[string]string{"SF_KEYSTORE_PASSWORD": "another-pw"}, nil, "keystore", "convert", "--in-keystore", p12, "--keystore", pemOut,
+		"--ca-file", f.root, "--pbkdf2-iterations", "1000")
 	require.Equal(t, 0, r.code, r.stderr)
 	data, err := os.ReadFile(pemOut)
 	require.NoError(t, err)
@@ -204,7 +204,7 @@ func TestKeystoreConvert(t *testing.T) {
 	_, err = keystore.LoadFile(pemOut, keystore.Options{Password: "another-pw"})
 	require.NoError(t, err)
 	clear := filepath.Join(dir, "clear.pem")
-	r = sfmtls(t, map[string]string{"SF_IN_KEYSTORE_PASSWORD": "another-pw"}, nil, "keystore", "convert", "--in", p12, "--out", clear, "--ca", f.root, "--unencrypted-key")
+	r = sfmtls(t, map[string]string{"SF_IN_KEYSTORE_PASSWORD": "another-pw"}, nil, "keystore", "convert", "--in-keystore", p12, "--keystore", clear, "--ca-file", f.root, "--unencrypted-key")
 	require.Equal(t, 0, r.code, r.stderr)
 	assertMode0600(t, clear, pemOut, p12, jks)
 	id, err = keystore.LoadFile(clear, keystore.Options{})
@@ -213,8 +213,8 @@ func TestKeystoreConvert(t *testing.T) {
 
 	// JCEKS (read only) → JKS, choosing an entry.
 	r = sfmtls(t, map[string]string{"SF_IN_KEYSTORE_PASSWORD": storePW, "SF_KEYSTORE_PASSWORD": setupPW}, nil, "keystore", "convert",
-		"--in", fixture("client.jceks"), "--in-alias", "ECCLIENT", "--out", filepath.Join(dir, "ec.jks"),
-		"--ca", fixture("root-ca.pem"))
+		"--in-keystore", fixture("client.jceks"), "--in-alias", "ECCLIENT", "--keystore", filepath.Join(dir, "ec.jks"),
+		"--ca-file", fixture("root-ca.pem"))
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "ECDSA P-256 key")
 }
@@ -222,18 +222,18 @@ func TestKeystoreConvert(t *testing.T) {
 // Issue 14.5: a keystore that needs a password, and none was given, says which
 // variable or flag supplies it.
 func TestMissingPasswordNamesItsSource(t *testing.T) {
-	r := sfmtls(t, nil, nil, "inspect", fixture("mtls.jks"))
+	r := sfmtls(t, nil, nil, "inspect", "--keystore", fixture("mtls.jks"))
 	assert.Equal(t, exitFailure, r.code)
 	assert.Contains(t, r.stderr, "SF_KEYSTORE_PASSWORD")
 	assert.Contains(t, r.stderr, "--password-file")
 
 	// inspect $SF_MTLS_KEYSTORE reads SF_MTLS_KEYSTORE_PASSWORD, as check does.
-	r = sfmtls(t, map[string]string{"SF_MTLS_KEYSTORE": fixture("mtls.jks"), "SF_MTLS_KEYSTORE_PASSWORD": storePW}, nil, "inspect", fixture("mtls.jks"))
+	r = sfmtls(t, map[string]string{"SF_MTLS_KEYSTORE": fixture("mtls.jks"), "SF_MTLS_KEYSTORE_PASSWORD": storePW}, nil, "inspect", "--keystore", fixture("mtls.jks"))
 	assert.Equal(t, 0, r.code, r.stderr)
 
 	for _, args := range [][]string{
 		{"csr", "--cn", "x", "--keystore", filepath.Join(t.TempDir(), "a.jks")},
-		{"csr", "--cn", "x", "--key", filepath.Join(t.TempDir(), "a.key")},
+		{"csr", "--cn", "x", "--key-file", filepath.Join(t.TempDir(), "a.key")},
 		{"jwt-cert", "--cn", "x", "--keystore", filepath.Join(t.TempDir(), "a.p12")},
 	} {
 		r := sfmtls(t, nil, nil, args...)
@@ -282,9 +282,9 @@ func TestSeparateKeyPassword(t *testing.T) {
 	r := sfmtls(t, storeVars, nil, "jwt-cert", "--cn", "x", "--keystore", store, "--key-password-file", kp, "--alias", "MuleSoft")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, `alias "mulesoft"`, "JKS aliases are lower case, as keytool writes them")
-	r = sfmtls(t, storeVars, nil, "inspect", store)
+	r = sfmtls(t, storeVars, nil, "inspect", "--keystore", store)
 	assert.Equal(t, exitFailure, r.code, "the store password does not open the key")
-	r = sfmtls(t, map[string]string{"SF_KEYSTORE_PASSWORD": setupPW, "SF_KEY_PASSWORD": "key-only-pw"}, nil, "inspect", store)
+	r = sfmtls(t, map[string]string{"SF_KEYSTORE_PASSWORD": setupPW, "SF_KEY_PASSWORD": "key-only-pw"}, nil, "inspect", "--keystore", store)
 	assert.Equal(t, 0, r.code, r.stderr)
 
 	r = sfmtls(t, storeVars, nil, "jwt-cert", "--cn", "x", "--keystore", filepath.Join(dir, "m.p12"), "--key-password-file", kp)
@@ -313,7 +313,7 @@ func TestWrittenStoresOpenInKeytoolAndOpenSSL(t *testing.T) {
 
 	jks := filepath.Join(dir, "mtls.jks")
 	require.Equal(t, 0, sfmtls(t, storeVars, nil, "keystore", "create", "--keystore", jks, "--alias", "mtls",
-		"--key", f.key, "--cert", f.leaf, "--chain", f.inter, "--ca", f.root).code)
+		"--key-file", f.key, "--cert", f.leaf, "--chain", f.inter, "--ca-file", f.root).code)
 	out := tool("keytool", "-list", "-v", "-keystore", jks, "-storetype", "JKS", "-storepass:file", pwFile)
 	assert.Contains(t, out, "Alias name: mtls")
 	assert.Contains(t, out, "Entry type: PrivateKeyEntry")
@@ -332,7 +332,7 @@ func TestWrittenStoresOpenInKeytoolAndOpenSSL(t *testing.T) {
 	assert.Regexp(t, `subject=\s*CN\s*=\s*orders-jwt`, out)
 
 	p12 := filepath.Join(dir, "mtls.p12")
-	require.Equal(t, 0, sfmtls(t, storeVars, nil, "keystore", "convert", "--in", jks, "--out", p12, "--ca", f.root).code)
+	require.Equal(t, 0, sfmtls(t, storeVars, nil, "keystore", "convert", "--in-keystore", jks, "--keystore", p12, "--ca-file", f.root).code)
 	out = tool("openssl", "pkcs12", "-in", p12, "-passin", "file:"+pwFile, "-info", "-nodes")
 	assert.Contains(t, out, "friendlyName: mtls")
 	assert.Contains(t, out, "BEGIN PRIVATE KEY")
@@ -340,7 +340,7 @@ func TestWrittenStoresOpenInKeytoolAndOpenSSL(t *testing.T) {
 
 	// csr --key: OpenSSL decrypts the key and verifies the request made with it.
 	key := filepath.Join(dir, "client.key")
-	r = sfmtls(t, storeVars, nil, "csr", "--cn", "ossl.example.com", "--key-type", "rsa3072", "--key", key)
+	r = sfmtls(t, storeVars, nil, "csr", "--cn", "ossl.example.com", "--key-type", "rsa3072", "--key-file", key)
 	require.Equal(t, 0, r.code, r.stderr)
 	out = tool("openssl", "pkey", "-in", key, "-passin", "file:"+pwFile, "-noout", "-text")
 	assert.Contains(t, out, "3072 bit")
@@ -348,4 +348,53 @@ func TestWrittenStoresOpenInKeytoolAndOpenSSL(t *testing.T) {
 	assert.Contains(t, out, "TLS Web Client Authentication")
 	assert.NotContains(t, out, "TLS Web Server Authentication")
 	_ = pki
+}
+
+// Issue 20.4, one spelling per concept: a CA roots file is --ca-file, a key
+// file --key-file, the keystore a command is about --keystore (convert reads
+// --in-keystore). The spellings of earlier releases still work for now: each
+// draws one warning naming the new spelling and does what it did.
+func TestDeprecatedSpellingsStillWork(t *testing.T) {
+	_, f := newCAFiles(t)
+	dir := t.TempDir()
+	deprecated := func(t *testing.T, stderr, old, now string) {
+		t.Helper()
+		assert.Contains(t, stderr, "warning: "+old+" is deprecated and goes in a coming release: use "+now+"\n")
+	}
+
+	jks := filepath.Join(dir, "old.jks")
+	r := sfmtls(t, storeVars, nil, "keystore", "create", "--keystore", jks, "--key", f.key, "--cert", f.leaf, "--chain", f.inter, "--ca", f.root)
+	require.Equal(t, 0, r.code, r.stderr)
+	deprecated(t, r.stderr, "--key", "--key-file")
+	deprecated(t, r.stderr, "--ca", "--ca-file")
+	assert.Equal(t, 2, strings.Count(r.stderr, "\n"), r.stderr)
+
+	p12 := filepath.Join(dir, "old.p12")
+	r = sfmtls(t, storeVars, nil, "keystore", "convert", "--in", jks, "--out", p12, "--ca", f.root)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "Wrote "+p12+" (PKCS12")
+	deprecated(t, r.stderr, "--in", "--in-keystore")
+	deprecated(t, r.stderr, "--out", "--keystore")
+	deprecated(t, r.stderr, "--ca", "--ca-file")
+
+	key := filepath.Join(dir, "old.key")
+	r = sfmtls(t, storeVars, nil, "csr", "--cn", "old.example.com", "--key-type", "p256", "--key", key)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.FileExists(t, key)
+	deprecated(t, r.stderr, "--key", "--key-file")
+
+	for _, cmd := range []string{"inspect", "export-cert"} {
+		r = sfmtls(t, storeVars, nil, cmd, p12)
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.NotEmpty(t, r.stdout)
+		assert.Equal(t, "warning: the keystore as an argument is deprecated and goes in a coming release: use --keystore "+p12+"\n", r.stderr, cmd)
+		r = sfmtls(t, storeVars, nil, cmd, "--keystore", p12)
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Empty(t, r.stderr, cmd)
+	}
+
+	// The new spellings draw no warning.
+	r = sfmtls(t, storeVars, nil, "keystore", "convert", "--in-keystore", jks, "--keystore", filepath.Join(dir, "new.p12"), "--ca-file", f.root)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Empty(t, r.stderr)
 }

@@ -2,12 +2,12 @@
 // Salesforce mutual TLS integration needs, inspects keystores, and tests
 // connections made with mutual TLS and the OAuth 2.0 JWT bearer flow.
 //
-//	sfmtls csr --cn NAME (--key FILE | --keystore FILE) [flags]
+//	sfmtls csr --cn NAME (--key-file FILE | --keystore FILE) [flags]
 //	sfmtls jwt-cert --cn NAME --keystore FILE [flags]
-//	sfmtls keystore create --keystore FILE --cert FILE [--chain FILE] [--key FILE] [flags]
-//	sfmtls keystore convert --in FILE --out FILE [flags]
-//	sfmtls inspect [--json] [--alias NAME] [--password-file FILE] [--key-password-file FILE] [--key-file FILE] FILE
-//	sfmtls export-cert [--chain] [--alias NAME] [--password-file FILE] [--key-password-file FILE] [--key-file FILE] FILE
+//	sfmtls keystore create --keystore FILE --cert FILE [--chain FILE] [--key-file FILE] [--ca-file FILE] [flags]
+//	sfmtls keystore convert --in-keystore FILE --keystore FILE [--ca-file FILE] [flags]
+//	sfmtls inspect --keystore FILE [--json] [--alias NAME] [--password-file FILE] [--key-password-file FILE] [--key-file FILE]
+//	sfmtls export-cert --keystore FILE [--chain] [--alias NAME] [--password-file FILE] [--key-password-file FILE] [--key-file FILE]
 //	sfmtls check [--json] [connection flags]
 //	sfmtls token [--show-token] [connection flags]
 //	sfmtls query [-o json|csv|table] [connection flags] SOQL

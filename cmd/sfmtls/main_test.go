@@ -73,7 +73,7 @@ var withPW = map[string]string{"SF_KEYSTORE_PASSWORD": storePW}
 
 func TestInspectText(t *testing.T) {
 	r := sfmtls(t, map[string]string{"SF_KEYSTORE_PASSWORD": storePW, "SF_KEY_PASSWORD": "keypass"}, nil,
-		"inspect", fixture("client-keypass.jks"))
+		"inspect", "--keystore", fixture("client-keypass.jks"))
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "Format: JKS")
 	assert.Contains(t, r.stdout, `private-key, alias "client"`)
@@ -87,7 +87,7 @@ func TestInspectText(t *testing.T) {
 }
 
 func TestInspectWarningsStillExitZero(t *testing.T) {
-	r := sfmtls(t, withPW, nil, "inspect", fixture("mulesoft.jks"))
+	r := sfmtls(t, withPW, nil, "inspect", "--keystore", fixture("mulesoft.jks"))
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "WARNING:      self-signed certificates are not valid for Salesforce mutual authentication")
 	assert.Contains(t, r.stdout, "WARNING:      no clientAuth")
@@ -97,7 +97,7 @@ func TestInspectJSON(t *testing.T) {
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	require.NoError(t, os.WriteFile(pwFile, []byte(storePW+"\n"), 0o600))
 	// Flags may follow the file.
-	r := sfmtls(t, nil, nil, "inspect", fixture("multi-key.p12"), "--json", "--password-file", pwFile, "--alias", "ecclient")
+	r := sfmtls(t, nil, nil, "inspect", "--keystore", fixture("multi-key.p12"), "--json", "--password-file", pwFile, "--alias", "ecclient")
 	require.Equal(t, 0, r.code, r.stderr)
 	var got struct {
 		Format  string `json:"format"`
@@ -145,7 +145,9 @@ func TestInspectFailuresAreOneLine(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := sfmtls(t, c.vars, nil, append([]string{"inspect"}, c.args...)...)
+			last := len(c.args) - 1
+			args := append(append([]string{"inspect"}, c.args[:last]...), "--keystore", c.args[last])
+			r := sfmtls(t, c.vars, nil, args...)
 			assert.Equal(t, 1, r.code)
 			assert.Empty(t, r.stdout)
 			assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
@@ -175,24 +177,24 @@ func TestUsageErrors(t *testing.T) {
 
 func TestPromptsOnTerminalOnly(t *testing.T) {
 	answer := storePW
-	r := sfmtls(t, nil, &answer, "inspect", fixture("mtls.jks"))
+	r := sfmtls(t, nil, &answer, "inspect", "--keystore", fixture("mtls.jks"))
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, []string{"Keystore password for " + fixture("mtls.jks") + ": "}, r.prompted)
 
 	// The environment wins over the prompt.
-	r = sfmtls(t, withPW, &answer, "inspect", fixture("mtls.jks"))
+	r = sfmtls(t, withPW, &answer, "inspect", "--keystore", fixture("mtls.jks"))
 	require.Equal(t, 0, r.code)
 	assert.Empty(t, r.prompted)
 }
 
 func TestExportCert(t *testing.T) {
-	r := sfmtls(t, withPW, nil, "export-cert", fixture("mtls.jks"))
+	r := sfmtls(t, withPW, nil, "export-cert", "--keystore", fixture("mtls.jks"))
 	require.Equal(t, 0, r.code, r.stderr)
 	certs := decodePEMCerts(t, r.stdout)
 	require.Len(t, certs, 1)
 	assert.Equal(t, "integration.user@example.com", certs[0].Subject.CommonName)
 
-	r = sfmtls(t, withPW, nil, "export-cert", "--chain", "--alias", "ECCLIENT", fixture("client.jceks"))
+	r = sfmtls(t, withPW, nil, "export-cert", "--chain", "--alias", "ECCLIENT", "--keystore", fixture("client.jceks"))
 	require.Equal(t, 0, r.code, r.stderr)
 	certs = decodePEMCerts(t, r.stdout)
 	require.Len(t, certs, 2)
@@ -200,7 +202,7 @@ func TestExportCert(t *testing.T) {
 	assert.Equal(t, "sfmtls Test Intermediate CA", certs[1].Subject.CommonName)
 	assert.NotContains(t, r.stdout, "PRIVATE KEY")
 
-	r = sfmtls(t, map[string]string{"SF_KEYSTORE_PASSWORD": "bad"}, nil, "export-cert", fixture("mtls.jks"))
+	r = sfmtls(t, map[string]string{"SF_KEYSTORE_PASSWORD": "bad"}, nil, "export-cert", "--keystore", fixture("mtls.jks"))
 	assert.Equal(t, 1, r.code)
 }
 

@@ -86,7 +86,7 @@ func TestSetupWithoutKeytoolEndToEnd(t *testing.T) {
 	writeCerts(t, path("chain.pem"), org.PKI.ClientInterCA)
 	writeCerts(t, path("root.pem"), org.PKI.ClientRootCA)
 	r = sfmtls(t, vars, nil, "keystore", "create", "--keystore", path("mtls.jks"), "--cert", path("client.crt"),
-		"--chain", path("chain.pem"), "--ca", path("root.pem"))
+		"--chain", path("chain.pem"), "--ca-file", path("root.pem"))
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, r.stderr, "a CA-signed clientAuth-only certificate gets no warning")
 	assert.Contains(t, r.stdout, `Wrote `+path("mtls.jks")+` (JKS, alias "mykey")`)
@@ -154,9 +154,9 @@ func TestSetupWithAPEMKeyAndPKCS12(t *testing.T) {
 	pwFile := path("pw")
 	require.NoError(t, os.WriteFile(pwFile, []byte(setupPW+"\n"), 0o600))
 
-	r := sfmtls(t, nil, nil, "csr", "--cn", "pem.example.com", "--key", path("client.key"), "--password-file", pwFile)
+	r := sfmtls(t, nil, nil, "csr", "--cn", "pem.example.com", "--key-file", path("client.key"), "--password-file", pwFile)
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Contains(t, r.stdout, "sfmtls keystore create --key "+path("client.key"))
+	assert.Contains(t, r.stdout, "sfmtls keystore create --key-file "+path("client.key"))
 	assertMode0600(t, path("client.key"), path("client.csr"))
 	keyPEM, err := os.ReadFile(path("client.key"))
 	require.NoError(t, err)
@@ -171,8 +171,8 @@ func TestSetupWithAPEMKeyAndPKCS12(t *testing.T) {
 	writeCerts(t, path("root.pem"), org.PKI.ClientRootCA)
 
 	// The PEM key's password comes from the same file as the new store's.
-	r = sfmtls(t, nil, nil, "keystore", "create", "--key", path("client.key"), "--cert", path("client.crt"),
-		"--ca", path("root.pem"), "--keystore", path("mtls.p12"), "--alias", "Orders mTLS", "--password-file", pwFile)
+	r = sfmtls(t, nil, nil, "keystore", "create", "--key-file", path("client.key"), "--cert", path("client.crt"),
+		"--ca-file", path("root.pem"), "--keystore", path("mtls.p12"), "--alias", "Orders mTLS", "--password-file", pwFile)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, `(PKCS12, alias "Orders mTLS")`)
 

@@ -26,10 +26,10 @@ func TestUsageErrorIsShort(t *testing.T) {
 			"usage: sfmtls token [flags]", "Run 'sfmtls help token' for the flags."},
 		{[]string{"bulk", "query"}, "sfmtls bulk query: expected one SOQL argument",
 			"usage: sfmtls bulk query [flags] SOQL", "Run 'sfmtls help bulk query' for the flags."},
-		{[]string{"csr", "--cn", "x"}, "sfmtls csr: give --key FILE",
-			"usage: sfmtls csr --cn NAME (--key FILE | --keystore FILE) [flags]", "Run 'sfmtls help csr' for the flags."},
-		{[]string{"keystore", "convert", "--in", "a.jks"}, "sfmtls keystore convert:",
-			"usage: sfmtls keystore convert --in FILE --out FILE [flags]", "Run 'sfmtls help keystore convert' for the flags."},
+		{[]string{"csr", "--cn", "x"}, "sfmtls csr: give --key-file FILE",
+			"usage: sfmtls csr --cn NAME (--key-file FILE | --keystore FILE) [flags]", "Run 'sfmtls help csr' for the flags."},
+		{[]string{"keystore", "convert", "--in-keystore", "a.jks"}, "sfmtls keystore convert:",
+			"usage: sfmtls keystore convert --in-keystore FILE --keystore FILE [flags]", "Run 'sfmtls help keystore convert' for the flags."},
 		{[]string{"bulk", "nope"}, `sfmtls bulk: unknown command "nope"`,
 			"usage: sfmtls bulk COMMAND [flags] [ARGS]", "Run 'sfmtls help bulk' for the commands."},
 	} {
@@ -56,7 +56,7 @@ func TestHelpMarksRequiredFlags(t *testing.T) {
 	}{
 		{[]string{"help", "bulk", "ingest"}, []string{"--object", "--operation"}},
 		{[]string{"help", "keystore", "create"}, []string{"--keystore", "--cert"}},
-		{[]string{"help", "keystore", "convert"}, []string{"--in", "--out"}},
+		{[]string{"help", "keystore", "convert"}, []string{"--in-keystore", "--keystore"}},
 		{[]string{"help", "jwt-cert"}, []string{"--cn", "--keystore"}},
 		{[]string{"help", "csr"}, []string{"--cn"}},
 	} {
