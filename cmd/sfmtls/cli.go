@@ -150,7 +150,7 @@ func synopsis(cmd *cobra.Command) string {
 const requiredFlag = "sfmtls-required"
 
 // requiredOneOf is a command annotation: the usage line's choice between
-// flags of which one is required, e.g. "(--key FILE | --keystore FILE)".
+// flags of which one is required, e.g. "(--key-file FILE | --keystore FILE)".
 const requiredOneOf = "sfmtls-required-one-of"
 
 // markRequired annotates flags as required for the usage line and says so in
