@@ -86,7 +86,9 @@ ingest jobs, split as Salesforce's limits require. The summary goes to standard
 error; exit status 0 only when every record succeeded, by the jobs' counts
 and by the rows found. --failed and --unprocessed write the rows to resend
 (mode 0600); a file that exists is replaced only with --force, and that is
-checked before any job is sent.
+checked before any job is sent. Ctrl-C aborts the job being uploaded to,
+leaves the jobs already uploaded running, says which (see sfmtls bulk status,
+abort and results), and exits 130.
 ` + connectionHelp + "\n" + sessionHelp,
 		Example: `  sfmtls bulk ingest --object Account --operation upsert --external-id Ext_Id__c --failed failed.csv accounts.csv`,
 		RunE: body(func(_ *cobra.Command, args []string) error {
@@ -227,6 +229,18 @@ func runBulkIngest(ctx context.Context, b *bulk.Client, f bulkIngestFlags, std b
 		meter.finish()
 	}
 	var jobErr *bulk.JobError
+	if err != nil && interrupted(ctx) {
+		var ids []string
+		if res != nil {
+			for _, j := range res.Jobs {
+				ids = append(ids, j.ID)
+			}
+		}
+		reportInterrupted(ctx, std.stderr, "sfmtls bulk ingest", ids, func(ctx context.Context, id string) (bulk.JobInfo, error) {
+			return b.IngestJob(id, bulk.Format{}).Info(ctx)
+		})
+		return exitInterrupted
+	}
 	if err != nil && !errors.As(err, &jobErr) {
 		fmt.Fprintf(std.stderr, "sfmtls bulk ingest: %v\n", err)
 		if res != nil && len(res.Jobs) > 0 {
@@ -254,6 +268,11 @@ func runBulkIngest(ctx context.Context, b *bulk.Client, f bulkIngestFlags, std b
 		})
 		if werr != nil {
 			fmt.Fprintf(std.stderr, "sfmtls bulk ingest: writing %s: %v\n", out.path, werr)
+			if interrupted(ctx) {
+				fmt.Fprintf(std.stderr, "sfmtls bulk ingest: interrupted: the jobs %s have ended; write their rows with 'sfmtls bulk results JOB'\n",
+					jobIDs(res.Jobs))
+				return exitInterrupted
+			}
 			return exitFailure
 		}
 	}
@@ -295,6 +314,9 @@ func runBulkQuery(ctx context.Context, b *bulk.Client, f bulkQueryFlags, std bul
 		if std.isTerminal {
 			fmt.Fprintln(std.stderr)
 		}
+		if interrupted(ctx) {
+			return queryInterrupted(ctx, job, std.stderr)
+		}
 		fmt.Fprintf(std.stderr, "sfmtls bulk query: %v\n", err)
 		return exitFailure
 	}
@@ -313,6 +335,18 @@ func runBulkQuery(ctx context.Context, b *bulk.Client, f bulkQueryFlags, std bul
 	}
 	if std.isTerminal {
 		fmt.Fprintln(std.stderr)
+	}
+	if err != nil && interrupted(ctx) {
+		// The job has ended; its results are of no use half written.
+		dctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		if derr := job.Delete(dctx); derr != nil {
+			fmt.Fprintf(std.stderr, "sfmtls bulk query: interrupted: query job %s is complete and could not be deleted (%v): "+
+				"delete it later, or let Salesforce remove it\n", job.ID, derr)
+		} else {
+			fmt.Fprintf(std.stderr, "sfmtls bulk query: interrupted: the output is incomplete; query job %s deleted\n", job.ID)
+		}
+		return exitInterrupted
 	}
 	if err != nil {
 		fmt.Fprintf(std.stderr, "sfmtls bulk query: %v\n", err)
@@ -793,4 +827,78 @@ func runBulkResults(ctx context.Context, b *bulk.Client, f bulkResultsFlags, std
 		fmt.Fprintf(stderr, "%s: %d %s row(s) of job %s\n", out.path, n, out.what, f.Job)
 	}
 	return nil
+}
+
+// exitInterrupted is the exit status after a first Ctrl-C: 128 plus SIGINT's
+// number, as a shell reports a command the signal ended.
+const exitInterrupted = 130
+
+// interrupted reports whether the command's context ended: main's ends at
+// the first Ctrl-C (or SIGTERM), and only then.
+func interrupted(ctx context.Context) bool { return ctx.Err() != nil }
+
+// cleanupContext is for the requests that say or settle what became of a
+// job once ctx ended: bounded, since Salesforce may not answer, and a second
+// Ctrl-C does not wait for it.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
+// reportInterrupted says, after a first Ctrl-C, what became of each job:
+// bulk.Ingest aborts the job it was uploading to, while the jobs closed
+// before it go on at Salesforce. Each job's state is read again ("Get
+// Information About an Ingest Job"), so what is said is what Salesforce
+// holds, not what was asked of it.
+func reportInterrupted(ctx context.Context, w io.Writer, cmd string, ids []string, info func(context.Context, string) (bulk.JobInfo, error)) {
+	if len(ids) == 0 {
+		fmt.Fprintf(w, "%s: interrupted before any job was created\n", cmd)
+		return
+	}
+	ictx, cancel := cleanupContext(ctx)
+	defer cancel()
+	for _, id := range ids {
+		st, err := info(ictx, id)
+		switch {
+		case err != nil:
+			fmt.Fprintf(w, "%s: interrupted: job %s, state unknown (%v): see it with 'sfmtls bulk status %s', abort it with 'sfmtls bulk abort %s'\n",
+				cmd, id, err, id, id)
+		case st.State == bulk.StateAborted:
+			fmt.Fprintf(w, "%s: interrupted: job %s aborted (%d records processed); 'sfmtls bulk results %s --unprocessed FILE' writes the rows not processed\n",
+				cmd, id, st.NumberRecordsProcessed, id)
+		case st.State.Terminal():
+			fmt.Fprintf(w, "%s: interrupted: job %s had ended (%s); 'sfmtls bulk results %s --failed FILE' writes its failed rows\n",
+				cmd, id, st.State, id)
+		default:
+			fmt.Fprintf(w, "%s: interrupted: job %s left running (%s): see it with 'sfmtls bulk status %s', abort it with 'sfmtls bulk abort %s'\n",
+				cmd, id, st.State, id, id)
+		}
+	}
+}
+
+// queryInterrupted settles a query job after a first Ctrl-C before its
+// results: it is aborted ("Abort a Query Job"), since nobody will read them,
+// and the outcome is said.
+func queryInterrupted(ctx context.Context, job *bulk.QueryJob, w io.Writer) int {
+	if job == nil {
+		fmt.Fprintln(w, "sfmtls bulk query: interrupted while creating the query job: if Salesforce created it, it runs on, and no id is known")
+		return exitInterrupted
+	}
+	actx, cancel := cleanupContext(ctx)
+	defer cancel()
+	info, err := job.Abort(actx)
+	if err != nil {
+		// Not aborted, or the answer was lost: read what Salesforce holds.
+		info, err = job.Info(actx)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "sfmtls bulk query: interrupted: query job %s, state unknown (%v): see it with 'sfmtls bulk status %s', abort it with 'sfmtls bulk abort %s'\n",
+			job.ID, err, job.ID, job.ID)
+	case info.State == bulk.StateAborted:
+		fmt.Fprintf(w, "sfmtls bulk query: interrupted: query job %s aborted\n", job.ID)
+	default:
+		fmt.Fprintf(w, "sfmtls bulk query: interrupted: query job %s left at Salesforce (%s): see it with 'sfmtls bulk status %s'\n",
+			job.ID, info.State, job.ID)
+	}
+	return exitInterrupted
 }
