@@ -851,7 +851,9 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // holds, not what was asked of it.
 func reportInterrupted(ctx context.Context, w io.Writer, cmd string, ids []string, info func(context.Context, string) (bulk.JobInfo, error)) {
 	if len(ids) == 0 {
-		fmt.Fprintf(w, "%s: interrupted before any job was created\n", cmd)
+		// A job whose creation was cut short may exist, Open and empty:
+		// no data is sent to a job before its id is known.
+		fmt.Fprintf(w, "%s: interrupted before Salesforce sent a job id: no data was uploaded\n", cmd)
 		return
 	}
 	ictx, cancel := cleanupContext(ctx)

@@ -130,3 +130,40 @@ func TestBulkQueryInterruptAbortsAndExits130(t *testing.T) {
 	assert.Regexp(t, `^sfmtls bulk query: interrupted: query job 750\w{15} aborted\n$`, stderr)
 	assert.Equal(t, "Aborted", <-aborted)
 }
+
+// Ctrl-C while the job is being created ("Create a Job": POST jobs/ingest,
+// here never answered): no id is known and no data was sent; exit 130.
+func TestBulkIngestInterruptBeforeAnyJob(t *testing.T) {
+	org, vars := orgEnv(t)
+	creating := make(chan struct{})
+	seen := once(creating)
+	org.Handle("POST "+bulkJobsPath+"/ingest", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen()
+		<-r.Context().Done()
+	}))
+	code, stderr := interruptRun(t, vars, "Name\nA\n", creating,
+		"bulk", "ingest", "--object", "Account", "--operation", "insert", "-")
+	assert.Equal(t, 130, code, stderr)
+	assert.Equal(t, "sfmtls bulk ingest: interrupted before Salesforce sent a job id: no data was uploaded\n", stderr)
+}
+
+// Ctrl-C during the download of a complete query job's results ("Get
+// Results for a Query Job", here never answered): the output is incomplete,
+// so the job is deleted ("Delete a Query Job"), as after a full download;
+// exit 130.
+func TestBulkQueryInterruptDuringDownloadDeletesJob(t *testing.T) {
+	org, vars := orgEnv(t)
+	downloading := make(chan struct{})
+	seen := once(downloading)
+	org.Handle("GET "+bulkJobsPath+"/query/{id}/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen()
+		<-r.Context().Done()
+	}))
+	code, stderr := interruptRun(t, vars, "", downloading, "bulk", "query", "SELECT Id FROM Account")
+	assert.Equal(t, 130, code, stderr)
+	m := regexp.MustCompile(`^sfmtls bulk query: interrupted: the output is incomplete; query job (750\w{15}) deleted\n$`).FindStringSubmatch(stderr)
+	require.NotNil(t, m, stderr)
+	r := bulkRun(t, vars, "", "bulk", "status", m[1])
+	assert.Equal(t, 1, r.code, "the job is gone: %s", r.stdout)
+	assert.Contains(t, r.stderr, m[1]+" (404 NOT_FOUND)")
+}
