@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/sfmtls/sfmtls/bulk"
+	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/cmd/sfmtls/internal/settings"
 )
 
@@ -48,17 +51,18 @@ type bulkIO struct {
 func newBulkCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:         "bulk COMMAND",
-		Short:       "Bulk API 2.0: ingest a CSV (insert, update, upsert, delete, hardDelete) or query to CSV",
+		Short:       "Bulk API 2.0: ingest a CSV (insert, update, upsert, delete, hardDelete) or query to CSV; see, abort or fetch a job's results",
 		Annotations: map[string]string{"group": "true"},
 		Args:        cobra.ArbitraryArgs,
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usagef("a command is needed: ingest or query")
+				return usagef("a command is needed: ingest, query, status, abort or results")
 			}
-			return usagef("unknown command %q: ingest or query", args[0])
+			return usagef("unknown command %q: ingest, query, status, abort or results", args[0])
 		},
 	}
-	cmd.AddCommand(newBulkIngestCommand(e), newBulkQueryCommand(e))
+	cmd.AddCommand(newBulkIngestCommand(e), newBulkQueryCommand(e),
+		newBulkStatusCommand(e), newBulkAbortCommand(e), newBulkResultsCommand(e))
 	return cmd
 }
 
@@ -82,7 +86,9 @@ ingest jobs, split as Salesforce's limits require. The summary goes to standard
 error; exit status 0 only when every record succeeded, by the jobs' counts
 and by the rows found. --failed and --unprocessed write the rows to resend
 (mode 0600); a file that exists is replaced only with --force, and that is
-checked before any job is sent.
+checked before any job is sent. Ctrl-C aborts the job being uploaded to,
+leaves the jobs already uploaded running, says which (see sfmtls bulk status,
+abort and results), and exits 130.
 ` + connectionHelp + "\n" + sessionHelp,
 		Example: `  sfmtls bulk ingest --object Account --operation upsert --external-id Ext_Id__c --failed failed.csv accounts.csv`,
 		RunE: body(func(_ *cobra.Command, args []string) error {
@@ -223,6 +229,18 @@ func runBulkIngest(ctx context.Context, b *bulk.Client, f bulkIngestFlags, std b
 		meter.finish()
 	}
 	var jobErr *bulk.JobError
+	if err != nil && interrupted(ctx) {
+		var ids []string
+		if res != nil {
+			for _, j := range res.Jobs {
+				ids = append(ids, j.ID)
+			}
+		}
+		reportInterrupted(ctx, std.stderr, "sfmtls bulk ingest", ids, func(ctx context.Context, id string) (bulk.JobInfo, error) {
+			return b.IngestJob(id, bulk.Format{}).Info(ctx)
+		})
+		return exitInterrupted
+	}
 	if err != nil && !errors.As(err, &jobErr) {
 		fmt.Fprintf(std.stderr, "sfmtls bulk ingest: %v\n", err)
 		if res != nil && len(res.Jobs) > 0 {
@@ -250,6 +268,11 @@ func runBulkIngest(ctx context.Context, b *bulk.Client, f bulkIngestFlags, std b
 		})
 		if werr != nil {
 			fmt.Fprintf(std.stderr, "sfmtls bulk ingest: writing %s: %v\n", out.path, werr)
+			if interrupted(ctx) {
+				fmt.Fprintf(std.stderr, "sfmtls bulk ingest: interrupted: the jobs %s have ended; write their rows with 'sfmtls bulk results JOB'\n",
+					jobIDs(res.Jobs))
+				return exitInterrupted
+			}
 			return exitFailure
 		}
 	}
@@ -291,6 +314,9 @@ func runBulkQuery(ctx context.Context, b *bulk.Client, f bulkQueryFlags, std bul
 		if std.isTerminal {
 			fmt.Fprintln(std.stderr)
 		}
+		if interrupted(ctx) {
+			return queryInterrupted(ctx, job, std.stderr)
+		}
 		fmt.Fprintf(std.stderr, "sfmtls bulk query: %v\n", err)
 		return exitFailure
 	}
@@ -309,6 +335,18 @@ func runBulkQuery(ctx context.Context, b *bulk.Client, f bulkQueryFlags, std bul
 	}
 	if std.isTerminal {
 		fmt.Fprintln(std.stderr)
+	}
+	if err != nil && interrupted(ctx) {
+		// The job has ended; its results are of no use half written.
+		dctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		if derr := job.Delete(dctx); derr != nil {
+			fmt.Fprintf(std.stderr, "sfmtls bulk query: interrupted: query job %s is complete and could not be deleted (%v): "+
+				"delete it later, or let Salesforce remove it\n", job.ID, derr)
+		} else {
+			fmt.Fprintf(std.stderr, "sfmtls bulk query: interrupted: the output is incomplete; query job %s deleted\n", job.ID)
+		}
+		return exitInterrupted
 	}
 	if err != nil {
 		fmt.Fprintf(std.stderr, "sfmtls bulk query: %v\n", err)
@@ -563,4 +601,306 @@ func interruptContext(parent context.Context, sigs <-chan os.Signal, stderr io.W
 		exit(code)
 	}()
 	return ctx, cancel
+}
+
+// bulkResultsFlags are the inputs of sfmtls bulk results.
+type bulkResultsFlags struct {
+	Job                             string
+	Successful, Failed, Unprocessed string // files for each result set; "" skips
+	Force                           bool   // replace files that exist
+}
+
+// errNoJob is a job id Salesforce knows no job by (404 NOT_FOUND).
+type errNoJob struct{ id string }
+
+func (e *errNoJob) Error() string {
+	return fmt.Sprintf("Salesforce has no Bulk API 2.0 ingest or query job %s (404 NOT_FOUND)", e.id)
+}
+
+// Fix says where the id comes from.
+func (e *errNoJob) Fix() string {
+	return "give the job id sfmtls bulk ingest or bulk query printed, e.g. 7505g00000XyZabAAB"
+}
+
+// notFound reports whether err is Salesforce's 404 for a resource.
+func notFound(err error) bool {
+	var ae *client.APIError
+	return errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound
+}
+
+// jobByID finds a job by id: an ingest job, else a query job ("Get
+// Information About an Ingest Job", "Get Information About a Query Job").
+// ingest is nil for a query job and query nil for an ingest job.
+func jobByID(ctx context.Context, b *bulk.Client, id string) (info bulk.JobInfo, ingest *bulk.IngestJob, query *bulk.QueryJob, err error) {
+	ingest = b.IngestJob(id, bulk.Format{})
+	info, err = ingest.Info(ctx)
+	if err == nil {
+		return info, ingest, nil, nil
+	}
+	if !notFound(err) {
+		return info, nil, nil, err
+	}
+	query = b.QueryJob(id, bulk.Format{})
+	info, err = query.Info(ctx)
+	if notFound(err) {
+		return info, nil, nil, &errNoJob{id: id}
+	}
+	if err != nil {
+		return info, nil, nil, err
+	}
+	return info, nil, query, nil
+}
+
+// jobArg is the one JOB argument of status, abort and results.
+var jobArg = exactArgs(1, "one job id, e.g. 7505g00000XyZabAAB, as sfmtls bulk ingest printed it")
+
+// bulkJobCommand is one of status, abort and results: connect, then fn.
+func bulkJobCommand(e *env, cmd *cobra.Command, fn func(ctx context.Context, b *bulk.Client, id string) error, before func() error) *cobra.Command {
+	s := connectionFlags(cmd, e)
+	ts := tokenStoreFlags(cmd, e)
+	cmd.Args = jobArg
+	cmd.RunE = body(func(_ *cobra.Command, args []string) error {
+		if err := needSettings(s, ts); err != nil {
+			return err
+		}
+		if before != nil {
+			if err := before(); err != nil {
+				return err
+			}
+		}
+		c, done, err := connect(s, ts, e)
+		if err != nil {
+			return err
+		}
+		defer done()
+		return fn(e.ctx, bulk.NewClient(c, bulk.Options{}), args[0])
+	})
+	return cmd
+}
+
+func newBulkStatusCommand(e *env) *cobra.Command {
+	return bulkJobCommand(e, &cobra.Command{
+		Use:   "status JOB",
+		Short: "show a Bulk API 2.0 ingest or query job's state and counts",
+		Long: `Show a Bulk API 2.0 ingest or query job by its id: its state, operation,
+object and record counts, e.g. of a job left running after Ctrl-C.
+` + connectionHelp + "\n" + sessionHelp,
+		Example: `  sfmtls bulk status 7505g00000XyZabAAB`,
+	}, func(ctx context.Context, b *bulk.Client, id string) error {
+		info, ingest, _, err := jobByID(ctx, b, id)
+		if err != nil {
+			return err
+		}
+		printJob(e.stdout, info, ingest != nil)
+		return nil
+	}, nil)
+}
+
+// printJob prints a job as "name: value" lines.
+func printJob(w io.Writer, info bulk.JobInfo, ingest bool) {
+	kind := "query"
+	if ingest {
+		kind = "ingest"
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "job:\t%s (%s)\n", info.ID, kind)
+	fmt.Fprintf(tw, "state:\t%s\n", info.State)
+	fmt.Fprintf(tw, "operation:\t%s\n", info.Operation)
+	if info.Object != "" {
+		fmt.Fprintf(tw, "object:\t%s\n", info.Object)
+	}
+	if info.Query != "" {
+		fmt.Fprintf(tw, "query:\t%s\n", oneLine(info.Query))
+	}
+	fmt.Fprintf(tw, "records processed:\t%d\n", info.NumberRecordsProcessed)
+	if ingest {
+		fmt.Fprintf(tw, "records failed:\t%d\n", info.NumberRecordsFailed)
+	}
+	if info.ErrorMessage != "" {
+		fmt.Fprintf(tw, "error:\t%s\n", oneLine(info.ErrorMessage))
+	}
+	if info.CreatedDate != "" {
+		fmt.Fprintf(tw, "created:\t%s\n", info.CreatedDate)
+	}
+	_ = tw.Flush()
+}
+
+func newBulkAbortCommand(e *env) *cobra.Command {
+	return bulkJobCommand(e, &cobra.Command{
+		Use:   "abort JOB",
+		Short: "abort a Bulk API 2.0 ingest or query job that has not ended",
+		Long: `Abort a Bulk API 2.0 ingest or query job by its id ("Close or Abort a Job":
+state Aborted); records already processed stay processed. A job that has
+ended (JobComplete, Failed, Aborted) cannot be aborted.
+` + connectionHelp + "\n" + sessionHelp,
+		Example: `  sfmtls bulk abort 7505g00000XyZabAAB`,
+	}, func(ctx context.Context, b *bulk.Client, id string) error {
+		info, ingest, query, err := jobByID(ctx, b, id)
+		if err != nil {
+			return err
+		}
+		if info.State.Terminal() {
+			return fmt.Errorf("job %s has ended (%s): there is nothing to abort", id, info.State)
+		}
+		if ingest != nil {
+			info, err = ingest.Abort(ctx)
+		} else {
+			info, err = query.Abort(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("aborting job %s: %w", id, err)
+		}
+		fmt.Fprintf(e.stdout, "job %s %s\n", id, info.State)
+		return nil
+	}, nil)
+}
+
+func newBulkResultsCommand(e *env) *cobra.Command {
+	var f bulkResultsFlags
+	cmd := &cobra.Command{
+		Use:   "results JOB",
+		Short: "write an ingest job's successful, failed or unprocessed rows to CSV files",
+		Long: `Write the result sets of a Bulk API 2.0 ingest job, by its id, to CSV files
+(mode 0600): --successful (sf__Id, sf__Created and the columns sent),
+--failed (sf__Id, sf__Error and the columns sent), --unprocessed (the rows
+Salesforce did not process, as sent). A file that exists is replaced only
+with --force, and that is checked before anything is fetched. A job still
+running has partial results: the command says so.
+` + connectionHelp + "\n" + sessionHelp,
+		Example: `  sfmtls bulk results --failed failed.csv --unprocessed unprocessed.csv 7505g00000XyZabAAB`,
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.Successful, "successful", "", "write the successful rows, with sf__Id and sf__Created, to this CSV `FILE`")
+	fs.StringVar(&f.Failed, "failed", "", "write the failed rows, with sf__Error, to this CSV `FILE`")
+	fs.StringVar(&f.Unprocessed, "unprocessed", "", "write the rows Salesforce did not process to this CSV `FILE`")
+	fs.BoolVar(&f.Force, "force", false, "replace files that exist")
+	return bulkJobCommand(e, cmd, func(ctx context.Context, b *bulk.Client, id string) error {
+		f.Job = id
+		return runBulkResults(ctx, b, f, e.stderr)
+	}, func() error {
+		paths := nonEmpty(f.Successful, f.Failed, f.Unprocessed)
+		if len(paths) == 0 {
+			return usagef("name at least one file: --successful FILE, --failed FILE or --unprocessed FILE")
+		}
+		seen := map[string]bool{}
+		for _, p := range paths {
+			if seen[p] {
+				return usagef("%s is named twice: give each result set its own file", p)
+			}
+			seen[p] = true
+		}
+		return refuseExisting(f.Force, paths...)
+	})
+}
+
+// runBulkResults writes an ingest job's result sets ("Get Job Successful
+// Record Results", "Get Job Failed Record Results", "Get Job Unprocessed
+// Record Results") to the files named, and says what it wrote.
+func runBulkResults(ctx context.Context, b *bulk.Client, f bulkResultsFlags, stderr io.Writer) error {
+	info, ingest, _, err := jobByID(ctx, b, f.Job)
+	if err != nil {
+		return err
+	}
+	if ingest == nil {
+		return fmt.Errorf("job %s is a query job: sfmtls bulk results is for ingest jobs", f.Job)
+	}
+	if !info.State.Terminal() {
+		fmt.Fprintf(stderr, "warning: job %s is %s: its results so far are partial (sfmtls bulk status %s)\n", f.Job, info.State, f.Job)
+	}
+	for _, out := range []struct {
+		path string
+		kind bulk.ResultKind
+		what string
+	}{{f.Successful, bulk.SuccessfulResults, "successful"}, {f.Failed, bulk.FailedResults, "failed"}, {f.Unprocessed, bulk.UnprocessedRecords, "unprocessed"}} {
+		if out.path == "" {
+			continue
+		}
+		var n int64
+		err := writeFile(out.path, f.Force, func(w *os.File) error {
+			var err error
+			n, err = bulk.WriteResults(ctx, w, out.kind, ingest)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", out.path, err)
+		}
+		fmt.Fprintf(stderr, "%s: %d %s row(s) of job %s\n", out.path, n, out.what, f.Job)
+	}
+	return nil
+}
+
+// exitInterrupted is the exit status after a first Ctrl-C: 128 plus SIGINT's
+// number, as a shell reports a command the signal ended.
+const exitInterrupted = 130
+
+// interrupted reports whether the command's context ended: main's ends at
+// the first Ctrl-C (or SIGTERM), and only then.
+func interrupted(ctx context.Context) bool { return ctx.Err() != nil }
+
+// cleanupContext is for the requests that say or settle what became of a
+// job once ctx ended: bounded, since Salesforce may not answer, and a second
+// Ctrl-C does not wait for it.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
+// reportInterrupted says, after a first Ctrl-C, what became of each job:
+// bulk.Ingest aborts the job it was uploading to, while the jobs closed
+// before it go on at Salesforce. Each job's state is read again ("Get
+// Information About an Ingest Job"), so what is said is what Salesforce
+// holds, not what was asked of it.
+func reportInterrupted(ctx context.Context, w io.Writer, cmd string, ids []string, info func(context.Context, string) (bulk.JobInfo, error)) {
+	if len(ids) == 0 {
+		// A job whose creation was cut short may exist, Open and empty:
+		// no data is sent to a job before its id is known.
+		fmt.Fprintf(w, "%s: interrupted before Salesforce sent a job id: no data was uploaded\n", cmd)
+		return
+	}
+	ictx, cancel := cleanupContext(ctx)
+	defer cancel()
+	for _, id := range ids {
+		st, err := info(ictx, id)
+		switch {
+		case err != nil:
+			fmt.Fprintf(w, "%s: interrupted: job %s, state unknown (%v): see it with 'sfmtls bulk status %s', abort it with 'sfmtls bulk abort %s'\n",
+				cmd, id, err, id, id)
+		case st.State == bulk.StateAborted:
+			fmt.Fprintf(w, "%s: interrupted: job %s aborted (%d records processed); 'sfmtls bulk results %s --unprocessed FILE' writes the rows not processed\n",
+				cmd, id, st.NumberRecordsProcessed, id)
+		case st.State.Terminal():
+			fmt.Fprintf(w, "%s: interrupted: job %s had ended (%s); 'sfmtls bulk results %s --failed FILE' writes its failed rows\n",
+				cmd, id, st.State, id)
+		default:
+			fmt.Fprintf(w, "%s: interrupted: job %s left running (%s): see it with 'sfmtls bulk status %s', abort it with 'sfmtls bulk abort %s'\n",
+				cmd, id, st.State, id, id)
+		}
+	}
+}
+
+// queryInterrupted settles a query job after a first Ctrl-C before its
+// results: it is aborted ("Abort a Query Job"), since nobody will read them,
+// and the outcome is said.
+func queryInterrupted(ctx context.Context, job *bulk.QueryJob, w io.Writer) int {
+	if job == nil {
+		fmt.Fprintln(w, "sfmtls bulk query: interrupted while creating the query job: if Salesforce created it, it runs on, and no id is known")
+		return exitInterrupted
+	}
+	actx, cancel := cleanupContext(ctx)
+	defer cancel()
+	info, err := job.Abort(actx)
+	if err != nil {
+		// Not aborted, or the answer was lost: read what Salesforce holds.
+		info, err = job.Info(actx)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "sfmtls bulk query: interrupted: query job %s, state unknown (%v): see it with 'sfmtls bulk status %s', abort it with 'sfmtls bulk abort %s'\n",
+			job.ID, err, job.ID, job.ID)
+	case info.State == bulk.StateAborted:
+		fmt.Fprintf(w, "sfmtls bulk query: interrupted: query job %s aborted\n", job.ID)
+	default:
+		fmt.Fprintf(w, "sfmtls bulk query: interrupted: query job %s left at Salesforce (%s): see it with 'sfmtls bulk status %s'\n",
+			job.ID, info.State, job.ID)
+	}
+	return exitInterrupted
 }
