@@ -44,7 +44,7 @@ func connect(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Cli
 		}
 		// A store that fails (Redis down, a file that cannot be written) costs
 		// a login, not the run; say so.
-		cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		cfg.Logger = newLogger(e.stderr, slog.LevelWarn)
 	}
 	c, err := client.New(cfg)
 	if err != nil {

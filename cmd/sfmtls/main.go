@@ -14,6 +14,9 @@
 //	sfmtls fake-org [--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE] [--bulk-store-max N] [--env-file FILE] [--force]
 //	sfmtls bulk ingest --object NAME --operation OP [--external-id FIELD] [--failed FILE] [--unprocessed FILE] [--force] FILE.csv|-
 //	sfmtls bulk query [--all] [--out FILE] [--force] SOQL
+//	sfmtls bulk status JOB
+//	sfmtls bulk abort JOB
+//	sfmtls bulk results JOB [--successful FILE] [--failed FILE] [--unprocessed FILE] [--force]
 //	sfmtls version (or sfmtls --version)
 //	sfmtls completion bash|zsh|fish|powershell
 //	sfmtls help [COMMAND]
@@ -29,9 +32,9 @@
 //
 // Help goes to standard output with exit status 0. Exit status: 0 success,
 // 1 failure (the reason on standard error), 2 wrong usage (the reason and the
-// usage line on standard error). A first Ctrl-C cancels the command, which
-// says what happened to its job; a second exits at once with 128 plus the
-// signal's number (130 for SIGINT).
+// usage line on standard error), 130 after Ctrl-C: the first one cancels the
+// command, which says what happened to its job (see bulk status, abort and
+// results); a second exits at once with 128 plus the signal's number.
 package main
 
 import (
