@@ -39,6 +39,10 @@ type Store struct {
 	// external indexes the values of external id fields that are not
 	// unique, so an upsert or get by one does not scan either.
 	external map[uniqueSlot][]string // → ids of the records holding the value
+	// subscribers receive the committed changes (feed.go); commits counts
+	// the transactions that changed a record.
+	subscribers []*Subscription
+	commits     int64
 }
 
 // uniqueSlot is one value of one indexed field: the object's lower-case
@@ -115,7 +119,8 @@ func (s *Store) addUser(username, first, last string) string {
 // way records change. It reads as a Reader does, seeing its own writes.
 type Txn struct {
 	Reader
-	undo []func()
+	undo    []func()
+	changes []pendingChange // published on commit (feed.go)
 }
 
 // Transaction runs fn with the store locked. When fn returns an error, every
@@ -130,6 +135,7 @@ func (s *Store) Transaction(fn func(t *Txn) *APIError) *APIError {
 		t.RollbackTo(0)
 		return err
 	}
+	t.publish()
 	return nil
 }
 
@@ -143,6 +149,9 @@ func (t *Txn) RollbackTo(sp int) {
 		t.undo[i]()
 	}
 	t.undo = t.undo[:sp]
+	for len(t.changes) > 0 && t.changes[len(t.changes)-1].at >= sp {
+		t.changes = t.changes[:len(t.changes)-1]
+	}
 }
 
 // Purge removes a record for good, so queryAll does not see it either (a
@@ -210,6 +219,7 @@ func (t *Txn) Create(object string, fields map[string]any) (string, *APIError) {
 		}
 		t.s.order[key] = slices.DeleteFunc(ids, func(id string) bool { return id == r.id })
 	})
+	t.noteChange(ChangeCreate, r, nil)
 	return r.id, nil
 }
 
@@ -284,6 +294,7 @@ func (t *Txn) update(r *Record, fields map[string]any) *APIError {
 		r.fields = before
 		t.s.index(r)
 	})
+	t.noteChange(ChangeUpdate, r, before)
 	return nil
 }
 
@@ -391,6 +402,41 @@ func (t *Txn) Delete(object, id string) *APIError {
 		r.deleted, r.fields = false, before
 		t.s.index(r)
 	})
+	t.noteChange(ChangeDelete, r, nil)
+	return nil
+}
+
+// Undelete restores a record from the recycle bin (Apex Developer Guide,
+// "Undeleting Records"). Errors: NOT_FOUND (no such record, or purged),
+// UNDELETE_FAILED (the record is not deleted), DUPLICATE_VALUE (a live
+// record took one of its unique values meanwhile).
+func (t *Txn) Undelete(object, id string) *APIError {
+	o, err := t.s.objectFor(object)
+	if err != nil {
+		return err
+	}
+	id18, ok := NormalizeID(id)
+	r := t.s.records[id18]
+	if !ok || r == nil || r.object != o {
+		return NotFound()
+	}
+	if !r.deleted {
+		return apiErr(http.StatusBadRequest, "UNDELETE_FAILED", "Entity is not in the recycle bin", "Id")
+	}
+	before := maps.Clone(r.fields)
+	r.deleted = false
+	r.fields["IsDeleted"] = false
+	t.s.stamp(r, false)
+	if err := t.s.checkUnique(r); err != nil {
+		r.deleted, r.fields = true, before
+		return err
+	}
+	t.s.index(r)
+	t.undo = append(t.undo, func() {
+		t.s.unindex(r)
+		r.deleted, r.fields = true, before
+	})
+	t.noteChange(ChangeUndelete, r, nil)
 	return nil
 }
 
