@@ -47,7 +47,8 @@ func (o *Org) identityFor(w http.ResponseWriter, r *http.Request) (map[string]an
 	o.data.mu.Lock()
 	u := o.data.records[id].fields
 	o.data.mu.Unlock()
-	base := o.InstanceURL
+	// The URLs start with the instance_url the token answer gave.
+	base := o.StandardURL
 	urls := map[string]string{
 		"rest":          base + "/services/data/v{version}/",
 		"sobjects":      base + "/services/data/v{version}/sobjects/",

@@ -98,9 +98,9 @@ func (o *Org) admit(w http.ResponseWriter, r *http.Request) (release func(), ok 
 func (o *Org) authorize(w http.ResponseWriter, r *http.Request) bool {
 	o.apiRequests.Add(1)
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	user, valid := "", false
+	valid := false
 	if ok {
-		user, valid = o.sessionFor(token)
+		_, valid = o.sessionFor(token)
 	}
 	if !valid {
 		o.unauthorized.Add(1)
@@ -109,8 +109,7 @@ func (o *Org) authorize(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if !o.mutualAuthOK(r) {
 		o.unauthorized.Add(1)
-		writeRESTError(w, http.StatusUnauthorized, codeMutualAuth,
-			"The user "+user+" requires mutual authentication: call on port 8443 with a registered client certificate")
+		writeRESTError(w, http.StatusUnauthorized, codeMutualAuth, msgMutualAuth)
 		return false
 	}
 	return true

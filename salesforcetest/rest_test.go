@@ -632,7 +632,7 @@ func TestIdentityURLAndUserinfo(t *testing.T) {
 	assert.Equal(t, m[2], id["user_id"])
 	assert.Equal(t, org.Username, id["username"])
 	urls, _ := id["urls"].(map[string]any)
-	assert.Equal(t, org.InstanceURL+"/services/data/v{version}/", urls["rest"])
+	assert.Equal(t, org.StandardURL+"/services/data/v{version}/", urls["rest"], "the identity's URLs start with the token's instance_url")
 
 	a = do(t, c, "not-a-session", http.MethodGet, identityURL, "")
 	assert.Equal(t, http.StatusForbidden, a.status)
@@ -659,15 +659,6 @@ func TestControlEndpoint(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, do(t, c, "", http.MethodGet, org.URL+"/__sfmtls/expire-sessions", "").status)
 	assert.Equal(t, http.StatusNoContent, do(t, c, "", http.MethodPost, org.URL+"/__sfmtls/expire-sessions", "").status)
 	assert.Equal(t, http.StatusUnauthorized, do(t, c, token, http.MethodGet, org.URL+"/services/data/v65.0/limits", "").status)
-}
-
-// Config.InstanceURLWithPort: instance_url carries the port, for clients that
-// call it as given; without it, the host alone, as Salesforce sends it.
-func TestInstanceURLWithPort(t *testing.T) {
-	org := start(t, salesforcetest.Config{InstanceURLWithPort: true})
-	assert.Equal(t, org.URL, org.InstanceURL)
-	plain := start(t, salesforcetest.Config{})
-	assert.Equal(t, "https://127.0.0.1", plain.InstanceURL)
 }
 
 // Declarations the org refuses say why.
