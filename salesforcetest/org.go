@@ -216,7 +216,7 @@ func Start(cfg Config) (*Org, error) {
 		errLog = log.New(discard{}, "", 0)
 	}
 	o.mux = o.routes()
-	handler := o.mux
+	handler := sameResource(o.mux)
 
 	// Like Salesforce on 8443: a client certificate is required, and the request
 	// names no acceptable CAs (RequireAnyClientCert sends an empty list, where

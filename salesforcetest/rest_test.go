@@ -180,7 +180,6 @@ func TestCreateRejectsWhatSalesforceRejects(t *testing.T) {
 		{"required Name null", "Account", `{"Name":null}`, 400, "REQUIRED_FIELD_MISSING", []string{"Name"}},
 		{"custom required field missing", "Invoice__c", `{"Name":"I"}`, 400, "REQUIRED_FIELD_MISSING", []string{"Amount__c"}},
 		{"read-only CreatedDate", "Account", `{"Name":"Acme","CreatedDate":"2024-01-01T00:00:00.000+0000"}`, 400, "INVALID_FIELD_FOR_INSERT_UPDATE", []string{"CreatedDate"}},
-		{"Id in the body", "Account", `{"Name":"Acme","Id":"001000000000001"}`, 400, "INVALID_FIELD_FOR_INSERT_UPDATE", []string{"Id"}},
 		{"compound Name of a Contact", "Contact", `{"LastName":"Doe","Name":"John Doe"}`, 400, "INVALID_FIELD_FOR_INSERT_UPDATE", []string{"Name"}},
 		{"not JSON", "Account", `{"Name":`, 400, "JSON_PARSER_ERROR", nil},
 		{"a JSON array, not an object", "Account", `[{"Name":"Acme"}]`, 400, "JSON_PARSER_ERROR", nil},
