@@ -44,7 +44,7 @@ const (
 	defaultUsername    = "integration.user@example.com"
 	defaultPageSize    = 2000
 	// APIVersion is the newest version the org lists.
-	APIVersion = "65.0"
+	APIVersion = "68.0"
 )
 
 // Config configures a fake org. The zero value starts an org with a fresh PKI,

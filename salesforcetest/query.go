@@ -148,6 +148,10 @@ func (o *Org) handleQuery(w http.ResponseWriter, r *http.Request, v string, all 
 		writeQueryError(w, err)
 		return
 	}
+	if wantsColumns(r) {
+		o.writeColumns(w, parsed)
+		return
+	}
 	o.data.mu.Lock()
 	res, err := soqlengine.Execute(parsed, soqlSchema{&o.data.schema}, soqlData{o.data},
 		soqlengine.Options{Now: o.data.now(), APIVersion: v, IncludeDeleted: all})

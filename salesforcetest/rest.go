@@ -36,11 +36,12 @@ func writeAPIError(w http.ResponseWriter, e *APIError) {
 }
 
 // Versions the org serves: 31.0 (the oldest Salesforce still serves) to
-// APIVersion. Older ones are retired: 410 (REST API Developer Guide, "API
-// End-of-Life Policy").
+// APIVersion, the current release's (Winter '27, 68.0, which the REST API
+// Developer Guide's examples use). Older ones are retired: 410 (REST API
+// Developer Guide, "API End-of-Life Policy").
 const (
 	oldestVersion = 31
-	newestVersion = 65
+	newestVersion = 68
 )
 
 var versionPattern = regexp.MustCompile(`^v(\d{1,3})\.0$`)
@@ -232,7 +233,7 @@ func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
 func (o *Org) route(w http.ResponseWriter, r *http.Request, v string, segs []string) {
 	if len(segs) == 0 {
 		if allow(w, r, http.MethodGet) {
-			o.handleResources(w, v)
+			o.handleResources(w, r, v)
 		}
 		return
 	}
@@ -368,11 +369,30 @@ func releaseLabel(n int) string {
 	return fmt.Sprintf("%s '%02d", season, year)
 }
 
-func (o *Org) handleResources(w http.ResponseWriter, v string) {
+// resourceNames are the resources the REST API Developer Guide's "List
+// Available REST Resources" example lists for a version
+// (https://developer.salesforce.com/docs/platform/api-rest/guide/dome-discoveryresource.html);
+// identity is added with the session user's identity URL. Those the fake
+// does not serve answer 404 NOT_FOUND, as in an org without the feature.
+var resourceNames = []string{
+	"tooling", "metadata", "eclair", "folders", "prechatForms", "contact-tracing", "jsonxform",
+	"chatter", "payments", "tabs", "appMenu", "quickActions", "queryAll", "commerce", "wave", "iot",
+	"analytics", "search", "smartdatadiscovery", "composite", "parameterizedSearch", "fingerprint",
+	"theme", "nouns", "event", "serviceTemplates", "recent", "connect", "licensing", "limits",
+	"process", "async-queries", "query", "match", "emailConnect", "compactLayouts",
+	"knowledgeManagement", "sobjects", "actions", "support",
+}
+
+// handleResources: "Resources by Version".
+func (o *Org) handleResources(w http.ResponseWriter, r *http.Request, v string) {
 	base := "/services/data/v" + v
 	out := map[string]string{}
-	for _, name := range []string{"limits", "query", "queryAll", "search", "sobjects"} {
+	for _, name := range resourceNames {
 		out[name] = base + "/" + name
+	}
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if user, ok := o.sessionFor(token); ok {
+		out["identity"] = o.identityURL(user)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -395,7 +395,7 @@ func TestRoutingAsSalesforceRoutes(t *testing.T) {
 	require.NoError(t, json.Unmarshal(a.body, &versions))
 	assert.Equal(t, "31.0", versions[0].Version)
 	assert.Equal(t, salesforcetest.APIVersion, versions[len(versions)-1].Version)
-	assert.Equal(t, "Winter '26", versions[len(versions)-1].Label)
+	assert.Equal(t, "Winter '27", versions[len(versions)-1].Label)
 	assert.Equal(t, http.StatusOK, do(t, c, "", http.MethodGet, org.URL+"/services/data", "").status)
 
 	for _, path := range []string{
