@@ -142,6 +142,10 @@ func (o *Org) handleQuery(w http.ResponseWriter, r *http.Request, v string, all 
 		writeQueryError(w, err)
 		return
 	}
+	if wantsColumns(r) {
+		o.writeColumns(w, parsed)
+		return
+	}
 	var res *soqlengine.Result
 	o.data.Read(func(rd *data.Reader) {
 		res, err = soqlengine.Execute(parsed, soqlSchema{rd}, rd,
