@@ -148,6 +148,7 @@ type Org struct {
 	tokenDelay    time.Duration
 	data          *store
 	bulk          *bulkJobs
+	v1            asyncJobs // Bulk API 1.0
 	handshakes    atomic.Int64
 	tokenRequests atomic.Int64
 	tokensIssued  atomic.Int64

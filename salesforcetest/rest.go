@@ -55,6 +55,7 @@ func (o *Org) routes() *http.ServeMux {
 	mux.HandleFunc("/id/", o.handleIdentity)
 	mux.HandleFunc("/services/data", o.handleData)
 	mux.HandleFunc("/services/data/", o.handleData)
+	mux.HandleFunc("/services/async/", o.handleAsync) // bulkv1.go
 	mux.Handle("/services/apexrest/", o.authenticated(http.HandlerFunc(o.handleApexEcho)))
 	mux.HandleFunc(controlPrefix, o.handleControl)
 	// Everything else answers as Salesforce does for a resource it lacks:
