@@ -33,7 +33,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sfmtls/sfmtls/salesforcetest/internal/soql"
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/soqlengine"
 )
 
 // asyncNS is the namespace of every Bulk API 1.0 XML document.
@@ -924,16 +924,16 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 		// The stateMessage Salesforce gives for a query it refuses.
 		return v1Outcome{failure: "InvalidBatch : Failed to process query: " + code + ": " + msg}
 	}
-	q, err := soql.Parse(string(raw))
-	var qe *soql.Error
+	q, err := soqlengine.Parse(string(raw))
+	var qe *soqlengine.Error
 	if errors.As(err, &qe) {
 		return fail(qe.Code, qe.Message)
 	} else if err != nil {
 		return fail("MALFORMED_QUERY", err.Error())
 	}
 	o.data.mu.Lock()
-	res, err := soql.Execute(q, soqlSchema{&o.data.schema}, soqlData{o.data},
-		soql.Options{Now: o.data.now(), APIVersion: v, IncludeDeleted: info.Operation == "queryAll"})
+	res, err := soqlengine.Execute(q, soqlSchema{&o.data.schema}, soqlData{o.data},
+		soqlengine.Options{Now: o.data.now(), APIVersion: v, IncludeDeleted: info.Operation == "queryAll"})
 	o.data.mu.Unlock()
 	if errors.As(err, &qe) {
 		return fail(qe.Code, qe.Message)
@@ -946,7 +946,7 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 			unsupported = true
 		}
 		for _, f := range rec.Fields {
-			if _, sub := f.Value.(*soql.Result); sub {
+			if _, sub := f.Value.(*soqlengine.Result); sub {
 				unsupported = true
 			}
 		}
@@ -963,7 +963,7 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 	if info.ContentType == "JSON" {
 		records := res.Records
 		if records == nil {
-			records = []soql.Record{}
+			records = []soqlengine.Record{}
 		}
 		if err := json.NewEncoder(bw).Encode(records); err != nil {
 			return v1Outcome{failure: "InvalidBatch : the fake org could not write results"}
