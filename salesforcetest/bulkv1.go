@@ -940,11 +940,8 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 	} else if err != nil {
 		return fail("UNKNOWN_EXCEPTION", err.Error())
 	}
-	unsupported := res.CountOnly
+	unsupported := res.CountOnly || res.Aggregate
 	for _, rec := range res.Records {
-		if rec.Type == "AggregateResult" {
-			unsupported = true
-		}
 		for _, f := range rec.Fields {
 			if _, sub := f.Value.(*soqlengine.Result); sub {
 				unsupported = true

@@ -51,6 +51,17 @@ func (x soqlObject) ChildRelationship(name string) (string, string, bool) {
 	return "", "", false
 }
 
+// Fields lists the object's fields in describe order, for FIELDS().
+func (x soqlObject) Fields() []soqlengine.Field {
+	out := make([]soqlengine.Field, 0, len(x.o.Fields))
+	for _, f := range x.o.Fields {
+		if sf, ok := x.Field(f.Name); ok {
+			out = append(out, sf)
+		}
+	}
+	return out
+}
+
 // NameFields are what SOSL's IN NAME FIELDS searches: Name, and the parts a
 // compound name is made of.
 func (x soqlObject) NameFields() []string {
@@ -157,12 +168,28 @@ func (o *Org) handleQuery(w http.ResponseWriter, r *http.Request, v string, all 
 		return
 	}
 	c := &cursor{records: res.Records, total: res.TotalSize, pageSize: o.pageSize(r)}
+	if res.Aggregate {
+		// "Considerations for GROUP BY", "GROUP BY and queryMore()": an
+		// aggregate query's rows come in one batch of at most 2,000; with
+		// more, the filters must change. The page gives the rule, not the
+		// error; the fake sends the code and message Salesforce is reported
+		// to send.
+		if len(res.Records) > maxAggregateRows {
+			writeRESTError(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT",
+				"Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single batch")
+			return
+		}
+		c.pageSize = maxAggregateRows
+	}
 	locator := ""
 	if len(c.records) > c.pageSize {
 		locator = o.data.saveCursor(c)
 	}
 	writePage(w, v, locator, c, 0)
 }
+
+// maxAggregateRows is the most rows an aggregate query returns.
+const maxAggregateRows = 2000
 
 // handleQueryMore serves a nextRecordsUrl: /query/{locator}-{offset}.
 func (o *Org) handleQueryMore(w http.ResponseWriter, _ *http.Request, v, locator string) {

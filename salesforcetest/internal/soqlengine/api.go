@@ -75,6 +75,13 @@ type NameFielder interface {
 	NameFields() []string
 }
 
+// FieldLister is optionally implemented by an Object to list its fields in
+// describe order, for FIELDS(ALL|STANDARD|CUSTOM). Without it, FIELDS() is
+// refused.
+type FieldLister interface {
+	Fields() []Field
+}
+
 // Data gives the records of an org. Values are JSON-like: string, float64,
 // bool or nil; date fields hold "2006-01-02" strings and datetime fields
 // "2006-01-02T15:04:05.000+0000" strings (Salesforce's wire format). A
@@ -113,6 +120,10 @@ type Result struct {
 	Count int
 	// CountOnly tells that the query was SELECT COUNT().
 	CountOnly bool
+	// Aggregate tells that the rows are AggregateResult records (aggregate
+	// functions or GROUP BY), which are not paged: "Considerations for GROUP
+	// BY", "GROUP BY and queryMore()".
+	Aggregate bool
 }
 
 // Error is a query Salesforce would refuse. The org sends it as

@@ -23,6 +23,9 @@ func (o *testObject) Field(name string) (Field, bool) {
 	return Field{}, false
 }
 
+// Fields lists the fields in declaration order, for FIELDS().
+func (o *testObject) Fields() []Field { return o.fields }
+
 func (o *testObject) ChildRelationship(name string) (string, string, bool) {
 	for k, v := range o.children {
 		if strings.EqualFold(k, name) {
