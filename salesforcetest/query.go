@@ -23,6 +23,10 @@ func (x soqlSchema) Object(name string) (soqlengine.Object, bool) {
 	return soqlObject{s: x.s, o: o}, true
 }
 
+// Objects lists every object of the schema: what a SOSL search without
+// RETURNING covers.
+func (x soqlSchema) Objects() []string { return x.s.names() }
+
 type soqlObject struct {
 	s *schema
 	o *SObject
@@ -225,6 +229,11 @@ func (o *Org) handleSearch(w http.ResponseWriter, r *http.Request, v string) {
 		writeRESTError(w, http.StatusBadRequest, "MALFORMED_SEARCH", "No search term found. The search term must be at least 2 characters long.")
 		return
 	}
+	o.runSearch(w, v, q)
+}
+
+// runSearch runs a SOSL statement and answers searchRecords.
+func (o *Org) runSearch(w http.ResponseWriter, v, q string) {
 	parsed, err := soqlengine.ParseSearch(q)
 	if err != nil {
 		writeQueryError(w, err)

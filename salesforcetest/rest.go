@@ -225,6 +225,14 @@ func (o *Org) route(w http.ResponseWriter, r *http.Request, v string, segs []str
 			o.handleSearch(w, r, v)
 			return
 		}
+	case "parameterizedSearch":
+		if len(segs) == 1 && versionAtLeast(v, 36) && allow(w, r, http.MethodGet, http.MethodPost) {
+			o.handleParameterizedSearch(w, r, v) // search_parameterized.go
+			return
+		}
+		if len(segs) == 1 && versionAtLeast(v, 36) {
+			return // allow answered 405
+		}
 	case "sobjects":
 		o.routeSObjects(w, r, v, segs[1:])
 		return

@@ -69,6 +69,12 @@ type Schema interface {
 	Object(name string) (Object, bool)
 }
 
+// ObjectLister is optionally implemented by a Schema to list the objects a
+// SOSL search without RETURNING covers (every searchable object).
+type ObjectLister interface {
+	Objects() []string
+}
+
 // NameFielder is optionally implemented by an Object to name the fields that
 // SOSL's IN NAME FIELDS searches. Without it, the "Name" field is searched.
 type NameFielder interface {

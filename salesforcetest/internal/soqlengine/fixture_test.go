@@ -1,6 +1,7 @@
 package soqlengine
 
 import (
+	"sort"
 	"strings"
 	"time"
 )
@@ -53,6 +54,16 @@ func (s testSchema) Object(name string) (Object, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Objects lists the objects a SOSL search without RETURNING covers.
+func (s testSchema) Objects() []string {
+	names := make([]string, 0, len(s))
+	for k := range s {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // testData keeps records per object in insertion order.
