@@ -273,6 +273,17 @@ func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, se
 			o.handleBasicInfo(w, v, obj)
 		}
 	case 2:
+		if segs[1] == "updated" || segs[1] == "deleted" {
+			// "sObject Get Updated" and "sObject Get Deleted" (replication.go).
+			if allow(w, r, http.MethodGet) {
+				if segs[1] == "updated" {
+					o.handleGetUpdated(w, r, obj)
+				} else {
+					o.handleGetDeleted(w, r, obj)
+				}
+			}
+			return
+		}
 		if segs[1] == "describe" {
 			if allow(w, r, http.MethodGet) {
 				o.handleDescribe(w, v, obj)
