@@ -149,6 +149,7 @@ type Org struct {
 	data          *data.Store
 	cursors       *cursors // the REST query handlers' paging state
 	bulk          *bulkJobs
+	v1            asyncJobs // Bulk API 1.0
 	handshakes    atomic.Int64
 	tokenRequests atomic.Int64
 	tokensIssued  atomic.Int64
