@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 	"github.com/sfmtls/sfmtls/salesforcetest/internal/soqlengine"
 )
 
@@ -405,10 +406,12 @@ func (o *Org) v1CreateJob(w http.ResponseWriter, r *http.Request, v string) {
 		e = v1Err("InvalidJob", "externalIdFieldName is only for upsert")
 	}
 	if e == nil && req.Operation == "upsert" {
-		o.data.mu.Lock()
-		so, _ := o.data.schema.object(obj)
-		f, err := externalIDField(so, req.ExternalIDFieldName)
-		o.data.mu.Unlock()
+		var f *data.Field
+		var err *APIError
+		o.data.Read(func(rd *data.Reader) {
+			so, _ := rd.Object(obj)
+			f, err = data.ExternalIDField(so, req.ExternalIDFieldName)
+		})
 		if err != nil {
 			e = v1Err("InvalidJob", "%s", err.Message)
 		} else {
@@ -420,17 +423,15 @@ func (o *Org) v1CreateJob(w http.ResponseWriter, r *http.Request, v string) {
 		return
 	}
 	n, _ := strconv.ParseFloat(v, 64)
-	o.data.mu.Lock()
-	now := o.data.now().UTC().Format(v1Time)
-	user := o.data.userID
-	o.data.mu.Unlock()
+	var now, user string
+	o.data.Read(func(rd *data.Reader) { now, user = rd.Now().UTC().Format(v1Time), rd.UserID() })
 	o.v1.mu.Lock()
 	if o.v1.jobs == nil {
 		o.v1.jobs = map[string]*asyncJob{}
 	}
 	o.v1.seq++
 	j := &asyncJob{v: v, info: v1JobInfo{
-		ID: newID("750", 1<<40+o.v1.seq), Operation: req.Operation, Object: obj, CreatedByID: user,
+		ID: data.NewID("750", 1<<40+o.v1.seq), Operation: req.Operation, Object: obj, CreatedByID: user,
 		CreatedDate: now, SystemModstamp: now, State: v1JobOpen, ExternalIDFieldName: req.ExternalIDFieldName,
 		ConcurrencyMode: mode, ContentType: contentType, APIVersion: apiVersion(n),
 	}}
@@ -541,7 +542,7 @@ func (o *Org) v1AddBatch(w http.ResponseWriter, r *http.Request, j *asyncJob, as
 	o.v1.seq++
 	now := time.Now().UTC().Format(v1Time)
 	b := &asyncBatch{request: f.Name(), info: v1BatchInfo{
-		ID: newID("751", 1<<40+o.v1.seq), JobID: j.info.ID, State: v1BatchQueued, CreatedDate: now, SystemModstamp: now,
+		ID: data.NewID("751", 1<<40+o.v1.seq), JobID: j.info.ID, State: v1BatchQueued, CreatedDate: now, SystemModstamp: now,
 	}}
 	j.batches = append(j.batches, b)
 	j.info.NumberBatchesTotal++
@@ -659,9 +660,8 @@ func (o *Org) v1RunIngest(j *asyncJob, b *asyncBatch) v1Outcome {
 	if err != nil {
 		return v1Outcome{failure: "InvalidBatch : the fake org could not read the batch"}
 	}
-	o.data.mu.Lock()
-	so, _ := o.data.schema.object(info.Object)
-	o.data.mu.Unlock()
+	var so *SObject
+	o.data.Read(func(rd *data.Reader) { so, _ = rd.Object(info.Object) })
 	var rows []v1Row
 	var failure string
 	if info.ContentType == "JSON" {
@@ -867,7 +867,7 @@ func (o *Org) v1Apply(so *SObject, info v1JobInfo, row v1Row) (string, bool, *AP
 			return "", false, apiErr(http.StatusBadRequest, "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", "Id")
 		}
 		var id string
-		err := o.data.transaction(func(t *txn) *APIError {
+		err := o.data.Transaction(func(t *data.Txn) *APIError {
 			var e *APIError
 			id, e = t.Create(so.Name, row.fields)
 			return e
@@ -877,14 +877,14 @@ func (o *Org) v1Apply(so *SObject, info v1JobInfo, row v1Row) (string, bool, *AP
 		if row.id == "" {
 			return "", false, missingID
 		}
-		id18, _ := normalizeID(row.id)
-		return valueOr(id18, row.id), false, o.data.transaction(func(t *txn) *APIError { return t.Update(so.Name, row.id, row.fields) })
+		id18, _ := data.NormalizeID(row.id)
+		return valueOr(id18, row.id), false, o.data.Transaction(func(t *data.Txn) *APIError { return t.Update(so.Name, row.id, row.fields) })
 	case "upsert":
 		if row.ext == "" {
 			return "", false, apiErr(http.StatusBadRequest, "MISSING_ARGUMENT", info.ExternalIDFieldName+" not specified")
 		}
-		var res upsertResult
-		err := o.data.transaction(func(t *txn) *APIError {
+		var res data.UpsertResult
+		err := o.data.Transaction(func(t *data.Txn) *APIError {
 			var e *APIError
 			res, _, e = t.Upsert(so.Name, info.ExternalIDFieldName, row.ext, row.fields, false)
 			return e
@@ -894,13 +894,13 @@ func (o *Org) v1Apply(so *SObject, info v1JobInfo, row v1Row) (string, bool, *AP
 		if row.id == "" {
 			return "", false, missingID
 		}
-		id18, _ := normalizeID(row.id)
-		return valueOr(id18, row.id), false, o.data.transaction(func(t *txn) *APIError {
+		id18, _ := data.NormalizeID(row.id)
+		return valueOr(id18, row.id), false, o.data.Transaction(func(t *data.Txn) *APIError {
 			if err := t.Delete(so.Name, row.id); err != nil {
 				return err
 			}
 			if info.Operation == "hardDelete" {
-				t.purge(id18)
+				t.Purge(id18)
 			}
 			return nil
 		})
@@ -931,10 +931,11 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 	} else if err != nil {
 		return fail("MALFORMED_QUERY", err.Error())
 	}
-	o.data.mu.Lock()
-	res, err := soqlengine.Execute(q, soqlSchema{&o.data.schema}, soqlData{o.data},
-		soqlengine.Options{Now: o.data.now(), APIVersion: v, IncludeDeleted: info.Operation == "queryAll"})
-	o.data.mu.Unlock()
+	var res *soqlengine.Result
+	o.data.Read(func(rd *data.Reader) {
+		res, err = soqlengine.Execute(q, soqlSchema{rd}, rd,
+			soqlengine.Options{Now: rd.Now(), APIVersion: v, IncludeDeleted: info.Operation == "queryAll"})
+	})
 	if errors.As(err, &qe) {
 		return fail(qe.Code, qe.Message)
 	} else if err != nil {
@@ -959,11 +960,11 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 	bw := bufio.NewWriter(f)
 	if info.ContentType == "JSON" {
 		records := make([]soqlengine.Record, len(res.Records))
-		o.data.mu.Lock()
-		for i, rec := range res.Records {
-			records[i] = epochDates(rec, soqlSchema{&o.data.schema})
-		}
-		o.data.mu.Unlock()
+		o.data.Read(func(rd *data.Reader) {
+			for i, rec := range res.Records {
+				records[i] = epochDates(rec, soqlSchema{rd})
+			}
+		})
 		if err := json.NewEncoder(bw).Encode(records); err != nil {
 			return v1Outcome{failure: "InvalidBatch : the fake org could not write results"}
 		}
@@ -998,7 +999,7 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 	}
 	o.v1.mu.Lock()
 	o.v1.seq++
-	id := newID("752", 1<<40+o.v1.seq)
+	id := data.NewID("752", 1<<40+o.v1.seq)
 	o.v1.mu.Unlock()
 	return v1Outcome{file: f.Name(), resultID: id, processed: int64(len(res.Records))}
 }
@@ -1030,12 +1031,12 @@ func epochDates(rec soqlengine.Record, sc soqlengine.Schema) soqlengine.Record {
 				break
 			}
 			switch field.Type {
-			case soqlengine.TypeDate:
+			case data.TypeDate:
 				if d, err := time.Parse("2006-01-02", x); err == nil {
 					v = d.UnixMilli()
 				}
-			case soqlengine.TypeDateTime:
-				if d, ok := parseDateTime(x); ok {
+			case data.TypeDateTime:
+				if d, ok := data.ParseDateTime(x); ok {
 					v = d.UnixMilli()
 				}
 			}

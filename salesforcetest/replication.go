@@ -3,6 +3,8 @@ package salesforcetest
 import (
 	"net/http"
 	"time"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // Data replication: "sObject Get Updated" and "sObject Get Deleted" (REST
@@ -38,7 +40,7 @@ func replicationRange(r *http.Request, now time.Time, window time.Duration) (sta
 		if s == "" {
 			return start, end, apiErr(http.StatusBadRequest, "MISSING_ARGUMENT", name+" is required: an ISO 8601 date and time such as 2024-05-05T00:00:00+00:00, URL-encoded")
 		}
-		t, ok := parseDateTime(s)
+		t, ok := data.ParseDateTime(s)
 		if !ok {
 			return start, end, apiErr(http.StatusBadRequest, "INVALID_REPLICATION_DATE", name+" must be an ISO 8601 date and time such as 2024-05-05T00:00:00+00:00 (URL-encoded, so + is %2B), not "+s)
 		}
@@ -59,20 +61,20 @@ func replicationRange(r *http.Request, now time.Time, window time.Duration) (sta
 // replicated lists the records of obj, deleted ones too, whose
 // SystemModstamp lies in [start, end), with that time.
 func (o *Org) replicated(obj string, deleted bool, start, end time.Time) (ids []string, dates []time.Time) {
-	o.data.mu.Lock()
-	defer o.data.mu.Unlock()
-	for _, rec := range (soqlData{o.data}).Records(obj, true) {
-		if isDeleted, _ := rec["IsDeleted"].(bool); isDeleted != deleted {
-			continue
+	o.data.Read(func(rd *data.Reader) {
+		for _, rec := range rd.Records(obj, true) {
+			if isDeleted, _ := rec["IsDeleted"].(bool); isDeleted != deleted {
+				continue
+			}
+			stamp, _ := rec["SystemModstamp"].(string)
+			t, ok := data.ParseDateTime(stamp)
+			if !ok || t.Before(start) || !t.Before(end) {
+				continue
+			}
+			id, _ := rec["Id"].(string)
+			ids, dates = append(ids, id), append(dates, t)
 		}
-		stamp, _ := rec["SystemModstamp"].(string)
-		t, ok := parseDateTime(stamp)
-		if !ok || t.Before(start) || !t.Before(end) {
-			continue
-		}
-		id, _ := rec["Id"].(string)
-		ids, dates = append(ids, id), append(dates, t)
-	}
+	})
 	return ids, dates
 }
 

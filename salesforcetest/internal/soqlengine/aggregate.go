@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // Aggregate queries, as the SOQL and SOSL Reference documents them in
@@ -30,8 +32,10 @@ type plannedAgg struct {
 
 // aggItem is one column of an AggregateResult.
 type aggItem struct {
-	name string // the JSON key: the field's name, an alias or exprN
-	key  string
+	name    string // the JSON key: the field's name, an alias or exprN
+	key     string
+	display string    // an aggregate as written, e.g. COUNT(Id); empty for a field
+	res     *resolved // a grouped field
 }
 
 type aggOrder struct {
@@ -68,7 +72,7 @@ func isAggregate(q *Query, items []selectItem) bool {
 // are treated as taking none.
 func aggSupported(fn string, t FieldType) bool {
 	switch {
-	case t == TypeBoolean || t == TypeTextArea:
+	case t == data.TypeBoolean || t == data.TypeTextArea:
 		return false
 	case category(t) == catNumber:
 		return true
@@ -82,7 +86,7 @@ func aggSupported(fn string, t FieldType) bool {
 // describes its standard fields of those types.
 func groupable(t FieldType) bool {
 	switch t {
-	case TypeDouble, TypeCurrency, TypePercent, TypeDateTime, TypeTextArea:
+	case data.TypeDouble, data.TypeCurrency, data.TypePercent, data.TypeDateTime, data.TypeTextArea:
 		return false
 	}
 	return true
@@ -93,9 +97,9 @@ func groupable(t FieldType) bool {
 func aggResultType(fn string, t FieldType) FieldType {
 	switch fn {
 	case "COUNT", "COUNT_DISTINCT":
-		return TypeInt
+		return data.TypeInt
 	case "SUM", "AVG":
-		return TypeDouble
+		return data.TypeDouble
 	}
 	return t
 }
@@ -168,13 +172,13 @@ func (e *env) planAggregate(p *plan, items []selectItem) error {
 			if err != nil {
 				return err
 			}
-			item = aggItem{name: r.field.Name, key: groupKey(r)}
+			item = aggItem{name: r.field.Name, key: groupKey(r), res: &r}
 		case itemAgg:
 			key, _, err := addAgg(it.agg)
 			if err != nil {
 				return err
 			}
-			item = aggItem{name: it.alias, key: key}
+			item = aggItem{name: it.alias, key: key, display: it.agg.fn + "(" + it.agg.path + ")"}
 			if item.name == "" {
 				item.name = "expr" + strconv.Itoa(unaliased)
 				unaliased++
