@@ -272,6 +272,13 @@ func TestBulkV1Errors(t *testing.T) {
 	bearerOnly := do(t, a.c, a.token, http.MethodPost, a.base+"job", `{"operation":"insert","object":"Account","contentType":"JSON"}`)
 	assert.Equal(t, "InvalidSessionId", code(bearerOnly, http.StatusBadRequest), "Bulk API 1.0 reads X-SFDC-Session")
 
+	// No false pass: the port that plays 443 (the instance_url a token
+	// answer names) does not take a mutual TLS user's calls, Bulk API 1.0's
+	// included.
+	standard := do(t, a.c, "", http.MethodPost, org.StandardURL+"/services/async/65.0/job",
+		`{"operation":"insert","object":"Account","contentType":"JSON"}`, "X-SFDC-Session", a.token)
+	assert.Equal(t, "MUTUAL_AUTHENTICATION_FAILED", code(standard, http.StatusUnauthorized))
+
 	// "Create a Job": the operation is case-sensitive; unknown objects,
 	// upsert without an external id field are InvalidJob; XML batches are
 	// not served by the fake.
