@@ -9,20 +9,17 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"unicode/utf16"
-
-	"software.sslmate.com/src/go-pkcs12"
 )
 
 // PKCS#12 (RFC 7292) as every producer writes it: OpenSSL (with or without key
 // encryption, MAC or legacy ciphers), keytool (secret keys, trusted certificates,
 // key passwords unlike the store's), NSS/Firefox (BER, one authenticated-safe part
-// per bag), Python cryptography, node-forge and go-pkcs12. go-pkcs12 alone refuses
-// most of these layouts, so the structure is read here; go-pkcs12 remains only for
-// RC2-encrypted parts (openssl -legacy), whose cipher the standard library lacks.
+// per bag), Java 8 (RC2-40 certificates, 3DES keys), Python cryptography,
+// node-forge and go-pkcs12. go-pkcs12 refuses most of these layouts, so the
+// structure is read here, RC2 included (rc2.go); go-pkcs12 only writes.
 var (
 	oidPKCS7Data          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
 	oidPKCS7EncryptedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 6}
@@ -136,14 +133,6 @@ type p12Reader struct {
 // entry is used, with the key password.
 // maxIter bounds the key-derivation work (MAC, safes, keys) a file may ask for.
 func parsePKCS12(data []byte, password Secret, maxIter int) (*store, error) {
-	s, err := readPKCS12(data, password, maxIter)
-	if errors.Is(err, errNeedsRC2) {
-		return parsePKCS12Legacy(data, password)
-	}
-	return s, err
-}
-
-func readPKCS12(data []byte, password Secret, maxIter int) (*store, error) {
 	der, err := berToDER(data)
 	if err != nil {
 		return nil, failure(ErrCorrupt, "the PKCS#12 structure cannot be read", "", err)
@@ -384,9 +373,6 @@ func pkcs12KeyDecrypter(k p12Key, storeVerified bool, maxIter int) func(Secret) 
 				return nil, failure(ErrCorrupt, "the encrypted private key cannot be parsed", "", err)
 			}
 			plain, err := decryptPBE(info.Algorithm, info.EncryptedData, keyPassword, maxIter)
-			if errors.Is(err, errNeedsRC2) {
-				err = failure(ErrUnsupported, "the private key is encrypted with RC2", hintReencrypt, nil)
-			}
 			if err != nil {
 				if e, ok := err.(*Error); ok && e.Kind == ErrWrongPassword {
 					e.Detail, e.fix = "the private key cannot be decrypted", hintKeyPassword
@@ -400,53 +386,6 @@ func pkcs12KeyDecrypter(k p12Key, storeVerified bool, maxIter int) func(Secret) 
 		}
 		return parsePKCS8Key(normalised(der))
 	}
-}
-
-// parsePKCS12Legacy reads RC2-encrypted files (openssl pkcs12 -legacy, Windows
-// XP-era exports) with go-pkcs12, which carries its own RC2. ToPEM keeps the bag
-// names; DecodeChain reads the layouts ToPEM refuses.
-func parsePKCS12Legacy(data []byte, password Secret) (*store, error) {
-	//lint:ignore SA1019 only ToPEM exposes friendlyName and localKeyId
-	blocks, err := pkcs12.ToPEM(data, string(password))
-	if err == nil {
-		r := &p12Reader{}
-		for _, b := range blocks {
-			name, id := b.Headers["friendlyName"], b.Headers["localKeyId"]
-			switch b.Type {
-			case "CERTIFICATE":
-				c, err := x509.ParseCertificate(b.Bytes)
-				if err != nil {
-					r.warnings = append(r.warnings, fmt.Sprintf("skipped certificate %s: it cannot be parsed here (%v)", quoteName(name), err))
-					continue
-				}
-				r.certs = append(r.certs, p12Cert{name: name, id: id, cert: c})
-			case "PRIVATE KEY": // go-pkcs12 labels PKCS#1 and SEC1 bytes so
-				key, err := parseBareKey(b.Bytes)
-				if err != nil {
-					return nil, err
-				}
-				der, err := x509.MarshalPKCS8PrivateKey(key)
-				if err != nil {
-					return nil, failure(ErrUnsupported, fmt.Sprintf("private key of type %T", key), "", nil)
-				}
-				r.keys = append(r.keys, p12Key{name: name, id: id, der: der})
-			}
-		}
-		return r.store(), nil
-	}
-	key, leaf, cas, err := pkcs12.DecodeChain(data, string(password))
-	if err != nil {
-		switch {
-		case errors.Is(err, pkcs12.ErrIncorrectPassword), errors.Is(err, pkcs12.ErrDecryption):
-			return nil, failure(ErrWrongPassword, "the contents cannot be decrypted", hintStorePassword, nil)
-		}
-		return nil, failure(ErrUnsupported, "an RC2-encrypted PKCS#12 in a layout that cannot be read",
-			"re-export it without -legacy: openssl pkcs12 -in FILE -legacy -nodes | openssl pkcs12 -export", err)
-	}
-	return &store{
-		entries: []entry{{kind: PrivateKeyEntry, certs: []*x509.Certificate{leaf}, decrypt: func(Secret) (any, error) { return key, nil }}},
-		pool:    cas,
-	}, nil
 }
 
 // parseBareKey parses a DER private key in any of PKCS#1, SEC1 or PKCS#8.
