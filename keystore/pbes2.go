@@ -23,6 +23,13 @@ var (
 	oidAES192CBC = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 22}
 	oidAES256CBC = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 42}
 
+	prfNames = map[string]string{
+		"1.2.840.113549.2.7":  "HMAC-SHA-1",
+		"1.2.840.113549.2.8":  "HMAC-SHA-224",
+		"1.2.840.113549.2.9":  "HMAC-SHA-256",
+		"1.2.840.113549.2.10": "HMAC-SHA-384",
+		"1.2.840.113549.2.11": "HMAC-SHA-512",
+	}
 	prfs = map[string]func() hash.Hash{
 		"1.2.840.113549.2.7":  sha1.New,
 		"1.2.840.113549.2.8":  sha256.New224,
