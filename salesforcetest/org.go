@@ -36,6 +36,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/keystore"
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // Defaults for Config, and the newest API version.
@@ -146,7 +147,8 @@ type Org struct {
 	tokenFaults   []http.Handler // serve the next token requests, one each
 	issued        []string       // every access token issued, for secret-hygiene tests
 	tokenDelay    time.Duration
-	data          *store
+	data          *data.Store
+	cursors       *cursors // the REST query handlers' paging state
 	bulk          *bulkJobs
 	handshakes    atomic.Int64
 	tokenRequests atomic.Int64
@@ -183,14 +185,14 @@ func Start(cfg Config) (*Org, error) {
 		mutualAuth:      map[[32]byte]bool{},
 		preAuthorized:   map[string]bool{},
 		clientRoots:     x509.NewCertPool(),
-		data:            newStore(),
+		cursors:         newCursors(),
 		now:             cfg.Now,
 		bulk:            newBulkJobs(cfg.BulkStoreMaxRecords, cfg.BulkValidateOverCap),
 	}
 	if o.now == nil {
 		o.now = time.Now
 	}
-	o.data.now = o.now
+	o.data = data.NewStore(o.now)
 	if o.defaultPageSize <= 0 {
 		o.defaultPageSize = defaultPageSize
 	}
@@ -235,7 +237,7 @@ func Start(cfg Config) (*Org, error) {
 	if cfg.InstanceURLWithPort {
 		o.InstanceURL = o.URL
 	}
-	o.data.userID = o.userID(o.Username)
+	o.data.SetUserID(o.userID(o.Username))
 	standardConfig := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
 	if o.standard, o.StandardURL, _, err = serve(handler, standardConfig, errLog, cfg); err != nil {
 		o.mtls.Close()

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // restError is one element of Salesforce's REST error array.
@@ -305,13 +307,13 @@ func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, se
 
 // object returns the canonical name of a known sObject.
 func (o *Org) object(name string) (string, bool) {
-	o.data.mu.Lock()
-	defer o.data.mu.Unlock()
-	obj, ok := o.data.schema.object(name)
-	if !ok {
-		return "", false
-	}
-	return obj.Name, true
+	var canonical string
+	o.data.Read(func(rd *data.Reader) {
+		if obj, ok := rd.Object(name); ok {
+			canonical = obj.Name
+		}
+	})
+	return canonical, canonical != ""
 }
 
 // handleVersions lists the versions (REST API Developer Guide, "Versions"):
@@ -377,7 +379,7 @@ func (o *Org) handleCreate(w http.ResponseWriter, r *http.Request, v, obj string
 		return
 	}
 	var id string
-	if err := o.data.transaction(func(t *txn) *APIError {
+	if err := o.data.Transaction(func(t *data.Txn) *APIError {
 		var e *APIError
 		id, e = t.Create(obj, fields)
 		return e
@@ -393,13 +395,14 @@ func (o *Org) handleGet(w http.ResponseWriter, r *http.Request, v, obj, id strin
 	if f := r.URL.Query().Get("fields"); f != "" {
 		fields = splitFields(f)
 	}
-	o.data.mu.Lock()
-	rec, err := o.data.live(obj, id)
 	var out any
-	if err == nil {
-		out, err = o.data.view(rec, fields, v)
-	}
-	o.data.mu.Unlock()
+	var err *APIError
+	o.data.Read(func(rd *data.Reader) {
+		var rec *data.Record
+		if rec, err = rd.Live(obj, id); err == nil {
+			out, err = view(rec, fields, v)
+		}
+	})
 	if err != nil {
 		if err.ErrorCode == "ENTITY_IS_DELETED" {
 			err = notFound() // a get of a deleted record is a plain 404 NOT_FOUND
@@ -416,7 +419,7 @@ func (o *Org) handleUpdate(w http.ResponseWriter, r *http.Request, obj, id strin
 		writeAPIError(w, err)
 		return
 	}
-	if err := o.data.transaction(func(t *txn) *APIError { return t.Update(obj, id, fields) }); err != nil {
+	if err := o.data.Transaction(func(t *data.Txn) *APIError { return t.Update(obj, id, fields) }); err != nil {
 		writeAPIError(w, err)
 		return
 	}
@@ -424,7 +427,7 @@ func (o *Org) handleUpdate(w http.ResponseWriter, r *http.Request, obj, id strin
 }
 
 func (o *Org) handleDelete(w http.ResponseWriter, obj, id string) {
-	if err := o.data.transaction(func(t *txn) *APIError { return t.Delete(obj, id) }); err != nil {
+	if err := o.data.Transaction(func(t *data.Txn) *APIError { return t.Delete(obj, id) }); err != nil {
 		writeAPIError(w, err)
 		return
 	}
@@ -439,9 +442,9 @@ func (o *Org) handleUpsert(w http.ResponseWriter, r *http.Request, v, obj, field
 		return
 	}
 	updateOnly := r.URL.Query().Get("updateOnly") == "true"
-	var res upsertResult
+	var res data.UpsertResult
 	var matches []string
-	if err := o.data.transaction(func(t *txn) *APIError {
+	if err := o.data.Transaction(func(t *data.Txn) *APIError {
 		var e *APIError
 		res, matches, e = t.Upsert(obj, field, value, fields, updateOnly)
 		return e
@@ -478,35 +481,36 @@ func recordURL(v, obj, id string) string {
 
 // handleByExternalID: "sObject Rows by External ID", GET and DELETE.
 func (o *Org) handleByExternalID(w http.ResponseWriter, r *http.Request, v, obj, field, value string) {
-	o.data.mu.Lock()
-	so, _ := o.data.schema.object(obj)
-	f, err := externalIDField(so, field)
-	var matches []*record
-	if err == nil {
-		matches = o.data.matchExternalID(so, f, value)
-	}
 	var out any
-	if err == nil && len(matches) == 1 && r.Method != http.MethodDelete {
-		var fields []string
-		if q := r.URL.Query().Get("fields"); q != "" {
-			fields = splitFields(q)
+	var err *APIError
+	var ids []string
+	o.data.Read(func(rd *data.Reader) {
+		so, _ := rd.Object(obj)
+		var f *Field
+		if f, err = data.ExternalIDField(so, field); err != nil {
+			return
 		}
-		out, err = o.data.view(matches[0], fields, v)
-	}
-	o.data.mu.Unlock()
+		matches := rd.MatchExternalID(so, f, value)
+		for _, m := range matches {
+			ids = append(ids, m.ID())
+		}
+		if len(matches) == 1 && r.Method != http.MethodDelete {
+			var fields []string
+			if q := r.URL.Query().Get("fields"); q != "" {
+				fields = splitFields(q)
+			}
+			out, err = view(matches[0], fields, v)
+		}
+	})
 	switch {
 	case err != nil:
 		writeAPIError(w, err)
-	case len(matches) == 0:
+	case len(ids) == 0:
 		writeAPIError(w, notFound())
-	case len(matches) > 1:
-		ids := make([]string, len(matches))
-		for i, m := range matches {
-			ids[i] = m.id
-		}
+	case len(ids) > 1:
 		writeMatches(w, v, obj, ids)
 	case r.Method == http.MethodDelete:
-		o.handleDelete(w, obj, matches[0].id)
+		o.handleDelete(w, obj, ids[0])
 	default:
 		writeJSON(w, http.StatusOK, out)
 	}

@@ -1,4 +1,4 @@
-package soql
+package soqlengine
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // ParentRelationships is optionally implemented by an Object to resolve a
@@ -68,7 +70,7 @@ func parentRelationship(obj Object, name string) (Field, bool) {
 		candidates = append(candidates, name[:len(name)-3]+"__c")
 	}
 	for _, c := range candidates {
-		if f, ok := obj.Field(c); ok && f.Type == TypeReference && strings.EqualFold(f.RelationshipName, name) {
+		if f, ok := obj.Field(c); ok && f.Type == data.TypeReference && strings.EqualFold(f.RelationshipName, name) {
 			return f, true
 		}
 	}
@@ -470,15 +472,15 @@ const (
 
 func category(t FieldType) fieldCategory {
 	switch t {
-	case TypeID, TypeReference:
+	case data.TypeID, data.TypeReference:
 		return catID
-	case TypeInt, TypeDouble, TypeCurrency, TypePercent:
+	case data.TypeInt, data.TypeDouble, data.TypeCurrency, data.TypePercent:
 		return catNumber
-	case TypeBoolean:
+	case data.TypeBoolean:
 		return catBool
-	case TypeDate:
+	case data.TypeDate:
 		return catDate
-	case TypeDateTime:
+	case data.TypeDateTime:
 		return catDateTime
 	}
 	return catText

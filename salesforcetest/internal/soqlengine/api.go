@@ -1,40 +1,22 @@
-// Package soql parses and evaluates a subset of Salesforce's SOQL and SOSL
+// Package soqlengine parses and evaluates a subset of Salesforce's SOQL and SOSL
 // for the fake org in salesforcetest. It knows nothing of HTTP: the org hands
 // it a Schema (sObjects and their fields) and Data (the records), and turns
 // an *Error into Salesforce's 400 REST error array.
 //
 // The grammar follows the "SOQL and SOSL Reference"; the supported subset is
-// listed in the package's report (notes/soql-report.md) and in the doc
-// comments of Parse and ParseSearch.
-package soql
+// listed in the doc comments of Parse and ParseSearch.
+package soqlengine
 
 import (
 	"time"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // FieldType is Salesforce's describe type of a field ("type" in a
-// DescribeSObjectResult's fields).
-type FieldType string
-
-// The describe types the evaluator understands. Any other type is compared
-// as a string.
-const (
-	TypeID        FieldType = "id"
-	TypeString    FieldType = "string"
-	TypeTextArea  FieldType = "textarea"
-	TypePicklist  FieldType = "picklist"
-	TypeEmail     FieldType = "email"
-	TypePhone     FieldType = "phone"
-	TypeURL       FieldType = "url"
-	TypeBoolean   FieldType = "boolean"
-	TypeInt       FieldType = "int"
-	TypeDouble    FieldType = "double"
-	TypeCurrency  FieldType = "currency"
-	TypePercent   FieldType = "percent"
-	TypeDate      FieldType = "date"
-	TypeDateTime  FieldType = "datetime"
-	TypeReference FieldType = "reference"
-)
+// DescribeSObjectResult's fields): the data layer's one list of field types.
+// The evaluator compares a type it does not know as a string.
+type FieldType = data.FieldType
 
 // Field describes one field of an sObject.
 type Field struct {

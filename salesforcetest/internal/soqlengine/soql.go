@@ -1,10 +1,12 @@
-package soql
+package soqlengine
 
 import (
 	"fmt"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // Search is a parsed SOSL FIND statement.
@@ -309,11 +311,11 @@ func searchedFields(obj Object, scope string, rec map[string]any) [][]string {
 		}
 		switch scope {
 		case "EMAIL":
-			if f.Type != TypeEmail {
+			if f.Type != data.TypeEmail {
 				continue
 			}
 		case "PHONE":
-			if f.Type != TypePhone {
+			if f.Type != data.TypePhone {
 				continue
 			}
 		case "ALL":

@@ -1,9 +1,11 @@
-package soql
+package soqlengine
 
 import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // condition is a compiled WHERE clause.
@@ -91,13 +93,13 @@ func (e *env) dayRange(l literal) (time.Time, time.Time) {
 // "value of filter criterion for field 'X' must be of type T".
 func typeName(t FieldType) string {
 	switch t {
-	case TypeInt:
+	case data.TypeInt:
 		return "integer"
-	case TypeDouble, TypeCurrency, TypePercent:
+	case data.TypeDouble, data.TypeCurrency, data.TypePercent:
 		return "double"
-	case TypeDateTime:
+	case data.TypeDateTime:
 		return "dateTime"
-	case TypeID, TypeReference:
+	case data.TypeID, data.TypeReference:
 		return "id"
 	}
 	return string(t)
