@@ -43,7 +43,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sfmtls/sfmtls/salesforcetest/internal/soql"
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/soqlengine"
 )
 
 // Bulk API 2.0 limits the fake applies.
@@ -129,7 +129,7 @@ type bulkJob struct {
 	success    string // result files
 	failed     string
 	handled    int64 // rows processed before the job stopped
-	soqlQuery  *soql.Query
+	soqlQuery  *soqlengine.Query
 	result     string  // query result CSV
 	header     []byte  // its header row
 	offsets    []int64 // start of each record in result, and the end
@@ -962,7 +962,7 @@ func (o *Org) handleCreateQueryJob(w http.ResponseWriter, r *http.Request, v str
 		writeAPIError(w, invalidJob("contentType must be CSV"))
 		return
 	}
-	q, err := soql.Parse(req.Query)
+	q, err := soqlengine.Parse(req.Query)
 	if err != nil {
 		writeQueryError(w, err)
 		return
@@ -994,11 +994,11 @@ func (o *Org) runQueryJob(j *bulkJob) {
 	q, info := j.soqlQuery, j.info
 	o.bulk.mu.Unlock()
 	o.data.mu.Lock()
-	res, err := soql.Execute(q, soqlSchema{&o.data.schema}, soqlData{o.data},
-		soql.Options{Now: o.data.now(), APIVersion: j.v, IncludeDeleted: info.Operation == "queryAll"})
+	res, err := soqlengine.Execute(q, soqlSchema{&o.data.schema}, soqlData{o.data},
+		soqlengine.Options{Now: o.data.now(), APIVersion: j.v, IncludeDeleted: info.Operation == "queryAll"})
 	o.data.mu.Unlock()
 	if err != nil {
-		var qe *soql.Error
+		var qe *soqlengine.Error
 		if errors.As(err, &qe) {
 			o.failJob(j, qe.Code+" : "+qe.Message)
 		} else {
@@ -1030,7 +1030,7 @@ func (o *Org) runQueryJob(j *bulkJob) {
 	}
 	for _, rec := range res.Records {
 		for _, f := range rec.Fields {
-			if _, sub := f.Value.(*soql.Result); sub {
+			if _, sub := f.Value.(*soqlengine.Result); sub {
 				o.failJob(j, "FeatureNotEnabled : Bulk API 2.0 query does not support parent-to-child subqueries")
 				return
 			}
@@ -1092,14 +1092,14 @@ func (o *Org) runQueryJob(j *bulkJob) {
 
 // flatten calls set for each field of rec, parents' fields as Parent.Field,
 // and returns their names.
-func flatten(rec soql.Record, prefix string, names []string, set func(string, any)) []string {
+func flatten(rec soqlengine.Record, prefix string, names []string, set func(string, any)) []string {
 	for _, f := range rec.Fields {
 		switch v := f.Value.(type) {
-		case *soql.Record:
+		case *soqlengine.Record:
 			if v != nil {
 				names = flatten(*v, prefix+f.Name+".", names, set)
 			}
-		case *soql.Result:
+		case *soqlengine.Result:
 		default:
 			names = append(names, prefix+f.Name)
 			set(prefix+f.Name, v)

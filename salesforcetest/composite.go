@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sfmtls/sfmtls/salesforcetest/internal/soql"
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/soqlengine"
 )
 
 // maxSubrequests is the most subrequests a Composite request holds (REST
@@ -320,27 +320,27 @@ func (o *Org) querySub(t *txn, v, q string, all bool) subResult {
 	if strings.TrimSpace(q) == "" {
 		return errorResult(apiErr(http.StatusBadRequest, "MALFORMED_QUERY", "A query string has to be specified"))
 	}
-	parsed, err := soql.Parse(q)
+	parsed, err := soqlengine.Parse(q)
 	if err == nil {
-		var res *soql.Result
-		res, err = soql.Execute(parsed, soqlSchema{&t.s.schema}, soqlData{t.s},
-			soql.Options{Now: t.s.now(), APIVersion: v, IncludeDeleted: all})
+		var res *soqlengine.Result
+		res, err = soqlengine.Execute(parsed, soqlSchema{&t.s.schema}, soqlData{t.s},
+			soqlengine.Options{Now: t.s.now(), APIVersion: v, IncludeDeleted: all})
 		if err == nil {
 			return o.queryPage(t, v, res)
 		}
 	}
-	if qe, ok := err.(*soql.Error); ok {
+	if qe, ok := err.(*soqlengine.Error); ok {
 		return errorResult(apiErr(http.StatusBadRequest, qe.Code, qe.Message))
 	}
 	return errorResult(apiErr(http.StatusInternalServerError, "UNKNOWN_EXCEPTION", "the fake org failed to run the query"))
 }
 
-func (o *Org) queryPage(t *txn, v string, res *soql.Result) subResult {
+func (o *Org) queryPage(t *txn, v string, res *soqlengine.Result) subResult {
 	c := &cursor{records: res.Records, total: res.TotalSize, pageSize: o.defaultPageSize}
 	end := min(c.pageSize, len(c.records))
 	records := c.records[:end]
 	if records == nil {
-		records = []soql.Record{}
+		records = []soqlengine.Record{}
 	}
 	page := map[string]any{"totalSize": c.total, "done": end == len(c.records), "records": records}
 	if end < len(c.records) {

@@ -9,13 +9,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sfmtls/sfmtls/salesforcetest/internal/soql"
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/soqlengine"
 )
 
 // soqlSchema shows the org's schema to the soql package. The store's lock is held.
 type soqlSchema struct{ s *schema }
 
-func (x soqlSchema) Object(name string) (soql.Object, bool) {
+func (x soqlSchema) Object(name string) (soqlengine.Object, bool) {
 	o, ok := x.s.object(name)
 	if !ok {
 		return nil, false
@@ -30,12 +30,12 @@ type soqlObject struct {
 
 func (x soqlObject) Name() string { return x.o.Name }
 
-func (x soqlObject) Field(name string) (soql.Field, bool) {
+func (x soqlObject) Field(name string) (soqlengine.Field, bool) {
 	f, ok := x.o.Field(name)
 	if !ok {
-		return soql.Field{}, false
+		return soqlengine.Field{}, false
 	}
-	out := soql.Field{Name: f.Name, Type: soql.FieldType(f.Type), RelationshipName: f.RelationshipName}
+	out := soqlengine.Field{Name: f.Name, Type: soqlengine.FieldType(f.Type), RelationshipName: f.RelationshipName}
 	if len(f.ReferenceTo) > 0 {
 		out.ReferenceTo = f.ReferenceTo[0]
 	}
@@ -84,7 +84,7 @@ func (d soqlData) Get(object, id string) (map[string]any, bool) {
 
 // cursor is a query's result, served page by page through nextRecordsUrl.
 type cursor struct {
-	records  []soql.Record
+	records  []soqlengine.Record
 	total    int
 	pageSize int
 }
@@ -125,9 +125,9 @@ func (o *Org) pageSize(r *http.Request) int {
 	return o.defaultPageSize
 }
 
-// writeQueryError sends a soql.Error as the 400 REST error array.
+// writeQueryError sends a soqlengine.Error as the 400 REST error array.
 func writeQueryError(w http.ResponseWriter, err error) {
-	var qe *soql.Error
+	var qe *soqlengine.Error
 	if errors.As(err, &qe) {
 		writeRESTError(w, http.StatusBadRequest, qe.Code, qe.Message)
 		return
@@ -143,14 +143,14 @@ func (o *Org) handleQuery(w http.ResponseWriter, r *http.Request, v string, all 
 		writeRESTError(w, http.StatusBadRequest, "MALFORMED_QUERY", "A query string has to be specified")
 		return
 	}
-	parsed, err := soql.Parse(q[0])
+	parsed, err := soqlengine.Parse(q[0])
 	if err != nil {
 		writeQueryError(w, err)
 		return
 	}
 	o.data.mu.Lock()
-	res, err := soql.Execute(parsed, soqlSchema{&o.data.schema}, soqlData{o.data},
-		soql.Options{Now: o.data.now(), APIVersion: v, IncludeDeleted: all})
+	res, err := soqlengine.Execute(parsed, soqlSchema{&o.data.schema}, soqlData{o.data},
+		soqlengine.Options{Now: o.data.now(), APIVersion: v, IncludeDeleted: all})
 	o.data.mu.Unlock()
 	if err != nil {
 		writeQueryError(w, err)
@@ -182,7 +182,7 @@ func writePage(w http.ResponseWriter, v, locator string, c *cursor, offset int) 
 	end := min(offset+c.pageSize, len(c.records))
 	records := c.records[offset:end]
 	if records == nil {
-		records = []soql.Record{}
+		records = []soqlengine.Record{}
 	}
 	page := map[string]any{"totalSize": c.total, "done": end == len(c.records), "records": records}
 	if end < len(c.records) {
@@ -198,34 +198,34 @@ func (o *Org) handleSearch(w http.ResponseWriter, r *http.Request, v string) {
 		writeRESTError(w, http.StatusBadRequest, "MALFORMED_SEARCH", "No search term found. The search term must be at least 2 characters long.")
 		return
 	}
-	parsed, err := soql.ParseSearch(q)
+	parsed, err := soqlengine.ParseSearch(q)
 	if err != nil {
 		writeQueryError(w, err)
 		return
 	}
 	o.data.mu.Lock()
-	recs, err := soql.ExecuteSearch(parsed, soqlSchema{&o.data.schema}, soqlData{o.data},
-		soql.Options{Now: o.data.now(), APIVersion: v})
+	recs, err := soqlengine.ExecuteSearch(parsed, soqlSchema{&o.data.schema}, soqlData{o.data},
+		soqlengine.Options{Now: o.data.now(), APIVersion: v})
 	o.data.mu.Unlock()
 	if err != nil {
 		writeQueryError(w, err)
 		return
 	}
 	if recs == nil {
-		recs = []soql.Record{}
+		recs = []soqlengine.Record{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"searchRecords": recs})
 }
 
 // ParentRelationship resolves a parent relationship name (Account, Owner,
 // Parent, Account__r) to its reference field.
-func (x soqlObject) ParentRelationship(name string) (soql.Field, bool) {
+func (x soqlObject) ParentRelationship(name string) (soqlengine.Field, bool) {
 	for _, f := range x.o.Fields {
 		if f.Type == TypeReference && strings.EqualFold(f.RelationshipName, name) {
 			return x.Field(f.Name)
 		}
 	}
-	return soql.Field{}, false
+	return soqlengine.Field{}, false
 }
 
 // ChildRelationshipName gives a child relationship's canonical spelling, the

@@ -1,4 +1,4 @@
-package soql
+package soqlengine
 
 import (
 	"fmt"

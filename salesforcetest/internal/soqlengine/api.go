@@ -1,4 +1,4 @@
-// Package soql parses and evaluates a subset of Salesforce's SOQL and SOSL
+// Package soqlengine parses and evaluates a subset of Salesforce's SOQL and SOSL
 // for the fake org in salesforcetest. It knows nothing of HTTP: the org hands
 // it a Schema (sObjects and their fields) and Data (the records), and turns
 // an *Error into Salesforce's 400 REST error array.
@@ -6,7 +6,7 @@
 // The grammar follows the "SOQL and SOSL Reference"; the supported subset is
 // listed in the package's report (notes/soql-report.md) and in the doc
 // comments of Parse and ParseSearch.
-package soql
+package soqlengine
 
 import (
 	"time"

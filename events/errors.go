@@ -1,0 +1,13 @@
+package events
+
+import "errors"
+
+// ErrPositionGone reports that a saved position is no longer retained by
+// Salesforce (past the retention window of the channel, or past the 30 days
+// of deleted records for a change trigger). Subscription.IfGone decides what
+// happens then.
+var ErrPositionGone = errors.New("events: the saved position is no longer retained")
+
+// ErrLeaseLost reports that a process no longer holds the lease of its
+// subscription: another process of the fleet took over.
+var ErrLeaseLost = errors.New("events: the subscription's lease is held by another process")
