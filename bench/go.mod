@@ -4,6 +4,7 @@ go 1.24.5
 
 require (
 	github.com/k-capehart/go-salesforce/v3 v3.1.0
+	github.com/klauspost/compress v1.18.0
 	github.com/sfmtls/sfmtls v0.0.0
 )
 
