@@ -203,8 +203,8 @@ func runPeerOps(b *testing.B, op string, impls []peerOp) {
 
 // BenchmarkPeer compares sfmtls with go-salesforce: a REST query of 20,000
 // records into a slice, a Collections insert of 10,000 records (sfmtls
-// with 4 chunks in flight, its default, and with 1, as go-salesforce
-// sends them), a Bulk ingest of 10,000 records (one job, waited for), a
+// with 4 chunks in flight, its default; in collections-par1 with 1, as
+// go-salesforce sends them), a Bulk ingest of 10,000 records (one job, waited for), a
 // Bulk query of 50,000 records decoded into structs, and a cold start
 // from PEM files to the first answered call.
 func BenchmarkPeer(b *testing.B) {
@@ -236,7 +236,7 @@ func BenchmarkPeer(b *testing.B) {
 
 	query := fmt.Sprintf("SELECT Id, Name, NumberOfEmployees FROM Account LIMIT %d", peerQueryRows)
 	runPeerOps(b, "query", []peerOp{
-		{"gosf", func(ctx context.Context) error {
+		{"peer", func(ctx context.Context) error {
 			var out []peerAccount
 			if err := sf.Query(query, &out); err != nil {
 				return err
@@ -265,7 +265,7 @@ func BenchmarkPeer(b *testing.B) {
 		}
 	}
 	runPeerOps(b, "collections", []peerOp{
-		{"gosf", func(ctx context.Context) error {
+		{"peer", func(ctx context.Context) error {
 			res, err := sf.InsertCollection("Account", recs, 200)
 			if err != nil {
 				return err
@@ -276,11 +276,20 @@ func BenchmarkPeer(b *testing.B) {
 			return want("gosf", len(res.Results), peerInsertRows)
 		}},
 		{"sfmtls", insert(0)},
-		{"sfmtls-seq", insert(1)},
+	})
+	runPeerOps(b, "collections-par1", []peerOp{
+		{"peer", func(ctx context.Context) error {
+			res, err := sf.InsertCollection("Account", recs, 200)
+			if err != nil {
+				return err
+			}
+			return want("gosf", len(res.Results), peerInsertRows)
+		}},
+		{"sfmtls", insert(1)},
 	})
 
 	runPeerOps(b, "bulk-ingest", []peerOp{
-		{"gosf", func(ctx context.Context) error {
+		{"peer", func(ctx context.Context) error {
 			ids, err := sf.InsertBulk("Account", recs, peerInsertRows, true)
 			if err != nil {
 				return err
@@ -301,7 +310,7 @@ func BenchmarkPeer(b *testing.B) {
 
 	bulkQuery := fmt.Sprintf("SELECT Id, Name, NumberOfEmployees FROM Account LIMIT %d", peerSeed)
 	runPeerOps(b, "bulk-query", []peerOp{
-		{"gosf", func(ctx context.Context) error {
+		{"peer", func(ctx context.Context) error {
 			it, err := sf.QueryBulkIterator(bulkQuery)
 			if err != nil {
 				return err
@@ -337,7 +346,7 @@ func BenchmarkPeer(b *testing.B) {
 
 	limits := "/services/data/v" + peerAPIVersion + "/limits"
 	runPeerOps(b, "cold-start", []peerOp{
-		{"gosf", func(ctx context.Context) error {
+		{"peer", func(ctx context.Context) error {
 			_, tr, err := peerFromFiles(s)
 			if err != nil {
 				return err
