@@ -640,7 +640,7 @@ func appendRecord(dst, obj, attrs []byte, mode recordMode) (_ []byte, id string,
 			idStart, idEnd, idKey = m.start, m.end, string(name)
 			v := m.value
 			if !bytes.Equal(v, []byte("null")) && json.Unmarshal(v, &id) != nil {
-				return nil, "", errors.New("Id is not a string")
+				return nil, "", errors.New("the Id is not a string")
 			}
 		}
 	}
