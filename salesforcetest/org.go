@@ -153,6 +153,8 @@ type Org struct {
 	tokensIssued  atomic.Int64
 	apiRequests   atomic.Int64
 	unauthorized  atomic.Int64
+	streamOnce    sync.Once
+	streamState   *streaming // the Streaming API (streaming.go), made on first use
 }
 
 type session struct {
