@@ -3,6 +3,8 @@ package events
 import (
 	"errors"
 	"strconv"
+
+	"github.com/sfmtls/sfmtls/internal/errs"
 )
 
 // ErrPositionGone reports that a saved position is no longer retained by
@@ -13,7 +15,9 @@ var ErrPositionGone = errors.New("events: the saved position is no longer retain
 
 // ErrLeaseLost reports that a process no longer holds the lease of its
 // subscription: another process of the fleet took over.
-var ErrLeaseLost = errors.New("events: the subscription's lease is held by another process")
+// The stores return it from SavePosition; it is the value they share through
+// internal/errs, as auth cannot import events.
+var ErrLeaseLost = errs.ErrLeaseLost
 
 // StreamingError is a Streaming API request that Salesforce refused, as its
 // Bayeux error field says ("400::The channel you requested to subscribe to

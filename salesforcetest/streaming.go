@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 	"github.com/sfmtls/sfmtls/salesforcetest/internal/eventbus"
 )
 
@@ -59,10 +60,30 @@ type streaming struct {
 
 	mu       sync.Mutex
 	clients  map[string]*cometClient
-	events   map[string]*SObject // platform events by lower-case name
+	events   map[string]*platformEvent // platform events by lower-case name
 	topics   map[string]*pushTopic
 	generic  map[string]string // lower-case /u/ channel → its name
+	cdc      map[string]bool   // objects selected for Change Data Capture
+	feed     *data.Subscription
 	dropNext int
+}
+
+// closeStreaming ends the change feed's subscription, if streaming was used.
+func (o *Org) closeStreaming() {
+	o.streamOnce.Do(func() {}) // orders the read below after any first use
+	if o.streamState != nil {
+		o.streamState.close()
+	}
+}
+
+// close ends the change feed's subscription.
+func (s *streaming) close() {
+	s.mu.Lock()
+	feed := s.feed
+	s.mu.Unlock()
+	if feed != nil {
+		feed.Close()
+	}
 }
 
 type cometClient struct {
@@ -81,7 +102,7 @@ type cometSub struct {
 func (o *Org) stream() *streaming {
 	o.streamOnce.Do(func() {
 		o.streamState = &streaming{bus: eventbus.New(o.now, streamMaxPerStream), clients: map[string]*cometClient{},
-			events: map[string]*SObject{}, topics: map[string]*pushTopic{}, generic: map[string]string{}}
+			events: map[string]*platformEvent{}, topics: map[string]*pushTopic{}, generic: map[string]string{}, cdc: map[string]bool{}}
 	})
 	return o.streamState
 }
@@ -266,7 +287,10 @@ func (o *Org) channelStream(s *streaming, channel string) (stream, tag string, o
 			entity += "c"
 		}
 		name, known := o.object(entity)
-		if !known || entity == "" {
+		s.mu.Lock()
+		selected := s.cdc[name]
+		s.mu.Unlock()
+		if !known || !selected {
 			return "", "", false
 		}
 		return changeStream, name, true

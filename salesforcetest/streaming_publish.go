@@ -8,7 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sfmtls/sfmtls/salesforcetest/internal/soql"
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/soqlengine"
 )
 
 // What the org publishes on its Streaming API channels: change events of its
@@ -36,12 +37,19 @@ func (o *Org) DefinePlatformEvent(name string, fields ...Field) error {
 	s := o.stream()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	obj := &SObject{Name: name, Fields: fields, byName: map[string]*Field{}}
-	for i := range obj.Fields {
-		obj.byName[strings.ToLower(obj.Fields[i].Name)] = &obj.Fields[i]
+	pe := &platformEvent{Name: name, Fields: fields, byName: map[string]*Field{}}
+	for i := range pe.Fields {
+		pe.byName[strings.ToLower(pe.Fields[i].Name)] = &pe.Fields[i]
 	}
-	s.events[strings.ToLower(name)] = obj
+	s.events[strings.ToLower(name)] = pe
 	return nil
+}
+
+// platformEvent is a platform event's definition.
+type platformEvent struct {
+	Name   string
+	Fields []Field
+	byName map[string]*Field // lower-case name → field
 }
 
 // DefineStreamingChannel creates a generic streaming channel, /u/<name>, as
@@ -55,7 +63,7 @@ func (o *Org) DefineStreamingChannel(channel string) (id string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.generic[strings.ToLower(channel)] = channel
-	return newID("0M6", int64(len(s.generic))), nil
+	return data.NewID("0M6", int64(len(s.generic))), nil
 }
 
 // PushGenericEvent sends payload to the subscribers of a generic channel.
@@ -103,7 +111,7 @@ func (o *Org) routeStreamingSObjects(w http.ResponseWriter, r *http.Request, v s
 		s.mu.Unlock()
 		writeJSON(w, http.StatusCreated, map[string]any{"id": id, "success": true, "errors": []any{}})
 	case strings.EqualFold(segs[0], "StreamingChannel") && len(segs) == 3 && segs[2] == "push":
-		id, _ := normalizeID(segs[1])
+		id, _ := data.NormalizeID(segs[1])
 		s.mu.Lock()
 		name, ok := s.generic["id:"+id]
 		s.mu.Unlock()
@@ -144,7 +152,7 @@ var platformEventSeq atomic.Int64
 // handlePublish publishes a platform event (Platform Events Developer
 // Guide, "Publish Event Messages Using Salesforce APIs"): 201 with the
 // event's id once it is on the bus.
-func (o *Org) handlePublish(w http.ResponseWriter, r *http.Request, s *streaming, pe *SObject) {
+func (o *Org) handlePublish(w http.ResponseWriter, r *http.Request, s *streaming, pe *platformEvent) {
 	fields, err := readFields(r)
 	if err != nil {
 		writeAPIError(w, err)
@@ -152,7 +160,7 @@ func (o *Org) handlePublish(w http.ResponseWriter, r *http.Request, s *streaming
 	}
 	payload := map[string]any{}
 	for k, val := range fields {
-		f, ok := pe.Field(k)
+		f, ok := pe.byName[strings.ToLower(k)]
 		if !ok {
 			writeRESTError(w, http.StatusBadRequest, "INVALID_FIELD", "No such column '"+k+"' on sobject of type "+pe.Name)
 			return
@@ -173,14 +181,14 @@ func (o *Org) handlePublish(w http.ResponseWriter, r *http.Request, s *streaming
 			"event": map[string]any{"replayId": id}})
 		return b
 	})
-	writeJSON(w, http.StatusCreated, map[string]any{"id": newID("e00", platformEventSeq.Add(1)), "success": true, "errors": []any{}})
+	writeJSON(w, http.StatusCreated, map[string]any{"id": data.NewID("e00", platformEventSeq.Add(1)), "success": true, "errors": []any{}})
 }
 
 // pushTopic is a PushTopic record (Streaming API Developer Guide,
 // "PushTopic"): a SOQL query whose matching changes are notified.
 type pushTopic struct {
 	ID, Name, Query, Object, NotifyForFields string
-	query                                    *soql.Query
+	query                                    *soqlengine.Query
 	create, update, delete, undelete         bool
 }
 
@@ -205,7 +213,7 @@ func (o *Org) handlePushTopicCreate(w http.ResponseWriter, r *http.Request, s *s
 	if t.NotifyForFields == "" {
 		t.NotifyForFields = "Referenced"
 	}
-	q, qerr := soql.Parse(t.Query)
+	q, qerr := soqlengine.Parse(t.Query)
 	if qerr != nil {
 		writeRESTError(w, http.StatusBadRequest, "INVALID_FIELD", "Query: "+qerr.Error(), "Query")
 		return
@@ -222,10 +230,66 @@ func (o *Org) handlePushTopicCreate(w http.ResponseWriter, r *http.Request, s *s
 		writeRESTError(w, http.StatusBadRequest, "DUPLICATE_VALUE", "duplicate value found: Name", "Name")
 		return
 	}
-	t.ID = newID("0IF", int64(len(s.topics)+1))
+	t.ID = data.NewID("0IF", int64(len(s.topics)+1))
 	s.topics[strings.ToLower(t.Name)] = t
 	s.mu.Unlock()
+	o.watchChanges(s)
 	writeJSON(w, http.StatusCreated, map[string]any{"id": t.ID, "success": true, "errors": []any{}})
+}
+
+// EnableChangeEvents selects objects for Change Data Capture, as Setup's
+// "Change Data Capture" page does (Change Data Capture Developer Guide,
+// "Select Objects for Change Notifications in the User Interface"): from
+// then on their committed changes, through any API, are published on
+// /data/<Object>ChangeEvent (/data/<Name>__ChangeEvent for a custom object)
+// and /data/ChangeEvents, retained 72 hours. Changes committed before are
+// not published, as in Salesforce.
+func (o *Org) EnableChangeEvents(objects ...string) error {
+	s := o.stream()
+	for _, name := range objects {
+		canonical, ok := o.object(name)
+		if !ok {
+			return &SchemaError{Object: name, Reason: "no such object to select for Change Data Capture"}
+		}
+		s.mu.Lock()
+		s.cdc[canonical] = true
+		s.mu.Unlock()
+	}
+	o.watchChanges(s)
+	return nil
+}
+
+// changeFeedBuffer bounds the changes waiting for the streaming side; past
+// it a GAP_OVERFLOW event stands for the ones lost, as in Salesforce.
+const changeFeedBuffer = 1 << 16
+
+// watchChanges subscribes to the data layer's change feed, once: change
+// events and PushTopics are made from it.
+func (o *Org) watchChanges(s *streaming) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.feed != nil {
+		return
+	}
+	s.feed = o.data.Subscribe(changeFeedBuffer, func(c data.Change) {
+		if c.Type == data.ChangeGapOverflow || len(c.RecordIDs) == 0 {
+			o.streamGap(c.Lost)
+			return
+		}
+		o.streamChange(recordChange{Object: c.Object, ID: c.RecordIDs[0], Type: string(c.Type), Record: c.Fields,
+			Changed: c.ChangedFields, Txn: c.TransactionKey, Seq: c.SequenceNumber})
+	})
+}
+
+// streamGap publishes a GAP_OVERFLOW change event on /data/ChangeEvents for
+// changes the feed lost.
+func (o *Org) streamGap(lost int) {
+	o.stream().bus.Publish(changeStream, highVolumeRetention, "", func(id int64, at time.Time) json.RawMessage {
+		b, _ := json.Marshal(map[string]any{"payload": map[string]any{"ChangeEventHeader": map[string]any{
+			"changeType": "GAP_OVERFLOW", "commitTimestamp": at.UnixMilli(), "recordIds": []string{}, "lost": lost}},
+			"event": map[string]any{"replayId": id}})
+		return b
+	})
 }
 
 // recordChange is one committed write of a record, as the data layer's
@@ -246,6 +310,16 @@ type recordChange struct {
 // on /data/<Object>ChangeEvent) and notifies the PushTopics it matches.
 func (o *Org) streamChange(c recordChange) {
 	s := o.stream()
+	s.mu.Lock()
+	selected := s.cdc[c.Object]
+	s.mu.Unlock()
+	if selected {
+		o.publishChangeEvent(s, c)
+	}
+	o.notifyPushTopics(s, c)
+}
+
+func (o *Org) publishChangeEvent(s *streaming, c recordChange) {
 	user := o.userID(o.Username)
 	s.bus.Publish(changeStream, highVolumeRetention, c.Object, func(id int64, at time.Time) json.RawMessage {
 		header := map[string]any{
@@ -283,7 +357,6 @@ func (o *Org) streamChange(c recordChange) {
 		b, _ := json.Marshal(map[string]any{"schema": "fakeSchema" + c.Object, "payload": payload, "event": map[string]any{"replayId": id}})
 		return b
 	})
-	o.notifyPushTopics(s, c)
 }
 
 func nonNil(s []string) []string {
@@ -367,16 +440,18 @@ func (o *Org) pushTopicMatch(t *pushTopic, rec map[string]any) (map[string]any, 
 		row[k] = v
 	}
 	row["IsDeleted"] = false
-	o.data.mu.Lock()
-	res, err := soql.Execute(t.query, soqlSchema{&o.data.schema}, oneRecord{object: t.Object, rec: row},
-		soql.Options{Now: o.now(), APIVersion: APIVersion})
-	o.data.mu.Unlock()
+	var res *soqlengine.Result
+	var err error
+	o.data.Read(func(rd *data.Reader) {
+		res, err = soqlengine.Execute(t.query, soqlSchema{rd}, oneRecord{object: t.Object, rec: row},
+			soqlengine.Options{Now: rd.Now(), APIVersion: APIVersion})
+	})
 	if err != nil || len(res.Records) != 1 {
 		return nil, false
 	}
 	out := map[string]any{"Id": rec["Id"]}
 	for _, f := range res.Records[0].Fields {
-		if _, isRecord := f.Value.(*soql.Record); !isRecord {
+		if _, isRecord := f.Value.(*soqlengine.Record); !isRecord {
 			out[f.Name] = f.Value
 		}
 	}

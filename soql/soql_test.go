@@ -159,7 +159,7 @@ func TestDateOf(t *testing.T) {
 // reference calls bell in English and backspace in other editions, so Format
 // must never write it; it refuses raw control characters, which Format never
 // emits either. The fake org's parser reads Format's output too: see
-// salesforcetest/internal/soql/format_fuzz_test.go.
+// salesforcetest/internal/soqlengine/format_fuzz_test.go.
 func decodeLiteral(s string) (string, int, error) {
 	if len(s) == 0 || s[0] != '\'' {
 		return "", 0, errors.New("literal does not start with '")
