@@ -43,6 +43,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 	"github.com/sfmtls/sfmtls/salesforcetest/internal/soqlengine"
 )
 
@@ -300,14 +301,12 @@ func (o *Org) newJob(v, operation, object, delimName, lineEnding string) (*bulkJ
 		return nil, invalidJob("lineEnding must be LF or CRLF, not " + lineEnding)
 	}
 	n, _ := strconv.ParseFloat(v, 64)
-	o.data.mu.Lock()
-	now := o.data.now().UTC().Format(sfDateTime)
-	user := o.data.userID
-	o.data.mu.Unlock()
+	var now, user string
+	o.data.Read(func(rd *data.Reader) { now, user = rd.Now().UTC().Format(sfDateTime), rd.UserID() })
 	o.bulk.mu.Lock()
 	defer o.bulk.mu.Unlock()
 	o.bulk.seq++
-	id := newID("750", o.bulk.seq)
+	id := data.NewID("750", o.bulk.seq)
 	j := &bulkJob{delim: delim, eol: eol, v: v, done: make(chan struct{}), info: jobInfo{
 		ID: id, Operation: operation, Object: object, CreatedByID: user, CreatedDate: now, SystemModstamp: now,
 		ConcurrencyMode: "Parallel", ContentType: "CSV", APIVersion: n, LineEnding: lineEnding, ColumnDelimiter: delimName,
@@ -343,10 +342,12 @@ func (o *Org) handleCreateIngestJob(w http.ResponseWriter, r *http.Request, v st
 		fail = invalidJob("contentType must be CSV")
 	}
 	if fail == nil && req.Operation == "upsert" {
-		o.data.mu.Lock()
-		so, _ := o.data.schema.object(obj)
-		f, err := externalIDField(so, req.ExternalIDFieldName)
-		o.data.mu.Unlock()
+		var f *Field
+		var err *APIError
+		o.data.Read(func(rd *data.Reader) {
+			so, _ := rd.Object(obj)
+			f, err = data.ExternalIDField(so, req.ExternalIDFieldName)
+		})
 		if err != nil {
 			fail = invalidJob(err.Message)
 		} else {
@@ -627,17 +628,18 @@ func (o *Org) runIngestJob(j *bulkJob) {
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
-	o.data.mu.Lock()
-	so, _ := o.data.schema.object(info.Object)
+	var so *SObject
 	var unknown string
-	for _, h := range header {
-		// Relationship columns (Owner.Email) are not modelled: the fake
-		// reports them as Salesforce reports a column it cannot map.
-		if _, ok := so.Field(h); !ok && unknown == "" {
-			unknown = h
+	o.data.Read(func(rd *data.Reader) {
+		so, _ = rd.Object(info.Object)
+		for _, h := range header {
+			// Relationship columns (Owner.Email) are not modelled: the fake
+			// reports them as Salesforce reports a column it cannot map.
+			if _, ok := so.Field(h); !ok && unknown == "" {
+				unknown = h
+			}
 		}
-	}
-	o.data.mu.Unlock()
+	})
 	if unknown != "" {
 		// The errorMessage Salesforce gives (seen in amp-labs/connectors#118;
 		// the docs show none).
@@ -779,22 +781,16 @@ func (o *Org) ingestRow(so *SObject, info jobInfo, header, rec []string, compact
 			return "", false, apiErr(http.StatusBadRequest, "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call")
 		}
 		if compact {
-			o.data.mu.Lock()
-			defer o.data.mu.Unlock()
-			values, err := o.data.validate(so, fields, nil)
-			if err != nil {
-				return "", false, err
-			}
-			// A value a stored record holds is refused as a stored row's
-			// would be; duplicates among unstored rows go unnoticed.
-			if err := o.data.checkUnique(&record{object: so, fields: values}); err != nil {
-				return "", false, err
-			}
-			o.data.seq++
-			return newID(so.KeyPrefix, o.data.seq), true, nil
+			var id string
+			err := o.data.Transaction(func(t *data.Txn) *APIError {
+				var e *APIError
+				id, e = t.CheckCreate(so.Name, fields)
+				return e
+			})
+			return id, err == nil, err
 		}
 		var newID string
-		err := o.data.transaction(func(t *txn) *APIError {
+		err := o.data.Transaction(func(t *data.Txn) *APIError {
 			var e *APIError
 			newID, e = t.Create(so.Name, fields)
 			return e
@@ -804,14 +800,14 @@ func (o *Org) ingestRow(so *SObject, info jobInfo, header, rec []string, compact
 		if id == "" {
 			return "", false, missingID
 		}
-		id18, _ := normalizeID(id)
-		return valueOr(id18, id), false, o.data.transaction(func(t *txn) *APIError { return t.Update(so.Name, id, fields) })
+		id18, _ := data.NormalizeID(id)
+		return valueOr(id18, id), false, o.data.Transaction(func(t *data.Txn) *APIError { return t.Update(so.Name, id, fields) })
 	case "upsert":
 		if ext == "" {
 			return "", false, apiErr(http.StatusBadRequest, "MISSING_ARGUMENT", info.ExternalIDFieldName+" not specified")
 		}
-		var res upsertResult
-		err := o.data.transaction(func(t *txn) *APIError {
+		var res data.UpsertResult
+		err := o.data.Transaction(func(t *data.Txn) *APIError {
 			var e *APIError
 			res, _, e = t.Upsert(so.Name, info.ExternalIDFieldName, ext, fields, false)
 			return e
@@ -821,26 +817,17 @@ func (o *Org) ingestRow(so *SObject, info jobInfo, header, rec []string, compact
 		if id == "" {
 			return "", false, missingID
 		}
-		id18, _ := normalizeID(id)
-		return valueOr(id18, id), false, o.data.transaction(func(t *txn) *APIError {
+		id18, _ := data.NormalizeID(id)
+		return valueOr(id18, id), false, o.data.Transaction(func(t *data.Txn) *APIError {
 			if err := t.Delete(so.Name, id); err != nil {
 				return err
 			}
 			if info.Operation == "hardDelete" {
-				t.purge(id18) // hard-deleted records skip the recycle bin
+				t.Purge(id18) // hard-deleted records skip the recycle bin
 			}
 			return nil
 		})
 	}
-}
-
-// purge removes a record for good, so queryAll does not see it either. Its
-// id stays in the object's order, which readers skip when the record is gone:
-// removing it there would cost a scan per row of a hardDelete job.
-func (t *txn) purge(id string) {
-	r := t.s.records[id]
-	delete(t.s.records, id)
-	t.undo = append(t.undo, func() { t.s.records[id] = r })
 }
 
 // serveFile writes a CSV file, gzip-compressed when the client accepts it
@@ -993,10 +980,12 @@ func (o *Org) runQueryJob(j *bulkJob) {
 	o.bulk.mu.Lock()
 	q, info := j.soqlQuery, j.info
 	o.bulk.mu.Unlock()
-	o.data.mu.Lock()
-	res, err := soqlengine.Execute(q, soqlSchema{&o.data.schema}, soqlData{o.data},
-		soqlengine.Options{Now: o.data.now(), APIVersion: j.v, IncludeDeleted: info.Operation == "queryAll"})
-	o.data.mu.Unlock()
+	var res *soqlengine.Result
+	var err error
+	o.data.Read(func(rd *data.Reader) {
+		res, err = soqlengine.Execute(q, soqlSchema{rd}, rd,
+			soqlengine.Options{Now: rd.Now(), APIVersion: j.v, IncludeDeleted: info.Operation == "queryAll"})
+	})
 	if err != nil {
 		var qe *soqlengine.Error
 		if errors.As(err, &qe) {
@@ -1119,7 +1108,7 @@ func formatCell(v any) string {
 	case bool:
 		return strconv.FormatBool(x)
 	}
-	return formatValue(v)
+	return data.FormatValue(v)
 }
 
 // handleQueryResults: "Get Results for a Query Job". Pages follow

@@ -4,21 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"testing"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // declare adds a custom object, or custom fields to an existing object when
 // obj names one.
-func (o *Org) declare(obj SObject) error {
-	o.data.mu.Lock()
-	_, exists := o.data.schema.object(obj.Name)
-	o.data.mu.Unlock()
-	if exists {
-		return o.DefineFields(obj.Name, obj.Fields...)
-	}
-	return o.DefineObject(obj)
-}
+func (o *Org) declare(obj SObject) error { return o.data.Declare(obj) }
 
 // DefineObject declares a custom object, e.g.
 //
@@ -29,12 +22,7 @@ func (o *Org) declare(obj SObject) error {
 //
 // The object gets the system fields, OwnerId and a required Name (unless
 // Fields declares Name), and a generated key prefix unless KeyPrefix is set.
-func (o *Org) DefineObject(obj SObject) error {
-	o.data.mu.Lock()
-	defer o.data.mu.Unlock()
-	_, err := o.data.schema.add(obj, false)
-	return err
-}
+func (o *Org) DefineObject(obj SObject) error { return o.data.DefineObject(obj) }
 
 // DefineFields adds custom fields (names ending in __c) to an object, e.g. an
 // external id on Account:
@@ -42,31 +30,14 @@ func (o *Org) DefineObject(obj SObject) error {
 //	org.DefineFields("Account", salesforcetest.Field{Name: "External_Id__c",
 //		Type: salesforcetest.TypeString, ExternalID: true, Unique: true})
 func (o *Org) DefineFields(object string, fields ...Field) error {
-	o.data.mu.Lock()
-	defer o.data.mu.Unlock()
-	obj, ok := o.data.schema.object(object)
-	if !ok {
-		return &SchemaError{Object: object, Reason: "no such object; declare it with DefineObject"}
-	}
-	// Validate on a copy so a refused field leaves the object as it was.
-	trial := *obj
-	trial.Fields = append([]Field(nil), obj.Fields...)
-	trial.byName = map[string]*Field{}
-	for i := range trial.Fields {
-		trial.byName[strings.ToLower(trial.Fields[i].Name)] = &trial.Fields[i]
-	}
-	if err := o.data.schema.addFields(&trial, fields, false); err != nil {
-		return err
-	}
-	*obj = trial
-	return nil
+	return o.data.DefineFields(object, fields...)
 }
 
 // Create validates and inserts one record as the REST API's create does,
 // returning its id, or an *APIError with Salesforce's error code.
 func (o *Org) Create(object string, fields map[string]any) (string, error) {
 	var id string
-	if err := o.data.transaction(func(t *txn) *APIError {
+	if err := o.data.Transaction(func(t *data.Txn) *APIError {
 		var e *APIError
 		id, e = t.Create(object, jsonValues(fields))
 		return e
@@ -101,22 +72,7 @@ func (o *Org) Insert(tb testing.TB, object string, records ...map[string]any) []
 // Record returns a copy of a record's fields (deleted ones too, with
 // IsDeleted true), for tests that check what a client wrote.
 func (o *Org) Record(object, id string) (map[string]any, bool) {
-	o.data.mu.Lock()
-	defer o.data.mu.Unlock()
-	so, ok := o.data.schema.object(object)
-	id18, valid := normalizeID(id)
-	if !ok || !valid {
-		return nil, false
-	}
-	r := o.data.records[id18]
-	if r == nil || r.object != so {
-		return nil, false
-	}
-	out := make(map[string]any, len(r.fields))
-	for k, v := range r.fields {
-		out[k] = v
-	}
-	return out, true
+	return o.data.Snapshot(object, id)
 }
 
 // jsonValues turns Go numbers into json.Number, the form a decoded request

@@ -1,4 +1,4 @@
-package salesforcetest
+package data
 
 // The built-in standard objects: the fields a client most often writes and
 // reads, with the types, requiredness and relationships the Object Reference
