@@ -308,11 +308,12 @@ func (p *poller) pollDeleted(ctx context.Context, cutoff time.Time) (bool, error
 }
 
 // moveToEarliest moves a ReplayAll start up to the earliest deletion Get
-// Deleted still has (or by one minute when it did not say), and polls again.
+// Deleted still has (or by an hour when it refused the start without saying
+// where its window begins), and polls again.
 func (p *poller) moveToEarliest(ctx context.Context, earliest time.Time) (bool, error) {
 	d := *p.st.Deleted
 	if earliest.IsZero() {
-		earliest = d.At.Add(time.Minute)
+		earliest = d.At.Add(time.Hour)
 	}
 	if !earliest.After(d.At) {
 		return false, fmt.Errorf("events: %s: Get Deleted's window does not move", p.cfg.key)

@@ -91,13 +91,25 @@ func (c *collector) waitFor(t *testing.T, n int) []events.Event {
 	}
 }
 
-// run starts tr in the background; the returned function stops it and
-// returns Run's error.
-func run(t *testing.T, tr *events.Trigger, pos []byte, start events.Replay, c *collector) func() error {
+// run starts tr in the background on the clock now, and returns once Run
+// read the clock for its start (a test that moves the clock before that would
+// move Run's start); the returned function stops it and returns Run's error.
+func run(t *testing.T, tr *events.Trigger, now func() time.Time, pos []byte, start events.Replay, c *collector) func() error {
 	t.Helper()
+	started := make(chan struct{})
+	var once0 sync.Once
+	events.SetTriggerClock(tr, func() time.Time {
+		once0.Do(func() { close(started) })
+		return now()
+	})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- tr.Run(ctx, pos, start, c.deliver) }()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("Run returned at once: %v", err)
+	}
 	var once sync.Once
 	var err error
 	stop := func() error {
@@ -133,9 +145,8 @@ func TestTriggerCreatesAndUpdates(t *testing.T) {
 
 	tr := &events.Trigger{Client: c, Object: "Account", ChangeTypes: []string{"CREATE", "UPDATE"},
 		Fields: []string{"Name"}, Interval: 10 * time.Millisecond, Lag: 5 * time.Second}
-	events.SetTriggerClock(tr, clk.Now)
 	col := newCollector()
-	stop := run(t, tr, nil, events.ReplayNew, col)
+	stop := run(t, tr, clk.Now, nil, events.ReplayNew, col)
 
 	clk.Advance(time.Second)
 	ids := org.Insert(t, "Account", map[string]any{"Name": "one"}, map[string]any{"Name": "two"})
@@ -172,7 +183,6 @@ func TestTriggerSameSecondAcrossBatchesAndRestarts(t *testing.T) {
 	org, c, clk := triggerOrg(t)
 	tr := &events.Trigger{Client: c, Object: "Account", ChangeTypes: []string{"CREATE", "UPDATE"},
 		Interval: 10 * time.Millisecond, Lag: time.Second, BatchSize: 2}
-	events.SetTriggerClock(tr, clk.Now)
 	start := clk.Now()
 	recs := make([]map[string]any, 7)
 	for i := range recs {
@@ -187,6 +197,7 @@ func TestTriggerSameSecondAcrossBatchesAndRestarts(t *testing.T) {
 	first.failAt = 4
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
+	events.SetTriggerClock(tr, clk.Now)
 	err := tr.Run(ctx, nil, events.ReplayAll, first.deliver)
 	for _, ev := range first.snapshot() {
 		t.Logf("%s %s", ev.Change.RecordIDs[0], ev.Position)
@@ -196,7 +207,7 @@ func TestTriggerSameSecondAcrossBatchesAndRestarts(t *testing.T) {
 	require.Len(t, got, 3)
 
 	second := newCollector()
-	stop := run(t, tr, got[2].Position, events.ReplayAll, second)
+	stop := run(t, tr, clk.Now, got[2].Position, events.ReplayAll, second)
 	rest := second.waitFor(t, 4)
 	require.ErrorIs(t, stop(), context.Canceled)
 	all := append(got, rest...)
@@ -238,11 +249,11 @@ func TestTriggerLagCoversClockSkew(t *testing.T) {
 			const skew = 3 * time.Second // Salesforce's clock is behind ours
 			tr := &events.Trigger{Client: c, Object: "Account", ChangeTypes: []string{"CREATE"},
 				Interval: 5 * time.Millisecond, Lag: tc.lag}
-			events.SetTriggerClock(tr, func() time.Time { return orgClock.Now().Add(skew) })
+			ours := func() time.Time { return orgClock.Now().Add(skew) }
 			first := org.Insert(t, "Account", map[string]any{"Name": "first"})[0]
 			orgClock.Advance(10 * time.Second)
 			col := newCollector()
-			stop := run(t, tr, nil, events.ReplayAll, col)
+			stop := run(t, tr, ours, nil, events.ReplayAll, col)
 			// The poll that delivered first read up to our clock minus Lag;
 			// the clock is frozen, so no poll reads further until it moves.
 			col.waitFor(t, 1)
@@ -294,4 +305,68 @@ func TestTriggerUnknownObjectFailsAtOnce(t *testing.T) {
 	var api *client.APIError
 	require.ErrorAs(t, err, &api)
 	assert.Equal(t, http.StatusBadRequest, api.StatusCode)
+}
+
+// Deleted records come from Get Deleted, which ignores seconds: they are
+// delivered once the clock passes the minute of the delete (and Lag), in the
+// order of their deletedDate and id, each once, and a restart from a DELETE's
+// position delivers only those after it. ("sObject Get Deleted", REST API
+// Developer Guide,
+// https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getdeleted.htm)
+func TestTriggerDeletes(t *testing.T) {
+	org, c, clk := triggerOrg(t)
+	ids := org.Insert(t, "Account", map[string]any{"Name": "a"}, map[string]any{"Name": "b"}, map[string]any{"Name": "kept"})
+	clk.Advance(10 * time.Second)
+	tr := &events.Trigger{Client: c, Object: "Account", ChangeTypes: []string{"DELETE"}, Interval: 5 * time.Millisecond, Lag: time.Second}
+	col := newCollector()
+	stop := run(t, tr, clk.Now, nil, events.ReplayNew, col)
+	require.NoError(t, c.Delete(t.Context(), "Account", ids[1]))
+	clk.Advance(time.Second)
+	require.NoError(t, c.Delete(t.Context(), "Account", ids[0]))
+	clk.Advance(2 * time.Minute)
+	evs := col.waitFor(t, 2)
+	assert.Equal(t, []string{"DELETE " + ids[1], "DELETE " + ids[0]}, changes(evs), "in deletedDate order")
+	require.ErrorIs(t, stop(), context.Canceled)
+	for _, ev := range evs {
+		assert.Equal(t, "trigger:Account:DELETE", ev.Channel)
+		assert.JSONEq(t, `{"Id":"`+ev.Change.RecordIDs[0]+`"}`, string(ev.Data))
+	}
+	assert.True(t, evs[0].Time.Before(evs[1].Time))
+
+	again := newCollector()
+	stop = run(t, tr, clk.Now, evs[0].Position, events.ReplayNew, again)
+	require.NoError(t, c.Delete(t.Context(), "Account", ids[2]))
+	clk.Advance(2 * time.Minute)
+	assert.Equal(t, []string{"DELETE " + ids[0], "DELETE " + ids[2]}, changes(again.waitFor(t, 2)),
+		"after the first DELETE's position: the second, then the new one")
+	require.ErrorIs(t, stop(), context.Canceled)
+}
+
+// A position older than the deleted records Get Deleted still has (its
+// earliestDateAvailable; the resource answers for 15 days on its REST page)
+// is ErrPositionGone, not a silent gap; ReplayAll starts at the earliest
+// deletion still there instead.
+func TestTriggerDeletedPositionGone(t *testing.T) {
+	org, c, clk := triggerOrg(t)
+	tr := &events.Trigger{Client: c, Object: "Account", Interval: 5 * time.Millisecond, Lag: time.Second}
+	col := newCollector()
+	stop := run(t, tr, clk.Now, nil, events.ReplayNew, col)
+	clk.Advance(3 * time.Second)
+	id := org.Insert(t, "Account", map[string]any{"Name": "old"})[0]
+	clk.Advance(2 * time.Minute)
+	evs := col.waitFor(t, 1)
+	require.ErrorIs(t, stop(), context.Canceled)
+	assert.Equal(t, []string{"CREATE " + id}, changes(evs))
+
+	clk.Advance(20 * 24 * time.Hour)
+	err := tr.Run(t.Context(), evs[0].Position, events.ReplayNew, col.deliver)
+	require.ErrorIs(t, err, events.ErrPositionGone)
+	assert.Len(t, col.snapshot(), 1, "nothing delivered from a gone position")
+
+	require.NoError(t, c.Delete(t.Context(), "Account", id))
+	clk.Advance(2 * time.Minute)
+	all := newCollector()
+	stop = run(t, tr, clk.Now, nil, events.ReplayAll, all)
+	assert.Equal(t, []string{"DELETE " + id}, changes(all.waitFor(t, 1)), "ReplayAll: the deletions still retained")
+	require.ErrorIs(t, stop(), context.Canceled)
 }
