@@ -155,6 +155,8 @@ type Org struct {
 	tokensIssued  atomic.Int64
 	apiRequests   atomic.Int64
 	unauthorized  atomic.Int64
+	streamOnce    sync.Once
+	streamState   *streaming // the Streaming API (streaming.go), made on first use
 }
 
 type session struct {
@@ -309,6 +311,7 @@ func (o *Org) Close() {
 	o.mtls.Close()
 	o.standard.Close()
 	o.bulk.close()
+	o.closeStreaming()
 }
 
 // RootCAs returns a pool holding the org's server CA, for clients' RootCAs.
