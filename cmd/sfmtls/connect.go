@@ -33,14 +33,21 @@ import (
 // the transport's cache loads the stored token, replaces one Salesforce
 // rejects or that cannot be read with one login, and saves the new one.
 func connect(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Client, func(), error) {
+	c, _, done, err := connectStore(s, ts, e)
+	return c, done, err
+}
+
+// connectStore is connect that also returns the token store it opened (nil
+// for none), where listen keeps its positions.
+func connectStore(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Client, auth.Store, func(), error) {
 	cfg, err := s.ClientConfig(e.getenv)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	closeStore := func() {}
 	if ts != nil {
 		if cfg.Store, closeStore, err = ts.Open(e.getenv); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		// A store that fails (Redis down, a file that cannot be written) costs
 		// a login, not the run; say so.
@@ -49,9 +56,9 @@ func connect(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Cli
 	c, err := client.New(cfg)
 	if err != nil {
 		closeStore()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return c, func() { _ = c.Close(); closeStore() }, nil
+	return c, cfg.Store, func() { _ = c.Close(); closeStore() }, nil
 }
 
 // connectionFlags registers the connection settings (each flag defaulting to

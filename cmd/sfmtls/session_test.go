@@ -19,6 +19,11 @@ import (
 // TestMain keeps the default file store of the commands under test out of the
 // user's real cache directory.
 func TestMain(m *testing.M) {
+	// The proofs of listen (listen_proof_test.go) run this test binary as the
+	// tool, to kill a real process.
+	if os.Getenv(runAsTool) == "1" {
+		main()
+	}
 	dir, err := os.MkdirTemp("", "sfmtls-cmd-test-cache-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
