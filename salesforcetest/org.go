@@ -36,6 +36,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/keystore"
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/bulkjob"
 	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
@@ -89,18 +90,13 @@ type Config struct {
 	// time.Now; a test passes a clock it advances instead of sleeping.
 	Now func() time.Time
 	// BulkStoreMaxRecords bounds memory (every stored record stays on the
-	// heap): a Bulk API 2.0 insert job with more rows ends Failed before
-	// any row is applied, its errorMessage ("FakeOrgRowCap : …") naming
-	// the cap, rather than report rows the fake did not keep as
-	// successes; 0 means 50,000. Raise it when a test inserts more in one
-	// job: storing costs the same per row however large the store.
+	// heap): a Bulk API 2.0 insert or upsert job with more rows ends Failed
+	// before any row is applied, its errorMessage ("FakeOrgRowCap : …")
+	// naming the cap, rather than report rows the fake did not keep as
+	// successes; the rows stay in the job's unprocessedrecords. 0 means
+	// 50,000. Raise it when a test stores more in one job: storing costs the
+	// same per row however large the store.
 	BulkStoreMaxRecords int
-	// BulkValidateOverCap makes an insert job over BulkStoreMaxRecords run
-	// instead of failing: its rows are validated (a unique value a stored
-	// record holds is a DUPLICATE_VALUE) and counted, valid rows reported
-	// successful, but none is stored, so queries do not find them. For
-	// benchmarks of Bulk throughput that must not hold a million records.
-	BulkValidateOverCap bool
 }
 
 // Stats counts what the org saw.
@@ -149,7 +145,7 @@ type Org struct {
 	tokenDelay    time.Duration
 	data          *data.Store
 	cursors       *cursors // the REST query handlers' paging state
-	bulk          *bulkJobs
+	bulk          *bulkjob.Jobs
 	handshakes    atomic.Int64
 	tokenRequests atomic.Int64
 	tokensIssued  atomic.Int64
@@ -187,12 +183,12 @@ func Start(cfg Config) (*Org, error) {
 		clientRoots:     x509.NewCertPool(),
 		cursors:         newCursors(),
 		now:             cfg.Now,
-		bulk:            newBulkJobs(cfg.BulkStoreMaxRecords, cfg.BulkValidateOverCap),
 	}
 	if o.now == nil {
 		o.now = time.Now
 	}
 	o.data = data.NewStore(o.now)
+	o.bulk = o.newBulkJobs(cfg.BulkStoreMaxRecords)
 	if o.defaultPageSize <= 0 {
 		o.defaultPageSize = defaultPageSize
 	}
@@ -311,7 +307,7 @@ func (o *Org) Handle(pattern string, authenticated bool, h http.Handler) {
 func (o *Org) Close() {
 	o.mtls.Close()
 	o.standard.Close()
-	o.bulk.close()
+	o.bulk.Close()
 }
 
 // RootCAs returns a pool holding the org's server CA, for clients' RootCAs.

@@ -489,7 +489,7 @@ shell can source (mode 0600), once the org is ready, and removes it on exit:
 	f.DurationVar(&lifetime, "session-lifetime", 0, "end sessions this `LONG` after login, e.g. 2m (default: never)")
 	f.Int64Var(&apiLimit, "api-limit", salesforcetest.DefaultDailyAPIRequests, "daily API allocation (`N` calls); later calls get 403 REQUEST_LIMIT_EXCEEDED")
 	f.StringVar(&seedFile, "seed", "", "JSON `FILE` of custom objects and records to load (default: three Accounts)")
-	f.IntVar(&bulkStoreMax, "bulk-store-max", 50_000, "a Bulk API insert job of more than `N` rows fails (the fake keeps every record in memory)")
+	f.IntVar(&bulkStoreMax, "bulk-store-max", 50_000, "a Bulk API insert or upsert job of more than `N` rows fails (the fake keeps every record in memory)")
 	f.StringVar(&envFile, "env-file", "", "also write the export SF_... lines to `FILE` (0600) for a shell to source; removed on exit")
 	f.BoolVar(&force, "force", false, "replace the files of an earlier run in --dir, and an --env-file that exists")
 	return cmd
