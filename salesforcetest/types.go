@@ -60,3 +60,6 @@ func apiErr(status int, code, message string, fields ...string) *APIError {
 
 // notFound is the answer for a resource or record that does not exist.
 func notFound() *APIError { return data.NotFound() }
+
+// sfDateTime is Salesforce's datetime format in JSON.
+const sfDateTime = data.DateTimeLayout

@@ -45,7 +45,7 @@ func (js *Jobs) runQuery(j *Job) {
 			js.fail(j, "FeatureNotEnabled : Bulk API 2.0 query does not support aggregate functions or GROUP BY")
 			return
 		}
-		for _, name := range flatten(rec, "", nil, func(string, any) {}) {
+		for _, name := range Flatten(rec, "", nil, func(string, any) {}) {
 			if !seen[name] {
 				seen[name] = true
 				columns = append(columns, name)
@@ -89,7 +89,7 @@ func (js *Jobs) runQuery(j *Job) {
 		}
 		offsets = append(offsets, cw.n+int64(bw.Buffered()))
 		clear(cells)
-		flatten(rec, "", nil, func(name string, v any) { cells[index[name]] = formatCell(v) })
+		Flatten(rec, "", nil, func(name string, v any) { cells[index[name]] = FormatCell(v) })
 		for i, c := range cells {
 			if i > 0 {
 				bw.WriteRune(j.delim)
@@ -117,14 +117,14 @@ func (js *Jobs) runQuery(j *Job) {
 	}
 }
 
-// flatten calls set for each field of rec, parents' fields as Parent.Field,
+// Flatten calls set for each field of rec, parents' fields as Parent.Field,
 // and returns their names.
-func flatten(rec soqlengine.Record, prefix string, names []string, set func(string, any)) []string {
+func Flatten(rec soqlengine.Record, prefix string, names []string, set func(string, any)) []string {
 	for _, f := range rec.Fields {
 		switch v := f.Value.(type) {
 		case *soqlengine.Record:
 			if v != nil {
-				names = flatten(*v, prefix+f.Name+".", names, set)
+				names = Flatten(*v, prefix+f.Name+".", names, set)
 			}
 		case *soqlengine.Result:
 		default:
@@ -135,9 +135,9 @@ func flatten(rec soqlengine.Record, prefix string, names []string, set func(stri
 	return names
 }
 
-// formatCell renders a value for CSV: text as is, numbers without exponent,
+// FormatCell renders a value for CSV: text as is, numbers without exponent,
 // booleans as true/false, null as nothing.
-func formatCell(v any) string {
+func FormatCell(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
