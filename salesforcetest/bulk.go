@@ -273,4 +273,4 @@ func (o *Org) handleQueryResults(w http.ResponseWriter, r *http.Request, v strin
 
 // BulkJobCount returns how many Bulk API 2.0 jobs the org holds, for tests
 // that check jobs are deleted.
-func (o *Org) BulkJobCount() int { return o.bulk.Count() }
+func (d Data) BulkJobCount() int { return d.o.bulk.Count() }

@@ -253,7 +253,7 @@ func TestBulkVersions(t *testing.T) {
 func TestBulkQueryPaging(t *testing.T) {
 	org, b := newWire(t, salesforcetest.Config{})
 	for i := range 5 {
-		_, err := org.Create("Account", map[string]any{"Name": fmt.Sprintf("Q%d", i), "NumberOfEmployees": i})
+		_, err := org.Data().Create("Account", map[string]any{"Name": fmt.Sprintf("Q%d", i), "NumberOfEmployees": i})
 		require.NoError(t, err)
 	}
 	var job wireJob
@@ -358,7 +358,7 @@ func TestBulkQueryResultsNotComplete(t *testing.T) {
 func TestBulkInsertRefusesDuplicateUniqueValues(t *testing.T) {
 	org, b := newWire(t, salesforcetest.Config{Objects: []salesforcetest.SObject{{Name: "Account", Fields: []salesforcetest.Field{
 		{Name: "External_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}}}}})
-	existing := org.Insert(t, "Account", map[string]any{"Name": "Stored", "External_Id__c": "STORED-1"})[0]
+	existing := org.Data().Insert(t, "Account", map[string]any{"Name": "Stored", "External_Id__c": "STORED-1"})[0]
 	var csv strings.Builder
 	csv.WriteString("Name,External_Id__c\n")
 	for i := range 10_000 {
@@ -399,7 +399,7 @@ func TestBulkHardDeleteSkipsTheRecycleBin(t *testing.T) {
 	for i := range recs {
 		recs[i] = map[string]any{"Name": fmt.Sprintf("A%04d", i)}
 	}
-	ids := org.Insert(t, "Account", recs...)
+	ids := org.Data().Insert(t, "Account", recs...)
 	run := func(op string, rows []string) {
 		t.Helper()
 		var job wireJob
@@ -430,6 +430,6 @@ func TestBulkHardDeleteSkipsTheRecycleBin(t *testing.T) {
 	assert.True(t, all.Records[0].IsDeleted)
 	assert.Equal(t, ids[2001], all.Records[1].ID)
 	assert.False(t, all.Records[1].IsDeleted)
-	_, ok := org.Record("Account", ids[1])
+	_, ok := org.Data().Record("Account", ids[1])
 	assert.False(t, ok, "gone for good")
 }

@@ -637,7 +637,7 @@ func seedFakeOrg(org *salesforcetest.Org, path string) error {
 			{"Name": "Globex", "Industry": "Manufacturing"},
 			{"Name": "Initech", "Industry": "Technology"},
 		} {
-			if _, err := org.Create("Account", a); err != nil {
+			if _, err := org.Data().Create("Account", a); err != nil {
 				return err
 			}
 		}
@@ -648,7 +648,7 @@ func seedFakeOrg(org *salesforcetest.Org, path string) error {
 		return err
 	}
 	defer f.Close()
-	return org.LoadSeed(f)
+	return org.Setup().LoadSeed(f)
 }
 
 // writeFakeOrgToken logs in with the org's own JWT identity, as any client
@@ -656,7 +656,7 @@ func seedFakeOrg(org *salesforcetest.Org, path string) error {
 func writeFakeOrgToken(ctx context.Context, org *salesforcetest.Org, path string) error {
 	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil),
+		Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: org.HTTPClient(nil),
 	})
 	if err != nil {
 		return err

@@ -39,7 +39,7 @@ func main() {
 	}
 	defer org.Close()
 	for i := range *records {
-		if _, err := org.Create("Account", map[string]any{"Name": fmt.Sprintf("Seed %07d", i), "NumberOfEmployees": i % 5000}); err != nil {
+		if _, err := org.Data().Create("Account", map[string]any{"Name": fmt.Sprintf("Seed %07d", i), "NumberOfEmployees": i % 5000}); err != nil {
 			log.Fatal(err)
 		}
 	}
