@@ -126,7 +126,10 @@ func (o *Org) handleBasicInfo(w http.ResponseWriter, v, obj string) {
 
 // handleDescribe: "sObject Describe" — the object's fields as the schema
 // declares them, and its child relationships.
-func (o *Org) handleDescribe(w http.ResponseWriter, v, obj string) {
+func (o *Org) handleDescribe(w http.ResponseWriter, r *http.Request, v, obj string) {
+	if o.notModified(w, r) {
+		return
+	}
 	var out map[string]any
 	o.data.Read(func(rd *data.Reader) { out = describe(rd, v, obj) })
 	writeJSON(w, http.StatusOK, out)
@@ -166,6 +169,7 @@ func describe(rd *data.Reader, v, obj string) map[string]any {
 		})
 	}
 	out["childRelationships"] = orEmptyMaps(children)
+	out["recordTypeInfos"] = recordTypeInfos(v, so.Name)
 	return out
 }
 

@@ -136,6 +136,7 @@ type Org struct {
 	defaultPageSize int
 	limits          *apiLimits
 	now             func() time.Time // Config.Now; set once by Start
+	schemaChanged   schemaClock      // for If-Modified-Since on describe
 
 	mu            sync.Mutex
 	lifetime      time.Duration
@@ -191,6 +192,7 @@ func Start(cfg Config) (*Org, error) {
 	if o.now == nil {
 		o.now = time.Now
 	}
+	o.schemaChanged.touch(o.now())
 	o.data = data.NewStore(o.now)
 	if o.defaultPageSize <= 0 {
 		o.defaultPageSize = defaultPageSize

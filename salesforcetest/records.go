@@ -22,7 +22,13 @@ func (o *Org) declare(obj SObject) error { return o.data.Declare(obj) }
 //
 // The object gets the system fields, OwnerId and a required Name (unless
 // Fields declares Name), and a generated key prefix unless KeyPrefix is set.
-func (o *Org) DefineObject(obj SObject) error { return o.data.DefineObject(obj) }
+func (o *Org) DefineObject(obj SObject) error {
+	err := o.data.DefineObject(obj)
+	if err == nil {
+		o.schemaChanged.touch(o.now())
+	}
+	return err
+}
 
 // DefineFields adds custom fields (names ending in __c) to an object, e.g. an
 // external id on Account:
@@ -30,7 +36,11 @@ func (o *Org) DefineObject(obj SObject) error { return o.data.DefineObject(obj) 
 //	org.DefineFields("Account", salesforcetest.Field{Name: "External_Id__c",
 //		Type: salesforcetest.TypeString, ExternalID: true, Unique: true})
 func (o *Org) DefineFields(object string, fields ...Field) error {
-	return o.data.DefineFields(object, fields...)
+	err := o.data.DefineFields(object, fields...)
+	if err == nil {
+		o.schemaChanged.touch(o.now())
+	}
+	return err
 }
 
 // Create validates and inserts one record as the REST API's create does,

@@ -281,7 +281,7 @@ func (o *Org) route(w http.ResponseWriter, r *http.Request, v string, segs []str
 func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, segs []string) {
 	switch len(segs) {
 	case 0:
-		if allow(w, r, http.MethodGet) {
+		if allow(w, r, http.MethodGet) && !o.notModified(w, r) {
 			o.handleDescribeGlobal(w, v)
 		}
 		return
@@ -289,6 +289,14 @@ func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, se
 	obj, known := o.object(segs[0])
 	if !known {
 		writeAPIError(w, notFound())
+		return
+	}
+	if len(segs) >= 3 && segs[1] == "describe" {
+		if segs[2] == "layouts" {
+			o.handleLayouts(w, r, v, obj, segs[3:])
+		} else {
+			writeAPIError(w, notFound())
+		}
 		return
 	}
 	switch len(segs) {
@@ -304,7 +312,7 @@ func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, se
 	case 2:
 		if segs[1] == "describe" {
 			if allow(w, r, http.MethodGet) {
-				o.handleDescribe(w, v, obj)
+				o.handleDescribe(w, r, v, obj)
 			}
 			return
 		}
