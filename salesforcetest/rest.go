@@ -175,6 +175,12 @@ func (o *Org) handleData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	o.serveVersioned(w, r, segs)
+}
+
+// serveVersioned serves a request admitted for a versioned resource, segs
+// starting with its vNN.0.
+func (o *Org) serveVersioned(w http.ResponseWriter, r *http.Request, segs []string) {
 	m := versionPattern.FindStringSubmatch(segs[0])
 	if m == nil {
 		writeAPIError(w, notFound())
