@@ -8,8 +8,9 @@
 // Sforce-Limit-Info, identity and userinfo.
 //
 // The org has a schema — the common standard objects (Account, Contact,
-// Opportunity, Lead, Case, User) and the custom objects and fields a test
-// declares — and validates every write against it as Salesforce does, with
+// Opportunity, Lead, Case, Task, Event, User, and the Organization and
+// RecordType clients read at start-up) and the custom objects and fields a
+// test declares — and validates every write against it as Salesforce does, with
 // Salesforce's status and error codes.
 //
 // The org also models what goes wrong: sessions that expire (all at once, or
@@ -236,6 +237,10 @@ func Start(cfg Config) (*Org, error) {
 		return nil, err
 	}
 	o.data.SetUserID(o.userID(o.Username))
+	if err := o.data.AddOrganization(orgID, organizationFields(o.Audience)); err != nil {
+		o.mtls.Close()
+		return nil, err
+	}
 	standardConfig := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
 	if o.standard, o.StandardURL, _, err = serve(handler, standardConfig, errLog, cfg); err != nil {
 		o.mtls.Close()
