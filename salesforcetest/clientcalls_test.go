@@ -263,3 +263,41 @@ func TestDescribeIfModifiedSince(t *testing.T) {
 	require.Equal(t, http.StatusOK, a.status)
 	assert.Contains(t, string(a.body), `"Tier__c"`)
 }
+
+// Tooling API Developer Guide, "query"
+// (https://developer.salesforce.com/docs/atlas.en-us.api_tooling.meta/api_tooling/intro_rest_resources.htm):
+// /tooling/query answers over the Tooling objects — ApexClass, ApexTrigger,
+// ApexPage, ApexLog and SourceMember, which jsforce, the VS Code extensions
+// and the Salesforce CLI's source tracking query at start-up — and refuses
+// an object that is not one (Account) with INVALID_TYPE.
+func TestToolingQuery(t *testing.T) {
+	org := start(t, salesforcetest.Config{})
+	c, token := login(t, org)
+	for _, soql := range []string{
+		"SELECT Id, Name, ApiVersion, Status FROM ApexClass WHERE NamespacePrefix = null ORDER BY Name",
+		"SELECT Id, Name, TableEnumOrId FROM ApexTrigger",
+		"SELECT Id, MemberName, MemberType, RevisionCounter, IsNameObsolete FROM SourceMember WHERE RevisionCounter > 0",
+		"SELECT Id, LogLength, Operation, StartTime FROM ApexLog ORDER BY StartTime DESC LIMIT 10",
+		"SELECT COUNT() FROM ApexPage",
+	} {
+		a := do(t, c, token, http.MethodGet, org.URL+"/services/data/v68.0/tooling/query/?q="+url.QueryEscape(soql), "")
+		require.Equal(t, http.StatusOK, a.status, "%s: %s", soql, a.body)
+		var page struct {
+			Size, TotalSize int
+			Done            bool
+			Records         []any
+		}
+		require.NoError(t, json.Unmarshal(a.body, &page), soql)
+		assert.True(t, page.Done, soql)
+		assert.Equal(t, 0, page.TotalSize, soql)
+		assert.NotNil(t, page.Records, soql)
+	}
+	a := do(t, c, token, http.MethodGet, org.URL+"/services/data/v68.0/tooling/query/?q="+url.QueryEscape("SELECT Id FROM Account"), "")
+	assert.Equal(t, http.StatusBadRequest, a.status)
+	code, _ := a.errorCode(t)
+	assert.Equal(t, "INVALID_TYPE", code)
+	// The data API does not see Tooling objects.
+	a = do(t, c, token, http.MethodGet, org.URL+"/services/data/v68.0/query/?q="+url.QueryEscape("SELECT Id FROM ApexClass"), "")
+	assert.Equal(t, http.StatusBadRequest, a.status)
+	assert.Equal(t, http.StatusNotFound, do(t, c, token, http.MethodGet, org.URL+"/services/data/v68.0/tooling/sobjects/ApexClass/01p000000000001", "").status)
+}

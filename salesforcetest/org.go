@@ -149,7 +149,8 @@ type Org struct {
 	issued        []string       // every access token issued, for secret-hygiene tests
 	tokenDelay    time.Duration
 	data          *data.Store
-	cursors       *cursors // the REST query handlers' paging state
+	tooling       *data.Store // the Tooling API's objects (tooling.go)
+	cursors       *cursors    // the REST query handlers' paging state
 	bulk          *bulkJobs
 	handshakes    atomic.Int64
 	tokenRequests atomic.Int64
@@ -237,6 +238,8 @@ func Start(cfg Config) (*Org, error) {
 		return nil, err
 	}
 	o.data.SetUserID(o.userID(o.Username))
+	o.tooling = data.NewToolingStore(o.now)
+	o.tooling.SetUserID(o.userID(o.Username))
 	if err := o.data.AddOrganization(orgID, organizationFields(o.Audience)); err != nil {
 		o.mtls.Close()
 		return nil, err

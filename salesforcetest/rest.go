@@ -277,6 +277,9 @@ func (o *Org) route(w http.ResponseWriter, r *http.Request, v string, segs []str
 	case "composite":
 		o.routeComposite(w, r, v, segs[1:]) // collections.go, composite.go
 		return
+	case "tooling":
+		o.routeTooling(w, r, v, segs[1:]) // tooling.go
+		return
 	}
 	if len(segs) == 1 && slices.Contains([]string{"limits", "search"}, segs[0]) {
 		return // allow answered 405

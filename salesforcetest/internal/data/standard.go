@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // The built-in standard objects: the fields a client most often writes and
@@ -224,4 +225,61 @@ func (s *Store) AddOrganization(id string, fields map[string]any) error {
 	s.order["organization"] = append(s.order["organization"], id18)
 	s.index(r)
 	return nil
+}
+
+// NewToolingStore returns a store holding the Tooling API's objects that
+// clients query at start-up, and no records: ApexClass, ApexTrigger,
+// ApexPage and ApexLog (jsforce's tooling examples, the Salesforce
+// Extensions for VS Code) and SourceMember (the Salesforce CLI's source
+// tracking) (Tooling API Developer Guide, "Tooling API Objects").
+func NewToolingStore(now func() time.Time) *Store {
+	s := NewStore(now)
+	s.schema = schema{objects: map[string]*SObject{}, byPrefix: map[string]*SObject{}}
+	for _, o := range toolingObjects() {
+		if _, err := s.schema.add(o, true); err != nil {
+			panic(err) // the built-in schema is fixed: a failure here is a bug in standard.go
+		}
+	}
+	return s
+}
+
+func toolingObjects() []SObject {
+	status := func(values ...string) Field {
+		return Field{Name: "Status", Type: TypePicklist, Length: 40, Default: values[0], PicklistValues: values}
+	}
+	code := func(name, prefix string, extra ...Field) SObject {
+		return SObject{Name: name, KeyPrefix: prefix, NotCreateable: true, Fields: append([]Field{
+			{Name: "Name", Type: TypeString, Length: 255, Required: true},
+			text("NamespacePrefix", 15),
+			{Name: "ApiVersion", Type: TypeDouble},
+			status("Active", "Inactive", "Deleted"),
+			{Name: "IsValid", Type: TypeBoolean, Default: true},
+			{Name: "LengthWithoutComments", Type: TypeInt},
+			{Name: "Body", Type: TypeTextArea, Length: 1000000},
+		}, extra...)}
+	}
+	return []SObject{
+		code("ApexClass", "01p"),
+		code("ApexTrigger", "01q", text("TableEnumOrId", 40),
+			Field{Name: "UsageBeforeInsert", Type: TypeBoolean, Default: false},
+			Field{Name: "UsageAfterInsert", Type: TypeBoolean, Default: false}),
+		{Name: "ApexPage", KeyPrefix: "066", NotCreateable: true, Fields: []Field{
+			{Name: "Name", Type: TypeString, Length: 80, Required: true}, text("MasterLabel", 80),
+			text("NamespacePrefix", 15), {Name: "ApiVersion", Type: TypeDouble},
+			{Name: "Markup", Type: TypeTextArea, Length: 1000000},
+		}},
+		{Name: "ApexLog", KeyPrefix: "07L", NotCreateable: true, Fields: []Field{
+			lookup("LogUserId", "User", "LogUser"), text("Operation", 128), text("Request", 16),
+			text("Status", 255), text("Location", 40), text("Application", 64),
+			{Name: "LogLength", Type: TypeInt}, {Name: "DurationMilliseconds", Type: TypeInt},
+			{Name: "StartTime", Type: TypeDateTime},
+		}},
+		{Name: "SourceMember", KeyPrefix: "0MZ", NotCreateable: true, Fields: []Field{
+			text("MemberName", 255), text("MemberType", 255), text("MemberIdOrName", 255),
+			{Name: "RevisionCounter", Type: TypeInt}, {Name: "RevisionNum", Type: TypeInt},
+			{Name: "IsNameObsolete", Type: TypeBoolean, Default: false},
+			{Name: "IsNewMember", Type: TypeBoolean, Default: false},
+			text("ChangedBy", 18),
+		}},
+	}
 }
