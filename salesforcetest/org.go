@@ -152,6 +152,7 @@ type Org struct {
 	tooling       *data.Store // the Tooling API's objects (tooling.go)
 	cursors       *cursors    // the REST query handlers' paging state
 	bulk          *bulkJobs
+	v1            asyncJobs // Bulk API 1.0
 	handshakes    atomic.Int64
 	tokenRequests atomic.Int64
 	tokensIssued  atomic.Int64

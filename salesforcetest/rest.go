@@ -58,6 +58,7 @@ func (o *Org) routes() *http.ServeMux {
 	mux.HandleFunc("/id/", o.handleIdentity)
 	mux.HandleFunc("/services/data", o.handleData)
 	mux.HandleFunc("/services/data/", o.handleData)
+	mux.HandleFunc("/services/async/", o.handleAsync) // bulkv1.go
 	mux.Handle("/services/apexrest/", o.authenticated(http.HandlerFunc(o.handleApexEcho)))
 	mux.HandleFunc(controlPrefix, o.handleControl)
 	// Everything else answers as Salesforce does for a resource it lacks:
@@ -268,6 +269,14 @@ func (o *Org) route(w http.ResponseWriter, r *http.Request, v string, segs []str
 			o.handleSearch(w, r, v)
 			return
 		}
+	case "parameterizedSearch":
+		if len(segs) == 1 && versionAtLeast(v, 36) && allow(w, r, http.MethodGet, http.MethodPost) {
+			o.handleParameterizedSearch(w, r, v) // search_parameterized.go
+			return
+		}
+		if len(segs) == 1 && versionAtLeast(v, 36) {
+			return // allow answered 405
+		}
 	case "sobjects":
 		o.routeSObjects(w, r, v, segs[1:])
 		return
@@ -319,6 +328,17 @@ func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, se
 			o.handleBasicInfo(w, v, obj)
 		}
 	case 2:
+		if segs[1] == "updated" || segs[1] == "deleted" {
+			// "sObject Get Updated" and "sObject Get Deleted" (replication.go).
+			if allow(w, r, http.MethodGet) {
+				if segs[1] == "updated" {
+					o.handleGetUpdated(w, r, obj)
+				} else {
+					o.handleGetDeleted(w, r, obj)
+				}
+			}
+			return
+		}
 		if segs[1] == "describe" {
 			if allow(w, r, http.MethodGet) {
 				o.handleDescribe(w, r, v, obj)

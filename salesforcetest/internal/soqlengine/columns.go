@@ -1,7 +1,6 @@
 package soqlengine
 
 import (
-	"strconv"
 	"time"
 )
 
@@ -43,17 +42,22 @@ func planColumns(p *plan) []Column {
 	if p.q.countOnly {
 		return []Column{}
 	}
+	if p.agg != nil {
+		out := make([]Column, 0, len(p.agg.items))
+		for _, it := range p.agg.items {
+			if it.res != nil {
+				out = append(out, pathColumn(*it.res))
+			} else {
+				out = append(out, Column{Name: it.name, DisplayName: it.display, Aggregate: true})
+			}
+		}
+		return out
+	}
 	out := make([]Column, 0, len(p.items))
-	for i, it := range p.items {
+	for _, it := range p.items {
 		switch {
 		case it.sub != nil:
 			out = append(out, Column{Name: it.childRel, DisplayName: it.childRel, Aggregate: true, Joins: planColumns(it.sub)})
-		case it.item.kind == itemCount:
-			name := it.item.alias
-			if name == "" {
-				name = "expr" + strconv.Itoa(i)
-			}
-			out = append(out, Column{Name: name, DisplayName: "COUNT(" + it.item.path + ")", Aggregate: true})
 		default:
 			out = append(out, pathColumn(it.res))
 		}
