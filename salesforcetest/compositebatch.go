@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -33,8 +34,10 @@ type batchResult struct {
 
 // handleBatch serves POST /composite/batch (REST API Developer Guide,
 // "Composite Batch", "Batch Request Body", "Batch Response Body"): up to 25
-// independent subrequests run in order, each committing on its own and
-// counting against the API allocation; a malformed request (method, url,
+// independent subrequests run in order, each committing on its own ("If a
+// subrequest fails, commits made by previous subrequests aren't rolled
+// back") and counting against the API allocation ("Each subrequest counts
+// against rate limits"; the fake counts the top-level call too); a malformed request (method, url,
 // too many subrequests) answers 400 before any runs. With haltOnError, after
 // a subrequest answers 4xx or 5xx the rest answer 412 BATCH_PROCESSING_HALTED;
 // the top level answers 200 with hasErrors.
@@ -44,7 +47,7 @@ func (o *Org) handleBatch(w http.ResponseWriter, r *http.Request, v string) {
 		writeAPIError(w, err)
 		return
 	}
-	targets, err := checkBatch(req)
+	targets, err := checkBatch(req, v)
 	if err != nil {
 		writeAPIError(w, err)
 		return
@@ -68,8 +71,10 @@ func (o *Org) handleBatch(w http.ResponseWriter, r *http.Request, v string) {
 }
 
 // checkBatch parses each subrequest's url ("v68.0/sobjects/…", with or
-// without a leading /services/data/) into its path and query.
-func checkBatch(req batchRequest) ([]*url.URL, *APIError) {
+// without a leading /services/data/) into its path and query. "The API
+// version of the resource accessed in each subrequest must be 34.0 or later
+// and no later than the Batch request's version" ("Composite Batch").
+func checkBatch(req batchRequest, v string) ([]*url.URL, *APIError) {
 	if len(req.BatchRequests) == 0 {
 		return nil, apiErr(http.StatusBadRequest, "JSON_PARSER_ERROR", "batchRequests: give at least one subrequest")
 	}
@@ -86,8 +91,14 @@ func checkBatch(req batchRequest) ([]*url.URL, *APIError) {
 		}
 		p := strings.TrimPrefix(strings.TrimPrefix(s.URL, "/"), "services/data/")
 		u, err := url.Parse("/services/data/" + p)
-		if err != nil || !strings.HasPrefix(p, "v") {
+		version, _, _ := strings.Cut(p, "/")
+		m := versionPattern.FindStringSubmatch(version)
+		if err != nil || m == nil {
 			return nil, apiErr(http.StatusBadRequest, "INVALID_BATCH_REQUEST", fmt.Sprintf("subrequest %d: url %q must start with the version, such as v68.0/", i, s.URL))
+		}
+		if n, _ := strconv.Atoi(m[1]); n < 34 || !versionAtLeast(v, n) {
+			return nil, apiErr(http.StatusBadRequest, "INVALID_BATCH_REQUEST",
+				fmt.Sprintf("subrequest %d: version %s.0 is not between 34.0 and the batch's %s", i, m[1], v))
 		}
 		out[i] = u
 	}

@@ -183,7 +183,26 @@ func TestCompositeBatch(t *testing.T) {
 	}
 	status, _ = batch(`{"batchRequests":[` + strings.Join(subs, ",") + `]}`)
 	assert.Equal(t, http.StatusBadRequest, status, "up to 25 subrequests")
+	// A subrequest's version is 34.0 to the batch's own.
+	for _, u := range []string{"v33.0/limits", "v69.0/limits", "sobjects/Account"} {
+		status, _ = batch(`{"batchRequests":[{"method":"GET","url":"` + u + `"}]}`)
+		assert.Equal(t, http.StatusBadRequest, status, u)
+	}
+	status, out = batch(`{"batchRequests":[{"method":"GET","url":"/services/data/v34.0/limits"}]}`)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, 200, out.Results[0].StatusCode)
 	assert.Equal(t, 2, countRecords(t, org, "Account"))
+
+	// "Each subrequest counts against rate limits": the call and its two subrequests.
+	usage := func() int64 {
+		var st map[string]int64
+		require.NoError(t, json.Unmarshal(do(t, c, "", http.MethodGet, org.URL+"/__sfmtls/stats", "").body, &st))
+		return st["apiUsage"]
+	}
+	before := usage()
+	status, _ = batch(`{"batchRequests":[{"method":"GET","url":"v68.0/limits"},{"method":"GET","url":"v68.0/limits"}]}`)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, before+3, usage())
 
 	// The composite resources list ("Get a List of Composite Resources").
 	a := do(t, c, token, http.MethodGet, org.URL+"/services/data/v68.0/composite/", "")
