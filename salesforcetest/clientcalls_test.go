@@ -170,6 +170,7 @@ func TestDescribeRecordTypeInfosAndLayouts(t *testing.T) {
 	a := do(t, c, token, http.MethodGet, org.URL+"/services/data/v68.0/sobjects/Account/describe", "")
 	require.Equal(t, http.StatusOK, a.status)
 	var d struct {
+		URLs            map[string]string `json:"urls"`
 		RecordTypeInfos []struct {
 			Master, Available, DefaultRecordTypeMapping bool
 			Name                                        string
@@ -178,6 +179,7 @@ func TestDescribeRecordTypeInfosAndLayouts(t *testing.T) {
 		} `json:"recordTypeInfos"`
 	}
 	require.NoError(t, json.Unmarshal(a.body, &d))
+	assert.Equal(t, "/services/data/v68.0/sobjects/Account/describe/layouts", d.URLs["layouts"])
 	require.Len(t, d.RecordTypeInfos, 1)
 	rt := d.RecordTypeInfos[0]
 	assert.True(t, rt.Master && rt.Available && rt.DefaultRecordTypeMapping)

@@ -86,7 +86,8 @@ func objectSummary(o *SObject, v string) map[string]any {
 		"custom": data.IsCustom(o), "createable": !o.NotCreateable, "updateable": !o.NotCreateable,
 		"deletable": !o.NotCreateable, "queryable": true, "retrieveable": true, "searchable": true,
 		"layoutable": true, "triggerable": true, "undeletable": !o.NotCreateable,
-		"urls": map[string]string{"sobject": base, "describe": base + "/describe", "rowTemplate": base + "/{ID}"},
+		"urls": map[string]string{"sobject": base, "describe": base + "/describe", "rowTemplate": base + "/{ID}",
+			"layouts": base + "/describe/layouts"},
 	}
 }
 
