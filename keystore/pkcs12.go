@@ -519,5 +519,15 @@ func parseBareKey(der []byte) (any, error) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, nil
 	}
+	var sec1 struct { // RFC 5915, to name a curve x509 does not implement
+		Version    int
+		PrivateKey []byte
+		Curve      asn1.ObjectIdentifier `asn1:"optional,explicit,tag:0"`
+	}
+	if _, err := asn1.Unmarshal(der, &sec1); err == nil && sec1.Version == 1 && len(sec1.Curve) > 0 {
+		if _, known := curveNames[sec1.Curve.String()]; !known {
+			return nil, failure(ErrUnsupported, fmt.Sprintf("EC keys on curve %s are not supported", curveName(sec1.Curve)), hintKeyAlgorithm, nil)
+		}
+	}
 	return parsePKCS8Key(der)
 }
