@@ -406,10 +406,8 @@ func (o *Org) v1CreateJob(w http.ResponseWriter, r *http.Request, v string) {
 		e = v1Err("InvalidJob", "externalIdFieldName is only for upsert")
 	}
 	if e == nil && req.Operation == "upsert" {
-		var (
-			f   *data.Field
-			err *data.APIError
-		)
+		var f *data.Field
+		var err *APIError
 		o.data.Read(func(rd *data.Reader) {
 			so, _ := rd.Object(obj)
 			f, err = data.ExternalIDField(so, req.ExternalIDFieldName)
@@ -426,9 +424,7 @@ func (o *Org) v1CreateJob(w http.ResponseWriter, r *http.Request, v string) {
 	}
 	n, _ := strconv.ParseFloat(v, 64)
 	var now, user string
-	o.data.Read(func(rd *data.Reader) {
-		now, user = rd.Now().UTC().Format(v1Time), rd.UserID()
-	})
+	o.data.Read(func(rd *data.Reader) { now, user = rd.Now().UTC().Format(v1Time), rd.UserID() })
 	o.v1.mu.Lock()
 	if o.v1.jobs == nil {
 		o.v1.jobs = map[string]*asyncJob{}
@@ -963,10 +959,12 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 	defer f.Close()
 	bw := bufio.NewWriter(f)
 	if info.ContentType == "JSON" {
-		records := res.Records
-		if records == nil {
-			records = []soqlengine.Record{}
-		}
+		records := make([]soqlengine.Record, len(res.Records))
+		o.data.Read(func(rd *data.Reader) {
+			for i, rec := range res.Records {
+				records[i] = epochDates(rec, soqlSchema{rd})
+			}
+		})
 		if err := json.NewEncoder(bw).Encode(records); err != nil {
 			return v1Outcome{failure: "InvalidBatch : the fake org could not write results"}
 		}
@@ -1004,4 +1002,46 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 	id := data.NewID("752", 1<<40+o.v1.seq)
 	o.v1.mu.Unlock()
 	return v1Outcome{file: f.Name(), resultID: id, processed: int64(len(res.Records))}
+}
+
+// epochDates writes a record's date and dateTime values as milliseconds
+// since 1970, as Bulk API 1.0 JSON query results carry them: the guide does
+// not say, and simple-salesforce/simple-salesforce#290 shows CreatedDate
+// 1546659665000 from a bulk query where the REST API gives
+// "2019-01-05T03:41:05.000+0000". A client that reads the REST form there
+// must fail on the fake as it would on Salesforce.
+func epochDates(rec soqlengine.Record, sc soqlengine.Schema) soqlengine.Record {
+	obj, known := sc.Object(rec.Type)
+	out := rec
+	out.Fields = make([]soqlengine.Value, len(rec.Fields))
+	for i, f := range rec.Fields {
+		v := f.Value
+		switch x := v.(type) {
+		case *soqlengine.Record:
+			if x != nil {
+				y := epochDates(*x, sc)
+				v = &y
+			}
+		case string:
+			if !known {
+				break
+			}
+			field, ok := obj.Field(f.Name)
+			if !ok {
+				break
+			}
+			switch field.Type {
+			case data.TypeDate:
+				if d, err := time.Parse("2006-01-02", x); err == nil {
+					v = d.UnixMilli()
+				}
+			case data.TypeDateTime:
+				if d, ok := data.ParseDateTime(x); ok {
+					v = d.UnixMilli()
+				}
+			}
+		}
+		out.Fields[i] = soqlengine.Value{Name: f.Name, Value: v}
+	}
+	return out
 }

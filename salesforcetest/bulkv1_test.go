@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -152,7 +153,7 @@ func TestBulkV1JSONInsertUpsertAndQuery(t *testing.T) {
 	// content type ("Use Bulk Query"); the batch's result list names the
 	// result ids, each a JSON array of records.
 	qj := jsonInfo(t, a.do(http.MethodPost, "job", "application/json", `{"operation":"query","object":"Account","concurrencyMode":0,"contentType":"JSON"}`))
-	qb := jsonInfo(t, a.do(http.MethodPost, "job/"+qj.ID+"/batch", "application/json", "SELECT Id, Name FROM Account ORDER BY Name"))
+	qb := jsonInfo(t, a.do(http.MethodPost, "job/"+qj.ID+"/batch", "application/json", "SELECT Id, Name, CreatedDate FROM Account ORDER BY Name"))
 	qs := jsonInfo(t, a.do(http.MethodGet, "job/"+qj.ID+"/batch/"+qb.ID, "application/json", ""))
 	require.Equal(t, "Completed", qs.State, qs.StateMessage)
 	assert.Equal(t, 3, qs.NumberRecordsProcessed)
@@ -167,6 +168,11 @@ func TestBulkV1JSONInsertUpsertAndQuery(t *testing.T) {
 	require.Len(t, records, 3)
 	assert.Equal(t, "Acme Renamed", records[0]["Name"])
 	assert.Equal(t, "Account", records[0]["attributes"].(map[string]any)["type"])
+	// Bulk API 1.0 JSON results carry dateTimes as milliseconds since 1970
+	// (simple-salesforce/simple-salesforce#290), not the REST API's text.
+	createdMs, ok := records[0]["CreatedDate"].(float64)
+	require.True(t, ok, "CreatedDate %v", records[0]["CreatedDate"])
+	assert.WithinDuration(t, time.Now(), time.UnixMilli(int64(createdMs)), time.Minute)
 }
 
 // jsforce's flow (Bulk.load and Bulk.query): XML jobs with CSV batches,
@@ -265,6 +271,13 @@ func TestBulkV1Errors(t *testing.T) {
 	assert.Equal(t, "InvalidSessionId", code(noSession, http.StatusBadRequest))
 	bearerOnly := do(t, a.c, a.token, http.MethodPost, a.base+"job", `{"operation":"insert","object":"Account","contentType":"JSON"}`)
 	assert.Equal(t, "InvalidSessionId", code(bearerOnly, http.StatusBadRequest), "Bulk API 1.0 reads X-SFDC-Session")
+
+	// No false pass: the port that plays 443 (the instance_url a token
+	// answer names) does not take a mutual TLS user's calls, Bulk API 1.0's
+	// included.
+	standard := do(t, a.c, "", http.MethodPost, org.StandardURL+"/services/async/65.0/job",
+		`{"operation":"insert","object":"Account","contentType":"JSON"}`, "X-SFDC-Session", a.token)
+	assert.Equal(t, "MUTUAL_AUTHENTICATION_FAILED", code(standard, http.StatusUnauthorized))
 
 	// "Create a Job": the operation is case-sensitive; unknown objects,
 	// upsert without an external id field are InvalidJob; XML batches are

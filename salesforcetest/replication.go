@@ -61,20 +61,20 @@ func replicationRange(r *http.Request, now time.Time, window time.Duration) (sta
 // replicated lists the records of obj, deleted ones too, whose
 // SystemModstamp lies in [start, end), with that time.
 func (o *Org) replicated(obj string, deleted bool, start, end time.Time) (ids []string, dates []time.Time) {
-	var records []map[string]any
-	o.data.Read(func(rd *data.Reader) { records = rd.Records(obj, true) })
-	for _, rec := range records {
-		if isDeleted, _ := rec["IsDeleted"].(bool); isDeleted != deleted {
-			continue
+	o.data.Read(func(rd *data.Reader) {
+		for _, rec := range rd.Records(obj, true) {
+			if isDeleted, _ := rec["IsDeleted"].(bool); isDeleted != deleted {
+				continue
+			}
+			stamp, _ := rec["SystemModstamp"].(string)
+			t, ok := data.ParseDateTime(stamp)
+			if !ok || t.Before(start) || !t.Before(end) {
+				continue
+			}
+			id, _ := rec["Id"].(string)
+			ids, dates = append(ids, id), append(dates, t)
 		}
-		stamp, _ := rec["SystemModstamp"].(string)
-		t, ok := data.ParseDateTime(stamp)
-		if !ok || t.Before(start) || !t.Before(end) {
-			continue
-		}
-		id, _ := rec["Id"].(string)
-		ids, dates = append(ids, id), append(dates, t)
-	}
+	})
 	return ids, dates
 }
 

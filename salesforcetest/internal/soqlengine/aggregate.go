@@ -32,8 +32,10 @@ type plannedAgg struct {
 
 // aggItem is one column of an AggregateResult.
 type aggItem struct {
-	name string // the JSON key: the field's name, an alias or exprN
-	key  string
+	name    string // the JSON key: the field's name, an alias or exprN
+	key     string
+	display string    // an aggregate as written, e.g. COUNT(Id); empty for a field
+	res     *resolved // a grouped field
 }
 
 type aggOrder struct {
@@ -170,13 +172,13 @@ func (e *env) planAggregate(p *plan, items []selectItem) error {
 			if err != nil {
 				return err
 			}
-			item = aggItem{name: r.field.Name, key: groupKey(r)}
+			item = aggItem{name: r.field.Name, key: groupKey(r), res: &r}
 		case itemAgg:
 			key, _, err := addAgg(it.agg)
 			if err != nil {
 				return err
 			}
-			item = aggItem{name: it.alias, key: key}
+			item = aggItem{name: it.alias, key: key, display: it.agg.fn + "(" + it.agg.path + ")"}
 			if item.name == "" {
 				item.name = "expr" + strconv.Itoa(unaliased)
 				unaliased++

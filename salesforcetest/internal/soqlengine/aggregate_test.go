@@ -160,3 +160,19 @@ func TestFieldsFunction(t *testing.T) {
 		}
 	}
 }
+
+// TestAggregateColumns: columns=true describes an aggregate query's
+// columns as its AggregateResult names them: grouped fields as fields,
+// aggregates by alias or exprN with the function as written for display.
+func TestAggregateColumns(t *testing.T) {
+	q, err := Parse("SELECT StageName, COUNT(Id) n, SUM(Amount) FROM Opportunity GROUP BY StageName")
+	require.NoError(t, err)
+	cols, err := Columns(q, newSchema())
+	require.NoError(t, err)
+	require.Len(t, cols, 3)
+	assert.Equal(t, "StageName", cols[0].Name)
+	assert.False(t, cols[0].Aggregate)
+	require.NotNil(t, cols[0].Field)
+	assert.Equal(t, Column{Name: "n", DisplayName: "COUNT(Id)", Aggregate: true}, cols[1])
+	assert.Equal(t, Column{Name: "expr0", DisplayName: "SUM(Amount)", Aggregate: true}, cols[2])
+}

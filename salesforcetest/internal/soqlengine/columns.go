@@ -42,16 +42,14 @@ func planColumns(p *plan) []Column {
 	if p.q.countOnly {
 		return []Column{}
 	}
-	if ap := p.agg; ap != nil {
-		out := make([]Column, 0, len(ap.items))
-		for _, it := range ap.items {
-			c := Column{Name: it.name, DisplayName: it.name, Joins: []Column{}}
-			for _, a := range ap.aggs {
-				if a.key == it.key {
-					c.DisplayName, c.Aggregate = a.fn+"("+a.res.field.Name+")", true
-				}
+	if p.agg != nil {
+		out := make([]Column, 0, len(p.agg.items))
+		for _, it := range p.agg.items {
+			if it.res != nil {
+				out = append(out, pathColumn(*it.res))
+			} else {
+				out = append(out, Column{Name: it.name, DisplayName: it.display, Aggregate: true})
 			}
-			out = append(out, c)
 		}
 		return out
 	}
