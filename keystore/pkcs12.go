@@ -326,6 +326,10 @@ func (r *p12Reader) readPart(part contentInfo) error {
 			return failure(ErrCorrupt, "an encrypted safe cannot be read", "", nil)
 		}
 		plain, err := decryptPBE(ed.Info.Algorithm, ciphertext, r.password, r.maxIter)
+		if errors.Is(err, ErrWrongPassword) && r.verified {
+			// The MAC accepted the password: a safe it cannot open is no wrong password.
+			return failure(ErrCorrupt, "an encrypted safe cannot be decrypted with the password that passed the integrity check (MAC)", "", nil)
+		}
 		if err != nil {
 			return err
 		}
