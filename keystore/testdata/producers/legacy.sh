@@ -93,6 +93,16 @@ for curve in brainpoolP256r1 secp256k1; do
   kt -importcert -alias "$curve" -file "$work/$curve.crt" -keystore legacy-odd-curves.jks -storetype JKS -storepass $SP
   kt "${J8[@]}" -importcert -alias "$curve" -file "$work/$curve.crt" -keystore legacy-odd-curves.p12 -storetype PKCS12 -storepass $SP
 done
+# A key entry whose chain holds a CA on secp256k1: the entry loads, the CA is left out with a warning.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/k1leaf.key" 2>/dev/null
+openssl req -new -key "$work/k1leaf.key" -subj "/O=sfmtls legacy/CN=k1chain.legacy@example.com" -out "$work/k1leaf.csr"
+ext "basicConstraints=critical,CA:false" "keyUsage=critical,digitalSignature" "extendedKeyUsage=clientAuth"
+openssl x509 -req -in "$work/k1leaf.csr" -CA "$work/secp256k1.crt" -CAkey "$work/secp256k1.key" -set_serial 7 \
+  -days $DAYS -sha256 -extfile "$work/ext.cnf" -out "$work/k1leaf.crt" 2>/dev/null
+openssl pkcs12 -export -name client -inkey "$work/k1leaf.key" -in "$work/k1leaf.crt" -certfile "$work/secp256k1.crt" \
+  -passout pass:$SP -out "$work/k1chain.p12"
+kt -importkeystore -srckeystore "$work/k1chain.p12" -srcstoretype PKCS12 -srcstorepass $SP \
+  -destkeystore legacy-odd-curve-chain.jks -deststoretype JKS -deststorepass $SP
 kt -importcert -alias root -file "$work/root.crt" -keystore legacy-odd-curves.jks -storetype JKS -storepass $SP
 cat "$work/brainpoolP256r1.crt" "$work/root.crt" > legacy-odd-curves.pem
 
@@ -125,7 +135,7 @@ for f in legacy-java8-keytool.p12 legacy-java8-truststore.p12 legacy-nss-rc2.p12
   seed FuzzPKCS12 "$f" "$f"
 done
 for v in A.1 A.6; do seed FuzzPKCS12 "pbmac1-$v" "../pbmac1/$v.p12"; done
-seed FuzzJavaStore legacy-odd-curves.jks legacy-odd-curves.jks
+for f in legacy-odd-curves.jks legacy-odd-curve-chain.jks; do seed FuzzJavaStore "$f" "$f"; done
 for f in legacy-odd-curves.pem legacy-dsa-traditional.pem legacy-rsapss-encrypted.pem legacy-secp256k1-sec1.pem; do
   seed FuzzPEM "$f" "$f"
 done
