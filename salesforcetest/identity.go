@@ -38,7 +38,8 @@ func (o *Org) identityFor(w http.ResponseWriter, r *http.Request) (map[string]an
 	}
 	id := o.userID(username)
 	u, _ := o.data.Snapshot("User", id)
-	base := o.InstanceURL
+	// The URLs start with the instance_url the token answer gave.
+	base := o.StandardURL
 	urls := map[string]string{
 		"rest":          base + "/services/data/v{version}/",
 		"sobjects":      base + "/services/data/v{version}/sobjects/",

@@ -45,7 +45,7 @@ const (
 	defaultUsername    = "integration.user@example.com"
 	defaultPageSize    = 2000
 	// APIVersion is the newest version the org lists.
-	APIVersion = "65.0"
+	APIVersion = "68.0"
 )
 
 // Config configures a fake org. The zero value starts an org with a fresh PKI,
@@ -79,11 +79,6 @@ type Config struct {
 	// Salesforce counts only calls running 20 seconds or more; the fake counts
 	// every call in flight, so a test can reach the limit without waiting.
 	MaxConcurrentAPIRequests int
-	// InstanceURLWithPort makes token responses' instance_url carry the mutual
-	// TLS port, for clients in other languages that call instance_url as
-	// given. Without it instance_url is the host alone, as Salesforce sends it,
-	// and a client adds port 8443 (here Port) itself, as the SDK does.
-	InstanceURLWithPort bool
 	// Now is the org's clock: it decides session expiry and the assertion's
 	// exp, and stamps records (CreatedDate, LastModifiedDate). nil means
 	// time.Now; a test passes a clock it advances instead of sleeping.
@@ -119,12 +114,16 @@ type Org struct {
 	// Host is the org's host name and Port its mutual TLS port, which stands for 8443.
 	Host string
 	Port int
-	// InstanceURL is what token responses carry: the host without a port, as
-	// Salesforce sends it (with the port when Config.InstanceURLWithPort is set).
+	// InstanceURL is the instance URL as Salesforce names it, the host
+	// alone (port 443): API URLs a test builds on it reach Port through the
+	// SDK, which puts in the mutual TLS port (Config.Port) as it puts in 8443.
 	InstanceURL string
-	// StandardURL serves the same org over TLS without asking for a client
-	// certificate, as Salesforce's port 443 does; calls there by a user with
-	// "Enforce SSL/TLS Mutual Authentication" fail with MUTUAL_AUTHENTICATION_FAILED.
+	// StandardURL plays Salesforce's port 443, which a loopback server cannot
+	// take: the same org over TLS without asking for a client certificate.
+	// Token answers' instance_url names it, so a client that calls
+	// instance_url as given gets what it would get from Salesforce: 401
+	// MUTUAL_AUTHENTICATION_FAILED on every API call, the user having
+	// "Enforce SSL/TLS Mutual Authentication". The API answers on Port.
 	StandardURL string
 	PKI         *PKI
 	ConsumerKey string
@@ -150,6 +149,7 @@ type Org struct {
 	data          *data.Store
 	cursors       *cursors // the REST query handlers' paging state
 	bulk          *bulkJobs
+	v1            asyncJobs // Bulk API 1.0
 	handshakes    atomic.Int64
 	tokenRequests atomic.Int64
 	tokensIssued  atomic.Int64
@@ -219,7 +219,7 @@ func Start(cfg Config) (*Org, error) {
 		errLog = log.New(discard{}, "", 0)
 	}
 	o.mux = o.routes()
-	handler := o.mux
+	handler := sameResource(o.mux)
 
 	// Like Salesforce on 8443: a client certificate is required, and the request
 	// names no acceptable CAs (RequireAnyClientCert sends an empty list, where
@@ -233,9 +233,6 @@ func Start(cfg Config) (*Org, error) {
 	}
 	if o.mtls, o.URL, o.Port, err = serve(handler, mtlsConfig, errLog, cfg); err != nil {
 		return nil, err
-	}
-	if cfg.InstanceURLWithPort {
-		o.InstanceURL = o.URL
 	}
 	o.data.SetUserID(o.userID(o.Username))
 	standardConfig := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}

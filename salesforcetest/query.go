@@ -26,6 +26,10 @@ func (x soqlSchema) Object(name string) (soqlengine.Object, bool) {
 	return soqlObject{r: x.r, o: o}, true
 }
 
+// Objects lists every object of the schema: what a SOSL search without
+// RETURNING covers.
+func (x soqlSchema) Objects() []string { return x.r.ObjectNames() }
+
 type soqlObject struct {
 	r *data.Reader
 	o *SObject
@@ -52,6 +56,17 @@ func (x soqlObject) ChildRelationship(name string) (string, string, bool) {
 		}
 	}
 	return "", "", false
+}
+
+// Fields lists the object's fields in describe order, for FIELDS().
+func (x soqlObject) Fields() []soqlengine.Field {
+	out := make([]soqlengine.Field, 0, len(x.o.Fields))
+	for _, f := range x.o.Fields {
+		if sf, ok := x.Field(f.Name); ok {
+			out = append(out, sf)
+		}
+	}
+	return out
 }
 
 // NameFields are what SOSL's IN NAME FIELDS searches: Name, and the parts a
@@ -142,6 +157,10 @@ func (o *Org) handleQuery(w http.ResponseWriter, r *http.Request, v string, all 
 		writeQueryError(w, err)
 		return
 	}
+	if wantsColumns(r) {
+		o.writeColumns(w, parsed)
+		return
+	}
 	var res *soqlengine.Result
 	o.data.Read(func(rd *data.Reader) {
 		res, err = soqlengine.Execute(parsed, soqlSchema{rd}, rd,
@@ -152,12 +171,28 @@ func (o *Org) handleQuery(w http.ResponseWriter, r *http.Request, v string, all 
 		return
 	}
 	c := &cursor{records: res.Records, total: res.TotalSize, pageSize: o.pageSize(r)}
+	if res.Aggregate {
+		// "Considerations for GROUP BY", "GROUP BY and queryMore()": an
+		// aggregate query's rows come in one batch of at most 2,000; with
+		// more, the filters must change. The page gives the rule, not the
+		// error; the fake sends the code and message Salesforce is reported
+		// to send.
+		if len(res.Records) > maxAggregateRows {
+			writeRESTError(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT",
+				"Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single batch")
+			return
+		}
+		c.pageSize = maxAggregateRows
+	}
 	locator := ""
 	if len(c.records) > c.pageSize {
 		locator = o.cursors.save(c)
 	}
 	writePage(w, v, locator, c, 0)
 }
+
+// maxAggregateRows is the most rows an aggregate query returns.
+const maxAggregateRows = 2000
 
 // handleQueryMore serves a nextRecordsUrl: /query/{locator}-{offset}.
 func (o *Org) handleQueryMore(w http.ResponseWriter, _ *http.Request, v, locator string) {
@@ -191,6 +226,11 @@ func (o *Org) handleSearch(w http.ResponseWriter, r *http.Request, v string) {
 		writeRESTError(w, http.StatusBadRequest, "MALFORMED_SEARCH", "No search term found. The search term must be at least 2 characters long.")
 		return
 	}
+	o.runSearch(w, v, q)
+}
+
+// runSearch runs a SOSL statement and answers searchRecords.
+func (o *Org) runSearch(w http.ResponseWriter, v, q string) {
 	parsed, err := soqlengine.ParseSearch(q)
 	if err != nil {
 		writeQueryError(w, err)

@@ -540,7 +540,7 @@ func runFakeOrg(e *env, o fakeOrgOptions) error {
 		return err
 	}
 	org, err := salesforcetest.Start(salesforcetest.Config{
-		SessionLifetime: lifetime, DailyAPIRequests: apiLimit, InstanceURLWithPort: true,
+		SessionLifetime: lifetime, DailyAPIRequests: apiLimit,
 		BulkStoreMaxRecords: o.bulkStoreMax,
 	})
 	if err != nil {
@@ -591,7 +591,14 @@ func runFakeOrg(e *env, o fakeOrgOptions) error {
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "# sfmtls fake org at %s (stop with Ctrl-C); files in %s\n", org.URL, dir)
-	fmt.Fprintf(w, "# instance URL (token responses carry it with the port): %s\n", org.InstanceURL)
+	// The port mapping (issue 21, no false passes): instance_url plays
+	// Salesforce's, without the mutual TLS port.
+	fmt.Fprintf(w, "# ports: %d plays 8443 (mutual TLS: login and API), %s plays 443 (no client certificate)\n",
+		org.Port, portOf(org.StandardURL))
+	fmt.Fprintf(w, "# token answers' instance_url is %s, port 443's stand-in: API calls there get 401 MUTUAL_AUTHENTICATION_FAILED, as on Salesforce\n",
+		org.StandardURL)
+	fmt.Fprintf(w, "# call the API on the instance host with port SF_MTLS_PORT (%d) where you would use :8443: %s/services/data/...\n",
+		org.Port, org.URL)
 	for _, kv := range settings {
 		fmt.Fprintf(w, "export %s=%s\n", kv[0], kv[1])
 	}
@@ -605,12 +612,21 @@ func runFakeOrg(e *env, o fakeOrgOptions) error {
 	fmt.Fprintf(w, "# a token from the JWT bearer flow is in %s; with curl:\n", tokenFile)
 	fmt.Fprintf(w, "curl --silent --max-time 30 --cert %s --key %s --cacert %s -H \"Authorization: Bearer $(cat %s)\" %s\n",
 		shellQuote(files.MTLSCert), shellQuote(files.MTLSKey), shellQuote(files.ServerCA), shellQuote(tokenFile),
-		shellQuote(org.InstanceURL+"/services/data/v"+salesforcetest.APIVersion+"/limits"))
+		shellQuote(org.URL+"/services/data/v"+salesforcetest.APIVersion+"/limits"))
 	fmt.Fprintf(w, "# the fake's own control endpoint (not Salesforce's): GET %s/__sfmtls/stats, POST %s/__sfmtls/expire-sessions\n",
 		org.URL, org.URL)
 	fmt.Fprintf(w, "# then: sfmtls check; sfmtls query 'SELECT Id, Name FROM Account'\n")
 	<-e.ctx.Done()
 	return nil
+}
+
+// portOf returns the port of a URL the fake org made.
+func portOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "?"
+	}
+	return p.Port()
 }
 
 // seedFakeOrg loads the seed file, or the three default Accounts.

@@ -59,7 +59,7 @@ func TestQueryRunsShareOneSessionThroughTheFileStore(t *testing.T) {
 	tok, err := st.Load(t.Context(), key)
 	require.NoError(t, err)
 	require.NotNil(t, tok)
-	assert.Equal(t, "https://127.0.0.1", tok.InstanceURL)
+	assert.Equal(t, org.StandardURL, tok.InstanceURL, "the token answer's instance_url, as stored")
 
 	for range 3 {
 		r := sfmtls(t, vars, nil, "query", "--no-token-cache", "SELECT Name FROM Account")

@@ -679,7 +679,7 @@ func (s *Store) convert(f *Field, v any) (any, *APIError) {
 		}
 	case TypeDateTime:
 		if x, ok := v.(string); ok {
-			if d, ok := parseDateTime(x); ok {
+			if d, ok := ParseDateTime(x); ok {
 				return d.UTC().Format(DateTimeLayout), nil
 			}
 		}
@@ -711,9 +711,9 @@ func toInt64(v any) int64 {
 	return 0
 }
 
-// parseDateTime reads the datetime forms Salesforce accepts: ISO 8601 with
+// ParseDateTime reads the datetime forms Salesforce accepts: ISO 8601 with
 // a zone as Z or ±hh:mm or ±hhmm, with or without milliseconds.
-func parseDateTime(s string) (time.Time, bool) {
+func ParseDateTime(s string) (time.Time, bool) {
 	for _, layout := range []string{time.RFC3339Nano, DateTimeLayout, "2006-01-02T15:04:05-0700", "2006-01-02T15:04:05.000Z"} {
 		if d, err := time.Parse(layout, s); err == nil {
 			return d, true

@@ -51,10 +51,23 @@ type Schema interface {
 	Object(name string) (Object, bool)
 }
 
+// ObjectLister is optionally implemented by a Schema to list the objects a
+// SOSL search without RETURNING covers (every searchable object).
+type ObjectLister interface {
+	Objects() []string
+}
+
 // NameFielder is optionally implemented by an Object to name the fields that
 // SOSL's IN NAME FIELDS searches. Without it, the "Name" field is searched.
 type NameFielder interface {
 	NameFields() []string
+}
+
+// FieldLister is optionally implemented by an Object to list its fields in
+// describe order, for FIELDS(ALL|STANDARD|CUSTOM). Without it, FIELDS() is
+// refused.
+type FieldLister interface {
+	Fields() []Field
 }
 
 // Data gives the records of an org. Values are JSON-like: string, float64,
@@ -95,6 +108,10 @@ type Result struct {
 	Count int
 	// CountOnly tells that the query was SELECT COUNT().
 	CountOnly bool
+	// Aggregate tells that the rows are AggregateResult records (aggregate
+	// functions or GROUP BY), which are not paged: "Considerations for GROUP
+	// BY", "GROUP BY and queryMore()".
+	Aggregate bool
 }
 
 // Error is a query Salesforce would refuse. The org sends it as

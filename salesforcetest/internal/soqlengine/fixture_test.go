@@ -1,6 +1,7 @@
 package soqlengine
 
 import (
+	"sort"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ func (o *testObject) Field(name string) (Field, bool) {
 	}
 	return Field{}, false
 }
+
+// Fields lists the fields in declaration order, for FIELDS().
+func (o *testObject) Fields() []Field { return o.fields }
 
 func (o *testObject) ChildRelationship(name string) (string, string, bool) {
 	for k, v := range o.children {
@@ -52,6 +56,16 @@ func (s testSchema) Object(name string) (Object, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Objects lists the objects a SOSL search without RETURNING covers.
+func (s testSchema) Objects() []string {
+	names := make([]string, 0, len(s))
+	for k := range s {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // testData keeps records per object in insertion order.
