@@ -46,6 +46,7 @@ type bulkOrgSettings struct {
 	URL, ConsumerKey, Username, Audience string
 	Port                                 int
 	MTLSKeystore, JWTKeystore, ServerCA  string
+	MTLSCert, MTLSKey, JWTCert, JWTKey   string
 	Password                             string
 
 	stdin io.WriteCloser // the org runs until it closes

@@ -2,7 +2,6 @@ package bulk
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // IngestSpec describes an ingest job ("Create a Job").
@@ -113,10 +114,13 @@ func (j *IngestJob) Upload(ctx context.Context, csv io.Reader) (int64, error) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			zw, err := gzip.NewWriterLevel(pw, level)
+			// Buffered: each of the compressor's small writes would otherwise
+			// be a pipe hand-off and a write to the connection.
+			bw := bufio.NewWriterSize(pw, 64<<10)
+			zw, err := gzip.NewWriterLevel(bw, level)
 			if err == nil {
 				_, err = io.Copy(zw, counted)
-				err = errors.Join(err, zw.Close())
+				err = errors.Join(err, zw.Close(), bw.Flush())
 			}
 			pw.CloseWithError(err)
 		}()

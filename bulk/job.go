@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/internal/retry"
@@ -75,9 +80,17 @@ type JobInfo struct {
 
 // Options tune a Client. The zero value is ready to use.
 type Options struct {
-	// PollInterval is the first wait between job status checks; it grows by
-	// half each time up to MaxPollInterval. Defaults: 500ms and 10s.
-	PollInterval, MaxPollInterval time.Duration
+	// PollInterval is the wait between a job's first status check (made at
+	// once) and the second; default 500ms. Each later check comes half the
+	// time waited so far after the one before (at PollInterval × 1.5, × 2.25,
+	// …), so a job is noticed within the larger of PollInterval and half its
+	// run time, with a number of status checks (each an API call) that grows
+	// with the logarithm of the run time. When the context has a deadline, a
+	// last check is made just before it.
+	PollInterval time.Duration
+	// MaxPollInterval, when set, bounds the wait between two checks; by
+	// default there is no bound but the half of the time waited.
+	MaxPollInterval time.Duration
 	// MaxUploadBytes bounds the uncompressed CSV of one job's upload.
 	// Default (and maximum) 100,000,000: "Upload Job Data" allows 150 MB of
 	// base64, which it says is about 100 MB of data.
@@ -95,25 +108,35 @@ const maxUpload = 100_000_000
 // Client runs Bulk API 2.0 jobs over a REST client's mutual TLS transport.
 // It is safe for concurrent use.
 type Client struct {
-	rest *client.Client
-	opts Options
+	rest  *client.Client
+	opts  Options
+	clock clock
 }
+
+// clock is the time the status checks are scheduled by; tests replace it.
+type clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error { return retry.Sleep(ctx, d) }
 
 // NewClient returns a Bulk API 2.0 client on c.
 func NewClient(c *client.Client, opts Options) *Client {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 500 * time.Millisecond
 	}
-	if opts.MaxPollInterval <= 0 {
-		opts.MaxPollInterval = 10 * time.Second
-	}
-	if opts.MaxPollInterval < opts.PollInterval {
+	if opts.MaxPollInterval > 0 && opts.MaxPollInterval < opts.PollInterval {
 		opts.MaxPollInterval = opts.PollInterval
 	}
 	if opts.MaxUploadBytes <= 0 || opts.MaxUploadBytes > maxUpload {
 		opts.MaxUploadBytes = maxUpload
 	}
-	return &Client{rest: c, opts: opts}
+	return &Client{rest: c, opts: opts, clock: realClock{}}
 }
 
 // doJSON sends a JSON request (body may be nil) and decodes the JSON answer
@@ -154,20 +177,63 @@ func (b *Client) getJSON(ctx context.Context, path string, out any) error {
 }
 
 // getStream GETs path for a streaming body; the transport retries it as
-// getJSON, before any of the body is read.
+// getJSON, before any of the body is read. It asks for gzip ("Use
+// Compression for Bulk API 2.0 Responses") itself, rather than leave it to
+// net/http, so that a gzip answer is read by the faster decoder of
+// github.com/klauspost/compress (see bench/README.md); the body returned is
+// the CSV.
 func (b *Client) getStream(ctx context.Context, path string, h http.Header) (*http.Response, error) {
-	return b.rest.Raw(ctx, http.MethodGet, path, nil, h)
+	h = h.Clone()
+	h.Set("Accept-Encoding", "gzip")
+	resp, err := b.rest.Raw(ctx, http.MethodGet, path, nil, h)
+	if err != nil {
+		return nil, err
+	}
+	switch enc := resp.Header.Get("Content-Encoding"); {
+	case enc == "":
+	case strings.EqualFold(enc, "gzip"):
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			resp.Body.Close()
+			return nil, fmt.Errorf("bulk: GET %s: the gzip answer cannot be read: %w", path, err)
+		}
+		resp.Body = &gzipBody{Reader: zr, body: resp.Body}
+		resp.Header.Del("Content-Encoding")
+		resp.Header.Del("Content-Length")
+		resp.ContentLength = -1
+		resp.Uncompressed = true
+	default:
+		resp.Body.Close()
+		return nil, fmt.Errorf("bulk: GET %s: the answer is in Content-Encoding %q, which was not asked for", path, enc)
+	}
+	return resp, nil
+}
+
+// gzipBody is a response body read through a gzip decoder.
+type gzipBody struct {
+	*gzip.Reader
+	body io.ReadCloser
+}
+
+func (g *gzipBody) Close() error {
+	return errors.Join(g.Reader.Close(), g.body.Close())
 }
 
 // wait polls path until the job reaches a terminal state, calling progress
 // (if not nil) with every status seen. A Failed or Aborted job is a *JobError.
+// The checks follow nextPoll; with a deadline on ctx, one last check is made
+// before it (lastPoll).
 func (b *Client) wait(ctx context.Context, path string, progress func(JobInfo)) (JobInfo, error) {
-	interval := b.opts.PollInterval
+	start := b.clock.Now()
+	var planned time.Duration // of the check about to be made, since start
+	last := false             // the check about to be made is the last look before ctx's deadline
 	for {
+		callStart := b.clock.Now()
 		var info JobInfo
 		if err := b.getJSON(ctx, path, &info); err != nil {
 			return info, err
 		}
+		latency := b.clock.Now().Sub(callStart)
 		if progress != nil {
 			progress(info)
 		}
@@ -177,9 +243,44 @@ func (b *Client) wait(ctx context.Context, path string, progress func(JobInfo)) 
 		case StateFailed, StateAborted:
 			return info, &JobError{Job: info}
 		}
-		if err := retry.Sleep(ctx, interval); err != nil {
+		if last {
+			return info, b.clock.Sleep(ctx, math.MaxInt64) // until the deadline
+		}
+		planned = nextPoll(planned, b.opts.PollInterval, b.opts.MaxPollInterval)
+		at := start.Add(planned)
+		if deadline, ok := ctx.Deadline(); ok {
+			at, last = lastPoll(at, deadline, latency)
+		}
+		if err := b.clock.Sleep(ctx, at.Sub(b.clock.Now())); err != nil {
 			return info, err
 		}
-		interval = min(interval+interval/2, b.opts.MaxPollInterval)
 	}
+}
+
+// nextPoll returns when to check a job's status again, counted from the
+// first check, after the check planned at prev: first after the first
+// check, then half the time waited so far later (a growth of 1.5 each time),
+// the wait at most max when max > 0. A job that ends between two checks is
+// noticed within the larger of first and half its run time, and after about
+// 2 + log1.5(run time / first) checks.
+func nextPoll(prev, first, max time.Duration) time.Duration {
+	if prev < first {
+		return first
+	}
+	gap := prev / 2
+	if max > 0 && gap > max {
+		gap = max
+	}
+	return prev + gap
+}
+
+// lastPoll moves a check planned at at to just before deadline (by twice the
+// last check's latency, so that its answer comes in time) when at is past
+// that, and reports whether it did: that check is the last look.
+func lastPoll(at, deadline time.Time, latency time.Duration) (time.Time, bool) {
+	last := deadline.Add(-2 * latency)
+	if at.Before(last) {
+		return at, false
+	}
+	return last, true
 }

@@ -200,6 +200,9 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// rawJSON is a request body encoded already: send passes it on as it is.
+type rawJSON []byte
+
 // send performs a call and turns error statuses into *APIError.
 func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
 	base, err := c.tr.InstanceURL(ctx)
@@ -211,7 +214,9 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 		return nil, fmt.Errorf("client: bad path %q: %w", path, err)
 	}
 	var rd io.Reader
-	if body != nil {
+	if raw, ok := body.(rawJSON); ok {
+		rd = bytes.NewReader(raw) // encoded already (sObject Collections' chunks)
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return nil, fmt.Errorf("client: encoding the request body: %w", err)

@@ -59,8 +59,10 @@ const (
 	// lost or does not match may have been committed: see
 	// Chunk.OutcomeUnknown.
 	ChunkFailed
-	// ChunkNotSent chunks were never sent: an earlier chunk failed, or the
-	// context ended. Salesforce did not see them.
+	// ChunkNotSent chunks were never sent: an earlier chunk failed, the
+	// context ended, or a record of theirs or of an earlier chunk was refused
+	// as it was encoded (Err wraps ErrInvalidRequest for the chunk that held
+	// it). Salesforce did not see them.
 	ChunkNotSent
 )
 
@@ -82,7 +84,7 @@ func (s ChunkState) String() string {
 type Chunk struct {
 	Start, End int
 	State      ChunkState
-	Err        error // for ChunkFailed, and ChunkNotSent when the context ended
+	Err        error // for ChunkFailed, and ChunkNotSent when the context ended or a record was refused
 	write      bool
 }
 
@@ -126,12 +128,6 @@ func (e *RESTError) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// collectionBody is the request body of create, update and upsert.
-type collectionBody struct {
-	AllOrNone bool              `json:"allOrNone"`
-	Records   []json.RawMessage `json:"records"`
-}
-
 // CreateRecords inserts records of type sobject with sObject Collections
 // (POST /composite/sobjects), in chunks of 200 sent with bounded
 // parallelism (see CollectionOptions). T is any type that marshals to a JSON
@@ -143,7 +139,7 @@ type collectionBody struct {
 // twice: *AnswerMismatchError), is reported in a *CollectionError, its
 // results left at zero values; the results of the other chunks are kept.
 func CreateRecords[T any](ctx context.Context, c *Client, sobject string, records []T, opts CollectionOptions) ([]SaveResult, error) {
-	bodies, _, err := encodeRecords(sobject, records, recordCreate)
+	enc, err := newChunkEncoder(sobject, records, recordCreate, opts.AllOrNone)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +147,7 @@ func CreateRecords[T any](ctx context.Context, c *Client, sobject string, record
 	if err != nil {
 		return nil, err
 	}
-	return c.saveChunks(ctx, "create", sobject, http.MethodPost, p, bodies, nil, opts)
+	return c.saveChunks(ctx, "create", sobject, http.MethodPost, p, len(records), enc, nil, opts)
 }
 
 // UpdateRecords updates records of type sobject with sObject Collections
@@ -159,7 +155,7 @@ func CreateRecords[T any](ctx context.Context, c *Client, sobject string, record
 // marshals are the fields changed. Chunking, ordering and errors are as for
 // CreateRecords.
 func UpdateRecords[T any](ctx context.Context, c *Client, sobject string, records []T, opts CollectionOptions) ([]SaveResult, error) {
-	bodies, ids, err := encodeRecords(sobject, records, recordUpdate)
+	enc, err := newChunkEncoder(sobject, records, recordUpdate, opts.AllOrNone)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +163,7 @@ func UpdateRecords[T any](ctx context.Context, c *Client, sobject string, record
 	if err != nil {
 		return nil, err
 	}
-	return c.saveChunks(ctx, "update", sobject, http.MethodPatch, p, bodies, ids, opts)
+	return c.saveChunks(ctx, "update", sobject, http.MethodPatch, p, len(records), enc, make([]string, len(records)), opts)
 }
 
 // UpsertRecords inserts or updates records of type sobject matched on
@@ -179,7 +175,7 @@ func UpsertRecords[T any](ctx context.Context, c *Client, sobject, externalIDFie
 	if externalIDField == "" {
 		return nil, invalidRequest("UpsertRecords needs the external id field's name, such as External_Id__c")
 	}
-	bodies, _, err := encodeRecords(sobject, records, recordCreate)
+	enc, err := newChunkEncoder(sobject, records, recordCreate, opts.AllOrNone)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +183,7 @@ func UpsertRecords[T any](ctx context.Context, c *Client, sobject, externalIDFie
 	if err != nil {
 		return nil, err
 	}
-	return c.saveChunks(ctx, "upsert", sobject, http.MethodPatch, p, bodies, nil, opts)
+	return c.saveChunks(ctx, "upsert", sobject, http.MethodPatch, p, len(records), enc, nil, opts)
 }
 
 // DeleteRecords deletes records by id with sObject Collections (DELETE
@@ -297,14 +293,34 @@ func answeredID(raw json.RawMessage) string {
 	return ""
 }
 
-// saveChunks sends create, update and upsert chunks. ids are the records'
-// ids for an update, nil for a create or upsert.
-func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path string, bodies []json.RawMessage, ids []string, opts CollectionOptions) ([]SaveResult, error) {
-	results := make([]SaveResult, len(bodies))
-	chunks := c.runChunks(ctx, len(bodies), maxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
+// saveChunks sends the create, update and upsert chunks of n records,
+// encoding each chunk's body just before it is sent, so that the first chunk
+// is on the wire while later ones are still to be encoded. The first chunk is
+// encoded before anything is sent: a record it refuses fails the call with
+// ErrInvalidRequest and nothing sent. A record a later chunk refuses leaves
+// that chunk and those after it not sent (Chunk.Err says why). ids, for an
+// update, receives each record's id as its chunk is encoded; nil for a
+// create or upsert.
+func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path string, n int, encode chunkEncoder, ids []string, opts CollectionOptions) ([]SaveResult, error) {
+	var first []byte
+	if n > 0 {
+		var err error
+		if first, err = encode(nil, 0, min(n, maxCollectionRecords), ids); err != nil {
+			return nil, err
+		}
+	}
+	results := make([]SaveResult, n)
+	chunks := c.runChunks(ctx, n, maxCollectionRecords, opts, true, func(ctx context.Context, start, end int) (bool, error) {
+		body := first
+		if start > 0 {
+			var err error
+			// Sized as the first chunk, which is usually as large.
+			if body, err = encode(make([]byte, 0, len(first)+len(first)/8), start, end, ids); err != nil {
+				return false, &notSentError{err}
+			}
+		}
 		var answer []SaveResult
-		body := collectionBody{AllOrNone: opts.AllOrNone, Records: bodies[start:end]}
-		if err := c.Do(ctx, method, path, body, &answer); err != nil {
+		if err := c.Do(ctx, method, path, rawJSON(body), &answer); err != nil {
 			return false, err // never resent: the write may have been committed
 		}
 		var sent []string
@@ -318,6 +334,11 @@ func (c *Client) saveChunks(ctx context.Context, op, sobject, method, path strin
 	}
 	return results, collectionErr(op, sobject, chunks)
 }
+
+// notSentError is a chunk's error found before it was sent.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
 
 // fillResults checks a chunk's answer against what was sent (checkAnswer)
 // and, when it matches, copies it into the chunk's results; allOK reports
@@ -501,7 +522,11 @@ func (c *Client) runChunks(ctx context.Context, n, size int, opts CollectionOpti
 				}
 				allOK, err := send(ctx, chunks[i].Start, chunks[i].End)
 				mu.Lock()
-				if err != nil {
+				var notSent *notSentError
+				if errors.As(err, &notSent) {
+					chunks[i].Err = notSent.err
+					stopped = true
+				} else if err != nil {
 					chunks[i].State, chunks[i].Err = ChunkFailed, err
 					stopped = true
 				} else {
@@ -532,50 +557,200 @@ const (
 	recordUpdate                   // Id required
 )
 
-// encodeRecords marshals each record to a JSON object and adds the
-// attributes map with the type ("Each object must contain an attributes
-// map. The map must contain a value for type.").
-func encodeRecords[T any](sobject string, records []T, mode recordMode) (bodies []json.RawMessage, ids []string, err error) {
+// chunkEncoder appends the request body of the records [start, end) to dst
+// and returns it; ids, when not nil, receives each record's id at its index.
+type chunkEncoder func(dst []byte, start, end int, ids []string) ([]byte, error)
+
+// newChunkEncoder returns the encoder of records' chunks. Each record is
+// marshalled once, to a JSON object, and copied into the body with the
+// attributes map holding its type first ("Each object must contain an
+// attributes map. The map must contain a value for type."), unless it holds
+// one of its own. A create's empty Id is left out, as a create must not send
+// one; an update's record must carry its Id.
+func newChunkEncoder[T any](sobject string, records []T, mode recordMode, allOrNone bool) (chunkEncoder, error) {
 	if sobject == "" {
-		return nil, nil, invalidRequest("the sObject type is empty: name it, such as Account or Invoice__c")
+		return nil, invalidRequest("the sObject type is empty: name it, such as Account or Invoice__c")
 	}
-	typ, err := json.Marshal(map[string]string{"type": sobject})
+	typ, err := json.Marshal(sobject)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	out := make([]json.RawMessage, len(records))
-	ids = make([]string, len(records))
-	for i, rec := range records {
-		raw, err := json.Marshal(rec)
-		if err != nil {
-			return nil, nil, invalidRequest("record %d: %v", i, err)
-		}
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-			return nil, nil, invalidRequest("record %d is not a JSON object (%T): use a struct or a map of field names", i, rec)
-		}
-		idKey, id := "", ""
-		for k, v := range fields {
-			if strings.EqualFold(k, "Id") {
-				idKey = k
-				if err := json.Unmarshal(v, &id); err != nil && !bytes.Equal(v, []byte("null")) {
-					return nil, nil, invalidRequest("record %d: Id is not a string", i)
-				}
+	attrs := append(append([]byte(`{"attributes":{"type":`), typ...), "}"...)
+	head := `{"allOrNone":false,"records":[`
+	if allOrNone {
+		head = `{"allOrNone":true,"records":[`
+	}
+	return func(dst []byte, start, end int, ids []string) ([]byte, error) {
+		var scratch bytes.Buffer
+		enc := json.NewEncoder(&scratch) // escapes as json.Marshal does
+		dst = append(dst, head...)
+		for i := start; i < end; i++ {
+			scratch.Reset()
+			if err := enc.Encode(records[i]); err != nil {
+				return nil, invalidRequest("record %d: %v", i, err)
+			}
+			obj := bytes.TrimSuffix(scratch.Bytes(), []byte("\n"))
+			if len(obj) < 2 || obj[0] != '{' {
+				return nil, invalidRequest("record %d is not a JSON object (%T): use a struct or a map of field names", i, records[i])
+			}
+			if i > start {
+				dst = append(dst, ',')
+			}
+			var (
+				id  string
+				err error
+			)
+			if dst, id, err = appendRecord(dst, obj, attrs, mode); err != nil {
+				return nil, invalidRequest("record %d: %v", i, err)
+			}
+			if mode == recordUpdate && id == "" {
+				return nil, invalidRequest("record %d has no Id: an update names each record by its Id", i)
+			}
+			if ids != nil {
+				ids[i] = id
 			}
 		}
+		return append(dst, "]}"...), nil
+	}, nil
+}
+
+// appendRecord appends the record obj, a JSON object as encoding/json writes
+// it (compact, valid), to dst with attrs (`{"attributes":…`) opening it unless
+// it holds attributes itself, and without an empty Id in create mode. It
+// returns the record's Id ("" when it has none, or null).
+func appendRecord(dst, obj, attrs []byte, mode recordMode) (_ []byte, id string, err error) {
+	hasAttrs, idStart, idEnd, idKey := false, -1, -1, ""
+	for m := range members(obj) {
+		key := m.key
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var k string
+			if json.Unmarshal(key, &k) != nil {
+				return nil, "", errors.New("a field name is not a JSON string")
+			}
+			key = []byte(strconv.Quote(k))
+		}
+		name := key[1 : len(key)-1]
 		switch {
-		case mode == recordUpdate && id == "":
-			return nil, nil, invalidRequest("record %d has no Id: an update names each record by its Id", i)
-		case mode == recordCreate && idKey != "" && id == "":
-			delete(fields, idKey) // the query struct's empty Id: a create must not send one
+		case string(name) == "attributes":
+			hasAttrs = true
+		case bytes.EqualFold(name, []byte("Id")):
+			if idStart >= 0 {
+				return nil, "", fmt.Errorf("fields %s and %s both name the Id: give it once", idKey, name)
+			}
+			idStart, idEnd, idKey = m.start, m.end, string(name)
+			v := m.value
+			if !bytes.Equal(v, []byte("null")) && json.Unmarshal(v, &id) != nil {
+				return nil, "", errors.New("the Id is not a string")
+			}
 		}
-		if _, given := fields["attributes"]; !given {
-			fields["attributes"] = typ
-		}
-		if out[i], err = json.Marshal(fields); err != nil {
-			return nil, nil, invalidRequest("record %d: %v", i, err)
-		}
-		ids[i] = id
 	}
-	return out, ids, nil
+	keepID := idStart >= 0 && (id != "" || mode == recordUpdate)
+	body := obj[1 : len(obj)-1] // the members
+	if hasAttrs {
+		dst = append(dst, '{')
+	} else {
+		dst = append(dst, attrs...)
+	}
+	switch {
+	case idStart < 0 || keepID:
+		if !hasAttrs && len(body) > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, body...)
+	default: // the create's empty Id, left out with the comma that joins it to its neighbours
+		before, after := obj[1:idStart], obj[idEnd:len(obj)-1]
+		before = bytes.TrimSuffix(before, []byte(","))
+		after = bytes.TrimPrefix(after, []byte(","))
+		parts := 0
+		for _, p := range [][]byte{before, after} {
+			if len(p) == 0 {
+				continue
+			}
+			if parts > 0 || !hasAttrs {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, p...)
+			parts++
+		}
+	}
+	return append(dst, '}'), id, nil
+}
+
+// member is one name/value pair of a JSON object: its key (quoted), its
+// value, and its bounds [start, end) in the object.
+type member struct {
+	key, value []byte
+	start, end int
+}
+
+// members yields the top-level members of the compact, valid JSON object
+// obj. It stops at the first byte it does not expect rather than read out
+// of bounds.
+func members(obj []byte) func(yield func(member) bool) {
+	return func(yield func(member) bool) {
+		i := 1
+		for i < len(obj)-1 && obj[i] == '"' {
+			start := i
+			i = skipString(obj, i)
+			key := obj[start:i]
+			if i >= len(obj) || obj[i] != ':' {
+				return
+			}
+			v := i + 1
+			i = skipValue(obj, v)
+			if i > len(obj)-1 {
+				return
+			}
+			if !yield(member{key: key, value: obj[v:i], start: start, end: i}) {
+				return
+			}
+			if obj[i] == ',' {
+				i++
+			}
+		}
+	}
+}
+
+// skipString returns the index after the JSON string that starts at b[i].
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the index after the compact JSON value that starts at b[i].
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch b[i] {
+		case '"':
+			i = skipString(b, i)
+			if depth == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return i
 }

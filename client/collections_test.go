@@ -2,10 +2,12 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -476,4 +478,134 @@ func TestOutcomeUnknownFollowsTheTransportsVerdict(t *testing.T) {
 			assert.Equal(t, tc.unknown, ce.Chunks[0].OutcomeUnknown())
 		})
 	}
+}
+
+// probedAccount is an Account whose encoding notes how many API requests the
+// org had seen when the record was encoded.
+type probedAccount struct {
+	Name  string
+	seen  *atomic.Int64
+	stats func() int64
+}
+
+func (p probedAccount) MarshalJSON() ([]byte, error) {
+	if p.seen != nil {
+		p.seen.Store(p.stats())
+	}
+	return json.Marshal(map[string]string{"Name": p.Name})
+}
+
+// Issue 23, point 2: chunks are encoded as they are sent, so the first chunk
+// is on the wire (and answered) before the last record is encoded.
+func TestCollectionsSendTheFirstChunkBeforeEncodingTheLast(t *testing.T) {
+	org, c := setup(t, salesforcetest.Config{}, "65.0")
+	_, err := c.APIVersion(t.Context())
+	require.NoError(t, err)
+	before := org.Stats().APIRequests
+	var seen atomic.Int64
+	seen.Store(-1)
+	recs := make([]probedAccount, 450)
+	for i := range recs {
+		recs[i] = probedAccount{Name: fmt.Sprintf("Streamed %03d", i)}
+	}
+	recs[449].seen, recs[449].stats = &seen, func() int64 { return org.Stats().APIRequests }
+	results, err := client.CreateRecords(t.Context(), c, "Account", recs, client.CollectionOptions{Parallelism: 1})
+	require.NoError(t, err)
+	require.Len(t, results, 450)
+	assert.Equal(t, before+2, seen.Load(), "the last record was encoded after the first two chunks were answered")
+}
+
+// A record refused in the first chunk fails the call before anything is
+// sent; one refused in a later chunk leaves that chunk and those after it
+// unsent, the chunks before it answered, and says which record and why.
+func TestCollectionsRefuseARecordInALaterChunk(t *testing.T) {
+	org, c := setup(t, extOrgConfig(), "65.0")
+	_, err := c.APIVersion(t.Context())
+	require.NoError(t, err)
+	created, err := client.CreateRecords(t.Context(), c, "Account", accounts(450, "x"), client.CollectionOptions{})
+	require.NoError(t, err)
+	updates := make([]extAccount, 450)
+	for i, r := range created {
+		require.True(t, r.Success, "record %d", i)
+		updates[i] = extAccount{ID: r.ID, Name: fmt.Sprintf("renamed %d", i)}
+	}
+
+	noID := slices.Clone(updates)
+	noID[10].ID = ""
+	before := org.Stats().APIRequests
+	_, err = client.UpdateRecords(t.Context(), c, "Account", noID, client.CollectionOptions{})
+	require.ErrorIs(t, err, client.ErrInvalidRequest)
+	assert.ErrorContains(t, err, "record 10 has no Id")
+	var collErr *client.CollectionError
+	assert.False(t, errors.As(err, &collErr), "nothing was sent: not a chunk's error")
+	assert.Equal(t, before, org.Stats().APIRequests, "nothing was sent")
+
+	noID = slices.Clone(updates)
+	noID[250].ID = ""
+	results, err := client.UpdateRecords(t.Context(), c, "Account", noID, client.CollectionOptions{Parallelism: 1})
+	require.ErrorIs(t, err, client.ErrInvalidRequest)
+	assert.ErrorContains(t, err, "record 250 has no Id")
+	require.ErrorAs(t, err, &collErr)
+	require.Len(t, collErr.Chunks, 3)
+	assert.Equal(t, []client.ChunkState{client.ChunkAnswered, client.ChunkNotSent, client.ChunkNotSent},
+		[]client.ChunkState{collErr.Chunks[0].State, collErr.Chunks[1].State, collErr.Chunks[2].State})
+	assert.ErrorIs(t, collErr.Chunks[1].Err, client.ErrInvalidRequest)
+	assert.False(t, collErr.Chunks[1].OutcomeUnknown(), "never sent, so known")
+	assert.Equal(t, before+1, org.Stats().APIRequests, "the first chunk only")
+	for i := range 200 {
+		require.True(t, results[i].Success, "record %d", i)
+	}
+	assert.Equal(t, client.SaveResult{}, results[200])
+}
+
+// What each record becomes in the body: its fields once, the attributes map
+// with the type, a create's empty Id left out wherever it stands, an
+// update's Id kept, a record's own attributes kept.
+func TestCollectionsRecordBodies(t *testing.T) {
+	org, c := setup(t, salesforcetest.Config{}, "65.0")
+	var bodies atomic.Value
+	org.Handle("/services/data/v65.0/composite/sobjects", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		bodies.Store(string(raw))
+		var req struct {
+			Records []json.RawMessage `json:"records"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &req))
+		w.Header().Set("Content-Type", "application/json")
+		out := make([]string, len(req.Records))
+		for i := range out {
+			out[i] = fmt.Sprintf(`{"id":"001%012d","success":true,"errors":[]}`, i)
+		}
+		_, _ = io.WriteString(w, "["+strings.Join(out, ",")+"]")
+	}))
+	type first struct {
+		ID   string `json:"Id"`
+		Name string `json:"Name"`
+	}
+	type last struct {
+		Name string  `json:"Name"`
+		ID   *string `json:"ID"`
+	}
+	send := func(records any, opts client.CollectionOptions) string {
+		t.Helper()
+		var err error
+		switch r := records.(type) {
+		case []first:
+			_, err = client.CreateRecords(t.Context(), c, "Account", r, opts)
+		case []last:
+			_, err = client.CreateRecords(t.Context(), c, "Account", r, opts)
+		case []map[string]any:
+			_, err = client.CreateRecords(t.Context(), c, "My_Object__c", r, opts)
+		}
+		require.NoError(t, err)
+		return bodies.Load().(string)
+	}
+	assert.Equal(t, `{"allOrNone":false,"records":[{"attributes":{"type":"Account"},"Name":"a\u003cb"},{"attributes":{"type":"Account"},"Id":"001000000000001AAA","Name":"b"}]}`,
+		send([]first{{Name: "a<b"}, {ID: "001000000000001AAA", Name: "b"}}, client.CollectionOptions{}),
+		"json.Marshal's escaping; a create's empty Id left out, a given one kept for Salesforce to refuse")
+	assert.Equal(t, `{"allOrNone":true,"records":[{"attributes":{"type":"Account"},"Name":"c"}]}`,
+		send([]last{{Name: "c"}}, client.CollectionOptions{AllOrNone: true}), "a null ID at the end")
+	assert.Equal(t, `{"allOrNone":false,"records":[{"attributes":{"type":"Other"},"x":[1,{"Id":""}]},{"attributes":{"type":"My_Object__c"}}]}`,
+		send([]map[string]any{{"attributes": map[string]string{"type": "Other"}, "Id": "", "x": []any{1, map[string]string{"Id": ""}}}, {"id": nil}},
+			client.CollectionOptions{}), "a record's own attributes; nested Ids untouched")
 }

@@ -101,6 +101,9 @@ func (e *ResponseTooLargeError) Fix() string {
 
 // ErrInvalidRequest marks a call the SDK refuses before sending anything,
 // such as an update record without an Id; the error says which and how to fix it.
+// In a Collections call, whose chunks are encoded as they are sent, a record
+// refused in a later chunk leaves that chunk and those after it not sent: the
+// error is then a *CollectionError whose chunks say what was sent.
 var ErrInvalidRequest = errors.New("client: invalid request")
 
 func invalidRequest(format string, args ...any) error {
@@ -160,6 +163,13 @@ func (e *CollectionError) Error() string {
 	}
 	if failed > shown {
 		fmt.Fprintf(&b, "; and %d more failed chunks", failed-shown)
+	}
+	for _, c := range e.Chunks {
+		// A record refused before its chunk was sent stops the chunks after it.
+		if c.State == ChunkNotSent && errors.Is(c.Err, ErrInvalidRequest) {
+			fmt.Fprintf(&b, "; records %d–%d not sent: %v", c.Start, c.End-1, c.Err)
+			break
+		}
 	}
 	return b.String()
 }

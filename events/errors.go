@@ -1,6 +1,10 @@
 package events
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/sfmtls/sfmtls/internal/errs"
+)
 
 // ErrPositionGone reports that a saved position is no longer retained by
 // Salesforce (past the retention window of the channel, or past the 30 days
@@ -10,4 +14,6 @@ var ErrPositionGone = errors.New("events: the saved position is no longer retain
 
 // ErrLeaseLost reports that a process no longer holds the lease of its
 // subscription: another process of the fleet took over.
-var ErrLeaseLost = errors.New("events: the subscription's lease is held by another process")
+// The stores return it from SavePosition; it is the value they share through
+// internal/errs, as auth cannot import events.
+var ErrLeaseLost = errs.ErrLeaseLost

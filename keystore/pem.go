@@ -13,6 +13,7 @@ import (
 // trusted-certificate entry.
 func parsePEM(data []byte) (*store, error) {
 	var certs []*x509.Certificate
+	var unusable []*unusableCert
 	var keys []*pem.Block
 	sawBlock := false
 	for rest := data; ; {
@@ -26,7 +27,12 @@ func parsePEM(data []byte) (*store, error) {
 		case "CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE":
 			c, err := x509.ParseCertificate(b.Bytes)
 			if err != nil {
-				return nil, failure(ErrCorrupt, fmt.Sprintf("certificate %d cannot be parsed", len(certs)+1), "", err)
+				// A certificate x509 refuses (an unsupported curve) is listed, not corrupt.
+				if u, ok := parseUnusableCert(b.Bytes, err); ok {
+					unusable = append(unusable, u)
+					continue
+				}
+				return nil, failure(ErrCorrupt, fmt.Sprintf("certificate %d cannot be parsed", len(certs)+len(unusable)+1), "", err)
 			}
 			certs = append(certs, c)
 		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
@@ -44,6 +50,13 @@ func parsePEM(data []byte) (*store, error) {
 	if len(keys) == 0 {
 		for _, c := range certs {
 			s.entries = append(s.entries, entry{kind: TrustedCertEntry, certs: []*x509.Certificate{c}})
+		}
+		for _, u := range unusable {
+			s.entries = append(s.entries, entry{kind: TrustedCertEntry, unusable: u})
+		}
+	} else {
+		for _, u := range unusable {
+			s.warnings = append(s.warnings, fmt.Sprintf("skipped certificate, subject %q, serial %s, key %s: it cannot be used here (%s)", u.subject, u.serial, u.keyAlgorithm, u.why))
 		}
 	}
 	return s, nil

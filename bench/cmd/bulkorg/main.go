@@ -20,6 +20,7 @@ type Settings struct {
 	URL, ConsumerKey, Username, Audience string
 	Port                                 int
 	MTLSKeystore, JWTKeystore, ServerCA  string
+	MTLSCert, MTLSKey, JWTCert, JWTKey   string // PEM, for the peer
 	Password                             string
 }
 
@@ -46,7 +47,8 @@ func main() {
 		log.Fatal(err)
 	}
 	s := Settings{URL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username, Audience: org.Audience,
-		Port: org.Port, MTLSKeystore: files.MTLSJKS, JWTKeystore: files.JWTJKS, ServerCA: files.ServerCA, Password: password}
+		Port: org.Port, MTLSKeystore: files.MTLSJKS, JWTKeystore: files.JWTJKS, ServerCA: files.ServerCA, Password: password,
+		MTLSCert: files.MTLSCert, MTLSKey: files.MTLSKey, JWTCert: files.JWTCert, JWTKey: files.JWTKey}
 	if err := json.NewEncoder(os.Stdout).Encode(s); err != nil {
 		log.Fatal(err)
 	}

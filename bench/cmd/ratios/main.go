@@ -16,7 +16,7 @@ import (
 	"strings"
 )
 
-var line = regexp.MustCompile(`^Benchmark(\w+)/(?:(proto=\w+)/)?(?:(conc=\d+)/)?impl=(\w+)(?:-\d+)?\s+\d+\s+(.*)$`)
+var line = regexp.MustCompile(`^Benchmark(\w+)/(?:(op=[\w-]+)/)?(?:(proto=\w+)/)?(?:(conc=\d+)/)?impl=(\w+)(?:-\d+)?\s+\d+\s+(.*)$`)
 
 type key struct{ bench, unit string }
 
@@ -37,12 +37,12 @@ func run(in io.Reader, out io.Writer) error {
 			continue
 		}
 		bench := m[1]
-		for _, sub := range m[2:4] {
+		for _, sub := range m[2:5] {
 			if sub != "" {
 				bench += "/" + sub
 			}
 		}
-		f := strings.Fields(m[5])
+		f := strings.Fields(m[6])
 		for i := 0; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
@@ -53,7 +53,7 @@ func run(in io.Reader, out io.Writer) error {
 				values[k] = map[string][]float64{}
 				order = append(order, k)
 			}
-			values[k][m[4]] = append(values[k][m[4]], v)
+			values[k][m[5]] = append(values[k][m[5]], v)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -62,7 +62,7 @@ func run(in io.Reader, out io.Writer) error {
 	if len(order) == 0 {
 		return fmt.Errorf("no benchmark lines in the input")
 	}
-	units := map[string]int{"req/s": 0, "ns/op": 1, "allocs/op": 2, "B/op": 3, "handshakes/10k": 4, "tokens/10k": 5}
+	units := map[string]int{"req/s": 0, "ns/op": 1, "cpu-ms/op": 2, "peak-heap-MiB": 3, "allocs/op": 4, "B/op": 5, "handshakes/10k": 6, "tokens/10k": 7}
 	slices.SortStableFunc(order, func(a, b key) int {
 		if a.bench != b.bench {
 			return 0
@@ -77,7 +77,38 @@ func run(in io.Reader, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "\n\"within noise\": the median misses, but sfmtls's interquartile range overlaps the other's scaled by the target.")
 	grid(out, values, order)
+	peerTable(out, values, order)
 	return nil
+}
+
+// peerTable prints, for the Peer benchmark, peer ÷ sfmtls per operation
+// and metric (> 1: sfmtls is faster or leaner), the median of the rounds'
+// ratios with their lowest and highest: round i of one implementation is
+// paired with round i of the other, run next to it.
+func peerTable(out io.Writer, values map[key]map[string][]float64, order []key) {
+	header := false
+	for _, k := range order {
+		if !strings.HasPrefix(k.bench, "Peer/") || (k.unit != "ns/op" && k.unit != "cpu-ms/op" && k.unit != "peak-heap-MiB") {
+			continue
+		}
+		p, s := values[k]["peer"], values[k]["sfmtls"]
+		var r []float64
+		for i := range min(len(p), len(s)) {
+			if s[i] > 0 {
+				r = append(r, p[i]/s[i])
+			}
+		}
+		if len(r) == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(out, "\npeer ÷ sfmtls (> 1: sfmtls faster or leaner), median of %d rounds [lowest, highest]\n", len(r))
+			fmt.Fprintf(out, "%-30s %-15s %8s %18s\n", "operation", "metric", "median", "spread")
+			header = true
+		}
+		slices.Sort(r)
+		fmt.Fprintf(out, "%-30s %-15s %8.2f %18s\n", strings.TrimPrefix(k.bench, "Peer/op="), k.unit, median(r), fmt.Sprintf("[%.2f, %.2f]", r[0], r[len(r)-1]))
+	}
 }
 
 var cell = regexp.MustCompile(`^Request/proto=(\w+)/conc=(\d+)$`)
