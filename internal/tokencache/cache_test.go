@@ -389,7 +389,7 @@ func TestCacheRefusesUnusableTokenAnswers(t *testing.T) {
 			clock.Advance(5*time.Second + time.Millisecond)
 			tok, err := cache.Token(t.Context())
 			require.NoError(t, err, "a good token is fetched once the refusal window passes")
-			assert.Equal(t, "https://127.0.0.1", tok.InstanceURL)
+			assert.Equal(t, org.StandardURL, tok.InstanceURL, "the instance_url of the answer")
 			assert.Equal(t, int64(2), org.Stats().TokenRequests)
 		})
 	}
