@@ -34,7 +34,7 @@ func TestDoubleSlashPathsServeTheResource(t *testing.T) {
 
 	// A write, which a redirect followed as a GET would lose.
 	id := createdID(t, do(t, c, token, http.MethodPost, org.URL+"//services/data/v65.0//sobjects/Account/", `{"Name":"Slashes"}`))
-	rec, ok := org.Record("Account", id)
+	rec, ok := org.Data().Record("Account", id)
 	require.True(t, ok)
 	assert.Equal(t, "Slashes", rec["Name"])
 }
@@ -108,7 +108,7 @@ func TestVersionsUpToTheCurrentReleaseAndTheResourcesList(t *testing.T) {
 func TestQueryColumnsTrueAnswersColumnMetadata(t *testing.T) {
 	org := start(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	org.Insert(t, "Account", map[string]any{"Name": "Acme"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"})
 	q := func(soql string) map[string]any {
 		t.Helper()
 		a := do(t, c, token, http.MethodGet, org.URL+"/services/data/v68.0/query?q="+url.QueryEscape(soql)+"&columns=true", "")

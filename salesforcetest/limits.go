@@ -59,14 +59,12 @@ func (l *apiLimits) usage() (used, max int64) {
 
 // SetAPIUsage sets how many calls of the daily allocation are used, e.g. to
 // put the org a few calls from its limit.
-func (o *Org) SetAPIUsage(used int64) {
+func (f Faults) SetAPIUsage(used int64) {
+	o := f.o
 	o.limits.mu.Lock()
 	o.limits.used = used
 	o.limits.mu.Unlock()
 }
-
-// APIUsage returns the calls counted against the daily allocation and the allocation.
-func (o *Org) APIUsage() (used, max int64) { return o.limits.usage() }
 
 // otherLimits are the rest of the limits the Limits resource documents, with
 // a Developer Edition org's allocations; the fake uses none of them.

@@ -26,7 +26,7 @@ func TestQueryGroupByOverREST(t *testing.T) {
 	for i := range 2001 {
 		recs = append(recs, map[string]any{"Name": fmt.Sprintf("Acct %04d", i), "Industry": []string{"Energy", "Media"}[i%2]})
 	}
-	org.Insert(t, "Account", recs...)
+	org.Data().Insert(t, "Account", recs...)
 	query := func(q string, headers ...string) answer {
 		return do(t, c, token, http.MethodGet, org.URL+"/services/data/v65.0/query?q="+url.QueryEscape(q), "", headers...)
 	}
@@ -77,7 +77,7 @@ func TestQueryGroupByOverREST(t *testing.T) {
 func TestQueryFieldsFunctionOverREST(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	org.Insert(t, "Account", map[string]any{"Name": "Acme", "External_Id__c": "A-1"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Acme", "External_Id__c": "A-1"})
 	query := func(q string) answer {
 		return do(t, c, token, http.MethodGet, org.URL+"/services/data/v65.0/query?q="+url.QueryEscape(q), "")
 	}

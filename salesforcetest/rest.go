@@ -61,6 +61,7 @@ func (o *Org) routes() *http.ServeMux {
 	mux.HandleFunc("/services/async/", o.handleAsync) // bulkv1.go
 	mux.Handle("/services/apexrest/", o.authenticated(http.HandlerFunc(o.handleApexEcho)))
 	mux.HandleFunc(controlPrefix, o.handleControl)
+	mux.HandleFunc("/cometd/", o.handleCometD)
 	// Everything else answers as Salesforce does for a resource it lacks:
 	// the JSON error array, not Go's text/plain page.
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeAPIError(w, notFound()) })
@@ -288,6 +289,9 @@ func (o *Org) route(w http.ResponseWriter, r *http.Request, v string, segs []str
 }
 
 func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, segs []string) {
+	if o.routeStreamingSObjects(w, r, v, segs) {
+		return
+	}
 	switch len(segs) {
 	case 0:
 		if allow(w, r, http.MethodGet) {

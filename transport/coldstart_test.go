@@ -62,11 +62,11 @@ func drain(resp *http.Response) {
 // HSM's) still signs a test digest (TestJWTKeyMustSignRS256).
 func TestColdStartSignsOnce(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-	jwtKey := &transport.CountingKey{Signer: org.JWTIdentity().Signer()}
-	jwtID, err := keystore.NewIdentity(jwtKey, org.JWTIdentity().Chain())
+	jwtKey := &transport.CountingKey{Signer: org.PKI.JWTIdentity.Signer()}
+	jwtID, err := keystore.NewIdentity(jwtKey, org.PKI.JWTIdentity.Chain())
 	require.NoError(t, err)
-	mtlsKey := &transport.CountingKey{Signer: org.ClientIdentity().Signer()}
-	mtlsID, err := keystore.NewIdentity(mtlsKey, org.ClientIdentity().Chain())
+	mtlsKey := &transport.CountingKey{Signer: org.PKI.ClientIdentity.Signer()}
+	mtlsID, err := keystore.NewIdentity(mtlsKey, org.PKI.ClientIdentity.Chain())
 	require.NoError(t, err)
 	_, isRSA := jwtKey.Public().(*rsa.PublicKey)
 	require.True(t, isRSA)
