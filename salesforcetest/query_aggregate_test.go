@@ -56,6 +56,14 @@ func TestQueryGroupByOverREST(t *testing.T) {
 	code, _ := a.errorCode(t)
 	assert.Equal(t, "EXCEEDED_ID_LIMIT", code)
 
+	// The same in a Composite query subrequest.
+	sub := do(t, c, token, http.MethodPost, org.URL+"/services/data/v65.0/composite",
+		`{"compositeRequest":[{"method":"GET","referenceId":"q","url":"/services/data/v65.0/query?q=`+
+			url.QueryEscape("SELECT Name, COUNT(Id) FROM Account GROUP BY Name")+`"}]}`)
+	require.Equal(t, http.StatusOK, sub.status, string(sub.body))
+	assert.Contains(t, string(sub.body), `"httpStatusCode":400`)
+	assert.Contains(t, string(sub.body), "EXCEEDED_ID_LIMIT")
+
 	a = query("SELECT Name, Industry, COUNT(Id) FROM Account GROUP BY Industry")
 	require.Equal(t, http.StatusBadRequest, a.status, string(a.body))
 	code, _ = a.errorCode(t)

@@ -150,6 +150,7 @@ func TestParameterizedSearch(t *testing.T) {
 		{http.MethodGet, base + "?q=a", "", "MALFORMED_SEARCH", http.StatusBadRequest},
 		{http.MethodGet, base + "?q=acme&overallLimit=2001", "", "NUMBER_OUTSIDE_VALID_RANGE", http.StatusBadRequest},
 		{http.MethodGet, base + "?q=acme&sobject=Nope__c", "", "INVALID_TYPE", http.StatusBadRequest},
+		{http.MethodGet, base + "?q=acme&sobject=Account&Account.where=" + url.QueryEscape("Name != null), Contact(Id"), "", "MALFORMED_SEARCH", http.StatusBadRequest},
 		{http.MethodPost, base, `{"q":`, "JSON_PARSER_ERROR", http.StatusBadRequest},
 		{http.MethodGet, org.URL + "/services/data/v35.0/parameterizedSearch/?q=acme", "", "NOT_FOUND", http.StatusNotFound},
 		{http.MethodDelete, base + "?q=acme", "", "METHOD_NOT_ALLOWED", http.StatusMethodNotAllowed},
