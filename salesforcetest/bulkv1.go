@@ -676,9 +676,10 @@ func (o *Org) v1RunIngest(j *asyncJob, b *asyncBatch) v1Outcome {
 	if len(rows) > v1MaxBatchRecords {
 		return v1Outcome{failure: fmt.Sprintf("InvalidBatch : a batch holds at most %d records and this one has %d: split it", v1MaxBatchRecords, len(rows))}
 	}
-	if info.Operation == "insert" {
+	if info.Operation == "insert" || info.Operation == "upsert" {
 		// As for Bulk API 2.0: what the fake would not keep is refused
-		// whole, never reported as a success and dropped.
+		// whole, never reported as a success and dropped (an upsert can
+		// create every row).
 		o.v1.mu.Lock()
 		over := j.inserted+int64(len(rows)) > o.bulk.MaxRows()
 		if !over {
@@ -686,7 +687,7 @@ func (o *Org) v1RunIngest(j *asyncJob, b *asyncBatch) v1Outcome {
 		}
 		o.v1.mu.Unlock()
 		if over {
-			return v1Outcome{failure: fmt.Sprintf("FakeOrgRowCap : the fake org stores at most %d rows of a Bulk API insert job "+
+			return v1Outcome{failure: fmt.Sprintf("FakeOrgRowCap : the fake org stores at most %d rows of a Bulk API insert or upsert job "+
 				"(salesforcetest Config.BulkStoreMaxRecords, sfmtls fake-org --bulk-store-max): no row of this batch was applied", o.bulk.MaxRows())}
 		}
 	}
@@ -858,54 +859,9 @@ func v1JSONRows(so *SObject, info v1JobInfo, raw []byte) ([]v1Row, string) {
 	return rows, ""
 }
 
-// v1Apply applies one row as its own transaction and returns the record's
-// id and whether it was created.
+// v1Apply applies one row as its own transaction, as Bulk API 2.0 does.
 func (o *Org) v1Apply(so *SObject, info v1JobInfo, row v1Row) (string, bool, *APIError) {
-	missingID := apiErr(http.StatusBadRequest, "MISSING_ARGUMENT", "Id not specified in an "+info.Operation+" call")
-	switch info.Operation {
-	case "insert":
-		if row.id != "" {
-			return "", false, apiErr(http.StatusBadRequest, "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", "Id")
-		}
-		var id string
-		err := o.data.Transaction(func(t *data.Txn) *APIError {
-			var e *APIError
-			id, e = t.Create(so.Name, row.fields)
-			return e
-		})
-		return id, err == nil, err
-	case "update":
-		if row.id == "" {
-			return "", false, missingID
-		}
-		id18, _ := data.NormalizeID(row.id)
-		return valueOr(id18, row.id), false, o.data.Transaction(func(t *data.Txn) *APIError { return t.Update(so.Name, row.id, row.fields) })
-	case "upsert":
-		if row.ext == "" {
-			return "", false, apiErr(http.StatusBadRequest, "MISSING_ARGUMENT", info.ExternalIDFieldName+" not specified")
-		}
-		var res data.UpsertResult
-		err := o.data.Transaction(func(t *data.Txn) *APIError {
-			var e *APIError
-			res, _, e = t.Upsert(so.Name, info.ExternalIDFieldName, row.ext, row.fields, false)
-			return e
-		})
-		return res.ID, res.Created, err
-	default: // delete, hardDelete
-		if row.id == "" {
-			return "", false, missingID
-		}
-		id18, _ := data.NormalizeID(row.id)
-		return valueOr(id18, row.id), false, o.data.Transaction(func(t *data.Txn) *APIError {
-			if err := t.Delete(so.Name, row.id); err != nil {
-				return err
-			}
-			if info.Operation == "hardDelete" {
-				t.Purge(id18)
-			}
-			return nil
-		})
-	}
+	return bulkjob.ApplyRow(o.data, so, info.Operation, info.ExternalIDFieldName, bulkjob.Row{Fields: row.fields, ID: row.id, ExternalID: row.ext})
 }
 
 // v1RunQuery runs a query batch and writes its records: CSV with the
