@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,13 +127,13 @@ type v1BatchInfo struct {
 
 // Job states (JobInfo "state") and batch states (BatchInfo "state").
 const (
-	v1JobOpen          = "Open"
-	v1JobClosed        = "Closed"
-	v1JobAborted       = "Aborted"
-	v1BatchQueued      = "Queued"
-	v1BatchCompleted   = "Completed"
-	v1BatchFailed      = "Failed"
-	v1BatchNotProcessd = "NotProcessed"
+	v1JobOpen           = "Open"
+	v1JobClosed         = "Closed"
+	v1JobAborted        = "Aborted"
+	v1BatchQueued       = "Queued"
+	v1BatchCompleted    = "Completed"
+	v1BatchFailed       = "Failed"
+	v1BatchNotProcessed = "NotProcessed"
 )
 
 // v1Error is a Bulk API 1.0 error ("Errors"): an exceptionCode and an
@@ -391,7 +392,7 @@ func (o *Org) v1CreateJob(w http.ResponseWriter, r *http.Request, v string) {
 	switch {
 	case req.State != "":
 		e = v1Err("InvalidJob", "a new job cannot set its state")
-	case !containsString(v1Operations, req.Operation):
+	case !slices.Contains(v1Operations, req.Operation):
 		e = v1Err("InvalidJob", "Invalid operation: %q: use one of %s, in that case", req.Operation, strings.Join(v1Operations, ", "))
 	case req.Object == "":
 		e = v1Err("InvalidJob", "object is required")
@@ -445,15 +446,6 @@ func (o *Org) v1CreateJob(w http.ResponseWriter, r *http.Request, v string) {
 // v1Time is the guide's timestamp format: 2015-12-15T21:41:45.000Z.
 const v1Time = "2006-01-02T15:04:05.000Z"
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // v1UpdateJob: "Close a Job" and "Abort a Job". The guide gives the code
 // (InvalidJobState) for a state the job cannot take, not the message.
 func (o *Org) v1UpdateJob(w http.ResponseWriter, r *http.Request, j *asyncJob, asJSON bool) {
@@ -470,7 +462,7 @@ func (o *Org) v1UpdateJob(w http.ResponseWriter, r *http.Request, j *asyncJob, a
 	case req.State == v1JobAborted && (state == v1JobOpen || state == v1JobClosed):
 		for _, b := range j.batches {
 			if b.info.State == v1BatchQueued {
-				b.info.State = v1BatchNotProcessd
+				b.info.State = v1BatchNotProcessed
 			}
 		}
 	case req.State == v1JobClosed || req.State == v1JobAborted:
