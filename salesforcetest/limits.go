@@ -44,6 +44,19 @@ func (l *apiLimits) acquire() (func(), *APIError) {
 	}, nil
 }
 
+// charge counts one more call against the daily allocation without
+// holding a concurrency slot, for a subrequest of a call already in flight
+// (Composite Batch: each subrequest counts).
+func (l *apiLimits) charge() *APIError {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.used >= l.max {
+		return apiErr(http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+	}
+	l.used++
+	return nil
+}
+
 // header is Sforce-Limit-Info's value (REST API Developer Guide, "Limit Info Header").
 func (l *apiLimits) header() string {
 	l.mu.Lock()

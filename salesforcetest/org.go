@@ -8,8 +8,9 @@
 // Sforce-Limit-Info, identity and userinfo.
 //
 // The org has a schema — the common standard objects (Account, Contact,
-// Opportunity, Lead, Case, User) and the custom objects and fields a test
-// declares — and validates every write against it as Salesforce does, with
+// Opportunity, Lead, Case, Task, Event, User, and the Organization and
+// RecordType clients read at start-up) and the custom objects and fields a
+// test declares — and validates every write against it as Salesforce does, with
 // Salesforce's status and error codes.
 //
 // The org also models what goes wrong: sessions that expire (all at once, or
@@ -135,6 +136,7 @@ type Org struct {
 	defaultPageSize int
 	limits          *apiLimits
 	now             func() time.Time // Config.Now; set once by Start
+	schemaChanged   schemaClock      // for If-Modified-Since on describe
 
 	mu            sync.Mutex
 	lifetime      time.Duration
@@ -146,7 +148,8 @@ type Org struct {
 	issued        []string       // every access token issued, for secret-hygiene tests
 	tokenDelay    time.Duration
 	data          *data.Store
-	cursors       *cursors // the REST query handlers' paging state
+	tooling       *data.Store // the Tooling API's objects (tooling.go)
+	cursors       *cursors    // the REST query handlers' paging state
 	bulk          *bulkjob.Jobs
 	v1            asyncJobs // Bulk API 1.0
 	handshakes    atomic.Int64
@@ -192,6 +195,7 @@ func Start(cfg Config) (*Org, error) {
 	if o.now == nil {
 		o.now = time.Now
 	}
+	o.schemaChanged.touch(o.now())
 	o.data = data.NewStore(o.now)
 	o.bulk = o.newBulkJobs(cfg.BulkStoreMaxRecords)
 	if o.defaultPageSize <= 0 {
@@ -236,6 +240,12 @@ func Start(cfg Config) (*Org, error) {
 		return nil, err
 	}
 	o.data.SetUserID(o.userID(o.Username))
+	o.tooling = data.NewToolingStore(o.now)
+	o.tooling.SetUserID(o.userID(o.Username))
+	if err := o.data.AddOrganization(orgID, organizationFields(o.Audience)); err != nil {
+		o.mtls.Close()
+		return nil, err
+	}
 	standardConfig := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
 	if o.standard, o.StandardURL, _, err = serve(handler, standardConfig, errLog, cfg); err != nil {
 		o.mtls.Close()

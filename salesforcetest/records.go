@@ -22,7 +22,13 @@ func (o *Org) declare(obj SObject) error { return o.data.Declare(obj) }
 //
 // The object gets the system fields, OwnerId and a required Name (unless
 // Fields declares Name), and a generated key prefix unless KeyPrefix is set.
-func (s Setup) DefineObject(obj SObject) error { return s.o.data.DefineObject(obj) }
+func (s Setup) DefineObject(obj SObject) error {
+	err := s.o.data.DefineObject(obj)
+	if err == nil {
+		s.o.schemaChanged.touch(s.o.now())
+	}
+	return err
+}
 
 // DefineFields adds custom fields (names ending in __c) to an object, e.g. an
 // external id on Account:
@@ -30,8 +36,11 @@ func (s Setup) DefineObject(obj SObject) error { return s.o.data.DefineObject(ob
 //	org.Setup().DefineFields("Account", salesforcetest.Field{Name: "External_Id__c",
 //		Type: salesforcetest.TypeString, ExternalID: true, Unique: true})
 func (s Setup) DefineFields(object string, fields ...Field) error {
-	o := s.o
-	return o.data.DefineFields(object, fields...)
+	err := s.o.data.DefineFields(object, fields...)
+	if err == nil {
+		s.o.schemaChanged.touch(s.o.now())
+	}
+	return err
 }
 
 // Create validates and inserts one record as the REST API's create does,

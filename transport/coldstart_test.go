@@ -88,3 +88,18 @@ func TestColdStartSignsOnce(t *testing.T) {
 	assert.Equal(t, int64(1), jwtKey.Signatures())
 	assert.Equal(t, int64(1), mtlsKey.Signatures())
 }
+
+// BenchmarkNew: building a Transport from loaded identities (the JWT one RSA),
+// before any request.
+func BenchmarkNew(b *testing.B) {
+	org := salesforcetest.NewOrg(b, salesforcetest.Config{})
+	cfg := configFor(org)
+	b.ReportAllocs()
+	for b.Loop() {
+		tr, err := transport.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr.CloseIdleConnections()
+	}
+}

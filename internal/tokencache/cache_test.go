@@ -389,7 +389,7 @@ func TestCacheRefusesUnusableTokenAnswers(t *testing.T) {
 			clock.Advance(5*time.Second + time.Millisecond)
 			tok, err := cache.Token(t.Context())
 			require.NoError(t, err, "a good token is fetched once the refusal window passes")
-			assert.Equal(t, org.StandardURL, tok.InstanceURL, "the instance_url of the answer")
+			assert.Equal(t, org.StandardURL, tok.InstanceURL, "the fake org's instance_url: its 443 stand-in")
 			assert.Equal(t, int64(2), org.Stats().TokenRequests)
 		})
 	}
