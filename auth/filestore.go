@@ -20,9 +20,15 @@ import (
 // others is refused (and replaced at the next login). The login lock is an
 // flock(2) on a lock file beside it, released by the kernel if the process
 // dies.
+//
+// It also keeps the positions and leases of event subscriptions
+// (events.Store) for the processes of one machine: one 0600 file per
+// subscription, named by the hash of its key, read and written under an
+// flock. A lease ends at an expiry on this machine's clock, so the lease of a
+// process that died passes to another after its TTL.
 type FileStore struct {
 	dir string
-	mu  sync.Mutex // with dataLock's flock: Save and CompareAndDelete one at a time
+	mu  sync.Mutex // with fileLock's flock: writes one at a time
 }
 
 // NewFileStore returns a store in dir, creating dir with mode 0700 if needed.
@@ -204,8 +210,14 @@ var errNoFlock = errors.New("auth: the file token store's lock needs flock (Unix
 
 // dataLock is the short-held lock of Save and CompareAndDelete.
 func (s *FileStore) dataLock(ctx context.Context, key string) (func(), error) {
+	return s.fileLock(ctx, filepath.Join(s.dir, key+".data.lock"))
+}
+
+// fileLock takes a short-held lock on path: s.mu within the process, an
+// flock across processes where there is flock.
+func (s *FileStore) fileLock(ctx context.Context, path string) (func(), error) {
 	s.mu.Lock()
-	unlock, err := lockFile(ctx, filepath.Join(s.dir, key+".data.lock"))
+	unlock, err := lockFile(ctx, path)
 	if errors.Is(err, errNoFlock) {
 		return s.mu.Unlock, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -156,4 +157,33 @@ func TestFileStoreRefusesADirectoryOthersCanWrite(t *testing.T) {
 	require.NoError(t, os.WriteFile(notDir, nil, 0o600))
 	_, err = auth.NewFileStore(notDir)
 	require.Error(t, err)
+}
+
+// A subscription's position and lease sit in one 0600 file named by the key's
+// hash (a channel name has slashes), written atomically; a file that is not
+// the store's is an error that says to delete it, not a position.
+func TestFileStoreSubscriptionFile(t *testing.T) {
+	s, dir := newFileStore(t)
+	ctx := t.Context()
+	ok, err := s.AcquireLease(ctx, "/data/AccountChangeEvent", "h1", time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, s.SavePosition(ctx, "/data/AccountChangeEvent", "h1", []byte("17")))
+	files, err := filepath.Glob(filepath.Join(dir, "subscription-*.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	info, err := os.Stat(files[0])
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.False(t, strings.HasSuffix(e.Name(), ".tmp"), "no temporary file left behind: %s", e.Name())
+	}
+
+	require.NoError(t, os.WriteFile(files[0], []byte("not json"), 0o600))
+	_, err = s.LoadPosition(ctx, "/data/AccountChangeEvent")
+	var sfe *auth.StoreFileError
+	require.ErrorAs(t, err, &sfe)
+	assert.Contains(t, sfe.Fix(), "delete it")
 }

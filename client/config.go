@@ -84,7 +84,9 @@ type Config struct {
 	// the org and the plain one for other hosts) for instrumentation such as
 	// otelhttp.NewTransport: it sees every attempt, retries included. It
 	// receives an *http.Transport not yet used, whose DialContext or Proxy it
-	// may replace, and must not return nil.
+	// may replace, and must not return nil. Each base is built, and wrapped,
+	// when first needed: the org's HTTP/2 one in New, the others (for a host
+	// that answers in HTTP/1.1, for other hosts) on the first request for them.
 	WrapBase func(http.RoundTripper) http.RoundTripper
 
 	// ——— The session ———

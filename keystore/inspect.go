@@ -31,8 +31,13 @@ const (
 
 // Report describes a keystore and every entry in it.
 type Report struct {
-	Format  Format        `json:"format"`
-	Entries []EntryReport `json:"entries"`
+	Format Format `json:"format"`
+	// Integrity names the store's integrity check as verified with the password:
+	// the PKCS#12 MAC ("PBMAC1 HMAC-SHA-256, key from PBKDF2 …", "HMAC-SHA-1, key
+	// from the PKCS#12 KDF …", or "none (no MAC)"), JKS/JCEKS's keyed SHA-1
+	// digest; empty for PEM, which has none.
+	Integrity string        `json:"integrity,omitempty"`
+	Entries   []EntryReport `json:"entries"`
 	// Warnings name entries skipped because they cannot be used here (secret keys,
 	// certificates this platform cannot parse); the entries above are unaffected.
 	Warnings []string `json:"warnings,omitempty"`
@@ -80,7 +85,7 @@ func Inspect(data []byte, opts Options) (*Report, error) {
 		}
 	}
 	now := opts.now()
-	r := &Report{Format: s.format, Entries: []EntryReport{}, Warnings: s.warnings}
+	r := &Report{Format: s.format, Integrity: s.integrity, Entries: []EntryReport{}, Warnings: s.warnings}
 	for _, e := range s.entries {
 		if opts.Alias != "" && (e.kind != PrivateKeyEntry || !strings.EqualFold(e.alias, opts.Alias)) {
 			continue
@@ -96,6 +101,9 @@ func Inspect(data []byte, opts Options) (*Report, error) {
 			chain = id.chain
 		}
 		if len(chain) == 0 {
+			if e.unusable != nil {
+				r.Entries = append(r.Entries, describeUnusable(e, now))
+			}
 			continue
 		}
 		r.Entries = append(r.Entries, describe(e, chain, now))
@@ -125,6 +133,26 @@ func describe(e entry, chain []*x509.Certificate, now time.Time) EntryReport {
 	return rep
 }
 
+// describeUnusable lists a certificate crypto/x509 refuses as keytool does:
+// names, serial, dates and the key's algorithm or curve, and why it is unusable.
+func describeUnusable(e entry, now time.Time) EntryReport {
+	u := e.unusable
+	return EntryReport{
+		Alias:       e.alias,
+		Kind:        e.kind,
+		Subject:     u.subject,
+		Issuer:      u.issuer,
+		Serial:      u.serial,
+		NotBefore:   u.notBefore,
+		NotAfter:    u.notAfter,
+		KeyType:     u.keyAlgorithm,
+		KeyBits:     u.keyBits,
+		ChainLength: 1,
+		SelfSigned:  u.selfIssued,
+		Warnings:    append([]string{u.warning()}, validityWarnings(u.notBefore, u.notAfter, now)...),
+	}
+}
+
 // noIntermediates: a CA-issued leaf stored without the certificates above it.
 func noIntermediates(chain []*x509.Certificate) bool {
 	return len(chain) == 1 && !certcheck.SelfSigned(chain[0])
@@ -144,15 +172,7 @@ func (id *Identity) Warnings(t time.Time) []string {
 // warnings lists expiry problems and, for a private-key entry, what makes the
 // certificate unfit for Salesforce mutual authentication.
 func warnings(c *x509.Certificate, kind EntryKind, now time.Time) []string {
-	w := []string{}
-	switch {
-	case now.After(c.NotAfter):
-		w = append(w, "expired: "+c.NotAfter.UTC().Format(time.RFC3339))
-	case now.Before(c.NotBefore):
-		w = append(w, "not yet valid: "+c.NotBefore.UTC().Format(time.RFC3339))
-	case c.NotAfter.Sub(now) < expirySoon:
-		w = append(w, "expires within 30 days: "+c.NotAfter.UTC().Format(time.RFC3339))
-	}
+	w := validityWarnings(c.NotBefore, c.NotAfter, now)
 	if kind == PrivateKeyEntry {
 		w = append(w, certcheck.MTLSWarnings(c)...)
 	}
@@ -171,6 +191,19 @@ func unverifiedLinks(chain []*x509.Certificate) []string {
 		}
 	}
 	return w
+}
+
+// validityWarnings reports an expired, not yet valid or soon expiring certificate.
+func validityWarnings(notBefore, notAfter, now time.Time) []string {
+	switch {
+	case now.After(notAfter):
+		return []string{"expired: " + notAfter.UTC().Format(time.RFC3339)}
+	case now.Before(notBefore):
+		return []string{"not yet valid: " + notBefore.UTC().Format(time.RFC3339)}
+	case notAfter.Sub(now) < expirySoon:
+		return []string{"expires within 30 days: " + notAfter.UTC().Format(time.RFC3339)}
+	}
+	return []string{}
 }
 
 func keyTypeAndBits(c *x509.Certificate) (string, int) {

@@ -35,6 +35,7 @@ type javaEntry struct {
 	alias        string
 	protectedKey []byte
 	certs        []*x509.Certificate
+	unusable     *unusableCert // a trusted certificate x509 refuses
 }
 
 // javaReader reads big-endian fields and never reads, or allocates, past its data.
@@ -72,18 +73,10 @@ func (r *javaReader) utf() string {
 	return string(r.take(uint64(binary.BigEndian.Uint16(b))))
 }
 
-func (r *javaReader) certificate(version uint32) *x509.Certificate {
-	c, err := r.certificateOrSkip(version)
-	if err != nil && r.err == nil {
-		r.err = failure(ErrCorrupt, "a certificate cannot be parsed", "", err)
-	}
-	return c
-}
-
 // certificateOrSkip reads a certificate; one that is well framed but cannot be
-// parsed here (an unusual curve, say) is returned as an error for the caller to
-// decide on, leaving the reader intact.
-func (r *javaReader) certificateOrSkip(version uint32) (*x509.Certificate, error) {
+// parsed here (an unusual curve, say) is returned as an error, with its bytes,
+// for the caller to decide on, leaving the reader intact.
+func (r *javaReader) certificateOrSkip(version uint32) (*x509.Certificate, []byte, error) {
 	if version == 2 {
 		if typ := r.utf(); r.err == nil && typ != "X.509" && typ != "X509" { // keystore-go writes "X509"
 			r.err = failure(ErrUnsupported, fmt.Sprintf("certificate type %q", typ), "only X.509 certificates are supported", nil)
@@ -91,9 +84,10 @@ func (r *javaReader) certificateOrSkip(version uint32) (*x509.Certificate, error
 	}
 	der := r.take(uint64(r.u32()))
 	if r.err != nil {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return x509.ParseCertificate(der)
+	c, err := x509.ParseCertificate(der)
+	return c, der, err
 }
 
 // parseJavaStore reads the layout above and checks the integrity digest. Structure
@@ -118,12 +112,31 @@ func parseJavaStore(data []byte, password Secret) (entries []javaEntry, skipped 
 			e.protectedKey = r.take(uint64(r.u32()))
 			n := r.u32()
 			for j := uint32(0); j < n && r.err == nil; j++ {
-				e.certs = append(e.certs, r.certificate(version))
+				c, der, err := r.certificateOrSkip(version)
+				if err != nil && r.err == nil {
+					// A chain certificate on an algorithm x509 lacks is unsupported, not corrupt:
+					// the entry keeps the rest of its chain, and a warning names the one left out.
+					if u, ok := parseUnusableCert(der, err); ok {
+						skipped = append(skipped, fmt.Sprintf("skipped certificate %q in the chain of %q, serial %s, key %s: it cannot be used here (%s)",
+							u.subject, e.alias, u.serial, u.keyAlgorithm, u.why))
+						continue
+					}
+					r.err = failure(ErrCorrupt, "a certificate cannot be parsed", "", err)
+				}
+				if c != nil {
+					e.certs = append(e.certs, c)
+				}
 			}
 		case javaTagTrustedCert:
-			c, err := r.certificateOrSkip(version)
+			c, der, err := r.certificateOrSkip(version)
 			if err != nil {
-				// Java keeps such entries; only the key entry in use must parse.
+				// Java keeps such entries (keytool lists them); so does this package,
+				// with what can be read of them. Only the key entry in use must parse.
+				if u, ok := parseUnusableCert(der, err); ok {
+					e.unusable = u
+					entries = append(entries, e)
+					continue
+				}
 				skipped = append(skipped, fmt.Sprintf("skipped trusted certificate %q: it cannot be parsed here (%v)", e.alias, err))
 				continue
 			}
@@ -203,9 +216,9 @@ func javaPasswordBytes(password Secret) []byte {
 
 // javaStore turns the entries into the common model, with decrypt for key entries.
 func javaStore(entries []javaEntry, skipped []string, decrypt func(e javaEntry, keyPassword Secret) (any, error)) *store {
-	s := &store{warnings: skipped}
+	s := &store{warnings: skipped, integrity: "keyed SHA-1 digest"}
 	for _, je := range entries {
-		e := entry{alias: je.alias, kind: TrustedCertEntry, certs: je.certs}
+		e := entry{alias: je.alias, kind: TrustedCertEntry, certs: je.certs, unusable: je.unusable}
 		if je.tag == javaTagPrivateKey {
 			e.kind = PrivateKeyEntry
 			e.decrypt = func(pw Secret) (any, error) { return decrypt(je, pw) }

@@ -75,6 +75,8 @@ type entry struct {
 	kind    EntryKind
 	certs   []*x509.Certificate // as stored: the entry's certificate(s), leaf first where the format says so
 	decrypt func(keyPassword Secret) (any, error)
+	// unusable is a trusted certificate crypto/x509 refuses, listed all the same.
+	unusable *unusableCert
 }
 
 // store is a parsed keystore.
@@ -85,6 +87,8 @@ type store struct {
 	// warnings name what was skipped because it cannot be used here (secret keys,
 	// certificates the platform cannot parse); the rest of the store still loads.
 	warnings []string
+	// integrity describes the store's integrity check (Report.Integrity).
+	integrity string
 }
 
 // LoadFile reads the keystore at path and returns the identity chosen by opts.

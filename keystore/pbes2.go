@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/asn1"
-	"errors"
 	"fmt"
 	"hash"
 )
@@ -24,6 +23,13 @@ var (
 	oidAES192CBC = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 22}
 	oidAES256CBC = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 42}
 
+	prfNames = map[string]string{
+		"1.2.840.113549.2.7":  "HMAC-SHA-1",
+		"1.2.840.113549.2.8":  "HMAC-SHA-224",
+		"1.2.840.113549.2.9":  "HMAC-SHA-256",
+		"1.2.840.113549.2.10": "HMAC-SHA-384",
+		"1.2.840.113549.2.11": "HMAC-SHA-512",
+	}
 	prfs = map[string]func() hash.Hash{
 		"1.2.840.113549.2.7":  sha1.New,
 		"1.2.840.113549.2.8":  sha256.New224,
@@ -74,7 +80,6 @@ var (
 	oidPKCS5PBES1   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5} // .1, .3, .4, .6, .10, .11: PBES1 with DES or RC2
 	oidPKCS12PBE    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1}
 	hintReencrypt   = "re-encrypt with AES: openssl pkcs12 -export (OpenSSL 3 default) or openssl pkcs8 -topk8 -v2 aes-256-cbc"
-	errNeedsRC2     = errors.New("RC2 encryption")
 	pkcs12PBECipher = map[int]struct {
 		keyLen int
 		name   string
@@ -82,7 +87,7 @@ var (
 )
 
 // decryptPBE decrypts data encrypted with a password-based scheme: PBES2 with
-// PBKDF2 (any PRF) and AES or 3DES, or PKCS#12's own pbeWithSHAAnd3-KeyTripleDES-CBC.
+// PBKDF2 (any PRF) and AES or 3DES, or PKCS#12's own PBE with 3DES, RC2-128 or RC2-40.
 // A failed decryption is ErrWrongPassword: that is the password check of these
 // schemes. maxIter bounds the key-derivation work a file may ask for.
 func decryptPBE(alg algorithmIdentifier, data []byte, password Secret, maxIter int) ([]byte, error) {
@@ -154,14 +159,21 @@ func decryptPBES2(paramsDER, data []byte, password Secret, maxIter int) ([]byte,
 	return plain, nil
 }
 
-// decryptPKCS12PBE decrypts with PKCS#12's PBE (RFC 7292 appendix C), key and IV
+// decryptPKCS12PBE decrypts with PKCS#12's PBE (RFC 7292 appendix C: 3DES, RC2-128
+// and RC2-40, the last being Java 8's and openssl -legacy's for certificates), key and IV
 // from the PKCS#12 key derivation with SHA-1 over the BMPString password.
 func decryptPKCS12PBE(scheme int, paramsDER, data []byte, password Secret, maxIter int) ([]byte, error) {
 	c, known := pkcs12PBECipher[scheme]
 	if !known {
 		return nil, failure(ErrUnsupported, fmt.Sprintf("PKCS#12 encryption scheme %d", scheme), hintReencrypt, nil)
 	}
-	if scheme != 3 && scheme != 5 && scheme != 6 {
+	var newCipher func([]byte) (cipher.Block, error)
+	switch scheme {
+	case 3:
+		newCipher = des.NewTripleDESCipher
+	case 5, 6: // RC2 with as many effective bits as the key has
+		newCipher = rc2WithBits(8 * c.keyLen)
+	default:
 		return nil, failure(ErrUnsupported, "PKCS#12 encryption with "+c.name+" is not supported", hintReencrypt, nil)
 	}
 	var params pbeParameter
@@ -171,15 +183,10 @@ func decryptPKCS12PBE(scheme int, paramsDER, data []byte, password Secret, maxIt
 	if params.Iterations < 1 || params.Iterations > maxIter {
 		return nil, failure(ErrCorrupt, fmt.Sprintf("iteration count %d out of range", params.Iterations), "", nil)
 	}
-	if scheme != 3 {
-		// RC2: the caller hands the file to go-pkcs12, which bounds nothing itself;
-		// the parameters are checked here first.
-		return nil, errNeedsRC2
-	}
 	for _, pw := range bmpPasswords(password) {
 		key := pkcs12KDF(sha1.New, 64, params.Salt, pw, params.Iterations, 1, c.keyLen)
 		iv := pkcs12KDF(sha1.New, 64, params.Salt, pw, params.Iterations, 2, 8)
-		plain, err := decryptCBC(des.NewTripleDESCipher, key, iv, data)
+		plain, err := decryptCBC(newCipher, key, iv, data)
 		if err == nil {
 			return plain, nil
 		}

@@ -13,6 +13,7 @@ import (
 // trusted-certificate entry.
 func parsePEM(data []byte) (*store, error) {
 	var certs []*x509.Certificate
+	var unusable []*unusableCert
 	var keys []*pem.Block
 	sawBlock := false
 	for rest := data; ; {
@@ -26,10 +27,15 @@ func parsePEM(data []byte) (*store, error) {
 		case "CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE":
 			c, err := x509.ParseCertificate(b.Bytes)
 			if err != nil {
-				return nil, failure(ErrCorrupt, fmt.Sprintf("certificate %d cannot be parsed", len(certs)+1), "", err)
+				// A certificate x509 refuses (an unsupported curve) is listed, not corrupt.
+				if u, ok := parseUnusableCert(b.Bytes, err); ok {
+					unusable = append(unusable, u)
+					continue
+				}
+				return nil, failure(ErrCorrupt, fmt.Sprintf("certificate %d cannot be parsed", len(certs)+len(unusable)+1), "", err)
 			}
 			certs = append(certs, c)
-		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
+		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "DSA PRIVATE KEY":
 			keys = append(keys, b)
 		}
 	}
@@ -45,13 +51,25 @@ func parsePEM(data []byte) (*store, error) {
 		for _, c := range certs {
 			s.entries = append(s.entries, entry{kind: TrustedCertEntry, certs: []*x509.Certificate{c}})
 		}
+		for _, u := range unusable {
+			s.entries = append(s.entries, entry{kind: TrustedCertEntry, unusable: u})
+		}
+	} else {
+		for _, u := range unusable {
+			s.warnings = append(s.warnings, fmt.Sprintf("skipped certificate, subject %q, serial %s, key %s: it cannot be used here (%s)", u.subject, u.serial, u.keyAlgorithm, u.why))
+		}
 	}
 	return s, nil
 }
 
+// decryptPEMKey decrypts and parses a PEM key. A key of an algorithm TLS in Go
+// cannot use is ErrUnsupported naming it, whether or not it was encrypted, and a
+// wrong password is said only when a decryption failed.
 func decryptPEMKey(b *pem.Block, password Secret) (any, error) {
 	der := b.Bytes
 	switch {
+	case b.Type == "DSA PRIVATE KEY": // OpenSSL's traditional DSA layout, encrypted or not
+		return nil, failure(ErrUnsupported, "DSA keys are not supported", hintKeyAlgorithm, nil)
 	case b.Type == "ENCRYPTED PRIVATE KEY":
 		if password == "" {
 			return nil, failure(ErrWrongPassword, "the private key is encrypted and no password was given", hintKeyPassword, nil)
@@ -75,6 +93,9 @@ func decryptPEMKey(b *pem.Block, password Secret) (any, error) {
 			return nil, failure(ErrUnsupported, "legacy PEM encryption", "", err)
 		}
 		key, err := parseBareKey(plain)
+		if errors.Is(err, ErrUnsupported) {
+			return nil, err
+		}
 		if err != nil {
 			// Padding checks pass by chance for about one wrong password in 256.
 			return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
@@ -82,11 +103,14 @@ func decryptPEMKey(b *pem.Block, password Secret) (any, error) {
 		return key, nil
 	}
 	key, err := parseBareKey(der)
-	if err != nil {
-		if b.Type == "ENCRYPTED PRIVATE KEY" {
-			return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
-		}
-		return nil, failure(ErrCorrupt, "the private key cannot be parsed", "", err)
+	switch {
+	case err == nil:
+		return key, nil
+	case errors.Is(err, ErrUnsupported): // the key was read (and decrypted): it names its algorithm
+		return nil, err
+	case b.Type == "ENCRYPTED PRIVATE KEY":
+		// The padding check passed by chance (about one wrong password in 256).
+		return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
 	}
-	return key, nil
+	return nil, err
 }

@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"crypto/hmac"
+	"crypto/pbkdf2"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -13,16 +14,14 @@ import (
 	"fmt"
 	"hash"
 	"unicode/utf16"
-
-	"software.sslmate.com/src/go-pkcs12"
 )
 
 // PKCS#12 (RFC 7292) as every producer writes it: OpenSSL (with or without key
 // encryption, MAC or legacy ciphers), keytool (secret keys, trusted certificates,
 // key passwords unlike the store's), NSS/Firefox (BER, one authenticated-safe part
-// per bag), Python cryptography, node-forge and go-pkcs12. go-pkcs12 alone refuses
-// most of these layouts, so the structure is read here; go-pkcs12 remains only for
-// RC2-encrypted parts (openssl -legacy), whose cipher the standard library lacks.
+// per bag), Java 8 (RC2-40 certificates, 3DES keys), Python cryptography,
+// node-forge and go-pkcs12. go-pkcs12 refuses most of these layouts, so the
+// structure is read here, RC2 included (rc2.go); go-pkcs12 only writes.
 var (
 	oidPKCS7Data          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
 	oidPKCS7EncryptedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 6}
@@ -34,18 +33,36 @@ var (
 	oidPBMAC1             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 14}
 
 	macHashes = map[string]struct {
+		name  string
 		new   func() hash.Hash
 		block int
 	}{
-		"1.3.14.3.2.26":          {sha1.New, 64},
-		"2.16.840.1.101.3.4.2.4": {sha256.New224, 64},
-		"2.16.840.1.101.3.4.2.1": {sha256.New, 64},
-		"2.16.840.1.101.3.4.2.2": {sha512.New384, 128},
-		"2.16.840.1.101.3.4.2.3": {sha512.New, 128},
-		"2.16.840.1.101.3.4.2.5": {sha512.New512_224, 128},
-		"2.16.840.1.101.3.4.2.6": {sha512.New512_256, 128},
+		"1.3.14.3.2.26":          {"SHA-1", sha1.New, 64},
+		"2.16.840.1.101.3.4.2.4": {"SHA-224", sha256.New224, 64},
+		"2.16.840.1.101.3.4.2.1": {"SHA-256", sha256.New, 64},
+		"2.16.840.1.101.3.4.2.2": {"SHA-384", sha512.New384, 128},
+		"2.16.840.1.101.3.4.2.3": {"SHA-512", sha512.New, 128},
+		"2.16.840.1.101.3.4.2.5": {"SHA-512/224", sha512.New512_224, 128},
+		"2.16.840.1.101.3.4.2.6": {"SHA-512/256", sha512.New512_256, 128},
+	}
+
+	// pbmac1MACs are the MACs RFC 9579 lets PBMAC1 use in PKCS#12.
+	pbmac1MACs = map[string]struct {
+		name string
+		new  func() hash.Hash
+	}{
+		"1.2.840.113549.2.7":  {"HMAC-SHA-1", sha1.New},
+		"1.2.840.113549.2.9":  {"HMAC-SHA-256", sha256.New},
+		"1.2.840.113549.2.10": {"HMAC-SHA-384", sha512.New384},
+		"1.2.840.113549.2.11": {"HMAC-SHA-512", sha512.New},
 	}
 )
+
+// maxMACKeyLen bounds PBMAC1's key length: PBKDF2's work grows with it, and no
+// HMAC here gains from a key longer than SHA-512's output.
+const maxMACKeyLen = 64
+
+const hintMAC = "re-export it with a MAC this package verifies: openssl pkcs12 -export -macalg sha256 (or -pbmac1_pbkdf2 on OpenSSL 3.4+)"
 
 // Bag types, the last arc under oidBagPrefix.
 const (
@@ -120,15 +137,17 @@ type p12Cert struct {
 	name, id    string
 	cert        *x509.Certificate
 	javaTrusted bool
+	unusable    *unusableCert // set, with cert nil, for a certificate x509 refuses
 }
 
 type p12Reader struct {
-	password Secret
-	verified bool // the store password passed a check (MAC or an encrypted safe)
-	maxIter  int
-	keys     []p12Key
-	certs    []p12Cert
-	warnings []string
+	password  Secret
+	verified  bool   // the store password passed a check (MAC or an encrypted safe)
+	integrity string // the MAC, as Inspect describes it
+	maxIter   int
+	keys      []p12Key
+	certs     []p12Cert
+	warnings  []string
 }
 
 // parsePKCS12 reads a PKCS#12 store: the MAC is checked with password when the
@@ -136,14 +155,6 @@ type p12Reader struct {
 // entry is used, with the key password.
 // maxIter bounds the key-derivation work (MAC, safes, keys) a file may ask for.
 func parsePKCS12(data []byte, password Secret, maxIter int) (*store, error) {
-	s, err := readPKCS12(data, password, maxIter)
-	if errors.Is(err, errNeedsRC2) {
-		return parsePKCS12Legacy(data, password)
-	}
-	return s, err
-}
-
-func readPKCS12(data []byte, password Secret, maxIter int) (*store, error) {
 	der, err := berToDER(data)
 	if err != nil {
 		return nil, failure(ErrCorrupt, "the PKCS#12 structure cannot be read", "", err)
@@ -163,16 +174,21 @@ func readPKCS12(data []byte, password Secret, maxIter int) (*store, error) {
 	if rest, err := asn1.Unmarshal(pfx.AuthSafe.Content.Bytes, &authSafe); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "the authenticated safe cannot be read", "", err)
 	}
-	r := &p12Reader{password: password, maxIter: maxIter}
-	if len(pfx.MacData.Mac.Algorithm.Algorithm) > 0 {
-		if err := checkPKCS12MAC(pfx.MacData, authSafe, password, maxIter); err != nil {
-			return nil, err
-		}
-		r.verified = true
-	}
 	var parts []contentInfo
 	if rest, err := asn1.Unmarshal(normalised(authSafe), &parts); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "the authenticated safe cannot be read", "", err)
+	}
+	r := &p12Reader{password: password, maxIter: maxIter, integrity: "none (no MAC)"}
+	if len(pfx.MacData.Mac.Algorithm.Algorithm) > 0 {
+		integrity, err := checkPKCS12MAC(pfx.MacData, authSafe, password, maxIter)
+		if err != nil {
+			if errors.Is(err, ErrWrongPassword) && passwordOpens(parts, password, maxIter) {
+				// The password is right (it decrypts a safe), so the MAC or its parameters were altered.
+				return nil, failure(ErrCorrupt, "the integrity check (MAC) failed although the password decrypts the contents: the file was altered", "", nil)
+			}
+			return nil, err
+		}
+		r.verified, r.integrity = true, integrity
 	}
 	for _, part := range parts {
 		if err := r.readPart(part); err != nil {
@@ -180,6 +196,28 @@ func readPKCS12(data []byte, password Secret, maxIter int) (*store, error) {
 		}
 	}
 	return r.store(), nil
+}
+
+// passwordOpens reports whether password decrypts the first encrypted safe into
+// safe contents: a password check independent of the MAC.
+func passwordOpens(parts []contentInfo, password Secret, maxIter int) bool {
+	for _, part := range parts {
+		if !part.ContentType.Equal(oidPKCS7EncryptedData) {
+			continue
+		}
+		var ed encryptedData
+		if _, err := asn1.Unmarshal(part.Content.Bytes, &ed); err != nil {
+			return false
+		}
+		plain, err := decryptPBE(ed.Info.Algorithm, encryptedContent(ed), password, maxIter)
+		if err != nil {
+			return false
+		}
+		var bags []safeBag
+		rest, err := asn1.Unmarshal(normalised(plain), &bags)
+		return err == nil && len(rest) == 0
+	}
+	return false
 }
 
 // normalised rewrites BER found inside an OCTET STRING (NSS encodes the
@@ -191,18 +229,18 @@ func normalised(b []byte) []byte {
 	return b
 }
 
-func checkPKCS12MAC(m macData, content []byte, password Secret, maxIter int) error {
+// checkPKCS12MAC verifies the MAC with password and describes it for Inspect.
+func checkPKCS12MAC(m macData, content []byte, password Secret, maxIter int) (string, error) {
 	alg := m.Mac.Algorithm.Algorithm
 	if alg.Equal(oidPBMAC1) {
-		return failure(ErrUnsupported, "the PBMAC1 integrity check is not supported",
-			"re-export it with an HMAC integrity check: openssl pkcs12 -export -macalg sha256", nil)
+		return checkPBMAC1(m, content, password, maxIter)
 	}
 	h, ok := macHashes[alg.String()]
 	if !ok {
-		return failure(ErrUnsupported, fmt.Sprintf("MAC digest %s", alg), "re-export it with openssl pkcs12 -export -macalg sha256", nil)
+		return "", failure(ErrUnsupported, fmt.Sprintf("MAC digest %s", alg), hintMAC, nil)
 	}
 	if m.Iterations < 1 || m.Iterations > maxIter {
-		return failure(ErrCorrupt, fmt.Sprintf("MAC iteration count %d out of range", m.Iterations), "", nil)
+		return "", failure(ErrCorrupt, fmt.Sprintf("MAC iteration count %d out of range", m.Iterations), "", nil)
 	}
 	size := h.new().Size()
 	for _, pw := range bmpPasswords(password) {
@@ -210,10 +248,64 @@ func checkPKCS12MAC(m macData, content []byte, password Secret, maxIter int) err
 		mac := hmac.New(h.new, key)
 		mac.Write(content)
 		if subtle.ConstantTimeCompare(mac.Sum(nil), m.Mac.Digest) == 1 {
-			return nil
+			return fmt.Sprintf("HMAC-%s, key from the PKCS#12 KDF, %d iterations", h.name, m.Iterations), nil
 		}
 	}
-	return failure(ErrWrongPassword, "the integrity check (MAC) failed", hintStorePassword, nil)
+	return "", failure(ErrWrongPassword, "the integrity check (MAC) failed", hintStorePassword, nil)
+}
+
+// pbmac1Params is PBMAC1-params (RFC 8018 appendix A.5).
+type pbmac1Params struct {
+	KeyDerivationFunc algorithmIdentifier
+	MessageAuthScheme algorithmIdentifier
+}
+
+// checkPBMAC1 verifies a PBMAC1 MAC as RFC 9579 defines it for PKCS#12: the HMAC
+// key comes from PBKDF2 over the password's UTF-8 with the salt, iteration count
+// and key length of the PBKDF2 parameters (which must state it); MacData's own
+// salt and iteration count are ignored. The caps are those of PBES2.
+func checkPBMAC1(m macData, content []byte, password Secret, maxIter int) (string, error) {
+	var params pbmac1Params
+	if rest, err := asn1.Unmarshal(m.Mac.Algorithm.Parameters.FullBytes, &params); err != nil || len(rest) > 0 {
+		return "", failure(ErrCorrupt, "bad PBMAC1 parameters", "", err)
+	}
+	if !params.KeyDerivationFunc.Algorithm.Equal(oidPBKDF2) {
+		return "", failure(ErrUnsupported, fmt.Sprintf("PBMAC1 with key derivation %s (RFC 9579 defines PBKDF2 only)", params.KeyDerivationFunc.Algorithm), hintMAC, nil)
+	}
+	mac, ok := pbmac1MACs[params.MessageAuthScheme.Algorithm.String()]
+	if !ok {
+		return "", failure(ErrUnsupported, fmt.Sprintf("PBMAC1 with MAC %s", params.MessageAuthScheme.Algorithm), hintMAC, nil)
+	}
+	var kdf pbkdf2Params
+	if rest, err := asn1.Unmarshal(params.KeyDerivationFunc.Parameters.FullBytes, &kdf); err != nil || len(rest) > 0 {
+		return "", failure(ErrCorrupt, "bad PBMAC1 PBKDF2 parameters", "", err)
+	}
+	if kdf.Iterations < 1 || kdf.Iterations > maxIter {
+		return "", failure(ErrCorrupt, fmt.Sprintf("PBKDF2 iteration count %d out of range", kdf.Iterations), "", nil)
+	}
+	if kdf.KeyLength == 0 {
+		return "", failure(ErrCorrupt, "the PBMAC1 parameters lack the key length RFC 9579 requires", "", nil)
+	}
+	if kdf.KeyLength < 0 || kdf.KeyLength > maxMACKeyLen {
+		return "", failure(ErrCorrupt, fmt.Sprintf("PBMAC1 key length %d out of range", kdf.KeyLength), "", nil)
+	}
+	prf, prfName := sha1.New, "HMAC-SHA-1"
+	if len(kdf.PRF.Algorithm) > 0 {
+		if prf, ok = prfs[kdf.PRF.Algorithm.String()]; !ok {
+			return "", failure(ErrUnsupported, fmt.Sprintf("PBMAC1 with PBKDF2 PRF %s", kdf.PRF.Algorithm), hintMAC, nil)
+		}
+		prfName = prfNames[kdf.PRF.Algorithm.String()]
+	}
+	key, err := pbkdf2.Key(prf, string(password), kdf.Salt, kdf.Iterations, kdf.KeyLength)
+	if err != nil {
+		return "", failure(ErrUnsupported, "PBMAC1 PBKDF2 parameters", hintMAC, err)
+	}
+	h := hmac.New(mac.new, key)
+	h.Write(content)
+	if subtle.ConstantTimeCompare(h.Sum(nil), m.Mac.Digest) != 1 {
+		return "", failure(ErrWrongPassword, "the integrity check (MAC) failed", hintStorePassword, nil)
+	}
+	return fmt.Sprintf("PBMAC1 %s, key from PBKDF2 with %s, %d iterations", mac.name, prfName, kdf.Iterations), nil
 }
 
 func (r *p12Reader) readPart(part contentInfo) error {
@@ -229,19 +321,15 @@ func (r *p12Reader) readPart(part contentInfo) error {
 		if rest, err := asn1.Unmarshal(part.Content.Bytes, &ed); err != nil || len(rest) > 0 {
 			return failure(ErrCorrupt, "an encrypted safe cannot be read", "", err)
 		}
-		ciphertext := ed.Info.Content.Bytes
-		if ed.Info.Content.IsCompound { // BER: the ciphertext comes in OCTET STRING chunks
-			ciphertext = nil
-			for rest := ed.Info.Content.Bytes; len(rest) > 0; {
-				var chunk []byte
-				var err error
-				if rest, err = asn1.Unmarshal(rest, &chunk); err != nil {
-					return failure(ErrCorrupt, "an encrypted safe cannot be read", "", err)
-				}
-				ciphertext = append(ciphertext, chunk...)
-			}
+		ciphertext := encryptedContent(ed)
+		if ciphertext == nil {
+			return failure(ErrCorrupt, "an encrypted safe cannot be read", "", nil)
 		}
 		plain, err := decryptPBE(ed.Info.Algorithm, ciphertext, r.password, r.maxIter)
+		if errors.Is(err, ErrWrongPassword) && r.verified {
+			// The MAC accepted the password: a safe it cannot open is no wrong password.
+			return failure(ErrCorrupt, "an encrypted safe cannot be decrypted with the password that passed the integrity check (MAC)", "", nil)
+		}
 		if err != nil {
 			return err
 		}
@@ -250,6 +338,24 @@ func (r *p12Reader) readPart(part contentInfo) error {
 	}
 	return failure(ErrUnsupported, fmt.Sprintf("a safe of content type %s (public-key privacy mode)", part.ContentType),
 		"re-export it with password privacy: openssl pkcs12 -export", nil)
+}
+
+// encryptedContent returns an encrypted safe's ciphertext, joining the OCTET
+// STRING chunks BER allows; nil when the chunks cannot be read.
+func encryptedContent(ed encryptedData) []byte {
+	if !ed.Info.Content.IsCompound {
+		return ed.Info.Content.Bytes
+	}
+	var ciphertext []byte
+	for rest := ed.Info.Content.Bytes; len(rest) > 0; {
+		var chunk []byte
+		var err error
+		if rest, err = asn1.Unmarshal(rest, &chunk); err != nil {
+			return nil
+		}
+		ciphertext = append(ciphertext, chunk...)
+	}
+	return ciphertext
 }
 
 func (r *p12Reader) readSafeContents(der []byte, depth int) error {
@@ -286,6 +392,10 @@ func (r *p12Reader) readBag(bag safeBag, depth int) error {
 		c, err := x509.ParseCertificate(cb.Data)
 		if err != nil {
 			// Java and OpenSSL keep such entries; only a key's own certificate must parse.
+			if u, ok := parseUnusableCert(cb.Data, err); ok {
+				r.certs = append(r.certs, p12Cert{name: name, id: id, javaTrusted: javaTrusted, unusable: u})
+				return nil
+			}
 			r.warnings = append(r.warnings, fmt.Sprintf("skipped certificate %s: it cannot be parsed here (%v)", quoteName(name), err))
 			return nil
 		}
@@ -341,12 +451,12 @@ func bagAttributes(attrs []pkcs12Attribute) (name, id string, javaTrusted bool) 
 // store pairs each key with the certificates of the same localKeyId and names
 // the entry by the key's friendlyName, or its certificate's.
 func (r *p12Reader) store() *store {
-	s := &store{warnings: r.warnings}
+	s := &store{warnings: r.warnings, integrity: r.integrity}
 	owned := map[int]bool{}
 	for _, k := range r.keys {
 		e := entry{alias: k.name, kind: PrivateKeyEntry, decrypt: pkcs12KeyDecrypter(k, r.verified, r.maxIter)}
 		for i, c := range r.certs {
-			if k.id != "" && c.id == k.id {
+			if k.id != "" && c.id == k.id && c.cert != nil {
 				e.certs = append(e.certs, c.cert)
 				owned[i] = true
 				if e.alias == "" {
@@ -359,6 +469,12 @@ func (r *p12Reader) store() *store {
 	for i, c := range r.certs {
 		switch {
 		case owned[i]:
+		case c.cert == nil && (c.javaTrusted || len(r.keys) == 0):
+			s.entries = append(s.entries, entry{alias: c.name, kind: TrustedCertEntry, unusable: c.unusable})
+		case c.cert == nil:
+			u := c.unusable
+			s.warnings = append(s.warnings, fmt.Sprintf("skipped certificate %s, subject %q, serial %s, key %s: it cannot be used here (%s)",
+				quoteName(c.name), u.subject, u.serial, u.keyAlgorithm, u.why))
 		case c.javaTrusted || len(r.keys) == 0:
 			// Java's trusted-certificate entries, or every certificate of a certificate-only file.
 			s.entries = append(s.entries, entry{alias: c.name, kind: TrustedCertEntry, certs: []*x509.Certificate{c.cert}})
@@ -384,9 +500,6 @@ func pkcs12KeyDecrypter(k p12Key, storeVerified bool, maxIter int) func(Secret) 
 				return nil, failure(ErrCorrupt, "the encrypted private key cannot be parsed", "", err)
 			}
 			plain, err := decryptPBE(info.Algorithm, info.EncryptedData, keyPassword, maxIter)
-			if errors.Is(err, errNeedsRC2) {
-				err = failure(ErrUnsupported, "the private key is encrypted with RC2", hintReencrypt, nil)
-			}
 			if err != nil {
 				if e, ok := err.(*Error); ok && e.Kind == ErrWrongPassword {
 					e.Detail, e.fix = "the private key cannot be decrypted", hintKeyPassword
@@ -402,53 +515,6 @@ func pkcs12KeyDecrypter(k p12Key, storeVerified bool, maxIter int) func(Secret) 
 	}
 }
 
-// parsePKCS12Legacy reads RC2-encrypted files (openssl pkcs12 -legacy, Windows
-// XP-era exports) with go-pkcs12, which carries its own RC2. ToPEM keeps the bag
-// names; DecodeChain reads the layouts ToPEM refuses.
-func parsePKCS12Legacy(data []byte, password Secret) (*store, error) {
-	//lint:ignore SA1019 only ToPEM exposes friendlyName and localKeyId
-	blocks, err := pkcs12.ToPEM(data, string(password))
-	if err == nil {
-		r := &p12Reader{}
-		for _, b := range blocks {
-			name, id := b.Headers["friendlyName"], b.Headers["localKeyId"]
-			switch b.Type {
-			case "CERTIFICATE":
-				c, err := x509.ParseCertificate(b.Bytes)
-				if err != nil {
-					r.warnings = append(r.warnings, fmt.Sprintf("skipped certificate %s: it cannot be parsed here (%v)", quoteName(name), err))
-					continue
-				}
-				r.certs = append(r.certs, p12Cert{name: name, id: id, cert: c})
-			case "PRIVATE KEY": // go-pkcs12 labels PKCS#1 and SEC1 bytes so
-				key, err := parseBareKey(b.Bytes)
-				if err != nil {
-					return nil, err
-				}
-				der, err := x509.MarshalPKCS8PrivateKey(key)
-				if err != nil {
-					return nil, failure(ErrUnsupported, fmt.Sprintf("private key of type %T", key), "", nil)
-				}
-				r.keys = append(r.keys, p12Key{name: name, id: id, der: der})
-			}
-		}
-		return r.store(), nil
-	}
-	key, leaf, cas, err := pkcs12.DecodeChain(data, string(password))
-	if err != nil {
-		switch {
-		case errors.Is(err, pkcs12.ErrIncorrectPassword), errors.Is(err, pkcs12.ErrDecryption):
-			return nil, failure(ErrWrongPassword, "the contents cannot be decrypted", hintStorePassword, nil)
-		}
-		return nil, failure(ErrUnsupported, "an RC2-encrypted PKCS#12 in a layout that cannot be read",
-			"re-export it without -legacy: openssl pkcs12 -in FILE -legacy -nodes | openssl pkcs12 -export", err)
-	}
-	return &store{
-		entries: []entry{{kind: PrivateKeyEntry, certs: []*x509.Certificate{leaf}, decrypt: func(Secret) (any, error) { return key, nil }}},
-		pool:    cas,
-	}, nil
-}
-
 // parseBareKey parses a DER private key in any of PKCS#1, SEC1 or PKCS#8.
 func parseBareKey(der []byte) (any, error) {
 	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
@@ -456,6 +522,16 @@ func parseBareKey(der []byte) (any, error) {
 	}
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, nil
+	}
+	var sec1 struct { // RFC 5915, to name a curve x509 does not implement
+		Version    int
+		PrivateKey []byte
+		Curve      asn1.ObjectIdentifier `asn1:"optional,explicit,tag:0"`
+	}
+	if _, err := asn1.Unmarshal(der, &sec1); err == nil && sec1.Version == 1 && len(sec1.Curve) > 0 {
+		if _, known := curveNames[sec1.Curve.String()]; !known {
+			return nil, failure(ErrUnsupported, fmt.Sprintf("EC keys on curve %s are not supported", curveName(sec1.Curve)), hintKeyAlgorithm, nil)
+		}
 	}
 	return parsePKCS8Key(der)
 }

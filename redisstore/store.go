@@ -11,6 +11,12 @@
 // rejected token only if it is still the stored one, atomically in a Lua
 // script.
 //
+// It also keeps the positions and leases of event subscriptions
+// (events.Store) for a fleet: one hash per subscription under
+// <prefix>subscription:<key>, holding the position (in clear: a replay id or
+// a watermark grants nothing) and the lease's holder and expiry, changed by
+// Lua scripts that check the lease and write in one step, on Redis's clock.
+//
 // The token is a bearer token: whoever reads it from Redis can act as the
 // integration user until the session ends. Protect Redis with AUTH and TLS, or
 // set an EncryptionKey.

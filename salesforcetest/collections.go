@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // sObject Collections (REST API Developer Guide, "Create Records Using
@@ -50,17 +52,6 @@ func failed(id string, e *APIError) collectionResult {
 func rolledBack(id string) collectionResult {
 	return failed(id, &APIError{ErrorCode: "ALL_OR_NONE_OPERATION_ROLLED_BACK",
 		Message: "Record rolled back because not all records were valid and the request was using AllOrNone header"})
-}
-
-// savepoint and rollbackTo let a group of writes inside one txn be undone
-// alone: a record of a collection, or one subrequest of a Composite call.
-func (t *txn) savepoint() int { return len(t.undo) }
-
-func (t *txn) rollbackTo(sp int) {
-	for i := len(t.undo) - 1; i >= sp; i-- {
-		t.undo[i]()
-	}
-	t.undo = t.undo[:sp]
 }
 
 // readJSON reads a request body of at most maxBody bytes into v, numbers as
@@ -162,8 +153,8 @@ const (
 // reported), then all are undone and the ones that had succeeded answer
 // ALL_OR_NONE_OPERATION_ROLLED_BACK. anyFailed reports a failed record.
 // Records are written in the order listed and answered in that order.
-func (t *txn) saveCollection(op collectionOp, req collectionRequest, upsertObject, externalIDField string) (results []collectionResult, anyFailed bool) {
-	start := t.savepoint()
+func saveCollection(t *data.Txn, op collectionOp, req collectionRequest, upsertObject, externalIDField string) (results []collectionResult, anyFailed bool) {
+	start := t.Savepoint()
 	results = make([]collectionResult, len(req.Records))
 	ok := make([]bool, len(req.Records))
 	for i, rec := range req.Records {
@@ -179,10 +170,10 @@ func (t *txn) saveCollection(op collectionOp, req collectionRequest, upsertObjec
 				fields[k] = v
 			}
 		}
-		sp := t.savepoint()
+		sp := t.Savepoint()
 		var res collectionResult
 		var err *APIError
-		if _, known := t.s.schema.object(typ); !known {
+		if _, known := t.Object(typ); !known {
 			// The Guide does not give this answer; the fake sends INVALID_TYPE
 			// for the record, as the object-type errors of the API do.
 			err = apiErr(http.StatusBadRequest, "INVALID_TYPE", fmt.Sprintf("sObject type '%s' is not supported.", typ))
@@ -195,26 +186,26 @@ func (t *txn) saveCollection(op collectionOp, req collectionRequest, upsertObjec
 				res = collectionResult{ID: &id, Success: true, Errors: []collectionError{}}
 			}
 		case op == opUpdate:
-			err = t.updateByID(typ, idText)
+			err = updateByID(t, typ, idText)
 			if err == nil {
 				err = t.Update(typ, idText, fields)
 			}
 			if err == nil {
-				id, _ := normalizeID(idText)
+				id, _ := data.NormalizeID(idText)
 				res = collectionResult{ID: &id, Success: true, Errors: []collectionError{}}
 			}
 		case op == opUpsert:
-			res, err = t.upsertRecord(upsertObject, typ, externalIDField, fields)
+			res, err = upsertRecord(t, upsertObject, typ, externalIDField, fields)
 		}
 		if err != nil {
-			t.rollbackTo(sp)
+			t.RollbackTo(sp)
 			res = failed(idText, err)
 			anyFailed = true
 		}
 		results[i], ok[i] = res, err == nil
 	}
 	if req.AllOrNone && anyFailed {
-		t.rollbackTo(start)
+		t.RollbackTo(start)
 		for i := range results {
 			if ok[i] {
 				id := ""
@@ -233,11 +224,11 @@ func (t *txn) saveCollection(op collectionOp, req collectionRequest, upsertObjec
 // id is not in the Guide; the fake answers MISSING_ARGUMENT, and
 // MALFORMED_ID for an id that is not 15 or 18 base-62 characters, as the
 // Guide's delete example shows for a malformed id.
-func (t *txn) updateByID(object, id string) *APIError {
+func updateByID(t *data.Txn, object, id string) *APIError {
 	if id == "" {
 		return apiErr(http.StatusBadRequest, "MISSING_ARGUMENT", "Id not specified in an update call")
 	}
-	if _, ok := normalizeID(id); !ok {
+	if _, ok := data.NormalizeID(id); !ok {
 		return apiErr(http.StatusBadRequest, "MALFORMED_ID", "malformed id "+id)
 	}
 	return nil
@@ -246,7 +237,7 @@ func (t *txn) updateByID(object, id string) *APIError {
 // upsertRecord upserts one record of a collection on externalIDField ("Upsert
 // Records Using sObject Collections": only the URI's object type; records
 // keyed by external id, not by record id).
-func (t *txn) upsertRecord(object, typ, externalIDField string, fields map[string]any) (collectionResult, *APIError) {
+func upsertRecord(t *data.Txn, object, typ, externalIDField string, fields map[string]any) (collectionResult, *APIError) {
 	if !strings.EqualFold(typ, object) {
 		return collectionResult{}, apiErr(http.StatusBadRequest, "INVALID_TYPE",
 			fmt.Sprintf("record type %s does not match the URI's object %s: an upsert collection holds one object type", typ, object))
@@ -263,7 +254,7 @@ func (t *txn) upsertRecord(object, typ, externalIDField string, fields map[strin
 		return collectionResult{}, apiErr(http.StatusBadRequest, "MISSING_ARGUMENT", externalIDField+" not specified")
 	}
 	delete(fields, key)
-	res, matches, err := t.Upsert(object, externalIDField, formatValue(value), fields, false)
+	res, matches, err := t.Upsert(object, externalIDField, data.FormatValue(value), fields, false)
 	if err != nil {
 		if len(matches) > 1 {
 			// One record of a collection cannot answer 300: the SOAP API's
@@ -278,24 +269,24 @@ func (t *txn) upsertRecord(object, typ, externalIDField string, fields map[strin
 
 // deleteCollection deletes ids in t ("Delete Records Using sObject
 // Collections": up to 200, of any objects, answered in id order).
-func (t *txn) deleteCollection(ids []string, allOrNone bool) (results []collectionResult, anyFailed bool) {
-	start := t.savepoint()
+func deleteCollection(t *data.Txn, ids []string, allOrNone bool) (results []collectionResult, anyFailed bool) {
+	start := t.Savepoint()
 	results = make([]collectionResult, len(ids))
 	ok := make([]bool, len(ids))
 	for i, id := range ids {
-		sp := t.savepoint()
-		err := t.deleteByID(id)
+		sp := t.Savepoint()
+		err := deleteByID(t, id)
 		if err != nil {
-			t.rollbackTo(sp)
+			t.RollbackTo(sp)
 			results[i] = failed(id, err)
 			anyFailed = true
 			continue
 		}
-		id18, _ := normalizeID(id)
+		id18, _ := data.NormalizeID(id)
 		results[i], ok[i] = collectionResult{ID: &id18, Success: true, Errors: []collectionError{}}, true
 	}
 	if allOrNone && anyFailed {
-		t.rollbackTo(start)
+		t.RollbackTo(start)
 		for i := range results {
 			if ok[i] {
 				results[i] = rolledBack(*results[i].ID)
@@ -306,13 +297,13 @@ func (t *txn) deleteCollection(ids []string, allOrNone bool) (results []collecti
 }
 
 // deleteByID deletes a record of any object, found by its id's key prefix.
-func (t *txn) deleteByID(id string) *APIError {
-	id18, ok := normalizeID(id)
+func deleteByID(t *data.Txn, id string) *APIError {
+	id18, ok := data.NormalizeID(id)
 	if !ok {
 		return apiErr(http.StatusBadRequest, "MALFORMED_ID", "malformed id "+id)
 	}
-	o := t.s.schema.byPrefix[id18[:3]]
-	if o == nil {
+	o, ok := t.ObjectByPrefix(id18[:3])
+	if !ok {
 		return apiErr(http.StatusBadRequest, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
 	}
 	return t.Delete(o.Name, id18)
@@ -333,10 +324,10 @@ func splitIDs(list string) []string {
 // ("Retrieve Multiple Records with Fewer Round-Trips"): a field that does
 // not exist is 400 INVALID_FIELD for the whole request; an id that does not
 // exist (or is deleted, or of another object) is null in its slot.
-func (s *store) retrieveCollection(object string, ids, fields []string, v string) ([]any, *APIError) {
-	o, err := s.objectFor(object)
-	if err != nil {
-		return nil, err
+func retrieveCollection(s *data.Reader, object string, ids, fields []string, v string) ([]any, *APIError) {
+	o, ok := s.Object(object)
+	if !ok {
+		return nil, notFound()
 	}
 	if len(fields) == 0 {
 		// The Guide marks fields required but names no error for its absence.
@@ -353,11 +344,11 @@ func (s *store) retrieveCollection(object string, ids, fields []string, v string
 	}
 	out := make([]any, len(ids))
 	for i, id := range ids {
-		r, err := s.live(o.Name, id)
+		r, err := s.Live(o.Name, id)
 		if err != nil {
 			continue // null: no such record, or deleted
 		}
-		view, err := s.view(r, fields, v)
+		view, err := view(r, fields, v)
 		if err != nil {
 			return nil, err
 		}
@@ -371,9 +362,16 @@ func (s *store) retrieveCollection(object string, ids, fields []string, v string
 // as handleData admitted it.
 func (o *Org) routeComposite(w http.ResponseWriter, r *http.Request, v string, segs []string) {
 	if len(segs) == 0 {
-		if allow(w, r, http.MethodPost) {
-			o.handleComposite(w, r, v)
+		if allow(w, r, http.MethodGet, http.MethodPost) {
+			if r.Method == http.MethodPost {
+				o.handleComposite(w, r, v)
+			} else {
+				o.handleCompositeList(w, v)
+			}
 		}
+		return
+	}
+	if o.routeCompositeMore(w, r, v, segs) { // compositebatch.go, compositetree.go
 		return
 	}
 	if segs[0] != "sobjects" || len(segs) > 3 {
@@ -400,7 +398,7 @@ func (o *Org) routeComposite(w http.ResponseWriter, r *http.Request, v string, s
 		}
 	}
 	var out subResult
-	_ = o.data.transaction(func(t *txn) *APIError {
+	_ = o.data.Transaction(func(t *data.Txn) *APIError {
 		out = o.collections(t, r.Method, v, segs[1:], r.URL.Query(), body, false)
 		return nil // each record kept or undone by saveCollection itself
 	})
@@ -411,7 +409,7 @@ func (o *Org) routeComposite(w http.ResponseWriter, r *http.Request, v string, s
 // after /composite/sobjects. forceAllOrNone is a Composite request's
 // allOrNone, which overrides the collection's own ("allOrNone Parameters in
 // Composite and Collections Requests").
-func (o *Org) collections(t *txn, method, v string, rest []string, query map[string][]string, body any, forceAllOrNone bool) subResult {
+func (o *Org) collections(t *data.Txn, method, v string, rest []string, query map[string][]string, body any, forceAllOrNone bool) subResult {
 	// "sObject Collections": API 42.0 and later; upsert by external id: 46.0
 	// and later ("Upsert Records Using sObject Collections"). Earlier
 	// versions have no such resource: 404.
@@ -433,7 +431,7 @@ func (o *Org) collections(t *txn, method, v string, rest []string, query map[str
 		if len(ids) > maxCollectionRecords {
 			return errorResult(exceededIDLimit())
 		}
-		results, anyFailed := t.deleteCollection(ids, forceAllOrNone || first("allOrNone") == "true")
+		results, anyFailed := deleteCollection(t, ids, forceAllOrNone || first("allOrNone") == "true")
 		return subResult{status: http.StatusOK, body: results, recordFailed: anyFailed}
 	case len(rest) == 0 || len(rest) == 2:
 		req, err := parseCollection(body)
@@ -444,11 +442,11 @@ func (o *Org) collections(t *txn, method, v string, rest []string, query map[str
 		op, object, field := opCreate, "", ""
 		switch {
 		case len(rest) == 2 && method == http.MethodPatch:
-			so, known := t.s.schema.object(rest[0])
+			so, known := t.Object(rest[0])
 			if !known {
 				return errorResult(notFound())
 			}
-			f, err := externalIDField(so, rest[1])
+			f, err := data.ExternalIDField(so, rest[1])
 			if err != nil {
 				return errorResult(err)
 			}
@@ -460,7 +458,7 @@ func (o *Org) collections(t *txn, method, v string, rest []string, query map[str
 		default:
 			return errorResult(methodNotAllowed(method))
 		}
-		results, anyFailed := t.saveCollection(op, req, object, field)
+		results, anyFailed := saveCollection(t, op, req, object, field)
 		return subResult{status: http.StatusOK, body: results, recordFailed: anyFailed}
 	case len(rest) == 1 && (method == http.MethodGet || method == http.MethodPost):
 		ids, fields := splitIDs(first("ids")), splitFields(first("fields"))
@@ -475,7 +473,7 @@ func (o *Org) collections(t *txn, method, v string, rest []string, query map[str
 			}
 			ids, fields = req.IDs, req.Fields
 		}
-		out, err := t.s.retrieveCollection(rest[0], ids, fields, v)
+		out, err := retrieveCollection(&t.Reader, rest[0], ids, fields, v)
 		if err != nil {
 			return errorResult(err)
 		}

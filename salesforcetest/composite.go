@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 	"github.com/sfmtls/sfmtls/salesforcetest/internal/soqlengine"
 )
 
@@ -70,12 +71,12 @@ func (o *Org) handleComposite(w http.ResponseWriter, r *http.Request, v string) 
 	answers := map[string]any{}    // referenceId → the body of a subrequest that succeeded
 	failedRef := map[string]bool{} // referenceIds of subrequests that failed or did not run
 	halted := -1
-	_ = o.data.transaction(func(t *txn) *APIError {
+	_ = o.data.Transaction(func(t *data.Txn) *APIError {
 		for i, sub := range subs {
-			sp := t.savepoint()
+			sp := t.Savepoint()
 			res := o.runSubrequest(t, v, sub, answers, failedRef, req.AllOrNone)
 			if res.failed() || res.recordFailed && req.AllOrNone {
-				t.rollbackTo(sp)
+				t.RollbackTo(sp)
 				failedRef[sub.ReferenceID] = true
 			} else {
 				answers[sub.ReferenceID] = jsonValue(res.body)
@@ -175,7 +176,7 @@ func processingHalted(ref string) subResult {
 }
 
 // runSubrequest resolves a subrequest's references and runs it in t.
-func (o *Org) runSubrequest(t *txn, v string, sub compositeSub, answers map[string]any, failedRef map[string]bool, allOrNone bool) subResult {
+func (o *Org) runSubrequest(t *data.Txn, v string, sub compositeSub, answers map[string]any, failedRef map[string]bool, allOrNone bool) subResult {
 	rawURL, res, ok := resolveText(sub.URL, answers, failedRef)
 	if !ok {
 		return res
@@ -219,11 +220,11 @@ func (o *Org) runSubrequest(t *txn, v string, sub compositeSub, answers map[stri
 
 // sobjectSub runs the sObject resources a Composite request supports
 // ("Composite": sObject resources, by id and by external id).
-func (o *Org) sobjectSub(t *txn, method, v string, segs []string, query url.Values, body any) subResult {
+func (o *Org) sobjectSub(t *data.Txn, method, v string, segs []string, query url.Values, body any) subResult {
 	if len(segs) == 0 || len(segs) > 3 {
 		return errorResult(notFound())
 	}
-	so, known := t.s.schema.object(segs[0])
+	so, known := t.Object(segs[0])
 	if !known {
 		return errorResult(notFound())
 	}
@@ -252,11 +253,11 @@ func (o *Org) sobjectSub(t *txn, method, v string, segs []string, query url.Valu
 		return subResult{status: http.StatusCreated, body: map[string]any{"id": id, "success": true, "errors": []any{}},
 			headers: map[string]string{"Location": recordURL(v, obj, id)}}
 	case len(segs) == 2 && method == http.MethodGet:
-		r, err := t.s.live(obj, segs[1])
+		r, err := t.Live(obj, segs[1])
 		if err != nil {
 			return errorResult(notFound()) // a get of a deleted record is a plain 404 too
 		}
-		view, err := t.s.view(r, fieldList, v)
+		view, err := view(r, fieldList, v)
 		if err != nil {
 			return errorResult(err)
 		}
@@ -297,15 +298,15 @@ func (o *Org) sobjectSub(t *txn, method, v string, segs []string, query url.Valu
 		}
 		return subResult{status: status, body: map[string]any{"id": res.ID, "success": true, "errors": []any{}, "created": res.Created}}
 	case len(segs) == 3 && method == http.MethodGet:
-		f, err := externalIDField(so, segs[1])
+		f, err := data.ExternalIDField(so, segs[1])
 		if err != nil {
 			return errorResult(err)
 		}
-		matches := t.s.matchExternalID(so, f, segs[2])
+		matches := t.MatchExternalID(so, f, segs[2])
 		if len(matches) != 1 {
 			return errorResult(notFound())
 		}
-		view, err := t.s.view(matches[0], fieldList, v)
+		view, err := view(matches[0], fieldList, v)
 		if err != nil {
 			return errorResult(err)
 		}
@@ -316,15 +317,15 @@ func (o *Org) sobjectSub(t *txn, method, v string, segs []string, query url.Valu
 
 // querySub runs a query subrequest with the store's lock held, as
 // handleQuery does without it.
-func (o *Org) querySub(t *txn, v, q string, all bool) subResult {
+func (o *Org) querySub(t *data.Txn, v, q string, all bool) subResult {
 	if strings.TrimSpace(q) == "" {
 		return errorResult(apiErr(http.StatusBadRequest, "MALFORMED_QUERY", "A query string has to be specified"))
 	}
 	parsed, err := soqlengine.Parse(q)
 	if err == nil {
 		var res *soqlengine.Result
-		res, err = soqlengine.Execute(parsed, soqlSchema{&t.s.schema}, soqlData{t.s},
-			soqlengine.Options{Now: t.s.now(), APIVersion: v, IncludeDeleted: all})
+		res, err = soqlengine.Execute(parsed, soqlSchema{&t.Reader}, &t.Reader,
+			soqlengine.Options{Now: t.Now(), APIVersion: v, IncludeDeleted: all})
 		if err == nil {
 			return o.queryPage(t, v, res)
 		}
@@ -335,8 +336,11 @@ func (o *Org) querySub(t *txn, v, q string, all bool) subResult {
 	return errorResult(apiErr(http.StatusInternalServerError, "UNKNOWN_EXCEPTION", "the fake org failed to run the query"))
 }
 
-func (o *Org) queryPage(t *txn, v string, res *soqlengine.Result) subResult {
-	c := &cursor{records: res.Records, total: res.TotalSize, pageSize: o.defaultPageSize}
+func (o *Org) queryPage(t *data.Txn, v string, res *soqlengine.Result) subResult {
+	c, qerr := queryCursor(res, o.defaultPageSize) // query.go
+	if qerr != nil {
+		return errorResult(qerr)
+	}
 	end := min(c.pageSize, len(c.records))
 	records := c.records[:end]
 	if records == nil {
@@ -344,8 +348,7 @@ func (o *Org) queryPage(t *txn, v string, res *soqlengine.Result) subResult {
 	}
 	page := map[string]any{"totalSize": c.total, "done": end == len(c.records), "records": records}
 	if end < len(c.records) {
-		id := fmt.Sprintf("01gcomposite%d", len(t.s.cursors)) // the lock is held: saveCursor would block
-		t.s.cursors[id] = c
+		id := o.cursors.save(c)
 		page["nextRecordsUrl"] = fmt.Sprintf("/services/data/v%s/query/%s-%d", v, id, end)
 	}
 	return subResult{status: http.StatusOK, body: page}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 	"github.com/stretchr/testify/require"
 )
 
@@ -27,7 +28,7 @@ func FuzzCompositeBody(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	o := &Org{data: newStore(), defaultPageSize: defaultPageSize}
+	o := &Org{data: data.NewStore(nil), cursors: newCursors(), defaultPageSize: defaultPageSize}
 	f.Fuzz(func(t *testing.T, body string) {
 		w := httptest.NewRecorder()
 		o.handleComposite(w, httptest.NewRequest(http.MethodPost, "/services/data/v65.0/composite", strings.NewReader(body)), "65.0")
@@ -61,7 +62,7 @@ func FuzzCollectionsBody(f *testing.F) {
 	} {
 		f.Add(seed, false)
 	}
-	o := &Org{data: newStore(), defaultPageSize: defaultPageSize}
+	o := &Org{data: data.NewStore(nil), cursors: newCursors(), defaultPageSize: defaultPageSize}
 	f.Fuzz(func(t *testing.T, body string, update bool) {
 		method := http.MethodPost
 		if update {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // orderedRecord marshals as a JSON object with its keys in order:
@@ -43,25 +45,26 @@ func (r *orderedRecord) MarshalJSON() ([]byte, error) {
 // view renders a record as "sObject Rows" GET answers it: every field, null
 // where unset, or only the fields asked for (an unknown one is INVALID_FIELD).
 // The store's lock is held.
-func (s *store) view(r *record, fields []string, v string) (*orderedRecord, *APIError) {
+func view(r *data.Record, fields []string, v string) (*orderedRecord, *APIError) {
+	so := r.Object()
 	out := &orderedRecord{}
-	out.add("attributes", map[string]string{"type": r.object.Name, "url": recordURL(v, r.object.Name, r.id)})
+	out.add("attributes", map[string]string{"type": so.Name, "url": recordURL(v, so.Name, r.ID())})
 	if fields == nil {
-		for _, f := range r.object.Fields {
-			out.add(f.Name, r.fields[f.Name])
+		for _, f := range so.Fields {
+			out.add(f.Name, r.Value(f.Name))
 		}
 		return out, nil
 	}
 	for _, name := range fields {
-		f, ok := r.object.Field(name)
+		f, ok := so.Field(name)
 		if !ok {
 			return nil, apiErr(http.StatusBadRequest, "INVALID_FIELD",
-				fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.", name, r.object.Name))
+				fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.", name, so.Name))
 		}
-		out.add(f.Name, r.fields[f.Name])
+		out.add(f.Name, r.Value(f.Name))
 	}
-	if _, ok := r.object.Field("Id"); ok && !containsFold(fields, "Id") {
-		out.add("Id", r.id) // Salesforce always returns the Id
+	if _, ok := so.Field("Id"); ok && !containsFold(fields, "Id") {
+		out.add("Id", r.ID()) // Salesforce always returns the Id
 	}
 	return out, nil
 }
@@ -79,85 +82,80 @@ func containsFold(list []string, s string) bool {
 func objectSummary(o *SObject, v string) map[string]any {
 	base := "/services/data/v" + v + "/sobjects/" + o.Name
 	return map[string]any{
-		"name": o.Name, "label": o.Label, "labelPlural": plural(o.Label), "keyPrefix": o.KeyPrefix,
-		"custom": o.custom, "createable": !o.NotCreateable, "updateable": !o.NotCreateable,
+		"name": o.Name, "label": o.Label, "labelPlural": data.Plural(o.Label), "keyPrefix": o.KeyPrefix,
+		"custom": data.IsCustom(o), "createable": !o.NotCreateable, "updateable": !o.NotCreateable,
 		"deletable": !o.NotCreateable, "queryable": true, "retrieveable": true, "searchable": true,
 		"layoutable": true, "triggerable": true, "undeletable": !o.NotCreateable,
-		"urls": map[string]string{"sobject": base, "describe": base + "/describe", "rowTemplate": base + "/{ID}"},
+		"urls": map[string]string{"sobject": base, "describe": base + "/describe", "rowTemplate": base + "/{ID}",
+			"layouts": base + "/describe/layouts"},
 	}
-}
-
-func plural(s string) string {
-	switch {
-	case strings.HasSuffix(s, "y") && !strings.HasSuffix(s, "ey"):
-		return strings.TrimSuffix(s, "y") + "ies"
-	case strings.HasSuffix(s, "s"):
-		return s + "es"
-	}
-	return s + "s"
 }
 
 // handleDescribeGlobal: "Describe Global" — every object, with the org's
 // encoding and batch size.
 func (o *Org) handleDescribeGlobal(w http.ResponseWriter, v string) {
-	o.data.mu.Lock()
 	var objs []map[string]any
-	for _, name := range o.data.schema.names() {
-		so, _ := o.data.schema.object(name)
-		objs = append(objs, objectSummary(so, v))
-	}
-	o.data.mu.Unlock()
+	o.data.Read(func(rd *data.Reader) {
+		for _, name := range rd.ObjectNames() {
+			so, _ := rd.Object(name)
+			objs = append(objs, objectSummary(so, v))
+		}
+	})
 	writeJSON(w, http.StatusOK, map[string]any{"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": objs})
 }
 
 // handleBasicInfo: "sObject Basic Information" — the object's summary and
 // its most recently created records.
 func (o *Org) handleBasicInfo(w http.ResponseWriter, v, obj string) {
-	o.data.mu.Lock()
-	so, _ := o.data.schema.object(obj)
 	recent := []any{}
-	ids := o.data.order[strings.ToLower(so.Name)]
-	for i := len(ids) - 1; i >= 0 && len(recent) < 25; i-- {
-		r, ok := o.data.records[ids[i]]
-		if !ok || r.deleted { // purged or in the recycle bin
-			continue
+	var info map[string]any
+	o.data.Read(func(rd *data.Reader) {
+		so, _ := rd.Object(obj)
+		for _, r := range rd.Recent(so, 25) {
+			rec := &orderedRecord{}
+			rec.add("attributes", map[string]string{"type": so.Name, "url": recordURL(v, so.Name, r.ID())})
+			rec.add("Id", r.ID())
+			if _, ok := so.Field("Name"); ok {
+				rec.add("Name", r.Value("Name"))
+			}
+			recent = append(recent, rec)
 		}
-		rec := &orderedRecord{}
-		rec.add("attributes", map[string]string{"type": so.Name, "url": recordURL(v, so.Name, r.id)})
-		rec.add("Id", r.id)
-		if _, ok := so.Field("Name"); ok {
-			rec.add("Name", r.fields["Name"])
-		}
-		recent = append(recent, rec)
-	}
-	info := objectSummary(so, v)
-	o.data.mu.Unlock()
+		info = objectSummary(so, v)
+	})
 	writeJSON(w, http.StatusOK, map[string]any{"objectDescribe": info, "recentItems": recent})
 }
 
 // handleDescribe: "sObject Describe" — the object's fields as the schema
 // declares them, and its child relationships.
-func (o *Org) handleDescribe(w http.ResponseWriter, v, obj string) {
-	o.data.mu.Lock()
-	defer o.data.mu.Unlock()
-	so, _ := o.data.schema.object(obj)
+func (o *Org) handleDescribe(w http.ResponseWriter, r *http.Request, v, obj string) {
+	if o.notModified(w, r) {
+		return
+	}
+	var out map[string]any
+	o.data.Read(func(rd *data.Reader) { out = describe(rd, v, obj) })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// describe builds the describe answer; the reader holds the store's lock.
+func describe(rd *data.Reader, v, obj string) map[string]any {
+	so, _ := rd.Object(obj)
 	out := objectSummary(so, v)
 	fields := make([]map[string]any, 0, len(so.Fields))
 	for _, f := range so.Fields {
 		d := map[string]any{
 			"name": f.Name, "label": f.Label, "type": string(f.Type), "length": 0,
-			"nillable": f.nillable(), "createable": f.createable(), "updateable": f.updateable(),
-			"defaultedOnCreate": f.system || f.Default != nil || f.Name == "OwnerId" || (f.ReadOnly && f.Name == "CaseNumber"),
+			"nillable": data.Nillable(&f), "createable": data.Createable(&f), "updateable": data.Updateable(&f),
+			"defaultedOnCreate": data.IsSystem(&f) || f.Default != nil || f.Name == "OwnerId" || (f.ReadOnly && f.Name == "CaseNumber"),
 			"externalId":        f.ExternalID, "unique": f.Unique || f.Name == "Id", "custom": strings.HasSuffix(f.Name, "__c"),
 			"idLookup": f.Name == "Id" || f.ExternalID, "filterable": f.Type != TypeTextArea, "sortable": f.Type != TypeTextArea,
-			"calculated": f.ReadOnly && !f.system, "autoNumber": f.Name == "CaseNumber",
+			"calculated": f.ReadOnly && !data.IsSystem(&f), "autoNumber": f.Name == "CaseNumber",
 			"referenceTo": orEmpty(f.ReferenceTo), "relationshipName": nil, "defaultValue": f.Default,
 			"picklistValues": picklistValues(f), "restrictedPicklist": f.Restricted,
 			"soapType": soapType(f.Type), "caseSensitive": f.CaseSensitive,
 		}
 		switch f.Type {
 		case TypeString, TypeTextArea, TypeEmail, TypePhone, TypeURL, TypePicklist, TypeID, TypeReference:
-			d["length"] = f.maxLength()
+			d["length"] = data.MaxLength(&f)
 		}
 		if f.RelationshipName != "" {
 			d["relationshipName"] = f.RelationshipName
@@ -166,13 +164,14 @@ func (o *Org) handleDescribe(w http.ResponseWriter, v, obj string) {
 	}
 	out["fields"] = fields
 	var children []map[string]any
-	for _, c := range o.data.schema.children(so) {
+	for _, c := range rd.Children(so) {
 		children = append(children, map[string]any{
-			"childSObject": c.object, "field": c.field, "relationshipName": c.name, "cascadeDelete": false,
+			"childSObject": c.Object, "field": c.Field, "relationshipName": c.Name, "cascadeDelete": false,
 		})
 	}
 	out["childRelationships"] = orEmptyMaps(children)
-	writeJSON(w, http.StatusOK, out)
+	out["recordTypeInfos"] = recordTypeInfos(v, so.Name)
+	return out
 }
 
 func orEmpty(s []string) []string {
@@ -213,41 +212,4 @@ func soapType(t FieldType) string {
 		return "xsd:dateTime"
 	}
 	return "xsd:string"
-}
-
-// childRel is a child relationship: child object, its reference field, name.
-type childRel struct{ object, field, name string }
-
-// children lists the relationships whose reference fields point to parent.
-func (s *schema) children(parent *SObject) []childRel {
-	var out []childRel
-	for _, name := range s.names() {
-		child, _ := s.object(name)
-		for _, f := range child.Fields {
-			if f.Type != TypeReference || f.system || f.Name == "OwnerId" || !containsFold(f.ReferenceTo, parent.Name) {
-				continue
-			}
-			out = append(out, childRel{object: child.Name, field: f.Name, name: childRelationshipName(child, &f)})
-		}
-	}
-	return out
-}
-
-// childRelationshipName names a child relationship as Salesforce's standard
-// ones are named (Account.Contacts, Account.ChildAccounts), and custom
-// lookups by their child object's plural with __r (Invoices__r).
-func childRelationshipName(child *SObject, f *Field) string {
-	if f.ChildRelationshipName != "" {
-		return f.ChildRelationshipName
-	}
-	if child.Name == "Account" && f.Name == "ParentId" {
-		return "ChildAccounts"
-	}
-	if child.Name == "Contact" && f.Name == "ReportsToId" {
-		return "DirectReports"
-	}
-	if child.custom || strings.HasSuffix(f.Name, "__c") {
-		return plural(strings.TrimSuffix(child.Name, "__c")) + "__r"
-	}
-	return plural(child.Name)
 }

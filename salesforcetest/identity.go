@@ -3,24 +3,33 @@ package salesforcetest
 import (
 	"net/http"
 	"strings"
+
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // orgID is the org's 18-character id.
-var orgID = orgID15 + idSuffix(orgID15)
+var orgID, _ = data.NormalizeID(orgID15)
+
+// organizationFields are the org's Organization record (Object Reference,
+// "Organization"): a sandbox when its logins are for test.salesforce.com,
+// as simple-salesforce's is_sandbox() reads IsSandbox.
+func organizationFields(audience string) map[string]any {
+	sandbox := audience == jwtbearer.SandboxAudience
+	edition := "Developer Edition"
+	if sandbox {
+		edition = "Enterprise Edition"
+	}
+	return map[string]any{
+		"Name": "sfmtls fake org", "OrganizationType": edition, "InstanceName": "FAKE1", "IsSandbox": sandbox,
+		"Country": "US", "LanguageLocaleKey": "en_US", "TimeZoneSidKey": "America/Los_Angeles",
+	}
+}
 
 // userID returns the id of the User record named username, creating the
 // record for a user the org did not know (a user PreAuthorize named).
 func (o *Org) userID(username string) string {
-	o.data.mu.Lock()
-	u, _ := o.data.schema.object("User")
-	f, _ := u.Field("Username")
-	id, known := o.data.unique[uniqueSlot{"user", f.Name, uniqueValue(f, username)}]
-	o.data.mu.Unlock()
-	if known {
-		return id
-	}
-	local, _, _ := strings.Cut(username, "@")
-	return o.data.addUser(username, "", local)
+	return o.data.User(username)
 }
 
 // identityURL is the "id" of a token response: the login host's /id/orgId/userId.
@@ -44,10 +53,9 @@ func (o *Org) identityFor(w http.ResponseWriter, r *http.Request) (map[string]an
 		return nil, false
 	}
 	id := o.userID(username)
-	o.data.mu.Lock()
-	u := o.data.records[id].fields
-	o.data.mu.Unlock()
-	base := o.InstanceURL
+	u, _ := o.data.Snapshot("User", id)
+	// The URLs start with the instance_url the token answer gave.
+	base := o.StandardURL
 	urls := map[string]string{
 		"rest":          base + "/services/data/v{version}/",
 		"sobjects":      base + "/services/data/v{version}/sobjects/",

@@ -8,23 +8,30 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 	"github.com/sfmtls/sfmtls/salesforcetest/internal/soqlengine"
 )
 
-// soqlSchema shows the org's schema to the soql package. The store's lock is held.
-type soqlSchema struct{ s *schema }
+// soqlSchema shows the org's schema to the SOQL engine; the reader holds
+// the store's lock.
+type soqlSchema struct{ r *data.Reader }
 
 func (x soqlSchema) Object(name string) (soqlengine.Object, bool) {
-	o, ok := x.s.object(name)
+	o, ok := x.r.Object(name)
 	if !ok {
 		return nil, false
 	}
-	return soqlObject{s: x.s, o: o}, true
+	return soqlObject{r: x.r, o: o}, true
 }
 
+// Objects lists every object of the schema: what a SOSL search without
+// RETURNING covers.
+func (x soqlSchema) Objects() []string { return x.r.ObjectNames() }
+
 type soqlObject struct {
-	s *schema
+	r *data.Reader
 	o *SObject
 }
 
@@ -35,7 +42,7 @@ func (x soqlObject) Field(name string) (soqlengine.Field, bool) {
 	if !ok {
 		return soqlengine.Field{}, false
 	}
-	out := soqlengine.Field{Name: f.Name, Type: soqlengine.FieldType(f.Type), RelationshipName: f.RelationshipName}
+	out := soqlengine.Field{Name: f.Name, Type: f.Type, RelationshipName: f.RelationshipName}
 	if len(f.ReferenceTo) > 0 {
 		out.ReferenceTo = f.ReferenceTo[0]
 	}
@@ -43,44 +50,28 @@ func (x soqlObject) Field(name string) (soqlengine.Field, bool) {
 }
 
 func (x soqlObject) ChildRelationship(name string) (string, string, bool) {
-	for _, c := range x.s.children(x.o) {
-		if strings.EqualFold(c.name, name) {
-			return c.object, c.field, true
+	for _, c := range x.r.Children(x.o) {
+		if strings.EqualFold(c.Name, name) {
+			return c.Object, c.Field, true
 		}
 	}
 	return "", "", false
 }
 
-// NameFields are what SOSL's IN NAME FIELDS searches: Name, and the parts a
-// compound name is made of.
-func (x soqlObject) NameFields() []string {
-	return append([]string{"Name"}, x.o.nameFrom...)
-}
-
-// soqlData shows the records to the soql package. The store's lock is held.
-type soqlData struct{ s *store }
-
-func (d soqlData) Records(object string, includeDeleted bool) []map[string]any {
-	var out []map[string]any
-	for _, id := range d.s.order[strings.ToLower(object)] {
-		if r, ok := d.s.records[id]; ok && (includeDeleted || !r.deleted) { // purged: gone
-			out = append(out, r.fields)
+// Fields lists the object's fields in describe order, for FIELDS().
+func (x soqlObject) Fields() []soqlengine.Field {
+	out := make([]soqlengine.Field, 0, len(x.o.Fields))
+	for _, f := range x.o.Fields {
+		if sf, ok := x.Field(f.Name); ok {
+			out = append(out, sf)
 		}
 	}
 	return out
 }
 
-func (d soqlData) Get(object, id string) (map[string]any, bool) {
-	id18, ok := normalizeID(id)
-	if !ok {
-		return nil, false
-	}
-	r := d.s.records[id18]
-	if r == nil || !strings.EqualFold(r.object.Name, object) {
-		return nil, false
-	}
-	return r.fields, true
-}
+// NameFields are what SOSL's IN NAME FIELDS searches: Name, and the parts a
+// compound name is made of.
+func (x soqlObject) NameFields() []string { return data.NameFields(x.o) }
 
 // cursor is a query's result, served page by page through nextRecordsUrl.
 type cursor struct {
@@ -93,20 +84,38 @@ type cursor struct {
 // also limits open cursors per user and expires idle ones.)
 const maxCursors = 1000
 
-func (s *store) saveCursor(c *cursor) string {
+// cursors are the query handlers' own state: the results being paged
+// through, by query locator. They are not data: a write does not change a
+// result already computed, as a Salesforce cursor does not change either.
+type cursors struct {
+	mu    sync.Mutex
+	byID  map[string]*cursor
+	order []string // ids oldest first, for eviction
+}
+
+func newCursors() *cursors { return &cursors{byID: map[string]*cursor{}} }
+
+// save keeps c and returns its locator.
+func (cs *cursors) save(c *cursor) string {
 	raw := make([]byte, 8)
 	_, _ = rand.Read(raw)
 	id := "01g" + hex.EncodeToString(raw)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.cursors) >= maxCursors {
-		for k := range s.cursors {
-			delete(s.cursors, k)
-			break
-		}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for len(cs.order) >= maxCursors {
+		delete(cs.byID, cs.order[0])
+		cs.order = cs.order[1:]
 	}
-	s.cursors[id] = c
+	cs.byID[id] = c
+	cs.order = append(cs.order, id)
 	return id
+}
+
+func (cs *cursors) get(id string) (*cursor, bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c, ok := cs.byID[id]
+	return c, ok
 }
 
 // pageSize is the batch size: Config.PageSize (default 2000), or the
@@ -148,29 +157,56 @@ func (o *Org) handleQuery(w http.ResponseWriter, r *http.Request, v string, all 
 		writeQueryError(w, err)
 		return
 	}
-	o.data.mu.Lock()
-	res, err := soqlengine.Execute(parsed, soqlSchema{&o.data.schema}, soqlData{o.data},
-		soqlengine.Options{Now: o.data.now(), APIVersion: v, IncludeDeleted: all})
-	o.data.mu.Unlock()
+	if wantsColumns(r) {
+		o.writeColumns(w, parsed)
+		return
+	}
+	var res *soqlengine.Result
+	o.data.Read(func(rd *data.Reader) {
+		res, err = soqlengine.Execute(parsed, soqlSchema{rd}, rd,
+			soqlengine.Options{Now: rd.Now(), APIVersion: v, IncludeDeleted: all})
+	})
 	if err != nil {
 		writeQueryError(w, err)
 		return
 	}
-	c := &cursor{records: res.Records, total: res.TotalSize, pageSize: o.pageSize(r)}
+	c, qerr := queryCursor(res, o.pageSize(r))
+	if qerr != nil {
+		writeAPIError(w, qerr)
+		return
+	}
 	locator := ""
 	if len(c.records) > c.pageSize {
-		locator = o.data.saveCursor(c)
+		locator = o.cursors.save(c)
 	}
 	writePage(w, v, locator, c, 0)
+}
+
+// maxAggregateRows is the most rows an aggregate query returns.
+const maxAggregateRows = 2000
+
+// queryCursor holds a result for paging. An aggregate query's rows come in
+// one batch of at most 2,000 ("Considerations for GROUP BY", "GROUP BY and
+// queryMore()"); with more, the filters must change. The page gives the
+// rule, not the error; the fake sends the code and message Salesforce is
+// reported to send.
+func queryCursor(res *soqlengine.Result, pageSize int) (*cursor, *APIError) {
+	c := &cursor{records: res.Records, total: res.TotalSize, pageSize: pageSize}
+	if res.Aggregate {
+		if len(res.Records) > maxAggregateRows {
+			return nil, apiErr(http.StatusBadRequest, "EXCEEDED_ID_LIMIT",
+				"Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single batch")
+		}
+		c.pageSize = maxAggregateRows
+	}
+	return c, nil
 }
 
 // handleQueryMore serves a nextRecordsUrl: /query/{locator}-{offset}.
 func (o *Org) handleQueryMore(w http.ResponseWriter, _ *http.Request, v, locator string) {
 	id, offsetText, found := strings.Cut(locator, "-")
 	offset, err := strconv.Atoi(offsetText)
-	o.data.mu.Lock()
-	c, known := o.data.cursors[id]
-	o.data.mu.Unlock()
+	c, known := o.cursors.get(id)
 	if !found || err != nil || !known || offset <= 0 || offset > len(c.records) {
 		writeRESTError(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
 		return
@@ -198,15 +234,21 @@ func (o *Org) handleSearch(w http.ResponseWriter, r *http.Request, v string) {
 		writeRESTError(w, http.StatusBadRequest, "MALFORMED_SEARCH", "No search term found. The search term must be at least 2 characters long.")
 		return
 	}
+	o.runSearch(w, v, q)
+}
+
+// runSearch runs a SOSL statement and answers searchRecords.
+func (o *Org) runSearch(w http.ResponseWriter, v, q string) {
 	parsed, err := soqlengine.ParseSearch(q)
 	if err != nil {
 		writeQueryError(w, err)
 		return
 	}
-	o.data.mu.Lock()
-	recs, err := soqlengine.ExecuteSearch(parsed, soqlSchema{&o.data.schema}, soqlData{o.data},
-		soqlengine.Options{Now: o.data.now(), APIVersion: v})
-	o.data.mu.Unlock()
+	var recs []soqlengine.Record
+	o.data.Read(func(rd *data.Reader) {
+		recs, err = soqlengine.ExecuteSearch(parsed, soqlSchema{rd}, rd,
+			soqlengine.Options{Now: rd.Now(), APIVersion: v})
+	})
 	if err != nil {
 		writeQueryError(w, err)
 		return
@@ -231,9 +273,9 @@ func (x soqlObject) ParentRelationship(name string) (soqlengine.Field, bool) {
 // ChildRelationshipName gives a child relationship's canonical spelling, the
 // JSON key of a subquery's records.
 func (x soqlObject) ChildRelationshipName(name string) string {
-	for _, c := range x.s.children(x.o) {
-		if strings.EqualFold(c.name, name) {
-			return c.name
+	for _, c := range x.r.Children(x.o) {
+		if strings.EqualFold(c.Name, name) {
+			return c.Name
 		}
 	}
 	return name

@@ -20,14 +20,20 @@ const expSkew = 30 * time.Second
 
 // The error descriptions Salesforce sends for the JWT bearer flow.
 const (
-	descNotApproved  = "user hasn't approved this consumer"
-	descAudience     = "audience is invalid"
-	descAssertion    = "invalid assertion"
-	descExpired      = "expired authorization code"
-	descClientID     = "client identifier invalid"
-	descGrantType    = "grant type not supported"
-	descMutualAuth   = "mutual authentication failed: the client certificate is not a registered Mutual Authentication Certificate" // the docs give none; auth.OAuthError.Fix knows this one
-	codeMutualAuth   = "MUTUAL_AUTHENTICATION_FAILED"
+	descNotApproved = "user hasn't approved this consumer"
+	descAudience    = "audience is invalid"
+	descAssertion   = "invalid assertion"
+	descExpired     = "expired authorization code"
+	descClientID    = "client identifier invalid"
+	descGrantType   = "grant type not supported"
+	descMutualAuth  = "mutual authentication failed: the client certificate is not a registered Mutual Authentication Certificate" // the docs give none; auth.OAuthError.Fix knows this one
+	codeMutualAuth  = "MUTUAL_AUTHENTICATION_FAILED"
+	// msgMutualAuth is the message of the REST API's 401 for a call that did
+	// not come over mutual TLS by a user who must use it. Salesforce's pages
+	// name the code but print no body; this message is the one clients
+	// report (jsforce issue 27: "MUTUAL_AUTHENTICATION_FAILED: This session
+	// could not be mutually authenticated for the use with REST API").
+	msgMutualAuth    = "This session could not be mutually authenticated for the use with REST API"
 	orgID15          = "00D8d0000000001" // the org's id; session ids start with it and "!"
 	sessionIDPrefix  = orgID15 + "!"
 	tokenContentType = "application/json;charset=UTF-8"
@@ -144,7 +150,9 @@ func (o *Org) issueToken(w http.ResponseWriter, user string) {
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]string{
 		"access_token": token,
-		"instance_url": o.InstanceURL,
+		// Never the mutual TLS port: Salesforce's instance_url is the host
+		// alone (port 443), where this user's API calls fail (StandardURL).
+		"instance_url": o.StandardURL,
 		"id":           o.identityURL(user),
 		"token_type":   "Bearer",
 		"scope":        "api",

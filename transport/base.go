@@ -2,11 +2,14 @@ package transport
 
 import (
 	"cmp"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,27 +22,86 @@ import (
 // host. Connection-level settings (health checks, connection bounds) belong in
 // buildBases.
 
-// buildBases makes the org and plain bases and applies Config.WrapBase.
+// buildBases makes the org's HTTP/2 base and applies Config.WrapBase to it.
+// The org's HTTP/1.1 base and the plain one are built on first use (lazyBase):
+// most processes talk to the org alone, over HTTP/2.
 func (t *Transport) buildBases(cfg Config, roots *x509.CertPool) error {
 	h2 := http2Config(cfg.HTTP2)
-	t.org = &orgBase{h2: newBase(NewTLSConfig(t.mtls.Load, roots), h2), h1: newBase(NewTLSConfig(t.mtls.Load, roots), h2)}
-	t.org.h2.MaxConnsPerHost = cmp.Or(cfg.MaxConnsPerHost, defaultMaxConnsPerHost)
-	t.org.h1.Protocols = new(http.Protocols)
-	t.org.h1.Protocols.SetHTTP1(true)
-	// Over HTTP/1.1 each call in flight holds a connection: keep as many idle as
-	// were in use, or every peak beyond the idle limit pays for new handshakes.
-	t.org.h1.MaxIdleConns, t.org.h1.MaxIdleConnsPerHost = 0, maxIdleHTTP1
-	// The plain base has no GetClientCertificate: a host that asks gets none.
-	t.plain = newBase(NewTLSConfig(nil, roots), h2)
-	t.org.h2RT, t.org.h1RT, t.plainRT = t.org.h2, t.org.h1, t.plain
+	b := &orgBase{h2: newBase(NewTLSConfig(t.mtls.Load, roots), h2)}
+	b.h2.MaxConnsPerHost = cmp.Or(cfg.MaxConnsPerHost, defaultMaxConnsPerHost)
+	b.h2.DialTLSContext = b.dialTLS(b.h2, false)
+	b.h2RT = b.h2
 	if cfg.WrapBase != nil {
-		t.org.h2RT, t.org.h1RT, t.plainRT = cfg.WrapBase(t.org.h2), cfg.WrapBase(t.org.h1), cfg.WrapBase(t.plain)
-		if t.org.h2RT == nil || t.org.h1RT == nil || t.plainRT == nil {
-			return errs.New("WrapBase", "returned nil", "return the round tripper it was given, or one wrapping it")
+		if b.h2RT = cfg.WrapBase(b.h2); b.h2RT == nil {
+			return errWrapBaseNil
 		}
 	}
-	t.orgRT = t.org
+	// net/http sets up the base's ALPN (TLSClientConfig.NextProtos) on its first
+	// use, which this is, with whatever WrapBase changed: dialTLS clones that config.
+	b.h2.CloseIdleConnections()
+	b.h1 = &lazyBase{wrap: cfg.WrapBase, build: func() *http.Transport {
+		h1 := newBase(NewTLSConfig(t.mtls.Load, roots), h2)
+		h1.Protocols = new(http.Protocols)
+		h1.Protocols.SetHTTP1(true)
+		// Over HTTP/1.1 each call in flight holds a connection: keep as many idle as
+		// were in use, or every peak beyond the idle limit pays for new handshakes.
+		h1.MaxIdleConns, h1.MaxIdleConnsPerHost = 0, maxIdleHTTP1
+		h1.DialTLSContext = b.dialTLS(h1, true)
+		return h1
+	}}
+	t.org, t.orgRT = b, b
+	// The plain base has no GetClientCertificate: a host that asks gets none.
+	t.plain = &lazyBase{wrap: cfg.WrapBase, build: func() *http.Transport { return newBase(NewTLSConfig(nil, roots), h2) }}
 	return nil
+}
+
+var errWrapBaseNil = errs.New("WrapBase", "returned nil", "return the round tripper it was given, or one wrapping it")
+
+// lazyBase is a base transport built on its first use, with Config.WrapBase
+// applied.
+type lazyBase struct {
+	build func() *http.Transport
+	wrap  func(http.RoundTripper) http.RoundTripper
+	mu    sync.Mutex
+	w     atomic.Pointer[wrapped]
+}
+
+// wrapped is a base transport with what Config.WrapBase made of it.
+type wrapped struct {
+	base *http.Transport
+	rt   http.RoundTripper
+}
+
+// get returns the base, building it on first use.
+func (l *lazyBase) get() (http.RoundTripper, error) {
+	w := l.w.Load()
+	if w == nil {
+		l.mu.Lock()
+		if w = l.w.Load(); w == nil {
+			base := l.build()
+			w = &wrapped{base: base, rt: base}
+			if l.wrap != nil {
+				w.rt = l.wrap(base)
+			}
+			// net/http sets up the base's ALPN (TLSClientConfig.NextProtos) on its
+			// first use, which this is, with whatever WrapBase changed: dialTLS
+			// clones that config.
+			base.CloseIdleConnections()
+			l.w.Store(w)
+		}
+		l.mu.Unlock()
+	}
+	if w.rt == nil {
+		return nil, errWrapBaseNil
+	}
+	return w.rt, nil
+}
+
+// closeIdle closes the base's idle connections, if it was built.
+func (l *lazyBase) closeIdle() {
+	if w := l.w.Load(); w != nil {
+		w.base.CloseIdleConnections()
+	}
 }
 
 // maxIdleHTTP1 bounds the idle HTTP/1.1 connections kept per host (for
@@ -113,10 +175,30 @@ func http2Config(c *http.HTTP2Config) *http.HTTP2Config {
 // over HTTP/1.1 does not queue behind the bound. If the probe fails before it
 // has a connection, the waiters go on through h2 as they would have without
 // the wait, and the host's next request probes again.
+//
+// The probe dials its connection itself, before handing the request to a base
+// transport, and hands the connection to the base its ALPN names (see
+// dialTLS): so the connection of the token request, the usual probe, serves
+// the calls after it over HTTP/1.1 as over HTTP/2. Through a proxy, where
+// net/http dials the proxy, the probe goes through h2 and dials there.
 type orgBase struct {
-	h2, h1     *http.Transport
-	h2RT, h1RT http.RoundTripper // the same, through Config.WrapBase
-	hosts      sync.Map          // host:port → *hostProto
+	h2    *http.Transport
+	h2RT  http.RoundTripper // h2 through Config.WrapBase
+	hosts sync.Map          // host:port → *hostProto
+	spare sync.Map          // spareKey → *spare: a probe's connection on its way to its base
+	h1    *lazyBase         // built when a host first answers in HTTP/1.1
+}
+
+// spare is a probe's connection, or the error that dialing it ended in.
+type spare struct {
+	conn net.Conn
+	err  error
+}
+
+// spareKey names a probe's connection: the base it is for and its address.
+type spareKey struct {
+	http1 bool
+	addr  string
 }
 
 // hostProto is what a host's connections negotiate.
@@ -161,7 +243,12 @@ func (b *orgBase) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	if state == protoHTTP1 {
-		return b.h1RT.RoundTrip(req)
+		h1, err := b.h1.get()
+		if err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		return h1.RoundTrip(req)
 	}
 	resp, err := b.h2RT.RoundTrip(req)
 	if err == nil && resp.ProtoMajor == 1 && state == protoHTTP2 {
@@ -171,15 +258,48 @@ func (b *orgBase) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// probe sends a host's first request through h2 and settles the host's
-// protocol as soon as the request has its connection.
+// probe sends a host's first request and settles the host's protocol as soon
+// as the request has its connection. It dials that connection itself and sends
+// the request through the base that the connection's ALPN names, which takes
+// the connection instead of dialing (see dialTLS). Through a proxy it sends the
+// request through h2, which dials.
 func (b *orgBase) probe(req *http.Request, p *hostProto) (*http.Response, error) {
+	rt := b.h2RT
+	if !b.proxied(req) {
+		addr := canonicalAddr(req.URL)
+		conn, err := dialTLS(req.Context(), b.h2, addr)
+		key := spareKey{addr: addr}
+		if err == nil && conn.ConnectionState().NegotiatedProtocol != "h2" {
+			key.http1 = true
+			if rt, err = b.h1.get(); err != nil {
+				conn.Close()
+				closeBody(req)
+				p.settle(protoFailed)
+				b.hosts.CompareAndDelete(req.URL.Host, p)
+				return nil, err
+			}
+		}
+		// A failed dial goes to the base too, which returns its error as its own
+		// dial's: the request passes through WrapBase's round tripper either way.
+		s := &spare{err: err}
+		if err == nil {
+			s.conn = conn
+		}
+		b.spare.Store(key, s)
+		// A base whose dialer WrapBase replaced, or a wrapper that answered by
+		// itself, leaves the connection here: close it.
+		defer func() {
+			if b.spare.CompareAndDelete(key, s) && conn != nil {
+				conn.Close()
+			}
+		}()
+	}
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 		if cs, ok := info.Conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
 			p.settle(protocolOf(cs.ConnectionState().NegotiatedProtocol))
 		}
 	}}
-	resp, err := b.h2RT.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	resp, err := rt.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
 	switch {
 	case err == nil && resp.ProtoMajor == 1:
 		p.settle(protoHTTP1) // when the connection did not tell (a custom dialer's)
@@ -192,6 +312,86 @@ func (b *orgBase) probe(req *http.Request, p *hostProto) (*http.Response, error)
 		b.hosts.CompareAndDelete(req.URL.Host, p) // the next request probes again
 	}
 	return resp, err
+}
+
+// proxied reports whether h2 sends req through a proxy (or cannot tell).
+func (b *orgBase) proxied(req *http.Request) bool {
+	if b.h2.Proxy == nil {
+		return false
+	}
+	u, err := b.h2.Proxy(req)
+	return u != nil || err != nil
+}
+
+// dialTLS is base's DialTLSContext: it hands over the probe's connection when
+// one waits for this base and address, and otherwise dials and makes the
+// handshake as net/http would have (base.DialContext, a clone of
+// base.TLSClientConfig, base.TLSHandshakeTimeout), so that what WrapBase sets
+// on the base still applies.
+func (b *orgBase) dialTLS(base *http.Transport, http1 bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, _, addr string) (net.Conn, error) {
+		if s, ok := b.spare.LoadAndDelete(spareKey{http1: http1, addr: addr}); ok {
+			return s.(*spare).conn, s.(*spare).err
+		}
+		return dialTLS(ctx, base, addr)
+	}
+}
+
+// dialTLS dials addr and makes the TLS handshake with base's settings. base
+// has been used once (CloseIdleConnections), so that net/http has set its
+// TLSClientConfig.NextProtos and changes it no more.
+func dialTLS(ctx context.Context, base *http.Transport, addr string) (*tls.Conn, error) {
+	dial := base.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext // net/http's default without one
+	}
+	raw, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, errors.New("transport: the base's DialContext returned no connection and no error")
+	}
+	cfg := base.TLSClientConfig.Clone()
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName, _, _ = net.SplitHostPort(addr)
+	}
+	conn := tls.Client(raw, cfg)
+	hctx := ctx
+	if d := base.TLSHandshakeTimeout; d > 0 {
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithTimeoutCause(ctx, d, errHandshakeTimeout)
+		defer cancel()
+	}
+	if err := conn.HandshakeContext(hctx); err != nil {
+		raw.Close()
+		if ctx.Err() == nil && context.Cause(hctx) == errHandshakeTimeout {
+			return nil, errHandshakeTimeout
+		}
+		return nil, err
+	}
+	return conn, nil
+}
+
+// errHandshakeTimeout is net/http's "TLS handshake timeout", from the dialer
+// the org's bases share.
+var errHandshakeTimeout error = handshakeTimeoutError{}
+
+type handshakeTimeoutError struct{}
+
+func (handshakeTimeoutError) Timeout() bool   { return true }
+func (handshakeTimeoutError) Temporary() bool { return true }
+func (handshakeTimeoutError) Error() string   { return "transport: TLS handshake timeout" }
+
+// canonicalAddr is the host:port net/http dials for u.
+func canonicalAddr(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "443")
 }
 
 func protocolOf(alpn string) int32 {
@@ -212,5 +412,5 @@ func settled(state int32) *hostProto {
 func (b *orgBase) CloseIdleConnections() {
 	b.hosts.Clear()
 	b.h2.CloseIdleConnections()
-	b.h1.CloseIdleConnections()
+	b.h1.closeIdle()
 }

@@ -27,16 +27,25 @@ func TestHTTP2Defaults(t *testing.T) {
 	assert.Zero(t, got.SendPingTimeout, "negative: net/http's no health check")
 	assert.Equal(t, 15*time.Second, got.PingTimeout)
 
-	// Every base gets it.
+	// Every base gets it. Only the org's HTTP/2 base is built at once; the
+	// others on first use.
 	var tr Transport
 	assert.NoError(t, tr.buildBases(Config{HTTP2: &http.HTTP2Config{SendPingTimeout: time.Minute}}, nil))
-	for _, b := range []*http.Transport{tr.org.h2, tr.org.h1, tr.plain} {
+	assert.Nil(t, tr.org.h1.w.Load(), "no HTTP/1.1 base before a host answers in HTTP/1.1")
+	assert.Nil(t, tr.plain.w.Load(), "no plain base before a request for another host")
+	for _, l := range []*lazyBase{tr.org.h1, tr.plain} {
+		_, err := l.get()
+		assert.NoError(t, err)
+	}
+	h1, plain := tr.org.h1.w.Load().base, tr.plain.w.Load().base
+	for _, b := range []*http.Transport{tr.org.h2, h1, plain} {
 		assert.Equal(t, time.Minute, b.HTTP2.SendPingTimeout)
 		assert.Equal(t, 15*time.Second, b.HTTP2.PingTimeout)
 	}
 	assert.Equal(t, 4, tr.org.h2.MaxConnsPerHost)
-	assert.Zero(t, tr.org.h1.MaxConnsPerHost)
-	assert.Equal(t, 1024, tr.org.h1.MaxIdleConnsPerHost, "HTTP/1.1 keeps its connections for the next peak")
-	assert.Zero(t, tr.org.h1.MaxIdleConns)
-	assert.True(t, tr.org.h1.Protocols.HTTP1() && !tr.org.h1.Protocols.HTTP2(), "the HTTP/1.1 base offers HTTP/1.1 alone")
+	assert.Zero(t, h1.MaxConnsPerHost)
+	assert.Equal(t, 1024, h1.MaxIdleConnsPerHost, "HTTP/1.1 keeps its connections for the next peak")
+	assert.Zero(t, h1.MaxIdleConns)
+	assert.True(t, h1.Protocols.HTTP1() && !h1.Protocols.HTTP2(), "the HTTP/1.1 base offers HTTP/1.1 alone")
+	assert.Nil(t, plain.TLSClientConfig.GetClientCertificate, "the plain base presents no certificate")
 }

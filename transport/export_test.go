@@ -1,7 +1,10 @@
 package transport
 
 import (
+	"crypto"
+	"io"
 	"net/http"
+	"sync/atomic"
 )
 
 // HotPath runs what RoundTrip adds to a request for the org before and after
@@ -36,3 +39,21 @@ func (t *Transport) HotPath(req *http.Request, resp *http.Response) (*http.Reque
 // ProbeUsageNow lets the next call through the usage cap, as the 30-second
 // probe would.
 func (t *Transport) ProbeUsageNow() { t.limits.probe.Store(1) }
+
+// CountingKey is a key held in memory (a *rsa.PrivateKey or
+// *ecdsa.PrivateKey) that counts its signatures, for the tests that count the
+// signatures of a cold start.
+type CountingKey struct {
+	crypto.Signer
+	n atomic.Int64
+}
+
+func (k *CountingKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	k.n.Add(1)
+	return k.Signer.Sign(r, digest, opts)
+}
+
+// Signatures returns how many signatures the key made.
+func (k *CountingKey) Signatures() int64 { return k.n.Load() }
+
+func (*CountingKey) localKey() {}

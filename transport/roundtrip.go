@@ -40,7 +40,7 @@ import (
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Route.
 	if !t.forOrg(req.URL) {
-		return t.plainRT.RoundTrip(req)
+		return t.sendPlain(req)
 	}
 	if err := t.limits.admit(); err != nil {
 		closeBody(req)
@@ -54,10 +54,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	out, ok := t.authorize(req, tok)
 	if !ok {
-		return t.plainRT.RoundTrip(req)
+		return t.sendPlain(req)
 	}
 	// Send, verdict, retry.
 	return t.sendOrg(req, out, tok)
+}
+
+// sendPlain sends a request that is not for the org through the plain base.
+func (t *Transport) sendPlain(req *http.Request) (*http.Response, error) {
+	rt, err := t.plain.get()
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	return rt.RoundTrip(req)
 }
 
 // Route.

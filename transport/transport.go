@@ -47,21 +47,21 @@ type Stats struct {
 // Transport is an http.RoundTripper for Salesforce; see RoundTrip.
 // It is safe for concurrent use.
 type Transport struct {
-	org            *orgBase          // with the client certificate (see base.go)
-	plain          *http.Transport   // without it
-	orgRT, plainRT http.RoundTripper // the same, through Config.WrapBase
-	tokens         *tokencache.Cache
-	bearer         *auth.JWTBearer // nil with Config.TokenSource
-	mtls, jwt      atomic.Pointer[keystore.Identity]
-	login          *url.URL // token endpoint; nil with a TokenSource and no LoginURL
-	port           string   // mutual TLS port for instance hosts
-	header         http.Header
-	log            *slog.Logger
-	route          atomic.Pointer[route]
-	instanceHosts  []string      // Config.InstanceHosts
-	retry          retry.Policy  // Config.CallRetry
-	budget         *retry.Budget // shared by API calls and the token request
-	limits         limits
+	org           *orgBase          // with the client certificate (see base.go)
+	orgRT         http.RoundTripper // org, as an interface value made once
+	plain         *lazyBase         // for other hosts, without the client certificate
+	tokens        *tokencache.Cache
+	bearer        *auth.JWTBearer // nil with Config.TokenSource
+	mtls, jwt     atomic.Pointer[keystore.Identity]
+	login         *url.URL // token endpoint; nil with a TokenSource and no LoginURL
+	port          string   // mutual TLS port for instance hosts
+	header        http.Header
+	log           *slog.Logger
+	route         atomic.Pointer[route]
+	instanceHosts []string      // Config.InstanceHosts
+	retry         retry.Policy  // Config.CallRetry
+	budget        *retry.Budget // shared by API calls and the token request
+	limits        limits
 
 	refreshes, replays, retries, retriesDenied atomic.Int64
 }
@@ -223,7 +223,7 @@ func (t *Transport) SetJWTIdentity(id *keystore.Identity) error {
 // again (with a rotated certificate, say).
 func (t *Transport) CloseIdleConnections() {
 	t.org.CloseIdleConnections()
-	t.plain.CloseIdleConnections()
+	t.plain.closeIdle()
 }
 
 // Stats returns the counters.

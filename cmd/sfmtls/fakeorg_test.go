@@ -70,8 +70,8 @@ func lineWithPrefix(t *testing.T, out, prefix string) string {
 }
 
 // A client that is not ours — curl and openssl, signing its own JWT — logs in,
-// follows instance_url as given (with the port) and reads the seeded custom
-// object; the printed curl line works; the control endpoint drives the org;
+// gets 401 on instance_url as given, as on Salesforce, and reads the seeded
+// custom object on the mutual TLS port; the printed curl line works; the control endpoint drives the org;
 // and the temporary folder with the private keys is gone after Ctrl-C.
 func TestFakeOrgServesClientsInAnyLanguage(t *testing.T) {
 	testtool.Need(t, "curl")
@@ -121,10 +121,21 @@ curl `+tlsOpts+` --fail-with-body "$LOGIN/services/oauth2/token" \
 		ID          string `json:"id"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(token), &tok), token)
-	assert.Equal(t, vars["SF_LOGIN_URL"], tok.InstanceURL, "instance_url carries the port, so a client can call it as given")
+	// No false pass: instance_url as given is port 443's stand-in, where the
+	// API answers 401 MUTUAL_AUTHENTICATION_FAILED, as Salesforce's port 443
+	// does for this user (Salesforce Help, "Configure Your API Client to Use
+	// Mutual Authentication"); the printed mapping names both ports.
+	assert.NotContains(t, tok.InstanceURL, ":"+vars["SF_MTLS_PORT"], "instance_url never names the mutual TLS port")
+	assert.Contains(t, out, "token answers' instance_url is "+tok.InstanceURL)
+	assert.Contains(t, out, "# ports: "+vars["SF_MTLS_PORT"]+" plays 8443")
+	asGiven := shell(t, `curl `+tlsOpts+` -w '\n%{http_code}' -H "Authorization: Bearer $TOKEN" "$INSTANCE/services/data/v65.0/limits"`,
+		"TOKEN="+tok.AccessToken, "INSTANCE="+tok.InstanceURL)
+	assert.True(t, strings.HasSuffix(asGiven, "\n401"), asGiven)
+	assert.Contains(t, asGiven, `"errorCode":"MUTUAL_AUTHENTICATION_FAILED"`)
+	instance := strings.TrimSuffix(tok.InstanceURL, ":"+portOf(tok.InstanceURL)) + ":" + vars["SF_MTLS_PORT"]
 
 	query := shell(t, `curl `+tlsOpts+` --fail-with-body -G -H "Authorization: Bearer $TOKEN" "$INSTANCE/services/data/v65.0/query/" --data-urlencode "q=SELECT Name, Amount__c FROM Invoice__c ORDER BY Name"`,
-		"TOKEN="+tok.AccessToken, "INSTANCE="+tok.InstanceURL)
+		"TOKEN="+tok.AccessToken, "INSTANCE="+instance)
 	var page struct {
 		TotalSize int `json:"totalSize"`
 		Records   []struct {
@@ -147,7 +158,7 @@ curl `+tlsOpts+` --fail-with-body "$LOGIN/services/oauth2/token" \
 	assert.GreaterOrEqual(t, stats["apiRequests"], int64(2))
 	shell(t, `curl `+tlsOpts+` --fail-with-body -X POST "$LOGIN/__sfmtls/expire-sessions"`, "LOGIN="+vars["SF_LOGIN_URL"])
 	status := shell(t, `curl `+tlsOpts+` -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$INSTANCE/services/data/v65.0/limits"`,
-		"TOKEN="+tok.AccessToken, "INSTANCE="+tok.InstanceURL)
+		"TOKEN="+tok.AccessToken, "INSTANCE="+instance)
 	assert.Equal(t, "401", status)
 
 	assert.Equal(t, exitOK, stop())

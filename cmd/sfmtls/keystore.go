@@ -135,6 +135,9 @@ status 0: a truststore is a legitimate keystore, but not the mTLS or JWT one.`,
 func printReport(e *env, file string, r *keystore.Report) {
 	w := e.stdout
 	fmt.Fprintf(w, "File:   %s\nFormat: %s\n", file, r.Format)
+	if r.Integrity != "" {
+		fmt.Fprintf(w, "Integrity check: %s\n", r.Integrity)
+	}
 	yesNo := map[bool]string{true: "yes", false: "no"}
 	for i, en := range r.Entries {
 		alias := fmt.Sprintf("%q", en.Alias)
@@ -146,13 +149,23 @@ func printReport(e *env, file string, r *keystore.Report) {
 		fmt.Fprintf(w, "  Issuer:       %s\n", en.Issuer)
 		fmt.Fprintf(w, "  Serial:       %s\n", en.Serial)
 		fmt.Fprintf(w, "  Valid:        %s to %s\n", en.NotBefore.Format(time.RFC3339), en.NotAfter.Format(time.RFC3339))
-		fmt.Fprintf(w, "  Key:          %s %d bits\n", en.KeyType, en.KeyBits)
+		if en.KeyBits > 0 {
+			fmt.Fprintf(w, "  Key:          %s %d bits\n", en.KeyType, en.KeyBits)
+		} else {
+			fmt.Fprintf(w, "  Key:          %s\n", en.KeyType)
+		}
 		fmt.Fprintf(w, "  Chain:        %d certificate(s) sent in the handshake\n", en.ChainLength)
 		fmt.Fprintf(w, "  Self-signed:  %s\n", yesNo[en.SelfSigned])
 		fmt.Fprintf(w, "  clientAuth:   %s\n", yesNo[en.ClientAuth])
 		for _, warn := range en.Warnings {
 			fmt.Fprintf(w, "  WARNING:      %s\n", warn)
 		}
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "WARNING: %s\n", warn)
 	}
 }
 

@@ -73,3 +73,9 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 func New(field, problem, remedy string) *ConfigError {
 	return &ConfigError{Field: field, Problem: problem, Remedy: remedy}
 }
+
+// ErrLeaseLost reports that a process no longer holds the lease of its
+// subscription: another process of the fleet took over. The stores (auth,
+// redisstore) return it from SavePosition; users match it as
+// events.ErrLeaseLost, the same value.
+var ErrLeaseLost = errors.New("events: the subscription's lease is held by another process")

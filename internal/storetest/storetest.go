@@ -1,5 +1,5 @@
 // Package storetest checks an auth.Store against the contract the token cache (internal/tokencache)
-// relies on, in the spirit of testing/fstest: every store (auth.FileStore,
+// relies on, and its positions and leases against events.Store's, in the spirit of testing/fstest: every store (auth.FileStore,
 // redisstore) runs the same cases, so none is held to less than the others.
 package storetest
 
@@ -73,6 +73,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("LockHonoursContext", func(t *testing.T) { lockHonoursContext(t, h.New(t)) })
 	t.Run("Concurrent", func(t *testing.T) { concurrent(t, h.New(t)) })
 	t.Run("UndecodableData", func(t *testing.T) { undecodable(t, h) })
+	t.Run("Positions", func(t *testing.T) { positions(t, h) })
 	// A store that cannot be unreachable has no such case to check.
 	if h.Stop != nil {
 		t.Run("Unavailable", func(t *testing.T) { unavailable(t, h) })
@@ -378,4 +379,5 @@ func unavailable(t *testing.T, h Harness) {
 		}
 		return err
 	})
+	positionsUnavailable(t, s, bounded)
 }

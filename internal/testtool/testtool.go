@@ -1,5 +1,5 @@
 // Package testtool lets a test use a program that a developer's machine may
-// lack (openssl, keytool, pk12util, redis-server, curl): without it the test is
+// lack (openssl, keytool, pk12util, redis-server, curl, python3): without it the test is
 // skipped with one line naming the Debian package, except under CI=true,
 // where .ci/run has installed every program and a missing one is a failure.
 package testtool
@@ -17,6 +17,7 @@ var packages = map[string]string{
 	"pk12util":     "libnss3-tools",
 	"redis-server": "redis-server",
 	"curl":         "curl",
+	"python3":      "python3",
 }
 
 // Need returns the path of program, or ends the test: skipped on a

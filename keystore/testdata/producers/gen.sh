@@ -202,3 +202,6 @@ for f in nss-export.p12 nss-export-aes.p12; do seed FuzzBER "$f" "$f"; done
 seed FuzzJavaStore keytool-chain3-secret.jceks keytool-chain3-secret.jceks
 seed FuzzJavaSerial keytool-chain3-secret.jceks keytool-chain3-secret.jceks aced0005
 seed FuzzLoad bks-header.bks bks-header.bks
+
+# --- Java 8's layout, RC2, odd curves and refused PEM keys (issue 22) ----------------------
+./legacy.sh

@@ -4,37 +4,19 @@
 // an *Error into Salesforce's 400 REST error array.
 //
 // The grammar follows the "SOQL and SOSL Reference"; the supported subset is
-// listed in the package's report (notes/soql-report.md) and in the doc
-// comments of Parse and ParseSearch.
+// listed in the doc comments of Parse and ParseSearch.
 package soqlengine
 
 import (
 	"time"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // FieldType is Salesforce's describe type of a field ("type" in a
-// DescribeSObjectResult's fields).
-type FieldType string
-
-// The describe types the evaluator understands. Any other type is compared
-// as a string.
-const (
-	TypeID        FieldType = "id"
-	TypeString    FieldType = "string"
-	TypeTextArea  FieldType = "textarea"
-	TypePicklist  FieldType = "picklist"
-	TypeEmail     FieldType = "email"
-	TypePhone     FieldType = "phone"
-	TypeURL       FieldType = "url"
-	TypeBoolean   FieldType = "boolean"
-	TypeInt       FieldType = "int"
-	TypeDouble    FieldType = "double"
-	TypeCurrency  FieldType = "currency"
-	TypePercent   FieldType = "percent"
-	TypeDate      FieldType = "date"
-	TypeDateTime  FieldType = "datetime"
-	TypeReference FieldType = "reference"
-)
+// DescribeSObjectResult's fields): the data layer's one list of field types.
+// The evaluator compares a type it does not know as a string.
+type FieldType = data.FieldType
 
 // Field describes one field of an sObject.
 type Field struct {
@@ -69,10 +51,23 @@ type Schema interface {
 	Object(name string) (Object, bool)
 }
 
+// ObjectLister is optionally implemented by a Schema to list the objects a
+// SOSL search without RETURNING covers (every searchable object).
+type ObjectLister interface {
+	Objects() []string
+}
+
 // NameFielder is optionally implemented by an Object to name the fields that
 // SOSL's IN NAME FIELDS searches. Without it, the "Name" field is searched.
 type NameFielder interface {
 	NameFields() []string
+}
+
+// FieldLister is optionally implemented by an Object to list its fields in
+// describe order, for FIELDS(ALL|STANDARD|CUSTOM). Without it, FIELDS() is
+// refused.
+type FieldLister interface {
+	Fields() []Field
 }
 
 // Data gives the records of an org. Values are JSON-like: string, float64,
@@ -113,6 +108,10 @@ type Result struct {
 	Count int
 	// CountOnly tells that the query was SELECT COUNT().
 	CountOnly bool
+	// Aggregate tells that the rows are AggregateResult records (aggregate
+	// functions or GROUP BY), which are not paged: "Considerations for GROUP
+	// BY", "GROUP BY and queryMore()".
+	Aggregate bool
 }
 
 // Error is a query Salesforce would refuse. The org sends it as

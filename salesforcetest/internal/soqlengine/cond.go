@@ -4,6 +4,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // condition is a compiled WHERE clause.
@@ -91,13 +93,13 @@ func (e *env) dayRange(l literal) (time.Time, time.Time) {
 // "value of filter criterion for field 'X' must be of type T".
 func typeName(t FieldType) string {
 	switch t {
-	case TypeInt:
+	case data.TypeInt:
 		return "integer"
-	case TypeDouble, TypeCurrency, TypePercent:
+	case data.TypeDouble, data.TypeCurrency, data.TypePercent:
 		return "double"
-	case TypeDateTime:
+	case data.TypeDateTime:
 		return "dateTime"
-	case TypeID, TypeReference:
+	case data.TypeID, data.TypeReference:
 		return "id"
 	}
 	return string(t)
@@ -162,6 +164,12 @@ func validID(s string) bool {
 
 // compile type-checks a WHERE expression and turns it into a predicate.
 func (e *env) compile(obj Object, x expr) (condition, error) {
+	return e.compileWith(x, func(c cmpExpr) (condition, error) { return e.compileCmp(obj, c) })
+}
+
+// compileWith builds a predicate of AND, OR and NOT over comparisons that
+// leaf compiles: fields of records for WHERE, of groups for HAVING.
+func (e *env) compileWith(x expr, leaf func(cmpExpr) (condition, error)) (condition, error) {
 	switch x := x.(type) {
 	case andExpr, orExpr:
 		var terms []expr
@@ -173,7 +181,7 @@ func (e *env) compile(obj Object, x expr) (condition, error) {
 		}
 		cs := make([]condition, len(terms))
 		for i, t := range terms {
-			c, err := e.compile(obj, t)
+			c, err := e.compileWith(t, leaf)
 			if err != nil {
 				return nil, err
 			}
@@ -188,23 +196,32 @@ func (e *env) compile(obj Object, x expr) (condition, error) {
 			return and
 		}, nil
 	case notExpr:
-		c, err := e.compile(obj, x.term)
+		c, err := e.compileWith(x.term, leaf)
 		if err != nil {
 			return nil, err
 		}
 		return func(rec map[string]any) bool { return !c(rec) }, nil
 	case cmpExpr:
-		return e.compileCmp(obj, x)
+		return leaf(x)
 	}
 	return nil, &Error{Code: CodeMalformedQuery, Message: "unknown condition"}
 }
 
 func (e *env) compileCmp(obj Object, c cmpExpr) (condition, error) {
+	if c.agg != nil {
+		// "HAVING": aggregate functions filter in HAVING, not in WHERE.
+		return nil, e.errAt(CodeMalformedQuery, c.pos, "aggregate functions are not allowed in WHERE: filter on them with HAVING")
+	}
 	r, err := e.resolve(obj, c.path, c.pos)
 	if err != nil {
 		return nil, err
 	}
-	f := r.field
+	return e.compileTest(c, r.field, func(rec map[string]any) any { return e.value(rec, r) })
+}
+
+// compileTest type-checks c's operator and values against f and builds the
+// predicate over the values get reads.
+func (e *env) compileTest(c cmpExpr, f Field, get func(map[string]any) any) (condition, error) {
 	cat := category(f.Type)
 	if c.op == "LIKE" && cat != catText && cat != catID {
 		return nil, e.errAt(CodeInvalidQueryFilterOperator, c.pos, "invalid operator on %s field: LIKE compares text fields only", typeName(f.Type))
@@ -222,7 +239,7 @@ func (e *env) compileCmp(obj Object, c cmpExpr) (condition, error) {
 		}
 		pat := compileLike(l.str)
 		return func(rec map[string]any) bool {
-			s, ok := e.value(rec, r).(string)
+			s, ok := get(rec).(string)
 			return ok && pat.match(s)
 		}, nil
 	case "<", "<=", ">", ">=":
@@ -231,7 +248,7 @@ func (e *env) compileCmp(obj Object, c cmpExpr) (condition, error) {
 		}
 	}
 	return func(rec map[string]any) bool {
-		v := e.value(rec, r)
+		v := get(rec)
 		switch c.op {
 		case "IN", "NOTIN":
 			in := false

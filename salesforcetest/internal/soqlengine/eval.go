@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // ParentRelationships is optionally implemented by an Object to resolve a
@@ -68,7 +70,7 @@ func parentRelationship(obj Object, name string) (Field, bool) {
 		candidates = append(candidates, name[:len(name)-3]+"__c")
 	}
 	for _, c := range candidates {
-		if f, ok := obj.Field(c); ok && f.Type == TypeReference && strings.EqualFold(f.RelationshipName, name) {
+		if f, ok := obj.Field(c); ok && f.Type == data.TypeReference && strings.EqualFold(f.RelationshipName, name) {
 			return f, true
 		}
 	}
@@ -155,26 +157,13 @@ func Execute(q *Query, s Schema, d Data, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if plan.agg != nil {
+		records := e.aggregate(plan, e.filter(plan, d.Records(obj.Name(), opts.IncludeDeleted)))
+		return &Result{TotalSize: len(records), Records: records, Aggregate: true}, nil
+	}
 	rows := e.rows(plan, d.Records(obj.Name(), opts.IncludeDeleted))
 	if q.countOnly {
 		return &Result{TotalSize: len(rows), Count: len(rows), CountOnly: true, Records: []Record{}}, nil
-	}
-	if plan.aggregate {
-		rec := Record{Type: "AggregateResult"}
-		for i, it := range plan.items {
-			n := 0
-			for _, row := range rows {
-				if e.value(row, it.res) != nil {
-					n++
-				}
-			}
-			name := it.item.alias
-			if name == "" {
-				name = "expr" + strconv.Itoa(i)
-			}
-			rec.Fields = append(rec.Fields, Value{Name: name, Value: float64(n)})
-		}
-		return &Result{TotalSize: 1, Records: []Record{rec}}, nil
 	}
 	out := make([]Record, 0, len(rows))
 	for _, row := range rows {
@@ -196,33 +185,41 @@ type plannedItem struct {
 }
 
 type plan struct {
-	q         *Query
-	obj       Object
-	items     []plannedItem
-	order     []resolved
-	where     condition
-	aggregate bool
+	q     *Query
+	obj   Object
+	items []plannedItem
+	order []resolved
+	where condition
+	agg   *aggPlan // an aggregate query's groups and functions
 }
 
 // plan resolves every name of q against the schema.
 func (e *env) plan(q *Query, obj Object) (*plan, error) {
 	p := &plan{q: q, obj: obj}
-	var plain *selectItem
-	for i := range q.items {
-		it := q.items[i]
+	items, err := e.expandFields(q, obj)
+	if err != nil {
+		return nil, err
+	}
+	if q.where != nil {
+		c, err := e.compile(obj, q.where)
+		if err != nil {
+			return nil, err
+		}
+		p.where = c
+	}
+	if isAggregate(q, items) {
+		return p, e.planAggregate(p, items)
+	}
+	for i := range items {
+		it := items[i]
 		pi := plannedItem{item: it}
 		switch it.kind {
-		case itemField, itemCount:
+		case itemField:
 			r, err := e.resolve(obj, it.path, it.pos)
 			if err != nil {
 				return nil, err
 			}
 			pi.res = r
-			if it.kind == itemCount {
-				p.aggregate = true
-			} else if plain == nil {
-				plain = &q.items[i]
-			}
 		case itemSubquery:
 			childName, childField, ok := obj.ChildRelationship(it.sub.object)
 			if !ok {
@@ -236,7 +233,7 @@ func (e *env) plan(q *Query, obj Object) (*plan, error) {
 			if err != nil {
 				return nil, err
 			}
-			if sub.aggregate {
+			if sub.agg != nil {
 				return nil, e.errAt(CodeMalformedQuery, it.pos, "aggregate functions are not supported in a child subquery")
 			}
 			pi.sub, pi.childRel, pi.childFld = sub, it.sub.object, childField
@@ -245,20 +242,8 @@ func (e *env) plan(q *Query, obj Object) (*plan, error) {
 					pi.childRel = name
 				}
 			}
-			if plain == nil {
-				plain = &q.items[i]
-			}
 		}
 		p.items = append(p.items, pi)
-	}
-	if p.aggregate && plain != nil {
-		// Without GROUP BY an aggregate query selects aggregates only.
-		return nil, e.errAt(CodeMalformedQuery, plain.pos, "Field must be grouped or aggregated: %s", plain.path)
-	}
-	if p.aggregate && q.limit >= 0 {
-		// "LIMIT": "You can't use a LIMIT clause in a query that uses an
-		// aggregate function, but does not use a GROUP BY clause."
-		return nil, e.errAt(CodeMalformedQuery, q.objPos, "LIMIT is not allowed in a query with an aggregate function and no GROUP BY")
 	}
 	for _, o := range q.orderBy {
 		r, err := e.resolve(obj, o.path, o.pos)
@@ -267,18 +252,11 @@ func (e *env) plan(q *Query, obj Object) (*plan, error) {
 		}
 		p.order = append(p.order, r)
 	}
-	if q.where != nil {
-		c, err := e.compile(obj, q.where)
-		if err != nil {
-			return nil, err
-		}
-		p.where = c
-	}
 	return p, nil
 }
 
-// rows filters, sorts and pages the records of one (sub)query.
-func (e *env) rows(p *plan, all []map[string]any) []map[string]any {
+// filter returns the records WHERE keeps (deleted ones only for queryAll).
+func (e *env) filter(p *plan, all []map[string]any) []map[string]any {
 	var rows []map[string]any
 	for _, rec := range all {
 		if deleted, _ := rec["IsDeleted"].(bool); deleted && !e.opts.IncludeDeleted {
@@ -288,6 +266,12 @@ func (e *env) rows(p *plan, all []map[string]any) []map[string]any {
 			rows = append(rows, rec)
 		}
 	}
+	return rows
+}
+
+// rows filters, sorts and pages the records of one (sub)query.
+func (e *env) rows(p *plan, all []map[string]any) []map[string]any {
+	rows := e.filter(p, all)
 	if len(p.order) > 0 {
 		keys := make([][]any, len(rows))
 		for i, row := range rows {
@@ -470,15 +454,15 @@ const (
 
 func category(t FieldType) fieldCategory {
 	switch t {
-	case TypeID, TypeReference:
+	case data.TypeID, data.TypeReference:
 		return catID
-	case TypeInt, TypeDouble, TypeCurrency, TypePercent:
+	case data.TypeInt, data.TypeDouble, data.TypeCurrency, data.TypePercent:
 		return catNumber
-	case TypeBoolean:
+	case data.TypeBoolean:
 		return catBool
-	case TypeDate:
+	case data.TypeDate:
 		return catDate
-	case TypeDateTime:
+	case data.TypeDateTime:
 		return catDateTime
 	}
 	return catText

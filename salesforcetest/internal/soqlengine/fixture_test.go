@@ -1,8 +1,11 @@
 package soqlengine
 
 import (
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // testObject is a small in-memory sObject description.
@@ -22,6 +25,9 @@ func (o *testObject) Field(name string) (Field, bool) {
 	}
 	return Field{}, false
 }
+
+// Fields lists the fields in declaration order, for FIELDS().
+func (o *testObject) Fields() []Field { return o.fields }
 
 func (o *testObject) ChildRelationship(name string) (string, string, bool) {
 	for k, v := range o.children {
@@ -52,6 +58,16 @@ func (s testSchema) Object(name string) (Object, bool) {
 	return nil, false
 }
 
+// Objects lists the objects a SOSL search without RETURNING covers.
+func (s testSchema) Objects() []string {
+	names := make([]string, 0, len(s))
+	for k := range s {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // testData keeps records per object in insertion order.
 type testData map[string][]map[string]any
 
@@ -77,48 +93,48 @@ func (d testData) Get(object, id string) (map[string]any, bool) {
 
 func base(extra ...Field) []Field {
 	return append([]Field{
-		{Name: "Id", Type: TypeID},
-		{Name: "IsDeleted", Type: TypeBoolean},
-		{Name: "CreatedDate", Type: TypeDateTime},
+		{Name: "Id", Type: data.TypeID},
+		{Name: "IsDeleted", Type: data.TypeBoolean},
+		{Name: "CreatedDate", Type: data.TypeDateTime},
 	}, extra...)
 }
 
 func newSchema() testSchema {
 	return testSchema{
 		"User": {name: "User", fields: base(
-			Field{Name: "Name", Type: TypeString},
-			Field{Name: "ManagerId", Type: TypeReference, ReferenceTo: "User", RelationshipName: "Manager"},
+			Field{Name: "Name", Type: data.TypeString},
+			Field{Name: "ManagerId", Type: data.TypeReference, ReferenceTo: "User", RelationshipName: "Manager"},
 		)},
 		"Account": {name: "Account", fields: base(
-			Field{Name: "Name", Type: TypeString},
-			Field{Name: "Industry", Type: TypePicklist},
-			Field{Name: "NumberOfEmployees", Type: TypeInt},
-			Field{Name: "AnnualRevenue", Type: TypeCurrency},
-			Field{Name: "Active__c", Type: TypeBoolean},
-			Field{Name: "Website", Type: TypeURL},
-			Field{Name: "OwnerId", Type: TypeReference, ReferenceTo: "User", RelationshipName: "Owner"},
-			Field{Name: "ParentId", Type: TypeReference, ReferenceTo: "Account", RelationshipName: "Parent"},
+			Field{Name: "Name", Type: data.TypeString},
+			Field{Name: "Industry", Type: data.TypePicklist},
+			Field{Name: "NumberOfEmployees", Type: data.TypeInt},
+			Field{Name: "AnnualRevenue", Type: data.TypeCurrency},
+			Field{Name: "Active__c", Type: data.TypeBoolean},
+			Field{Name: "Website", Type: data.TypeURL},
+			Field{Name: "OwnerId", Type: data.TypeReference, ReferenceTo: "User", RelationshipName: "Owner"},
+			Field{Name: "ParentId", Type: data.TypeReference, ReferenceTo: "Account", RelationshipName: "Parent"},
 		), children: map[string][2]string{
 			"Contacts":      {"Contact", "AccountId"},
 			"Opportunities": {"Opportunity", "AccountId"},
 			"ChildAccounts": {"Account", "ParentId"},
 		}},
 		"Contact": {name: "Contact", fields: base(
-			Field{Name: "FirstName", Type: TypeString},
-			Field{Name: "LastName", Type: TypeString},
-			Field{Name: "Name", Type: TypeString},
-			Field{Name: "Email", Type: TypeEmail},
-			Field{Name: "Phone", Type: TypePhone},
-			Field{Name: "Birthdate", Type: TypeDate},
-			Field{Name: "AccountId", Type: TypeReference, ReferenceTo: "Account", RelationshipName: "Account"},
+			Field{Name: "FirstName", Type: data.TypeString},
+			Field{Name: "LastName", Type: data.TypeString},
+			Field{Name: "Name", Type: data.TypeString},
+			Field{Name: "Email", Type: data.TypeEmail},
+			Field{Name: "Phone", Type: data.TypePhone},
+			Field{Name: "Birthdate", Type: data.TypeDate},
+			Field{Name: "AccountId", Type: data.TypeReference, ReferenceTo: "Account", RelationshipName: "Account"},
 		)},
 		"Opportunity": {name: "Opportunity", fields: base(
-			Field{Name: "Name", Type: TypeString},
-			Field{Name: "Amount", Type: TypeCurrency},
-			Field{Name: "Probability", Type: TypePercent},
-			Field{Name: "StageName", Type: TypePicklist},
-			Field{Name: "CloseDate", Type: TypeDate},
-			Field{Name: "AccountId", Type: TypeReference, ReferenceTo: "Account", RelationshipName: "Account"},
+			Field{Name: "Name", Type: data.TypeString},
+			Field{Name: "Amount", Type: data.TypeCurrency},
+			Field{Name: "Probability", Type: data.TypePercent},
+			Field{Name: "StageName", Type: data.TypePicklist},
+			Field{Name: "CloseDate", Type: data.TypeDate},
+			Field{Name: "AccountId", Type: data.TypeReference, ReferenceTo: "Account", RelationshipName: "Account"},
 		)},
 	}
 }

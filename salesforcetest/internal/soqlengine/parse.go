@@ -20,7 +20,25 @@ type Query struct {
 	offset  int // -1: none
 	// countOnly is SELECT COUNT().
 	countOnly bool
+	// groupBy and having are GROUP BY's fields and HAVING's condition.
+	groupBy []groupItem
+	having  expr
 }
+
+type groupItem struct {
+	path string
+	pos  int
+}
+
+// aggCall is an aggregate function applied to a field: COUNT(Id), SUM(Amount).
+type aggCall struct {
+	fn   string // upper case: COUNT, COUNT_DISTINCT, SUM, MIN, MAX, AVG
+	path string
+	pos  int
+}
+
+// aggFunctions are SOQL's aggregate functions ("Aggregate Functions").
+var aggFunctions = map[string]bool{"COUNT": true, "COUNT_DISTINCT": true, "SUM": true, "MIN": true, "MAX": true, "AVG": true}
 
 // Object returns the FROM object as written in the query.
 func (q *Query) Object() string { return q.object }
@@ -29,8 +47,9 @@ type itemKind int
 
 const (
 	itemField itemKind = iota
-	itemCount          // COUNT(field)
+	itemAgg            // an aggregate function: COUNT(field), SUM(field), ...
 	itemSubquery
+	itemFields // FIELDS(ALL|STANDARD|CUSTOM)
 )
 
 type selectItem struct {
@@ -39,9 +58,12 @@ type selectItem struct {
 	pos   int
 	alias string
 	sub   *Query
+	agg   *aggCall // itemAgg
+	set   string   // itemFields: ALL, STANDARD or CUSTOM
 }
 
 type orderItem struct {
+	agg        *aggCall // ORDER BY COUNT(Id): an aggregate, not a field
 	path       string
 	pos        int
 	desc       bool
@@ -57,6 +79,7 @@ type notExpr struct{ term expr }
 
 // cmpExpr is field op value, field [NOT] IN (values), field [NOT] LIKE value.
 type cmpExpr struct {
+	agg    *aggCall // HAVING COUNT(Id) > 1: an aggregate, not a field
 	path   string
 	pos    int
 	op     string // = != < <= > >= LIKE IN NOTIN
@@ -142,12 +165,15 @@ func (p *parser) expectPunct(s string) error {
 // Parse parses one SOQL SELECT statement:
 //
 //	SELECT item [, item ...] FROM Object
-//	  [WHERE condition] [ORDER BY path [ASC|DESC] [NULLS FIRST|LAST] [, ...]]
+//	  [WHERE condition] [GROUP BY path [, ...] [HAVING condition]]
+//	  [ORDER BY path|aggregate [ASC|DESC] [NULLS FIRST|LAST] [, ...]]
 //	  [LIMIT n] [OFFSET n]
 //
-// where item is a field path (Name, Account.Owner.Name), COUNT(),
-// COUNT(path) [alias], or a child subquery
+// where item is a field path (Name, Account.Owner.Name), COUNT(), an
+// aggregate function (COUNT, COUNT_DISTINCT, SUM, MIN, MAX, AVG of a path)
+// with an optional alias, FIELDS(ALL|STANDARD|CUSTOM), or a child subquery
 // (SELECT ... FROM Relationship [WHERE ...] [ORDER BY ...] [LIMIT n]).
+// HAVING's conditions may compare aggregates.
 // Keywords and names are case-insensitive. Errors are *Error with Code
 // MALFORMED_QUERY; names are checked against the schema only by Execute.
 func Parse(q string) (*Query, error) {
@@ -267,23 +293,25 @@ func (p *parser) selectItem(sub bool) (*selectItem, error) {
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	if start.is("COUNT") && p.tok.isPunct("(") {
+	if p.tok.isPunct("(") {
+		fn := strings.ToUpper(start.text)
+		switch {
+		case fn == "FIELDS":
+			return p.fieldsItem(start)
+		case !aggFunctions[fn]:
+			return nil, p.lex.errAt(start.pos, "unsupported function '"+start.text+"': this fake org knows COUNT, COUNT_DISTINCT, SUM, MIN, MAX, AVG and FIELDS")
+		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
-		if p.tok.isPunct(")") {
-			return nil, p.advance()
+		if fn == "COUNT" && p.tok.isPunct(")") {
+			return nil, p.advance() // COUNT()
 		}
-		if p.tok.kind != tokIdent || isReserved(p.tok.text) {
-			return nil, p.unexpected()
-		}
-		item := &selectItem{kind: itemCount, path: p.tok.text, pos: p.tok.pos}
-		if err := p.advance(); err != nil {
+		call, err := p.aggArgument(fn, start.pos)
+		if err != nil {
 			return nil, err
 		}
-		if err := p.expectPunct(")"); err != nil {
-			return nil, err
-		}
+		item := &selectItem{kind: itemAgg, path: call.path, pos: start.pos, agg: call}
 		if p.tok.kind == tokIdent && !isReserved(p.tok.text) && !strings.Contains(p.tok.text, ".") {
 			item.alias = p.tok.text
 			if err := p.advance(); err != nil {
@@ -291,9 +319,6 @@ func (p *parser) selectItem(sub bool) (*selectItem, error) {
 			}
 		}
 		return item, nil
-	}
-	if p.tok.isPunct("(") {
-		return nil, p.lex.errAt(start.pos, "unsupported function '"+start.text+"': this fake org knows only COUNT() and COUNT(field)")
 	}
 	return &selectItem{kind: itemField, path: start.text, pos: start.pos}, nil
 }
@@ -305,6 +330,11 @@ func (p *parser) orderItem() (orderItem, error) {
 	o := orderItem{path: p.tok.text, pos: p.tok.pos}
 	if err := p.advance(); err != nil {
 		return o, err
+	}
+	if call, err := p.maybeAgg(o.path, o.pos); err != nil {
+		return o, err
+	} else if call != nil {
+		o.agg, o.path = call, ""
 	}
 	switch {
 	case p.tok.is("ASC"):
@@ -418,6 +448,11 @@ func (p *parser) comparison() (expr, error) {
 	c := cmpExpr{path: p.tok.text, pos: p.tok.pos}
 	if err := p.advance(); err != nil {
 		return nil, err
+	}
+	if call, err := p.maybeAgg(c.path, c.pos); err != nil {
+		return nil, err
+	} else if call != nil {
+		c.agg, c.path = call, ""
 	}
 	switch {
 	case p.tok.kind == tokPunct && comparisonOps[p.tok.text]:
@@ -595,6 +630,11 @@ func (p *parser) clauses(q *Query, language string) error {
 		}
 		q.where = w
 	}
+	if language == "SOQL" && p.tok.is("GROUP") {
+		if err := p.groupBy(q); err != nil {
+			return err
+		}
+	}
 	if p.tok.is("ORDER") {
 		if err := p.advance(); err != nil {
 			return err
@@ -640,6 +680,89 @@ func (p *parser) clauses(q *Query, language string) error {
 			return &Error{Code: CodeNumberOutsideValidRange, Message: located(p.lex.src, pos, "Maximum "+language+" offset allowed is 2000")}
 		}
 		q.offset = n
+	}
+	return nil
+}
+
+// aggArgument reads the field of an aggregate function after its "(" and
+// the closing ")".
+func (p *parser) aggArgument(fn string, pos int) (*aggCall, error) {
+	if p.tok.kind != tokIdent || isReserved(p.tok.text) {
+		return nil, p.unexpected()
+	}
+	call := &aggCall{fn: fn, path: p.tok.text, pos: pos}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	return call, p.expectPunct(")")
+}
+
+// maybeAgg reads an aggregate call in HAVING or ORDER BY when the name just
+// read is an aggregate function followed by "(".
+func (p *parser) maybeAgg(name string, pos int) (*aggCall, error) {
+	fn := strings.ToUpper(name)
+	if !aggFunctions[fn] || !p.tok.isPunct("(") {
+		return nil, nil
+	}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	return p.aggArgument(fn, pos)
+}
+
+// fieldsItem reads FIELDS(ALL|STANDARD|CUSTOM) after its name ("SELECT":
+// the FIELDS() keyword).
+func (p *parser) fieldsItem(start token) (*selectItem, error) {
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	set := strings.ToUpper(p.tok.text)
+	if p.tok.kind != tokIdent || (set != "ALL" && set != "STANDARD" && set != "CUSTOM") {
+		return nil, p.lex.errAt(p.tok.pos, "FIELDS takes ALL, STANDARD or CUSTOM")
+	}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	return &selectItem{kind: itemFields, set: set, pos: start.pos, path: "FIELDS(" + set + ")"}, p.expectPunct(")")
+}
+
+// groupBy reads GROUP BY field[, field ...] [HAVING condition] ("GROUP
+// BY", "HAVING"). GROUP BY ROLLUP and CUBE are not modelled.
+func (p *parser) groupBy(q *Query) error {
+	if err := p.advance(); err != nil {
+		return err
+	}
+	if err := p.expectWord("BY"); err != nil {
+		return err
+	}
+	for {
+		if p.tok.kind != tokIdent || isReserved(p.tok.text) {
+			return p.unexpected()
+		}
+		g := groupItem{path: p.tok.text, pos: p.tok.pos}
+		if err := p.advance(); err != nil {
+			return err
+		}
+		if p.tok.isPunct("(") {
+			return p.lex.errAt(g.pos, "GROUP BY "+strings.ToUpper(g.path)+"(...) is not supported by this fake org: group by fields")
+		}
+		q.groupBy = append(q.groupBy, g)
+		if !p.tok.isPunct(",") {
+			break
+		}
+		if err := p.advance(); err != nil {
+			return err
+		}
+	}
+	if p.tok.is("HAVING") {
+		if err := p.advance(); err != nil {
+			return err
+		}
+		h, err := p.condition()
+		if err != nil {
+			return err
+		}
+		q.having = h
 	}
 	return nil
 }

@@ -43,6 +43,10 @@ func TestSearch(t *testing.T) {
 		{"RETURNING: no field list returns Id", "FIND {globex} RETURNING Account", []string{acc2}},
 		{"LIMIT n: across objects", "FIND {acme} RETURNING Account(Id), Contact(Id) LIMIT 2", []string{acc1, con1}},
 		{"FIND: deleted records are not found", "FIND {gone} RETURNING Account(Id)", []string{}},
+		// "RETURNING FieldSpec": "If unspecified, then the search results
+		// contain the IDs of all objects found."
+		{"RETURNING omitted: every object, Ids", "FIND {acme}", []string{acc1, con1, con2}},
+		{"RETURNING omitted: with IN and LIMIT", "FIND {acme} IN NAME FIELDS LIMIT 5", []string{acc1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,9 +65,15 @@ func TestSearch(t *testing.T) {
 
 // TestSearchJSON: "searchRecords" hold records shaped like query records.
 func TestSearchJSON(t *testing.T) {
-	recs, err := runSearch("FIND {lone} RETURNING Contact(Name, Account.Name)")
+	recs, err := runSearch("FIND {globex}")
 	require.NoError(t, err)
 	got, err := json.Marshal(recs)
+	require.NoError(t, err)
+	assert.Equal(t, `[{"attributes":{"type":"Account","url":"/services/data/v65.0/sobjects/Account/001000000000002AAA"},"Id":"001000000000002AAA"}]`, string(got))
+
+	recs, err = runSearch("FIND {lone} RETURNING Contact(Name, Account.Name)")
+	require.NoError(t, err)
+	got, err = json.Marshal(recs)
 	require.NoError(t, err)
 	assert.Equal(t, `[{"attributes":{"type":"Contact","url":"/services/data/v65.0/sobjects/Contact/003000000000003AAA"},"Name":"Cy Lone","Account":null}]`, string(got))
 }
@@ -78,7 +88,6 @@ func TestSearchErrors(t *testing.T) {
 		{"FIND: dangling OR", "FIND {acme OR} RETURNING Account", CodeMalformedSearch},
 		{"FIND: no braces", "FIND acme RETURNING Account", CodeMalformedSearch},
 		{"IN: unknown group", "FIND {acme} IN SOME FIELDS RETURNING Account", CodeMalformedSearch},
-		{"RETURNING: missing (this package requires it)", "FIND {acme}", CodeMalformedSearch},
 		{"RETURNING: unclosed field list", "FIND {acme} RETURNING Account(Id", CodeMalformedSearch},
 		{"RETURNING: aggregate", "FIND {acme} RETURNING Account(COUNT())", CodeMalformedSearch},
 		{"RETURNING: unknown object", "FIND {acme} RETURNING Acount(Id)", CodeInvalidType},

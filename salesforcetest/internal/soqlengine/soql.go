@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // Search is a parsed SOSL FIND statement.
@@ -27,8 +29,12 @@ type termPhrase struct {
 // ParseSearch parses a SOSL statement of "SOSL Syntax":
 //
 //	FIND {term} [IN ALL FIELDS|NAME FIELDS|EMAIL FIELDS|PHONE FIELDS]
-//	RETURNING Obj[(Field, ... [WHERE ...] [ORDER BY ...] [LIMIT n] [OFFSET n])] [, Obj2...]
+//	[RETURNING Obj[(Field, ... [WHERE ...] [ORDER BY ...] [LIMIT n] [OFFSET n])] [, Obj2...]]
 //	[LIMIT n]
+//
+// Without RETURNING the search covers every searchable object and returns
+// the Ids of what it finds ("RETURNING": "If unspecified, then the search
+// results contain the IDs of all objects found").
 //
 // The term is words and "quoted phrases", joined by AND (the default), OR
 // and AND NOT; * matches any run of characters and ? one character; a
@@ -87,10 +93,13 @@ func ParseSearch(q string) (*Search, error) {
 			return nil, err
 		}
 	}
-	if err := p.expectWord("RETURNING"); err != nil {
-		return nil, err
+	returning := p.tok.is("RETURNING")
+	if returning {
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
 	}
-	for {
+	for returning {
 		r, err := p.returning()
 		if err != nil {
 			return nil, err
@@ -309,11 +318,11 @@ func searchedFields(obj Object, scope string, rec map[string]any) [][]string {
 		}
 		switch scope {
 		case "EMAIL":
-			if f.Type != TypeEmail {
+			if f.Type != data.TypeEmail {
 				continue
 			}
 		case "PHONE":
-			if f.Type != TypePhone {
+			if f.Type != data.TypePhone {
 				continue
 			}
 		case "ALL":
@@ -341,7 +350,18 @@ func ExecuteSearch(s *Search, sc Schema, d Data, opts Options) ([]Record, error)
 		e.now = time.Now()
 	}
 	out := []Record{}
-	for _, q := range s.returning {
+	returning := s.returning
+	if len(returning) == 0 {
+		lister, ok := sc.(ObjectLister)
+		if !ok {
+			return nil, &Error{Code: CodeMalformedSearch, Message: "this org cannot list its objects: name them with RETURNING"}
+		}
+		for _, name := range lister.Objects() {
+			returning = append(returning, &Query{src: s.src, object: name, limit: -1, offset: -1,
+				items: []selectItem{{kind: itemField, path: "Id"}}})
+		}
+	}
+	for _, q := range returning {
 		obj, ok := sc.Object(q.object)
 		if !ok {
 			return nil, e.errAt(CodeInvalidType, q.objPos, msgNoSuchType, q.object)
@@ -372,6 +392,16 @@ func ExecuteSearch(s *Search, sc Schema, d Data, opts Options) ([]Record, error)
 
 // String returns the statement as given.
 func (s *Search) String() string { return s.src }
+
+// Objects lists the objects of RETURNING as written, in order; none when
+// the search has no RETURNING.
+func (s *Search) Objects() []string {
+	out := make([]string, len(s.returning))
+	for i, q := range s.returning {
+		out[i] = q.object
+	}
+	return out
+}
 
 // String returns the statement as given.
 func (q *Query) String() string { return q.src }

@@ -1,4 +1,4 @@
-package salesforcetest
+package data
 
 import (
 	"strings"
@@ -45,10 +45,10 @@ func validID15(s string) bool {
 	return true
 }
 
-// normalizeID turns a 15- or 18-character id into its 18-character form, or
+// NormalizeID turns a 15- or 18-character id into its 18-character form, or
 // returns false when s is not an id. An 18-character id must carry the suffix
 // its first 15 characters give; its case is then irrelevant only in the suffix.
-func normalizeID(s string) (string, bool) {
+func NormalizeID(s string) (string, bool) {
 	switch len(s) {
 	case 15:
 		if !validID15(s) {
@@ -64,10 +64,10 @@ func normalizeID(s string) (string, bool) {
 	return "", false
 }
 
-// newID builds the 18-character id of the n-th record with the given key
+// NewID builds the 18-character id of the n-th record with the given key
 // prefix: the 3-character prefix, a 2-character instance ("8d"), a reserved
 // "0", then n in 9 base-62 digits, and the suffix.
-func newID(prefix string, n int64) string {
+func NewID(prefix string, n int64) string {
 	digits := make([]byte, 9)
 	for i := 8; i >= 0; i-- {
 		digits[i] = base62[n%62]

@@ -1,10 +1,8 @@
-package salesforcetest
+package data
 
 import (
-	"encoding/json"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -18,21 +16,21 @@ import (
 // below is the one Salesforce's help articles on CASESAFEID show.
 func TestIDSuffixMatchesSalesforce(t *testing.T) {
 	assert.Equal(t, "IAC", idSuffix("001A0000006Vm9r"))
-	id, ok := normalizeID("001A0000006Vm9r")
+	id, ok := NormalizeID("001A0000006Vm9r")
 	require.True(t, ok)
 	assert.Equal(t, "001A0000006Vm9rIAC", id)
-	id, ok = normalizeID("001A0000006Vm9riac")
+	id, ok = NormalizeID("001A0000006Vm9riac")
 	require.True(t, ok, "the suffix is case-insensitive")
 	assert.Equal(t, "001A0000006Vm9rIAC", id)
 	for _, bad := range []string{"", "001", "001A0000006Vm9rIAD", "001A0000006Vm9!", "001A0000006Vm9rIA"} {
-		_, ok := normalizeID(bad)
+		_, ok := NormalizeID(bad)
 		assert.False(t, ok, bad)
 	}
 	seen := map[string]bool{}
 	for n := range int64(5000) {
-		id := newID("001", n)
+		id := NewID("001", n)
 		require.Len(t, id, 18)
-		got, ok := normalizeID(id[:15])
+		got, ok := NormalizeID(id[:15])
 		require.True(t, ok)
 		require.Equal(t, id, got)
 		require.False(t, seen[strings.ToLower(id)], "ids differ even without case")
@@ -43,10 +41,10 @@ func TestIDSuffixMatchesSalesforce(t *testing.T) {
 // The transaction hook sObject Collections (allOrNone), Composite and Bulk
 // build on: an error undoes every write of the transaction.
 func TestTransactionIsAllOrNone(t *testing.T) {
-	s := newStore()
+	s := NewStore(nil)
 	s.userID = "005000000000001AAA"
 	var first string
-	err := s.transaction(func(tx *txn) *APIError {
+	err := s.Transaction(func(tx *Txn) *APIError {
 		var e *APIError
 		if first, e = tx.Create("Account", map[string]any{"Name": "Kept?"}); e != nil {
 			return e
@@ -65,12 +63,12 @@ func TestTransactionIsAllOrNone(t *testing.T) {
 	assert.Empty(t, s.records, "the whole transaction was undone")
 	assert.Empty(t, s.order["account"])
 
-	require.Nil(t, s.transaction(func(tx *txn) *APIError {
+	require.Nil(t, s.Transaction(func(tx *Txn) *APIError {
 		var e *APIError
 		first, e = tx.Create("Account", map[string]any{"Name": "Kept"})
 		return e
 	}))
-	err = s.transaction(func(tx *txn) *APIError {
+	err = s.Transaction(func(tx *Txn) *APIError {
 		if e := tx.Update("Account", first, map[string]any{"Name": "Changed"}); e != nil {
 			return e
 		}
@@ -87,38 +85,10 @@ func TestTransactionIsAllOrNone(t *testing.T) {
 	assert.Equal(t, false, r.fields["IsDeleted"])
 }
 
-// FuzzCreateBody: any request body a client sends to create gets a REST answer
-// — a created record or an error array — and never a panic.
-func FuzzCreateBody(f *testing.F) {
-	for _, seed := range []string{`{"Name":"Acme"}`, `{"Name":null}`, `{"NumberOfEmployees":"many","Name":"x"}`,
-		`[1,2]`, `{"ParentId":"001A0000006Vm9r"}`, `{"Name":"a","AnnualRevenue":1e999}`, `{"Name":{"x":1}}`, ``} {
-		f.Add(seed)
-	}
-	s := newStore()
-	f.Fuzz(func(t *testing.T, body string) {
-		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-		fields, err := readFields(req)
-		if err != nil {
-			require.Equal(t, "JSON_PARSER_ERROR", err.ErrorCode)
-			return
-		}
-		e := s.transaction(func(tx *txn) *APIError {
-			_, e := tx.Create("Account", fields)
-			return e
-		})
-		if e != nil {
-			require.NotEmpty(t, e.ErrorCode)
-			require.GreaterOrEqual(t, e.StatusCode, 400)
-			_, mErr := json.Marshal([]restError{{Message: e.Message, ErrorCode: e.ErrorCode}})
-			require.NoError(t, mErr)
-		}
-	})
-}
-
 // An undone transaction leaves the unique and external id indexes as they
 // were: values the writes took are free, values they freed are held again.
 func TestTransactionUndoRestoresIndexes(t *testing.T) {
-	s := newStore()
+	s := NewStore(nil)
 	s.userID = "005000000000001AAA"
 	o, _ := s.schema.object("Account")
 	require.NoError(t, s.schema.addFields(o, []Field{
@@ -126,7 +96,7 @@ func TestTransactionUndoRestoresIndexes(t *testing.T) {
 		{Name: "Legacy__c", Type: TypeString, ExternalID: true},
 	}, false))
 	var kept string
-	require.Nil(t, s.transaction(func(tx *txn) *APIError {
+	require.Nil(t, s.Transaction(func(tx *Txn) *APIError {
 		var e *APIError
 		kept, e = tx.Create("Account", map[string]any{"Name": "Kept", "Ext__c": "K-1", "Legacy__c": "L-1"})
 		return e
@@ -136,7 +106,7 @@ func TestTransactionUndoRestoresIndexes(t *testing.T) {
 		external[k] = slices.Clone(ids)
 	}
 	before := map[string]any{"unique": maps.Clone(s.unique), "external": external}
-	err := s.transaction(func(tx *txn) *APIError {
+	err := s.Transaction(func(tx *Txn) *APIError {
 		if _, e := tx.Create("Account", map[string]any{"Name": "New", "Ext__c": "N-1", "Legacy__c": "L-1"}); e != nil {
 			return e
 		}

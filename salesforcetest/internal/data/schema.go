@@ -1,4 +1,4 @@
-package salesforcetest
+package data
 
 import (
 	"fmt"
@@ -108,18 +108,6 @@ func (f *Field) maxLength() int {
 		return 18
 	}
 	return 255
-}
-
-// SchemaError is a declaration the org refuses.
-type SchemaError struct {
-	Object, Field, Reason string
-}
-
-func (e *SchemaError) Error() string {
-	if e.Field != "" {
-		return fmt.Sprintf("salesforcetest: field %s.%s: %s", e.Object, e.Field, e.Reason)
-	}
-	return fmt.Sprintf("salesforcetest: object %s: %s", e.Object, e.Reason)
 }
 
 // schema is the org's objects; guarded by the store's lock.
@@ -277,3 +265,88 @@ func validAPIName(s string) bool {
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// The properties below are functions, not methods, because Field and SObject
+// are re-exported by salesforcetest as the types a test declares its schema
+// with; these are the org's view of a declaration, not for users.
+
+// Createable reports whether a create may set f (describe's createable).
+func Createable(f *Field) bool { return f.createable() }
+
+// Updateable reports whether an update may change f (describe's updateable).
+func Updateable(f *Field) bool { return f.updateable() }
+
+// Nillable reports whether f may be null (describe's nillable).
+func Nillable(f *Field) bool { return f.nillable() }
+
+// MaxLength is the most characters f holds (describe's length).
+func MaxLength(f *Field) int { return f.maxLength() }
+
+// IsSystem reports whether the org maintains f (Id, CreatedDate, …).
+func IsSystem(f *Field) bool { return f.system }
+
+// IsCustom reports whether o is a custom object (describe's custom).
+func IsCustom(o *SObject) bool { return o.custom }
+
+// NameFields are what SOSL's IN NAME FIELDS searches in o: Name, and the
+// parts a compound name is made of.
+func NameFields(o *SObject) []string { return append([]string{"Name"}, o.nameFrom...) }
+
+// Child is a child relationship: the child object, its reference field, and
+// the relationship's name (Contacts for Contact.AccountId).
+type Child struct{ Object, Field, Name string }
+
+// children lists the relationships whose reference fields point to parent.
+func (s *schema) children(parent *SObject) []Child {
+	var out []Child
+	for _, name := range s.names() {
+		child, _ := s.object(name)
+		for _, f := range child.Fields {
+			if f.Type != TypeReference || f.system || f.Name == "OwnerId" || !containsFold(f.ReferenceTo, parent.Name) {
+				continue
+			}
+			out = append(out, Child{Object: child.Name, Field: f.Name, Name: childRelationshipName(child, &f)})
+		}
+	}
+	return out
+}
+
+// childRelationshipName names a child relationship as Salesforce's standard
+// ones are named (Account.Contacts, Account.ChildAccounts), and custom
+// lookups by their child object's plural with __r (Invoices__r).
+func childRelationshipName(child *SObject, f *Field) string {
+	if f.ChildRelationshipName != "" {
+		return f.ChildRelationshipName
+	}
+	if child.Name == "Account" && f.Name == "ParentId" {
+		return "ChildAccounts"
+	}
+	if child.Name == "Contact" && f.Name == "ReportsToId" {
+		return "DirectReports"
+	}
+	if child.custom || strings.HasSuffix(f.Name, "__c") {
+		return Plural(strings.TrimSuffix(child.Name, "__c")) + "__r"
+	}
+	return Plural(child.Name)
+}
+
+// Plural is an English plural of a name or label, as Salesforce forms
+// labelPlural and relationship names.
+func Plural(s string) string {
+	switch {
+	case strings.HasSuffix(s, "y") && !strings.HasSuffix(s, "ey"):
+		return strings.TrimSuffix(s, "y") + "ies"
+	case strings.HasSuffix(s, "s"):
+		return s + "es"
+	}
+	return s + "s"
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,4 +1,4 @@
-package salesforcetest
+package data
 
 import (
 	"encoding/json"
@@ -15,44 +15,23 @@ import (
 	"unicode"
 )
 
-// APIError is an answer the org gives as Salesforce's REST error array: the
-// HTTP status and one element with errorCode, message and fields (REST API
-// Developer Guide, "Status Codes and Error Responses").
-type APIError struct {
-	StatusCode int
-	ErrorCode  string
-	Message    string
-	Fields     []string
-}
+// DateTimeLayout is Salesforce's datetime format in JSON.
+const DateTimeLayout = "2006-01-02T15:04:05.000-0700"
 
-func (e *APIError) Error() string {
-	return fmt.Sprintf("salesforcetest: %d %s: %s", e.StatusCode, e.ErrorCode, e.Message)
-}
-
-func apiErr(status int, code, message string, fields ...string) *APIError {
-	return &APIError{StatusCode: status, ErrorCode: code, Message: message, Fields: fields}
-}
-
-// notFound is the answer for a resource or record that does not exist.
-func notFound() *APIError {
-	return apiErr(http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
-}
-
-// Salesforce's datetime format in JSON.
-const sfDateTime = "2006-01-02T15:04:05.000-0700"
-
-// store is the org's schema and records. Every write goes through a txn, so
-// a group of writes (sObject Collections, Composite, Bulk) can be all or none.
-type store struct {
+// Store is the org's schema and records: the fake's backend. HTTP handlers
+// reach it through three doors only: Read (a consistent view under the
+// store's lock), Transaction (all-or-none writes) and the setup methods in
+// setup.go. Every write goes through a Txn, so a group of writes (sObject
+// Collections, Composite, Bulk) can be all or none.
+type Store struct {
 	mu      sync.Mutex
 	schema  schema
-	records map[string]*record  // 18-character id → record
+	records map[string]*Record  // 18-character id → record
 	order   map[string][]string // lower-case object name → ids in creation order
 	seq     int64
 	cases   int // the last CaseNumber issued
 	userID  string
 	now     func() time.Time
-	cursors map[string]*cursor
 	// unique indexes the values live records hold in unique fields, so a
 	// write checks uniqueness with one lookup per unique field instead of a
 	// scan of the object's records.
@@ -60,26 +39,49 @@ type store struct {
 	// external indexes the values of external id fields that are not
 	// unique, so an upsert or get by one does not scan either.
 	external map[uniqueSlot][]string // → ids of the records holding the value
+	// subscribers receive the committed changes (feed.go); commits counts
+	// the transactions that changed a record.
+	subscribers []*Subscription
+	commits     int64
 }
 
 // uniqueSlot is one value of one indexed field: the object's lower-case
 // name, the field's name, and the value as uniqueValue compares it.
 type uniqueSlot struct{ object, field, value string }
 
-type record struct {
+// Record is one stored record. Callers read it only while they hold the
+// store's lock (inside Read or Transaction) and never change it: writes go
+// through a Txn.
+type Record struct {
 	object  *SObject
 	id      string
 	fields  map[string]any // canonical field name → value; nil is null
 	deleted bool
 }
 
-func newStore() *store {
-	s := &store{
+// ID returns the record's 18-character id.
+func (r *Record) ID() string { return r.id }
+
+// Object returns the record's object.
+func (r *Record) Object() *SObject { return r.object }
+
+// Value returns a field's value by its canonical name; nil is null.
+func (r *Record) Value(field string) any { return r.fields[field] }
+
+// Deleted reports whether the record is in the recycle bin.
+func (r *Record) Deleted() bool { return r.deleted }
+
+// NewStore returns a store holding the standard objects and no records,
+// stamping records with the time now gives (nil: time.Now).
+func NewStore(now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	s := &Store{
 		schema:   schema{objects: map[string]*SObject{}, byPrefix: map[string]*SObject{}},
-		records:  map[string]*record{},
+		records:  map[string]*Record{},
 		order:    map[string][]string{},
-		now:      time.Now,
-		cursors:  map[string]*cursor{},
+		now:      now,
 		unique:   map[uniqueSlot]string{},
 		external: map[uniqueSlot][]string{},
 	}
@@ -92,17 +94,15 @@ func newStore() *store {
 }
 
 // addUser inserts a User directly (Users are not createable over REST) and
-// returns its id.
-func (s *store) addUser(username, first, last string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// returns its id; the store's lock is held.
+func (s *Store) addUser(username, first, last string) string {
 	u, _ := s.schema.object("User")
 	s.seq++
-	id := newID(u.KeyPrefix, s.seq)
+	id := NewID(u.KeyPrefix, s.seq)
 	alias := strings.ToLower(first + last)
 	alias = alias[:min(8, len(alias))]
 	fields := map[string]any{"Username": username, "FirstName": first, "LastName": last, "Email": username, "Alias": alias}
-	r := &record{object: u, id: id, fields: fields}
+	r := &Record{object: u, id: id, fields: fields}
 	s.stamp(r, true)
 	if s.userID == "" { // the org's first user created itself
 		r.fields["CreatedById"], r.fields["LastModifiedById"] = id, id
@@ -114,36 +114,61 @@ func (s *store) addUser(username, first, last string) string {
 	return id
 }
 
-// txn is one all-or-none unit of writes, holding the store's lock. Its
+// Txn is one all-or-none unit of writes, holding the store's lock. Its
 // methods validate as Salesforce does and answer *APIError; they are the one
-// way records change.
-type txn struct {
-	s    *store
-	undo []func()
+// way records change. It reads as a Reader does, seeing its own writes.
+type Txn struct {
+	Reader
+	undo    []func()
+	changes []pendingChange // published on commit (feed.go)
 }
 
-// transaction runs fn with the store locked. When fn returns an error, every
+// Transaction runs fn with the store locked. When fn returns an error, every
 // write fn made is undone (all or none) and that error is returned. A caller
 // that keeps partial success (allOrNone false) returns nil after collecting
 // each write's own error.
-func (s *store) transaction(fn func(t *txn) *APIError) *APIError {
+func (s *Store) Transaction(fn func(t *Txn) *APIError) *APIError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := &txn{s: s}
+	t := &Txn{Reader: Reader{s}}
 	if err := fn(t); err != nil {
-		for i := len(t.undo) - 1; i >= 0; i-- {
-			t.undo[i]()
-		}
+		t.RollbackTo(0)
 		return err
 	}
+	t.publish()
 	return nil
 }
 
+// Savepoint and RollbackTo let a group of writes inside one Txn be undone
+// alone: a record of a collection, or one subrequest of a Composite call.
+func (t *Txn) Savepoint() int { return len(t.undo) }
+
+// RollbackTo undoes the writes made since Savepoint returned sp.
+func (t *Txn) RollbackTo(sp int) {
+	for i := len(t.undo) - 1; i >= sp; i-- {
+		t.undo[i]()
+	}
+	t.undo = t.undo[:sp]
+	for len(t.changes) > 0 && t.changes[len(t.changes)-1].at >= sp {
+		t.changes = t.changes[:len(t.changes)-1]
+	}
+}
+
+// Purge removes a record for good, so queryAll does not see it either (a
+// hard delete skips the recycle bin). Its id stays in the object's order,
+// which readers skip when the record is gone: removing it there would cost
+// a scan per row of a hardDelete job.
+func (t *Txn) Purge(id string) {
+	r := t.s.records[id]
+	delete(t.s.records, id)
+	t.undo = append(t.undo, func() { t.s.records[id] = r })
+}
+
 // object returns the named object, or NOT_FOUND as the sObject resources answer.
-func (s *store) objectFor(name string) (*SObject, *APIError) {
+func (s *Store) objectFor(name string) (*SObject, *APIError) {
 	o, ok := s.schema.object(name)
 	if !ok {
-		return nil, notFound()
+		return nil, NotFound()
 	}
 	return o, nil
 }
@@ -154,7 +179,7 @@ func (s *store) objectFor(name string) (*SObject, *APIError) {
 // REQUIRED_FIELD_MISSING, STRING_TOO_LONG, INVALID_EMAIL_ADDRESS,
 // INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, MALFORMED_ID,
 // INVALID_CROSS_REFERENCE_KEY, ENTITY_IS_DELETED, DUPLICATE_VALUE.
-func (t *txn) Create(object string, fields map[string]any) (string, *APIError) {
+func (t *Txn) Create(object string, fields map[string]any) (string, *APIError) {
 	o, err := t.s.objectFor(object)
 	if err != nil {
 		return "", err
@@ -167,7 +192,7 @@ func (t *txn) Create(object string, fields map[string]any) (string, *APIError) {
 		return "", err
 	}
 	t.s.seq++
-	r := &record{object: o, id: newID(o.KeyPrefix, t.s.seq), fields: values}
+	r := &Record{object: o, id: NewID(o.KeyPrefix, t.s.seq), fields: values}
 	t.s.applyDefaults(r)
 	if f, ok := o.Field("OwnerId"); ok && r.fields[f.Name] == nil {
 		r.fields[f.Name] = t.s.userID
@@ -194,23 +219,24 @@ func (t *txn) Create(object string, fields map[string]any) (string, *APIError) {
 		}
 		t.s.order[key] = slices.DeleteFunc(ids, func(id string) bool { return id == r.id })
 	})
+	t.noteChange(ChangeCreate, r, nil)
 	return r.id, nil
 }
 
 // live returns the record of object with id (15 or 18 characters): NOT_FOUND
 // when there is none, ENTITY_IS_DELETED when it was deleted.
-func (s *store) live(object, id string) (*record, *APIError) {
+func (s *Store) live(object, id string) (*Record, *APIError) {
 	o, err := s.objectFor(object)
 	if err != nil {
 		return nil, err
 	}
-	id18, ok := normalizeID(id)
+	id18, ok := NormalizeID(id)
 	if !ok || !strings.HasPrefix(id18, o.KeyPrefix) {
-		return nil, notFound()
+		return nil, NotFound()
 	}
 	r := s.records[id18]
 	if r == nil {
-		return nil, notFound()
+		return nil, NotFound()
 	}
 	if r.deleted {
 		return nil, apiErr(http.StatusNotFound, "ENTITY_IS_DELETED", "entity is deleted")
@@ -220,7 +246,7 @@ func (s *store) live(object, id string) (*record, *APIError) {
 
 // Update validates fields and applies them to the record. Errors: as Create,
 // plus NOT_FOUND for an unknown id and ENTITY_IS_DELETED for a deleted record.
-func (t *txn) Update(object, id string, fields map[string]any) *APIError {
+func (t *Txn) Update(object, id string, fields map[string]any) *APIError {
 	r, err := t.s.live(object, id)
 	if err != nil {
 		return err
@@ -228,7 +254,7 @@ func (t *txn) Update(object, id string, fields map[string]any) *APIError {
 	return t.update(r, fields)
 }
 
-func (t *txn) update(r *record, fields map[string]any) *APIError {
+func (t *Txn) update(r *Record, fields map[string]any) *APIError {
 	values, err := t.s.validate(r.object, fields, r)
 	if err != nil {
 		return err
@@ -240,18 +266,19 @@ func (t *txn) update(r *record, fields map[string]any) *APIError {
 		r.fields = before
 		return err
 	}
-	t.s.unindex(&record{object: r.object, id: r.id, fields: before})
+	t.s.unindex(&Record{object: r.object, id: r.id, fields: before})
 	t.s.index(r)
 	t.undo = append(t.undo, func() {
 		t.s.unindex(r)
 		r.fields = before
 		t.s.index(r)
 	})
+	t.noteChange(ChangeUpdate, r, before)
 	return nil
 }
 
 // UpsertResult is what an upsert did.
-type upsertResult struct {
+type UpsertResult struct {
 	ID      string
 	Created bool
 }
@@ -261,18 +288,18 @@ type upsertResult struct {
 // by External ID"): no match creates (or, with updateOnly, answers NOT_FOUND),
 // one match updates, several answer 300 with their URLs in Matches.
 // A field that is not an external id answers NOT_FOUND.
-func (t *txn) Upsert(object, field, value string, fields map[string]any, updateOnly bool) (upsertResult, []string, *APIError) {
+func (t *Txn) Upsert(object, field, value string, fields map[string]any, updateOnly bool) (UpsertResult, []string, *APIError) {
 	o, err := t.s.objectFor(object)
 	if err != nil {
-		return upsertResult{}, nil, err
+		return UpsertResult{}, nil, err
 	}
-	f, err := externalIDField(o, field)
+	f, err := ExternalIDField(o, field)
 	if err != nil {
-		return upsertResult{}, nil, err
+		return UpsertResult{}, nil, err
 	}
 	for k := range fields {
 		if strings.EqualFold(k, "Id") || strings.EqualFold(k, f.Name) {
-			return upsertResult{}, nil, apiErr(http.StatusBadRequest, "INVALID_FIELD",
+			return UpsertResult{}, nil, apiErr(http.StatusBadRequest, "INVALID_FIELD",
 				"The request body must not set Id or the external id field "+f.Name+": the URL names the record", k)
 		}
 	}
@@ -283,15 +310,15 @@ func (t *txn) Upsert(object, field, value string, fields map[string]any, updateO
 		for i, m := range matches {
 			ids[i] = m.id
 		}
-		return upsertResult{}, ids, apiErr(http.StatusMultipleChoices, "MULTIPLE_CHOICES",
+		return UpsertResult{}, ids, apiErr(http.StatusMultipleChoices, "MULTIPLE_CHOICES",
 			fmt.Sprintf("%d records of %s have %s %q", len(matches), o.Name, f.Name, value), f.Name)
 	case len(matches) == 1:
 		if err := t.update(matches[0], fields); err != nil {
-			return upsertResult{}, nil, err
+			return UpsertResult{}, nil, err
 		}
-		return upsertResult{ID: matches[0].id}, nil, nil
+		return UpsertResult{ID: matches[0].id}, nil, nil
 	case updateOnly:
-		return upsertResult{}, nil, notFound()
+		return UpsertResult{}, nil, NotFound()
 	}
 	withKey := maps.Clone(fields)
 	if withKey == nil {
@@ -300,14 +327,14 @@ func (t *txn) Upsert(object, field, value string, fields map[string]any, updateO
 	withKey[f.Name] = value // as text: Create converts it to the field's type
 	id, err := t.Create(o.Name, withKey)
 	if err != nil {
-		return upsertResult{}, nil, err
+		return UpsertResult{}, nil, err
 	}
-	return upsertResult{ID: id, Created: true}, nil, nil
+	return UpsertResult{ID: id, Created: true}, nil, nil
 }
 
 // externalIDField returns o's external id field named name, or the NOT_FOUND
 // Salesforce answers when the field does not exist or is not an external id.
-func externalIDField(o *SObject, name string) (*Field, *APIError) {
+func ExternalIDField(o *SObject, name string) (*Field, *APIError) {
 	f, ok := o.Field(name)
 	if !ok || !f.ExternalID {
 		return nil, apiErr(http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+name)
@@ -321,17 +348,17 @@ func externalIDField(o *SObject, name string) (*Field, *APIError) {
 // and "abc" as duplicate values (case insensitive) attributes selected"; the
 // REST API Developer Guide does not say otherwise, so the fake matches the
 // same way. Both kinds of field are looked up in an index.
-func (s *store) matchExternalID(o *SObject, f *Field, value string) []*record {
+func (s *Store) matchExternalID(o *SObject, f *Field, value string) []*Record {
 	slot := uniqueSlot{strings.ToLower(o.Name), f.Name, uniqueValue(f, value)}
 	if f.Unique {
 		id, ok := s.unique[slot]
 		if !ok {
 			return nil
 		}
-		return []*record{s.records[id]}
+		return []*Record{s.records[id]}
 	}
 	ids := s.external[slot]
-	out := make([]*record, len(ids))
+	out := make([]*Record, len(ids))
 	for i, id := range ids {
 		out[i] = s.records[id]
 	}
@@ -340,7 +367,7 @@ func (s *store) matchExternalID(o *SObject, f *Field, value string) []*record {
 
 // Delete moves the record to the recycle bin: it leaves query and get, and
 // queryAll still sees it with IsDeleted true. Errors: NOT_FOUND, ENTITY_IS_DELETED.
-func (t *txn) Delete(object, id string) *APIError {
+func (t *Txn) Delete(object, id string) *APIError {
 	r, err := t.s.live(object, id)
 	if err != nil {
 		return err
@@ -354,12 +381,47 @@ func (t *txn) Delete(object, id string) *APIError {
 		r.deleted, r.fields = false, before
 		t.s.index(r)
 	})
+	t.noteChange(ChangeDelete, r, nil)
+	return nil
+}
+
+// Undelete restores a record from the recycle bin (Apex Developer Guide,
+// "Undeleting Records"). Errors: NOT_FOUND (no such record, or purged),
+// UNDELETE_FAILED (the record is not deleted), DUPLICATE_VALUE (a live
+// record took one of its unique values meanwhile).
+func (t *Txn) Undelete(object, id string) *APIError {
+	o, err := t.s.objectFor(object)
+	if err != nil {
+		return err
+	}
+	id18, ok := NormalizeID(id)
+	r := t.s.records[id18]
+	if !ok || r == nil || r.object != o {
+		return NotFound()
+	}
+	if !r.deleted {
+		return apiErr(http.StatusBadRequest, "UNDELETE_FAILED", "Entity is not in the recycle bin", "Id")
+	}
+	before := maps.Clone(r.fields)
+	r.deleted = false
+	r.fields["IsDeleted"] = false
+	t.s.stamp(r, false)
+	if err := t.s.checkUnique(r); err != nil {
+		r.deleted, r.fields = true, before
+		return err
+	}
+	t.s.index(r)
+	t.undo = append(t.undo, func() {
+		t.s.unindex(r)
+		r.deleted, r.fields = true, before
+	})
+	t.noteChange(ChangeUndelete, r, nil)
 	return nil
 }
 
 // stamp maintains the audit fields (Object Reference, "System Fields").
-func (s *store) stamp(r *record, created bool) {
-	now := s.now().UTC().Format(sfDateTime)
+func (s *Store) stamp(r *Record, created bool) {
+	now := s.now().UTC().Format(DateTimeLayout)
 	if created {
 		r.fields["Id"] = r.id
 		r.fields["IsDeleted"] = false
@@ -380,7 +442,7 @@ func (s *store) stamp(r *record, created bool) {
 	}
 }
 
-func (s *store) applyDefaults(r *record) {
+func (s *Store) applyDefaults(r *Record) {
 	for _, f := range r.object.Fields {
 		if _, set := r.fields[f.Name]; !set && f.Default != nil {
 			r.fields[f.Name] = f.Default
@@ -390,7 +452,7 @@ func (s *store) applyDefaults(r *record) {
 
 // checkUnique rejects a unique field's value another live record holds
 // (DUPLICATE_VALUE), with one index lookup per unique field.
-func (s *store) checkUnique(r *record) *APIError {
+func (s *Store) checkUnique(r *Record) *APIError {
 	for _, slot := range indexSlots(r, true) {
 		if id, taken := s.unique[slot]; taken && id != r.id {
 			return apiErr(http.StatusBadRequest, "DUPLICATE_VALUE",
@@ -401,7 +463,7 @@ func (s *store) checkUnique(r *record) *APIError {
 }
 
 // index records the unique and external id values r holds; checkUnique has passed.
-func (s *store) index(r *record) {
+func (s *Store) index(r *Record) {
 	for _, slot := range indexSlots(r, true) {
 		s.unique[slot] = r.id
 	}
@@ -411,7 +473,7 @@ func (s *store) index(r *record) {
 }
 
 // unindex frees the values r holds.
-func (s *store) unindex(r *record) {
+func (s *Store) unindex(r *Record) {
 	for _, slot := range indexSlots(r, true) {
 		if s.unique[slot] == r.id {
 			delete(s.unique, slot)
@@ -429,7 +491,7 @@ func (s *store) unindex(r *record) {
 
 // indexSlots returns the index entries of r's non-null unique fields, or
 // with unique false, of its external id fields that are not unique.
-func indexSlots(r *record, unique bool) []uniqueSlot {
+func indexSlots(r *Record, unique bool) []uniqueSlot {
 	var out []uniqueSlot
 	for i := range r.object.Fields {
 		f := &r.object.Fields[i]
@@ -450,7 +512,7 @@ func indexSlots(r *record, unique bool) []uniqueSlot {
 // (salesforce.stackexchange.com/questions/246995). Case is folded as
 // strings.EqualFold folds it.
 func uniqueValue(f *Field, v any) string {
-	s := formatValue(v)
+	s := FormatValue(v)
 	if !f.Unique || (f.CaseSensitive && f.Type == TypeString) {
 		return s // matched with case (a non-unique external id; see matchExternalID)
 	}
@@ -473,7 +535,7 @@ func foldCase(s string) string {
 // reports: unknown fields and values that do not deserialize first, then
 // fields that may not be written, then required fields, then value rules.
 // existing is nil on create. It returns the values converted to their stored form.
-func (s *store) validate(o *SObject, body map[string]any, existing *record) (map[string]any, *APIError) {
+func (s *Store) validate(o *SObject, body map[string]any, existing *Record) (map[string]any, *APIError) {
 	creating := existing == nil
 	names := slices.Sorted(maps.Keys(body))
 	values := map[string]any{}
@@ -535,8 +597,8 @@ func (s *store) validate(o *SObject, body map[string]any, existing *record) (map
 // convert turns a JSON value into the field's stored form, or answers
 // JSON_PARSER_ERROR as Salesforce does for a value its JSON reader cannot
 // turn into the field's type. Numbers and booleans arrive as json.Number and bool;
-// numbers are stored as float64, the form the soql package reads.
-func (s *store) convert(f *Field, v any) (any, *APIError) {
+// numbers are stored as float64, the form the SOQL engine reads.
+func (s *Store) convert(f *Field, v any) (any, *APIError) {
 	if v == nil {
 		// A checkbox is never null in Salesforce; the Guide does not say what a
 		// null for one answers, and the fake refuses it as it refuses other
@@ -596,8 +658,8 @@ func (s *store) convert(f *Field, v any) (any, *APIError) {
 		}
 	case TypeDateTime:
 		if x, ok := v.(string); ok {
-			if d, ok := parseDateTime(x); ok {
-				return d.UTC().Format(sfDateTime), nil
+			if d, ok := ParseDateTime(x); ok {
+				return d.UTC().Format(DateTimeLayout), nil
 			}
 		}
 	default: // text, picklist, id and reference: strings; a number is read as its text
@@ -615,7 +677,7 @@ func (s *store) convert(f *Field, v any) (any, *APIError) {
 			return x.String(), nil
 		}
 	}
-	return nil, parserError(f, jsonKind(v), formatValue(v))
+	return nil, parserError(f, jsonKind(v), FormatValue(v))
 }
 
 func toInt64(v any) int64 {
@@ -628,10 +690,10 @@ func toInt64(v any) int64 {
 	return 0
 }
 
-// parseDateTime reads the datetime forms Salesforce accepts: ISO 8601 with
+// ParseDateTime reads the datetime forms Salesforce accepts: ISO 8601 with
 // a zone as Z or ±hh:mm or ±hhmm, with or without milliseconds.
-func parseDateTime(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339Nano, sfDateTime, "2006-01-02T15:04:05-0700", "2006-01-02T15:04:05.000Z"} {
+func ParseDateTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, DateTimeLayout, "2006-01-02T15:04:05-0700", "2006-01-02T15:04:05.000Z"} {
 		if d, err := time.Parse(layout, s); err == nil {
 			return d, true
 		}
@@ -661,7 +723,7 @@ func parserError(f *Field, kind, value string) *APIError {
 }
 
 // checkValue applies the rules a value of the right type must still meet.
-func (s *store) checkValue(f *Field, v any) *APIError {
+func (s *Store) checkValue(f *Field, v any) *APIError {
 	str, isString := v.(string)
 	if !isString {
 		return nil
@@ -681,7 +743,7 @@ func (s *store) checkValue(f *Field, v any) *APIError {
 				fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, str), f.Name)
 		}
 	case TypeReference:
-		id, ok := normalizeID(str)
+		id, ok := NormalizeID(str)
 		if !ok {
 			return apiErr(http.StatusBadRequest, "MALFORMED_ID", fmt.Sprintf("%s: id value of incorrect type: %s", f.Label, str), f.Name)
 		}
@@ -705,7 +767,7 @@ func normalizeRefs(o *SObject, values map[string]any) {
 	for name, v := range values {
 		if f := o.byName[strings.ToLower(name)]; f != nil && f.Type == TypeReference {
 			if s, ok := v.(string); ok {
-				if id, ok := normalizeID(s); ok {
+				if id, ok := NormalizeID(s); ok {
 					values[name] = id
 				}
 			}
@@ -721,7 +783,7 @@ func truncate(s string, n int) string {
 }
 
 // formatValue renders a stored value as text, for matching and messages.
-func formatValue(v any) string {
+func FormatValue(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
