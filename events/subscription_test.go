@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -270,4 +271,56 @@ func leaseHolder(m *memStore, key string) string {
 		return ""
 	}
 	return l.holder
+}
+
+// failingStore fails AcquireLease while fail is set.
+type failingStore struct {
+	*memStore
+	fail atomic.Bool
+}
+
+func (f *failingStore) AcquireLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	if f.fail.Load() {
+		return false, errors.New("store unreachable")
+	}
+	return f.memStore.AcquireLease(ctx, key, holder, ttl)
+}
+
+// A renewal that fails stops the listening at once (events published then
+// are not delivered by this holder); once the store answers again, the
+// subscription takes the lease back and resumes from the saved position.
+func TestSubscriptionStopsWhenRenewalFails(t *testing.T) {
+	src := newLogSource(2)
+	store := &failingStore{memStore: newMemStore()}
+	sub := &Subscription{Source: src, Start: ReplayAll, Store: store, LeaseTTL: time.Second}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var mu sync.Mutex
+	var got []int64
+	done := make(chan error, 1)
+	go func() {
+		done <- sub.Run(ctx, func(_ context.Context, ev Event) error {
+			mu.Lock()
+			got = append(got, ev.ReplayID)
+			mu.Unlock()
+			return nil
+		})
+	}()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+	require.Eventually(t, func() bool { return count() == 2 }, 5*time.Second, time.Millisecond)
+	store.fail.Store(true)
+	// The source stops once the renewal failed: its run count grows when it
+	// is started again, which needs the lease.
+	require.Eventually(t, func() bool { return leaseHolder(store.memStore, src.Key()) == "" }, 5*time.Second, time.Millisecond)
+	src.append(2)
+	store.fail.Store(false)
+	require.Eventually(t, func() bool { return count() == 4 }, 10*time.Second, time.Millisecond)
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []int64{1, 2, 3, 4}, got)
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	assert.GreaterOrEqual(t, src.runs, 2, "the source was stopped and started again")
 }

@@ -140,7 +140,7 @@ func changes(evs []events.Event) []string {
 // latest fields. Nothing is read until the clock passes the stamp by Lag.
 func TestTriggerCreatesAndUpdates(t *testing.T) {
 	org, c, clk := triggerOrg(t)
-	before := org.Insert(t, "Account", map[string]any{"Name": "before the start"})[0]
+	before := org.Data().Insert(t, "Account", map[string]any{"Name": "before the start"})[0]
 	clk.Advance(10 * time.Second) // ReplayNew starts Lag before Run
 
 	tr := &events.Trigger{Client: c, Object: "Account", ChangeTypes: []string{"CREATE", "UPDATE"},
@@ -149,7 +149,7 @@ func TestTriggerCreatesAndUpdates(t *testing.T) {
 	stop := run(t, tr, clk.Now, nil, events.ReplayNew, col)
 
 	clk.Advance(time.Second)
-	ids := org.Insert(t, "Account", map[string]any{"Name": "one"}, map[string]any{"Name": "two"})
+	ids := org.Data().Insert(t, "Account", map[string]any{"Name": "one"}, map[string]any{"Name": "two"})
 	require.NoError(t, c.Update(t.Context(), "Account", ids[1], map[string]any{"Name": "two, renamed"}))
 	require.NoError(t, c.Update(t.Context(), "Account", before, map[string]any{"Name": "before, renamed"}))
 	clk.Advance(6 * time.Second) // past the stamps by Lag
@@ -188,7 +188,7 @@ func TestTriggerSameSecondAcrossBatchesAndRestarts(t *testing.T) {
 	for i := range recs {
 		recs[i] = map[string]any{"Name": fmt.Sprint("same second ", i)}
 	}
-	ids := org.Insert(t, "Account", recs...) // the clock is frozen: one stamp
+	ids := org.Data().Insert(t, "Account", recs...) // the clock is frozen: one stamp
 	clk.Advance(3 * time.Second)
 
 	// The handler fails at the 4th event: Run returns its error, and the
@@ -250,7 +250,7 @@ func TestTriggerLagCoversClockSkew(t *testing.T) {
 			tr := &events.Trigger{Client: c, Object: "Account", ChangeTypes: []string{"CREATE"},
 				Interval: 5 * time.Millisecond, Lag: tc.lag}
 			ours := func() time.Time { return orgClock.Now().Add(skew) }
-			first := org.Insert(t, "Account", map[string]any{"Name": "first"})[0]
+			first := org.Data().Insert(t, "Account", map[string]any{"Name": "first"})[0]
 			orgClock.Advance(10 * time.Second)
 			col := newCollector()
 			stop := run(t, tr, ours, nil, events.ReplayAll, col)
@@ -258,9 +258,9 @@ func TestTriggerLagCoversClockSkew(t *testing.T) {
 			// the clock is frozen, so no poll reads further until it moves.
 			col.waitFor(t, 1)
 
-			late := org.Insert(t, "Account", map[string]any{"Name": "stamped by a clock behind ours"})[0]
+			late := org.Data().Insert(t, "Account", map[string]any{"Name": "stamped by a clock behind ours"})[0]
 			orgClock.Advance(10 * time.Second)
-			marker := org.Insert(t, "Account", map[string]any{"Name": "marker"})[0]
+			marker := org.Data().Insert(t, "Account", map[string]any{"Name": "marker"})[0]
 			orgClock.Advance(10 * time.Second)
 			evs := col.waitFor(t, 2)
 			if tc.delivered {
@@ -315,7 +315,7 @@ func TestTriggerUnknownObjectFailsAtOnce(t *testing.T) {
 // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getdeleted.htm)
 func TestTriggerDeletes(t *testing.T) {
 	org, c, clk := triggerOrg(t)
-	ids := org.Insert(t, "Account", map[string]any{"Name": "a"}, map[string]any{"Name": "b"}, map[string]any{"Name": "kept"})
+	ids := org.Data().Insert(t, "Account", map[string]any{"Name": "a"}, map[string]any{"Name": "b"}, map[string]any{"Name": "kept"})
 	clk.Advance(10 * time.Second)
 	tr := &events.Trigger{Client: c, Object: "Account", ChangeTypes: []string{"DELETE"}, Interval: 5 * time.Millisecond, Lag: time.Second}
 	col := newCollector()
@@ -352,7 +352,7 @@ func TestTriggerDeletedPositionGone(t *testing.T) {
 	col := newCollector()
 	stop := run(t, tr, clk.Now, nil, events.ReplayNew, col)
 	clk.Advance(3 * time.Second)
-	id := org.Insert(t, "Account", map[string]any{"Name": "old"})[0]
+	id := org.Data().Insert(t, "Account", map[string]any{"Name": "old"})[0]
 	clk.Advance(2 * time.Minute)
 	evs := col.waitFor(t, 1)
 	require.ErrorIs(t, stop(), context.Canceled)

@@ -18,7 +18,7 @@ import (
 func listenOrg(t *testing.T) (*salesforcetest.Org, map[string]string) {
 	t.Helper()
 	org, vars := orgEnv(t)
-	require.NoError(t, org.DefinePlatformEvent("Order_Placed__e",
+	require.NoError(t, org.Setup().DefinePlatformEvent("Order_Placed__e",
 		salesforcetest.Field{Name: "Order_Number__c", Type: salesforcetest.TypeString}))
 	vars["SF_TOKEN_STORE"] = "file:" + t.TempDir()
 	return org, vars
@@ -135,7 +135,7 @@ func TestListenAndPublishUsage(t *testing.T) {
 // change header.
 func TestListenTrigger(t *testing.T) {
 	org, vars := listenOrg(t)
-	id := org.Insert(t, "Account", map[string]any{"Name": "Acme"})[0]
+	id := org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"})[0]
 	out, errOut, stop := listening(t, vars, "trigger:Account:CREATE", "--replay", "all", "--poll-interval", "20ms", "--lag", "1ms")
 	got := waitLines(t, out, 1, errOut)
 	assert.Equal(t, exitInterrupted, stop())
