@@ -22,7 +22,7 @@ func ExampleNewJWTBearer() {
 		LoginURL:    org.URL,
 		ConsumerKey: org.ConsumerKey,
 		Username:    "not.preauthorized@example.com",
-		Signer:      org.JWTIdentity().Signer(),
+		Signer:      org.PKI.JWTIdentity.Signer(),
 		HTTPClient:  org.HTTPClient(nil), // must present the client certificate
 	})
 	if err != nil {

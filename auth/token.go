@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sfmtls/sfmtls/internal/jwtbearer"
@@ -77,6 +78,14 @@ type JWTBearerConfig struct {
 }
 
 // JWTBearer fetches tokens with the JWT bearer flow; it does not cache (the client's transport does).
+//
+// Sessions that end in quick succession (an org's short session timeout, an
+// administrator revoking sessions, a storm of expiries) each need a token at
+// once, while every call they rejected waits. When a token is fetched within
+// signAheadWithin of the one before, the next assertion is signed right away
+// in the background, so that the next fetch spends no time on the RSA
+// signature, the larger share of a token request on a fast network. A first
+// fetch, or one after a long session, signs only what it sends.
 type JWTBearer struct {
 	cfg      JWTBearerConfig
 	tokenURL string
@@ -84,7 +93,27 @@ type JWTBearer struct {
 	retry    retry.Policy
 	log      *slog.Logger
 	now      func() time.Time
+
+	ahead     atomic.Pointer[signedAssertion] // signed ahead, for the next exchange
+	signing   atomic.Bool                     // a goroutine is signing ahead
+	lastFetch atomic.Int64                    // unix nanoseconds of the latest token received
 }
+
+// signedAssertion is an assertion signed ahead, and what it is good for.
+type signedAssertion struct {
+	jwt      string
+	signedAt time.Time
+	key      crypto.PublicKey // the signer's key when it signed
+}
+
+// Signing ahead: fetches closer together than signAheadWithin sign the next
+// assertion ahead; an assertion signed ahead is used within aheadMaxAge of
+// its signing. It expires 2 minutes 50 seconds after it was signed, so a
+// server clock up to a minute and a half ahead of ours still accepts it.
+const (
+	signAheadWithin = 3 * time.Minute
+	aheadMaxAge     = time.Minute
+)
 
 // NewJWTBearer checks cfg and returns a JWTBearer.
 func NewJWTBearer(cfg JWTBearerConfig) (*JWTBearer, error) {
@@ -132,6 +161,7 @@ func (ts *JWTBearer) Token(ctx context.Context) (*Token, error) {
 	for attempt := 1; ; attempt++ {
 		tok, f, err := ts.exchange(ctx)
 		if err == nil {
+			ts.fetched()
 			ts.log.LogAttrs(ctx, slog.LevelDebug, "sfmtls: token fetched",
 				slog.Duration("duration", time.Since(start)), slog.Int("attempts", attempt),
 				slog.String("instance_host", hostOf(tok.InstanceURL)))
@@ -175,10 +205,47 @@ func hostOf(raw string) string {
 // maxTokenResponse bounds what is read from the token endpoint.
 const maxTokenResponse = 1 << 20
 
+// fetched records a token received and, when the one before came less than
+// signAheadWithin ago, signs the next assertion in the background.
+func (ts *JWTBearer) fetched() {
+	now := ts.now()
+	prev := ts.lastFetch.Swap(now.UnixNano())
+	if prev == 0 || now.Sub(time.Unix(0, prev)) >= signAheadWithin || !ts.signing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer ts.signing.Store(false)
+		// The key is read before signing: should the signer rotate meanwhile, the
+		// assertion is tagged with the older key and not used.
+		key, at := ts.cfg.Signer.Public(), ts.now()
+		if jwt, err := signAssertion(ts.cfg.Signer, ts.claims(), at); err == nil {
+			ts.ahead.Store(&signedAssertion{jwt: jwt, signedAt: at, key: key})
+		}
+	}()
+}
+
+func (ts *JWTBearer) claims() claims {
+	return claims{Issuer: ts.cfg.ConsumerKey, Subject: ts.cfg.Username, Audience: ts.audience}
+}
+
+// assertion returns the assertion signed ahead when it is still young and
+// from the signer's current key, else signs one.
+func (ts *JWTBearer) assertion() (string, error) {
+	now := ts.now()
+	if a := ts.ahead.Swap(nil); a != nil {
+		age := now.Sub(a.signedAt)
+		if current, ok := ts.cfg.Signer.Public().(interface{ Equal(crypto.PublicKey) bool }); ok &&
+			age >= 0 && age < aheadMaxAge && current.Equal(a.key) {
+			return a.jwt, nil
+		}
+	}
+	return signAssertion(ts.cfg.Signer, ts.claims(), now)
+}
+
 // exchange makes one token request. On failure, f describes it for the retry
 // policy.
 func (ts *JWTBearer) exchange(ctx context.Context) (_ *Token, f retry.Failure, _ error) {
-	assertion, err := signAssertion(ts.cfg.Signer, claims{Issuer: ts.cfg.ConsumerKey, Subject: ts.cfg.Username, Audience: ts.audience}, ts.now())
+	assertion, err := ts.assertion()
 	if err != nil {
 		return nil, f, err
 	}

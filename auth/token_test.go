@@ -35,7 +35,7 @@ func sourceFor(t *testing.T, org *salesforcetest.Org, edit func(*auth.JWTBearerC
 		LoginURL:    org.URL,
 		ConsumerKey: org.ConsumerKey,
 		Username:    org.Username,
-		Signer:      org.JWTIdentity().Signer(),
+		Signer:      org.PKI.JWTIdentity.Signer(),
 		HTTPClient:  org.HTTPClient(nil),
 		Retry:       fastRetry(0),
 	}
@@ -128,27 +128,27 @@ func TestUnregisteredClientCertificate(t *testing.T) {
 
 func TestRetriesTransientFailures(t *testing.T) {
 	org := startOrg(t)
-	org.FailTokenRequests(3, http.StatusServiceUnavailable)
+	org.Faults().FailTokenRequests(3, http.StatusServiceUnavailable)
 	tok, err := sourceFor(t, org, nil).Token(t.Context())
 	require.NoError(t, err)
 	assert.NotNil(t, tok)
 	assert.Equal(t, int64(4), org.Stats().TokenRequests, "three 503s, then success")
 
-	org.FailTokenRequests(10, http.StatusServiceUnavailable)
+	org.Faults().FailTokenRequests(10, http.StatusServiceUnavailable)
 	_, err = sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry = fastRetry(2) }).Token(t.Context())
 	var re *auth.ResponseError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, http.StatusServiceUnavailable, re.StatusCode)
 	assert.Equal(t, int64(6), org.Stats().TokenRequests)
 
-	org.FailTokenRequests(1, http.StatusTooManyRequests)
+	org.Faults().FailTokenRequests(1, http.StatusTooManyRequests)
 	_, err = sourceFor(t, org, nil).Token(t.Context())
 	require.NoError(t, err)
 }
 
 func TestTokenRequestHonoursTheDeadline(t *testing.T) {
 	org := startOrg(t)
-	org.SetTokenDelay(2 * time.Second)
+	org.Faults().SetTokenDelay(2 * time.Second)
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -176,7 +176,7 @@ func TestConfigErrors(t *testing.T) {
 		"no client":       func(c *auth.JWTBearerConfig) { c.HTTPClient = nil },
 		"bad login URL":   func(c *auth.JWTBearerConfig) { c.LoginURL = "::" },
 	} {
-		cfg := auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: "k", Username: "u", Signer: org.JWTIdentity().Signer(), HTTPClient: http.DefaultClient}
+		cfg := auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: "k", Username: "u", Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: http.DefaultClient}
 		edit(&cfg)
 		_, err := auth.NewJWTBearer(cfg)
 		assert.ErrorIs(t, err, errs.ErrConfig, name)

@@ -90,7 +90,7 @@ func setup(tb testing.TB) *env {
 			panic(err)
 		}
 		for _, o := range []*salesforcetest.Org{org, h1} {
-			o.Handle(callPath, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			o.Setup().Handle(callPath, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				time.Sleep(serverTime)
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = io.WriteString(w, `{"ok":true}`)
@@ -377,7 +377,7 @@ func TestImplementationsAgree(t *testing.T) {
 				}
 				impls[im.name] = im
 			}
-			org.ExpireAllSessions()
+			org.Faults().ExpireAllSessions()
 			var status *statusError
 			if err := impls["peer"].get(t.Context(), url); !errors.As(err, &status) || status.code != http.StatusUnauthorized {
 				t.Errorf("peer after expiry: got %v, want a 401", err)

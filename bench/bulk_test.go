@@ -59,7 +59,7 @@ var (
 
 // bulkOrg starts (once per seed size) a fake org process seeded with records
 // Accounts. It stops when this process exits: its standard input closes.
-func bulkOrg(b *testing.B, records int) *bulkOrgSettings {
+func bulkOrg(b testing.TB, records int) *bulkOrgSettings {
 	b.Helper()
 	bulkOrgsMu.Lock()
 	defer bulkOrgsMu.Unlock()

@@ -50,7 +50,7 @@ func BenchmarkCollectionsInsert10000(b *testing.B) {
 		if _, err := c.APIVersion(context.Background()); err != nil { // log in and pick the version outside the timing
 			b.Fatal(err)
 		}
-		before, _ := org.APIUsage()
+		before := org.Stats().APIUsage
 		cpu0 := cpuTime()
 		b.StartTimer()
 		results, err := client.CreateRecords(context.Background(), c, "Account", recs, client.CollectionOptions{})
@@ -64,7 +64,7 @@ func BenchmarkCollectionsInsert10000(b *testing.B) {
 				b.Fatalf("record %d: %+v", i, r.Errors)
 			}
 		}
-		after, _ := org.APIUsage()
+		after := org.Stats().APIUsage
 		calls = after - before
 		if calls != 50 {
 			b.Fatalf("10,000 records took %d API calls, want 50", calls)
@@ -103,7 +103,7 @@ func BenchmarkCollectionsClientCPU(b *testing.B) {
 		answers[i] = []byte(sb.String())
 	}
 	var next atomic.Int64
-	org.Handle("/services/data/v65.0/composite/sobjects", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("/services/data/v65.0/composite/sobjects", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(answers[(next.Add(1)-1)%int64(len(answers))])

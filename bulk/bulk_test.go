@@ -145,7 +145,7 @@ func TestIngestSplitsIntoJobsAtRecordBoundaries(t *testing.T) {
 	assert.GreaterOrEqual(t, len(in.Jobs), 4)
 	assert.EqualValues(t, 20, in.Processed)
 	assert.EqualValues(t, 20, in.Records)
-	assert.Equal(t, len(in.Jobs), org.BulkJobCount())
+	assert.Equal(t, len(in.Jobs), org.Data().BulkJobCount())
 
 	type row struct{ Name, Description string }
 	got := collect(t, bulk.Successful[row](ctx, in.Jobs...))
@@ -299,9 +299,9 @@ func TestAbortUnprocessedDelete(t *testing.T) {
 	un := collect(t, bulk.Unprocessed[row](ctx, job))
 	assert.Equal(t, []row{{"A"}, {"B"}}, un)
 
-	before := org.BulkJobCount()
+	before := org.Data().BulkJobCount()
 	require.NoError(t, job.Delete(ctx))
-	assert.Equal(t, before-1, org.BulkJobCount())
+	assert.Equal(t, before-1, org.Data().BulkJobCount())
 	_, err = job.Info(ctx)
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 404, apiErr.StatusCode)
@@ -314,7 +314,7 @@ func TestExpiredSessionUploadIsNotResent(t *testing.T) {
 	org, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	job, _, err := b.CreateIngestJob(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert})
 	require.NoError(t, err)
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	_, err = job.Upload(ctx, strings.NewReader("Name\nOnce\n"))
 	var expired *transport.SessionExpiredError
 	require.ErrorAs(t, err, &expired)
@@ -353,17 +353,17 @@ func TestBulkCallsCountAgainstTheAllocation(t *testing.T) {
 	org, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	job, _, err := b.CreateIngestJob(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert})
 	require.NoError(t, err)
-	used, _ := org.APIUsage()
+	used := org.Stats().APIUsage
 	_, err = job.Upload(ctx, strings.NewReader("Name\nA\n"))
 	require.NoError(t, err)
 	_, err = job.Close(ctx)
 	require.NoError(t, err)
 	_, err = job.Info(ctx)
 	require.NoError(t, err)
-	after, _ := org.APIUsage()
+	after := org.Stats().APIUsage
 	assert.EqualValues(t, used+3, after)
 
-	org.SetAPIUsage(1 << 40)
+	org.Faults().SetAPIUsage(1 << 40)
 	_, _, err = b.CreateIngestJob(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert})
 	var apiErr *client.APIError
 	require.ErrorAs(t, err, &apiErr)
@@ -374,7 +374,7 @@ func TestBulkCallsCountAgainstTheAllocation(t *testing.T) {
 func TestSpecErrors(t *testing.T) {
 	ctx := t.Context()
 	org, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
-	used, _ := org.APIUsage()
+	used := org.Stats().APIUsage
 	for _, spec := range []bulk.IngestSpec{
 		{Operation: bulk.Insert},
 		{Object: "Account", Operation: "merge"},
@@ -389,7 +389,7 @@ func TestSpecErrors(t *testing.T) {
 	require.ErrorIs(t, err, bulk.ErrHeader)
 	_, err = b.Ingest(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert}, strings.NewReader(""), nil)
 	require.ErrorIs(t, err, bulk.ErrHeader)
-	after, _ := org.APIUsage()
+	after := org.Stats().APIUsage
 	assert.Equal(t, used, after)
 
 	// The org refuses an unknown object at create (INVALIDJOB).

@@ -22,7 +22,7 @@ func serveResults(t *testing.T, encoding string, body []byte) (*bulk.Client, *st
 	v, err := c.APIVersion(t.Context())
 	require.NoError(t, err)
 	var asked string
-	org.Handle("/services/data/v"+v+"/jobs/query/7505e000000GzIpAAK/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("/services/data/v"+v+"/jobs/query/7505e000000GzIpAAK/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		asked = r.Header.Get("Accept-Encoding")
 		w.Header().Set("Content-Type", "text/csv")
 		w.Header().Set("Sforce-Locator", "null")

@@ -19,7 +19,7 @@ import (
 )
 
 // These tests serve result CSVs and query pages that Salesforce would not
-// send, through org.Handle, to show that every iterator ends and nothing is
+// send, through org.Setup().Handle, to show that every iterator ends and nothing is
 // written under the wrong header.
 
 const jobsPath = "/services/data/v" + salesforcetest.APIVersion + "/jobs"
@@ -82,7 +82,7 @@ func TestIngestResultIteratorsEnd(t *testing.T) {
 	org, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	var mu sync.Mutex
 	bodies := map[string]string{}
-	org.Handle("GET "+jobsPath+"/ingest/{id}/{kind}/", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("GET "+jobsPath+"/ingest/{id}/{kind}/", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		body, ok := bodies[r.PathValue("id")]
 		mu.Unlock()
@@ -143,7 +143,7 @@ func TestIngestResultIteratorsEnd(t *testing.T) {
 func queryPages(t *testing.T, org *salesforcetest.Org, pages map[string][2]string) func() []string {
 	var mu sync.Mutex
 	var asked []string
-	org.Handle("GET "+jobsPath+"/query/{id}/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("GET "+jobsPath+"/query/{id}/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		loc := r.URL.Query().Get("locator")
 		mu.Lock()
 		asked = append(asked, loc)
@@ -226,7 +226,7 @@ func TestQueryRecordsEnd(t *testing.T) {
 	org, _, b := newBulk(t, salesforcetest.Config{}, bulk.Options{})
 	var mu sync.Mutex
 	bodies := map[string]string{}
-	org.Handle("GET "+jobsPath+"/query/{id}/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("GET "+jobsPath+"/query/{id}/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		body := bodies[r.PathValue("id")]
 		mu.Unlock()
@@ -263,7 +263,7 @@ func TestWriteResultsComparesHeaders(t *testing.T) {
 		"750000000000008AAA": "\"sf__Id\",\"sf__Error\",\"Name\"\n\"\",\"E2\",\"b\"\n",
 		"750000000000009AAA": "\"sf__Id\",\"Name\",\"sf__Error\"\n\"\",\"c\",\"E3\"\n",
 	}
-	org.Handle("GET "+jobsPath+"/ingest/{id}/failedResults/", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("GET "+jobsPath+"/ingest/{id}/failedResults/", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, bodies[r.PathValue("id")])
 	}))
 	jobs := func(ids ...string) []*bulk.IngestJob {

@@ -82,7 +82,7 @@ func startJobStatus(t *testing.T, s *jobStatus) *bulk.Client {
 	c := org.Client(t)
 	v, err := c.APIVersion(t.Context())
 	require.NoError(t, err)
-	org.Handle("/services/data/v"+v+"/jobs/ingest/7505e000000AbCdAAK", true, s)
+	org.Setup().Handle("/services/data/v"+v+"/jobs/ingest/7505e000000AbCdAAK", true, s)
 	b := bulk.NewClient(c, bulk.Options{})
 	s.clock = bulk.NewFakeClock()
 	s.start = s.clock.Now()

@@ -67,7 +67,7 @@ func TestOnlyGETsAreRetried(t *testing.T) {
 	faults.fail[http.MethodPost] = true
 	_, _, err = b.CreateIngestJob(ctx, spec)
 	require.Error(t, err)
-	assert.Zero(t, org.BulkJobCount())
+	assert.Zero(t, org.Data().BulkJobCount())
 
 	job, _, err := b.CreateIngestJob(ctx, spec)
 	require.NoError(t, err)

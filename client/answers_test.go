@@ -143,7 +143,7 @@ func TestCollectionsAnswersMustMatchTheRecordsSent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			org, c := setup(t, extOrgConfig(), salesforcetest.APIVersion)
 			var requests atomic.Int64
-			org.Handle(tc.route, true, answerWith(&requests, func(int64) any { return tc.answer }))
+			org.Setup().Handle(tc.route, true, answerWith(&requests, func(int64) any { return tc.answer }))
 			results, err := tc.call(c)
 			if tc.reason == "" {
 				require.NoError(t, err, "an answer as Salesforce documents it")
@@ -164,7 +164,7 @@ func TestCreateRecordsSameNewIDInTwoChunks(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), salesforcetest.APIVersion)
 	var requests atomic.Int64
 	newID := func(n int) string { return fmt.Sprintf("001%012dAAA", n) }
-	org.Handle("POST "+dataPath+"/composite/sobjects", true, answerWith(&requests, func(n int64) any {
+	org.Setup().Handle("POST "+dataPath+"/composite/sobjects", true, answerWith(&requests, func(n int64) any {
 		var out []any
 		switch n {
 		case 0: // records 0–199
@@ -222,7 +222,7 @@ func TestRetrieveRecordsAnswerMustMatchTheIDs(t *testing.T) {
 		{byURL(idA, "Acme"), byURL(idC, "Initech")},
 		{rec(idA, "Acme"), nil},
 	}
-	org.Handle("POST "+dataPath+"/composite/sobjects/Account", true, answerWith(&requests, func(n int64) any { return answers[n] }))
+	org.Setup().Handle("POST "+dataPath+"/composite/sobjects/Account", true, answerWith(&requests, func(n int64) any { return answers[n] }))
 	for i, reason := range []string{"record 0 is " + idB, "record 1 is " + idC} {
 		got, err := client.RetrieveRecords[extAccount](t.Context(), c, "Account", []string{idA, idB}, []string{"Name"}, client.CollectionOptions{})
 		var me *client.AnswerMismatchError
@@ -268,7 +268,7 @@ func TestCompositeAnswerMustMatchTheSubrequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			org, c := setup(t, extOrgConfig(), salesforcetest.APIVersion)
 			var requests atomic.Int64
-			org.Handle("POST "+dataPath+"/composite", true, answerWith(&requests, func(int64) any {
+			org.Setup().Handle("POST "+dataPath+"/composite", true, answerWith(&requests, func(int64) any {
 				return map[string]any{"compositeResponse": tc.answer}
 			}))
 			req := client.CompositeRequest{AllOrNone: tc.allOrNone}
@@ -315,7 +315,7 @@ func TestRetrieveRecordsOversizedAnswerIsFetchedOnce(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	var requests atomic.Int64
-	org.Handle("POST "+dataPath+"/composite/sobjects/Account", true, answerWith(&requests, func(int64) any {
+	org.Setup().Handle("POST "+dataPath+"/composite/sobjects/Account", true, answerWith(&requests, func(int64) any {
 		return []any{map[string]any{"Id": idA, "Description": strings.Repeat("x", 64<<10)}}
 	}))
 	got, err := client.RetrieveRecords[extAccount](t.Context(), c, "Account", []string{idA}, []string{"Description"}, client.CollectionOptions{})
@@ -342,6 +342,6 @@ func TestUpsertRecordsSameRecordInTwoChunks(t *testing.T) {
 	assert.True(t, results[0].Created)
 	assert.False(t, results[200].Created)
 	assert.Equal(t, results[0].ID, results[200].ID)
-	rec, _ := org.Record("Account", results[0].ID)
+	rec, _ := org.Data().Record("Account", results[0].ID)
 	assert.Equal(t, "second", rec["Description"])
 }

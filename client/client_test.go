@@ -50,7 +50,7 @@ func TestAPIVersionDefaultsToTheNewest(t *testing.T) {
 func TestQueryFollowsNextRecordsURLLazily(t *testing.T) {
 	org, c := setup(t, salesforcetest.Config{PageSize: 2}, "65.0")
 	for i := range 5 {
-		org.Insert(t, "Account", map[string]any{"Name": fmt.Sprintf("Acme %d", i), "Industry": "Energy"})
+		org.Data().Insert(t, "Account", map[string]any{"Name": fmt.Sprintf("Acme %d", i), "Industry": "Energy"})
 	}
 	ctx := t.Context()
 	var names []string
@@ -83,7 +83,7 @@ func TestQueryFollowsNextRecordsURLLazily(t *testing.T) {
 func TestQueryAllIncludesDeleted(t *testing.T) {
 	org, c := setup(t, salesforcetest.Config{}, "65.0")
 	ctx := t.Context()
-	ids := org.Insert(t, "Account", map[string]any{"Name": "Gone"}, map[string]any{"Name": "Here"})
+	ids := org.Data().Insert(t, "Account", map[string]any{"Name": "Gone"}, map[string]any{"Name": "Here"})
 	require.NoError(t, c.Delete(ctx, "Account", ids[0]))
 	count := func(seq func(func(account, error) bool)) int {
 		n := 0
@@ -158,7 +158,7 @@ func TestRawDoAndErrors(t *testing.T) {
 	}
 
 	// A write across a session expiry is replayed with a fresh token.
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	_, err := c.Create(ctx, "Account", account{Name: "After expiry"})
 	require.NoError(t, err)
 }

@@ -50,15 +50,15 @@ func TestCreateRecordsChunksBy200InInputOrder(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
 	ctx := t.Context()
 	recs := accounts(450, "Acme")
-	before, _ := org.APIUsage()
+	before := org.Stats().APIUsage
 	results, err := client.CreateRecords(ctx, c, "Account", recs, client.CollectionOptions{Parallelism: 3})
 	require.NoError(t, err)
-	after, _ := org.APIUsage()
+	after := org.Stats().APIUsage
 	assert.Equal(t, int64(3), after-before, "450 records are 3 Collections calls")
 	require.Len(t, results, 450)
 	for i, r := range results {
 		require.True(t, r.Success, "record %d: %+v", i, r)
-		rec, ok := org.Record("Account", r.ID)
+		rec, ok := org.Data().Record("Account", r.ID)
 		require.True(t, ok)
 		assert.Equal(t, recs[i].Name, rec["Name"], "result %d belongs to input record %d", i, i)
 	}
@@ -82,7 +82,7 @@ func TestCreateRecordsReportsPerRecordErrors(t *testing.T) {
 			continue
 		}
 		assert.True(t, r.Success, "record %d", i)
-		_, ok := org.Record("Account", r.ID)
+		_, ok := org.Data().Record("Account", r.ID)
 		assert.True(t, ok)
 	}
 }
@@ -144,7 +144,7 @@ func TestUpdateAndUpsertRecords(t *testing.T) {
 	require.NoError(t, err)
 	for i, r := range results {
 		require.True(t, r.Success, "update %d: %+v", i, r)
-		rec, _ := org.Record("Account", created[i].ID)
+		rec, _ := org.Data().Record("Account", created[i].ID)
 		assert.Equal(t, "Energy", rec["Industry"])
 		assert.Equal(t, recs[i].Name, rec["Name"], "fields not sent are unchanged")
 	}
@@ -165,7 +165,7 @@ func TestUpdateAndUpsertRecords(t *testing.T) {
 		if i < 210 {
 			assert.Equal(t, created[i].ID, r.ID, "matched on External_Id__c")
 		}
-		rec, _ := org.Record("Account", r.ID)
+		rec, _ := org.Data().Record("Account", r.ID)
 		assert.Equal(t, "upserted", rec["Description"])
 	}
 
@@ -212,7 +212,7 @@ func TestDeleteAndRetrieveRecords(t *testing.T) {
 	require.Len(t, results, 231)
 	for i := range ids {
 		assert.True(t, results[i].Success, "delete %d", i)
-		rec, _ := org.Record("Account", ids[i])
+		rec, _ := org.Data().Record("Account", ids[i])
 		assert.Equal(t, true, rec["IsDeleted"])
 	}
 	assert.False(t, results[230].Success)
@@ -302,11 +302,11 @@ func TestInsert10000RecordsTakes50APICalls(t *testing.T) {
 	for i := range recs {
 		recs[i] = account{Name: fmt.Sprintf("Bulk %05d", i), Industry: "Energy"}
 	}
-	usedBefore, _ := org.APIUsage()
+	usedBefore := org.Stats().APIUsage
 	requestsBefore := org.Stats().APIRequests
 	results, err := client.CreateRecords(t.Context(), c, "Account", recs, client.CollectionOptions{})
 	require.NoError(t, err)
-	usedAfter, _ := org.APIUsage()
+	usedAfter := org.Stats().APIUsage
 	assert.Equal(t, int64(50), usedAfter-usedBefore, "API calls counted against the allocation")
 	assert.Equal(t, int64(50), org.Stats().APIRequests-requestsBefore, "requests the org saw")
 	require.Len(t, results, 10000)
@@ -322,7 +322,7 @@ func TestInsert10000RecordsTakes50APICalls(t *testing.T) {
 // answered keep their results. A refused chunk was provably not processed.
 func TestCollectionsStopWhenTheAllocationRunsOut(t *testing.T) {
 	org, c := setup(t, salesforcetest.Config{DailyAPIRequests: 100}, "65.0")
-	org.SetAPIUsage(98) // two calls left
+	org.Faults().SetAPIUsage(98) // two calls left
 	recs := make([]account, 1000)
 	for i := range recs {
 		recs[i] = account{Name: fmt.Sprintf("A%d", i)}
@@ -340,7 +340,7 @@ func TestCollectionsStopWhenTheAllocationRunsOut(t *testing.T) {
 	for i := range 400 {
 		require.True(t, results[i].Success)
 	}
-	used, _ := org.APIUsage()
+	used := org.Stats().APIUsage
 	assert.Equal(t, int64(100), used)
 }
 
@@ -349,7 +349,7 @@ func TestCollectionsStopWhenTheAllocationRunsOut(t *testing.T) {
 // OutcomeUnknown, sent once.
 func TestRetrieveIsRetriedOnceDeleteNever(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-	ids := org.Insert(t, "Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
+	ids := org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
 	var retrieves, deletes atomic.Int32
 	cfg := org.ClientConfig()
 	cfg.APIVersion = "65.0"
@@ -388,7 +388,7 @@ func TestRetrieveIsRetriedOnceDeleteNever(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, int32(1), deletes.Load(), "a delete is not resent")
 	assert.True(t, ce.Chunks[0].OutcomeUnknown())
-	rec, _ := org.Record("Account", ids[0])
+	rec, _ := org.Data().Record("Account", ids[0])
 	assert.Equal(t, true, rec["IsDeleted"], "the org did delete: only the answer was lost")
 }
 
@@ -407,7 +407,7 @@ func TestDeleteRetriesFollowTheCallersPolicy(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-			ids := org.Insert(t, "Account", map[string]any{"Name": "Acme"})
+			ids := org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"})
 			var deletes atomic.Int32
 			cfg := org.ClientConfig()
 			cfg.APIVersion = "65.0"
@@ -427,7 +427,7 @@ func TestDeleteRetriesFollowTheCallersPolicy(t *testing.T) {
 			defer c.Close()
 			_, err = client.DeleteRecords(t.Context(), c, ids, client.CollectionOptions{})
 			assert.Equal(t, tc.deletes, deletes.Load())
-			rec, _ := org.Record("Account", ids[0])
+			rec, _ := org.Data().Record("Account", ids[0])
 			if tc.deletes == 1 {
 				var ce *client.CollectionError
 				require.ErrorAs(t, err, &ce)
@@ -455,7 +455,7 @@ func TestOutcomeUnknownFollowsTheTransportsVerdict(t *testing.T) {
 	} {
 		t.Run(tc.code, func(t *testing.T) {
 			org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-			ids := org.Insert(t, "Account", map[string]any{"Name": "Acme"})
+			ids := org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"})
 			cfg := org.ClientConfig()
 			cfg.APIVersion = "65.0"
 			cfg.CallRetry = transport.NoRetry
@@ -564,7 +564,7 @@ func TestCollectionsRefuseARecordInALaterChunk(t *testing.T) {
 func TestCollectionsRecordBodies(t *testing.T) {
 	org, c := setup(t, salesforcetest.Config{}, "65.0")
 	var bodies atomic.Value
-	org.Handle("/services/data/v65.0/composite/sobjects", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("/services/data/v65.0/composite/sobjects", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		bodies.Store(string(raw))
 		var req struct {

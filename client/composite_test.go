@@ -33,7 +33,7 @@ func subURL(t *testing.T, c *client.Client, elems ...string) string {
 func TestCompositeReferencesAndTypedAnswers(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
 	ctx := t.Context()
-	org.Insert(t, "Account", map[string]any{"Name": "Globex"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Globex"})
 	req := client.CompositeRequest{Subrequests: []client.Subrequest{
 		{Method: http.MethodPost, URL: subURL(t, c, "sobjects", "Account"), ReferenceID: "NewAccount",
 			Body: extAccount{Name: "Acme"}},
@@ -45,10 +45,10 @@ func TestCompositeReferencesAndTypedAnswers(t *testing.T) {
 		{Method: http.MethodPatch, URL: subURL(t, c, "sobjects", "Account", client.Ref("Found", "records[0].Id")), ReferenceID: "Touch",
 			Body: extAccount{Industry: "Energy"}},
 	}}
-	before, _ := org.APIUsage()
+	before := org.Stats().APIUsage
 	resp, err := c.Composite(ctx, req)
 	require.NoError(t, err)
-	after, _ := org.APIUsage()
+	after := org.Stats().APIUsage
 	assert.Equal(t, int64(1), after-before, "Composite: the series counts as a single call")
 	require.NoError(t, resp.Err())
 	require.Len(t, resp.Subresponses, 5)
@@ -124,7 +124,7 @@ func TestCompositeWithoutAllOrNoneRunsIndependentSubrequests(t *testing.T) {
 	assert.Equal(t, http.StatusCreated, resp.Subresponses[2].HTTPStatusCode)
 	var res client.SaveResult
 	require.NoError(t, resp.Subresponses[2].Decode(&res))
-	_, ok := org.Record("Account", res.ID)
+	_, ok := org.Data().Record("Account", res.ID)
 	assert.True(t, ok, "the independent subrequest was committed")
 	for range client.Query[contact](ctx, c, "SELECT Id FROM Contact") {
 		t.Fatal("the dependent Contact was not created")
@@ -187,7 +187,7 @@ func TestCompositeAllOrNoneOverridesCollections(t *testing.T) {
 func TestCompositeRequestChecks(t *testing.T) {
 	org, c := setup(t, extOrgConfig(), "65.0")
 	ctx := t.Context()
-	before, _ := org.APIUsage()
+	before := org.Stats().APIUsage
 	many := make([]client.Subrequest, 26)
 	for i := range many {
 		many[i] = client.Subrequest{Method: http.MethodGet, URL: subURL(t, c, "limits"), ReferenceID: fmt.Sprintf("r%d", i)}
@@ -204,7 +204,7 @@ func TestCompositeRequestChecks(t *testing.T) {
 		_, err := c.Composite(ctx, req)
 		require.ErrorIs(t, err, client.ErrInvalidRequest, name)
 	}
-	after, _ := org.APIUsage()
+	after := org.Stats().APIUsage
 	assert.Equal(t, before, after, "nothing was sent")
 }
 

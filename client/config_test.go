@@ -59,7 +59,7 @@ func TestNewReportsEveryProblemAtOnce(t *testing.T) {
 	cfg.LoginURL = "https://login.salesforce.com"
 	cfg.Port = 70000
 	cfg.ConsumerKey = ""
-	cfg.JWT = org.ClientIdentity() // EC: cannot sign RS256
+	cfg.JWT = org.PKI.ClientIdentity // EC: cannot sign RS256
 	cfg.Header = http.Header{"authorization": {"Bearer x"}}
 	cfg.InstanceHosts = []string{"https://x.example.com"}
 	cfg.UsageCap = 2
@@ -141,7 +141,7 @@ func TestConfigFromEnvConnects(t *testing.T) {
 	cfg, err = client.ConfigFromEnv(setenv(vars))
 	require.NoError(t, err)
 	require.NotNil(t, cfg.JWT)
-	assert.Equal(t, org.JWTIdentity().Leaf().Raw, cfg.JWT.Leaf().Raw)
+	assert.Equal(t, org.PKI.JWTIdentity.Leaf().Raw, cfg.JWT.Leaf().Raw)
 }
 
 // TestConfigFromEnvReportsEverySettingAtOnce: what is missing or cannot be

@@ -19,7 +19,7 @@ func exampleClient() (*salesforcetest.Org, *client.Client) {
 	}
 	c, err := client.New(client.Config{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
+		MTLS: org.PKI.ClientIdentity, JWT: org.PKI.JWTIdentity, RootCAs: org.RootCAs(), Port: org.Port,
 	})
 	if err != nil {
 		panic(err)
@@ -33,7 +33,7 @@ func ExampleQuery_safeSOQL() {
 	org, c := exampleClient()
 	defer org.Close()
 	defer c.Close()
-	if _, err := org.Create("Account", map[string]any{"Name": "O'Brien & Sons", "Industry": "Retail"}); err != nil {
+	if _, err := org.Data().Create("Account", map[string]any{"Name": "O'Brien & Sons", "Industry": "Retail"}); err != nil {
 		panic(err)
 	}
 
@@ -68,12 +68,12 @@ func ExampleCreateRecords() {
 		accounts[i] = Account{Name: fmt.Sprintf("Account %03d", i)}
 	}
 	accounts[7].Name = "" // Name is required: this record fails alone
-	before, _ := org.APIUsage()
+	before := org.Stats().APIUsage
 	results, err := client.CreateRecords(context.Background(), c, "Account", accounts, client.CollectionOptions{})
 	if err != nil {
 		panic(err) // a *client.CollectionError: chunks without per-record results
 	}
-	after, _ := org.APIUsage()
+	after := org.Stats().APIUsage
 	fmt.Println("API calls:", after-before)
 	for i, r := range results {
 		if !r.Success {

@@ -21,7 +21,7 @@ func ExampleConfigFromEnv() {
 		panic(err)
 	}
 	defer org.Close()
-	if _, err := org.Create("Account", map[string]any{"Name": "Acme"}); err != nil {
+	if _, err := org.Data().Create("Account", map[string]any{"Name": "Acme"}); err != nil {
 		panic(err)
 	}
 	dir, err := os.MkdirTemp("", "sfmtls-example-")

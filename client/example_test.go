@@ -15,14 +15,14 @@ func ExampleQuery() {
 	}
 	defer org.Close()
 	for _, name := range []string{"Acme", "Globex", "Initech"} {
-		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
+		if _, err := org.Data().Create("Account", map[string]any{"Name": name}); err != nil {
 			panic(err)
 		}
 	}
 
 	c, err := client.New(client.Config{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
+		MTLS: org.PKI.ClientIdentity, JWT: org.PKI.JWTIdentity, RootCAs: org.RootCAs(), Port: org.Port,
 	})
 	if err != nil {
 		panic(err)
@@ -53,7 +53,7 @@ func ExampleClient_Create() {
 	defer org.Close()
 	c, err := client.New(client.Config{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
+		MTLS: org.PKI.ClientIdentity, JWT: org.PKI.JWTIdentity, RootCAs: org.RootCAs(), Port: org.Port,
 	})
 	if err != nil {
 		panic(err)

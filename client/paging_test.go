@@ -50,18 +50,18 @@ func TestPagingFollowsOnlyQueryPages(t *testing.T) {
 				return map[string]any{"totalSize": 4000, "done": false, "nextRecordsUrl": next,
 					"records": []any{map[string]any{"Id": "001000000000001AAA", "Name": "Acme"}}}
 			})
-			org.Handle("GET "+dataPath+"/query", true, h)
-			org.Handle("GET "+dataPath+"/queryAll", true, h)
+			org.Setup().Handle("GET "+dataPath+"/query", true, h)
+			org.Setup().Handle("GET "+dataPath+"/queryAll", true, h)
 			// What a followed link would reach on the org.
 			count := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				elsewhere.Add(1)
 				w.WriteHeader(http.StatusOK)
 			})
-			org.Handle("GET /services/apexrest/Leak", false, count)
-			org.Handle("/services/Soap/", false, count)
-			org.Handle("/secur/", false, count)
-			org.Handle("GET "+dataPath+"/query/", false, count)
-			org.Handle("GET "+dataPath+"/sobjects/Account", false, count)
+			org.Setup().Handle("GET /services/apexrest/Leak", false, count)
+			org.Setup().Handle("/services/Soap/", false, count)
+			org.Setup().Handle("/secur/", false, count)
+			org.Setup().Handle("GET "+dataPath+"/query/", false, count)
+			org.Setup().Handle("GET "+dataPath+"/sobjects/Account", false, count)
 
 			for _, query := range []func() func(func(map[string]any, error) bool){
 				func() func(func(map[string]any, error) bool) {

@@ -25,7 +25,7 @@ const dataPath = "/services/data/v" + salesforcetest.APIVersion
 func TestAnErrorThatMentionsInvalidSessionIdIsNotASessionVerdict(t *testing.T) {
 	org, c := setup(t, salesforcetest.Config{}, salesforcetest.APIVersion)
 	var posts atomic.Int64
-	org.Handle("POST "+dataPath+"/sobjects/Contact", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	org.Setup().Handle("POST "+dataPath+"/sobjects/Contact", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		posts.Add(1)
 		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 		w.WriteHeader(http.StatusBadRequest)
@@ -90,8 +90,8 @@ func TestPaginationEnds(t *testing.T) {
 			org, c := setup(t, salesforcetest.Config{}, salesforcetest.APIVersion)
 			var requests atomic.Int64
 			h := queryHandler(&requests, tc.page)
-			org.Handle("GET "+dataPath+"/query", true, h)
-			org.Handle("GET "+dataPath+"/query/", true, h)
+			org.Setup().Handle("GET "+dataPath+"/query", true, h)
+			org.Setup().Handle("GET "+dataPath+"/query/", true, h)
 			records := 0
 			var last error
 			for _, err := range client.Query[map[string]any](t.Context(), c, "SELECT Id FROM Account") {
@@ -126,8 +126,8 @@ func TestDecodedAnswersAreBounded(t *testing.T) {
 			_, _ = w.Write([]byte(`"` + strings.Repeat("x", size-2) + `"`))
 		})
 	}
-	org.Handle("GET /services/apexrest/exact", true, answer(limit))
-	org.Handle("GET /services/apexrest/over", true, answer(limit+1))
+	org.Setup().Handle("GET /services/apexrest/exact", true, answer(limit))
+	org.Setup().Handle("GET /services/apexrest/over", true, answer(limit+1))
 	ctx := t.Context()
 	var s string
 	require.NoError(t, c.Do(ctx, http.MethodGet, "/services/apexrest/exact", nil, &s))
@@ -139,7 +139,7 @@ func TestDecodedAnswersAreBounded(t *testing.T) {
 	assert.NotContains(t, err.Error(), "secret", "the query is not quoted")
 
 	// With no value to decode into, an endless answer is still read only up to the bound.
-	org.Handle("DELETE /services/apexrest/endless", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("DELETE /services/apexrest/endless", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		chunk := []byte(strings.Repeat("x", 1024))
 		for r.Context().Err() == nil {
 			if _, err := w.Write(chunk); err != nil {

@@ -77,18 +77,20 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 			diag.StepHandshake, func(err error) bool { var u x509.UnknownAuthorityError; return errors.As(err, &u) }, "SF_CA_FILE"},
 		{"certificate not registered",
 			func(_ *testing.T, org *salesforcetest.Org, _ *client.Config) {
-				org.UnregisterMutualAuthCertificate(org.ClientIdentity().Leaf())
+				org.Setup().UnregisterMutualAuthCertificate(org.PKI.ClientIdentity.Leaf())
 			},
 			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Code: "MUTUAL_AUTHENTICATION_FAILED"}).Fix()},
 		{"JWT key not matching the app's certificate",
 			func(t *testing.T, org *salesforcetest.Org, _ *client.Config) {
 				other, err := org.PKI.NewJWTIdentity("another key")
 				require.NoError(t, err)
-				org.SetAppCertificate(other.Leaf())
+				org.Setup().SetAppCertificate(other.Leaf())
 			},
 			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "invalid assertion"}).Fix()},
 		{"user not pre-authorized",
-			func(_ *testing.T, org *salesforcetest.Org, _ *client.Config) { org.PreAuthorize(org.Username, false) },
+			func(_ *testing.T, org *salesforcetest.Org, _ *client.Config) {
+				org.Setup().PreAuthorize(org.Username, false)
+			},
 			diag.StepToken, isOAuth("invalid_grant"), (&auth.OAuthError{Description: "user hasn't approved this consumer"}).Fix()},
 		{"wrong audience",
 			func(_ *testing.T, _ *salesforcetest.Org, cfg *client.Config) {
@@ -107,7 +109,7 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 			diag.StepHandshake, func(err error) bool { var op *net.OpError; return errors.As(err, &op) && op.Op == "remote error" },
 			"the server refused the client certificate"},
 		{"JWT key not RSA",
-			func(_ *testing.T, org *salesforcetest.Org, cfg *client.Config) { cfg.JWT = org.ClientIdentity() },
+			func(_ *testing.T, org *salesforcetest.Org, cfg *client.Config) { cfg.JWT = org.PKI.ClientIdentity },
 			diag.StepJWT, isConfig("JWT"), "RSA certificate"},
 		{"no mTLS identity",
 			func(_ *testing.T, _ *salesforcetest.Org, cfg *client.Config) { cfg.MTLS = nil },
@@ -188,7 +190,7 @@ func TestCheckWarnsOfExpiringAndDualUseCertificates(t *testing.T) {
 	org, cfg := startOrg(t)
 	soon, err := org.PKI.NewClientIdentity("integration.user@example.com", time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour))
 	require.NoError(t, err)
-	org.RegisterMutualAuthCertificate(soon.Leaf())
+	org.Setup().RegisterMutualAuthCertificate(soon.Leaf())
 	cfg.MTLS = soon
 	r := diag.Check(t.Context(), cfg)
 	require.True(t, r.OK, "%+v", r.Failed())
@@ -202,7 +204,7 @@ func TestCheckWarnsOfExpiringAndDualUseCertificates(t *testing.T) {
 	// Issued by a CA the fake org does not trust, as a public CA's would be.
 	assert.Equal(t, diag.StepHandshake, r.Failed().Name)
 
-	cfg.MTLS = org.ClientIdentity()
+	cfg.MTLS = org.PKI.ClientIdentity
 	r = diag.Check(t.Context(), cfg)
 	require.True(t, r.OK)
 	assert.Empty(t, r.Steps[0].Warnings, "the org's clientAuth-only certificate draws no warning")
@@ -395,7 +397,7 @@ func TestCheckEnvHandsOverEveryStepInOrder(t *testing.T) {
 	require.True(t, r.OK, "%+v", r.Failed())
 	assert.Equal(t, r.Steps, seen)
 
-	org.PreAuthorize(org.Username, false)
+	org.Setup().PreAuthorize(org.Username, false)
 	seen = nil
 	r = diag.CheckEnv(t.Context(), getenv, func(s diag.Step) { seen = append(seen, s) })
 	require.Equal(t, diag.StepToken, r.Failed().Name)

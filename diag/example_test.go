@@ -17,7 +17,7 @@ func ExampleCheck() {
 		log.Fatal(err)
 	}
 	defer org.Close()
-	org.PreAuthorize(org.Username, false)
+	org.Setup().PreAuthorize(org.Username, false)
 
 	report := diag.Check(context.Background(), org.ClientConfig())
 	for _, step := range report.Steps {

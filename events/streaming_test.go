@@ -23,7 +23,7 @@ const orderChannel = "/event/Order_Placed__e"
 func newEventOrg(t *testing.T, cfg salesforcetest.Config) (*salesforcetest.Org, *client.Client) {
 	t.Helper()
 	org := salesforcetest.NewOrg(t, cfg)
-	require.NoError(t, org.DefinePlatformEvent("Order_Placed__e",
+	require.NoError(t, org.Setup().DefinePlatformEvent("Order_Placed__e",
 		salesforcetest.Field{Name: "Amount__c", Type: salesforcetest.TypeDouble, Required: true}))
 	return org, org.Client(t)
 }
@@ -92,7 +92,7 @@ func (l *listener) stop(t *testing.T) error {
 
 func subscribed(t *testing.T, org *salesforcetest.Org, channel string) {
 	t.Helper()
-	require.Eventually(t, func() bool { return org.StreamingSubscribers(channel) > 0 }, 20*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return org.Data().StreamingSubscribers(channel) > 0 }, 20*time.Second, 5*time.Millisecond)
 }
 
 // Platform events published through REST are delivered on /event/…, in
@@ -138,7 +138,7 @@ func TestStreamingResumesFromSavedPosition(t *testing.T) {
 	l := listen(t, &events.Subscription{Source: &events.Streaming{Client: c, Channel: orderChannel}, Start: events.ReplayAll, Store: store.get()})
 	l.waitFor(t, 2)
 	require.ErrorIs(t, l.stop(t), context.Canceled)
-	require.Zero(t, org.StreamingSubscribers(orderChannel), "the listener unsubscribed on its way out")
+	require.Zero(t, org.Data().StreamingSubscribers(orderChannel), "the listener unsubscribed on its way out")
 	publish(t, c, 3, 4)
 	l2 := listen(t, &events.Subscription{Source: &events.Streaming{Client: c, Channel: orderChannel}, Start: events.ReplayAll, Store: store.get()})
 	assert.Equal(t, []int{3, 4}, l2.waitFor(t, 2))
@@ -154,10 +154,10 @@ func TestStreamingUnknownClientAndDroppedConnection(t *testing.T) {
 	l := listen(t, &events.Subscription{Source: &events.Streaming{Client: c, Channel: orderChannel}, Start: events.ReplayAll})
 	publish(t, c, 1)
 	l.waitFor(t, 1)
-	org.ExpireStreamingClients()
+	org.Faults().ExpireStreamingClients()
 	publish(t, c, 2)
 	l.waitFor(t, 2)
-	org.DropStreamingConnection()
+	org.Faults().DropStreamingConnection()
 	publish(t, c, 3)
 	l.waitFor(t, 3)
 	publish(t, c, 4)
@@ -172,7 +172,7 @@ func TestStreamingSessionExpiredRefreshesOnce(t *testing.T) {
 	publish(t, c, 1)
 	l.waitFor(t, 1)
 	before := org.Stats().TokenRequests
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	publish(t, c, 2) // the REST call refreshes too: one token for both
 	assert.Equal(t, []int{1, 2}, l.waitFor(t, 2))
 	publish(t, c, 3)
@@ -192,7 +192,7 @@ func TestStreamingPositionGone(t *testing.T) {
 	l := listen(t, &events.Subscription{Source: src, Start: events.ReplayAll, Store: store.get()})
 	l.waitFor(t, 1)
 	require.ErrorIs(t, l.stop(t), context.Canceled)
-	org.LoseStreamingRetention()
+	org.Faults().LoseStreamingRetention()
 
 	err := (&events.Subscription{Source: src, Store: store.get()}).Run(t.Context(), func(context.Context, events.Event) error { return nil })
 	require.ErrorIs(t, err, events.ErrPositionGone)
@@ -214,10 +214,10 @@ func TestStreamingRetentionWindow(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	org, c := newEventOrg(t, salesforcetest.Config{Now: clock})
-	_, err := org.DefineStreamingChannel("/u/Notes")
+	_, err := org.Setup().DefineStreamingChannel("/u/Notes")
 	require.NoError(t, err)
 	publish(t, c, 1)
-	require.NoError(t, org.PushGenericEvent("/u/Notes", "hello"))
+	require.NoError(t, org.Data().PushGenericEvent("/u/Notes", "hello"))
 	advance(25 * time.Hour)
 	publish(t, c, 2)
 
@@ -227,7 +227,7 @@ func TestStreamingRetentionWindow(t *testing.T) {
 
 	g := listen(t, &events.Subscription{Source: &events.Streaming{Client: c, Channel: "/u/Notes"}, Start: events.ReplayAll})
 	subscribed(t, org, "/u/Notes")
-	require.NoError(t, org.PushGenericEvent("/u/Notes", "again"))
+	require.NoError(t, org.Data().PushGenericEvent("/u/Notes", "again"))
 	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.events) == 1 }, 20*time.Second, 5*time.Millisecond)
 	g.mu.Lock()
 	assert.JSONEq(t, `"again"`, string(g.events[0].Data), "the generic event of 25 hours ago is past its 24 hours")

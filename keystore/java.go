@@ -73,14 +73,6 @@ func (r *javaReader) utf() string {
 	return string(r.take(uint64(binary.BigEndian.Uint16(b))))
 }
 
-func (r *javaReader) certificate(version uint32) *x509.Certificate {
-	c, _, err := r.certificateOrSkip(version)
-	if err != nil && r.err == nil {
-		r.err = failure(ErrCorrupt, "a certificate cannot be parsed", "", err)
-	}
-	return c
-}
-
 // certificateOrSkip reads a certificate; one that is well framed but cannot be
 // parsed here (an unusual curve, say) is returned as an error, with its bytes,
 // for the caller to decide on, leaving the reader intact.
@@ -120,7 +112,20 @@ func parseJavaStore(data []byte, password Secret) (entries []javaEntry, skipped 
 			e.protectedKey = r.take(uint64(r.u32()))
 			n := r.u32()
 			for j := uint32(0); j < n && r.err == nil; j++ {
-				e.certs = append(e.certs, r.certificate(version))
+				c, der, err := r.certificateOrSkip(version)
+				if err != nil && r.err == nil {
+					// A chain certificate on an algorithm x509 lacks is unsupported, not corrupt:
+					// the entry keeps the rest of its chain, and a warning names the one left out.
+					if u, ok := parseUnusableCert(der, err); ok {
+						skipped = append(skipped, fmt.Sprintf("skipped certificate %q in the chain of %q, serial %s, key %s: it cannot be used here (%s)",
+							u.subject, e.alias, u.serial, u.keyAlgorithm, u.why))
+						continue
+					}
+					r.err = failure(ErrCorrupt, "a certificate cannot be parsed", "", err)
+				}
+				if c != nil {
+					e.certs = append(e.certs, c)
+				}
 			}
 		case javaTagTrustedCert:
 			c, der, err := r.certificateOrSkip(version)

@@ -28,6 +28,7 @@ func TestRC2KeystoresAreReadByTheSDKsOwnReader(t *testing.T) {
 		{"legacy-java-rc2-128.p12", Options{Password: storePW}, legacyCN, 1},
 		{"legacy-openssl-rc2-128.p12", Options{Password: storePW}, "ec.legacy.producer@example.com", 1},
 		{"legacy-nss-rc2.p12", Options{Password: storePW}, legacyCN, 1},
+		{"legacy-openssl-rc2-iter1.p12", Options{Password: storePW}, "ec.legacy.producer@example.com", 1},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			id, err := LoadFile(producer(c.file), c.opts)

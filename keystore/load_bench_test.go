@@ -14,6 +14,7 @@ import (
 func BenchmarkLoadPEM(b *testing.B) {
 	for _, tc := range []struct{ name, certs, key string }{
 		{"chain", "testdata/client-chain.pem", "testdata/client-key-pkcs8.pem"},
+		{"ec-chain", "testdata/ecclient-chain.pem", "testdata/ecclient-key-sec1.pem"},
 		{"self-signed", "testdata/jwt-cert.pem", "testdata/jwt-key.pem"},
 	} {
 		certs, err := os.ReadFile(tc.certs)

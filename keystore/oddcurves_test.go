@@ -79,3 +79,18 @@ func TestOddCurveEntriesMatchKeytoolsListing(t *testing.T) {
 	assert.Contains(t, listing, "256-bit EC (brainpoolP256r1) key")
 	assert.Contains(t, listing, "256-bit EC (secp256k1) key")
 }
+
+// TestKeyEntryWithAChainCertificateOnAnOddCurveLoads: keytool stores a key whose
+// CA is on secp256k1; the key entry loads with the certificates Go can use, and
+// the CA left out is named in a warning, not reported as a corrupt store.
+func TestKeyEntryWithAChainCertificateOnAnOddCurveLoads(t *testing.T) {
+	id, err := LoadFile(producer("legacy-odd-curve-chain.jks"), Options{Password: storePW})
+	require.NoError(t, err)
+	assert.Equal(t, "k1chain.legacy@example.com", id.Leaf().Subject.CommonName)
+	assert.Len(t, id.Chain(), 1)
+	r, err := InspectFile(producer("legacy-odd-curve-chain.jks"), Options{Password: storePW})
+	require.NoError(t, err)
+	require.Len(t, r.Entries, 1)
+	require.Len(t, r.Warnings, 1)
+	assert.Regexp(t, `^skipped certificate "CN=secp256k1 CA,O=sfmtls legacy" in the chain of "client", serial [0-9a-f]+, key EC secp256k1: it cannot be used here \(x509: unsupported elliptic curve\)$`, r.Warnings[0])
+}

@@ -1,6 +1,8 @@
 package keystore
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/asn1"
 	"os"
 	"path/filepath"
@@ -126,4 +128,36 @@ func TestInspectNamesTheIntegrityCheck(t *testing.T) {
 		require.NoError(t, err, c.file)
 		assert.Equal(t, c.integrity, r.Integrity, c.file)
 	}
+}
+
+// TestSafeThatTheMACPasswordCannotOpenIsCorrupt re-MACs a store under another
+// password: the MAC then accepts that password, and the safe it cannot decrypt is
+// reported as damaged, not as a wrong password; wrong is said only when every
+// check the password could pass failed.
+func TestSafeThatTheMACPasswordCannotOpenIsCorrupt(t *testing.T) {
+	data, err := os.ReadFile(producer("openssl-default.p12"))
+	require.NoError(t, err)
+	var pfx p12PFX
+	_, err = asn1.Unmarshal(data, &pfx)
+	require.NoError(t, err)
+	authSafe, err := unwrapOctets(pfx.AuthSafe.Content)
+	require.NoError(t, err)
+	other, err := bmpString("another-password")
+	require.NoError(t, err)
+	mac := hmac.New(sha256.New, pkcs12MACKey(other, pfx.MacData.MacSalt, pfx.MacData.Iterations))
+	mac.Write(authSafe)
+	pfx.MacData.Mac.Digest = mac.Sum(nil)
+	remac, err := asn1.Marshal(pfx)
+	require.NoError(t, err)
+
+	_, err = Load(remac, Options{Password: "another-password"})
+	require.ErrorIs(t, err, ErrCorrupt)
+	assert.NotErrorIs(t, err, ErrWrongPassword)
+	// The original password opens the safe but fails the new MAC: altered, too.
+	_, err = Load(remac, Options{Password: storePW})
+	require.ErrorIs(t, err, ErrCorrupt)
+	assert.NotErrorIs(t, err, ErrWrongPassword)
+	// Any other password fails the MAC and opens nothing: a wrong password.
+	_, err = Load(remac, Options{Password: "neither-password"})
+	require.ErrorIs(t, err, ErrWrongPassword)
 }

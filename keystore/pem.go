@@ -35,7 +35,7 @@ func parsePEM(data []byte) (*store, error) {
 				return nil, failure(ErrCorrupt, fmt.Sprintf("certificate %d cannot be parsed", len(certs)+len(unusable)+1), "", err)
 			}
 			certs = append(certs, c)
-		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
+		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "DSA PRIVATE KEY":
 			keys = append(keys, b)
 		}
 	}
@@ -62,9 +62,14 @@ func parsePEM(data []byte) (*store, error) {
 	return s, nil
 }
 
+// decryptPEMKey decrypts and parses a PEM key. A key of an algorithm TLS in Go
+// cannot use is ErrUnsupported naming it, whether or not it was encrypted, and a
+// wrong password is said only when a decryption failed.
 func decryptPEMKey(b *pem.Block, password Secret) (any, error) {
 	der := b.Bytes
 	switch {
+	case b.Type == "DSA PRIVATE KEY": // OpenSSL's traditional DSA layout, encrypted or not
+		return nil, failure(ErrUnsupported, "DSA keys are not supported", hintKeyAlgorithm, nil)
 	case b.Type == "ENCRYPTED PRIVATE KEY":
 		if password == "" {
 			return nil, failure(ErrWrongPassword, "the private key is encrypted and no password was given", hintKeyPassword, nil)
@@ -88,6 +93,9 @@ func decryptPEMKey(b *pem.Block, password Secret) (any, error) {
 			return nil, failure(ErrUnsupported, "legacy PEM encryption", "", err)
 		}
 		key, err := parseBareKey(plain)
+		if errors.Is(err, ErrUnsupported) {
+			return nil, err
+		}
 		if err != nil {
 			// Padding checks pass by chance for about one wrong password in 256.
 			return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
@@ -95,11 +103,14 @@ func decryptPEMKey(b *pem.Block, password Secret) (any, error) {
 		return key, nil
 	}
 	key, err := parseBareKey(der)
-	if err != nil {
-		if b.Type == "ENCRYPTED PRIVATE KEY" {
-			return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
-		}
-		return nil, failure(ErrCorrupt, "the private key cannot be parsed", "", err)
+	switch {
+	case err == nil:
+		return key, nil
+	case errors.Is(err, ErrUnsupported): // the key was read (and decrypted): it names its algorithm
+		return nil, err
+	case b.Type == "ENCRYPTED PRIVATE KEY":
+		// The padding check passed by chance (about one wrong password in 256).
+		return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
 	}
-	return key, nil
+	return nil, err
 }

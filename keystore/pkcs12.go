@@ -326,6 +326,10 @@ func (r *p12Reader) readPart(part contentInfo) error {
 			return failure(ErrCorrupt, "an encrypted safe cannot be read", "", nil)
 		}
 		plain, err := decryptPBE(ed.Info.Algorithm, ciphertext, r.password, r.maxIter)
+		if errors.Is(err, ErrWrongPassword) && r.verified {
+			// The MAC accepted the password: a safe it cannot open is no wrong password.
+			return failure(ErrCorrupt, "an encrypted safe cannot be decrypted with the password that passed the integrity check (MAC)", "", nil)
+		}
 		if err != nil {
 			return err
 		}
@@ -518,6 +522,16 @@ func parseBareKey(der []byte) (any, error) {
 	}
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, nil
+	}
+	var sec1 struct { // RFC 5915, to name a curve x509 does not implement
+		Version    int
+		PrivateKey []byte
+		Curve      asn1.ObjectIdentifier `asn1:"optional,explicit,tag:0"`
+	}
+	if _, err := asn1.Unmarshal(der, &sec1); err == nil && sec1.Version == 1 && len(sec1.Curve) > 0 {
+		if _, known := curveNames[sec1.Curve.String()]; !known {
+			return nil, failure(ErrUnsupported, fmt.Sprintf("EC keys on curve %s are not supported", curveName(sec1.Curve)), hintKeyAlgorithm, nil)
+		}
 	}
 	return parsePKCS8Key(der)
 }

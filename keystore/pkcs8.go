@@ -52,6 +52,10 @@ func parsePKCS8Key(der []byte) (any, error) {
 			return nil, failure(ErrUnsupported, "EC keys with explicit curve parameters are not supported", hintKeyAlgorithm, nil)
 		}
 	}
+	if _, known := publicKeyAlgorithms[alg.String()]; !known {
+		// Well formed, of an algorithm x509 does not implement: not corrupt.
+		return nil, failure(ErrUnsupported, fmt.Sprintf("keys of algorithm %s are not supported", alg), hintKeyAlgorithm, nil)
+	}
 	return nil, failure(ErrCorrupt, "the private key cannot be parsed", "", err)
 }
 

@@ -348,7 +348,7 @@ func (e *proofEnv) expireRepeatedly(n, callers int) {
 	e.t.Helper()
 	for range n {
 		issued := e.org.Stats().TokensIssued
-		e.org.ExpireAllSessions()
+		e.org.Faults().ExpireAllSessions()
 		e.settle(issued, callers)
 	}
 }
@@ -398,7 +398,7 @@ func TestProofEightProcessesShareOneSession(t *testing.T) {
 func TestProofLockHolderKilledMidLogin(t *testing.T) {
 	e := newProofEnv(t, true)
 	const ttl = 2 * time.Second
-	e.org.SetTokenDelay(time.Hour) // the holder's login hangs
+	e.org.Faults().SetTokenDelay(time.Hour) // the holder's login hangs
 	holder := e.spawn("redis", 1, ttl)
 	raw := e.redis.Client(t)
 	lockKey := "sfmtls:lock:" + storekey.Key(e.org.URL, e.org.ConsumerKey, e.org.Username)
@@ -418,7 +418,7 @@ func TestProofLockHolderKilledMidLogin(t *testing.T) {
 		30*time.Second, 5*time.Millisecond, "the waiters wait on the lock")
 	require.NoError(t, holder.cmd.Process.Signal(syscall.SIGKILL))
 	killedAt := time.Now()
-	e.org.SetTokenDelay(0)
+	e.org.Faults().SetTokenDelay(0)
 
 	for _, w := range waiters {
 		at := w.waitReady(t, 30*time.Second)

@@ -160,7 +160,7 @@ func TestCacheFallsBackWhenRedisIsDown(t *testing.T) {
 	s := newStore(t, srv, redisstore.Options{})
 	srv.Stop()
 	src, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
+		Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: org.HTTPClient(nil)})
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	var mu sync.Mutex
@@ -209,7 +209,7 @@ func TestCacheSkipsAnUnavailableStoreForAWhile(t *testing.T) {
 	s := newStore(t, srv, redisstore.Options{})
 	key := storekey.Key(org.URL, org.ConsumerKey, org.Username)
 	src, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
+		Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: org.HTTPClient(nil)})
 	require.NoError(t, err)
 	var warnings lineCounter
 	clock := struct {
@@ -317,7 +317,7 @@ func TestCacheWithoutKeyLeavesTheEncryptedToken(t *testing.T) {
 	key := storekey.Key(org.URL, org.ConsumerKey, org.Username)
 	newCache := func(s *redisstore.Store, w *lineCounter) *tokencache.Cache {
 		src, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-			Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
+			Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: org.HTTPClient(nil)})
 		require.NoError(t, err)
 		return tokencache.New(src, tokencache.Options{Store: s, StoreKey: key,
 			Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))})

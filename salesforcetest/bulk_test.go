@@ -253,7 +253,7 @@ func TestBulkVersions(t *testing.T) {
 func TestBulkQueryPaging(t *testing.T) {
 	org, b := newWire(t, salesforcetest.Config{})
 	for i := range 5 {
-		_, err := org.Create("Account", map[string]any{"Name": fmt.Sprintf("Q%d", i), "NumberOfEmployees": i})
+		_, err := org.Data().Create("Account", map[string]any{"Name": fmt.Sprintf("Q%d", i), "NumberOfEmployees": i})
 		require.NoError(t, err)
 	}
 	var job wireJob
@@ -320,29 +320,6 @@ func TestBulkUploadTooLarge(t *testing.T) {
 	assert.Equal(t, "EXCEEDED_MAX_SIZE_REQUEST", code)
 }
 
-// With Config.BulkValidateOverCap, insert jobs over Config.BulkStoreMaxRecords
-// are validated row by row and counted, but not stored (the fake's memory
-// bound, not Salesforce's).
-func TestBulkLargeInsertValidatedNotStored(t *testing.T) {
-	_, b := newWire(t, salesforcetest.Config{BulkStoreMaxRecords: 3, BulkValidateOverCap: true})
-	var job wireJob
-	require.NoError(t, b.json(http.MethodPost, "jobs/ingest", map[string]string{"object": "Account", "operation": "insert"}, &job))
-	_, _, err := b.call(http.MethodPut, "jobs/ingest/"+job.ID+"/batches",
-		strings.NewReader("Name,NumberOfEmployees\nA,1\nB,2\nC,3\nD,4\n,5\nF,six\n"), http.Header{"Content-Type": {"text/csv"}})
-	require.NoError(t, err)
-	require.NoError(t, b.json(http.MethodPatch, "jobs/ingest/"+job.ID, map[string]string{"state": "UploadComplete"}, nil))
-	job = b.waitJob("ingest", job.ID)
-	assert.EqualValues(t, 6, job.NumberRecordsProcessed)
-	assert.EqualValues(t, 2, job.NumberRecordsFailed)
-	_, raw, err := b.call(http.MethodGet, "jobs/ingest/"+job.ID+"/failedResults/", nil, nil)
-	require.NoError(t, err)
-	assert.Contains(t, string(raw), `"","REQUIRED_FIELD_MISSING:`)
-	assert.Contains(t, string(raw), `"","JSON_PARSER_ERROR:`)
-	var res struct{ TotalSize int }
-	require.NoError(t, b.c.Do(b.ctx, http.MethodGet, "/services/data/v"+salesforcetest.APIVersion+"/query?q=SELECT+COUNT()+FROM+Account+WHERE+Name='A'", nil, &res))
-	assert.Zero(t, res.TotalSize)
-}
-
 // Results of a query job that did not complete: 412 JOB_NOT_COMPLETE with
 // the body of "Get Results for a Query Job" (ja-jp 222.0 edition; newer
 // editions say 204 — the fake follows the one that documents a body). An
@@ -381,7 +358,7 @@ func TestBulkQueryResultsNotComplete(t *testing.T) {
 func TestBulkInsertRefusesDuplicateUniqueValues(t *testing.T) {
 	org, b := newWire(t, salesforcetest.Config{Objects: []salesforcetest.SObject{{Name: "Account", Fields: []salesforcetest.Field{
 		{Name: "External_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}}}}})
-	existing := org.Insert(t, "Account", map[string]any{"Name": "Stored", "External_Id__c": "STORED-1"})[0]
+	existing := org.Data().Insert(t, "Account", map[string]any{"Name": "Stored", "External_Id__c": "STORED-1"})[0]
 	var csv strings.Builder
 	csv.WriteString("Name,External_Id__c\n")
 	for i := range 10_000 {
@@ -411,28 +388,6 @@ func TestBulkInsertRefusesDuplicateUniqueValues(t *testing.T) {
 	assert.Equal(t, 10_001, res.TotalSize)
 }
 
-// A job over Config.BulkStoreMaxRecords, validated but not stored
-// (Config.BulkValidateOverCap), still
-// refuses a unique value a stored record holds (the index answers without a
-// scan); duplicates among its own unstored rows are not detected.
-func TestBulkLargeInsertChecksStoredUniqueValues(t *testing.T) {
-	org, b := newWire(t, salesforcetest.Config{BulkStoreMaxRecords: 1, BulkValidateOverCap: true, Objects: []salesforcetest.SObject{{Name: "Account", Fields: []salesforcetest.Field{
-		{Name: "External_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}}}}})
-	org.Insert(t, "Account", map[string]any{"Name": "Stored", "External_Id__c": "E-1"})
-	var job wireJob
-	require.NoError(t, b.json(http.MethodPost, "jobs/ingest", map[string]string{"object": "Account", "operation": "insert"}, &job))
-	_, _, err := b.call(http.MethodPut, "jobs/ingest/"+job.ID+"/batches", strings.NewReader("Name,External_Id__c\nA,e-1\nB,E-2\nC,E-2\n"), http.Header{"Content-Type": {"text/csv"}})
-	require.NoError(t, err)
-	require.NoError(t, b.json(http.MethodPatch, "jobs/ingest/"+job.ID, map[string]string{"state": "UploadComplete"}, nil))
-	job = b.waitJob("ingest", job.ID)
-	assert.EqualValues(t, 3, job.NumberRecordsProcessed)
-	assert.EqualValues(t, 1, job.NumberRecordsFailed)
-	_, raw, err := b.call(http.MethodGet, "jobs/ingest/"+job.ID+"/failedResults/", nil, nil)
-	require.NoError(t, err)
-	assert.Contains(t, string(raw), `"","DUPLICATE_VALUE:`)
-	assert.Contains(t, string(raw), `"A","e-1"`)
-}
-
 // "Bulk API 2.0 and Bulk API Developer Guide", Create a Job: hardDelete
 // deletes records without the Recycle Bin, so queryAll ("REST API Developer
 // Guide", QueryAll) no longer returns them, while a plain delete leaves the
@@ -444,7 +399,7 @@ func TestBulkHardDeleteSkipsTheRecycleBin(t *testing.T) {
 	for i := range recs {
 		recs[i] = map[string]any{"Name": fmt.Sprintf("A%04d", i)}
 	}
-	ids := org.Insert(t, "Account", recs...)
+	ids := org.Data().Insert(t, "Account", recs...)
 	run := func(op string, rows []string) {
 		t.Helper()
 		var job wireJob
@@ -475,6 +430,6 @@ func TestBulkHardDeleteSkipsTheRecycleBin(t *testing.T) {
 	assert.True(t, all.Records[0].IsDeleted)
 	assert.Equal(t, ids[2001], all.Records[1].ID)
 	assert.False(t, all.Records[1].IsDeleted)
-	_, ok := org.Record("Account", ids[1])
+	_, ok := org.Data().Record("Account", ids[1])
 	assert.False(t, ok, "gone for good")
 }

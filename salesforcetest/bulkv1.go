@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/bulkjob"
 	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 	"github.com/sfmtls/sfmtls/salesforcetest/internal/soqlengine"
 )
@@ -515,7 +516,7 @@ func (o *Org) v1AddBatch(w http.ResponseWriter, r *http.Request, j *asyncJob, as
 		writeV1Error(w, asJSON, &v1Error{Code: "InvalidBatch", Message: "Content-Encoding " + enc + " is not supported: use gzip", status: http.StatusUnsupportedMediaType})
 		return
 	}
-	f, err := o.bulk.file("v1-request-*")
+	f, err := o.bulk.File("v1-request-*")
 	if err != nil {
 		writeV1Error(w, asJSON, &v1Error{Code: "Unknown", Message: "the fake org could not store the batch", status: http.StatusInternalServerError})
 		return
@@ -679,17 +680,17 @@ func (o *Org) v1RunIngest(j *asyncJob, b *asyncBatch) v1Outcome {
 		// As for Bulk API 2.0: what the fake would not keep is refused
 		// whole, never reported as a success and dropped.
 		o.v1.mu.Lock()
-		over := j.inserted+int64(len(rows)) > o.bulk.storeMax
+		over := j.inserted+int64(len(rows)) > o.bulk.MaxRows()
 		if !over {
 			j.inserted += int64(len(rows))
 		}
 		o.v1.mu.Unlock()
 		if over {
 			return v1Outcome{failure: fmt.Sprintf("FakeOrgRowCap : the fake org stores at most %d rows of a Bulk API insert job "+
-				"(salesforcetest Config.BulkStoreMaxRecords, sfmtls fake-org --bulk-store-max): no row of this batch was applied", o.bulk.storeMax)}
+				"(salesforcetest Config.BulkStoreMaxRecords, sfmtls fake-org --bulk-store-max): no row of this batch was applied", o.bulk.MaxRows())}
 		}
 	}
-	f, err := o.bulk.file("v1-result-*")
+	f, err := o.bulk.File("v1-result-*")
 	if err != nil {
 		return v1Outcome{failure: "InvalidBatch : the fake org could not write results"}
 	}
@@ -740,8 +741,8 @@ func (o *Org) v1RunIngest(j *asyncJob, b *asyncBatch) v1Outcome {
 			// Salesforce's CSV form of an error: CODE:message:fields --
 			msg = e.ErrorCode + ":" + e.Message + ":" + strings.Join(e.Fields, ",") + " --"
 		}
-		rw := &resultWriter{w: bw, delim: ",", eol: "\n"}
-		rw.row([]string{id, strconv.FormatBool(e == nil), strconv.FormatBool(created), msg})
+		rw := &bulkjob.ResultWriter{W: bw, Delim: ",", EOL: "\n"}
+		rw.Row([]string{id, strconv.FormatBool(e == nil), strconv.FormatBool(created), msg})
 	}
 	if info.ContentType == "JSON" {
 		if results == nil {
@@ -952,7 +953,7 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 	if unsupported {
 		return fail("FeatureNotEnabled", "Bulk API query does not support aggregate functions, GROUP BY or parent-to-child subqueries")
 	}
-	f, err := o.bulk.file("v1-query-*")
+	f, err := o.bulk.File("v1-query-*")
 	if err != nil {
 		return v1Outcome{failure: "InvalidBatch : the fake org could not write results"}
 	}
@@ -972,16 +973,16 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 		var columns []string
 		seen := map[string]bool{}
 		for _, rec := range res.Records {
-			for _, name := range flatten(rec, "", nil, func(string, any) {}) {
+			for _, name := range bulkjob.Flatten(rec, "", nil, func(string, any) {}) {
 				if !seen[name] {
 					seen[name] = true
 					columns = append(columns, name)
 				}
 			}
 		}
-		rw := &resultWriter{w: bw, delim: ",", eol: "\n"}
+		rw := &bulkjob.ResultWriter{W: bw, Delim: ",", EOL: "\n"}
 		if len(res.Records) > 0 {
-			rw.row(columns)
+			rw.Row(columns)
 		}
 		index := make(map[string]int, len(columns))
 		for i, c := range columns {
@@ -990,8 +991,8 @@ func (o *Org) v1RunQuery(j *asyncJob, b *asyncBatch) v1Outcome {
 		cells := make([]string, len(columns))
 		for _, rec := range res.Records {
 			clear(cells)
-			flatten(rec, "", nil, func(name string, v any) { cells[index[name]] = formatCell(v) })
-			rw.row(cells)
+			bulkjob.Flatten(rec, "", nil, func(name string, v any) { cells[index[name]] = bulkjob.FormatCell(v) })
+			rw.Row(cells)
 		}
 	}
 	if err := bw.Flush(); err != nil {

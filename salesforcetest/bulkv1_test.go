@@ -125,7 +125,7 @@ func TestBulkV1JSONInsertUpsertAndQuery(t *testing.T) {
 	assert.Nil(t, results[2].ID)
 	require.Len(t, results[2].Errors, 1)
 	assert.Equal(t, "REQUIRED_FIELD_MISSING", results[2].Errors[0].StatusCode)
-	rec, ok := org.Record("Account", *results[0].ID)
+	rec, ok := org.Data().Record("Account", *results[0].ID)
 	require.True(t, ok)
 	assert.Equal(t, "Acme", rec["Name"])
 

@@ -362,9 +362,16 @@ func retrieveCollection(s *data.Reader, object string, ids, fields []string, v s
 // as handleData admitted it.
 func (o *Org) routeComposite(w http.ResponseWriter, r *http.Request, v string, segs []string) {
 	if len(segs) == 0 {
-		if allow(w, r, http.MethodPost) {
-			o.handleComposite(w, r, v)
+		if allow(w, r, http.MethodGet, http.MethodPost) {
+			if r.Method == http.MethodPost {
+				o.handleComposite(w, r, v)
+			} else {
+				o.handleCompositeList(w, v)
+			}
 		}
+		return
+	}
+	if o.routeCompositeMore(w, r, v, segs) { // compositebatch.go, compositetree.go
 		return
 	}
 	if segs[0] != "sobjects" || len(segs) > 3 {

@@ -47,7 +47,7 @@ func TestCollectionsCreateValidatesEachRecord(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
 	u := org.URL + "/services/data/v65.0/composite/sobjects"
-	before, _ := org.APIUsage()
+	before := org.Stats().APIUsage
 	res := decodeCollection(t, do(t, c, token, http.MethodPost, u, recordsBody(false,
 		`{"attributes":{"type":"Account"},"Name":"Acme"}`,
 		`{"attributes":{"type":"Account"},"Nmae":"typo"}`,
@@ -55,7 +55,7 @@ func TestCollectionsCreateValidatesEachRecord(t *testing.T) {
 		`{"attributes":{"type":"Invoice__c"},"Name":"INV-1","Amount__c":"ten"}`,
 		`{"attributes":{"type":"Account"},"Id":"001000000000001AAA","Name":"with id"}`,
 	)))
-	after, _ := org.APIUsage()
+	after := org.Stats().APIUsage
 	assert.Equal(t, int64(1), after-before)
 	require.Len(t, res, 5)
 	assert.True(t, res[0].Success)
@@ -67,7 +67,7 @@ func TestCollectionsCreateValidatesEachRecord(t *testing.T) {
 		require.Len(t, res[i].Errors, 1)
 		assert.Equal(t, code, res[i].Errors[0].StatusCode, "record %d", i)
 	}
-	_, ok := org.Record("Account", *res[0].ID)
+	_, ok := org.Data().Record("Account", *res[0].ID)
 	assert.True(t, ok)
 
 	// An unknown type fails its record (the Guide gives no code for it; the
@@ -97,7 +97,7 @@ func TestCollectionsAllOrNoneRollsBackTheRequest(t *testing.T) {
 	assert.Contains(t, string(q.body), `"totalSize":0`)
 
 	// Update and delete roll back too.
-	ids := org.Insert(t, "Account", map[string]any{"Name": "A"}, map[string]any{"Name": "B"})
+	ids := org.Data().Insert(t, "Account", map[string]any{"Name": "A"}, map[string]any{"Name": "B"})
 	res = decodeCollection(t, do(t, c, token, http.MethodPatch, u, recordsBody(true,
 		fmt.Sprintf(`{"attributes":{"type":"Account"},"id":%q,"Name":"A2"}`, ids[0]),
 		fmt.Sprintf(`{"attributes":{"type":"Account"},"id":%q,"Name":null}`, ids[1]),
@@ -105,7 +105,7 @@ func TestCollectionsAllOrNoneRollsBackTheRequest(t *testing.T) {
 	assert.Equal(t, "ALL_OR_NONE_OPERATION_ROLLED_BACK", res[0].Errors[0].StatusCode)
 	assert.Equal(t, ids[0], *res[0].ID, "an update's result keeps its id")
 	assert.Equal(t, "REQUIRED_FIELD_MISSING", res[1].Errors[0].StatusCode)
-	rec, _ := org.Record("Account", ids[0])
+	rec, _ := org.Data().Record("Account", ids[0])
 	assert.Equal(t, "A", rec["Name"], "rolled back")
 
 	res = decodeCollection(t, do(t, c, token, http.MethodDelete, u+"?allOrNone=true&ids="+ids[0]+",001RM000003oLrB000", ""))
@@ -114,7 +114,7 @@ func TestCollectionsAllOrNoneRollsBackTheRequest(t *testing.T) {
 	// does not match) with MALFORMED_ID "malformed id 001RM000003oLrB000".
 	assert.Equal(t, "MALFORMED_ID", res[1].Errors[0].StatusCode)
 	assert.Equal(t, "malformed id 001RM000003oLrB000", res[1].Errors[0].Message)
-	rec, _ = org.Record("Account", ids[0])
+	rec, _ = org.Data().Record("Account", ids[0])
 	assert.Equal(t, false, rec["IsDeleted"], "rolled back")
 }
 
@@ -165,7 +165,7 @@ func TestCollectionsUpsertAndRetrieve(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
 	base := org.URL + "/services/data/v65.0/composite/sobjects"
-	existing := org.Insert(t, "Account", map[string]any{"Name": "Old", "External_Id__c": "E1"})[0]
+	existing := org.Data().Insert(t, "Account", map[string]any{"Name": "Old", "External_Id__c": "E1"})[0]
 	res := decodeCollection(t, do(t, c, token, http.MethodPatch, base+"/Account/External_Id__c", recordsBody(false,
 		`{"attributes":{"type":"Account"},"External_Id__c":"E1","Name":"Updated"}`,
 		`{"attributes":{"type":"Account"},"External_Id__c":"E2","Name":"New"}`,
@@ -180,7 +180,7 @@ func TestCollectionsUpsertAndRetrieve(t *testing.T) {
 	assert.True(t, *res[1].Created)
 	assert.False(t, res[2].Success, "a record without its external id")
 	assert.False(t, res[3].Success, "only the object type in the URI")
-	rec, _ := org.Record("Account", existing)
+	rec, _ := org.Data().Record("Account", existing)
 	assert.Equal(t, "Updated", rec["Name"])
 
 	a := do(t, c, token, http.MethodPatch, base+"/Account/Name", recordsBody(false, `{"attributes":{"type":"Account"},"Name":"x"}`))

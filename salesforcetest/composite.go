@@ -337,7 +337,10 @@ func (o *Org) querySub(t *data.Txn, v, q string, all bool) subResult {
 }
 
 func (o *Org) queryPage(t *data.Txn, v string, res *soqlengine.Result) subResult {
-	c := &cursor{records: res.Records, total: res.TotalSize, pageSize: o.defaultPageSize}
+	c, qerr := queryCursor(res, o.defaultPageSize) // query.go
+	if qerr != nil {
+		return errorResult(qerr)
+	}
 	end := min(c.pageSize, len(c.records))
 	records := c.records[:end]
 	if records == nil {

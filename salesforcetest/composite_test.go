@@ -110,7 +110,7 @@ func TestCompositeMalformedRequestIs400(t *testing.T) {
 // PROCESSING_HALTED).
 func TestCompositeResolvesReferences(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
-	org.Insert(t, "Account", map[string]any{"Name": "Globex", "NumberOfEmployees": 42})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Globex", "NumberOfEmployees": 42})
 	a, out := composite(t, org, `{"allOrNone":false,"compositeRequest":[
 		{"method":"GET","url":"/services/data/v65.0/query?q=SELECT+Id,NumberOfEmployees+FROM+Account","referenceId":"Found"},
 		{"method":"POST","url":"/services/data/v65.0/sobjects/Invoice__c","referenceId":"Inv",
@@ -143,14 +143,14 @@ func TestCompositeResolvesReferences(t *testing.T) {
 // promises it.
 func TestCompositeAllOrNoneAnswersAndRollback(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
-	before, _ := org.APIUsage()
+	before := org.Stats().APIUsage
 	a, out := composite(t, org, `{"allOrNone":true,"compositeRequest":[
 		{"method":"POST","url":"/services/data/v65.0/sobjects/Account","referenceId":"A1","body":{"Name":"Acme"}},
 		{"method":"PATCH","url":"/services/data/v65.0/sobjects/Account/@{A1.id}","referenceId":"U1","body":{"Industry":"Energy"}},
 		{"method":"POST","url":"/services/data/v65.0/sobjects/Invoice__c","referenceId":"Bad","body":{"Name":"INV"}},
 		{"method":"POST","url":"/services/data/v65.0/sobjects/Account","referenceId":"A2","body":{"Name":"Globex"}}
 	]}`)
-	after, _ := org.APIUsage()
+	after := org.Stats().APIUsage
 	require.Equal(t, http.StatusOK, a.status, "Composite Request Body: the top-level request returns 200")
 	assert.Equal(t, int64(1), after-before, "one API call")
 	r := out.CompositeResponse

@@ -33,7 +33,7 @@ func (o *Org) handleControl(w http.ResponseWriter, r *http.Request) {
 		if !allow(w, r, http.MethodPost) {
 			return
 		}
-		o.ExpireAllSessions()
+		o.Faults().ExpireAllSessions()
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		writeAPIError(w, notFound())

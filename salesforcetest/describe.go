@@ -86,7 +86,8 @@ func objectSummary(o *SObject, v string) map[string]any {
 		"custom": data.IsCustom(o), "createable": !o.NotCreateable, "updateable": !o.NotCreateable,
 		"deletable": !o.NotCreateable, "queryable": true, "retrieveable": true, "searchable": true,
 		"layoutable": true, "triggerable": true, "undeletable": !o.NotCreateable,
-		"urls": map[string]string{"sobject": base, "describe": base + "/describe", "rowTemplate": base + "/{ID}"},
+		"urls": map[string]string{"sobject": base, "describe": base + "/describe", "rowTemplate": base + "/{ID}",
+			"layouts": base + "/describe/layouts"},
 	}
 }
 
@@ -126,7 +127,10 @@ func (o *Org) handleBasicInfo(w http.ResponseWriter, v, obj string) {
 
 // handleDescribe: "sObject Describe" — the object's fields as the schema
 // declares them, and its child relationships.
-func (o *Org) handleDescribe(w http.ResponseWriter, v, obj string) {
+func (o *Org) handleDescribe(w http.ResponseWriter, r *http.Request, v, obj string) {
+	if o.notModified(w, r) {
+		return
+	}
 	var out map[string]any
 	o.data.Read(func(rd *data.Reader) { out = describe(rd, v, obj) })
 	writeJSON(w, http.StatusOK, out)
@@ -166,6 +170,7 @@ func describe(rd *data.Reader, v, obj string) map[string]any {
 		})
 	}
 	out["childRelationships"] = orEmptyMaps(children)
+	out["recordTypeInfos"] = recordTypeInfos(v, so.Name)
 	return out
 }
 

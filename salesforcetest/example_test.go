@@ -16,7 +16,7 @@ func ExampleStart() {
 	defer org.Close()
 	tr, err := transport.New(transport.Config{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		MTLS: org.ClientIdentity(), JWT: org.JWTIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
+		MTLS: org.PKI.ClientIdentity, JWT: org.PKI.JWTIdentity, RootCAs: org.RootCAs(), Port: org.Port,
 	})
 	if err != nil {
 		panic(err)
@@ -27,7 +27,7 @@ func ExampleStart() {
 		panic(err)
 	}
 	resp.Body.Close()
-	org.ExpireAllSessions() // the next call meets INVALID_SESSION_ID and is replayed
+	org.Faults().ExpireAllSessions() // the next call meets INVALID_SESSION_ID and is replayed
 	resp, err = tr.Client().Get(org.InstanceURL + "/services/data/v65.0/limits")
 	if err != nil {
 		panic(err)

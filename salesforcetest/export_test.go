@@ -5,10 +5,10 @@ package salesforcetest
 // wait on it instead of polling the job's state. A job that never starts
 // (still Open) never closes it.
 func (o *Org) JobProcessed(id string) <-chan struct{} {
-	o.bulk.mu.Lock()
-	defer o.bulk.mu.Unlock()
-	if j := o.bulk.jobs[id]; j != nil {
-		return j.done
+	for _, query := range []bool{false, true} {
+		if j, ok := o.bulk.Get(id, query); ok {
+			return j.Done()
+		}
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ func newFeedClient(t *testing.T, org *Org) *feedClient {
 	t.Helper()
 	c := org.HTTPClient(nil)
 	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		Signer: org.JWTIdentity().Signer(), HTTPClient: c})
+		Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: c})
 	require.NoError(t, err)
 	tok, err := ts.Token(context.Background())
 	require.NoError(t, err)

@@ -4,11 +4,27 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
 // orgID is the org's 18-character id.
 var orgID, _ = data.NormalizeID(orgID15)
+
+// organizationFields are the org's Organization record (Object Reference,
+// "Organization"): a sandbox when its logins are for test.salesforce.com,
+// as simple-salesforce's is_sandbox() reads IsSandbox.
+func organizationFields(audience string) map[string]any {
+	sandbox := audience == jwtbearer.SandboxAudience
+	edition := "Developer Edition"
+	if sandbox {
+		edition = "Enterprise Edition"
+	}
+	return map[string]any{
+		"Name": "sfmtls fake org", "OrganizationType": edition, "InstanceName": "FAKE1", "IsSandbox": sandbox,
+		"Country": "US", "LanguageLocaleKey": "en_US", "TimeZoneSidKey": "America/Los_Angeles",
+	}
+}
 
 // userID returns the id of the User record named username, creating the
 // record for a user the org did not know (a user PreAuthorize named).

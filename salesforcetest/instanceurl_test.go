@@ -28,7 +28,7 @@ func TestInstanceURLNeverNamesTheMutualTLSPort(t *testing.T) {
 	org := start(t, salesforcetest.Config{})
 	c := org.HTTPClient(nil) // presents the registered certificate wherever asked
 	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		Signer: org.JWTIdentity().Signer(), HTTPClient: c})
+		Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: c})
 	require.NoError(t, err)
 	tok, err := ts.Token(context.Background())
 	require.NoError(t, err)

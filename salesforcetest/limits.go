@@ -44,6 +44,19 @@ func (l *apiLimits) acquire() (func(), *APIError) {
 	}, nil
 }
 
+// charge counts one more call against the daily allocation without
+// holding a concurrency slot, for a subrequest of a call already in flight
+// (Composite Batch: each subrequest counts).
+func (l *apiLimits) charge() *APIError {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.used >= l.max {
+		return apiErr(http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+	}
+	l.used++
+	return nil
+}
+
 // header is Sforce-Limit-Info's value (REST API Developer Guide, "Limit Info Header").
 func (l *apiLimits) header() string {
 	l.mu.Lock()
@@ -59,14 +72,12 @@ func (l *apiLimits) usage() (used, max int64) {
 
 // SetAPIUsage sets how many calls of the daily allocation are used, e.g. to
 // put the org a few calls from its limit.
-func (o *Org) SetAPIUsage(used int64) {
+func (f Faults) SetAPIUsage(used int64) {
+	o := f.o
 	o.limits.mu.Lock()
 	o.limits.used = used
 	o.limits.mu.Unlock()
 }
-
-// APIUsage returns the calls counted against the daily allocation and the allocation.
-func (o *Org) APIUsage() (used, max int64) { return o.limits.usage() }
 
 // otherLimits are the rest of the limits the Limits resource documents, with
 // a Developer Edition org's allocations; the fake uses none of them.

@@ -8,8 +8,9 @@
 // Sforce-Limit-Info, identity and userinfo.
 //
 // The org has a schema — the common standard objects (Account, Contact,
-// Opportunity, Lead, Case, User) and the custom objects and fields a test
-// declares — and validates every write against it as Salesforce does, with
+// Opportunity, Lead, Case, Task, Event, User, and the Organization and
+// RecordType clients read at start-up) and the custom objects and fields a
+// test declares — and validates every write against it as Salesforce does, with
 // Salesforce's status and error codes.
 //
 // The org also models what goes wrong: sessions that expire (all at once, or
@@ -36,6 +37,7 @@ import (
 
 	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/keystore"
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/bulkjob"
 	"github.com/sfmtls/sfmtls/salesforcetest/internal/data"
 )
 
@@ -84,18 +86,13 @@ type Config struct {
 	// time.Now; a test passes a clock it advances instead of sleeping.
 	Now func() time.Time
 	// BulkStoreMaxRecords bounds memory (every stored record stays on the
-	// heap): a Bulk API 2.0 insert job with more rows ends Failed before
-	// any row is applied, its errorMessage ("FakeOrgRowCap : …") naming
-	// the cap, rather than report rows the fake did not keep as
-	// successes; 0 means 50,000. Raise it when a test inserts more in one
-	// job: storing costs the same per row however large the store.
+	// heap): a Bulk API 2.0 insert or upsert job with more rows ends Failed
+	// before any row is applied, its errorMessage ("FakeOrgRowCap : …")
+	// naming the cap, rather than report rows the fake did not keep as
+	// successes; the rows stay in the job's unprocessedrecords. 0 means
+	// 50,000. Raise it when a test stores more in one job: storing costs the
+	// same per row however large the store.
 	BulkStoreMaxRecords int
-	// BulkValidateOverCap makes an insert job over BulkStoreMaxRecords run
-	// instead of failing: its rows are validated (a unique value a stored
-	// record holds is a DUPLICATE_VALUE) and counted, valid rows reported
-	// successful, but none is stored, so queries do not find them. For
-	// benchmarks of Bulk throughput that must not hold a million records.
-	BulkValidateOverCap bool
 }
 
 // Stats counts what the org saw.
@@ -105,6 +102,9 @@ type Stats struct {
 	TokensIssued  int64
 	APIRequests   int64 // requests to /services/data (but the versions list), /id and userinfo
 	Unauthorized  int64 // 401 answers (and identity's 403 Bad_OAuth_Token)
+	// APIUsage is the calls counted against the daily allocation, and
+	// APIAllocation the allocation (Config.DailyAPIRequests).
+	APIUsage, APIAllocation int64
 }
 
 // Org is a running fake org.
@@ -136,6 +136,7 @@ type Org struct {
 	defaultPageSize int
 	limits          *apiLimits
 	now             func() time.Time // Config.Now; set once by Start
+	schemaChanged   schemaClock      // for If-Modified-Since on describe
 
 	mu            sync.Mutex
 	lifetime      time.Duration
@@ -147,8 +148,9 @@ type Org struct {
 	issued        []string       // every access token issued, for secret-hygiene tests
 	tokenDelay    time.Duration
 	data          *data.Store
-	cursors       *cursors // the REST query handlers' paging state
-	bulk          *bulkJobs
+	tooling       *data.Store // the Tooling API's objects (tooling.go)
+	cursors       *cursors    // the REST query handlers' paging state
+	bulk          *bulkjob.Jobs
 	v1            asyncJobs // Bulk API 1.0
 	handshakes    atomic.Int64
 	tokenRequests atomic.Int64
@@ -189,12 +191,13 @@ func Start(cfg Config) (*Org, error) {
 		clientRoots:     x509.NewCertPool(),
 		cursors:         newCursors(),
 		now:             cfg.Now,
-		bulk:            newBulkJobs(cfg.BulkStoreMaxRecords, cfg.BulkValidateOverCap),
 	}
 	if o.now == nil {
 		o.now = time.Now
 	}
+	o.schemaChanged.touch(o.now())
 	o.data = data.NewStore(o.now)
+	o.bulk = o.newBulkJobs(cfg.BulkStoreMaxRecords)
 	if o.defaultPageSize <= 0 {
 		o.defaultPageSize = defaultPageSize
 	}
@@ -207,7 +210,7 @@ func Start(cfg Config) (*Org, error) {
 		}
 	}
 	o.clientRoots.AddCert(o.PKI.ClientRootCA)
-	o.RegisterMutualAuthCertificate(o.PKI.ClientIdentity.Leaf())
+	o.Setup().RegisterMutualAuthCertificate(o.PKI.ClientIdentity.Leaf())
 	o.appCert = o.PKI.JWTIdentity.Leaf()
 	o.preAuthorized[o.Username] = true
 
@@ -237,6 +240,12 @@ func Start(cfg Config) (*Org, error) {
 		return nil, err
 	}
 	o.data.SetUserID(o.userID(o.Username))
+	o.tooling = data.NewToolingStore(o.now)
+	o.tooling.SetUserID(o.userID(o.Username))
+	if err := o.data.AddOrganization(orgID, organizationFields(o.Audience)); err != nil {
+		o.mtls.Close()
+		return nil, err
+	}
 	standardConfig := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
 	if o.standard, o.StandardURL, _, err = serve(handler, standardConfig, errLog, cfg); err != nil {
 		o.mtls.Close()
@@ -299,7 +308,8 @@ func (o *Org) verifyClient(cs tls.ConnectionState) error {
 // set, the route checks the session and the client certificate first, and
 // counts against the API limits with Sforce-Limit-Info, like every
 // /services/data route.
-func (o *Org) Handle(pattern string, authenticated bool, h http.Handler) {
+func (s Setup) Handle(pattern string, authenticated bool, h http.Handler) {
+	o := s.o
 	if authenticated {
 		h = o.authenticated(h)
 	}
@@ -310,7 +320,7 @@ func (o *Org) Handle(pattern string, authenticated bool, h http.Handler) {
 func (o *Org) Close() {
 	o.mtls.Close()
 	o.standard.Close()
-	o.bulk.close()
+	o.bulk.Close()
 	o.closeStreaming()
 }
 
@@ -343,25 +353,30 @@ func (o *Org) HTTPClient(id *keystore.Identity) *http.Client {
 
 // Stats returns the counters.
 func (o *Org) Stats() Stats {
+	used, allocation := o.limits.usage()
 	return Stats{
 		TLSHandshakes: o.handshakes.Load(),
 		TokenRequests: o.tokenRequests.Load(),
 		TokensIssued:  o.tokensIssued.Load(),
 		APIRequests:   o.apiRequests.Load(),
 		Unauthorized:  o.unauthorized.Load(),
+		APIUsage:      used,
+		APIAllocation: allocation,
 	}
 }
 
 // ExpireAllSessions ends every session now: the next API call with any token
 // issued so far gets 401 INVALID_SESSION_ID.
-func (o *Org) ExpireAllSessions() {
+func (f Faults) ExpireAllSessions() {
+	o := f.o
 	o.mu.Lock()
 	clear(o.sessions)
 	o.mu.Unlock()
 }
 
 // SetSessionLifetime sets how long sessions issued from now on last; 0 means forever.
-func (o *Org) SetSessionLifetime(d time.Duration) {
+func (s Setup) SetSessionLifetime(d time.Duration) {
+	o := s.o
 	o.mu.Lock()
 	o.lifetime = d
 	o.mu.Unlock()
@@ -369,8 +384,9 @@ func (o *Org) SetSessionLifetime(d time.Duration) {
 
 // FailTokenRequests makes the next n token requests answer status (e.g. 503)
 // with an HTML page, as a load balancer would.
-func (o *Org) FailTokenRequests(n, status int) {
-	o.FailTokenRequestsWith(n, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+func (f Faults) FailTokenRequests(n, status int) {
+	o := f.o
+	o.Faults().FailTokenRequestsWith(n, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(status)
 		_, _ = fmt.Fprintf(w, "<html><body>%d %s</body></html>", status, http.StatusText(status))
@@ -379,7 +395,8 @@ func (o *Org) FailTokenRequests(n, status int) {
 
 // FailTokenRequestsWith serves the next n token requests with h instead, for
 // faults such as a connection cut mid-answer or a body that is not JSON.
-func (o *Org) FailTokenRequestsWith(n int, h http.Handler) {
+func (f Faults) FailTokenRequestsWith(n int, h http.Handler) {
+	o := f.o
 	o.mu.Lock()
 	o.tokenFaults = nil
 	for range n {
@@ -409,45 +426,44 @@ func (o *Org) IssuedTokens() []string {
 }
 
 // SetTokenDelay delays every token response by d.
-func (o *Org) SetTokenDelay(d time.Duration) {
+func (f Faults) SetTokenDelay(d time.Duration) {
+	o := f.o
 	o.mu.Lock()
 	o.tokenDelay = d
 	o.mu.Unlock()
 }
 
 // RegisterMutualAuthCertificate uploads cert as a Mutual Authentication Certificate.
-func (o *Org) RegisterMutualAuthCertificate(cert *x509.Certificate) {
+func (s Setup) RegisterMutualAuthCertificate(cert *x509.Certificate) {
+	o := s.o
 	o.mu.Lock()
 	o.mutualAuth[sha256.Sum256(cert.Raw)] = true
 	o.mu.Unlock()
 }
 
 // UnregisterMutualAuthCertificate removes cert from the Mutual Authentication Certificates.
-func (o *Org) UnregisterMutualAuthCertificate(cert *x509.Certificate) {
+func (s Setup) UnregisterMutualAuthCertificate(cert *x509.Certificate) {
+	o := s.o
 	o.mu.Lock()
 	delete(o.mutualAuth, sha256.Sum256(cert.Raw))
 	o.mu.Unlock()
 }
 
 // SetAppCertificate replaces the certificate uploaded to the app for the JWT.
-func (o *Org) SetAppCertificate(cert *x509.Certificate) {
+func (s Setup) SetAppCertificate(cert *x509.Certificate) {
+	o := s.o
 	o.mu.Lock()
 	o.appCert = cert
 	o.mu.Unlock()
 }
 
 // PreAuthorize makes username a pre-authorized user of the app (or, with false, not).
-func (o *Org) PreAuthorize(username string, authorized bool) {
+func (s Setup) PreAuthorize(username string, authorized bool) {
+	o := s.o
 	o.mu.Lock()
 	o.preAuthorized[username] = authorized
 	o.mu.Unlock()
 }
-
-// ClientIdentity and JWTIdentity return the identities a client needs.
-func (o *Org) ClientIdentity() *keystore.Identity { return o.PKI.ClientIdentity }
-
-// JWTIdentity returns the identity whose certificate the app holds.
-func (o *Org) JWTIdentity() *keystore.Identity { return o.PKI.JWTIdentity }
 
 func (o *Org) registered(cert *x509.Certificate) bool {
 	o.mu.Lock()

@@ -35,7 +35,7 @@ func login(t *testing.T, org *salesforcetest.Org) (*http.Client, string) {
 	t.Helper()
 	c := org.HTTPClient(nil)
 	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		Signer: org.JWTIdentity().Signer(), HTTPClient: c})
+		Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: c})
 	require.NoError(t, err)
 	tok, err := ts.Token(context.Background())
 	require.NoError(t, err)
@@ -80,7 +80,7 @@ func TestTLSDemandsARegisteredClientCertificate(t *testing.T) {
 	// The certificate request names no CAs, as Salesforce's does.
 	var acceptable [][]byte
 	seen := false
-	cert := org.ClientIdentity().TLSCertificate()
+	cert := org.PKI.ClientIdentity.TLSCertificate()
 	probe := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: org.RootCAs(),
 		GetClientCertificate: func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
 			seen, acceptable = true, cri.AcceptableCAs
@@ -97,7 +97,7 @@ func TestTLSDemandsARegisteredClientCertificate(t *testing.T) {
 	other, err := org.PKI.NewClientIdentity("other@example.com", time.Time{}, time.Time{})
 	require.NoError(t, err)
 	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(other)})
+		Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: org.HTTPClient(other)})
 	require.NoError(t, err)
 	_, err = ts.Token(t.Context())
 	assert.ErrorContains(t, err, "Mutual Authentication Certificate")
@@ -141,13 +141,13 @@ func TestSessionsExpire(t *testing.T) {
 	status, _ := call(t, c, token, http.MethodGet, limits, "")
 	require.Equal(t, http.StatusOK, status)
 
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	status, body := call(t, c, token, http.MethodGet, limits, "")
 	assert.Equal(t, http.StatusUnauthorized, status)
 	assert.JSONEq(t, `[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`, string(body))
 
 	// The org's clock, not the wall clock, ends the session: no race with a slow login.
-	org.SetSessionLifetime(time.Hour)
+	org.Setup().SetSessionLifetime(time.Hour)
 	c, token = login(t, org)
 	clock.Advance(59 * time.Minute)
 	status, _ = call(t, c, token, http.MethodGet, limits, "")
@@ -161,9 +161,9 @@ func TestSessionsExpire(t *testing.T) {
 func TestQueryPagesWithNextRecordsURL(t *testing.T) {
 	org := start(t, salesforcetest.Config{PageSize: 2})
 	for i := range 5 {
-		org.Insert(t, "Account", map[string]any{"Name": fmt.Sprintf("Acme %d", i), "Industry": "Energy"})
+		org.Data().Insert(t, "Account", map[string]any{"Name": fmt.Sprintf("Acme %d", i), "Industry": "Energy"})
 	}
-	org.Insert(t, "Account", map[string]any{"Name": "Other", "Industry": "Retail"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Other", "Industry": "Retail"})
 	c, token := login(t, org)
 
 	next := org.URL + "/services/data/v65.0/query?q=" + url.QueryEscape("SELECT Id, Name FROM Account WHERE Industry = 'Energy' ORDER BY Name")
@@ -263,17 +263,17 @@ func TestWriteFilesLoadWithKeystore(t *testing.T) {
 	for _, path := range []string{files.MTLSJKS, files.MTLSPKCS12} {
 		id, err := keystore.LoadFile(path, keystore.Options{Password: "s3cret!"})
 		require.NoError(t, err, path)
-		assert.True(t, id.Leaf().Equal(org.ClientIdentity().Leaf()), path)
+		assert.True(t, id.Leaf().Equal(org.PKI.ClientIdentity.Leaf()), path)
 		assert.Len(t, id.Chain(), 2, "%s: the intermediate travels with the leaf", path)
 	}
 	for _, path := range []string{files.JWTJKS, files.JWTPKCS12} {
 		id, err := keystore.LoadFile(path, keystore.Options{Password: "s3cret!"})
 		require.NoError(t, err, path)
-		assert.True(t, id.Leaf().Equal(org.JWTIdentity().Leaf()), path)
+		assert.True(t, id.Leaf().Equal(org.PKI.JWTIdentity.Leaf()), path)
 	}
 	id, err := keystore.LoadFile(files.MTLSCert, keystore.Options{KeyFile: files.MTLSKey})
 	require.NoError(t, err)
-	assert.True(t, id.Leaf().Equal(org.ClientIdentity().Leaf()))
+	assert.True(t, id.Leaf().Equal(org.PKI.ClientIdentity.Leaf()))
 	ca, err := os.ReadFile(files.ServerCA)
 	require.NoError(t, err)
 	assert.Contains(t, string(ca), "BEGIN CERTIFICATE")

@@ -170,19 +170,10 @@ func (o *Org) handleQuery(w http.ResponseWriter, r *http.Request, v string, all 
 		writeQueryError(w, err)
 		return
 	}
-	c := &cursor{records: res.Records, total: res.TotalSize, pageSize: o.pageSize(r)}
-	if res.Aggregate {
-		// "Considerations for GROUP BY", "GROUP BY and queryMore()": an
-		// aggregate query's rows come in one batch of at most 2,000; with
-		// more, the filters must change. The page gives the rule, not the
-		// error; the fake sends the code and message Salesforce is reported
-		// to send.
-		if len(res.Records) > maxAggregateRows {
-			writeRESTError(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT",
-				"Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single batch")
-			return
-		}
-		c.pageSize = maxAggregateRows
+	c, qerr := queryCursor(res, o.pageSize(r))
+	if qerr != nil {
+		writeAPIError(w, qerr)
+		return
 	}
 	locator := ""
 	if len(c.records) > c.pageSize {
@@ -193,6 +184,23 @@ func (o *Org) handleQuery(w http.ResponseWriter, r *http.Request, v string, all 
 
 // maxAggregateRows is the most rows an aggregate query returns.
 const maxAggregateRows = 2000
+
+// queryCursor holds a result for paging. An aggregate query's rows come in
+// one batch of at most 2,000 ("Considerations for GROUP BY", "GROUP BY and
+// queryMore()"); with more, the filters must change. The page gives the
+// rule, not the error; the fake sends the code and message Salesforce is
+// reported to send.
+func queryCursor(res *soqlengine.Result, pageSize int) (*cursor, *APIError) {
+	c := &cursor{records: res.Records, total: res.TotalSize, pageSize: pageSize}
+	if res.Aggregate {
+		if len(res.Records) > maxAggregateRows {
+			return nil, apiErr(http.StatusBadRequest, "EXCEEDED_ID_LIMIT",
+				"Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single batch")
+		}
+		c.pageSize = maxAggregateRows
+	}
+	return c, nil
+}
 
 // handleQueryMore serves a nextRecordsUrl: /query/{locator}-{offset}.
 func (o *Org) handleQueryMore(w http.ResponseWriter, _ *http.Request, v, locator string) {

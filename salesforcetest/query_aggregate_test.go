@@ -26,7 +26,7 @@ func TestQueryGroupByOverREST(t *testing.T) {
 	for i := range 2001 {
 		recs = append(recs, map[string]any{"Name": fmt.Sprintf("Acct %04d", i), "Industry": []string{"Energy", "Media"}[i%2]})
 	}
-	org.Insert(t, "Account", recs...)
+	org.Data().Insert(t, "Account", recs...)
 	query := func(q string, headers ...string) answer {
 		return do(t, c, token, http.MethodGet, org.URL+"/services/data/v65.0/query?q="+url.QueryEscape(q), "", headers...)
 	}
@@ -56,6 +56,14 @@ func TestQueryGroupByOverREST(t *testing.T) {
 	code, _ := a.errorCode(t)
 	assert.Equal(t, "EXCEEDED_ID_LIMIT", code)
 
+	// The same in a Composite query subrequest.
+	sub := do(t, c, token, http.MethodPost, org.URL+"/services/data/v65.0/composite",
+		`{"compositeRequest":[{"method":"GET","referenceId":"q","url":"/services/data/v65.0/query?q=`+
+			url.QueryEscape("SELECT Name, COUNT(Id) FROM Account GROUP BY Name")+`"}]}`)
+	require.Equal(t, http.StatusOK, sub.status, string(sub.body))
+	assert.Contains(t, string(sub.body), `"httpStatusCode":400`)
+	assert.Contains(t, string(sub.body), "EXCEEDED_ID_LIMIT")
+
 	a = query("SELECT Name, Industry, COUNT(Id) FROM Account GROUP BY Industry")
 	require.Equal(t, http.StatusBadRequest, a.status, string(a.body))
 	code, _ = a.errorCode(t)
@@ -69,7 +77,7 @@ func TestQueryGroupByOverREST(t *testing.T) {
 func TestQueryFieldsFunctionOverREST(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	org.Insert(t, "Account", map[string]any{"Name": "Acme", "External_Id__c": "A-1"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Acme", "External_Id__c": "A-1"})
 	query := func(q string) answer {
 		return do(t, c, token, http.MethodGet, org.URL+"/services/data/v65.0/query?q="+url.QueryEscape(q), "")
 	}

@@ -15,27 +15,38 @@ func (o *Org) declare(obj SObject) error { return o.data.Declare(obj) }
 
 // DefineObject declares a custom object, e.g.
 //
-//	org.DefineObject(salesforcetest.SObject{Name: "Invoice__c", Fields: []salesforcetest.Field{
+//	org.Setup().DefineObject(salesforcetest.SObject{Name: "Invoice__c", Fields: []salesforcetest.Field{
 //		{Name: "Amount__c", Type: salesforcetest.TypeCurrency, Required: true},
 //		{Name: "Account__c", Type: salesforcetest.TypeReference, ReferenceTo: []string{"Account"}},
 //	}})
 //
 // The object gets the system fields, OwnerId and a required Name (unless
 // Fields declares Name), and a generated key prefix unless KeyPrefix is set.
-func (o *Org) DefineObject(obj SObject) error { return o.data.DefineObject(obj) }
+func (s Setup) DefineObject(obj SObject) error {
+	err := s.o.data.DefineObject(obj)
+	if err == nil {
+		s.o.schemaChanged.touch(s.o.now())
+	}
+	return err
+}
 
 // DefineFields adds custom fields (names ending in __c) to an object, e.g. an
 // external id on Account:
 //
-//	org.DefineFields("Account", salesforcetest.Field{Name: "External_Id__c",
+//	org.Setup().DefineFields("Account", salesforcetest.Field{Name: "External_Id__c",
 //		Type: salesforcetest.TypeString, ExternalID: true, Unique: true})
-func (o *Org) DefineFields(object string, fields ...Field) error {
-	return o.data.DefineFields(object, fields...)
+func (s Setup) DefineFields(object string, fields ...Field) error {
+	err := s.o.data.DefineFields(object, fields...)
+	if err == nil {
+		s.o.schemaChanged.touch(s.o.now())
+	}
+	return err
 }
 
 // Create validates and inserts one record as the REST API's create does,
 // returning its id, or an *APIError with Salesforce's error code.
-func (o *Org) Create(object string, fields map[string]any) (string, error) {
+func (d Data) Create(object string, fields map[string]any) (string, error) {
+	o := d.o
 	var id string
 	if err := o.data.Transaction(func(t *data.Txn) *APIError {
 		var e *APIError
@@ -48,18 +59,19 @@ func (o *Org) Create(object string, fields map[string]any) (string, error) {
 }
 
 // Insert creates records of an object for test setup and returns their ids,
-// e.g. org.Insert(t, "Account", map[string]any{"Name": "Acme"}). Each record
+// e.g. org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"}). Each record
 // is validated as a REST create would be; one Salesforce would refuse is a
 // mistake in the test, so Insert fails tb with the Salesforce error
 // (tb.Fatalf, after the records before it were created), as Client(tb) does.
 // Call it from the goroutine running the test or benchmark tb belongs to, as
 // testing's FailNow requires; in a subtest pass the subtest's tb. Code
 // without a testing.TB (an example, a program) calls Create and handles the error.
-func (o *Org) Insert(tb testing.TB, object string, records ...map[string]any) []string {
+func (d Data) Insert(tb testing.TB, object string, records ...map[string]any) []string {
+	o := d.o
 	tb.Helper()
 	ids := make([]string, len(records))
 	for i, r := range records {
-		id, err := o.Create(object, r)
+		id, err := o.Data().Create(object, r)
 		if err != nil {
 			tb.Fatalf("salesforcetest: Insert %s record %d: %v", object, i, err)
 			return nil // FailNow does not return; a TB that does gets no ids
@@ -71,7 +83,8 @@ func (o *Org) Insert(tb testing.TB, object string, records ...map[string]any) []
 
 // Record returns a copy of a record's fields (deleted ones too, with
 // IsDeleted true), for tests that check what a client wrote.
-func (o *Org) Record(object, id string) (map[string]any, bool) {
+func (d Data) Record(object, id string) (map[string]any, bool) {
+	o := d.o
 	return o.data.Snapshot(object, id)
 }
 
@@ -119,7 +132,8 @@ const maxSeed = 64 << 20
 //
 //	{"objects": [{"name": "Invoice__c", "fields": [{"name": "Amount__c", "type": "currency"}]}],
 //	 "records": [{"object": "Account", "records": [{"Name": "Acme"}]}]}
-func (o *Org) LoadSeed(r io.Reader) error {
+func (s Setup) LoadSeed(r io.Reader) error {
+	o := s.o
 	dec := json.NewDecoder(io.LimitReader(r, maxSeed))
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
@@ -134,7 +148,7 @@ func (o *Org) LoadSeed(r io.Reader) error {
 	}
 	for _, group := range sd.Records {
 		for i, rec := range group.Records {
-			if _, err := o.Create(group.Object, rec); err != nil {
+			if _, err := o.Data().Create(group.Object, rec); err != nil {
 				return fmt.Errorf("salesforcetest: seed: %s record %d: %w", group.Object, i, err)
 			}
 		}

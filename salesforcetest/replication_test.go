@@ -26,7 +26,7 @@ func TestGetUpdatedAndDeleted(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{Now: clock.Now})
 	c, token := login(t, org)
 	t0 := clock.Now().UTC()
-	ids := org.Insert(t, "Account", map[string]any{"Name": "Untouched"}, map[string]any{"Name": "Changed"}, map[string]any{"Name": "Doomed"})
+	ids := org.Data().Insert(t, "Account", map[string]any{"Name": "Untouched"}, map[string]any{"Name": "Changed"}, map[string]any{"Name": "Doomed"})
 	clock.Advance(10 * time.Minute)
 	base := org.URL + "/services/data/v65.0/sobjects/Account/"
 	a := do(t, c, token, http.MethodPatch, base+ids[1], `{"Name":"Changed again"}`)

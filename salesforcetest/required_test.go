@@ -34,21 +34,21 @@ func TestEmptyStringIsNullForRequiredFields(t *testing.T) {
 	missing(do(t, c, token, http.MethodPost, base+"Account/", `{"Name":""}`), "Name", "create")
 	missing(do(t, c, token, http.MethodPost, base+"Contact/", `{"FirstName":"Ada","LastName":""}`), "LastName", "create")
 
-	id := org.Insert(t, "Account", map[string]any{"Name": "Acme", "Site": "HQ", "External_Id__c": "E-1"})[0]
+	id := org.Data().Insert(t, "Account", map[string]any{"Name": "Acme", "Site": "HQ", "External_Id__c": "E-1"})[0]
 	missing(do(t, c, token, http.MethodPatch, base+"Account/"+id, `{"Name":""}`), "Name", "update")
 	missing(do(t, c, token, http.MethodPatch, base+"Account/External_Id__c/E-1", `{"Name":""}`), "Name", "upsert that updates")
 	missing(do(t, c, token, http.MethodPatch, base+"Account/External_Id__c/E-2", `{"Name":""}`), "Name", "upsert that creates")
-	rec, _ := org.Record("Account", id)
+	rec, _ := org.Data().Record("Account", id)
 	assert.Equal(t, "Acme", rec["Name"], "a refused write changes nothing")
 
 	require.Equal(t, http.StatusNoContent, do(t, c, token, http.MethodPatch, base+"Account/"+id, `{"Site":""}`).status)
-	rec, _ = org.Record("Account", id)
+	rec, _ = org.Data().Record("Account", id)
 	assert.Nil(t, rec["Site"], "an optional text field set to \"\" is null")
 	assert.Contains(t, rec, "Site")
 
-	contact := org.Insert(t, "Contact", map[string]any{"LastName": "Doe", "Email": "doe@example.com"})[0]
+	contact := org.Data().Insert(t, "Contact", map[string]any{"LastName": "Doe", "Email": "doe@example.com"})[0]
 	require.Equal(t, http.StatusNoContent, do(t, c, token, http.MethodPatch, base+"Contact/"+contact, `{"Email":""}`).status,
 		"\"\" clears an email field rather than being an invalid address")
-	rec, _ = org.Record("Contact", contact)
+	rec, _ = org.Data().Record("Contact", contact)
 	assert.Nil(t, rec["Email"])
 }

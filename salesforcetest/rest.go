@@ -177,6 +177,12 @@ func (o *Org) handleData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	o.serveVersioned(w, r, segs)
+}
+
+// serveVersioned serves a request admitted for a versioned resource, segs
+// starting with its vNN.0.
+func (o *Org) serveVersioned(w http.ResponseWriter, r *http.Request, segs []string) {
 	m := versionPattern.FindStringSubmatch(segs[0])
 	if m == nil {
 		writeAPIError(w, notFound())
@@ -281,6 +287,9 @@ func (o *Org) route(w http.ResponseWriter, r *http.Request, v string, segs []str
 	case "composite":
 		o.routeComposite(w, r, v, segs[1:]) // collections.go, composite.go
 		return
+	case "tooling":
+		o.routeTooling(w, r, v, segs[1:]) // tooling.go
+		return
 	}
 	if len(segs) == 1 && slices.Contains([]string{"limits", "search"}, segs[0]) {
 		return // allow answered 405
@@ -294,7 +303,7 @@ func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, se
 	}
 	switch len(segs) {
 	case 0:
-		if allow(w, r, http.MethodGet) {
+		if allow(w, r, http.MethodGet) && !o.notModified(w, r) {
 			o.handleDescribeGlobal(w, v)
 		}
 		return
@@ -302,6 +311,14 @@ func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, se
 	obj, known := o.object(segs[0])
 	if !known {
 		writeAPIError(w, notFound())
+		return
+	}
+	if len(segs) >= 3 && segs[1] == "describe" {
+		if segs[2] == "layouts" {
+			o.handleLayouts(w, r, v, obj, segs[3:])
+		} else {
+			writeAPIError(w, notFound())
+		}
 		return
 	}
 	switch len(segs) {
@@ -328,7 +345,7 @@ func (o *Org) routeSObjects(w http.ResponseWriter, r *http.Request, v string, se
 		}
 		if segs[1] == "describe" {
 			if allow(w, r, http.MethodGet) {
-				o.handleDescribe(w, v, obj)
+				o.handleDescribe(w, r, v, obj)
 			}
 			return
 		}

@@ -211,7 +211,7 @@ func TestCreateRejectsWhatSalesforceRejects(t *testing.T) {
 	acct := createdID(t, do(t, c, token, http.MethodPost, base+"account",
 		`{"attributes":{"type":"Account"},"name":"Lower Case Names","NumberOfEmployees":"42","AccountNumber":1234}`))
 	createdID(t, do(t, c, token, http.MethodPost, base+"Contact", `{"LastName":"Roe","AccountId":"`+acct[:15]+`"}`))
-	rec, ok := org.Record("Account", acct)
+	rec, ok := org.Data().Record("Account", acct)
 	require.True(t, ok)
 	assert.Equal(t, "Lower Case Names", rec["Name"], "field names are case-insensitive; stored under the API name")
 	assert.Equal(t, 42.0, rec["NumberOfEmployees"])
@@ -241,16 +241,16 @@ func TestSystemFieldsAreMaintainedByTheOrg(t *testing.T) {
 
 	clock.Advance(time.Second) // the org's clock stamps LastModifiedDate
 	require.Equal(t, http.StatusNoContent, do(t, c, token, http.MethodPatch, base+"Account/"+id, `{"Industry":"Energy"}`).status)
-	after, _ := org.Record("Account", id)
+	after, _ := org.Data().Record("Account", id)
 	assert.Equal(t, rec["CreatedDate"], after["CreatedDate"])
 	assert.Greater(t, after["LastModifiedDate"], rec["LastModifiedDate"])
 	assert.Equal(t, after["LastModifiedDate"], after["SystemModstamp"])
 
 	c2 := createdID(t, do(t, c, token, http.MethodPost, base+"Contact", `{"FirstName":"Jane","LastName":"Doe"}`))
-	contact, _ := org.Record("Contact", c2)
+	contact, _ := org.Data().Record("Contact", c2)
 	assert.Equal(t, "Jane Doe", contact["Name"], "a Contact's Name is composed from its parts")
 	cs := createdID(t, do(t, c, token, http.MethodPost, base+"Case", `{"Subject":"Broken"}`))
-	kase, _ := org.Record("Case", cs)
+	kase, _ := org.Data().Record("Case", cs)
 	assert.Equal(t, "New", kase["Status"], "picklist default on create")
 	assert.Regexp(t, `^\d{8}$`, kase["CaseNumber"])
 }
@@ -329,7 +329,7 @@ func TestUpsertByExternalID(t *testing.T) {
 	require.NoError(t, json.Unmarshal(a.body, &r2))
 	assert.Equal(t, r1.ID, r2.ID)
 	assert.False(t, r2.Created)
-	rec, _ := org.Record("Account", r1.ID)
+	rec, _ := org.Data().Record("Account", r1.ID)
 	assert.Equal(t, "E-1", rec["External_Id__c"])
 	assert.Equal(t, "Energy", rec["Industry"])
 
@@ -355,7 +355,7 @@ func TestUpsertByExternalID(t *testing.T) {
 	a = do(t, c, token, http.MethodPatch, org.URL+"/services/data/v65.0/sobjects/Invoice__c/Number__c/42", `{"Amount__c":2}`)
 	require.Equal(t, http.StatusOK, a.status, string(a.body))
 
-	org.Insert(t, "Account", map[string]any{"Name": "One", "Legacy_Code__c": "L-9"}, map[string]any{"Name": "Two", "Legacy_Code__c": "L-9"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "One", "Legacy_Code__c": "L-9"}, map[string]any{"Name": "Two", "Legacy_Code__c": "L-9"})
 	a = do(t, c, token, http.MethodPatch, base+"Legacy_Code__c/L-9", `{"Industry":"Retail"}`)
 	require.Equal(t, http.StatusMultipleChoices, a.status)
 	var urls []string
@@ -364,7 +364,7 @@ func TestUpsertByExternalID(t *testing.T) {
 	for _, u := range urls {
 		assert.Regexp(t, `^/services/data/v65\.0/sobjects/Account/001\w{15}$`, u)
 		id := u[strings.LastIndex(u, "/")+1:]
-		rec, _ := org.Record("Account", id)
+		rec, _ := org.Data().Record("Account", id)
 		assert.Nil(t, rec["Industry"], "an ambiguous upsert changes nothing")
 	}
 
@@ -386,7 +386,7 @@ func TestUpsertByExternalID(t *testing.T) {
 func TestRoutingAsSalesforceRoutes(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	org.Insert(t, "Account", map[string]any{"Name": "Acme"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"})
 
 	a := do(t, c, "", http.MethodGet, org.URL+"/services/data/", "")
 	require.Equal(t, http.StatusOK, a.status, "the versions list needs no token")
@@ -439,7 +439,7 @@ func TestRoutingAsSalesforceRoutes(t *testing.T) {
 func TestDescribeGlobalAndBasicInformation(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	ids := org.Insert(t, "Account", map[string]any{"Name": "Older"}, map[string]any{"Name": "Newer"})
+	ids := org.Data().Insert(t, "Account", map[string]any{"Name": "Older"}, map[string]any{"Name": "Newer"})
 	a := do(t, c, token, http.MethodGet, org.URL+"/services/data/v65.0/sobjects", "")
 	require.Equal(t, http.StatusOK, a.status)
 	var global struct {
@@ -510,7 +510,7 @@ func TestLimitsAllocationAndLimitInfoHeader(t *testing.T) {
 	assert.Equal(t, "api-usage=5/5", a.header.Get("Sforce-Limit-Info"))
 	assert.Equal(t, http.StatusOK, do(t, c, "", http.MethodGet, org.URL+"/services/data/", "").status, "the versions list does not count")
 
-	org.SetAPIUsage(0)
+	org.Faults().SetAPIUsage(0)
 	assert.Equal(t, http.StatusOK, do(t, c, token, http.MethodGet, org.URL+"/services/data/v65.0/limits", "").status)
 }
 
@@ -521,7 +521,7 @@ func TestConcurrentRequestLimit(t *testing.T) {
 	org := start(t, salesforcetest.Config{MaxConcurrentAPIRequests: 1})
 	c, token := login(t, org)
 	entered, release := make(chan struct{}), make(chan struct{})
-	org.Handle("/services/apexrest/slow", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	org.Setup().Handle("/services/apexrest/slow", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		close(entered)
 		<-release
 		w.WriteHeader(http.StatusOK)
@@ -553,7 +553,7 @@ func TestQueryPagingBatchSizeAndErrors(t *testing.T) {
 	for i := range recs {
 		recs[i] = map[string]any{"Name": fmt.Sprintf("A%04d", i)}
 	}
-	ids := org.Insert(t, "Account", recs...)
+	ids := org.Data().Insert(t, "Account", recs...)
 	base := org.URL + "/services/data/v65.0/"
 	pages := func(path string, headers ...string) []int {
 		var sizes []int
@@ -670,15 +670,15 @@ func TestSchemaDeclarationErrors(t *testing.T) {
 		{Name: "Ok2__c", Fields: []salesforcetest.Field{{Name: "X__c", Type: "blob"}}},
 		{Name: "Ok3__c", Fields: []salesforcetest.Field{{Name: "Ref__c", Type: salesforcetest.TypeReference}}},
 	} {
-		assert.ErrorAs(t, org.DefineObject(obj), &se, obj.Name)
+		assert.ErrorAs(t, org.Setup().DefineObject(obj), &se, obj.Name)
 	}
-	assert.ErrorAs(t, org.DefineFields("Account", salesforcetest.Field{Name: "Name", Type: salesforcetest.TypeString}), &se)
-	assert.ErrorAs(t, org.DefineFields("Nope", salesforcetest.Field{Name: "A__c", Type: salesforcetest.TypeString}), &se)
+	assert.ErrorAs(t, org.Setup().DefineFields("Account", salesforcetest.Field{Name: "Name", Type: salesforcetest.TypeString}), &se)
+	assert.ErrorAs(t, org.Setup().DefineFields("Nope", salesforcetest.Field{Name: "A__c", Type: salesforcetest.TypeString}), &se)
 	_, err := salesforcetest.Start(salesforcetest.Config{Objects: []salesforcetest.SObject{{Name: "Invoice"}}})
 	assert.ErrorAs(t, err, &se)
 
 	var apiErr *salesforcetest.APIError
-	_, err = org.Create("Account", map[string]any{"Industry": "Energy"})
+	_, err = org.Data().Create("Account", map[string]any{"Industry": "Energy"})
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, "REQUIRED_FIELD_MISSING", apiErr.ErrorCode)
 }
@@ -707,7 +707,7 @@ func TestInsertFailsTheTestWithTheSalesforceError(t *testing.T) {
 	go func() {
 		var ids []string
 		defer func() { done <- ids }()
-		ids = org.Insert(rec, "Account", map[string]any{"Name": "Kept"}, map[string]any{"Industry": "Energy"}, map[string]any{"Name": "Never"})
+		ids = org.Data().Insert(rec, "Account", map[string]any{"Name": "Kept"}, map[string]any{"Industry": "Energy"}, map[string]any{"Name": "Never"})
 	}()
 	assert.Nil(t, <-done, "Insert ended at Fatalf")
 	assert.Equal(t, "salesforcetest: Insert Account record 1: salesforcetest: 400 REQUIRED_FIELD_MISSING: Required fields are missing: [Name]", rec.msg)
@@ -722,7 +722,7 @@ func TestInsertFailsTheTestWithTheSalesforceError(t *testing.T) {
 	require.Equal(t, 1, page.TotalSize)
 	assert.Equal(t, "Kept", page.Records[0].Name)
 
-	ids := org.Insert(t, "Account", map[string]any{"Name": "A"}, map[string]any{"Name": "B"})
+	ids := org.Data().Insert(t, "Account", map[string]any{"Name": "A"}, map[string]any{"Name": "B"})
 	assert.Len(t, ids, 2)
 }
 
@@ -740,7 +740,7 @@ func TestCreateByPostToSObjectRowsByExternalIDWithId(t *testing.T) {
 	first := createdID(t, do(t, c, token, http.MethodPost, byID, `{"Name":"Acme"}`))
 	second := createdID(t, do(t, c, token, http.MethodPost, byID, `{"Name":"Globex"}`))
 	assert.NotEqual(t, first, second, "each POST to the same URI creates a record")
-	rec, ok := org.Record("Account", second)
+	rec, ok := org.Data().Record("Account", second)
 	require.True(t, ok)
 	assert.Equal(t, "Globex", rec["Name"])
 

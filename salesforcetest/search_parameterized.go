@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/sfmtls/sfmtls/salesforcetest/internal/soqlengine"
 )
 
 // paramSearch is a Parameterized Search request (REST API Developer Guide,
@@ -64,6 +66,12 @@ func (o *Org) handleParameterizedSearch(w http.ResponseWriter, r *http.Request, 
 	sosl, apiErr := req.sosl()
 	if apiErr != nil {
 		writeAPIError(w, apiErr)
+		return
+	}
+	// A where clause is one object's condition: one that closes its
+	// object's parentheses to name other objects is refused, not run.
+	if parsed, err := soqlengine.ParseSearch(sosl); err == nil && len(parsed.Objects()) != len(req.SObjects) {
+		writeRESTError(w, http.StatusBadRequest, "MALFORMED_SEARCH", "where must be a condition on its own object's fields")
 		return
 	}
 	o.runSearch(w, v, sosl)

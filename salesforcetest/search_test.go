@@ -17,8 +17,8 @@ import (
 func TestSearchRunsSOSL(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	org.Insert(t, "Account", map[string]any{"Name": "Acme Rockets"}, map[string]any{"Name": "Globex"})
-	org.Insert(t, "Contact", map[string]any{"FirstName": "Wile", "LastName": "Acme"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Acme Rockets"}, map[string]any{"Name": "Globex"})
+	org.Data().Insert(t, "Contact", map[string]any{"FirstName": "Wile", "LastName": "Acme"})
 	base := org.URL + "/services/data/v65.0/search/?q="
 	a := do(t, c, token, http.MethodGet, base+url.QueryEscape("FIND {Acme} RETURNING Account(Name), Contact(LastName)"), "")
 	require.Equal(t, http.StatusOK, a.status, string(a.body))
@@ -47,9 +47,9 @@ func TestSearchRunsSOSL(t *testing.T) {
 func TestQueryFollowsSchemaRelationships(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	acct := org.Insert(t, "Account", map[string]any{"Name": "Acme"})[0]
-	org.Insert(t, "Contact", map[string]any{"LastName": "Doe", "AccountId": acct})
-	org.Insert(t, "Invoice__c", map[string]any{"Name": "INV-1", "Amount__c": 10, "Account__c": acct})
+	acct := org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"})[0]
+	org.Data().Insert(t, "Contact", map[string]any{"LastName": "Doe", "AccountId": acct})
+	org.Data().Insert(t, "Invoice__c", map[string]any{"Name": "INV-1", "Amount__c": 10, "Account__c": acct})
 	q := "SELECT Name, Owner.Username, (SELECT LastName FROM contacts), (SELECT Name, Amount__c FROM Invoices__r) FROM Account"
 	a := do(t, c, token, http.MethodGet, org.URL+"/services/data/v65.0/query?q="+url.QueryEscape(q), "")
 	require.Equal(t, http.StatusOK, a.status, string(a.body))
@@ -89,8 +89,8 @@ func TestQueryFollowsSchemaRelationships(t *testing.T) {
 func TestSearchWithoutReturning(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	acct := org.Insert(t, "Account", map[string]any{"Name": "Acme Rockets"})[0]
-	contact := org.Insert(t, "Contact", map[string]any{"FirstName": "Wile", "LastName": "Acme"})[0]
+	acct := org.Data().Insert(t, "Account", map[string]any{"Name": "Acme Rockets"})[0]
+	contact := org.Data().Insert(t, "Contact", map[string]any{"FirstName": "Wile", "LastName": "Acme"})[0]
 	a := do(t, c, token, http.MethodGet, org.URL+"/services/data/v65.0/search/?q="+url.QueryEscape("FIND {acme}"), "")
 	require.Equal(t, http.StatusOK, a.status, string(a.body))
 	assert.ElementsMatch(t, []string{acct, contact}, searchIDs(t, a))
@@ -121,8 +121,8 @@ func searchIDs(t *testing.T, a answer) []string {
 func TestParameterizedSearch(t *testing.T) {
 	org := invoiceOrg(t, salesforcetest.Config{})
 	c, token := login(t, org)
-	ids := org.Insert(t, "Account", map[string]any{"Name": "Acme Rockets", "Industry": "Energy"}, map[string]any{"Name": "Acme Anvils", "Industry": "Media"})
-	contact := org.Insert(t, "Contact", map[string]any{"FirstName": "Wile", "LastName": "Coyote", "Email": "wile@acme.example"})[0]
+	ids := org.Data().Insert(t, "Account", map[string]any{"Name": "Acme Rockets", "Industry": "Energy"}, map[string]any{"Name": "Acme Anvils", "Industry": "Media"})
+	contact := org.Data().Insert(t, "Contact", map[string]any{"FirstName": "Wile", "LastName": "Coyote", "Email": "wile@acme.example"})[0]
 	base := org.URL + "/services/data/v65.0/parameterizedSearch/"
 
 	a := do(t, c, token, http.MethodGet, base+"?q=acme", "")
@@ -150,6 +150,7 @@ func TestParameterizedSearch(t *testing.T) {
 		{http.MethodGet, base + "?q=a", "", "MALFORMED_SEARCH", http.StatusBadRequest},
 		{http.MethodGet, base + "?q=acme&overallLimit=2001", "", "NUMBER_OUTSIDE_VALID_RANGE", http.StatusBadRequest},
 		{http.MethodGet, base + "?q=acme&sobject=Nope__c", "", "INVALID_TYPE", http.StatusBadRequest},
+		{http.MethodGet, base + "?q=acme&sobject=Account&Account.where=" + url.QueryEscape("Name != null), Contact(Id"), "", "MALFORMED_SEARCH", http.StatusBadRequest},
 		{http.MethodPost, base, `{"q":`, "JSON_PARSER_ERROR", http.StatusBadRequest},
 		{http.MethodGet, org.URL + "/services/data/v35.0/parameterizedSearch/?q=acme", "", "NOT_FOUND", http.StatusNotFound},
 		{http.MethodDelete, base + "?q=acme", "", "METHOD_NOT_ALLOWED", http.StatusMethodNotAllowed},

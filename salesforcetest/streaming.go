@@ -111,8 +111,8 @@ func (o *Org) stream() *streaming {
 // events after the events are taken from the client's subscriptions: the
 // client gets no answer, and must resubscribe from its last replay id to
 // receive them.
-func (o *Org) DropStreamingConnection() {
-	s := o.stream()
+func (fa Faults) DropStreamingConnection() {
+	s := fa.o.stream()
 	s.mu.Lock()
 	s.dropNext++
 	s.mu.Unlock()
@@ -121,8 +121,8 @@ func (o *Org) DropStreamingConnection() {
 // ExpireStreamingClients forgets every CometD client, as the server does
 // after a client's connection was lost for longer than its timeout: their
 // next request, and a connect in flight, get "403::Unknown client".
-func (o *Org) ExpireStreamingClients() {
-	s := o.stream()
+func (fa Faults) ExpireStreamingClients() {
+	s := fa.o.stream()
 	s.mu.Lock()
 	for id, c := range s.clients {
 		close(c.gone)
@@ -134,7 +134,7 @@ func (o *Org) ExpireStreamingClients() {
 // LoseStreamingRetention drops every retained event, as the end of the
 // retention window does: a subscription with a saved replay id is then
 // refused, and -2 replays nothing older.
-func (o *Org) LoseStreamingRetention() { o.stream().bus.Forget() }
+func (fa Faults) LoseStreamingRetention() { fa.o.stream().bus.Forget() }
 
 // bayeuxMsg is a Bayeux message in either direction.
 type bayeuxMsg struct {
@@ -407,8 +407,8 @@ func (o *Org) cometConnect(r *http.Request, s *streaming, c *cometClient, m baye
 
 // StreamingSubscribers returns how many CometD clients are subscribed to
 // channel, for tests that must wait until a listener is in place.
-func (o *Org) StreamingSubscribers(channel string) int {
-	s := o.stream()
+func (da Data) StreamingSubscribers(channel string) int {
+	s := da.o.stream()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0

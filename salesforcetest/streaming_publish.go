@@ -25,7 +25,7 @@ const streamTimeFormat = "2006-01-02T15:04:05.000Z"
 // DefinePlatformEvent defines a platform event (its name ends in __e) with
 // its custom fields: events published to it through REST (POST
 // /services/data/vXX.X/sobjects/<Name>) are delivered on /event/<Name>.
-func (o *Org) DefinePlatformEvent(name string, fields ...Field) error {
+func (su Setup) DefinePlatformEvent(name string, fields ...Field) error {
 	if !strings.HasSuffix(name, "__e") || len(name) <= 3 {
 		return &SchemaError{Object: name, Reason: "a platform event's name ends in __e"}
 	}
@@ -34,7 +34,7 @@ func (o *Org) DefinePlatformEvent(name string, fields ...Field) error {
 			return &SchemaError{Object: name, Field: f.Name, Reason: "a platform event's custom field ends in __c"}
 		}
 	}
-	s := o.stream()
+	s := su.o.stream()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pe := &platformEvent{Name: name, Fields: fields, byName: map[string]*Field{}}
@@ -55,11 +55,11 @@ type platformEvent struct {
 // DefineStreamingChannel creates a generic streaming channel, /u/<name>, as
 // creating a StreamingChannel record does. PushGenericEvent, or REST's
 // POST …/sobjects/StreamingChannel/<id>/push, sends events on it.
-func (o *Org) DefineStreamingChannel(channel string) (id string, err error) {
+func (su Setup) DefineStreamingChannel(channel string) (id string, err error) {
 	if !strings.HasPrefix(channel, "/u/") || len(channel) <= 3 {
 		return "", &SchemaError{Object: "StreamingChannel", Field: "Name", Reason: "a generic channel's name starts with /u/"}
 	}
-	s := o.stream()
+	s := su.o.stream()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.generic[strings.ToLower(channel)] = channel
@@ -67,8 +67,8 @@ func (o *Org) DefineStreamingChannel(channel string) (id string, err error) {
 }
 
 // PushGenericEvent sends payload to the subscribers of a generic channel.
-func (o *Org) PushGenericEvent(channel, payload string) error {
-	s := o.stream()
+func (da Data) PushGenericEvent(channel, payload string) error {
+	s := da.o.stream()
 	s.mu.Lock()
 	name, ok := s.generic[strings.ToLower(channel)]
 	s.mu.Unlock()
@@ -101,7 +101,7 @@ func (o *Org) routeStreamingSObjects(w http.ResponseWriter, r *http.Request, v s
 			return true
 		}
 		name, _ := fields["Name"].(string)
-		id, derr := o.DefineStreamingChannel(name)
+		id, derr := o.Setup().DefineStreamingChannel(name)
 		if derr != nil {
 			writeRESTError(w, http.StatusBadRequest, "FIELD_INTEGRITY_EXCEPTION", derr.Error(), "Name")
 			return true
@@ -129,7 +129,7 @@ func (o *Org) routeStreamingSObjects(w http.ResponseWriter, r *http.Request, v s
 			return true
 		}
 		for _, e := range body.PushEvents {
-			_ = o.PushGenericEvent(name, e.Payload)
+			_ = o.Data().PushGenericEvent(name, e.Payload)
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"fanoutCount": -1, "userOnlineStatus": map[string]any{}})
 	case strings.HasSuffix(strings.ToLower(segs[0]), "__e") && len(segs) == 1:
@@ -244,10 +244,10 @@ func (o *Org) handlePushTopicCreate(w http.ResponseWriter, r *http.Request, s *s
 // /data/<Object>ChangeEvent (/data/<Name>__ChangeEvent for a custom object)
 // and /data/ChangeEvents, retained 72 hours. Changes committed before are
 // not published, as in Salesforce.
-func (o *Org) EnableChangeEvents(objects ...string) error {
-	s := o.stream()
+func (su Setup) EnableChangeEvents(objects ...string) error {
+	s := su.o.stream()
 	for _, name := range objects {
-		canonical, ok := o.object(name)
+		canonical, ok := su.o.object(name)
 		if !ok {
 			return &SchemaError{Object: name, Reason: "no such object to select for Change Data Capture"}
 		}
@@ -255,7 +255,7 @@ func (o *Org) EnableChangeEvents(objects ...string) error {
 		s.cdc[canonical] = true
 		s.mu.Unlock()
 	}
-	o.watchChanges(s)
+	su.o.watchChanges(s)
 	return nil
 }
 

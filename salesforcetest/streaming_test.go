@@ -63,7 +63,7 @@ func TestStreamingChangesOfTheOrgsRecords(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	c := org.Client(t)
 	ctx := t.Context()
-	require.NoError(t, org.EnableChangeEvents("Account"))
+	require.NoError(t, org.Setup().EnableChangeEvents("Account"))
 	var res client.SaveResult
 	require.NoError(t, c.Do(ctx, http.MethodPost, "/services/data/v"+salesforcetest.APIVersion+"/sobjects/PushTopic",
 		map[string]any{"Name": "BigAccounts", "Query": "SELECT Id, Name, AnnualRevenue FROM Account WHERE AnnualRevenue > 1000"}, &res))

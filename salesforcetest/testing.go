@@ -28,8 +28,8 @@ func (o *Org) ClientConfig() client.Config {
 		Audience:    o.Audience,
 		ConsumerKey: o.ConsumerKey,
 		Username:    o.Username,
-		MTLS:        o.ClientIdentity(),
-		JWT:         o.JWTIdentity(),
+		MTLS:        o.PKI.ClientIdentity,
+		JWT:         o.PKI.JWTIdentity,
 		RootCAs:     o.RootCAs(),
 		Port:        o.Port,
 	}

@@ -54,12 +54,12 @@ type SchemaError = data.SchemaError
 // Developer Guide, "Status Codes and Error Responses").
 type APIError = data.APIError
 
-// sfDateTime is Salesforce's datetime format in JSON.
-const sfDateTime = data.DateTimeLayout
-
 func apiErr(status int, code, message string, fields ...string) *APIError {
 	return data.NewAPIError(status, code, message, fields...)
 }
 
 // notFound is the answer for a resource or record that does not exist.
 func notFound() *APIError { return data.NotFound() }
+
+// sfDateTime is Salesforce's datetime format in JSON.
+const sfDateTime = data.DateTimeLayout

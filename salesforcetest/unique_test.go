@@ -40,13 +40,13 @@ func TestUniqueIndexRejectsDuplicateAmongTenThousand(t *testing.T) {
 	start := time.Now()
 	var first string
 	for i := range 10_000 {
-		id, err := org.Create("Account", map[string]any{"Name": fmt.Sprintf("A %05d", i), "External_Id__c": fmt.Sprintf("EXT-%05d", i)})
+		id, err := org.Data().Create("Account", map[string]any{"Name": fmt.Sprintf("A %05d", i), "External_Id__c": fmt.Sprintf("EXT-%05d", i)})
 		require.NoError(t, err, i)
 		if i == 0 {
 			first = id
 		}
 	}
-	_, err := org.Create("Account", map[string]any{"Name": "Copy", "External_Id__c": "ext-00000"})
+	_, err := org.Data().Create("Account", map[string]any{"Name": "Copy", "External_Id__c": "ext-00000"})
 	code, fields := errorCode(t, err)
 	assert.Equal(t, "DUPLICATE_VALUE", code, "a case-insensitive unique field: ext-00000 duplicates EXT-00000")
 	assert.Equal(t, []string{"External_Id__c"}, fields)
@@ -60,25 +60,25 @@ func TestUniqueIndexRejectsDuplicateAmongTenThousand(t *testing.T) {
 // differs only in case; CaseSensitive accepts it.
 func TestUniqueCaseSensitivity(t *testing.T) {
 	org := uniqueOrg(t)
-	_, err := org.Create("Account", map[string]any{"Name": "A", "External_Id__c": "Straße-K", "Code__c": "abc"})
+	_, err := org.Data().Create("Account", map[string]any{"Name": "A", "External_Id__c": "Straße-K", "Code__c": "abc"})
 	require.NoError(t, err)
-	_, err = org.Create("Account", map[string]any{"Name": "B", "External_Id__c": "STRASSE-K"})
+	_, err = org.Data().Create("Account", map[string]any{"Name": "B", "External_Id__c": "STRASSE-K"})
 	require.NoError(t, err, "ß and SS are not one value under simple case folding")
-	_, err = org.Create("Account", map[string]any{"Name": "C", "External_Id__c": "straße-\u212a"}) // Kelvin sign folds to k
+	_, err = org.Data().Create("Account", map[string]any{"Name": "C", "External_Id__c": "straße-\u212a"}) // Kelvin sign folds to k
 	code, _ := errorCode(t, err)
 	assert.Equal(t, "DUPLICATE_VALUE", code)
 
-	_, err = org.Create("Account", map[string]any{"Name": "D", "Code__c": "ABC"})
+	_, err = org.Data().Create("Account", map[string]any{"Name": "D", "Code__c": "ABC"})
 	require.NoError(t, err, "a case-sensitive unique field holds abc and ABC")
-	_, err = org.Create("Account", map[string]any{"Name": "E", "Code__c": "abc"})
+	_, err = org.Data().Create("Account", map[string]any{"Name": "E", "Code__c": "abc"})
 	code, fields := errorCode(t, err)
 	assert.Equal(t, "DUPLICATE_VALUE", code)
 	assert.Equal(t, []string{"Code__c"}, fields)
 
 	var se *salesforcetest.SchemaError
-	assert.ErrorAs(t, org.DefineFields("Account", salesforcetest.Field{Name: "N__c", Type: salesforcetest.TypeInt, Unique: true, CaseSensitive: true}), &se,
+	assert.ErrorAs(t, org.Setup().DefineFields("Account", salesforcetest.Field{Name: "N__c", Type: salesforcetest.TypeInt, Unique: true, CaseSensitive: true}), &se,
 		"a number has no case")
-	assert.ErrorAs(t, org.DefineFields("Account", salesforcetest.Field{Name: "T__c", Type: salesforcetest.TypeString, CaseSensitive: true}), &se,
+	assert.ErrorAs(t, org.Setup().DefineFields("Account", salesforcetest.Field{Name: "T__c", Type: salesforcetest.TypeString, CaseSensitive: true}), &se,
 		"case sensitivity is a choice of the Unique attribute")
 }
 
@@ -91,7 +91,7 @@ func TestUniqueValueFreedByUpdateAndDelete(t *testing.T) {
 	base := org.URL + "/services/data/v65.0/sobjects/Account/"
 	create := func(body string) answer { return do(t, c, token, "POST", base, body) }
 	patch := func(id, body string) answer { return do(t, c, token, "PATCH", base+id, body) }
-	ids := org.Insert(t, "Account", map[string]any{"Name": "A", "External_Id__c": "E-1"}, map[string]any{"Name": "B", "External_Id__c": "E-2"})
+	ids := org.Data().Insert(t, "Account", map[string]any{"Name": "A", "External_Id__c": "E-1"}, map[string]any{"Name": "B", "External_Id__c": "E-2"})
 	a, b := ids[0], ids[1]
 
 	ans := patch(b, `{"External_Id__c":"e-1"}`)
@@ -99,7 +99,7 @@ func TestUniqueValueFreedByUpdateAndDelete(t *testing.T) {
 	code, fields := ans.errorCode(t)
 	assert.Equal(t, "DUPLICATE_VALUE", code)
 	assert.Equal(t, []string{"External_Id__c"}, fields)
-	rec, _ := org.Record("Account", b)
+	rec, _ := org.Data().Record("Account", b)
 	assert.Equal(t, "E-2", rec["External_Id__c"], "a refused update changes nothing")
 
 	require.Equal(t, 204, patch(a, `{"Name":"A2","External_Id__c":"E-1"}`).status, "a record keeps its own value")
@@ -123,7 +123,7 @@ func TestUniqueValueFreedByUpdateAndDelete(t *testing.T) {
 // follows the Apex guide.
 func TestUpsertMatchesCaseAsTheFieldIsDeclared(t *testing.T) {
 	org := uniqueOrg(t)
-	a, err := org.Create("Account", map[string]any{"Name": "A", "External_Id__c": "Ext-1", "Code__c": "Code-1", "Legacy__c": "Leg-1"})
+	a, err := org.Data().Create("Account", map[string]any{"Name": "A", "External_Id__c": "Ext-1", "Code__c": "Code-1", "Legacy__c": "Leg-1"})
 	require.NoError(t, err)
 	c, token := login(t, org)
 	base := org.URL + "/services/data/v65.0/sobjects/Account/"
@@ -136,7 +136,7 @@ func TestUpsertMatchesCaseAsTheFieldIsDeclared(t *testing.T) {
 	assert.Equal(t, 200, ans.status, string(ans.body))
 	ans = do(t, c, token, "PATCH", base+"Legacy__c/LEG-1", `{"Name":"New by legacy"}`)
 	assert.Equal(t, 201, ans.status, "not unique: matched with case: %s", ans.body)
-	rec, _ := org.Record("Account", a)
+	rec, _ := org.Data().Record("Account", a)
 	assert.Equal(t, "Retail", rec["Industry"])
 }
 
@@ -148,12 +148,12 @@ func BenchmarkCreateUnique(b *testing.B) {
 		b.Run(fmt.Sprintf("held=%d", held), func(b *testing.B) {
 			org := uniqueOrg(b)
 			for i := range held {
-				if _, err := org.Create("Account", map[string]any{"Name": "Seed", "External_Id__c": fmt.Sprintf("S-%07d", i)}); err != nil {
+				if _, err := org.Data().Create("Account", map[string]any{"Name": "Seed", "External_Id__c": fmt.Sprintf("S-%07d", i)}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			for i := 0; b.Loop(); i++ {
-				if _, err := org.Create("Account", map[string]any{"Name": "New", "External_Id__c": fmt.Sprintf("N-%07d", i)}); err != nil {
+				if _, err := org.Data().Create("Account", map[string]any{"Name": "New", "External_Id__c": fmt.Sprintf("N-%07d", i)}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -169,7 +169,7 @@ func TestNonUniqueExternalIDFollowsWrites(t *testing.T) {
 	c, token := login(t, org)
 	base := org.URL + "/services/data/v65.0/sobjects/Account/"
 	get := func(value string) int { return do(t, c, token, "GET", base+"Legacy__c/"+value, "").status }
-	ids := org.Insert(t, "Account", map[string]any{"Name": "A", "Legacy__c": "L-1"}, map[string]any{"Name": "B", "Legacy__c": "L-1"})
+	ids := org.Data().Insert(t, "Account", map[string]any{"Name": "A", "Legacy__c": "L-1"}, map[string]any{"Name": "B", "Legacy__c": "L-1"})
 	assert.Equal(t, 300, get("L-1"))
 	assert.Equal(t, 404, get("l-1"), "a non-unique external id matches with case")
 	require.Equal(t, 204, do(t, c, token, "DELETE", base+ids[0], "").status)

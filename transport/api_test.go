@@ -141,7 +141,7 @@ func TestWrapBaseAndHeader(t *testing.T) {
 	other, recorded := certAskingServer(t, org)
 	var atOrg []string
 	var mu sync.Mutex
-	org.Handle("/services/apexrest/echo", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("/services/apexrest/echo", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		atOrg = append(atOrg, r.Header.Get("Sforce-Call-Options"))
 		mu.Unlock()
@@ -210,12 +210,12 @@ func (s *countingSource) Token(ctx context.Context) (*auth.Token, error) {
 func TestTokenSourceReplacesTheExchange(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	bearer, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey,
-		Username: org.Username, Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
+		Username: org.Username, Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: org.HTTPClient(nil)})
 	require.NoError(t, err)
 	src := &countingSource{src: bearer}
 	// No login host: the fake org's instance host (127.0.0.1) is not a
 	// Salesforce domain, so it is allowed explicitly.
-	tr := newTransport(t, transport.Config{MTLS: org.ClientIdentity(), RootCAs: org.RootCAs(), Port: org.Port, TokenSource: src,
+	tr := newTransport(t, transport.Config{MTLS: org.PKI.ClientIdentity, RootCAs: org.RootCAs(), Port: org.Port, TokenSource: src,
 		InstanceHosts: []string{org.Host}})
 	assert.Empty(t, tr.TokenURL(), "no login URL given")
 	c := tr.Client()
@@ -234,13 +234,13 @@ func TestTokenSourceReplacesTheExchange(t *testing.T) {
 		require.NoError(t, getOK(c, url))
 	}
 	assert.Equal(t, int64(1), src.calls.Load(), "cached")
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	require.NoError(t, getOK(c, url))
 	assert.Equal(t, int64(2), src.calls.Load(), "asked again after INVALID_SESSION_ID")
 	assert.Equal(t, int64(2), tr.Stats().TokenFetches)
 	assert.Equal(t, int64(1), tr.Stats().Replays)
 
-	err = tr.SetJWTIdentity(org.JWTIdentity())
+	err = tr.SetJWTIdentity(org.PKI.JWTIdentity)
 	require.ErrorIs(t, err, client.ErrConfig, "no JWT is signed with a TokenSource")
 }
 
@@ -279,10 +279,10 @@ func TestJWTKeyMustSignRS256(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	jwtLeaf := org.JWTIdentity().Leaf()
+	jwtLeaf := org.PKI.JWTIdentity.Leaf()
 	lying, err := keystore.NewIdentity(lyingSigner{claimed: jwtLeaf.PublicKey, real: other}, []*x509.Certificate{jwtLeaf})
 	require.NoError(t, err, "keystore sees a matching public key")
-	mtlsLeaf := org.ClientIdentity().Chain()
+	mtlsLeaf := org.PKI.ClientIdentity.Chain()
 	otherEC, err := org.PKI.NewClientIdentity("other", time.Time{}, time.Time{})
 	require.NoError(t, err)
 	lyingMTLS, err := keystore.NewIdentity(lyingSigner{claimed: mtlsLeaf[0].PublicKey, real: otherEC.Signer()}, mtlsLeaf)
@@ -293,7 +293,7 @@ func TestJWTKeyMustSignRS256(t *testing.T) {
 		id   *keystore.Identity
 		want []string
 	}{
-		{"EC key (the mutual TLS identity)", org.ClientIdentity(), []string{"RS256", "ECDSA", "self-signed RSA certificate for the app"}},
+		{"EC key (the mutual TLS identity)", org.PKI.ClientIdentity, []string{"RS256", "ECDSA", "self-signed RSA certificate for the app"}},
 		{"RSA key of 1024 bits", selfSignedRSA(t, 1024), []string{"1024 bits", "self-signed RSA certificate for the app"}},
 		{"a signer that is not the certificate's key", lying, []string{"does not sign for the certificate"}},
 	}

@@ -343,7 +343,7 @@ func (b *orgBase) dialTLS(base *http.Transport, http1 bool) func(ctx context.Con
 func dialTLS(ctx context.Context, base *http.Transport, addr string) (*tls.Conn, error) {
 	dial := base.DialContext
 	if dial == nil {
-		dial = zeroDialer.DialContext
+		dial = (&net.Dialer{}).DialContext // net/http's default without one
 	}
 	raw, err := dial(ctx, "tcp", addr)
 	if err != nil {
@@ -375,8 +375,6 @@ func dialTLS(ctx context.Context, base *http.Transport, addr string) (*tls.Conn,
 	}
 	return conn, nil
 }
-
-var zeroDialer net.Dialer
 
 // errHandshakeTimeout is net/http's "TLS handshake timeout", from the dialer
 // the org's bases share.

@@ -62,11 +62,11 @@ func drain(resp *http.Response) {
 // HSM's) still signs a test digest (TestJWTKeyMustSignRS256).
 func TestColdStartSignsOnce(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-	jwtKey := &transport.CountingKey{Signer: org.JWTIdentity().Signer()}
-	jwtID, err := keystore.NewIdentity(jwtKey, org.JWTIdentity().Chain())
+	jwtKey := &transport.CountingKey{Signer: org.PKI.JWTIdentity.Signer()}
+	jwtID, err := keystore.NewIdentity(jwtKey, org.PKI.JWTIdentity.Chain())
 	require.NoError(t, err)
-	mtlsKey := &transport.CountingKey{Signer: org.ClientIdentity().Signer()}
-	mtlsID, err := keystore.NewIdentity(mtlsKey, org.ClientIdentity().Chain())
+	mtlsKey := &transport.CountingKey{Signer: org.PKI.ClientIdentity.Signer()}
+	mtlsID, err := keystore.NewIdentity(mtlsKey, org.PKI.ClientIdentity.Chain())
 	require.NoError(t, err)
 	_, isRSA := jwtKey.Public().(*rsa.PublicKey)
 	require.True(t, isRSA)
@@ -87,4 +87,19 @@ func TestColdStartSignsOnce(t *testing.T) {
 	require.NoError(t, tr.SetMTLSIdentity(mtlsID))
 	assert.Equal(t, int64(1), jwtKey.Signatures())
 	assert.Equal(t, int64(1), mtlsKey.Signatures())
+}
+
+// BenchmarkNew: building a Transport from loaded identities (the JWT one RSA),
+// before any request.
+func BenchmarkNew(b *testing.B) {
+	org := salesforcetest.NewOrg(b, salesforcetest.Config{})
+	cfg := configFor(org)
+	b.ReportAllocs()
+	for b.Loop() {
+		tr, err := transport.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr.CloseIdleConnections()
+	}
 }

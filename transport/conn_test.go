@@ -261,7 +261,7 @@ func TestConnectionBoundFitsTheProtocol(t *testing.T) {
 			org := salesforcetest.NewOrg(t, salesforcetest.Config{HTTP1Only: tc.http1Only, MaxConcurrentStreams: 10})
 			var phase atomic.Pointer[barrier]
 			phase.Store(newBarrier(1, 0))
-			org.Handle("/services/apexrest/barrier", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			org.Setup().Handle("/services/apexrest/barrier", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				phase.Load().ServeHTTP(w, r)
 			}))
 			tr := newTransport(t, configFor(org))

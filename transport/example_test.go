@@ -20,8 +20,8 @@ func ExampleNew() {
 		LoginURL:    org.URL, // in production: https://<My Domain>.my.salesforce.com
 		ConsumerKey: org.ConsumerKey,
 		Username:    org.Username,
-		MTLS:        org.ClientIdentity(), // from keystore.LoadFile in production
-		JWT:         org.JWTIdentity(),
+		MTLS:        org.PKI.ClientIdentity, // from keystore.LoadFile in production
+		JWT:         org.PKI.JWTIdentity,
 		RootCAs:     org.RootCAs(), // nil in production: the system roots
 		Port:        org.Port,      // 0 in production: 8443
 	})

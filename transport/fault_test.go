@@ -57,7 +57,7 @@ func TestExpiryUnderLoad(t *testing.T) {
 	expiries := 0
 	for tick := time.NewTicker(time.Second); time.Now().Add(time.Second).Before(stop); {
 		<-tick.C
-		org.ExpireAllSessions()
+		org.Faults().ExpireAllSessions()
 		expiries++
 	}
 	wg.Wait()
@@ -98,18 +98,18 @@ func TestTokenEndpointFaults(t *testing.T) {
 		ctx   time.Duration
 		check func(t *testing.T, err error, tokenRequests int64)
 	}{
-		{"503 three times, then success", func() { org.FailTokenRequests(3, http.StatusServiceUnavailable) }, 0,
+		{"503 three times, then success", func() { org.Faults().FailTokenRequests(3, http.StatusServiceUnavailable) }, 0,
 			func(t *testing.T, err error, n int64) {
 				require.NoError(t, err)
 				assert.Equal(t, int64(4), n)
 			}},
-		{"connection cut mid-answer, then success", func() { org.FailTokenRequestsWith(1, salesforcetest.AbortMidResponse) }, 0,
+		{"connection cut mid-answer, then success", func() { org.Faults().FailTokenRequestsWith(1, salesforcetest.AbortMidResponse) }, 0,
 			func(t *testing.T, err error, n int64) {
 				require.NoError(t, err)
 				assert.Equal(t, int64(2), n)
 			}},
 		{"a body that is not JSON", func() {
-			org.FailTokenRequestsWith(1, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			org.Faults().FailTokenRequestsWith(1, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "text/html")
 				_, _ = io.WriteString(w, "<html>Maintenance</html>")
 			}))
@@ -123,10 +123,10 @@ func TestTokenEndpointFaults(t *testing.T) {
 		// it completes on its own bound and is cached, so the next caller needs
 		// no new token request. The delay is well above the returned-at-the-
 		// deadline margin below, so a loaded machine cannot blur the two.
-		{"answers slower than the caller's deadline", func() { org.SetTokenDelay(slowToken) }, 200 * time.Millisecond,
+		{"answers slower than the caller's deadline", func() { org.Faults().SetTokenDelay(slowToken) }, 200 * time.Millisecond,
 			func(t *testing.T, err error, n int64) {
 				require.ErrorIs(t, err, context.DeadlineExceeded)
-				org.SetTokenDelay(0)
+				org.Faults().SetTokenDelay(0)
 			}},
 	}
 	for _, c := range cases {

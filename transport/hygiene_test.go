@@ -99,7 +99,7 @@ func TestSecretHygiene(t *testing.T) {
 	tr := c.Transport()
 	_, err = c.Create(ctx, "Account", map[string]any{"Name": "Acme"})
 	require.NoError(t, err)
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	_, err = c.Limits(ctx)
 	require.NoError(t, err)
 	tok, err := tr.Token(ctx)
@@ -125,16 +125,22 @@ func TestSecretHygiene(t *testing.T) {
 	// Token endpoint failures, including a 200 whose body holds a token but is cut short.
 	leaked := "00DLEAKED0000000!AQ4AQHygieneSecretToken"
 	failures := []func(){
-		func() { org.PreAuthorize(org.Username, false) },
-		func() { org.PreAuthorize(org.Username, true); org.SetAppCertificate(org.ClientIdentity().Leaf()) },
-		func() { org.SetAppCertificate(jwtID.Leaf()); org.FailTokenRequests(10, http.StatusServiceUnavailable) },
+		func() { org.Setup().PreAuthorize(org.Username, false) },
 		func() {
-			org.FailTokenRequestsWith(10, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			org.Setup().PreAuthorize(org.Username, true)
+			org.Setup().SetAppCertificate(org.PKI.ClientIdentity.Leaf())
+		},
+		func() {
+			org.Setup().SetAppCertificate(jwtID.Leaf())
+			org.Faults().FailTokenRequests(10, http.StatusServiceUnavailable)
+		},
+		func() {
+			org.Faults().FailTokenRequestsWith(10, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = io.WriteString(w, `{"access_token":"`+leaked+`","instance_url":`)
 			}))
 		},
-		func() { org.FailTokenRequestsWith(10, salesforcetest.AbortMidResponse) },
+		func() { org.Faults().FailTokenRequestsWith(10, salesforcetest.AbortMidResponse) },
 	}
 	for _, fail := range failures {
 		fail()

@@ -48,7 +48,7 @@ var okAnswer = answer{status: http.StatusOK, header: map[string]string{"Content-
 // then okAnswer, and counts the requests that reached it.
 func scripted(org *salesforcetest.Org, path string, answers ...answer) *atomic.Int64 {
 	var n atomic.Int64
-	org.Handle(path, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle(path, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		i := int(n.Add(1)) - 1
 		a := okAnswer
@@ -239,7 +239,7 @@ func TestRetryAfter(t *testing.T) {
 
 	// An HTTP-date has whole seconds: two seconds ahead waits more than one.
 	var dated atomic.Int64
-	org.Handle("/services/apexrest/after/date", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	org.Setup().Handle("/services/apexrest/after/date", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if dated.Add(1) == 1 {
 			w.Header().Set("Retry-After", time.Now().Add(2*time.Second).UTC().Format(http.TimeFormat))
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -511,7 +511,7 @@ func TestLimitInfo(t *testing.T) {
 	var usage atomic.Value
 	usage.Store("api-usage=100/5000")
 	var n atomic.Int64
-	org.Handle("/services/apexrest/usage", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	org.Setup().Handle("/services/apexrest/usage", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n.Add(1)
 		w.Header().Set("Sforce-Limit-Info", usage.Load().(string))
 	}))
@@ -585,7 +585,7 @@ func TestLocalCertificateRefusalIsNotRetried(t *testing.T) {
 	org := startOrg(t)
 	soon, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(-time.Hour), time.Now().Add(2*time.Second))
 	require.NoError(t, err)
-	org.RegisterMutualAuthCertificate(soon.Leaf())
+	org.Setup().RegisterMutualAuthCertificate(soon.Leaf())
 	ctx := t.Context()
 
 	var fresh, used countingBase
@@ -620,7 +620,7 @@ func TestTheFakeOrgsLimits(t *testing.T) {
 	t.Run("the concurrent limit is retried until every call gets through", func(t *testing.T) {
 		org := salesforcetest.NewOrg(t, salesforcetest.Config{MaxConcurrentAPIRequests: 2})
 		slow := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(100 * time.Millisecond) })
-		org.Handle("/services/apexrest/slow", true, slow)
+		org.Setup().Handle("/services/apexrest/slow", true, slow)
 		cfg := configFor(org)
 		cfg.CallRetry = transport.Backoff{MaxAttempts: 30, BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}
 		cfg.RetryBudget = 1000
@@ -651,7 +651,7 @@ func TestTheFakeOrgsLimits(t *testing.T) {
 		tr := newTransport(t, cfg)
 		url := org.InstanceURL + "/services/data/v" + salesforcetest.APIVersion + "/limits"
 		ctx := t.Context()
-		org.SetAPIUsage(100)
+		org.Faults().SetAPIUsage(100)
 		before := org.Stats().APIRequests
 		status, body, err := call(ctx, tr, http.MethodGet, url)
 		require.NoError(t, err)
@@ -660,7 +660,7 @@ func TestTheFakeOrgsLimits(t *testing.T) {
 		assert.Equal(t, int64(1), org.Stats().APIRequests-before, "sent once")
 		assert.Equal(t, transport.Usage{Used: 100, Max: 100}, tr.Stats().APIUsage)
 
-		org.SetAPIUsage(80)
+		org.Faults().SetAPIUsage(80)
 		capped := func() transport.Config { c := cfg; c.UsageCap = 0.9; return c }()
 		tr = newTransport(t, capped)
 		sent := 0
@@ -673,7 +673,7 @@ func TestTheFakeOrgsLimits(t *testing.T) {
 		}
 		require.ErrorAs(t, err, &capErr)
 		assert.Equal(t, 10, sent, "calls 81 to 90 go out; the 91st is refused locally")
-		used, _ := org.APIUsage()
+		used := org.Stats().APIUsage
 		assert.Equal(t, int64(90), used)
 	})
 }
@@ -690,8 +690,8 @@ func TestRotationRefusesWhatNewRefuses(t *testing.T) {
 	require.NoError(t, err)
 	other, err := org.PKI.NewClientIdentity("other@example.com", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	require.NoError(t, err)
-	mismatched, err := keystore.NewIdentity(lyingSigner{claimed: org.ClientIdentity().Leaf().PublicKey, real: other.Signer()},
-		org.ClientIdentity().Chain())
+	mismatched, err := keystore.NewIdentity(lyingSigner{claimed: org.PKI.ClientIdentity.Leaf().PublicKey, real: other.Signer()},
+		org.PKI.ClientIdentity.Chain())
 	require.NoError(t, err)
 	for name, c := range map[string]struct {
 		id   *keystore.Identity

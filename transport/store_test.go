@@ -215,7 +215,7 @@ func TestProcessesShareOneTokenThroughTheStore(t *testing.T) {
 	settled(0)
 	for range expiries {
 		issued := org.Stats().TokensIssued
-		org.ExpireAllSessions()
+		org.Faults().ExpireAllSessions()
 		settled(issued)
 	}
 	for _, p := range procs {
@@ -279,9 +279,9 @@ func TestStoreEntryIsNamedByTheLoginIdentity(t *testing.T) {
 	// A TokenSource's user is named by Username; without it there is no entry
 	// to share.
 	bearer, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey,
-		Username: org.Username, Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
+		Username: org.Username, Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: org.HTTPClient(nil)})
 	require.NoError(t, err)
-	src := transport.Config{LoginURL: org.URL, MTLS: org.ClientIdentity(), RootCAs: org.RootCAs(), Port: org.Port,
+	src := transport.Config{LoginURL: org.URL, MTLS: org.PKI.ClientIdentity, RootCAs: org.RootCAs(), Port: org.Port,
 		TokenSource: bearer, Store: store}
 	_, err = transport.New(src)
 	require.ErrorIs(t, err, client.ErrConfig)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sfmtls/sfmtls/keystore"
 	"github.com/sfmtls/sfmtls/transport"
 )
 
@@ -37,7 +38,7 @@ func TestNoInsecureSkipVerifyOutsideTests(t *testing.T) {
 
 func TestTLSConfigRefusesOldTLSAndUnknownServers(t *testing.T) {
 	org := startOrg(t)
-	cfg := transport.NewTLSConfig(org.ClientIdentity, org.RootCAs())
+	cfg := transport.NewTLSConfig(func() *keystore.Identity { return org.PKI.ClientIdentity }, org.RootCAs())
 	assert.Equal(t, uint16(tls.VersionTLS12), cfg.MinVersion)
 
 	old := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -64,7 +65,7 @@ func TestTLSConfigRefusesOldTLSAndUnknownServers(t *testing.T) {
 	// Its CA among the roots makes it trusted.
 	roots := org.RootCAs().Clone()
 	roots.AddCert(stranger.Certificate())
-	c = &http.Client{Transport: &http.Transport{TLSClientConfig: transport.NewTLSConfig(org.ClientIdentity, roots)}}
+	c = &http.Client{Transport: &http.Transport{TLSClientConfig: transport.NewTLSConfig(func() *keystore.Identity { return org.PKI.ClientIdentity }, roots)}}
 	resp, err := c.Get(stranger.URL)
 	require.NoError(t, err)
 	_, _ = io.Copy(io.Discard, resp.Body)

@@ -44,8 +44,8 @@ func configFor(org *salesforcetest.Org) transport.Config {
 		LoginURL:    org.URL,
 		ConsumerKey: org.ConsumerKey,
 		Username:    org.Username,
-		MTLS:        org.ClientIdentity(),
-		JWT:         org.JWTIdentity(),
+		MTLS:        org.PKI.ClientIdentity,
+		JWT:         org.PKI.JWTIdentity,
 		RootCAs:     org.RootCAs(),
 		Port:        org.Port,
 		LoginRetry:  transport.Backoff{BaseDelay: time.Millisecond},
@@ -150,7 +150,7 @@ func TestBurstAcrossSessionExpiry(t *testing.T) {
 		}()
 	}
 	ready.Wait()
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	close(release)
 	done.Wait()
 
@@ -193,7 +193,7 @@ func trustedServer(t *testing.T, org *salesforcetest.Org) (*httptest.Server, fun
 func TestTokenNeverReachesAnotherHost(t *testing.T) {
 	org := startOrg(t)
 	other, seen := trustedServer(t, org)
-	org.Handle("/services/apexrest/redirect", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("/services/apexrest/redirect", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.URL+"/landing", http.StatusFound)
 	}))
 	tr := newTransport(t, configFor(org))
@@ -241,8 +241,8 @@ func TestCertificateRotation(t *testing.T) {
 	// The new certificate replaces the old one in Salesforce and in the keystore file.
 	rotated, err := org.PKI.NewClientIdentity("integration.user@example.com", time.Time{}, time.Time{})
 	require.NoError(t, err)
-	org.RegisterMutualAuthCertificate(rotated.Leaf())
-	org.UnregisterMutualAuthCertificate(first.Leaf())
+	org.Setup().RegisterMutualAuthCertificate(rotated.Leaf())
+	org.Setup().UnregisterMutualAuthCertificate(first.Leaf())
 
 	var reported []error
 	reloader := &transport.Reloader{Path: files.MTLSJKS, Options: keystore.Options{Password: password},
@@ -267,7 +267,7 @@ func TestCertificateRotation(t *testing.T) {
 
 	// Open connections keep their handshake; the next handshake presents the new certificate.
 	tr.CloseIdleConnections()
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	handshakes := org.Stats().TLSHandshakes
 	status, _ = get(t, tr.Client(), url)
 	assert.Equal(t, http.StatusOK, status, "the org now accepts only the rotated certificate")
@@ -282,14 +282,14 @@ func TestReplayNeedsAReplayableBody(t *testing.T) {
 	_, err := tr.Token(t.Context())
 	require.NoError(t, err)
 
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	resp, err := c.Post(url, "application/json", strings.NewReader(`{"Name":"Acme"}`)) // GetBody is set
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusCreated, resp.StatusCode)
 	assert.Equal(t, int64(1), tr.Stats().Replays)
 
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	req, err := http.NewRequest(http.MethodPost, url, io.NopCloser(strings.NewReader(`{"Name":"Acme"}`)))
 	require.NoError(t, err)
 	_, err = c.Do(req)
@@ -307,7 +307,7 @@ func TestReplayNeedsAReplayableBody(t *testing.T) {
 func TestBulkInvalidSessionIDIsRefreshed(t *testing.T) {
 	org := startOrg(t)
 	var calls atomic.Int64
-	org.Handle("/services/async/65.0/job", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("/services/async/65.0/job", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) == 1 {
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusBadRequest)
@@ -394,10 +394,10 @@ func TestExpiredClientCertificateIsNamed(t *testing.T) {
 	// racing a short validity window on a loaded machine.
 	valid, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(-time.Hour), time.Now().Add(6*time.Hour))
 	require.NoError(t, err)
-	org.RegisterMutualAuthCertificate(valid.Leaf())
+	org.Setup().RegisterMutualAuthCertificate(valid.Leaf())
 	lapsed, err := org.PKI.NewClientIdentity(org.Username, time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))
 	require.NoError(t, err)
-	org.RegisterMutualAuthCertificate(lapsed.Leaf())
+	org.Setup().RegisterMutualAuthCertificate(lapsed.Leaf())
 	var current atomic.Pointer[keystore.Identity]
 	current.Store(valid)
 	base := &http.Transport{TLSClientConfig: transport.NewTLSConfig(current.Load, org.RootCAs())}
@@ -420,7 +420,7 @@ func TestLogsAndErrorsCarryNoSecrets(t *testing.T) {
 	c := tr.Client()
 	// The versions list needs no session; /limits does, so it meets the expiry.
 	_, _ = get(t, c, org.InstanceURL+"/services/data/v65.0/limits")
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	_, _ = get(t, c, org.InstanceURL+"/services/data/v65.0/limits")
 	tok, err := tr.Token(t.Context())
 	require.NoError(t, err)
@@ -439,7 +439,7 @@ func TestLogsAndErrorsCarryNoSecrets(t *testing.T) {
 
 func TestFailedTokenFetchFailsTheCall(t *testing.T) {
 	org := startOrg(t)
-	org.PreAuthorize(org.Username, false)
+	org.Setup().PreAuthorize(org.Username, false)
 	tr := newTransport(t, configFor(org))
 	_, err := tr.Client().Get(org.InstanceURL + "/services/data/")
 	var oe *auth.OAuthError
@@ -453,9 +453,9 @@ func TestReplayOncePerEndedSession(t *testing.T) {
 	org := startOrg(t)
 	var rejectFirst atomic.Int64
 	rejectFirst.Store(2)
-	org.Handle("/services/apexrest/flaky", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("/services/apexrest/flaky", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rejectFirst.Add(-1) >= 0 {
-			org.ExpireAllSessions() // the session ends as the request arrives
+			org.Faults().ExpireAllSessions() // the session ends as the request arrives
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			_, _ = io.WriteString(w, `[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`)

@@ -47,7 +47,7 @@ func strayInstance(t *testing.T, org *salesforcetest.Org, host string) func() []
 // answerToken makes the org's token endpoint answer once with a token whose
 // instance_url is instanceURL, as a misbehaving endpoint (or a proxy) might.
 func answerToken(org *salesforcetest.Org, instanceURL string) {
-	org.FailTokenRequestsWith(1, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	org.Faults().FailTokenRequestsWith(1, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"access_token": "00Dstray!AQ", "instance_url": instanceURL,
 			"id": "https://127.0.0.1/id/00D/005", "token_type": "Bearer", "issued_at": "1700000000000"})

@@ -51,7 +51,7 @@ func TestBulkIngestAllSucceedExitsZero(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "\"Name\",\"Industry\"\n\"Cli A\",\"Energy\"\n\"Cli B\",\"Banking\"\n\"Cli C\",\"Energy\"\n", r.stdout)
 	assert.Empty(t, r.stderr)
-	assert.Zero(t, org.BulkJobCount()-1, "the query job is deleted after the download; the ingest job stays")
+	assert.Zero(t, org.Data().BulkJobCount()-1, "the query job is deleted after the download; the ingest job stays")
 }
 
 // Exit 1 when any record fails; counts on standard error, the failed rows
@@ -113,7 +113,7 @@ func TestBulkUsage(t *testing.T) {
 // --all includes deleted records; --out writes the file.
 func TestBulkQueryAllToFile(t *testing.T) {
 	org, vars := orgEnv(t)
-	id, err := org.Create("Account", map[string]any{"Name": "Gone"})
+	id, err := org.Data().Create("Account", map[string]any{"Name": "Gone"})
 	require.NoError(t, err)
 	r := bulkRun(t, vars, "Id\n"+id+"\n", "bulk", "ingest", "--object", "Account", "--operation", "delete", "-")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -165,7 +165,7 @@ func TestBulkProgressOnTerminal(t *testing.T) {
 // mismatch is said.
 func TestBulkIngestExitFollowsFailedRowsFound(t *testing.T) {
 	org, vars := orgEnv(t)
-	org.Handle("GET "+bulkJobsPath+"/ingest/{id}/failedResults/", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	org.Setup().Handle("GET "+bulkJobsPath+"/ingest/{id}/failedResults/", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/csv")
 		_, _ = io.WriteString(w, "\"sf__Id\",\"sf__Error\",\"Name\"\n\"\",\"E1\",\"A\"\n\"\",\"E2\",\"B\"\n")
 	}))
@@ -182,7 +182,7 @@ func TestBulkIngestExitFollowsFailedRowsFound(t *testing.T) {
 	assert.Equal(t, 3, strings.Count(string(raw), "\n"))
 
 	// The same for unprocessed rows.
-	org.Handle("GET "+bulkJobsPath+"/ingest/{id}/unprocessedrecords/", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	org.Setup().Handle("GET "+bulkJobsPath+"/ingest/{id}/unprocessedrecords/", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "Name\nC\n")
 	}))
 	r = bulkRun(t, vars, "Name\nC\n", "bulk", "ingest", "--object", "Account", "--operation", "insert",
@@ -198,7 +198,7 @@ func TestBulkQueryLocatorCycleExitsNonZero(t *testing.T) {
 	org, vars := orgEnv(t)
 	next := map[string]string{"": "A", "A": "B", "B": "A"}
 	var requests atomic.Int32
-	org.Handle("GET "+bulkJobsPath+"/query/{id}/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("GET "+bulkJobsPath+"/query/{id}/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if requests.Add(1) > 10 {
 			http.Error(w, "too many pages", http.StatusBadRequest)
 			return
@@ -236,8 +236,8 @@ func TestBulkIngestSecondInterruptExitsAtOnce(t *testing.T) {
 		})
 	}
 	uploading, aborting := make(chan struct{}), make(chan struct{})
-	org.Handle("PUT "+bulkJobsPath+"/ingest/{id}/batches", true, hang(uploading))
-	org.Handle("PATCH "+bulkJobsPath+"/ingest/{id}", true, hang(aborting))
+	org.Setup().Handle("PUT "+bulkJobsPath+"/ingest/{id}/batches", true, hang(uploading))
+	org.Setup().Handle("PATCH "+bulkJobsPath+"/ingest/{id}", true, hang(aborting))
 
 	sigs := make(chan os.Signal, 2)
 	exited := make(chan int, 1)
@@ -335,8 +335,8 @@ func TestBulkIngestSecondInterruptProcess(t *testing.T) {
 		})
 	}
 	uploading, aborting := make(chan struct{}), make(chan struct{})
-	org.Handle("PUT "+bulkJobsPath+"/ingest/{id}/batches", true, hang(uploading))
-	org.Handle("PATCH "+bulkJobsPath+"/ingest/{id}", true, hang(aborting))
+	org.Setup().Handle("PUT "+bulkJobsPath+"/ingest/{id}/batches", true, hang(uploading))
+	org.Setup().Handle("PATCH "+bulkJobsPath+"/ingest/{id}", true, hang(aborting))
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // never a hang
 	defer cancel()

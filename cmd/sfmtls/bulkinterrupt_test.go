@@ -65,7 +65,7 @@ func TestBulkIngestInterruptDuringUploadAbortsAndExits130(t *testing.T) {
 	org, vars := orgEnv(t)
 	uploading := make(chan struct{})
 	seen := once(uploading)
-	org.Handle("PUT "+bulkJobsPath+"/ingest/{id}/batches", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("PUT "+bulkJobsPath+"/ingest/{id}/batches", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
 		seen()
 		<-r.Context().Done() // never answers: the client gives up at the interrupt
@@ -90,7 +90,7 @@ func TestBulkIngestInterruptWhileProcessingLeavesJobRunning(t *testing.T) {
 	org, vars := orgEnv(t)
 	polling := make(chan struct{})
 	seen := once(polling)
-	org.Handle("GET "+bulkJobsPath+"/ingest/{id}", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("GET "+bulkJobsPath+"/ingest/{id}", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(bulk.JobInfo{ID: r.PathValue("id"), Object: "Account", Operation: bulk.Insert, State: bulk.StateInProgress})
@@ -112,13 +112,13 @@ func TestBulkQueryInterruptAbortsAndExits130(t *testing.T) {
 	org, vars := orgEnv(t)
 	polling := make(chan struct{})
 	seen := once(polling)
-	org.Handle("GET "+bulkJobsPath+"/query/{id}", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("GET "+bulkJobsPath+"/query/{id}", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(bulk.JobInfo{ID: r.PathValue("id"), Operation: "query", State: bulk.StateInProgress})
 	}))
 	aborted := make(chan string, 1)
-	org.Handle("PATCH "+bulkJobsPath+"/query/{id}", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("PATCH "+bulkJobsPath+"/query/{id}", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct{ State string }
 		_ = json.NewDecoder(io.LimitReader(r.Body, 1<<10)).Decode(&req)
 		aborted <- req.State
@@ -137,7 +137,7 @@ func TestBulkIngestInterruptBeforeAnyJob(t *testing.T) {
 	org, vars := orgEnv(t)
 	creating := make(chan struct{})
 	seen := once(creating)
-	org.Handle("POST "+bulkJobsPath+"/ingest", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("POST "+bulkJobsPath+"/ingest", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen()
 		<-r.Context().Done()
 	}))
@@ -155,7 +155,7 @@ func TestBulkQueryInterruptDuringDownloadDeletesJob(t *testing.T) {
 	org, vars := orgEnv(t)
 	downloading := make(chan struct{})
 	seen := once(downloading)
-	org.Handle("GET "+bulkJobsPath+"/query/{id}/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Setup().Handle("GET "+bulkJobsPath+"/query/{id}/results", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen()
 		<-r.Context().Done()
 	}))

@@ -29,7 +29,7 @@ func TestCheckJSON(t *testing.T) {
 	assert.NotContains(t, r.stdout, "sfmtls check:", "nothing but the JSON object")
 	assert.NotContains(t, r.stdout, orgPassword)
 
-	org.PreAuthorize(org.Username, false)
+	org.Setup().PreAuthorize(org.Username, false)
 	r = sfmtls(t, vars, nil, "check", "--json")
 	assert.Equal(t, 1, r.code, r.stdout+r.stderr)
 	var failed map[string]any

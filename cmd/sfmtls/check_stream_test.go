@@ -17,7 +17,7 @@ import (
 func TestCheckPrintsEachStepAsItEnds(t *testing.T) {
 	org, vars := orgEnv(t)
 	hanging, release := make(chan struct{}), make(chan struct{})
-	org.FailTokenRequestsWith(1, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	org.Faults().FailTokenRequestsWith(1, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(hanging)
 		select {
 		case <-release:

@@ -75,18 +75,18 @@ func TestCheckNamesTheFailedStepAndTheFix(t *testing.T) {
 			"[3/5] TLS handshake", "unknown authority", "SF_CA_FILE"},
 		{"certificate not registered",
 			func(org *salesforcetest.Org, _ map[string]string) {
-				org.UnregisterMutualAuthCertificate(org.ClientIdentity().Leaf())
+				org.Setup().UnregisterMutualAuthCertificate(org.PKI.ClientIdentity.Leaf())
 			},
 			"[4/5] JWT bearer token", "Mutual Authentication Certificate", "Enforce SSL/TLS Mutual Authentication"},
 		{"JWT key not matching the app's certificate",
 			func(org *salesforcetest.Org, _ map[string]string) {
 				other, err := org.PKI.NewJWTIdentity("another key")
 				require.NoError(t, err)
-				org.SetAppCertificate(other.Leaf())
+				org.Setup().SetAppCertificate(other.Leaf())
 			},
 			"[4/5] JWT bearer token", "invalid assertion", "does not match the certificate uploaded to the app"},
 		{"user not pre-authorized",
-			func(org *salesforcetest.Org, _ map[string]string) { org.PreAuthorize(org.Username, false) },
+			func(org *salesforcetest.Org, _ map[string]string) { org.Setup().PreAuthorize(org.Username, false) },
 			"[4/5] JWT bearer token", "user hasn't approved this consumer", "pre-authorize the user"},
 		{"wrong audience",
 			func(_ *salesforcetest.Org, v map[string]string) { v["SF_AUDIENCE"] = jwtbearer.SandboxAudience },
@@ -138,7 +138,7 @@ func TestCheckWarnsOfAnExpiringCertificate(t *testing.T) {
 	org, vars := orgEnv(t)
 	soon, err := org.PKI.NewClientIdentity("integration.user@example.com", time.Now().Add(-time.Hour), time.Now().Add(5*24*time.Hour))
 	require.NoError(t, err)
-	org.RegisterMutualAuthCertificate(soon.Leaf())
+	org.Setup().RegisterMutualAuthCertificate(soon.Leaf())
 	path := filepath.Join(t.TempDir(), "soon.p12")
 	require.NoError(t, keystore.WriteFile(path, soon, keystore.WriteOptions{Format: keystore.FormatPKCS12, Password: keystore.Secret(orgPassword), Overwrite: true}))
 	vars["SF_MTLS_KEYSTORE"] = path
@@ -203,7 +203,7 @@ func TestQueryPrintsEveryPageAsJSONLines(t *testing.T) {
 	require.NoError(t, err)
 	defer org.Close()
 	for i := range 5 {
-		org.Insert(t, "Contact", map[string]any{"LastName": fmt.Sprintf("Doe %d", i)})
+		org.Data().Insert(t, "Contact", map[string]any{"LastName": fmt.Sprintf("Doe %d", i)})
 	}
 	files, err := org.PKI.WriteFiles(t.TempDir(), orgPassword)
 	require.NoError(t, err)

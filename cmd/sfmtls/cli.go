@@ -252,6 +252,8 @@ token, REST API.`,
 		newQueryCommand(e),
 		newFakeOrgCommand(e),
 		newBulkCommand(e),
+		newListenCommand(e),
+		newPublishCommand(e),
 		newVersionCommand(e),
 	)
 	return root

@@ -33,14 +33,21 @@ import (
 // the transport's cache loads the stored token, replaces one Salesforce
 // rejects or that cannot be read with one login, and saves the new one.
 func connect(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Client, func(), error) {
+	c, _, done, err := connectStore(s, ts, e)
+	return c, done, err
+}
+
+// connectStore is connect that also returns the token store it opened (nil
+// for none), where listen keeps its positions.
+func connectStore(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Client, auth.Store, func(), error) {
 	cfg, err := s.ClientConfig(e.getenv)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	closeStore := func() {}
 	if ts != nil {
 		if cfg.Store, closeStore, err = ts.Open(e.getenv); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		// A store that fails (Redis down, a file that cannot be written) costs
 		// a login, not the run; say so.
@@ -49,9 +56,9 @@ func connect(s *settings.Settings, ts *settings.TokenStore, e *env) (*client.Cli
 	c, err := client.New(cfg)
 	if err != nil {
 		closeStore()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return c, func() { _ = c.Close(); closeStore() }, nil
+	return c, cfg.Store, func() { _ = c.Close(); closeStore() }, nil
 }
 
 // connectionFlags registers the connection settings (each flag defaulting to
@@ -489,7 +496,7 @@ shell can source (mode 0600), once the org is ready, and removes it on exit:
 	f.DurationVar(&lifetime, "session-lifetime", 0, "end sessions this `LONG` after login, e.g. 2m (default: never)")
 	f.Int64Var(&apiLimit, "api-limit", salesforcetest.DefaultDailyAPIRequests, "daily API allocation (`N` calls); later calls get 403 REQUEST_LIMIT_EXCEEDED")
 	f.StringVar(&seedFile, "seed", "", "JSON `FILE` of custom objects and records to load (default: three Accounts)")
-	f.IntVar(&bulkStoreMax, "bulk-store-max", 50_000, "a Bulk API insert job of more than `N` rows fails (the fake keeps every record in memory)")
+	f.IntVar(&bulkStoreMax, "bulk-store-max", 50_000, "a Bulk API insert or upsert job of more than `N` rows fails (the fake keeps every record in memory)")
 	f.StringVar(&envFile, "env-file", "", "also write the export SF_... lines to `FILE` (0600) for a shell to source; removed on exit")
 	f.BoolVar(&force, "force", false, "replace the files of an earlier run in --dir, and an --env-file that exists")
 	return cmd
@@ -637,7 +644,7 @@ func seedFakeOrg(org *salesforcetest.Org, path string) error {
 			{"Name": "Globex", "Industry": "Manufacturing"},
 			{"Name": "Initech", "Industry": "Technology"},
 		} {
-			if _, err := org.Create("Account", a); err != nil {
+			if _, err := org.Data().Create("Account", a); err != nil {
 				return err
 			}
 		}
@@ -648,7 +655,7 @@ func seedFakeOrg(org *salesforcetest.Org, path string) error {
 		return err
 	}
 	defer f.Close()
-	return org.LoadSeed(f)
+	return org.Setup().LoadSeed(f)
 }
 
 // writeFakeOrgToken logs in with the org's own JWT identity, as any client
@@ -656,7 +663,7 @@ func seedFakeOrg(org *salesforcetest.Org, path string) error {
 func writeFakeOrgToken(ctx context.Context, org *salesforcetest.Org, path string) error {
 	ts, err := auth.NewJWTBearer(auth.JWTBearerConfig{
 		LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil),
+		Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: org.HTTPClient(nil),
 	})
 	if err != nil {
 		return err

@@ -24,9 +24,9 @@ func TestBulkQueryOutNeedsForce(t *testing.T) {
 	raw, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.Equal(t, "keep me\n", string(raw), "the file is untouched")
-	assert.Zero(t, org.BulkJobCount(), "refused before any job was sent")
+	assert.Zero(t, org.Data().BulkJobCount(), "refused before any job was sent")
 
-	_, err = org.Create("Account", map[string]any{"Name": "Acme"})
+	_, err = org.Data().Create("Account", map[string]any{"Name": "Acme"})
 	require.NoError(t, err)
 	r = bulkRun(t, vars, "", "bulk", "query", "--force", "--out", out, "SELECT Name FROM Account")
 	require.Equal(t, exitOK, r.code, r.stderr)
@@ -52,7 +52,7 @@ func TestBulkIngestResultFilesNeedForce(t *testing.T) {
 		raw, err := os.ReadFile(path)
 		require.NoError(t, err)
 		assert.Equal(t, "keep me\n", string(raw), flag)
-		assert.Zero(t, org.BulkJobCount(), "%s: refused before any job was sent", flag)
+		assert.Zero(t, org.Data().BulkJobCount(), "%s: refused before any job was sent", flag)
 
 		r = bulkRun(t, vars, "Name,NumberOfEmployees\nBad,many\n", "bulk", "ingest", "--object", "Account", "--operation", "insert",
 			"--force", flag, path, "-")

@@ -16,8 +16,8 @@ import (
 func queryOrg(t *testing.T) map[string]string {
 	t.Helper()
 	org, vars := orgEnv(t)
-	acct := org.Insert(t, "Account", map[string]any{"Name": "Acme, Inc."})[0]
-	org.Insert(t, "Contact",
+	acct := org.Data().Insert(t, "Account", map[string]any{"Name": "Acme, Inc."})[0]
+	org.Data().Insert(t, "Contact",
 		map[string]any{"LastName": "Doe", "AccountId": acct, "Email": "doe@example.com"},
 		map[string]any{"LastName": "Moe", "Email": nil},
 		map[string]any{"LastName": "Roe", "AccountId": acct, "Email": "roe@example.com"})

@@ -33,7 +33,7 @@ func newEncryptionKey(t *testing.T) string {
 func TestQueryRunsShareOneSessionThroughRedis(t *testing.T) {
 	rs := redisserver.Start(t)
 	org, vars := orgEnv(t)
-	org.Insert(t, "Account", map[string]any{"Name": "Acme"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"})
 	vars["SF_TOKEN_STORE"] = rs.URL()
 	vars["SF_TOKEN_ENCRYPTION_KEY"] = newEncryptionKey(t)
 

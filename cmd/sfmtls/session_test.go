@@ -19,6 +19,11 @@ import (
 // TestMain keeps the default file store of the commands under test out of the
 // user's real cache directory.
 func TestMain(m *testing.M) {
+	// The proofs of listen (listen_proof_test.go) run this test binary as the
+	// tool, to kill a real process.
+	if os.Getenv(runAsTool) == "1" {
+		main()
+	}
 	dir, err := os.MkdirTemp("", "sfmtls-cmd-test-cache-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -44,7 +49,7 @@ func TestMain(m *testing.M) {
 // file store make 1 token request in all; --no-token-cache logs in each time.
 func TestQueryRunsShareOneSessionThroughTheFileStore(t *testing.T) {
 	org, vars := orgEnv(t)
-	org.Insert(t, "Account", map[string]any{"Name": "Acme"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"})
 	for i := range 8 {
 		r := sfmtls(t, vars, nil, "query", "SELECT Name FROM Account")
 		require.Equal(t, 0, r.code, "run %d: %s", i+1, r.stderr)
@@ -95,7 +100,7 @@ func TestRejectedOrUnreadableStoredTokenIsReplaced(t *testing.T) {
 	require.NoError(t, err)
 
 	// Salesforce ends every session: the stored token now gets 401 INVALID_SESSION_ID.
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	r := sfmtls(t, vars, nil, "query", "SELECT Name FROM Account")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, int64(2), org.Stats().TokenRequests, "one new login")

@@ -54,7 +54,7 @@ func TestSetupWithoutKeytoolEndToEnd(t *testing.T) {
 	org, err := salesforcetest.Start(salesforcetest.Config{})
 	require.NoError(t, err)
 	t.Cleanup(org.Close)
-	org.Insert(t, "Account", map[string]any{"Name": "Acme"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"})
 	dir := t.TempDir()
 	path := func(name string) string { return filepath.Join(dir, name) }
 	vars := map[string]string{"SF_KEYSTORE_PASSWORD": setupPW}
@@ -121,8 +121,8 @@ func TestSetupWithoutKeytoolEndToEnd(t *testing.T) {
 	require.Equal(t, 1, r.code, r.stdout)
 	assert.Contains(t, r.stdout, "[4/5] JWT bearer token")
 
-	org.RegisterMutualAuthCertificate(leaf)
-	org.SetAppCertificate(jwtCert)
+	org.Setup().RegisterMutualAuthCertificate(leaf)
+	org.Setup().SetAppCertificate(jwtCert)
 	r = sfmtls(t, conn, nil, "check")
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 	assert.Contains(t, r.stdout, "CN=orders.example.com")
@@ -179,7 +179,7 @@ func TestSetupWithAPEMKeyAndPKCS12(t *testing.T) {
 	id, err := keystore.LoadFile(path("mtls.p12"), keystore.Options{Password: setupPW})
 	require.NoError(t, err)
 	assert.Equal(t, "Orders mTLS", id.Alias())
-	org.RegisterMutualAuthCertificate(leaf)
+	org.Setup().RegisterMutualAuthCertificate(leaf)
 	files, err := org.PKI.WriteFiles(t.TempDir(), orgPassword)
 	require.NoError(t, err)
 	r = sfmtls(t, map[string]string{

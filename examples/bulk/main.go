@@ -161,7 +161,7 @@ func fakeOrg(w io.Writer) (getenv func(string) string, stop func(), err error) {
 		return nil, nil, err
 	}
 	stop = func() { org.Close(); os.RemoveAll(dir) }
-	if err := org.DefineFields("Account", salesforcetest.Field{Name: "External_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}); err != nil {
+	if err := org.Setup().DefineFields("Account", salesforcetest.Field{Name: "External_Id__c", Type: salesforcetest.TypeString, ExternalID: true, Unique: true}); err != nil {
 		stop()
 		return nil, nil, err
 	}

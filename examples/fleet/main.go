@@ -288,7 +288,7 @@ func configure(w io.Writer, getenv func(string) string) (client.Config, *salesfo
 		return client.Config{}, nil, err
 	}
 	for _, name := range []string{"Acme", "Globex", "Initech"} {
-		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
+		if _, err := org.Data().Create("Account", map[string]any{"Name": name}); err != nil {
 			org.Close()
 			return client.Config{}, nil, err
 		}

@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 func TestThreeProcessesShareOneLogin(t *testing.T) {
 	rs := startTestRedis(t)
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-	org.Insert(t, "Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
 	env := orgEnv(t, org)
 	env["SF_REDIS_URL"] = "redis://" + rs.addr + "/0"
 	env["SF_TOKEN_ENCRYPTION_KEY"] = randomKey(t)

@@ -117,7 +117,7 @@ func demo(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer org.Close()
-	if err := org.EnableChangeEvents("Account"); err != nil {
+	if err := org.Setup().EnableChangeEvents("Account"); err != nil {
 		return err
 	}
 	c, err := client.New(org.ClientConfig())
@@ -137,7 +137,7 @@ func demo(ctx context.Context, w io.Writer) error {
 	fmt.Fprintln(w, "using a fake org; first run:")
 	errc := make(chan error, 1)
 	go func() {
-		for org.StreamingSubscribers("/data/AccountChangeEvent") == 0 {
+		for org.Data().StreamingSubscribers("/data/AccountChangeEvent") == 0 {
 			time.Sleep(10 * time.Millisecond)
 		}
 		errc <- createAccounts(ctx, c, "Acme", "Globex", "Initech")

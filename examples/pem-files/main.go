@@ -95,7 +95,7 @@ func fakeOrg(w io.Writer) (getenv func(string) string, stop func(), err error) {
 	}
 	stop = func() { org.Close(); os.RemoveAll(dir) }
 	for _, name := range []string{"Acme", "Globex"} {
-		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
+		if _, err := org.Data().Create("Account", map[string]any{"Name": name}); err != nil {
 			stop()
 			return nil, nil, err
 		}

@@ -138,7 +138,7 @@ func fakeOrg(w io.Writer) (getenv func(string) string, stop func(), err error) {
 	}
 	stop = func() { org.Close(); os.RemoveAll(dir) }
 	for _, name := range []string{"Acme", "Globex", "Initech", "Umbrella", "Hooli"} {
-		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
+		if _, err := org.Data().Create("Account", map[string]any{"Name": name}); err != nil {
 			stop()
 			return nil, nil, err
 		}

@@ -25,7 +25,7 @@ func TestRunsAgainstTheFakeOrg(t *testing.T) {
 // reached as a real one would be: keystore files, a CA file, the port.
 func TestRunsWithTheSettings(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{PageSize: 1})
-	org.Insert(t, "Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
+	org.Data().Insert(t, "Account", map[string]any{"Name": "Acme"}, map[string]any{"Name": "Globex"})
 	files, err := org.PKI.WriteFiles(t.TempDir(), "store-pw")
 	require.NoError(t, err)
 	env := map[string]string{

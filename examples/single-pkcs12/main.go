@@ -89,7 +89,7 @@ func fakeOrg(w io.Writer) (getenv func(string) string, stop func(), err error) {
 	}
 	stop = func() { org.Close(); os.RemoveAll(dir) }
 	for _, name := range []string{"Acme", "Globex"} {
-		if _, err := org.Create("Account", map[string]any{"Name": name}); err != nil {
+		if _, err := org.Data().Create("Account", map[string]any{"Name": name}); err != nil {
 			stop()
 			return nil, nil, err
 		}
@@ -100,8 +100,8 @@ func fakeOrg(w io.Writer) (getenv func(string) string, stop func(), err error) {
 		stop()
 		return nil, nil, err
 	}
-	org.RegisterMutualAuthCertificate(both.Leaf())
-	org.SetAppCertificate(both.Leaf())
+	org.Setup().RegisterMutualAuthCertificate(both.Leaf())
+	org.Setup().SetAppCertificate(both.Leaf())
 	raw := make([]byte, 12)
 	_, _ = rand.Read(raw)
 	pw := hex.EncodeToString(raw)

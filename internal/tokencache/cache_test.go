@@ -64,7 +64,7 @@ func eventually(t *testing.T, cond func() bool, msg string) {
 
 func TestCacheSharesOneFetch(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-	org.SetTokenDelay(50 * time.Millisecond)
+	org.Faults().SetTokenDelay(50 * time.Millisecond)
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
 	const callers = 200
 	tokens := make([]*auth.Token, callers)
@@ -142,7 +142,7 @@ func TestCacheRefreshesEarlyInTheBackground(t *testing.T) {
 	require.NoError(t, err)
 	assert.Same(t, first, same, "not yet within the margin")
 
-	org.SetTokenDelay(300 * time.Millisecond)
+	org.Faults().SetTokenDelay(300 * time.Millisecond)
 	clock.Advance(90 * time.Second)
 	start := time.Now()
 	during, err := cache.Token(ctx)
@@ -166,7 +166,7 @@ func TestCacheFailedEarlyRefreshNeverFailsAValidToken(t *testing.T) {
 	first, err := cache.Token(ctx)
 	require.NoError(t, err)
 
-	org.FailTokenRequests(1000, http.StatusServiceUnavailable)
+	org.Faults().FailTokenRequests(1000, http.StatusServiceUnavailable)
 	clock.Advance(time.Hour - 30*time.Second) // inside the one-minute margin
 	for range 200 {
 		tok, err := cache.Token(ctx)
@@ -215,7 +215,7 @@ func TestCacheTouchExtendsTheSession(t *testing.T) {
 
 func TestCacheWaiterCancellation(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-	org.SetTokenDelay(300 * time.Millisecond)
+	org.Faults().SetTokenDelay(300 * time.Millisecond)
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{})
 
 	// One impatient caller does not fail a patient one waiting for the same fetch.
@@ -240,7 +240,7 @@ func TestCacheWaiterCancellation(t *testing.T) {
 // the fetch, so nothing was cached and each new caller logged in again.
 func TestCacheAbandonedFetchCompletesAndCaches(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-	org.SetTokenDelay(200 * time.Millisecond)
+	org.Faults().SetTokenDelay(200 * time.Millisecond)
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{FetchTimeout: 5 * time.Second})
 	var wg sync.WaitGroup
 	for range 20 {
@@ -263,7 +263,7 @@ func TestCacheAbandonedFetchCompletesAndCaches(t *testing.T) {
 	assert.Equal(t, int64(1), cache.Fetches())
 
 	// A fetch is bounded by FetchTimeout even if nobody waits.
-	org.SetTokenDelay(time.Hour)
+	org.Faults().SetTokenDelay(time.Hour)
 	bounded := tokencache.New(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry = retry.Backoff{MaxAttempts: 1}.Or(retry.Login) }),
 		tokencache.Options{FetchTimeout: 100 * time.Millisecond})
 	_, err = bounded.Token(t.Context())
@@ -313,7 +313,7 @@ func TestCacheRemembersRefusals(t *testing.T) {
 	assert.Equal(t, before+2, org.Stats().TokenRequests, "after 5 s: asked again")
 
 	// Transient failures are not remembered: the next caller tries again.
-	org.FailTokenRequests(100, http.StatusServiceUnavailable)
+	org.Faults().FailTokenRequests(100, http.StatusServiceUnavailable)
 	transient := tokencache.New(sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Retry = retry.Backoff{MaxAttempts: 1}.Or(retry.Login) }), tokencache.Options{})
 	before = org.Stats().TokenRequests
 	for range 3 {
@@ -328,7 +328,7 @@ func TestCacheRemembersRefusals(t *testing.T) {
 // for minutes, with an error that says so.
 func TestCacheLoginRateExceededOpensTheCircuit(t *testing.T) {
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-	org.FailTokenRequestsWith(1, oauthRefusal(http.StatusBadRequest, "invalid_grant", "login rate exceeded"))
+	org.Faults().FailTokenRequestsWith(1, oauthRefusal(http.StatusBadRequest, "invalid_grant", "login rate exceeded"))
 	clock := newClock()
 	cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{Now: clock.Now})
 	ctx := t.Context()
@@ -375,7 +375,7 @@ func TestCacheRefusesUnusableTokenAnswers(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			org := salesforcetest.NewOrg(t, salesforcetest.Config{})
-			org.FailTokenRequestsWith(1, tokenAnswer(c.fields))
+			org.Faults().FailTokenRequestsWith(1, tokenAnswer(c.fields))
 			clock := newClock()
 			cache := tokencache.New(sourceFor(t, org, nil), tokencache.Options{Now: clock.Now, Check: tokencheck.Checker(org.URL, nil)})
 			_, err := cache.Token(t.Context())
@@ -389,7 +389,7 @@ func TestCacheRefusesUnusableTokenAnswers(t *testing.T) {
 			clock.Advance(5*time.Second + time.Millisecond)
 			tok, err := cache.Token(t.Context())
 			require.NoError(t, err, "a good token is fetched once the refusal window passes")
-			assert.Equal(t, "https://127.0.0.1", tok.InstanceURL)
+			assert.Equal(t, org.StandardURL, tok.InstanceURL, "the fake org's instance_url: its 443 stand-in")
 			assert.Equal(t, int64(2), org.Stats().TokenRequests)
 		})
 	}
@@ -415,7 +415,7 @@ func TestCacheHotPathAllocatesNothing(t *testing.T) {
 func BenchmarkCacheTokenTouch(b *testing.B) {
 	org := startOrgB(b)
 	src, err := auth.NewJWTBearer(auth.JWTBearerConfig{LoginURL: org.URL, ConsumerKey: org.ConsumerKey, Username: org.Username,
-		Signer: org.JWTIdentity().Signer(), HTTPClient: org.HTTPClient(nil)})
+		Signer: org.PKI.JWTIdentity.Signer(), HTTPClient: org.HTTPClient(nil)})
 	require.NoError(b, err)
 	cache := tokencache.New(src, tokencache.Options{SessionTimeout: time.Hour})
 	ctx := context.Background()
@@ -466,7 +466,7 @@ func TestCacheSharesThroughTheFileStore(t *testing.T) {
 	assert.Equal(t, int64(1), org.Stats().TokenRequests, "the second run reuses the session")
 
 	// Both see it rejected: one login replaces it for both.
-	org.ExpireAllSessions()
+	org.Faults().ExpireAllSessions()
 	a.Invalidate(ta)
 	b.Invalidate(tb)
 	na, err := a.Token(ctx)
@@ -540,7 +540,7 @@ func sourceFor(t *testing.T, org *salesforcetest.Org, edit func(*auth.JWTBearerC
 		LoginURL:    org.URL,
 		ConsumerKey: org.ConsumerKey,
 		Username:    org.Username,
-		Signer:      org.JWTIdentity().Signer(),
+		Signer:      org.PKI.JWTIdentity.Signer(),
 		HTTPClient:  org.HTTPClient(nil),
 		Retry:       retry.Backoff{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}.Or(retry.Login),
 	}

@@ -31,13 +31,15 @@ func main() {
 	if *dir == "" {
 		log.Fatal("bulkorg: -dir is required")
 	}
-	org, err := salesforcetest.Start(salesforcetest.Config{DailyAPIRequests: 1 << 40, BulkValidateOverCap: true})
+	// BenchmarkBulkIngest1M stores a million rows per iteration (run it
+	// with -benchtime 1x): the cap must let a whole job through.
+	org, err := salesforcetest.Start(salesforcetest.Config{DailyAPIRequests: 1 << 40, BulkStoreMaxRecords: 1 << 30})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer org.Close()
 	for i := range *records {
-		if _, err := org.Create("Account", map[string]any{"Name": fmt.Sprintf("Seed %07d", i), "NumberOfEmployees": i % 5000}); err != nil {
+		if _, err := org.Data().Create("Account", map[string]any{"Name": fmt.Sprintf("Seed %07d", i), "NumberOfEmployees": i % 5000}); err != nil {
 			log.Fatal(err)
 		}
 	}

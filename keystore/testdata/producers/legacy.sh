@@ -73,6 +73,9 @@ kt -J-Dkeystore.pkcs12.certProtectionAlgorithm=PBEWithSHA1AndRC2_128 \
 # --- OpenSSL 3 with the legacy provider --------------------------------------------------
 openssl pkcs12 -export -legacy -name client -inkey "$work/ec.key" -in "$work/ec.crt" -certfile "$work/inter.crt" \
   -certpbe PBE-SHA1-RC2-128 -keypbe PBE-SHA1-RC2-40 -passout pass:$SP -out legacy-openssl-rc2-128.p12
+# One iteration everywhere: a fuzz seed that reaches RC2 under the fuzz tests' low iteration cap.
+openssl pkcs12 -export -legacy -iter 1 -name client -inkey "$work/ec.key" -in "$work/ec.crt" -certfile "$work/inter.crt" \
+  -passout pass:$SP -out legacy-openssl-rc2-iter1.p12
 openssl pkcs12 -export -legacy -nokeys -in "$work/inter.crt" -certfile "$work/root.crt" \
   -passout pass:$SP -out legacy-openssl-nokeys.p12
 
@@ -90,6 +93,16 @@ for curve in brainpoolP256r1 secp256k1; do
   kt -importcert -alias "$curve" -file "$work/$curve.crt" -keystore legacy-odd-curves.jks -storetype JKS -storepass $SP
   kt "${J8[@]}" -importcert -alias "$curve" -file "$work/$curve.crt" -keystore legacy-odd-curves.p12 -storetype PKCS12 -storepass $SP
 done
+# A key entry whose chain holds a CA on secp256k1: the entry loads, the CA is left out with a warning.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/k1leaf.key" 2>/dev/null
+openssl req -new -key "$work/k1leaf.key" -subj "/O=sfmtls legacy/CN=k1chain.legacy@example.com" -out "$work/k1leaf.csr"
+ext "basicConstraints=critical,CA:false" "keyUsage=critical,digitalSignature" "extendedKeyUsage=clientAuth"
+openssl x509 -req -in "$work/k1leaf.csr" -CA "$work/secp256k1.crt" -CAkey "$work/secp256k1.key" -set_serial 7 \
+  -days $DAYS -sha256 -extfile "$work/ext.cnf" -out "$work/k1leaf.crt" 2>/dev/null
+openssl pkcs12 -export -name client -inkey "$work/k1leaf.key" -in "$work/k1leaf.crt" -certfile "$work/secp256k1.crt" \
+  -passout pass:$SP -out "$work/k1chain.p12"
+kt -importkeystore -srckeystore "$work/k1chain.p12" -srcstoretype PKCS12 -srcstorepass $SP \
+  -destkeystore legacy-odd-curve-chain.jks -deststoretype JKS -deststorepass $SP
 kt -importcert -alias root -file "$work/root.crt" -keystore legacy-odd-curves.jks -storetype JKS -storepass $SP
 cat "$work/brainpoolP256r1.crt" "$work/root.crt" > legacy-odd-curves.pem
 
@@ -100,6 +113,7 @@ openssl pkey -in legacy-dsa-pkcs8.pem -traditional -out legacy-dsa-traditional.p
 openssl pkcs8 -topk8 -in legacy-dsa-pkcs8.pem -v2 aes-256-cbc -passout pass:$KP -out legacy-dsa-encrypted.pem
 openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -out legacy-rsapss-pkcs8.pem 2>/dev/null
 openssl pkcs8 -topk8 -in legacy-rsapss-pkcs8.pem -v2 aes-256-cbc -passout pass:$KP -out legacy-rsapss-encrypted.pem
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 | openssl ec -out legacy-secp256k1-sec1.pem 2>/dev/null
 openssl req -x509 -key legacy-dsa-pkcs8.pem -subj "/O=sfmtls legacy/CN=dsa.legacy@example.com" -days $DAYS -out legacy-dsa-cert.pem
 
 # --- PBMAC1, where this openssl writes it ---------------------------------------------------
@@ -108,11 +122,20 @@ if openssl pkcs12 -help 2>&1 | grep -q -- -pbmac1_pbkdf2; then
     -certfile "$work/inter.crt" -passout pass:$SP -out legacy-openssl-pbmac1.p12
 fi
 
-# --- Fuzz seeds for the RC2 paths --------------------------------------------------------
-for f in legacy-java8-keytool.p12 legacy-java8-truststore.p12 legacy-nss-rc2.p12 legacy-openssl-rc2-128.p12; do
-  python3 - "../fuzz/FuzzPKCS12/$f" "$f" <<'PY'
+# --- Fuzz seeds for the RC2, PBMAC1, odd-curve and refused-key paths ------------------------
+seed() { # target name file
+  mkdir -p "../fuzz/$1"
+  python3 - "../fuzz/$1/$2" "$3" <<'PY'
 import sys
 data = open(sys.argv[2], "rb").read()
 open(sys.argv[1], "w").write('go test fuzz v1\n[]byte("%s")\n' % "".join("\\x%02x" % b for b in data))
 PY
+}
+for f in legacy-java8-keytool.p12 legacy-java8-truststore.p12 legacy-nss-rc2.p12 legacy-openssl-rc2-128.p12 legacy-odd-curves.p12 legacy-openssl-rc2-iter1.p12; do
+  seed FuzzPKCS12 "$f" "$f"
+done
+for v in A.1 A.6; do seed FuzzPKCS12 "pbmac1-$v" "../pbmac1/$v.p12"; done
+for f in legacy-odd-curves.jks legacy-odd-curve-chain.jks; do seed FuzzJavaStore "$f" "$f"; done
+for f in legacy-odd-curves.pem legacy-dsa-traditional.pem legacy-rsapss-encrypted.pem legacy-secp256k1-sec1.pem; do
+  seed FuzzPEM "$f" "$f"
 done

@@ -223,27 +223,6 @@ func (t *Txn) Create(object string, fields map[string]any) (string, *APIError) {
 	return r.id, nil
 }
 
-// CheckCreate validates fields as Create does and checks unique values
-// against the stored records, but stores nothing; it returns the id the
-// record would have had. Bulk's validate-over-cap mode uses it.
-func (t *Txn) CheckCreate(object string, fields map[string]any) (string, *APIError) {
-	o, err := t.s.objectFor(object)
-	if err != nil {
-		return "", err
-	}
-	values, err := t.s.validate(o, fields, nil)
-	if err != nil {
-		return "", err
-	}
-	// A value a stored record holds is refused as a stored row's would be;
-	// duplicates among unstored rows go unnoticed.
-	if err := t.s.checkUnique(&Record{object: o, fields: values}); err != nil {
-		return "", err
-	}
-	t.s.seq++
-	return NewID(o.KeyPrefix, t.s.seq), nil
-}
-
 // live returns the record of object with id (15 or 18 characters): NOT_FOUND
 // when there is none, ENTITY_IS_DELETED when it was deleted.
 func (s *Store) live(object, id string) (*Record, *APIError) {

@@ -393,6 +393,16 @@ func ExecuteSearch(s *Search, sc Schema, d Data, opts Options) ([]Record, error)
 // String returns the statement as given.
 func (s *Search) String() string { return s.src }
 
+// Objects lists the objects of RETURNING as written, in order; none when
+// the search has no RETURNING.
+func (s *Search) Objects() []string {
+	out := make([]string, len(s.returning))
+	for i, q := range s.returning {
+		out[i] = q.object
+	}
+	return out
+}
+
 // String returns the statement as given.
 func (q *Query) String() string { return q.src }
 
