@@ -38,11 +38,11 @@ func main() {
 		log.Fatal(err)
 	}
 	defer org.Close()
-	if err := org.EnableChangeEvents("Account"); err != nil {
+	if err := org.Setup().EnableChangeEvents("Account"); err != nil {
 		log.Fatal(err)
 	}
 	for i := range *records {
-		if _, err := org.Create("Account", map[string]any{"Name": "Stream " + strconv.Itoa(i)}); err != nil {
+		if _, err := org.Data().Create("Account", map[string]any{"Name": "Stream " + strconv.Itoa(i)}); err != nil {
 			log.Fatal(err)
 		}
 		// The change feed hands changes to the streaming side through a
