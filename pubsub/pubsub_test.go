@@ -345,3 +345,8 @@ func TestPublishStreamResults(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, pubsub.ErrUnknownOutcome), "an event that does not encode is never sent")
 }
+
+const (
+	waitFor = 10 * time.Second
+	tick       = 5 * time.Millisecond
+)

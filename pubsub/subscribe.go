@@ -69,15 +69,40 @@ func (s *Subscriber) Run(ctx context.Context, pos []byte, start events.Replay, d
 	if s.Client == nil || s.Topic == "" {
 		return errors.New("pubsub: Subscriber needs a Client and a Topic")
 	}
-	batch := s.Batch
+	st := newStream(s.Client, s.Topic, s.Batch, s.IdleTimeout, s.OnUndecodable, deliver)
+	st.last, st.start = pos, start
+	st.open = func(ctx context.Context) (fetchStream, error) {
+		stream, err := s.Client.api.Subscribe(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req := &pb.FetchRequest{TopicName: s.Topic, NumRequested: st.batch}
+		switch {
+		case st.last != nil:
+			req.ReplayPreset, req.ReplayId = pb.ReplayPreset_CUSTOM, st.last
+		case st.start == events.ReplayAll:
+			req.ReplayPreset = pb.ReplayPreset_EARLIEST
+		default:
+			req.ReplayPreset = pb.ReplayPreset_LATEST
+		}
+		return subscribeStream{stream}, stream.Send(req)
+	}
+	return st.run(ctx)
+}
+
+func newStream(c *Client, what string, batch int, idle time.Duration, onBad func(context.Context, *DecodeError),
+	deliver func(context.Context, events.Event) error) *stream {
 	if batch <= 0 || batch > maxBatch {
 		batch = maxBatch
 	}
-	idle := s.IdleTimeout
 	if idle <= 0 {
 		idle = defaultIdleTimeout
 	}
-	st := &stream{s: s, batch: int32(batch), idle: idle, last: pos, start: start, deliver: deliver}
+	return &stream{c: c, what: what, batch: int32(batch), idle: idle, onBad: onBad, deliver: deliver}
+}
+
+// run subscribes again and again until a failure no new subscription mends.
+func (st *stream) run(ctx context.Context) error {
 	failures := 0
 	refreshed := false
 	for {
@@ -97,14 +122,14 @@ func (s *Subscriber) Run(ctx context.Context, pos []byte, start events.Replay, d
 		case code == codes.Unauthenticated:
 			if refreshed {
 				stt := status.Convert(err)
-				return &SessionRefusedError{Endpoint: s.Client.endpoint, Topic: s.Topic, Code: stt.Code(), Message: stt.Message()}
+				return &SessionRefusedError{Endpoint: st.c.endpoint, Topic: st.what, Code: stt.Code(), Message: stt.Message()}
 			}
 			refreshed = true
-			s.Client.reject(st.tok)
-			s.Client.log.LogAttrs(ctx, slog.LevelDebug, "pubsub: session refused; refreshing the token", slog.String("topic", s.Topic))
+			st.c.reject(st.tok)
+			st.c.log.LogAttrs(ctx, slog.LevelDebug, "pubsub: session refused; refreshing the token", slog.String("topic", st.what))
 			continue
 		case st.errorCode == errorCodeReplayCorrupted:
-			return fmt.Errorf("pubsub: %s: %w (%w)", s.Topic, events.ErrPositionGone, st.apiErr(err))
+			return fmt.Errorf("pubsub: %s: %w (%w)", st.what, events.ErrPositionGone, st.apiErr(err))
 		case code == codes.InvalidArgument || code == codes.NotFound || code == codes.PermissionDenied ||
 			code == codes.FailedPrecondition || code == codes.Unimplemented:
 			return st.apiErr(err)
@@ -112,14 +137,39 @@ func (s *Subscriber) Run(ctx context.Context, pos []byte, start events.Replay, d
 		failures++
 		wait, again := resubscribeBackoff.Backoff(failures, retry.Failure{Err: err})
 		if !again {
-			return fmt.Errorf("pubsub: %s: giving up after %d failures in a row: %w", s.Topic, failures, err)
+			return fmt.Errorf("pubsub: %s: giving up after %d failures in a row: %w", st.what, failures, err)
 		}
-		s.Client.log.LogAttrs(ctx, slog.LevelDebug, "pubsub: stream ended; subscribing again from the last event handled",
-			slog.String("topic", s.Topic), slog.Any("cause", err), slog.Duration("wait", wait))
+		st.c.log.LogAttrs(ctx, slog.LevelDebug, "pubsub: stream ended; subscribing again from the last event handled",
+			slog.String("topic", st.what), slog.Any("cause", err), slog.Duration("wait", wait))
 		if err := retry.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
+}
+
+// fetchStream is a Subscribe or a ManagedSubscribe stream.
+type fetchStream interface {
+	more(n int32) error
+	// commit asks a managed subscription to keep replay as its position.
+	commit(replay []byte) error
+	recv() ([]*pb.ConsumerEvent, *pb.CommitReplayResponse, error)
+	Trailer() metadata.MD
+}
+
+type subscribeStream struct {
+	s interface {
+		Send(*pb.FetchRequest) error
+		Recv() (*pb.FetchResponse, error)
+		Trailer() metadata.MD
+	}
+}
+
+func (f subscribeStream) more(n int32) error   { return f.s.Send(&pb.FetchRequest{NumRequested: n}) }
+func (f subscribeStream) commit([]byte) error  { return nil }
+func (f subscribeStream) Trailer() metadata.MD { return f.s.Trailer() }
+func (f subscribeStream) recv() ([]*pb.ConsumerEvent, *pb.CommitReplayResponse, error) {
+	r, err := f.s.Recv()
+	return r.GetEvents(), nil, err
 }
 
 // handlerFailure carries deliver's error out of a stream: it ends Run.
@@ -132,12 +182,16 @@ var errIdle = errors.New("pubsub: the stream was silent past the idle timeout")
 
 // stream is the state that survives resubscriptions.
 type stream struct {
-	s       *Subscriber
+	c       *Client
+	what    string // the topic, or the managed subscription
 	batch   int32
 	idle    time.Duration
+	onBad   func(context.Context, *DecodeError)
 	last    []byte // replay id of the last event handled
 	start   events.Replay
 	deliver func(context.Context, events.Event) error
+	open    func(context.Context) (fetchStream, error)
+	managed bool // commit each event handled
 
 	tok       *auth.Token // the current stream's, for reject
 	errorCode string
@@ -148,10 +202,10 @@ func (st *stream) apiErr(err error) error {
 	return &APIError{Method: "Subscribe", Code: stt.Code(), ErrorCode: st.errorCode, Message: stt.Message()}
 }
 
-// once runs one Subscribe stream until it fails; progressed reports whether
-// it got an answer (so failures in a row are counted apart).
+// once runs one stream until it fails; progressed reports whether it got
+// an answer (so failures in a row are counted apart).
 func (st *stream) once(ctx context.Context) (progressed bool, err error) {
-	c := st.s.Client
+	c := st.c
 	st.errorCode = ""
 	sctx, tok, err := c.identity(ctx)
 	if err != nil {
@@ -160,20 +214,11 @@ func (st *stream) once(ctx context.Context) (progressed bool, err error) {
 	st.tok = tok
 	sctx, cancel := context.WithCancelCause(sctx)
 	defer cancel(nil)
-	stream, err := c.api.Subscribe(sctx)
+	stream, err := st.open(sctx)
 	if err != nil {
-		return false, err
-	}
-	req := &pb.FetchRequest{TopicName: st.s.Topic, NumRequested: st.batch}
-	switch {
-	case st.last != nil:
-		req.ReplayPreset, req.ReplayId = pb.ReplayPreset_CUSTOM, st.last
-	case st.start == events.ReplayAll:
-		req.ReplayPreset = pb.ReplayPreset_EARLIEST
-	default:
-		req.ReplayPreset = pb.ReplayPreset_LATEST
-	}
-	if err := stream.Send(req); err != nil {
+		if stream == nil {
+			return false, err
+		}
 		return false, st.end(stream, err)
 	}
 	outstanding := st.batch
@@ -181,15 +226,16 @@ func (st *stream) once(ctx context.Context) (progressed bool, err error) {
 	// One reader, one answer ahead at most: the answers it holds are events
 	// already requested, so the buffer stays within Batch.
 	type answer struct {
-		resp *pb.FetchResponse
-		err  error
+		events []*pb.ConsumerEvent
+		commit *pb.CommitReplayResponse
+		err    error
 	}
 	answers := make(chan answer, 1)
 	go func() {
 		for {
-			resp, err := stream.Recv()
+			evs, cm, err := stream.recv()
 			select {
-			case answers <- answer{resp, err}:
+			case answers <- answer{evs, cm, err}:
 			case <-sctx.Done():
 				return
 			}
@@ -215,22 +261,31 @@ func (st *stream) once(ctx context.Context) (progressed bool, err error) {
 		}
 		progressed = true
 		timer.Reset(st.idle)
-		resp := a.resp
-		if got := int32(len(resp.GetEvents())); got > outstanding {
+		if e := a.commit.GetError(); e != nil {
+			// The server did not keep the position: subscribe again; it
+			// resumes from the last commit it kept (at least once).
+			return progressed, status.Error(codes.Unavailable, "pubsub: a commit was refused: "+e.GetMsg())
+		}
+		if got := int32(len(a.events)); got > outstanding {
 			// More than asked for: a server fault; take them, but never ask beyond Batch.
 			outstanding = 0
 		} else {
 			outstanding -= got
 		}
-		for _, ce := range resp.GetEvents() {
+		for _, ce := range a.events {
 			if err := st.handle(ctx, ce); err != nil {
 				return progressed, err
+			}
+			if st.managed {
+				if err := stream.commit(ce.GetReplayId()); err != nil {
+					return progressed, st.end(stream, err)
+				}
 			}
 		}
 		// Ask for more only once the handler took what came, and only up to Batch.
 		if outstanding <= st.batch/2 {
 			more := st.batch - outstanding
-			if err := stream.Send(&pb.FetchRequest{NumRequested: more}); err != nil {
+			if err := stream.more(more); err != nil {
 				return progressed, st.end(stream, err)
 			}
 			outstanding += more
@@ -240,9 +295,7 @@ func (st *stream) once(ctx context.Context) (progressed bool, err error) {
 
 // end finishes a failed stream: io.EOF from Send means the status comes from
 // Recv; the error-code trailer is kept for the classification.
-func (st *stream) end(stream interface {
-	Trailer() metadata.MD
-}, err error) error {
+func (st *stream) end(stream fetchStream, err error) error {
 	if v := stream.Trailer().Get("error-code"); len(v) > 0 {
 		st.errorCode = v[0]
 	}
@@ -253,17 +306,17 @@ func (st *stream) end(stream interface {
 }
 
 func (st *stream) handle(ctx context.Context, ce *pb.ConsumerEvent) error {
-	c := st.s.Client
+	c := st.c
 	pe := ce.GetEvent()
 	schema, err := c.Schema(ctx, pe.GetSchemaId())
 	if err != nil {
-		return &handlerFailure{fmt.Errorf("pubsub: %s: %w", st.s.Topic, err)}
+		return &handlerFailure{fmt.Errorf("pubsub: %s: %w", st.what, err)}
 	}
-	ev, err := decodeEvent(st.s.Topic, schema, pe.GetPayload(), ce.GetReplayId())
+	ev, err := decodeEvent(st.what, schema, pe.GetPayload(), ce.GetReplayId())
 	if err != nil {
-		derr := &DecodeError{Topic: st.s.Topic, SchemaID: pe.GetSchemaId(), ReplayID: ce.GetReplayId(), Err: err}
-		if st.s.OnUndecodable != nil {
-			st.s.OnUndecodable(ctx, derr)
+		derr := &DecodeError{Topic: st.what, SchemaID: pe.GetSchemaId(), ReplayID: ce.GetReplayId(), Err: err}
+		if st.onBad != nil {
+			st.onBad(ctx, derr)
 		} else {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "pubsub: skipping an event that does not decode", slog.Any("error", derr))
 		}

@@ -8,7 +8,8 @@
 // Publish and PublishStream with a result per event, and change events made
 // from the org's own record changes (EnableChangeEvents). Faults:
 // CloseStreams, ExpireTokens, CorruptNext, LoseNextPublishAnswer,
-// RefuseSessions. ManagedSubscribe is not served (Unimplemented).
+// RefuseSessions. Managed subscriptions (ManagedSubscribe with commits):
+// AddManagedSubscription.
 package pubsubtest
 
 import (
@@ -76,6 +77,7 @@ type Server struct {
 	feeding       bool
 	subscribes    int
 	keepalives    int
+	managed       map[string]*managedSub
 
 	pb.UnimplementedPubSubServer
 }
@@ -424,7 +426,6 @@ func (s *Server) Subscribe(stream grpc.BidiStreamingServer[pb.FetchRequest, pb.F
 	}
 	s.mu.Lock()
 	s.subscribes++
-	keepAlive := s.KeepAlive
 	t, ok := s.topics[first.GetTopicName()]
 	var at int
 	if ok {
@@ -443,15 +444,35 @@ func (s *Server) Subscribe(stream grpc.BidiStreamingServer[pb.FetchRequest, pb.F
 			at = len(t.events)
 		}
 	}
-	ended := s.ended
 	s.mu.Unlock()
 	if !ok {
 		return status.Error(codes.NotFound, "no such topic: "+first.GetTopicName())
 	}
+	return s.serve(ctx, t, at, first.GetNumRequested(),
+		func() (int32, *pb.CommitReplayRequest, error) {
+			req, err := stream.Recv()
+			return req.GetNumRequested(), nil, err
+		},
+		func(evs []*pb.ConsumerEvent, latest []byte, pending int32, _ *pb.CommitReplayResponse) error {
+			return stream.Send(&pb.FetchResponse{Events: evs, LatestReplayId: latest, RpcId: "fake", PendingNumRequested: pending})
+		}, nil)
+}
 
+// serve sends t's events from index at as the client requests them, until
+// the client goes, a fault ends the stream, or send fails. recv reads the
+// client's next request (more events, or a commit); send sends events, a
+// keepalive (no events) or a commit's answer; commit, if set, records one.
+func (s *Server) serve(ctx context.Context, t *topic, at int, first int32,
+	recv func() (int32, *pb.CommitReplayRequest, error),
+	send func([]*pb.ConsumerEvent, []byte, int32, *pb.CommitReplayResponse) error,
+	commit func(*pb.CommitReplayRequest) *pb.CommitReplayResponse) error {
+	s.mu.Lock()
+	ended, keepAlive := s.ended, s.KeepAlive
+	s.mu.Unlock()
 	var mu sync.Mutex
 	pending := int32(0)
 	more := make(chan struct{}, 1)
+	commits := make(chan *pb.CommitReplayRequest, 16)
 	ask := func(n int32) {
 		mu.Lock()
 		pending += n
@@ -471,16 +492,25 @@ func (s *Server) Subscribe(stream grpc.BidiStreamingServer[pb.FetchRequest, pb.F
 		default:
 		}
 	}
-	ask(first.GetNumRequested())
+	ask(first)
 	gone := make(chan struct{})
 	go func() {
 		defer close(gone)
 		for {
-			req, err := stream.Recv()
+			n, c, err := recv()
 			if err != nil {
 				return
 			}
-			ask(req.GetNumRequested())
+			if c != nil {
+				select {
+				case commits <- c:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if n != 0 || c == nil {
+				ask(n)
+			}
 		}
 	}()
 	keep := time.NewTimer(keepAlive)
@@ -513,7 +543,7 @@ func (s *Server) Subscribe(stream grpc.BidiStreamingServer[pb.FetchRequest, pb.F
 			pending -= int32(len(batch))
 			p := pending
 			mu.Unlock()
-			if err := stream.Send(&pb.FetchResponse{Events: batch, LatestReplayId: latest, RpcId: "fake", PendingNumRequested: p}); err != nil {
+			if err := send(batch, latest, p, nil); err != nil {
 				return err
 			}
 			keep.Reset(keepAlive)
@@ -522,6 +552,15 @@ func (s *Server) Subscribe(stream grpc.BidiStreamingServer[pb.FetchRequest, pb.F
 		select {
 		case <-grown:
 		case <-more:
+		case c := <-commits:
+			if commit != nil {
+				mu.Lock()
+				p := pending
+				mu.Unlock()
+				if err := send(nil, latest, p, commit(c)); err != nil {
+					return err
+				}
+			}
 		case <-keep.C:
 			mu.Lock()
 			p := pending
@@ -529,7 +568,7 @@ func (s *Server) Subscribe(stream grpc.BidiStreamingServer[pb.FetchRequest, pb.F
 			s.mu.Lock()
 			s.keepalives++
 			s.mu.Unlock()
-			if err := stream.Send(&pb.FetchResponse{LatestReplayId: latest, RpcId: "fake", PendingNumRequested: p}); err != nil {
+			if err := send(nil, latest, p, nil); err != nil {
 				return err
 			}
 			keep.Reset(keepAlive)
