@@ -41,7 +41,7 @@ func TestSignAhead(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(org.Close)
 	signer := &switchSigner{}
-	jwtKey := org.JWTIdentity().Signer()
+	jwtKey := org.PKI.JWTIdentity.Signer()
 	signer.key.Store(&jwtKey)
 	// atSend is the signature count when each token request leaves.
 	var atSend []int64

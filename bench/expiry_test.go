@@ -59,7 +59,7 @@ func BenchmarkExpiryStorm(b *testing.B) {
 				return
 			case <-tick.C:
 				if window.Add(1)%4 == 3 {
-					org.ExpireAllSessions()
+					org.Faults().ExpireAllSessions()
 				}
 			}
 		}
