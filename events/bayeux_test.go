@@ -77,3 +77,14 @@ func FuzzParseAnswer(f *testing.F) {
 		}
 	})
 }
+
+// An answer past the bound is refused whole, never half-read into memory.
+func TestParseAnswerBound(t *testing.T) {
+	big := make([]byte, maxAnswer+1)
+	for i := range big {
+		big[i] = ' '
+	}
+	big[0], big[len(big)-1] = '[', ']'
+	_, err := parseMessages(big)
+	require.ErrorIs(t, err, errAnswerTooLarge)
+}

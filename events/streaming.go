@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sfmtls/sfmtls/client"
@@ -91,7 +92,8 @@ type cometd struct {
 	clientID string
 	adv      advice
 	replay   int64 // the last event handled, or -1/-2 before the first
-	nextID   int
+	nextID   atomic.Int64
+	poll     *connectPoller // the connects, one answer ahead; nil between sessions
 	// refreshed is set when a rejected session made us refresh the token,
 	// and cleared by a successful connect: a second rejection in a row
 	// is final.
@@ -187,12 +189,12 @@ func (c *cometd) run(ctx context.Context, deliver func(context.Context, Event) e
 }
 
 func (c *cometd) id() string {
-	c.nextID++
-	return strconv.Itoa(c.nextID)
+	return strconv.FormatInt(c.nextID.Add(1), 10)
 }
 
 // handshake opens a Bayeux session; on success the next step is connect.
 func (c *cometd) handshake(ctx context.Context) (step, error) {
+	c.stopPoller()
 	c.clientID = ""
 	ms, err := c.send(ctx, requestTimeout, request{Channel: metaHandshake, ID: c.id(), Version: "1.0", MinimumVersion: "1.0",
 		SupportedConnectionTypes: []string{"long-polling"}, Ext: map[string]any{"replay": true}})
@@ -278,51 +280,116 @@ func (c *cometd) refusalStep(code int, adv *advice) step {
 	return stepRetry
 }
 
-// connect long-polls once and delivers the events of the answer in order.
+// connect takes the next answer of the poller and delivers its events in
+// order.
 func (c *cometd) connect(ctx context.Context, deliver func(context.Context, Event) error) (step, error) {
-	timeout := time.Duration(c.adv.Timeout) * time.Millisecond
-	if timeout <= 0 {
-		timeout = defaultConnectTimout
+	if c.poll == nil {
+		c.startPoller(ctx)
 	}
-	ms, err := c.send(ctx, timeout+connectMargin, request{Channel: metaConnect, ID: c.id(), ClientID: c.clientID,
-		ConnectionType: "long-polling"})
-	if err != nil {
-		return transportStep(err), err
+	var a answer
+	select {
+	case a = <-c.poll.answers:
+	case <-ctx.Done():
+		return stepFail, ctx.Err()
+	}
+	if a.err != nil {
+		c.stopPoller()
+		return transportStep(a.err), a.err
 	}
 	// Events first, in the order sent: the connect reply may come before or
 	// after them in the array.
-	for _, m := range ms {
+	for _, m := range a.ms {
 		if m.Channel != c.channel || len(m.Data) == 0 {
 			continue
 		}
 		ev, err := parseEvent(c.channel, m.Data)
 		if err != nil {
+			c.stopPoller()
 			return stepFail, err
 		}
 		if c.replay >= 0 && ev.ReplayID <= c.replay {
 			continue // already handled: a server that resends after a reconnection
 		}
 		if err := deliver(ctx, ev); err != nil {
+			c.stopPoller()
 			return stepFail, err
 		}
 		c.replay = ev.ReplayID
 	}
-	m, ok := reply(ms, metaConnect)
+	m, ok := reply(a.ms, metaConnect)
 	if !ok {
-		return stepRetry, nil // an answer of events alone; connect again
+		return stepRetry, nil // an answer of events alone; the poller connects again
 	}
-	c.setAdvice(m.Advice)
 	if !m.Successful {
+		c.stopPoller()
 		code, msg := bayeuxCode(m.Error)
 		return c.refusalStep(code, m.Advice), &StreamingError{Channel: metaConnect, Subscription: c.channel, Code: code, Message: msg}
 	}
 	c.refreshed = false
-	if c.adv.Interval > 0 {
-		if err := retry.Sleep(ctx, time.Duration(c.adv.Interval)*time.Millisecond); err != nil {
-			return stepFail, err
-		}
-	}
 	return stepRetry, nil
+}
+
+// answer is the outcome of one connect.
+type answer struct {
+	ms  []message
+	err error
+}
+
+// connectPoller long-polls /meta/connect one answer ahead of the handler: while the
+// handler works through one answer's events, the next connect is on its
+// way, so that the server's work and the handler's overlap. It holds at most
+// one answer beside the one being handled (memory stays within two
+// answers), and stops after a failed connect. While it runs, only it sends.
+type connectPoller struct {
+	cancel  context.CancelFunc
+	answers chan answer
+	done    chan struct{}
+}
+
+func (c *cometd) startPoller(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &connectPoller{cancel: cancel, answers: make(chan answer, 1), done: make(chan struct{})}
+	adv := c.adv // the poller's own copy, updated by the replies it reads
+	go func() {
+		defer close(p.done)
+		for {
+			timeout := time.Duration(adv.Timeout) * time.Millisecond
+			if timeout <= 0 {
+				timeout = defaultConnectTimout
+			}
+			ms, err := c.send(ctx, timeout+connectMargin, request{Channel: metaConnect, ID: c.id(), ClientID: c.clientID,
+				ConnectionType: "long-polling"})
+			select {
+			case p.answers <- answer{ms, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			if m, ok := reply(ms, metaConnect); ok {
+				if !m.Successful {
+					return
+				}
+				adv = boundAdvice(adv, m.Advice)
+			}
+			if adv.Interval > 0 && retry.Sleep(ctx, time.Duration(adv.Interval)*time.Millisecond) != nil {
+				return
+			}
+		}
+	}()
+	c.poll = p
+}
+
+// stopPoller stops the poller and drops what it read ahead: a new
+// subscription resumes after the last event handled.
+func (c *cometd) stopPoller() {
+	if c.poll == nil {
+		return
+	}
+	c.poll.cancel()
+	<-c.poll.done
+	c.poll = nil
 }
 
 // refresh has the transport replace a rejected token, once in a row: a REST
@@ -343,17 +410,21 @@ func (c *cometd) refresh(ctx context.Context) error {
 }
 
 // setAdvice keeps the server's advice, within bounds.
-func (c *cometd) setAdvice(a *advice) {
+func (c *cometd) setAdvice(a *advice) { c.adv = boundAdvice(c.adv, a) }
+
+// boundAdvice applies a to cur, within bounds.
+func boundAdvice(cur advice, a *advice) advice {
 	if a == nil {
-		return
+		return cur
 	}
 	if a.Timeout > 0 {
-		c.adv.Timeout = min(a.Timeout, maxAdviceTimeout.Milliseconds())
+		cur.Timeout = min(a.Timeout, maxAdviceTimeout.Milliseconds())
 	}
 	if a.Interval >= 0 {
-		c.adv.Interval = min(a.Interval, maxAdviceInterval.Milliseconds())
+		cur.Interval = min(a.Interval, maxAdviceInterval.Milliseconds())
 	}
-	c.adv.Reconnect = a.Reconnect
+	cur.Reconnect = a.Reconnect
+	return cur
 }
 
 // unsubscribe and close end the session politely; failures do not matter
@@ -363,6 +434,7 @@ func (c *cometd) unsubscribe(ctx context.Context) {
 }
 
 func (c *cometd) close(ctx context.Context) {
+	c.stopPoller()
 	if c.clientID == "" {
 		return
 	}

@@ -39,9 +39,10 @@ const (
 // that one event may also be handled by both processes. Key idempotent work
 // on the event's ReplayID (or Position) and, for changes, the record ids.
 //
-// A slow handler slows the subscription: the Source waits for each handler
-// before it reads on, and reads each answer of the server within a bound, so
-// memory stays bounded whatever the server sends.
+// A slow handler slows the subscription: the Source hands over one event at
+// a time and reads at most one answer of the server ahead of the handler,
+// each answer within a bound, so memory stays bounded whatever the server
+// sends.
 type Subscription struct {
 	// Source produces the events (Streaming, or a change trigger).
 	Source Source
