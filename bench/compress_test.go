@@ -24,6 +24,10 @@ import (
 	"time"
 
 	kpgzip "github.com/klauspost/compress/gzip"
+
+	"github.com/sfmtls/sfmtls/bulk"
+	"github.com/sfmtls/sfmtls/client"
+	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
 // uploadRows is about 5.3 MB of CSV, the size the issue measured.
@@ -273,4 +277,86 @@ func codecByName(name string) codec {
 func round() int {
 	n, _ := strconv.Atoi(os.Getenv("BENCH_ROUND"))
 	return n
+}
+
+// BenchmarkBulkUploadLink uploads the CSV through the SDK (IngestJob.Upload)
+// to a fake org whose upload endpoint reads the body and discards it (the
+// decoding is Salesforce's work, not the client's), over the mutual TLS
+// connection paced to each link's rate (client.Config.WrapBase replaces the
+// dialer), with compression off, fixed at BestSpeed or Huffman only, and
+// adaptive (the default). The round trip is not simulated: it adds the same
+// to each.
+func BenchmarkBulkUploadLink(b *testing.B) {
+	org := salesforcetest.NewOrg(b, salesforcetest.Config{DailyAPIRequests: 1 << 40})
+	org.Setup().Handle("PUT /services/data/v"+salesforcetest.APIVersion+"/jobs/ingest/{id}/batches", true,
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusCreated)
+		}))
+	data := benchCSV()
+	modes := []struct {
+		name string
+		opts bulk.Options
+	}{
+		{"none", bulk.Options{DisableCompression: true}},
+		{"bestspeed", bulk.Options{CompressionLevel: kpgzip.BestSpeed}},
+		{"huffman", bulk.Options{CompressionLevel: kpgzip.HuffmanOnly}},
+		{"adaptive", bulk.Options{}},
+	}
+	k := round() % len(modes)
+	modes = append(modes[k:], modes[:k]...)
+	for _, l := range links {
+		cfg := org.ClientConfig()
+		cfg.WrapBase = pacedDialer(l.rate)
+		c, err := client.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		for _, m := range modes {
+			bc := bulk.NewClient(c, m.opts)
+			b.Run(fmt.Sprintf("link=%s/enc=%s", l.name, m.name), func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				var cpu time.Duration
+				for b.Loop() {
+					b.StopTimer()
+					job, _, err := bc.CreateIngestJob(ctx, bulk.IngestSpec{Object: "Account", Operation: bulk.Insert})
+					if err != nil {
+						b.Fatal(err)
+					}
+					cpu0 := cpuTime()
+					b.StartTimer()
+					if _, err := job.Upload(ctx, bytes.NewReader(data)); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					cpu += cpuTime() - cpu0
+					if _, err := job.Abort(ctx); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+			})
+		}
+		_ = c.Close()
+	}
+}
+
+// pacedDialer is a client.Config.WrapBase that paces the writes of each
+// connection the base transport dials to rate bytes per second.
+func pacedDialer(rate float64) func(http.RoundTripper) http.RoundTripper {
+	return func(rt http.RoundTripper) http.RoundTripper {
+		if tr, ok := rt.(*http.Transport); ok {
+			dial := tr.DialContext
+			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				conn, err := dial(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return &pacedConn{Conn: conn, rate: rate}, nil
+			}
+		}
+		return rt
+	}
 }

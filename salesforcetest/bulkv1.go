@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,13 +127,13 @@ type v1BatchInfo struct {
 
 // Job states (JobInfo "state") and batch states (BatchInfo "state").
 const (
-	v1JobOpen          = "Open"
-	v1JobClosed        = "Closed"
-	v1JobAborted       = "Aborted"
-	v1BatchQueued      = "Queued"
-	v1BatchCompleted   = "Completed"
-	v1BatchFailed      = "Failed"
-	v1BatchNotProcessd = "NotProcessed"
+	v1JobOpen           = "Open"
+	v1JobClosed         = "Closed"
+	v1JobAborted        = "Aborted"
+	v1BatchQueued       = "Queued"
+	v1BatchCompleted    = "Completed"
+	v1BatchFailed       = "Failed"
+	v1BatchNotProcessed = "NotProcessed"
 )
 
 // v1Error is a Bulk API 1.0 error ("Errors"): an exceptionCode and an
@@ -391,7 +392,7 @@ func (o *Org) v1CreateJob(w http.ResponseWriter, r *http.Request, v string) {
 	switch {
 	case req.State != "":
 		e = v1Err("InvalidJob", "a new job cannot set its state")
-	case !containsString(v1Operations, req.Operation):
+	case !slices.Contains(v1Operations, req.Operation):
 		e = v1Err("InvalidJob", "Invalid operation: %q: use one of %s, in that case", req.Operation, strings.Join(v1Operations, ", "))
 	case req.Object == "":
 		e = v1Err("InvalidJob", "object is required")
@@ -445,15 +446,6 @@ func (o *Org) v1CreateJob(w http.ResponseWriter, r *http.Request, v string) {
 // v1Time is the guide's timestamp format: 2015-12-15T21:41:45.000Z.
 const v1Time = "2006-01-02T15:04:05.000Z"
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // v1UpdateJob: "Close a Job" and "Abort a Job". The guide gives the code
 // (InvalidJobState) for a state the job cannot take, not the message.
 func (o *Org) v1UpdateJob(w http.ResponseWriter, r *http.Request, j *asyncJob, asJSON bool) {
@@ -470,7 +462,7 @@ func (o *Org) v1UpdateJob(w http.ResponseWriter, r *http.Request, j *asyncJob, a
 	case req.State == v1JobAborted && (state == v1JobOpen || state == v1JobClosed):
 		for _, b := range j.batches {
 			if b.info.State == v1BatchQueued {
-				b.info.State = v1BatchNotProcessd
+				b.info.State = v1BatchNotProcessed
 			}
 		}
 	case req.State == v1JobClosed || req.State == v1JobAborted:
@@ -676,9 +668,10 @@ func (o *Org) v1RunIngest(j *asyncJob, b *asyncBatch) v1Outcome {
 	if len(rows) > v1MaxBatchRecords {
 		return v1Outcome{failure: fmt.Sprintf("InvalidBatch : a batch holds at most %d records and this one has %d: split it", v1MaxBatchRecords, len(rows))}
 	}
-	if info.Operation == "insert" {
+	if info.Operation == "insert" || info.Operation == "upsert" {
 		// As for Bulk API 2.0: what the fake would not keep is refused
-		// whole, never reported as a success and dropped.
+		// whole, never reported as a success and dropped (an upsert can
+		// create every row).
 		o.v1.mu.Lock()
 		over := j.inserted+int64(len(rows)) > o.bulk.MaxRows()
 		if !over {
@@ -686,7 +679,7 @@ func (o *Org) v1RunIngest(j *asyncJob, b *asyncBatch) v1Outcome {
 		}
 		o.v1.mu.Unlock()
 		if over {
-			return v1Outcome{failure: fmt.Sprintf("FakeOrgRowCap : the fake org stores at most %d rows of a Bulk API insert job "+
+			return v1Outcome{failure: fmt.Sprintf("FakeOrgRowCap : the fake org stores at most %d rows of a Bulk API insert or upsert job "+
 				"(salesforcetest Config.BulkStoreMaxRecords, sfmtls fake-org --bulk-store-max): no row of this batch was applied", o.bulk.MaxRows())}
 		}
 	}
@@ -858,54 +851,9 @@ func v1JSONRows(so *SObject, info v1JobInfo, raw []byte) ([]v1Row, string) {
 	return rows, ""
 }
 
-// v1Apply applies one row as its own transaction and returns the record's
-// id and whether it was created.
+// v1Apply applies one row as its own transaction, as Bulk API 2.0 does.
 func (o *Org) v1Apply(so *SObject, info v1JobInfo, row v1Row) (string, bool, *APIError) {
-	missingID := apiErr(http.StatusBadRequest, "MISSING_ARGUMENT", "Id not specified in an "+info.Operation+" call")
-	switch info.Operation {
-	case "insert":
-		if row.id != "" {
-			return "", false, apiErr(http.StatusBadRequest, "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", "Id")
-		}
-		var id string
-		err := o.data.Transaction(func(t *data.Txn) *APIError {
-			var e *APIError
-			id, e = t.Create(so.Name, row.fields)
-			return e
-		})
-		return id, err == nil, err
-	case "update":
-		if row.id == "" {
-			return "", false, missingID
-		}
-		id18, _ := data.NormalizeID(row.id)
-		return valueOr(id18, row.id), false, o.data.Transaction(func(t *data.Txn) *APIError { return t.Update(so.Name, row.id, row.fields) })
-	case "upsert":
-		if row.ext == "" {
-			return "", false, apiErr(http.StatusBadRequest, "MISSING_ARGUMENT", info.ExternalIDFieldName+" not specified")
-		}
-		var res data.UpsertResult
-		err := o.data.Transaction(func(t *data.Txn) *APIError {
-			var e *APIError
-			res, _, e = t.Upsert(so.Name, info.ExternalIDFieldName, row.ext, row.fields, false)
-			return e
-		})
-		return res.ID, res.Created, err
-	default: // delete, hardDelete
-		if row.id == "" {
-			return "", false, missingID
-		}
-		id18, _ := data.NormalizeID(row.id)
-		return valueOr(id18, row.id), false, o.data.Transaction(func(t *data.Txn) *APIError {
-			if err := t.Delete(so.Name, row.id); err != nil {
-				return err
-			}
-			if info.Operation == "hardDelete" {
-				t.Purge(id18)
-			}
-			return nil
-		})
-	}
+	return bulkjob.ApplyRow(o.data, so, info.Operation, info.ExternalIDFieldName, bulkjob.Row{Fields: row.fields, ID: row.id, ExternalID: row.ext})
 }
 
 // v1RunQuery runs a query batch and writes its records: CSV with the

@@ -328,7 +328,7 @@ func TestBulkV1Errors(t *testing.T) {
 // The insert cap applies to Bulk API 1.0 as to 2.0: a batch the fake would
 // not keep fails whole, no row reported as a success.
 func TestBulkV1InsertCap(t *testing.T) {
-	org := start(t, salesforcetest.Config{BulkStoreMaxRecords: 2})
+	org := invoiceOrg(t, salesforcetest.Config{BulkStoreMaxRecords: 2})
 	a := newAsync(t, org)
 	job := jsonInfo(t, a.do(http.MethodPost, "job", "application/json", `{"operation":"insert","object":"Account","contentType":"JSON"}`))
 	ok := jsonInfo(t, a.do(http.MethodPost, "job/"+job.ID+"/batch", "application/json", `[{"Name":"a"},{"Name":"b"}]`))
@@ -338,6 +338,13 @@ func TestBulkV1InsertCap(t *testing.T) {
 	assert.Equal(t, "Failed", st.State)
 	assert.True(t, strings.HasPrefix(st.StateMessage, "FakeOrgRowCap : "), st.StateMessage)
 	assert.Equal(t, 0, st.NumberRecordsProcessed)
+
+	// An upsert can create every row: capped alike.
+	up := jsonInfo(t, a.do(http.MethodPost, "job", "application/json", `{"operation":"upsert","object":"Account","externalIdFieldName":"External_Id__c","contentType":"JSON"}`))
+	overUp := jsonInfo(t, a.do(http.MethodPost, "job/"+up.ID+"/batch", "application/json", `[{"Name":"x","External_Id__c":"1"},{"Name":"y","External_Id__c":"2"},{"Name":"z","External_Id__c":"3"}]`))
+	st = jsonInfo(t, a.do(http.MethodGet, "job/"+up.ID+"/batch/"+overUp.ID, "", ""))
+	assert.Equal(t, "Failed", st.State)
+	assert.True(t, strings.HasPrefix(st.StateMessage, "FakeOrgRowCap : "), st.StateMessage)
 }
 
 func fmtS(format string, args ...any) string { return fmt.Sprintf(format, args...) }

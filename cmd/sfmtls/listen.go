@@ -41,7 +41,7 @@ func newListenCommand(e *env) *cobra.Command {
 	var s *settings.Settings
 	var ts *settings.TokenStore
 	cmd := &cobra.Command{
-		Use:   "listen CHANNEL [--replay new|all|ID] [-o json]",
+		Use:   "listen CHANNEL",
 		Short: "listen to a Streaming API channel or a change trigger and print its events as JSON lines",
 		Long: `Listen to a channel and print each event as one JSON line (channel, replayId,
 time, change, data), until Ctrl-C (exit status 130). CHANNEL is a Streaming API

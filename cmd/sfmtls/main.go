@@ -11,6 +11,8 @@
 //	sfmtls check [--json] [connection flags]
 //	sfmtls token [--show-token] [connection flags]
 //	sfmtls query [-o json|csv|table] [connection flags] SOQL
+//	sfmtls listen [--replay new|all|ID] [-o json] [connection flags] CHANNEL
+//	sfmtls publish --data JSON [connection flags] /event/NAME__e
 //	sfmtls fake-org [--dir DIR] [--session-lifetime D] [--api-limit N] [--seed FILE] [--bulk-store-max N] [--env-file FILE] [--force]
 //	sfmtls bulk ingest --object NAME --operation OP [--external-id FIELD] [--failed FILE] [--unprocessed FILE] [--force] FILE.csv|-
 //	sfmtls bulk query [--all] [--out FILE] [--force] SOQL

@@ -26,7 +26,7 @@ func newPublishCommand(e *env) *cobra.Command {
 	var ts *settings.TokenStore
 	var data string
 	cmd := &cobra.Command{
-		Use:   "publish /event/NAME__e --data JSON",
+		Use:   "publish /event/NAME__e",
 		Short: "publish a platform event (a REST insert of the event object) and print its id",
 		Long: `Publish a platform event: insert the event object NAME__e over REST with the
 fields of --data (a JSON object), as "Publish Event Messages with Salesforce
@@ -65,7 +65,7 @@ or may not have been published.
 			return json.NewEncoder(e.stdout).Encode(map[string]any{"id": id, "success": true, "channel": args[0]})
 		}),
 	}
-	cmd.Flags().StringVar(&data, "data", "", "the event's fields as a JSON object, e.g. '{\"Order_Number__c\":\"A-1001\"}'")
+	cmd.Flags().StringVar(&data, "data", "", "the event's fields as a `JSON` object, e.g. '{\"Order_Number__c\":\"A-1001\"}'")
 	markRequired(cmd, "data")
 	s = connectionFlags(cmd, e)
 	ts = tokenStoreFlags(cmd, e)

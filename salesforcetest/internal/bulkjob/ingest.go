@@ -184,14 +184,31 @@ func (js *Jobs) ingestRow(so *data.SObject, info Info, header, rec []string) (st
 			delete(fields, f.Name)
 		}
 	}
-	missingID := data.NewAPIError(http.StatusBadRequest, "MISSING_ARGUMENT", "Id not specified in an "+info.Operation+" call")
-	switch info.Operation {
+	return ApplyRow(js.store, so, info.Operation, info.ExternalIDFieldName, Row{Fields: fields, ID: id, ExternalID: ext})
+}
+
+// Row is one record of an ingest job or batch, decoded: its fields, and the
+// Id or external id value that names the record to change.
+type Row struct {
+	Fields     map[string]any
+	ID         string
+	ExternalID string
+}
+
+// ApplyRow applies one row of a Bulk API ingest operation (insert, update,
+// upsert on extField, delete, hardDelete) to object so in a transaction of
+// its own, for Bulk API 2.0 and 1.0 alike. It returns the record id and
+// whether it was created.
+func ApplyRow(store *data.Store, so *data.SObject, operation, extField string, row Row) (string, bool, *data.APIError) {
+	id, ext, fields := row.ID, row.ExternalID, row.Fields
+	missingID := data.NewAPIError(http.StatusBadRequest, "MISSING_ARGUMENT", "Id not specified in an "+operation+" call")
+	switch operation {
 	case "insert":
 		if id != "" {
 			return "", false, data.NewAPIError(http.StatusBadRequest, "INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call")
 		}
 		var newID string
-		err := js.store.Transaction(func(t *data.Txn) *data.APIError {
+		err := store.Transaction(func(t *data.Txn) *data.APIError {
 			var e *data.APIError
 			newID, e = t.Create(so.Name, fields)
 			return e
@@ -201,15 +218,15 @@ func (js *Jobs) ingestRow(so *data.SObject, info Info, header, rec []string) (st
 		if id == "" {
 			return "", false, missingID
 		}
-		return idOrText(id), false, js.store.Transaction(func(t *data.Txn) *data.APIError { return t.Update(so.Name, id, fields) })
+		return idOrText(id), false, store.Transaction(func(t *data.Txn) *data.APIError { return t.Update(so.Name, id, fields) })
 	case "upsert":
 		if ext == "" {
-			return "", false, data.NewAPIError(http.StatusBadRequest, "MISSING_ARGUMENT", info.ExternalIDFieldName+" not specified")
+			return "", false, data.NewAPIError(http.StatusBadRequest, "MISSING_ARGUMENT", extField+" not specified")
 		}
 		var res data.UpsertResult
-		err := js.store.Transaction(func(t *data.Txn) *data.APIError {
+		err := store.Transaction(func(t *data.Txn) *data.APIError {
 			var e *data.APIError
-			res, _, e = t.Upsert(so.Name, info.ExternalIDFieldName, ext, fields, false)
+			res, _, e = t.Upsert(so.Name, extField, ext, fields, false)
 			return e
 		})
 		return res.ID, res.Created, err
@@ -218,11 +235,11 @@ func (js *Jobs) ingestRow(so *data.SObject, info Info, header, rec []string) (st
 			return "", false, missingID
 		}
 		id18, _ := data.NormalizeID(id)
-		return idOrText(id), false, js.store.Transaction(func(t *data.Txn) *data.APIError {
+		return idOrText(id), false, store.Transaction(func(t *data.Txn) *data.APIError {
 			if err := t.Delete(so.Name, id); err != nil {
 				return err
 			}
-			if info.Operation == "hardDelete" {
+			if operation == "hardDelete" {
 				t.Purge(id18) // hard-deleted records skip the recycle bin
 			}
 			return nil
