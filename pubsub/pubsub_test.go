@@ -348,5 +348,5 @@ func TestPublishStreamResults(t *testing.T) {
 
 const (
 	waitFor = 10 * time.Second
-	tick       = 5 * time.Millisecond
+	tick    = 5 * time.Millisecond
 )
