@@ -40,7 +40,7 @@ or may not have been published.
 ` + connectionHelp + "\n" + sessionHelp,
 		Example: `  sfmtls publish /event/Order_Placed__e --data '{"Order_Number__c":"A-1001"}'
   sfmtls publish --pubsub /event/Order_Placed__e --data '{"Order_Number__c":"A-1001"}'`,
-		Args:    exactArgs(1, "one channel, e.g. /event/Order_Placed__e"),
+		Args: exactArgs(1, "one channel, e.g. /event/Order_Placed__e"),
 		RunE: body(func(_ *cobra.Command, args []string) error {
 			m := platformEventChannel.FindStringSubmatch(args[0])
 			if ps.on {
