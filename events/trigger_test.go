@@ -78,7 +78,8 @@ func (c *collector) snapshot() []events.Event {
 // waitFor waits until n events arrived.
 func (c *collector) waitFor(t *testing.T, n int) []events.Event {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
+	// Generous: the machine may be loaded (-race, parallel packages).
+	deadline := time.After(60 * time.Second)
 	for {
 		if evs := c.snapshot(); len(evs) >= n {
 			return evs
