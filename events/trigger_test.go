@@ -100,8 +100,9 @@ func run(t *testing.T, tr *events.Trigger, now func() time.Time, pos []byte, sta
 	started := make(chan struct{})
 	var once0 sync.Once
 	events.SetTriggerClock(tr, func() time.Time {
+		at := now() // read before telling the test, which then moves the clock
 		once0.Do(func() { close(started) })
-		return now()
+		return at
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
