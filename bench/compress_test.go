@@ -283,9 +283,8 @@ func round() int {
 // to a fake org whose upload endpoint reads the body and discards it (the
 // decoding is Salesforce's work, not the client's), over the mutual TLS
 // connection paced to each link's rate (client.Config.WrapBase replaces the
-// dialer), with compression off, fixed at BestSpeed or Huffman only, and
-// adaptive (the default). The round trip is not simulated: it adds the same
-// to each.
+// dialer), with compression off, at BestSpeed, or at Huffman only (the
+// default). The round trip is not simulated: it adds the same to each.
 func BenchmarkBulkUploadLink(b *testing.B) {
 	org := salesforcetest.NewOrg(b, salesforcetest.Config{DailyAPIRequests: 1 << 40})
 	org.Setup().Handle("PUT /services/data/v"+salesforcetest.APIVersion+"/jobs/ingest/{id}/batches", true,
@@ -300,8 +299,7 @@ func BenchmarkBulkUploadLink(b *testing.B) {
 	}{
 		{"none", bulk.Options{DisableCompression: true}},
 		{"bestspeed", bulk.Options{CompressionLevel: kpgzip.BestSpeed}},
-		{"huffman", bulk.Options{CompressionLevel: kpgzip.HuffmanOnly}},
-		{"adaptive", bulk.Options{}},
+		{"huffman", bulk.Options{}}, // the default
 	}
 	k := round() % len(modes)
 	modes = append(modes[k:], modes[:k]...)

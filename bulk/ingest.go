@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // IngestSpec describes an ingest job ("Create a Job").
@@ -105,18 +107,19 @@ func (j *IngestJob) Upload(ctx context.Context, csv io.Reader) (int64, error) {
 	if !j.b.opts.DisableCompression {
 		h.Set("Content-Encoding", "gzip")
 		level := j.b.opts.CompressionLevel
+		if level == 0 {
+			level = gzip.HuffmanOnly
+		}
 		pr, pw := io.Pipe()
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			// Buffered: each of the compressor's small writes would otherwise
-			// be a pipe hand-off and a write to the connection. The pipe
-			// beneath is timed: how long the connection keeps the compressor
-			// waiting chooses the level when it adapts.
+			// be a pipe hand-off and a write to the connection.
 			bw := bufio.NewWriterSize(pw, 64<<10)
-			zw, err := newGzipWriter(bw, level, level == 0)
+			zw, err := gzip.NewWriterLevel(bw, level)
 			if err == nil {
-				_, err = zw.ReadFrom(counted)
+				_, err = io.Copy(zw, counted)
 				err = errors.Join(err, zw.Close(), bw.Flush())
 			}
 			pw.CloseWithError(err)

@@ -63,9 +63,9 @@ func (fc *feedClient) json(method, path, body string, wantStatus int) map[string
 }
 
 // Every committed write publishes its change once, whichever API made it:
-// REST create, update, upsert and delete, sObject Collections, Composite
-// and Bulk API 2.0; what allOrNone or a Composite rollback undoes publishes
-// nothing. Each "nothing" is proved by the change that arrives next being
+// REST create, update, upsert and delete, sObject Collections, Composite,
+// sObject Tree and Bulk API 2.0; what allOrNone, a Composite rollback or a
+// refused tree undoes publishes nothing. Each "nothing" is proved by the change that arrives next being
 // the next step's.
 func TestChangeFeedSeesEveryAPIsCommits(t *testing.T) {
 	at := time.Now().UTC().Truncate(time.Millisecond) // a clock that stands still, for exact timestamps
@@ -126,10 +126,23 @@ func TestChangeFeedSeesEveryAPIsCommits(t *testing.T) {
 	assert.Equal(t, c1.TransactionKey, c2.TransactionKey)
 	assert.Equal(t, c1.RecordIDs, c2.RecordIDs)
 
+	// sObject Tree: all or none (REST API Developer Guide, "Create Nested
+	// Records"), so a tree with an invalid record publishes nothing, and a
+	// valid one publishes its records as one transaction.
+	fc.do(http.MethodPost, "/composite/tree/Account", "application/json", `{"records":[`+
+		`{"attributes":{"type":"Account","referenceId":"r1"},"Name":"Tree rolled back"},{"attributes":{"type":"Account","referenceId":"r2"}}]}`)
+	status, raw := fc.do(http.MethodPost, "/composite/tree/Account", "application/json", `{"records":[`+
+		`{"attributes":{"type":"Account","referenceId":"r1"},"Name":"Tree 1"},{"attributes":{"type":"Account","referenceId":"r2"},"Name":"Tree 2"}]}`)
+	require.Equal(t, http.StatusCreated, status, raw)
+	t1, t2 := next(data.ChangeCreate), next(data.ChangeCreate)
+	assert.Equal(t, "Tree 1", t1.Fields["Name"], "the refused tree published nothing")
+	assert.Equal(t, "Tree 2", t2.Fields["Name"])
+	assert.Equal(t, t1.TransactionKey, t2.TransactionKey)
+
 	// Bulk API 2.0: each stored row publishes; a failed row does not.
 	job := fc.json(http.MethodPost, "/jobs/ingest", `{"object":"Account","operation":"insert"}`, http.StatusOK)
 	jobID := job["id"].(string)
-	status, raw := fc.do(http.MethodPut, "/jobs/ingest/"+jobID+"/batches", "text/csv", "Name\nBulk 1\n\nBulk 2\n")
+	status, raw = fc.do(http.MethodPut, "/jobs/ingest/"+jobID+"/batches", "text/csv", "Name\nBulk 1\n\nBulk 2\n")
 	require.Equal(t, http.StatusCreated, status, raw)
 	fc.json(http.MethodPatch, "/jobs/ingest/"+jobID, `{"state":"UploadComplete"}`, http.StatusOK)
 	<-org.JobProcessed(jobID)

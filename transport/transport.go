@@ -243,6 +243,16 @@ func (t *Transport) Client() *http.Client { return &http.Client{Transport: t} }
 // Token returns the current access token, fetching one if needed.
 func (t *Transport) Token(ctx context.Context) (*auth.Token, error) { return t.tokens.Token(ctx) }
 
+// RejectToken drops tok, a token Salesforce refused outside this Transport
+// (a Pub/Sub API stream's UNAUTHENTICATED), as a 401 INVALID_SESSION_ID does
+// on the REST path: compared by value, only while it is still the cached
+// token, so that many streams rejecting the same token cause one refresh,
+// shared by every caller of the next Token.
+func (t *Transport) RejectToken(tok *auth.Token) {
+	t.tokens.Invalidate(tok)
+	t.refreshes.Add(1)
+}
+
 // InstanceURL returns the org's instance URL with the mutual TLS port, the base
 // for API paths: https://acme.my.salesforce.com:8443.
 func (t *Transport) InstanceURL(ctx context.Context) (*url.URL, error) {
