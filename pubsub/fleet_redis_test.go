@@ -32,7 +32,7 @@ func TestFleetThroughRedis(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = ps.Close() })
 		return run(t, &events.Subscription{Source: &pubsub.Subscriber{Client: ps, Topic: orderTopic}, Start: events.ReplayAll,
-			Store: store, Holder: holder, LeaseTTL: time.Second}, nil)
+			Store: store, Holder: holder, LeaseTTL: 3 * time.Second}, nil)
 	}
 	e.publish(t, 1, 2)
 	a := member("a")
