@@ -1,10 +1,12 @@
 package events_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"testing"
@@ -151,18 +153,35 @@ func TestStreamingResumesFromSavedPosition(t *testing.T) {
 // with events in flight is resumed the same way.
 func TestStreamingUnknownClientAndDroppedConnection(t *testing.T) {
 	org, c := newEventOrg(t, salesforcetest.Config{})
-	l := listen(t, &events.Subscription{Source: &events.Streaming{Client: c, Channel: orderChannel}, Start: events.ReplayAll})
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	l := listen(t, &events.Subscription{Source: &events.Streaming{Client: c, Channel: orderChannel, Logger: logger}, Start: events.ReplayAll})
 	publish(t, c, 1)
 	l.waitFor(t, 1)
 	org.Faults().ExpireStreamingClients()
 	publish(t, c, 2)
 	l.waitFor(t, 2)
+	assert.Contains(t, logs.String(), "Unknown client", "the server forgot the client, and it handshook again")
 	org.Faults().DropStreamingConnection()
 	publish(t, c, 3)
 	l.waitFor(t, 3)
+	assert.Contains(t, logs.String(), "Streaming API failure; retrying", "the connection carrying event 3 was cut")
 	publish(t, c, 4)
 	assert.Equal(t, []int{1, 2, 3, 4}, l.waitFor(t, 4), "each event once, in order")
 }
+
+// syncBuffer is a bytes.Buffer safe for the logger's goroutine and the test's.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // A rejected session ("401::Authentication invalid") refreshes the token
 // once and resumes.

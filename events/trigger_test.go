@@ -78,7 +78,8 @@ func (c *collector) snapshot() []events.Event {
 // waitFor waits until n events arrived.
 func (c *collector) waitFor(t *testing.T, n int) []events.Event {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
+	// Generous: the machine may be loaded (-race, parallel packages).
+	deadline := time.After(60 * time.Second)
 	for {
 		if evs := c.snapshot(); len(evs) >= n {
 			return evs
@@ -99,8 +100,9 @@ func run(t *testing.T, tr *events.Trigger, now func() time.Time, pos []byte, sta
 	started := make(chan struct{})
 	var once0 sync.Once
 	events.SetTriggerClock(tr, func() time.Time {
+		at := now() // read before telling the test, which then moves the clock
 		once0.Do(func() { close(started) })
-		return now()
+		return at
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)

@@ -23,19 +23,14 @@ var (
 	oidAES192CBC = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 22}
 	oidAES256CBC = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 42}
 
-	prfNames = map[string]string{
-		"1.2.840.113549.2.7":  "HMAC-SHA-1",
-		"1.2.840.113549.2.8":  "HMAC-SHA-224",
-		"1.2.840.113549.2.9":  "HMAC-SHA-256",
-		"1.2.840.113549.2.10": "HMAC-SHA-384",
-		"1.2.840.113549.2.11": "HMAC-SHA-512",
-	}
-	prfs = map[string]func() hash.Hash{
-		"1.2.840.113549.2.7":  sha1.New,
-		"1.2.840.113549.2.8":  sha256.New224,
-		"1.2.840.113549.2.9":  sha256.New,
-		"1.2.840.113549.2.10": sha512.New384,
-		"1.2.840.113549.2.11": sha512.New,
+	// prfs are the HMACs PBKDF2 takes as its PRF (RFC 8018 appendix B.1.2);
+	// pbmac1 marks those RFC 9579 lets PBMAC1 use as its MAC in PKCS#12.
+	prfs = map[string]hmacAlg{
+		"1.2.840.113549.2.7":  {"HMAC-SHA-1", sha1.New, true},
+		"1.2.840.113549.2.8":  {"HMAC-SHA-224", sha256.New224, false},
+		"1.2.840.113549.2.9":  {"HMAC-SHA-256", sha256.New, true},
+		"1.2.840.113549.2.10": {"HMAC-SHA-384", sha512.New384, true},
+		"1.2.840.113549.2.11": {"HMAC-SHA-512", sha512.New, true},
 	}
 )
 
@@ -102,6 +97,35 @@ func decryptPBE(alg algorithmIdentifier, data []byte, password Secret, maxIter i
 	return nil, failure(ErrUnsupported, fmt.Sprintf("encryption algorithm %s", alg.Algorithm), hintReencrypt, nil)
 }
 
+// hmacAlg is an HMAC of prfs.
+type hmacAlg struct {
+	name   string
+	new    func() hash.Hash
+	pbmac1 bool
+}
+
+// parsePBKDF2 reads PBKDF2-params (RFC 8018 appendix A.2), refusing an
+// iteration count beyond maxIter before any work and a PRF not in prfs (hint
+// says how to mend that); an absent PRF is HMAC-SHA-1.
+func parsePBKDF2(der []byte, maxIter int, hint string) (pbkdf2Params, hmacAlg, error) {
+	var kdf pbkdf2Params
+	if rest, err := asn1.Unmarshal(der, &kdf); err != nil || len(rest) > 0 {
+		return kdf, hmacAlg{}, failure(ErrCorrupt, "bad PBKDF2 parameters", "", err)
+	}
+	if kdf.Iterations < 1 || kdf.Iterations > maxIter {
+		return kdf, hmacAlg{}, failure(ErrCorrupt, fmt.Sprintf("PBKDF2 iteration count %d out of range", kdf.Iterations), "", nil)
+	}
+	oid := "1.2.840.113549.2.7" // HMAC-SHA-1, PBKDF2's default
+	if len(kdf.PRF.Algorithm) > 0 {
+		oid = kdf.PRF.Algorithm.String()
+	}
+	p, ok := prfs[oid]
+	if !ok {
+		return kdf, hmacAlg{}, failure(ErrUnsupported, fmt.Sprintf("PBKDF2 PRF %s", kdf.PRF.Algorithm), hint, nil)
+	}
+	return kdf, p, nil
+}
+
 func decryptPBES2(paramsDER, data []byte, password Secret, maxIter int) ([]byte, error) {
 	var params pbes2Params
 	if rest, err := asn1.Unmarshal(paramsDER, &params); err != nil || len(rest) > 0 {
@@ -113,19 +137,9 @@ func decryptPBES2(paramsDER, data []byte, password Secret, maxIter int) ([]byte,
 	if !params.KeyDerivationFunc.Algorithm.Equal(oidPBKDF2) {
 		return nil, failure(ErrUnsupported, fmt.Sprintf("key derivation %s", params.KeyDerivationFunc.Algorithm), hintReencrypt, nil)
 	}
-	var kdf pbkdf2Params
-	if rest, err := asn1.Unmarshal(params.KeyDerivationFunc.Parameters.FullBytes, &kdf); err != nil || len(rest) > 0 {
-		return nil, failure(ErrCorrupt, "bad PBKDF2 parameters", "", err)
-	}
-	if kdf.Iterations < 1 || kdf.Iterations > maxIter {
-		return nil, failure(ErrCorrupt, fmt.Sprintf("PBKDF2 iteration count %d out of range", kdf.Iterations), "", nil)
-	}
-	prf := sha1.New
-	if len(kdf.PRF.Algorithm) > 0 {
-		var ok bool
-		if prf, ok = prfs[kdf.PRF.Algorithm.String()]; !ok {
-			return nil, failure(ErrUnsupported, fmt.Sprintf("PBKDF2 PRF %s", kdf.PRF.Algorithm), hintReencrypt, nil)
-		}
+	kdf, prf, err := parsePBKDF2(params.KeyDerivationFunc.Parameters.FullBytes, maxIter, hintReencrypt)
+	if err != nil {
+		return nil, err
 	}
 	var newCipher func([]byte) (cipher.Block, error)
 	var keyLen int
@@ -148,7 +162,7 @@ func decryptPBES2(paramsDER, data []byte, password Secret, maxIter int) ([]byte,
 	if rest, err := asn1.Unmarshal(params.EncryptionScheme.Parameters.FullBytes, &iv); err != nil || len(rest) > 0 {
 		return nil, failure(ErrCorrupt, "bad cipher IV", "", err)
 	}
-	key, err := pbkdf2.Key(prf, string(password), kdf.Salt, kdf.Iterations, keyLen)
+	key, err := pbkdf2.Key(prf.new, string(password), kdf.Salt, kdf.Iterations, keyLen)
 	if err != nil {
 		return nil, failure(ErrUnsupported, "PBKDF2 parameters", "", err)
 	}

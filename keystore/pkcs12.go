@@ -45,17 +45,6 @@ var (
 		"2.16.840.1.101.3.4.2.5": {"SHA-512/224", sha512.New512_224, 128},
 		"2.16.840.1.101.3.4.2.6": {"SHA-512/256", sha512.New512_256, 128},
 	}
-
-	// pbmac1MACs are the MACs RFC 9579 lets PBMAC1 use in PKCS#12.
-	pbmac1MACs = map[string]struct {
-		name string
-		new  func() hash.Hash
-	}{
-		"1.2.840.113549.2.7":  {"HMAC-SHA-1", sha1.New},
-		"1.2.840.113549.2.9":  {"HMAC-SHA-256", sha256.New},
-		"1.2.840.113549.2.10": {"HMAC-SHA-384", sha512.New384},
-		"1.2.840.113549.2.11": {"HMAC-SHA-512", sha512.New},
-	}
 )
 
 // maxMACKeyLen bounds PBMAC1's key length: PBKDF2's work grows with it, and no
@@ -272,16 +261,13 @@ func checkPBMAC1(m macData, content []byte, password Secret, maxIter int) (strin
 	if !params.KeyDerivationFunc.Algorithm.Equal(oidPBKDF2) {
 		return "", failure(ErrUnsupported, fmt.Sprintf("PBMAC1 with key derivation %s (RFC 9579 defines PBKDF2 only)", params.KeyDerivationFunc.Algorithm), hintMAC, nil)
 	}
-	mac, ok := pbmac1MACs[params.MessageAuthScheme.Algorithm.String()]
-	if !ok {
+	mac, ok := prfs[params.MessageAuthScheme.Algorithm.String()]
+	if !ok || !mac.pbmac1 {
 		return "", failure(ErrUnsupported, fmt.Sprintf("PBMAC1 with MAC %s", params.MessageAuthScheme.Algorithm), hintMAC, nil)
 	}
-	var kdf pbkdf2Params
-	if rest, err := asn1.Unmarshal(params.KeyDerivationFunc.Parameters.FullBytes, &kdf); err != nil || len(rest) > 0 {
-		return "", failure(ErrCorrupt, "bad PBMAC1 PBKDF2 parameters", "", err)
-	}
-	if kdf.Iterations < 1 || kdf.Iterations > maxIter {
-		return "", failure(ErrCorrupt, fmt.Sprintf("PBKDF2 iteration count %d out of range", kdf.Iterations), "", nil)
+	kdf, prf, err := parsePBKDF2(params.KeyDerivationFunc.Parameters.FullBytes, maxIter, hintMAC)
+	if err != nil {
+		return "", err
 	}
 	if kdf.KeyLength == 0 {
 		return "", failure(ErrCorrupt, "the PBMAC1 parameters lack the key length RFC 9579 requires", "", nil)
@@ -289,14 +275,7 @@ func checkPBMAC1(m macData, content []byte, password Secret, maxIter int) (strin
 	if kdf.KeyLength < 0 || kdf.KeyLength > maxMACKeyLen {
 		return "", failure(ErrCorrupt, fmt.Sprintf("PBMAC1 key length %d out of range", kdf.KeyLength), "", nil)
 	}
-	prf, prfName := sha1.New, "HMAC-SHA-1"
-	if len(kdf.PRF.Algorithm) > 0 {
-		if prf, ok = prfs[kdf.PRF.Algorithm.String()]; !ok {
-			return "", failure(ErrUnsupported, fmt.Sprintf("PBMAC1 with PBKDF2 PRF %s", kdf.PRF.Algorithm), hintMAC, nil)
-		}
-		prfName = prfNames[kdf.PRF.Algorithm.String()]
-	}
-	key, err := pbkdf2.Key(prf, string(password), kdf.Salt, kdf.Iterations, kdf.KeyLength)
+	key, err := pbkdf2.Key(prf.new, string(password), kdf.Salt, kdf.Iterations, kdf.KeyLength)
 	if err != nil {
 		return "", failure(ErrUnsupported, "PBMAC1 PBKDF2 parameters", hintMAC, err)
 	}
@@ -305,7 +284,7 @@ func checkPBMAC1(m macData, content []byte, password Secret, maxIter int) (strin
 	if subtle.ConstantTimeCompare(h.Sum(nil), m.Mac.Digest) != 1 {
 		return "", failure(ErrWrongPassword, "the integrity check (MAC) failed", hintStorePassword, nil)
 	}
-	return fmt.Sprintf("PBMAC1 %s, key from PBKDF2 with %s, %d iterations", mac.name, prfName, kdf.Iterations), nil
+	return fmt.Sprintf("PBMAC1 %s, key from PBKDF2 with %s, %d iterations", mac.name, prf.name, kdf.Iterations), nil
 }
 
 func (r *p12Reader) readPart(part contentInfo) error {

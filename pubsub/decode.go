@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -123,21 +122,39 @@ func bitNames(rec *avro.RecordSchema, hex, prefix string) ([]string, error) {
 	if hex == "" || len(hex) > maxBitmapDigits {
 		return nil, fmt.Errorf("pubsub: bitmap 0x%.16s is empty or too long", hex)
 	}
-	var n big.Int
-	if _, ok := n.SetString(hex, 16); !ok {
-		return nil, fmt.Errorf("pubsub: bitmap 0x%.16s is not hexadecimal", hex)
-	}
 	fields := rec.Fields()
-	if n.BitLen() > len(fields) {
-		return nil, errors.New("pubsub: a bitmap names a field position past the schema's fields")
-	}
 	var names []string
-	for i := range n.BitLen() {
-		if n.Bit(i) == 1 {
-			names = append(names, prefix+fields[i].Name())
+	// The last digit holds fields 0-3, the one before 4-7, and so on: the
+	// names come out in the schema's order.
+	for i := len(hex) - 1; i >= 0; i-- {
+		d, ok := hexDigit(hex[i])
+		if !ok {
+			return nil, fmt.Errorf("pubsub: bitmap 0x%.16s is not hexadecimal", hex)
+		}
+		for bit := range 4 {
+			if d&(1<<bit) == 0 {
+				continue
+			}
+			pos := (len(hex)-1-i)*4 + bit
+			if pos >= len(fields) {
+				return nil, errors.New("pubsub: a bitmap names a field position past the schema's fields")
+			}
+			names = append(names, prefix+fields[pos].Name())
 		}
 	}
 	return names, nil
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // recordOf returns the record of a field's type: the record itself, or the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,8 +21,10 @@ type Message struct {
 	// ID is the event's correlation key; empty gets a random one. Results
 	// and UnknownOutcomeError name events by it.
 	ID string
-	// Fields are the event's fields: a map[string]any, or a struct with
-	// `avro:"Name__c"` tags, encoded under the topic's current schema.
+	// Fields are the event's fields: a map[string]any, a struct with
+	// `avro:"Name__c"` tags, or a json.RawMessage object (its numbers take
+	// the field's type; CreatedDate and CreatedById default to now and ""),
+	// encoded under the topic's current schema.
 	Fields any
 }
 
@@ -98,7 +101,13 @@ func (c *Client) publishRequest(ctx context.Context, topic string, msgs []Messag
 			id = hex.EncodeToString(b[:])
 		}
 		ids[i] = id
-		payload, err := avro.Marshal(schema, m.Fields)
+		fields := m.Fields
+		if raw, ok := fields.(json.RawMessage); ok {
+			if fields, err = fromJSON(schema, raw); err != nil {
+				return nil, nil, fmt.Errorf("pubsub: event %s: %w", id, err)
+			}
+		}
+		payload, err := avro.Marshal(schema, fields)
 		if err != nil {
 			return nil, nil, fmt.Errorf("pubsub: event %s does not fit the schema of %s: %w", id, topic, err)
 		}

@@ -86,10 +86,13 @@ func New(cfg Config) (*Client, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cfg.RootCAs, ServerName: host}
 	conn, err := grpc.NewClient(ep,
 		grpc.WithTransportCredentials(credentials.NewTLS(tc)),
-		// Pings keep idle streams open through proxies and notice a dead
-		// connection; Salesforce's own keepalive is an empty FetchResponse
-		// within 270 seconds, which the inactivity watchdog relies on.
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: time.Minute, Timeout: 20 * time.Second, PermitWithoutStream: false}),
+		// Pings notice a dead connection. gRPC servers refuse pings more
+		// often than every 5 minutes by default (grpc-java's
+		// permitKeepAliveTime, grpc-go's MinTime) with GOAWAY
+		// too_many_pings, so they come after 6 minutes of silence; within
+		// that, Salesforce's empty FetchResponse (every 270 seconds at
+		// most) and the inactivity watchdog do the work.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 6 * time.Minute, Timeout: 20 * time.Second}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage)))
 	if err != nil {
 		return nil, fmt.Errorf("pubsub: %w", err)

@@ -350,3 +350,27 @@ const (
 	waitFor = 10 * time.Second
 	tick    = 5 * time.Millisecond
 )
+
+// JSON fields take the schema's types; CreatedDate and CreatedById are
+// filled in; an unknown field is refused before anything is sent.
+func TestPublishJSON(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := run(t, &events.Subscription{Source: &pubsub.Subscriber{Client: e.ps, Topic: orderTopic}, Start: events.ReplayAll}, nil)
+	res, err := e.ps.Publish(t.Context(), orderTopic, pubsub.Message{Fields: json.RawMessage(`{"Amount__c": 12.5, "Note__c": "rush"}`)})
+	require.NoError(t, err)
+	require.NoError(t, res[0].Err)
+	evs := c.wait(t, 1)
+	var got struct {
+		Amount float64 `json:"Amount__c"`
+		Note   string  `json:"Note__c"`
+		When   int64   `json:"CreatedDate"`
+	}
+	require.NoError(t, json.Unmarshal(evs[0].Data, &got))
+	assert.Equal(t, 12.5, got.Amount)
+	assert.Equal(t, "rush", got.Note)
+	assert.Positive(t, got.When)
+	_, err = e.ps.Publish(t.Context(), orderTopic, pubsub.Message{Fields: json.RawMessage(`{"Nope__c": 1}`)})
+	require.Error(t, err)
+	assert.Equal(t, 1, e.srv.Published(orderTopic))
+}

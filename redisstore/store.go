@@ -356,12 +356,27 @@ func (s *Store) unlocker(n names, owner string) func() {
 
 // fail wraps a Redis error: unless the caller's context ended, Redis could not
 // be reached or did not answer, which the SDK's token cache treats as "log in without the
-// store for a while" (auth.ErrStoreUnavailable).
+// store for a while" (auth.ErrStoreUnavailable). When the context ended, the
+// error wraps the context's error too: go-redis ends a read with its own
+// ReadTimeout, so a caller whose deadline passed meanwhile gets a net "i/o
+// timeout", which is not context.DeadlineExceeded.
 func fail(ctx context.Context, op string, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("redisstore: %s: %w", op, err)
+	if cerr := ended(ctx); cerr != nil {
+		return fmt.Errorf("redisstore: %s: %w: %w", op, cerr, err)
 	}
 	return fmt.Errorf("redisstore: %s: %w: %w", op, auth.ErrStoreUnavailable, err)
+}
+
+// ended is ctx's error, or context.DeadlineExceeded once its deadline has
+// passed (the context's timer may not have fired yet).
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 func newOwner() (string, error) {

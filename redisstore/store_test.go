@@ -1,14 +1,20 @@
 package redisstore_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -336,4 +342,90 @@ func TestCacheWithoutKeyLeavesTheEncryptedToken(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, got.Equal(fleetTok), "the encrypted token stays")
 	assert.Zero(t, quiet.n())
+}
+
+// A caller's deadline that passes while Redis is silent is the caller's
+// deadline, not an outage: go-redis ends the pending read with its own
+// ReadTimeout and returns a net "i/o timeout", which the Store must still
+// report as context.DeadlineExceeded (the token cache would otherwise stop
+// using the store for a while; the contract's lock test, on a loaded machine,
+// saw "redisstore: lock: subscribe: ... i/o timeout" where it waited for its
+// own deadline). The server here finds the lock taken and then never answers
+// the SUBSCRIBE.
+func TestCallerDeadlineOnASilentRedisIsTheCallers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go serveLockTakenSilentSubscribe(c)
+		}
+	}()
+	opts := clientOptions(ln.Addr().String())
+	opts.ReadTimeout = 200 * time.Millisecond // the read times out after the caller's deadline
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	s, err := redisstore.New(rdb, redisstore.Options{})
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err = s.Lock(ctx, sampleKey)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, auth.ErrStoreUnavailable)
+}
+
+// serveLockTakenSilentSubscribe speaks just enough RESP2: HELLO is unknown
+// (the client falls back to RESP2), SET ... NX finds the key taken, and
+// SUBSCRIBE gets no answer.
+func serveLockTakenSilentSubscribe(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "*")))
+		if err != nil || n < 1 || n > 16 {
+			return
+		}
+		var args []string
+		for range n {
+			if _, err := r.ReadString('\n'); err != nil { // $len
+				return
+			}
+			arg, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			args = append(args, strings.TrimSpace(arg))
+		}
+		switch strings.ToUpper(args[0]) {
+		case "HELLO":
+			_, _ = io.WriteString(c, "-ERR unknown command 'HELLO'\r\n")
+		case "SET":
+			_, _ = io.WriteString(c, "$-1\r\n")
+		case "SUBSCRIBE":
+			// silent
+		default:
+			_, _ = io.WriteString(c, "+OK\r\n")
+		}
+	}
 }

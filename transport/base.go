@@ -30,15 +30,9 @@ func (t *Transport) buildBases(cfg Config, roots *x509.CertPool) error {
 	b := &orgBase{h2: newBase(NewTLSConfig(t.mtls.Load, roots), h2)}
 	b.h2.MaxConnsPerHost = cmp.Or(cfg.MaxConnsPerHost, defaultMaxConnsPerHost)
 	b.h2.DialTLSContext = b.dialTLS(b.h2, false)
-	b.h2RT = b.h2
-	if cfg.WrapBase != nil {
-		if b.h2RT = cfg.WrapBase(b.h2); b.h2RT == nil {
-			return errWrapBaseNil
-		}
+	if b.h2RT = wrapBase(b.h2, cfg.WrapBase); b.h2RT == nil {
+		return errWrapBaseNil
 	}
-	// net/http sets up the base's ALPN (TLSClientConfig.NextProtos) on its first
-	// use, which this is, with whatever WrapBase changed: dialTLS clones that config.
-	b.h2.CloseIdleConnections()
 	b.h1 = &lazyBase{wrap: cfg.WrapBase, build: func() *http.Transport {
 		h1 := newBase(NewTLSConfig(t.mtls.Load, roots), h2)
 		h1.Protocols = new(http.Protocols)
@@ -53,6 +47,19 @@ func (t *Transport) buildBases(cfg Config, roots *x509.CertPool) error {
 	// The plain base has no GetClientCertificate: a host that asks gets none.
 	t.plain = &lazyBase{wrap: cfg.WrapBase, build: func() *http.Transport { return newBase(NewTLSConfig(nil, roots), h2) }}
 	return nil
+}
+
+// wrapBase applies Config.WrapBase (wrap, possibly nil) to a new base; nil
+// when WrapBase returned nil.
+func wrapBase(base *http.Transport, wrap func(http.RoundTripper) http.RoundTripper) http.RoundTripper {
+	var rt http.RoundTripper = base
+	if wrap != nil {
+		rt = wrap(base)
+	}
+	// net/http sets up the base's ALPN (TLSClientConfig.NextProtos) on its first
+	// use, which this is, with whatever WrapBase changed: dialTLS clones that config.
+	base.CloseIdleConnections()
+	return rt
 }
 
 var errWrapBaseNil = errs.New("WrapBase", "returned nil", "return the round tripper it was given, or one wrapping it")
@@ -79,14 +86,7 @@ func (l *lazyBase) get() (http.RoundTripper, error) {
 		l.mu.Lock()
 		if w = l.w.Load(); w == nil {
 			base := l.build()
-			w = &wrapped{base: base, rt: base}
-			if l.wrap != nil {
-				w.rt = l.wrap(base)
-			}
-			// net/http sets up the base's ALPN (TLSClientConfig.NextProtos) on its
-			// first use, which this is, with whatever WrapBase changed: dialTLS
-			// clones that config.
-			base.CloseIdleConnections()
+			w = &wrapped{base: base, rt: wrapBase(base, l.wrap)}
 			l.w.Store(w)
 		}
 		l.mu.Unlock()
@@ -285,14 +285,22 @@ func (b *orgBase) probe(req *http.Request, p *hostProto) (*http.Response, error)
 		if err == nil {
 			s.conn = conn
 		}
-		b.spare.Store(key, s)
-		// A base whose dialer WrapBase replaced, or a wrapper that answered by
-		// itself, leaves the connection here: close it.
-		defer func() {
-			if b.spare.CompareAndDelete(key, s) && conn != nil {
+		if _, waiting := b.spare.LoadOrStore(key, s); waiting {
+			// Another probe's connection to this address waits for the base (a
+			// probe begun before CloseIdleConnections, or the host named with and
+			// without its port): the base takes that one, and this one is not needed.
+			if conn != nil {
 				conn.Close()
 			}
-		}()
+		} else {
+			// A base whose dialer WrapBase replaced, or a wrapper that answered by
+			// itself, leaves the connection here: close it.
+			defer func() {
+				if b.spare.CompareAndDelete(key, s) && conn != nil {
+					conn.Close()
+				}
+			}()
+		}
 	}
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 		if cs, ok := info.Conn.(interface{ ConnectionState() tls.ConnectionState }); ok {

@@ -1,11 +1,17 @@
 package transport
 
 import (
+	"crypto/x509"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestHTTP2Defaults: nil and zero fields get the health check's defaults, a
@@ -48,4 +54,38 @@ func TestHTTP2Defaults(t *testing.T) {
 	assert.Zero(t, h1.MaxIdleConns)
 	assert.True(t, h1.Protocols.HTTP1() && !h1.Protocols.HTTP2(), "the HTTP/1.1 base offers HTTP/1.1 alone")
 	assert.Nil(t, plain.TLSClientConfig.GetClientCertificate, "the plain base presents no certificate")
+}
+
+// TestProbeLeavesAWaitingSpareInPlace: when a connection dialed by an earlier
+// probe of the same address still waits for the base, a probe does not put
+// its own in its place (which would leave the first open and unused): the
+// base takes the waiting one and the probe closes its own.
+func TestProbeLeavesAWaitingSpareInPlace(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	var tr Transport
+	require.NoError(t, tr.buildBases(Config{}, roots))
+	t.Cleanup(tr.CloseIdleConnections)
+
+	u, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	waiting, err := dialTLS(t.Context(), tr.org.h2, u.Host)
+	require.NoError(t, err)
+	require.Equal(t, "h2", waiting.ConnectionState().NegotiatedProtocol)
+	tr.org.spare.Store(spareKey{addr: u.Host}, &spare{conn: waiting})
+
+	var used net.Conn
+	ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { used = info.Conn }})
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	resp, err := tr.org.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Same(t, waiting, used, "the base took the connection that was waiting")
+	_, left := tr.org.spare.Load(spareKey{addr: u.Host})
+	assert.False(t, left, "no connection is left waiting")
 }

@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"crypto/rsa"
+	"io"
 	"net/http"
 	"testing"
 
@@ -46,12 +47,7 @@ func TestColdStartOneHandshake(t *testing.T) {
 }
 
 func drain(resp *http.Response) {
-	buf := make([]byte, 4096)
-	for {
-		if _, err := resp.Body.Read(buf); err != nil {
-			break
-		}
-	}
+	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 }
 

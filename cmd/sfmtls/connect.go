@@ -25,6 +25,7 @@ import (
 	"github.com/sfmtls/sfmtls/auth"
 	"github.com/sfmtls/sfmtls/client"
 	"github.com/sfmtls/sfmtls/cmd/sfmtls/internal/settings"
+	"github.com/sfmtls/sfmtls/pubsub/pubsubtest"
 	"github.com/sfmtls/sfmtls/salesforcetest"
 )
 
@@ -507,8 +508,17 @@ shell can source (mode 0600), once the org is ready, and removes it on exit:
 var fakeOrgFiles = []string{
 	"keystore-password", "access-token",
 	"mtls.jks", "mulesoft.jks", "mtls.p12", "jwt.p12",
-	"mtls-cert.pem", "mtls-key.pem", "jwt-cert.pem", "jwt-key.pem", "server-ca.pem",
+	"mtls-cert.pem", "mtls-key.pem", "jwt-cert.pem", "jwt-key.pem", "server-ca.pem", "pubsub-ca.pem",
 }
+
+// fakePubSubDemoTopic is the platform event topic fake-org's Pub/Sub API
+// serves beside the Account change events.
+const (
+	fakePubSubDemoTopic  = "/event/Sfmtls_Demo__e"
+	fakePubSubDemoSchema = `{"type":"record","name":"Sfmtls_Demo__e","namespace":"com.sforce.eventbus","fields":[` +
+		`{"name":"CreatedDate","type":"long"},{"name":"CreatedById","type":"string"},` +
+		`{"name":"Message__c","type":["null","string"],"default":null}]}`
+)
 
 // fakeOrgOptions are fake-org's flags.
 type fakeOrgOptions struct {
@@ -571,6 +581,20 @@ func runFakeOrg(e *env, o fakeOrgOptions) error {
 	if err != nil {
 		return err
 	}
+	// The Pub/Sub API beside the org: Account change events and a demo topic.
+	ps, err := pubsubtest.Start(org)
+	if err != nil {
+		return err
+	}
+	defer ps.Close()
+	if err := ps.EnableChangeEvents(e.ctx, "Account"); err != nil {
+		return err
+	}
+	ps.AddTopic(fakePubSubDemoTopic, fakePubSubDemoSchema)
+	psCA := filepath.Join(dir, "pubsub-ca.pem")
+	if err := writeSecret(psCA, ps.CertificatePEM(), true); err != nil {
+		return err
+	}
 	tokenFile := filepath.Join(dir, "access-token")
 	if err := writeFakeOrgToken(e.ctx, org, tokenFile); err != nil {
 		return err
@@ -579,6 +603,7 @@ func runFakeOrg(e *env, o fakeOrgOptions) error {
 		{"SF_LOGIN_URL", org.URL}, {"SF_CONSUMER_KEY", org.ConsumerKey}, {"SF_USERNAME", org.Username},
 		{"SF_MTLS_KEYSTORE", files.MTLSJKS}, {"SF_JWT_KEYSTORE", files.JWTJKS},
 		{"SF_CA_FILE", files.ServerCA}, {"SF_MTLS_PORT", fmt.Sprint(org.Port)},
+		{"SF_PUBSUB_ENDPOINT", ps.Addr}, {"SF_PUBSUB_CA_FILE", psCA},
 	}
 	if o.envFile != "" {
 		// Written whole (atomically) once the org answers, so a script can
@@ -622,6 +647,10 @@ func runFakeOrg(e *env, o fakeOrgOptions) error {
 		shellQuote(org.URL+"/services/data/v"+salesforcetest.APIVersion+"/limits"))
 	fmt.Fprintf(w, "# the fake's own control endpoint (not Salesforce's): GET %s/__sfmtls/stats, POST %s/__sfmtls/expire-sessions\n",
 		org.URL, org.URL)
+	fmt.Fprintf(w, "# Pub/Sub API (gRPC) at %s, playing api.pubsub.salesforce.com:7443 (SF_PUBSUB_ENDPOINT; its CA in SF_PUBSUB_CA_FILE): topics /data/AccountChangeEvent, /data/ChangeEvents, %s\n",
+		ps.Addr, fakePubSubDemoTopic)
+	fmt.Fprintf(w, "# e.g. sfmtls listen --pubsub /data/AccountChangeEvent; sfmtls publish --pubsub %s --data '{\"Message__c\":\"hi\"}'\n",
+		fakePubSubDemoTopic)
 	fmt.Fprintf(w, "# then: sfmtls check; sfmtls query 'SELECT Id, Name FROM Account'\n")
 	<-e.ctx.Done()
 	return nil

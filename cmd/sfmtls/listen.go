@@ -18,6 +18,7 @@ import (
 	"github.com/sfmtls/sfmtls/cmd/sfmtls/internal/settings"
 	"github.com/sfmtls/sfmtls/events"
 	"github.com/sfmtls/sfmtls/internal/storekey"
+	"github.com/sfmtls/sfmtls/pubsub"
 )
 
 // listenFlags are listen's own flags.
@@ -40,6 +41,7 @@ func newListenCommand(e *env) *cobra.Command {
 	var f listenFlags
 	var s *settings.Settings
 	var ts *settings.TokenStore
+	var ps *pubsubFlags
 	cmd := &cobra.Command{
 		Use:   "listen CHANNEL",
 		Short: "listen to a Streaming API channel or a change trigger and print its events as JSON lines",
@@ -62,10 +64,16 @@ another takes over within --lease-ttl when it dies, from the saved position.
 --replay says where to start when no position is saved: new (the default:
 events from now on), all (every event still retained), or a replay id to
 start after (a Streaming channel; it replaces the saved position).
+
+--pubsub listens through the Pub/Sub API (gRPC, --pubsub-endpoint, by default
+api.pubsub.salesforce.com:7443) with the same identity, store and lease: CHANNEL
+is then a topic, /event/NAME__e, /data/OBJECTChangeEvent or /data/ChangeEvents,
+and --replay takes new or all (Pub/Sub replay ids are opaque).
 ` + connectionHelp + "\n" + sessionHelp,
 		Example: `  sfmtls listen /data/AccountChangeEvent
   sfmtls listen /event/Order_Placed__e --replay all
   sfmtls listen trigger:Account:CREATE,UPDATE --poll-interval 30s
+  sfmtls listen --pubsub /data/AccountChangeEvent
   SF_TOKEN_STORE=redis://redis:6379/0 sfmtls listen /data/AccountChangeEvent`,
 		Args: exactArgs(1, "one channel, e.g. /data/AccountChangeEvent or trigger:Account"),
 		RunE: body(func(_ *cobra.Command, args []string) error {
@@ -85,8 +93,19 @@ start after (a Streaming channel; it replaces the saved position).
 			}
 			defer done()
 			src, err := listenSource(args[0], c, f)
+			if ps.on {
+				src, err = nil, pubsubTopic(args[0])
+			}
 			if err != nil {
 				return err
+			}
+			if ps.on {
+				psc, err := ps.client(c)
+				if err != nil {
+					return err
+				}
+				defer psc.Close()
+				src = &pubsub.Subscriber{Client: psc, Topic: args[0]}
 			}
 			start, after, err := parseReplay(f.replay, src)
 			if err != nil {
@@ -137,6 +156,7 @@ start after (a Streaming channel; it replaces the saved position).
 	cmd.Flags().DurationVar(&f.lag, "lag", 30*time.Second, "how far behind the clock a change trigger reads (covers clock skew and late commits)")
 	s = connectionFlags(cmd, e)
 	ts = tokenStoreFlags(cmd, e)
+	ps = registerPubSubFlags(cmd, e, "listen")
 	return cmd
 }
 

@@ -25,20 +25,30 @@ func newPublishCommand(e *env) *cobra.Command {
 	var s *settings.Settings
 	var ts *settings.TokenStore
 	var data string
+	var ps *pubsubFlags
 	cmd := &cobra.Command{
 		Use:   "publish /event/NAME__e",
 		Short: "publish a platform event (a REST insert of the event object) and print its id",
 		Long: `Publish a platform event: insert the event object NAME__e over REST with the
 fields of --data (a JSON object), as "Publish Event Messages with Salesforce
 APIs" describes, and print Salesforce's answer as one JSON line with the
-event's id. A failure after the request may have reached Salesforce (the
+event's id. With --pubsub, publish through the Pub/Sub API instead (the same
+identity; --data's numbers take the types of the topic's Avro schema) and print
+the event's replay id too. A failure after the request may have reached Salesforce (the
 connection broke before an answer) is not sent again: it says the event may
 or may not have been published.
 ` + connectionHelp + "\n" + sessionHelp,
-		Example: `  sfmtls publish /event/Order_Placed__e --data '{"Order_Number__c":"A-1001"}'`,
-		Args:    exactArgs(1, "one channel, e.g. /event/Order_Placed__e"),
+		Example: `  sfmtls publish /event/Order_Placed__e --data '{"Order_Number__c":"A-1001"}'
+  sfmtls publish --pubsub /event/Order_Placed__e --data '{"Order_Number__c":"A-1001"}'`,
+		Args: exactArgs(1, "one channel, e.g. /event/Order_Placed__e"),
 		RunE: body(func(_ *cobra.Command, args []string) error {
 			m := platformEventChannel.FindStringSubmatch(args[0])
+			if ps.on {
+				if err := pubsubTopic(args[0]); err != nil {
+					return err
+				}
+				m = []string{args[0], ""}
+			}
 			if m == nil {
 				return usagef("%q is not a platform event channel: give /event/NAME__e", args[0])
 			}
@@ -54,6 +64,9 @@ or may not have been published.
 				return err
 			}
 			defer done()
+			if ps.on {
+				return publishPubSub(e, ps, c, args[0], fields)
+			}
 			id, err := c.Create(e.ctx, m[1], fields)
 			var maybe *transport.MaybeProcessedError
 			if errors.As(err, &maybe) {
@@ -67,6 +80,7 @@ or may not have been published.
 	}
 	cmd.Flags().StringVar(&data, "data", "", "the event's fields as a `JSON` object, e.g. '{\"Order_Number__c\":\"A-1001\"}'")
 	markRequired(cmd, "data")
+	ps = registerPubSubFlags(cmd, e, "publish")
 	s = connectionFlags(cmd, e)
 	ts = tokenStoreFlags(cmd, e)
 	return cmd

@@ -21,6 +21,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/binary"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
@@ -55,6 +56,7 @@ type Server struct {
 	sf       *client.Client // the fake's own client, for the change feed
 	orgID    string
 	roots    *x509.CertPool
+	cert     []byte // the server certificate, DER
 	gs       *grpc.Server
 	feed     context.CancelFunc
 	feedDone chan struct{}
@@ -125,7 +127,7 @@ func Start(org *salesforcetest.Org) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: ln.Addr().String(), KeepAlive: 270 * time.Second, org: org, sf: sf, orgID: orgID, roots: roots,
+	s := &Server{Addr: ln.Addr().String(), KeepAlive: 270 * time.Second, org: org, sf: sf, orgID: orgID, roots: roots, cert: cert.Certificate[0],
 		topics: map[string]*topic{}, schemas: map[string]string{}, grown: make(chan struct{}), ended: make(chan struct{}),
 		expired: map[string]bool{}, corrupt: map[string]int{}, schemaFetches: map[string]int{}, changeSchemas: map[string]*changeSchema{}}
 	s.gs = grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})),
@@ -151,6 +153,12 @@ func (s *Server) Close() {
 
 // RootCAs returns a pool that trusts the server's certificate.
 func (s *Server) RootCAs() *x509.CertPool { return s.roots }
+
+// CertificatePEM returns the server's certificate in PEM, for clients in
+// other languages (or SF_PUBSUB_CA_FILE) to trust.
+func (s *Server) CertificatePEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert})
+}
 
 // Config returns a pubsub.Config that reaches the server with sf's identity.
 func (s *Server) Config(sf *client.Client) pubsub.Config {
