@@ -13,10 +13,7 @@ import (
 const maxChain = 10
 
 // publicKeysEqual reports whether two public keys are the same key.
-func publicKeysEqual(a, b crypto.PublicKey) bool {
-	ak, ok := a.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && ak.Equal(b)
-}
+func publicKeysEqual(a, b crypto.PublicKey) bool { return certcheck.SameKey(a, b) }
 
 // leafFor finds the certificate that carries the signer's public key, first among
 // the entry's own certificates, then in the pool.
