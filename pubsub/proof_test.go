@@ -61,7 +61,7 @@ func TestFleetTakesOver(t *testing.T) {
 	require.NoError(t, err)
 	sub := func(holder string) *events.Subscription {
 		return &events.Subscription{Source: &pubsub.Subscriber{Client: e.ps, Topic: orderTopic}, Start: events.ReplayAll,
-			Store: store, Holder: holder, LeaseTTL: time.Second}
+			Store: store, Holder: holder, LeaseTTL: 3 * time.Second}
 	}
 	e.publish(t, 1, 2)
 	a := run(t, sub("a"), nil)

@@ -40,7 +40,7 @@ type env struct {
 	ps  *pubsub.Client
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
 	srv := pubsubtest.New(t, org)
@@ -52,7 +52,7 @@ func newEnv(t *testing.T) *env {
 	return &env{org: org, srv: srv, sf: sf, ps: ps}
 }
 
-func (e *env) publish(t *testing.T, amounts ...float64) {
+func (e *env) publish(t testing.TB, amounts ...float64) {
 	t.Helper()
 	var msgs []pubsub.Message
 	for _, a := range amounts {

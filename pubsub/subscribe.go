@@ -309,8 +309,14 @@ func (st *stream) handle(ctx context.Context, ce *pb.ConsumerEvent) error {
 	c := st.c
 	pe := ce.GetEvent()
 	schema, err := c.Schema(ctx, pe.GetSchemaId())
+	var refused *SessionRefusedError
+	if errors.As(err, &refused) {
+		return &handlerFailure{err}
+	}
 	if err != nil {
-		return &handlerFailure{fmt.Errorf("pubsub: %s: %w", st.what, err)}
+		// A new stream, from the last event handled, tries the fetch again
+		// under the backoff.
+		return fmt.Errorf("pubsub: %s: %w", st.what, err)
 	}
 	ev, err := decodeEvent(st.what, schema, pe.GetPayload(), ce.GetReplayId())
 	if err != nil {
