@@ -17,6 +17,7 @@ package bench
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -116,6 +117,49 @@ func peerFromFiles(s *bulkOrgSettings) (*salesforce.Salesforce, *http.Transport,
 		return nil, nil, err
 	}
 	return sf, tr, nil
+}
+
+// peerCheckedFromFiles is peerFromFiles with the checks sfmtls makes of the
+// same files before its first call, as a careful go-salesforce user would
+// write them: every certificate of the mutual TLS chain parsed
+// (tls.LoadX509KeyPair parses the leaf only) and in date, and the JWT
+// certificate parsed, in date and holding the JWT key's public key, an RSA
+// key of 2048 bits or more (x/oauth2 takes the key as PEM bytes and parses
+// it again itself).
+func peerCheckedFromFiles(s *bulkOrgSettings) (*salesforce.Salesforce, *http.Transport, error) {
+	now := time.Now()
+	inDate := func(c *x509.Certificate) error {
+		if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+			return fmt.Errorf("certificate %s is out of date", c.Subject)
+		}
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(s.MTLSCert, s.MTLSKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, der := range cert.Certificate {
+		c := cert.Leaf
+		if i > 0 {
+			if c, err = x509.ParseCertificate(der); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err := inDate(c); err != nil {
+			return nil, nil, err
+		}
+	}
+	jwtPair, err := tls.LoadX509KeyPair(s.JWTCert, s.JWTKey) // checks that the key is the certificate's
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := inDate(jwtPair.Leaf); err != nil {
+		return nil, nil, err
+	}
+	if pub, ok := jwtPair.Leaf.PublicKey.(*rsa.PublicKey); !ok || pub.N.BitLen() < 2048 {
+		return nil, nil, fmt.Errorf("the JWT key is not RSA of 2048 bits or more")
+	}
+	return peerFromFiles(s)
 }
 
 // peerOp is one implementation of one operation.
@@ -361,6 +405,14 @@ func BenchmarkPeer(b *testing.B) {
 			}
 			defer c.Close()
 			return c.Do(ctx, http.MethodGet, limits, nil, nil)
+		}},
+		{"peer-checked", func(ctx context.Context) error {
+			_, tr, err := peerCheckedFromFiles(s)
+			if err != nil {
+				return err
+			}
+			tr.CloseIdleConnections()
+			return nil
 		}},
 	})
 }

@@ -147,6 +147,26 @@ func (c *Client) dataPath(ctx context.Context, elems ...string) (string, error) 
 	return p, nil
 }
 
+// drain reads what is left of resp's body, no further than limit. A short
+// answer of known length is read through a buffer of its size: io.Discard's
+// pooled 8 KiB buffer would otherwise be allocated by a process's first calls.
+func drain(resp *http.Response, limit int64) {
+	if resp.Body == http.NoBody {
+		return
+	}
+	r := io.LimitReader(resp.Body, limit)
+	if n := resp.ContentLength; n >= 0 && n < 4096 {
+		buf := make([]byte, n+1) // one more byte, to meet EOF
+		// A body arrives in a few reads; a slower one goes on below.
+		for range 16 {
+			if _, err := r.Read(buf); err != nil {
+				return
+			}
+		}
+	}
+	_, _ = io.Copy(io.Discard, r)
+}
+
 // maxErrorBody bounds what is read of an error answer.
 const maxErrorBody = 1 << 20
 
@@ -162,7 +182,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		// Drained for the connection's reuse, but no further than the bound:
 		// an answer that never ends must not hold the call.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, c.maxBody))
+		drain(resp, c.maxBody)
 		return nil
 	}
 	bounded := &boundedReader{r: resp.Body, left: c.maxBody, limit: c.maxBody, method: method, path: stripQuery(path)}

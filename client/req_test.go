@@ -160,3 +160,29 @@ func TestDecodedAnswersAreBounded(t *testing.T) {
 	_, err = client.New(cfg)
 	require.ErrorIs(t, err, client.ErrConfig)
 }
+
+// TestAnswersNotDecodedAreDrained: calls with no value to decode into read
+// what is left of the answer, short or long, of known length or chunked, so
+// that over HTTP/1.1 the connection serves the next call: one handshake for
+// the token request and every call.
+func TestAnswersNotDecodedAreDrained(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{HTTP1Only: true})
+	for name, size := range map[string]int{"short": 40, "medium": 4000, "long": 64 << 10} {
+		body := strings.Repeat("x", size)
+		org.Setup().Handle("GET /services/apexrest/"+name, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if name != "long" {
+				w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			}
+			_, _ = w.Write([]byte(body))
+		}))
+	}
+	c, err := client.New(org.ClientConfig())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	for range 3 {
+		for _, name := range []string{"short", "medium", "long"} {
+			require.NoError(t, c.Do(t.Context(), http.MethodGet, "/services/apexrest/"+name, nil, nil), name)
+		}
+	}
+	assert.Equal(t, int64(1), org.Stats().TLSHandshakes, "one connection for the token request and 9 calls")
+}

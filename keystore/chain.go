@@ -13,10 +13,7 @@ import (
 const maxChain = 10
 
 // publicKeysEqual reports whether two public keys are the same key.
-func publicKeysEqual(a, b crypto.PublicKey) bool {
-	ak, ok := a.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && ak.Equal(b)
-}
+func publicKeysEqual(a, b crypto.PublicKey) bool { return certcheck.SameKey(a, b) }
 
 // leafFor finds the certificate that carries the signer's public key, first among
 // the entry's own certificates, then in the pool.
@@ -41,9 +38,11 @@ func leafFor(signer crypto.Signer, own, pool []*x509.Certificate) *x509.Certific
 // load. The order only decides what is sent: the server verifies the chain.
 func orderChain(leaf *x509.Certificate, candidates []*x509.Certificate) []*x509.Certificate {
 	chain := []*x509.Certificate{leaf}
-	for cur := leaf; len(chain) < maxChain && !selfSigned(cur); {
+	for cur := leaf; len(chain) < maxChain; {
+		// Whether cur is self-signed matters only when there is an issuer to
+		// add: a lone self-signed certificate (a JWT signer's) is not checked.
 		next := issuerOf(cur, candidates, chain)
-		if next == nil || selfSigned(next) {
+		if next == nil || selfSigned(cur) || selfSigned(next) {
 			break
 		}
 		chain = append(chain, next)

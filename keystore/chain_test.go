@@ -68,3 +68,29 @@ func newCert(t *testing.T, subject, issuer string, skid, akid []byte, parent *te
 	require.NoError(t, err)
 	return &testCert{cert: c, key: key}
 }
+
+// TestOrderChainTrustsAgreeingKeyIdentifiers: where the issuer's name and key
+// identifier leave one candidate, orderChain takes it without checking the
+// signature (the server verifies the chain; the check would cost about as
+// much as the rest of the load). A leaf whose authority key identifier names
+// the new CA key, though the old key signed it, is ordered under the new CA.
+func TestOrderChainTrustsAgreeingKeyIdentifiers(t *testing.T) {
+	root := newCert(t, "Root", "Root", []byte{1}, []byte{1}, nil, nil, true)
+	oldCA := newCert(t, "CA", "Root", []byte{2}, []byte{1}, root, nil, true)
+	newCA := newCert(t, "CA", "Root", []byte{3}, []byte{1}, root, nil, true)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(5), Subject: pkix.Name{CommonName: "leaf"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	// Named as issued by the new key, signed by the old one.
+	claimed := &x509.Certificate{Subject: pkix.Name{CommonName: "CA"}, SubjectKeyId: []byte{3}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, claimed, &key.PublicKey, oldCA.key)
+	require.NoError(t, err)
+	leaf, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	require.Equal(t, []byte{3}, leaf.AuthorityKeyId)
+	require.Error(t, leaf.CheckSignatureFrom(newCA.cert))
+
+	got := orderChain(leaf, []*x509.Certificate{oldCA.cert, newCA.cert, root.cert})
+	assert.Equal(t, []*x509.Certificate{leaf, newCA.cert}, got)
+}

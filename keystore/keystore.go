@@ -120,7 +120,14 @@ func readFile(path string) ([]byte, error) {
 		return nil, &Error{Source: path, Kind: ErrUnreadable, Err: err}
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	// Sized from the file's length, as os.ReadFile does, rather than grown by
+	// io.ReadAll: at cold start it reads four small files. The limit still
+	// holds for a file that grows, or reports no size (a pipe).
+	size := 512
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && fi.Size() <= maxFileSize {
+		size = int(fi.Size()) + 1 // one more byte, to read EOF without growing
+	}
+	data, err := readAtMost(f, make([]byte, 0, size), maxFileSize+1)
 	if err != nil {
 		return nil, &Error{Source: path, Kind: ErrUnreadable, Err: err}
 	}
@@ -128,6 +135,24 @@ func readFile(path string) ([]byte, error) {
 		return nil, &Error{Source: path, Kind: ErrUnreadable, Detail: fmt.Sprintf("larger than %d MiB, too large for a keystore", maxFileSize>>20)}
 	}
 	return data, nil
+}
+
+// readAtMost appends to buf what r holds, up to limit bytes.
+func readAtMost(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	for len(buf) < limit {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(cap(buf), limit-len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // parse detects the format and reads the store, with errors naming the source.
@@ -141,7 +166,12 @@ func parse(data []byte, opts Options) (*store, error) {
 		if err != nil {
 			return nil, err
 		}
-		data = append(append(slices.Clip(data), '\n'), key...)
+		s, err := parsePEM(data, key)
+		if err != nil {
+			return nil, withSource(err, opts.Name, format)
+		}
+		s.format = format
+		return s, nil
 	}
 	var s *store
 	var err error

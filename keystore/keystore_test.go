@@ -143,6 +143,7 @@ func TestPKCS12SeveralKeysByAlias(t *testing.T) {
 }
 
 func TestLoadJCEKS(t *testing.T) {
+	t.Parallel() // reads fixtures only; heavy KDFs
 	id := loadOK(t, "client-keypass.jceks", Options{Password: storePW, KeyPassword: keyPW}, clientCN, FormatJCEKS)
 	assert.Equal(t, "client", id.Alias())
 	loadOK(t, "client.jceks", Options{Password: storePW, Alias: "ecclient"}, ecCN, FormatJCEKS)

@@ -17,6 +17,7 @@ const legacyCN = "legacy.producer@example.com"
 // RC2-128 for keys and certificates, RC2-40 keys from OpenSSL, and NSS's BER
 // with one safe per bag.
 func TestRC2KeystoresAreReadByTheSDKsOwnReader(t *testing.T) {
+	t.Parallel() // reads fixtures only; heavy KDFs
 	for _, c := range []struct {
 		file    string
 		opts    Options

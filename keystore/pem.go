@@ -10,33 +10,36 @@ import (
 // parsePEM reads certificates and private keys from PEM text. Keys may be PKCS#1,
 // PKCS#8 or SEC1, encrypted as PKCS#8 PBES2 or with legacy Proc-Type headers.
 // Each key becomes a private-key entry; with no key, each certificate is a
-// trusted-certificate entry.
-func parsePEM(data []byte) (*store, error) {
+// trusted-certificate entry. The parts (a certificate file and its key file)
+// are read as one text.
+func parsePEM(parts ...[]byte) (*store, error) {
 	var certs []*x509.Certificate
 	var unusable []*unusableCert
 	var keys []*pem.Block
 	sawBlock := false
-	for rest := data; ; {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		sawBlock = true
-		switch b.Type {
-		case "CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE":
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				// A certificate x509 refuses (an unsupported curve) is listed, not corrupt.
-				if u, ok := parseUnusableCert(b.Bytes, err); ok {
-					unusable = append(unusable, u)
-					continue
-				}
-				return nil, failure(ErrCorrupt, fmt.Sprintf("certificate %d cannot be parsed", len(certs)+len(unusable)+1), "", err)
+	for _, part := range parts {
+		for rest := part; ; {
+			var b *pem.Block
+			b, rest = pem.Decode(rest)
+			if b == nil {
+				break
 			}
-			certs = append(certs, c)
-		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "DSA PRIVATE KEY":
-			keys = append(keys, b)
+			sawBlock = true
+			switch b.Type {
+			case "CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE":
+				c, err := x509.ParseCertificate(b.Bytes)
+				if err != nil {
+					// A certificate x509 refuses (an unsupported curve) is listed, not corrupt.
+					if u, ok := parseUnusableCert(b.Bytes, err); ok {
+						unusable = append(unusable, u)
+						continue
+					}
+					return nil, failure(ErrCorrupt, fmt.Sprintf("certificate %d cannot be parsed", len(certs)+len(unusable)+1), "", err)
+				}
+				certs = append(certs, c)
+			case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "DSA PRIVATE KEY":
+				keys = append(keys, b)
+			}
 		}
 	}
 	if !sawBlock {
@@ -101,6 +104,14 @@ func decryptPEMKey(b *pem.Block, password Secret) (any, error) {
 			return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
 		}
 		return key, nil
+	}
+	if b.Type == "PRIVATE KEY" || b.Type == "ENCRYPTED PRIVATE KEY" {
+		// The label says PKCS#8: parsed as such first, rather than after
+		// PKCS#1 and SEC1 have failed. A DER that parses is a key of one
+		// layout only; one that does not goes through every layout below.
+		if key, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+			return key, nil
+		}
 	}
 	key, err := parseBareKey(der)
 	switch {

@@ -29,6 +29,7 @@ const (
 func producer(name string) string { return filepath.Join("testdata", "producers", name) }
 
 func TestEveryProducersKeystoreLoadsWithItsEntries(t *testing.T) {
+	t.Parallel() // reads fixtures only; heavy KDFs
 	cases := []struct {
 		file     string
 		opts     Options
@@ -185,6 +186,7 @@ func TestProducersRefusalsNameTheCauseAndTheFix(t *testing.T) {
 // TestProducersIdentitiesHandshake completes real mutual-TLS handshakes with
 // keys read from the producers whose layouts this package once refused.
 func TestProducersIdentitiesHandshake(t *testing.T) {
+	t.Parallel() // reads fixtures only; heavy KDFs
 	data, err := os.ReadFile(producer("root-ca.pem"))
 	require.NoError(t, err)
 	block, _ := pem.Decode(data)

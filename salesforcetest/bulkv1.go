@@ -473,7 +473,7 @@ func (o *Org) v1UpdateJob(w http.ResponseWriter, r *http.Request, j *asyncJob, a
 		return
 	}
 	j.info.State = req.State
-	j.info.SystemModstamp = time.Now().UTC().Format(v1Time)
+	j.info.SystemModstamp = o.now().UTC().Format(v1Time)
 	v1Reply(w, http.StatusOK, asJSON, j.info)
 }
 
@@ -533,7 +533,7 @@ func (o *Org) v1AddBatch(w http.ResponseWriter, r *http.Request, j *asyncJob, as
 		return
 	}
 	o.v1.seq++
-	now := time.Now().UTC().Format(v1Time)
+	now := o.now().UTC().Format(v1Time)
 	b := &asyncBatch{request: f.Name(), info: v1BatchInfo{
 		ID: data.NewID("751", 1<<40+o.v1.seq), JobID: j.info.ID, State: v1BatchQueued, CreatedDate: now, SystemModstamp: now,
 	}}
@@ -555,7 +555,7 @@ func (o *Org) v1AddBatch(w http.ResponseWriter, r *http.Request, j *asyncJob, as
 	b.result, b.resultID = res.file, res.resultID
 	b.info.NumberRecordsProcessed, b.info.NumberRecordsFailed = res.processed, res.failed
 	b.info.TotalProcessingTime, b.info.APIActiveProcessingTime = ms, ms
-	b.info.SystemModstamp = time.Now().UTC().Format(v1Time)
+	b.info.SystemModstamp = o.now().UTC().Format(v1Time)
 	j.info.NumberBatchesQueued--
 	if res.failure != "" {
 		b.info.State, b.info.StateMessage = v1BatchFailed, res.failure

@@ -348,3 +348,33 @@ func TestBulkV1InsertCap(t *testing.T) {
 }
 
 func fmtS(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// TestBulkV1StampsWithTheOrgsClock: job and batch infos take createdDate and
+// systemModstamp from the org's clock (Config.Now), as records do: under a
+// stopped clock every stamp is its time.
+func TestBulkV1StampsWithTheOrgsClock(t *testing.T) {
+	stopped := time.Now().UTC().Truncate(time.Millisecond)
+	org := invoiceOrg(t, salesforcetest.Config{Now: func() time.Time { return stopped }})
+	a := newAsync(t, org)
+	want := stopped.Format("2006-01-02T15:04:05.000Z")
+	type stamps struct {
+		ID             string `json:"id"`
+		CreatedDate    string `json:"createdDate"`
+		SystemModstamp string `json:"systemModstamp"`
+	}
+	read := func(ans answer) stamps {
+		t.Helper()
+		var s stamps
+		require.NoError(t, json.Unmarshal(ans.body, &s), string(ans.body))
+		return s
+	}
+
+	job := read(a.do(http.MethodPost, "job", "application/json", `{"operation":"insert","object":"Account","contentType":"JSON"}`))
+	assert.Equal(t, want, job.CreatedDate)
+	batch := read(a.do(http.MethodPost, "job/"+job.ID+"/batch", "application/json", `[{"Name":"Acme"}]`))
+	assert.Equal(t, want, batch.CreatedDate, "the batch's createdDate")
+	done := read(a.do(http.MethodGet, "job/"+job.ID+"/batch/"+batch.ID, "application/json", ""))
+	assert.Equal(t, want, done.SystemModstamp, "the batch's systemModstamp once processed")
+	closed := read(a.do(http.MethodPost, "job/"+job.ID, "application/json", `{"state":"Closed"}`))
+	assert.Equal(t, want, closed.SystemModstamp, "the job's systemModstamp once closed")
+}

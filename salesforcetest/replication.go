@@ -50,17 +50,23 @@ func replicationRange(r *http.Request, now time.Time, window time.Duration) (sta
 	if !start.Before(end) {
 		return start, end, apiErr(http.StatusBadRequest, "INVALID_REPLICATION_DATE", "start must be before end")
 	}
-	earliest := now.UTC().Add(-window).Truncate(24 * time.Hour)
-	if start.Before(earliest) {
+	if earliest := windowStart(now, window); start.Before(earliest) {
 		return start, end, apiErr(http.StatusBadRequest, "INVALID_REPLICATION_DATE",
 			"start must be on or after "+earliest.Format(sfDateTime)+": this resource covers "+window.String()+" before today")
 	}
 	return start, end, nil
 }
 
+// windowStart is the earliest start a resource covering window before today
+// takes (Get Deleted's earliestDateAvailable).
+func windowStart(now time.Time, window time.Duration) time.Time {
+	return now.UTC().Add(-window).Truncate(24 * time.Hour)
+}
+
 // replicated lists the records of obj, deleted ones too, whose
-// SystemModstamp lies in [start, end), with that time.
-func (o *Org) replicated(obj string, deleted bool, start, end time.Time) (ids []string, dates []time.Time) {
+// SystemModstamp lies in [start, end), with that time; more than
+// maxReplicationIDs of them is EXCEEDED_ID_LIMIT.
+func (o *Org) replicated(obj string, deleted bool, start, end time.Time) (ids []string, dates []time.Time, _ *APIError) {
 	o.data.Read(func(rd *data.Reader) {
 		for _, rec := range rd.Records(obj, true) {
 			if isDeleted, _ := rec["IsDeleted"].(bool); isDeleted != deleted {
@@ -75,7 +81,10 @@ func (o *Org) replicated(obj string, deleted bool, start, end time.Time) (ids []
 			ids, dates = append(ids, id), append(dates, t)
 		}
 	})
-	return ids, dates
+	if len(ids) > maxReplicationIDs {
+		return nil, nil, apiErr(http.StatusBadRequest, "EXCEEDED_ID_LIMIT", "more than 600,000 ids: choose start and end dates closer together")
+	}
+	return ids, dates, nil
 }
 
 // latestCovered is the last time the answer covers: end, or now when end is
@@ -96,9 +105,9 @@ func (o *Org) handleGetUpdated(w http.ResponseWriter, r *http.Request, obj strin
 		writeAPIError(w, err)
 		return
 	}
-	ids, _ := o.replicated(obj, false, start, end)
-	if len(ids) > maxReplicationIDs {
-		writeRESTError(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT", "more than 600,000 ids: choose start and end dates closer together")
+	ids, _, err := o.replicated(obj, false, start, end)
+	if err != nil {
+		writeAPIError(w, err)
 		return
 	}
 	if ids == nil {
@@ -117,9 +126,9 @@ func (o *Org) handleGetDeleted(w http.ResponseWriter, r *http.Request, obj strin
 		writeAPIError(w, err)
 		return
 	}
-	ids, dates := o.replicated(obj, true, start, end)
-	if len(ids) > maxReplicationIDs {
-		writeRESTError(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT", "more than 600,000 ids: choose start and end dates closer together")
+	ids, dates, err := o.replicated(obj, true, start, end)
+	if err != nil {
+		writeAPIError(w, err)
 		return
 	}
 	type deletedRecord struct {
@@ -132,7 +141,7 @@ func (o *Org) handleGetDeleted(w http.ResponseWriter, r *http.Request, obj strin
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"deletedRecords":        records,
-		"earliestDateAvailable": now.UTC().Add(-deletedWindow).Truncate(24 * time.Hour).Format(sfDateTime),
+		"earliestDateAvailable": windowStart(now, deletedWindow).Format(sfDateTime),
 		"latestDateCovered":     latestCovered(end, now),
 	})
 }

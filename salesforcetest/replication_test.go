@@ -80,6 +80,9 @@ func TestGetUpdatedAndDeleted(t *testing.T) {
 	assert.WithinDuration(t, deletedAt, when, time.Second)
 	assert.NotEmpty(t, del.EarliestDateAvailable)
 	assert.NotEmpty(t, del.LatestDateCovered)
+	assert.Equal(t, clock.Now().UTC().Add(-15*24*time.Hour).Truncate(24*time.Hour).Format("2006-01-02T15:04:05.000-0700"),
+		del.EarliestDateAvailable, "the start of the 15 days before today")
+	assert.Equal(t, clock.Now().UTC().Truncate(time.Minute).Format("2006-01-02T15:04:05.000-0700"), del.LatestDateCovered, "no later than now")
 	a = get("deleted", t0.Add(-time.Minute), deletedAt.Add(-2*time.Minute))
 	require.Equal(t, http.StatusOK, a.status, string(a.body))
 	assert.Contains(t, string(a.body), `"deletedRecords":[]`)

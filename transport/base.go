@@ -265,6 +265,7 @@ func (b *orgBase) RoundTrip(req *http.Request) (*http.Response, error) {
 // request through h2, which dials.
 func (b *orgBase) probe(req *http.Request, p *hostProto) (*http.Response, error) {
 	rt := b.h2RT
+	unspare := func() {}
 	if !b.proxied(req) {
 		addr := canonicalAddr(req.URL)
 		conn, err := dialTLS(req.Context(), b.h2, addr)
@@ -293,13 +294,16 @@ func (b *orgBase) probe(req *http.Request, p *hostProto) (*http.Response, error)
 				conn.Close()
 			}
 		} else {
-			// A base whose dialer WrapBase replaced, or a wrapper that answered by
-			// itself, leaves the connection here: close it.
-			defer func() {
+			// A base whose dialer WrapBase replaced, a wrapper that answered by
+			// itself, or a request whose context ended before the base dialed
+			// leaves the spare here. It is taken back before the protocol is
+			// settled: a waiter released by the settling must never dial into
+			// this probe's connection, or its failed dial's error.
+			unspare = func() {
 				if b.spare.CompareAndDelete(key, s) && conn != nil {
 					conn.Close()
 				}
-			}()
+			}
 		}
 	}
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
@@ -308,6 +312,7 @@ func (b *orgBase) probe(req *http.Request, p *hostProto) (*http.Response, error)
 		}
 	}}
 	resp, err := rt.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	unspare()
 	switch {
 	case err == nil && resp.ProtoMajor == 1:
 		p.settle(protoHTTP1) // when the connection did not tell (a custom dialer's)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/sfmtls/sfmtls/auth"
+	"github.com/sfmtls/sfmtls/internal/certcheck"
 	"github.com/sfmtls/sfmtls/internal/errs"
 	"github.com/sfmtls/sfmtls/keystore"
 )
@@ -233,7 +234,7 @@ func keyMatches(id *keystore.Identity) error {
 	switch id.Signer().(type) {
 	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey, localKey:
 		// keystore.NewIdentity has refused any other: the comparison is a guard.
-		if pub, ok := id.Signer().Public().(interface{ Equal(crypto.PublicKey) bool }); ok && pub.Equal(id.Leaf().PublicKey) {
+		if certcheck.SameKey(id.Signer().Public(), id.Leaf().PublicKey) {
 			return nil
 		}
 	}

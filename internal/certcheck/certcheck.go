@@ -5,6 +5,9 @@ package certcheck
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/x509"
 )
 
@@ -54,4 +57,21 @@ func hasEKU(c *x509.Certificate, want x509.ExtKeyUsage) bool {
 		}
 	}
 	return false
+}
+
+// SameKey reports whether a and b are the same public key. RSA and ECDSA keys
+// are compared by value here: their Equal methods compare in constant time
+// through byte copies, which public values need not pay for.
+func SameKey(a, b crypto.PublicKey) bool {
+	switch ak := a.(type) {
+	case *rsa.PublicKey:
+		bk, ok := b.(*rsa.PublicKey)
+		return ok && ak != nil && bk != nil && ak.N != nil && bk.N != nil && ak.E == bk.E && ak.N.Cmp(bk.N) == 0
+	case *ecdsa.PublicKey:
+		bk, ok := b.(*ecdsa.PublicKey)
+		return ok && ak != nil && bk != nil && ak.X != nil && bk.X != nil && ak.Y != nil && bk.Y != nil &&
+			ak.Curve == bk.Curve && ak.X.Cmp(bk.X) == 0 && ak.Y.Cmp(bk.Y) == 0
+	}
+	ak, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && ak.Equal(b)
 }

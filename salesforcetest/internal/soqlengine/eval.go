@@ -416,12 +416,6 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-var dateTimeLayouts = []string{
-	"2006-01-02T15:04:05.000-0700",
-	"2006-01-02T15:04:05-0700",
-	time.RFC3339Nano,
-}
-
 // toTime reads a stored date ("2006-01-02", as midnight UTC: a date has no
 // zone) or dateTime (Salesforce's wire format or RFC 3339).
 func (e *env) toTime(v any, t FieldType) (time.Time, bool) {
@@ -433,12 +427,7 @@ func (e *env) toTime(v any, t FieldType) (time.Time, bool) {
 		d, err := time.Parse("2006-01-02", s)
 		return d, err == nil
 	}
-	for _, layout := range dateTimeLayouts {
-		if d, err := time.Parse(layout, s); err == nil {
-			return d, true
-		}
-	}
-	return time.Time{}, false
+	return data.ParseDateTime(s)
 }
 
 type fieldCategory int
