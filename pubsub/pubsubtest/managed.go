@@ -44,7 +44,7 @@ func (s *Server) Committed(developerName string) []byte {
 }
 
 // ManagedSubscribe implements the PubSub service.
-func (s *Server) ManagedSubscribe(stream grpc.BidiStreamingServer[pb.ManagedFetchRequest, pb.ManagedFetchResponse]) error {
+func (s service) ManagedSubscribe(stream grpc.BidiStreamingServer[pb.ManagedFetchRequest, pb.ManagedFetchResponse]) error {
 	ctx := stream.Context()
 	if err := s.authenticate(ctx); err != nil {
 		return err

@@ -80,7 +80,12 @@ type Server struct {
 	subscribes    int
 	keepalives    int
 	managed       map[string]*managedSub
+}
 
+// service is the PubSub gRPC service of a Server: its methods are not the
+// Server's exported API.
+type service struct {
+	*Server
 	pb.UnimplementedPubSubServer
 }
 
@@ -133,7 +138,7 @@ func Start(org *salesforcetest.Org) (*Server, error) {
 	s.gs = grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.MaxRecvMsgSize(4<<20))
-	pb.RegisterPubSubServer(s.gs, s)
+	pb.RegisterPubSubServer(s.gs, service{Server: s})
 	go func() { _ = s.gs.Serve(ln) }()
 	return s, nil
 }
@@ -329,7 +334,7 @@ func (s *Server) authenticate(ctx context.Context) error {
 }
 
 // GetTopic implements the PubSub service.
-func (s *Server) GetTopic(ctx context.Context, req *pb.TopicRequest) (*pb.TopicInfo, error) {
+func (s service) GetTopic(ctx context.Context, req *pb.TopicRequest) (*pb.TopicInfo, error) {
 	if err := s.authenticate(ctx); err != nil {
 		return nil, err
 	}
@@ -344,7 +349,7 @@ func (s *Server) GetTopic(ctx context.Context, req *pb.TopicRequest) (*pb.TopicI
 }
 
 // GetSchema implements the PubSub service.
-func (s *Server) GetSchema(ctx context.Context, req *pb.SchemaRequest) (*pb.SchemaInfo, error) {
+func (s service) GetSchema(ctx context.Context, req *pb.SchemaRequest) (*pb.SchemaInfo, error) {
 	if err := s.authenticate(ctx); err != nil {
 		return nil, err
 	}
@@ -359,7 +364,7 @@ func (s *Server) GetSchema(ctx context.Context, req *pb.SchemaRequest) (*pb.Sche
 }
 
 // Publish implements the PubSub service.
-func (s *Server) Publish(ctx context.Context, req *pb.PublishRequest) (*pb.PublishResponse, error) {
+func (s service) Publish(ctx context.Context, req *pb.PublishRequest) (*pb.PublishResponse, error) {
 	if err := s.authenticate(ctx); err != nil {
 		return nil, err
 	}
@@ -403,7 +408,7 @@ func (s *Server) publish(req *pb.PublishRequest) (*pb.PublishResponse, error) {
 }
 
 // PublishStream implements the PubSub service.
-func (s *Server) PublishStream(stream grpc.BidiStreamingServer[pb.PublishRequest, pb.PublishResponse]) error {
+func (s service) PublishStream(stream grpc.BidiStreamingServer[pb.PublishRequest, pb.PublishResponse]) error {
 	if err := s.authenticate(stream.Context()); err != nil {
 		return err
 	}
@@ -423,7 +428,7 @@ func (s *Server) PublishStream(stream grpc.BidiStreamingServer[pb.PublishRequest
 }
 
 // Subscribe implements the PubSub service.
-func (s *Server) Subscribe(stream grpc.BidiStreamingServer[pb.FetchRequest, pb.FetchResponse]) error {
+func (s service) Subscribe(stream grpc.BidiStreamingServer[pb.FetchRequest, pb.FetchResponse]) error {
 	ctx := stream.Context()
 	if err := s.authenticate(ctx); err != nil {
 		return err
