@@ -66,13 +66,23 @@ func bulkOrg(b testing.TB, records int) *bulkOrgSettings {
 	if s, ok := bulkOrgs.Load(records); ok {
 		return s.(*bulkOrgSettings)
 	}
-	dir, err := os.MkdirTemp("", "sfmtls-bulk-bench-")
+	s := startOrgProcess(b, "bulkorg", records)
+	bulkOrgs.Store(records, s)
+	return s
+}
+
+// startOrgProcess builds ./cmd/<name> (a fake org in a process of its own,
+// seeded with records Accounts), starts it and reads the settings it prints.
+// It runs until this process exits and its standard input closes.
+func startOrgProcess(b testing.TB, name string, records int) *bulkOrgSettings {
+	b.Helper()
+	dir, err := os.MkdirTemp("", "sfmtls-"+name+"-bench-")
 	if err != nil {
 		b.Fatal(err)
 	}
-	bin := filepath.Join(dir, "bulkorg")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/bulkorg").CombinedOutput(); err != nil {
-		b.Fatalf("building cmd/bulkorg: %v\n%s", err, out)
+	bin := filepath.Join(dir, name)
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/"+name).CombinedOutput(); err != nil {
+		b.Fatalf("building cmd/%s: %v\n%s", name, err, out)
 	}
 	cmd := exec.Command(bin, "-dir", dir, "-records", strconv.Itoa(records))
 	cmd.Stderr = os.Stderr
@@ -89,14 +99,13 @@ func bulkOrg(b testing.TB, records int) *bulkOrgSettings {
 	}
 	line, err := bufio.NewReader(stdout).ReadBytes('\n')
 	if err != nil {
-		b.Fatalf("bulkorg gave no settings: %v", err)
+		b.Fatalf("%s gave no settings: %v", name, err)
 	}
 	var s bulkOrgSettings
 	if err := json.Unmarshal(line, &s); err != nil {
 		b.Fatal(err)
 	}
 	s.stdin = stdin // held, so the pipe is not collected and closed
-	bulkOrgs.Store(records, &s)
 	return &s
 }
 

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/x509"
@@ -11,8 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -55,37 +52,8 @@ var (
 func streamSetup(b *testing.B) *streamEnv {
 	b.Helper()
 	streamOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sfmtls-stream-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		bin := filepath.Join(dir, "streamorg")
-		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/streamorg").CombinedOutput(); err != nil {
-			b.Fatalf("building cmd/streamorg: %v\n%s", err, out)
-		}
-		cmd := exec.Command(bin, "-dir", dir, "-records", strconv.Itoa(streamEvents))
-		cmd.Stderr = os.Stderr
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		line, err := bufio.NewReader(stdout).ReadBytes('\n')
-		if err != nil {
-			b.Fatalf("streamorg gave no settings: %v", err)
-		}
-		var s bulkOrgSettings
-		if err := json.Unmarshal(line, &s); err != nil {
-			b.Fatal(err)
-		}
-		s.stdin = stdin // held: the org runs until this process exits
-		c := bulkClient(b, &s)
+		s := startOrgProcess(b, "streamorg", streamEvents)
+		c := bulkClient(b, s)
 		mtls, err := keystore.LoadFile(s.MTLSKeystore, keystore.Options{Password: keystore.Secret(s.Password)})
 		if err != nil {
 			b.Fatal(err)
@@ -97,7 +65,7 @@ func streamSetup(b *testing.B) *streamEnv {
 		roots := x509.NewCertPool()
 		roots.AppendCertsFromPEM(pem)
 		plain := &http.Client{Transport: baseTransport(transport.NewTLSConfig(func() *keystore.Identity { return mtls }, roots))}
-		streamShared = &streamEnv{org: &s, c: c, plain: plain}
+		streamShared = &streamEnv{org: s, c: c, plain: plain}
 	})
 	if streamShared == nil {
 		b.Fatal("the stream org did not start")
