@@ -147,11 +147,15 @@ func (c *Client) dataPath(ctx context.Context, elems ...string) (string, error) 
 	return p, nil
 }
 
-// drain reads what is left of resp's body, no further than limit. A short
-// answer of known length is read through a buffer of its size: io.Discard's
-// pooled 8 KiB buffer would otherwise be allocated by a process's first calls.
+// drain reads what is left of resp's body, no further than limit, so that an
+// HTTP/1.1 connection serves the next call. Over HTTP/2 it reads nothing:
+// closing the body ends the stream alone (reset when the answer is still
+// coming), the connection serves the next call all the same, and the answer
+// need not be copied. A short answer of known length is read through a
+// buffer of its size: io.Discard's pooled 8 KiB buffer would otherwise be
+// allocated by a process's first calls.
 func drain(resp *http.Response, limit int64) {
-	if resp.Body == http.NoBody {
+	if resp.Body == http.NoBody || resp.ProtoMajor >= 2 {
 		return
 	}
 	r := io.LimitReader(resp.Body, limit)
@@ -180,8 +184,8 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	}
 	defer resp.Body.Close()
 	if out == nil || resp.StatusCode == http.StatusNoContent {
-		// Drained for the connection's reuse, but no further than the bound:
-		// an answer that never ends must not hold the call.
+		// Drained for the connection's reuse (HTTP/1.1), but no further than
+		// the bound: an answer that never ends must not hold the call.
 		drain(resp, c.maxBody)
 		return nil
 	}
