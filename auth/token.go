@@ -161,9 +161,11 @@ func (ts *JWTBearer) Token(ctx context.Context) (*Token, error) {
 		tok, f, err := ts.exchange(ctx)
 		if err == nil {
 			ts.fetched()
-			ts.log.LogAttrs(ctx, slog.LevelDebug, "sfmtls: token fetched",
-				slog.Duration("duration", time.Since(start)), slog.Int("attempts", attempt),
-				slog.String("instance_host", hostOf(tok.InstanceURL)))
+			if ts.log.Enabled(ctx, slog.LevelDebug) { // hostOf parses a URL
+				ts.log.LogAttrs(ctx, slog.LevelDebug, "sfmtls: token fetched",
+					slog.Duration("duration", time.Since(start)), slog.Int("attempts", attempt),
+					slog.String("instance_host", hostOf(tok.InstanceURL)))
+			}
 			return tok, nil
 		}
 		if ctx.Err() != nil {

@@ -69,16 +69,14 @@ type Transport struct {
 // New returns a Transport for cfg, refusing a cfg that Validate refuses
 // before it builds anything. It fetches nothing until first used.
 func New(cfg Config) (*Transport, error) {
-	if err := cfg.Validate(); err != nil {
+	login, err := cfg.validate()
+	if err != nil {
 		return nil, err
 	}
 	port := cmp.Or(cfg.Port, defaultPort)
-	t := &Transport{log: cfg.Logger, port: strconv.Itoa(port)}
+	t := &Transport{log: cfg.Logger, port: strconv.Itoa(port), login: login}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.LoginURL != "" || cfg.TokenSource == nil {
-		t.login, _ = loginEndpoint(cfg.LoginURL, port) // Validate checked it
 	}
 	t.mtls.Store(cfg.MTLS)
 	t.header, _ = cleanHeader(cfg.Header)
