@@ -98,12 +98,16 @@ func LoadFile(path string, opts Options) (*Identity, error) {
 		return nil, err
 	}
 	opts.Name = path
-	return Load(data, opts)
+	return load(data, opts, true)
 }
 
 // Load reads a keystore from data and returns the identity chosen by opts.
-func Load(data []byte, opts Options) (*Identity, error) {
-	s, err := parse(data, opts)
+func Load(data []byte, opts Options) (*Identity, error) { return load(data, opts, false) }
+
+// load is Load; own says that data is a buffer of the keystore's own, which
+// PEM blocks may be decoded over (the caller's bytes never are).
+func load(data []byte, opts Options, own bool) (*Identity, error) {
+	s, err := parse(data, opts, own)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +160,8 @@ func readAtMost(r io.Reader, buf []byte, limit int) ([]byte, error) {
 }
 
 // parse detects the format and reads the store, with errors naming the source.
-func parse(data []byte, opts Options) (*store, error) {
+// own says that data is a buffer of the keystore's own (see load).
+func parse(data []byte, opts Options, own bool) (*store, error) {
 	format := detectFormat(data)
 	if opts.KeyFile != "" {
 		if format != FormatPEM {
@@ -166,7 +171,7 @@ func parse(data []byte, opts Options) (*store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := parsePEM(data, key)
+		s, err := parsePEM(pemText{data, own}, pemText{key, true})
 		if err != nil {
 			return nil, withSource(err, opts.Name, format)
 		}
@@ -183,7 +188,7 @@ func parse(data []byte, opts Options) (*store, error) {
 	case FormatPKCS12:
 		s, err = parsePKCS12(data, opts.Password, maxIterations)
 	case FormatPEM:
-		s, err = parsePEM(data)
+		s, err = parsePEM(pemText{data, own})
 	default:
 		err = unknownFormat(data)
 	}
