@@ -233,9 +233,9 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 	if err != nil {
 		return nil, err
 	}
-	ref, err := url.Parse(path)
+	target, err := requestURL(base, path)
 	if err != nil {
-		return nil, fmt.Errorf("client: bad path %q: %w", path, err)
+		return nil, err
 	}
 	var rd io.Reader
 	if raw, ok := body.(rawJSON); ok {
@@ -247,9 +247,9 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 		}
 		rd = bytes.NewReader(b) // replayable after a session refresh
 	}
-	req, err := http.NewRequestWithContext(ctx, method, base.ResolveReference(ref).String(), rd)
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("client: bad path %q: %w", path, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -269,6 +269,36 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 		return nil, apiErr
 	}
 	return resp, nil
+}
+
+// requestURL returns path on the instance. A plain absolute path (no dot
+// segments, no fragment), which resolving against base would leave as it is,
+// is appended to base as it is: parsing and resolving it would cost three
+// URL values for the string NewRequest parses once more.
+func requestURL(base *url.URL, path string) (string, error) {
+	if plainAbsolute(path) {
+		return base.Scheme + "://" + base.Host + path, nil
+	}
+	ref, err := url.Parse(path)
+	if err != nil {
+		return "", fmt.Errorf("client: bad path %q: %w", path, err)
+	}
+	return base.ResolveReference(ref).String(), nil
+}
+
+// plainAbsolute reports a path that starts with one slash and has no "." or
+// ".." segment and no fragment.
+func plainAbsolute(path string) bool {
+	if len(path) == 0 || path[0] != '/' || len(path) > 1 && path[1] == '/' || strings.IndexByte(path, '#') >= 0 {
+		return false
+	}
+	p, _, _ := strings.Cut(path, "?")
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 func stripQuery(path string) string {

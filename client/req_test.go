@@ -208,3 +208,18 @@ func TestAnswersNotDecodedOverHTTP2AreNotRead(t *testing.T) {
 	require.NoError(t, c.Do(t.Context(), http.MethodGet, "/services/data/v63.0/limits", nil, nil))
 	assert.Equal(t, int64(1), org.Stats().TLSHandshakes, "one connection for the token request and both calls")
 }
+
+// TestBadPathNamesThePath: a path that is no URL fails before anything is
+// sent, naming the path, whether it was to be sent as it is or resolved.
+func TestBadPathNamesThePath(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	c, err := client.New(org.ClientConfig())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	for _, path := range []string{dataPath + "/sobjects/bad%zz", dataPath[1:] + "/bad%zz"} {
+		err := c.Do(t.Context(), http.MethodGet, path, nil, nil)
+		require.Error(t, err, path)
+		assert.Contains(t, err.Error(), fmt.Sprintf("client: bad path %q", path))
+	}
+	assert.Equal(t, int64(0), org.Stats().APIRequests, "nothing was sent")
+}
