@@ -109,10 +109,13 @@ func (l *lazyBase) closeIdle() {
 // IdleConnTimeout), so a rare peak does not hold thousands of sockets.
 const maxIdleHTTP1 = 1024
 
+// baseDial is the bases' dialer, shared: a net.Dialer is read-only once made.
+var baseDial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+
 func newBase(tlsConfig *tls.Config, h2 *http.HTTP2Config) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           baseDial,
 		TLSClientConfig:       tlsConfig,
 		ForceAttemptHTTP2:     true,
 		HTTP2:                 h2,
