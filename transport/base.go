@@ -28,14 +28,18 @@ import (
 // most processes talk to the org alone, over HTTP/2.
 func (t *Transport) buildBases(cfg Config, roots *x509.CertPool) error {
 	h2 := http2Config(cfg.HTTP2)
-	b := &orgBase{h2: newBase(NewTLSConfig(t.mtls.Load, roots), h2)}
+	// What the bases reach is kept with every closed HTTP/2 connection until
+	// its health check's timer fires (see Transport.mtls): the client
+	// certificate, never the Transport.
+	mtls := t.mtls
+	b := &orgBase{h2: newBase(NewTLSConfig(mtls.Load, roots), h2)}
 	b.h2.MaxConnsPerHost = cmp.Or(cfg.MaxConnsPerHost, defaultMaxConnsPerHost)
 	b.h2.DialTLSContext = b.dialTLS(b.h2, false)
 	if b.h2RT = wrapBase(b.h2, cfg.WrapBase); b.h2RT == nil {
 		return errWrapBaseNil
 	}
 	b.h1 = &lazyBase{wrap: cfg.WrapBase, build: func() *http.Transport {
-		h1 := newBase(NewTLSConfig(t.mtls.Load, roots), h2)
+		h1 := newBase(NewTLSConfig(mtls.Load, roots), h2)
 		h1.Protocols = new(http.Protocols)
 		h1.Protocols.SetHTTP1(true)
 		// Over HTTP/1.1 each call in flight holds a connection: keep as many idle as
