@@ -75,7 +75,7 @@ func InspectFile(path string, opts Options) (*Report, error) {
 // opts.Alias, when set). Each private key is decrypted and checked against its
 // certificate, so a wrong key password or a mismatched key fails here as in Load.
 func Inspect(data []byte, opts Options) (*Report, error) {
-	s, err := parse(data, opts, false)
+	s, err := parse(data, opts)
 	if err != nil {
 		return nil, err
 	}

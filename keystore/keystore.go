@@ -98,16 +98,12 @@ func LoadFile(path string, opts Options) (*Identity, error) {
 		return nil, err
 	}
 	opts.Name = path
-	return load(data, opts, true)
+	return Load(data, opts)
 }
 
 // Load reads a keystore from data and returns the identity chosen by opts.
-func Load(data []byte, opts Options) (*Identity, error) { return load(data, opts, false) }
-
-// load is Load; own says that data is a buffer of the keystore's own, which
-// PEM blocks may be decoded over (the caller's bytes never are).
-func load(data []byte, opts Options, own bool) (*Identity, error) {
-	s, err := parse(data, opts, own)
+func Load(data []byte, opts Options) (*Identity, error) {
+	s, err := parse(data, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -173,8 +169,7 @@ func readAtMost(r io.Reader, buf []byte, limit int) ([]byte, error) {
 }
 
 // parse detects the format and reads the store, with errors naming the source.
-// own says that data is a buffer of the keystore's own (see load).
-func parse(data []byte, opts Options, own bool) (*store, error) {
+func parse(data []byte, opts Options) (*store, error) {
 	format := detectFormat(data)
 	if opts.KeyFile != "" {
 		if format != FormatPEM {
@@ -184,7 +179,7 @@ func parse(data []byte, opts Options, own bool) (*store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := parsePEM(pemText{data, own}, pemText{key, true})
+		s, err := parsePEM(data, key)
 		if err != nil {
 			return nil, withSource(err, opts.Name, format)
 		}
@@ -201,7 +196,7 @@ func parse(data []byte, opts Options, own bool) (*store, error) {
 	case FormatPKCS12:
 		s, err = parsePKCS12(data, opts.Password, maxIterations)
 	case FormatPEM:
-		s, err = parsePEM(pemText{data, own})
+		s, err = parsePEM(data)
 	default:
 		err = unknownFormat(data)
 	}

@@ -219,45 +219,6 @@ func TestLoadPEM(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnsupported)
 }
 
-// TestPEMDecodedInPlace: LoadFile decodes the PEM blocks of the files it
-// read over their own base64 (a block with headers goes through pem.Decode)
-// and gets the identity Load gets from the same bytes; Load leaves the
-// caller's bytes as they were.
-func TestPEMDecodedInPlace(t *testing.T) {
-	for _, k := range []struct{ chain, key string }{
-		{"client-chain.pem", "client-key-pkcs8.pem"},
-		{"ecclient-chain.pem", "ecclient-key-sec1.pem"},
-		{"jwt-cert.pem", "jwt-key.pem"},
-		{"client-chain.pem", "client-key-legacy-enc.pem"},
-		{"client-combined-key-first.pem", ""},
-	} {
-		t.Run(k.chain+"+"+k.key, func(t *testing.T) {
-			opts := Options{Password: keyPW}
-			if k.key != "" {
-				opts.KeyFile = fixture(k.key)
-			}
-			data := readFixture(t, k.chain)
-			orig := bytes.Clone(data)
-			fromBytes, err := Load(data, opts)
-			require.NoError(t, err)
-			assert.Equal(t, orig, data, "Load changed the caller's bytes")
-			fromFile, err := LoadFile(fixture(k.chain), opts)
-			require.NoError(t, err)
-			require.Len(t, fromFile.Chain(), len(fromBytes.Chain()))
-			for i, c := range fromBytes.Chain() {
-				assert.True(t, c.Equal(fromFile.Chain()[i]), "certificate %d", i)
-			}
-			assert.True(t, publicKeysEqual(fromFile.Signer().Public(), fromBytes.Signer().Public()))
-
-			typ, der, _, ok := decodePEMInPlace(bytes.Clone(data))
-			require.True(t, ok, "decoded in place")
-			block, _ := pem.Decode(data)
-			assert.Equal(t, block.Type, string(typ))
-			assert.Equal(t, block.Bytes, der)
-		})
-	}
-}
-
 func TestKeyMismatch(t *testing.T) {
 	_, err := LoadFile(fixture("mismatch.pem"), Options{})
 	require.ErrorIs(t, err, ErrKeyMismatch)

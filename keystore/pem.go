@@ -2,41 +2,35 @@ package keystore
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 )
-
-// pemText is PEM text to parse; own says that the keystore read it into a
-// buffer of its own (LoadFile), which its blocks may then be decoded over.
-type pemText struct {
-	data []byte
-	own  bool
-}
 
 // parsePEM reads certificates and private keys from PEM text. Keys may be PKCS#1,
 // PKCS#8 or SEC1, encrypted as PKCS#8 PBES2 or with legacy Proc-Type headers.
 // Each key becomes a private-key entry; with no key, each certificate is a
 // trusted-certificate entry. The parts (a certificate file and its key file)
 // are read as one text.
-func parsePEM(parts ...pemText) (*store, error) {
+func parsePEM(parts ...[]byte) (*store, error) {
 	var certs []*x509.Certificate
 	var unusable []*unusableCert
-	var keys []pemBlock
+	var keys []*pem.Block
 	sawBlock := false
 	for _, part := range parts {
-		for rest := part.data; ; {
-			var b pemBlock
-			var ok bool
-			if b, rest, ok = nextPEMBlock(rest, part.own); !ok {
+		for rest := part; ; {
+			var b *pem.Block
+			b, rest = pem.Decode(rest)
+			if b == nil {
 				break
 			}
 			sawBlock = true
-			switch b.typ {
+			switch b.Type {
 			case "CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE":
-				c, err := x509.ParseCertificate(b.der)
+				c, err := x509.ParseCertificate(b.Bytes)
 				if err != nil {
 					// A certificate x509 refuses (an unsupported curve) is listed, not corrupt.
-					if u, ok := parseUnusableCert(b.der, err); ok {
+					if u, ok := parseUnusableCert(b.Bytes, err); ok {
 						unusable = append(unusable, u)
 						continue
 					}
@@ -74,12 +68,12 @@ func parsePEM(parts ...pemText) (*store, error) {
 // decryptPEMKey decrypts and parses a PEM key. A key of an algorithm TLS in Go
 // cannot use is ErrUnsupported naming it, whether or not it was encrypted, and a
 // wrong password is said only when a decryption failed.
-func decryptPEMKey(pb pemBlock, password Secret) (any, error) {
-	der := pb.der
+func decryptPEMKey(b *pem.Block, password Secret) (any, error) {
+	der := b.Bytes
 	switch {
-	case pb.typ == "DSA PRIVATE KEY": // OpenSSL's traditional DSA layout, encrypted or not
+	case b.Type == "DSA PRIVATE KEY": // OpenSSL's traditional DSA layout, encrypted or not
 		return nil, failure(ErrUnsupported, "DSA keys are not supported", hintKeyAlgorithm, nil)
-	case pb.typ == "ENCRYPTED PRIVATE KEY":
+	case b.Type == "ENCRYPTED PRIVATE KEY":
 		if password == "" {
 			return nil, failure(ErrWrongPassword, "the private key is encrypted and no password was given", hintKeyPassword, nil)
 		}
@@ -89,12 +83,12 @@ func decryptPEMKey(pb pemBlock, password Secret) (any, error) {
 		}
 		der = plain
 	//lint:ignore SA1019 legacy Proc-Type keys are still issued; reading them is required
-	case pb.full != nil && x509.IsEncryptedPEMBlock(pb.full): // a block decoded in place has no headers
+	case x509.IsEncryptedPEMBlock(b):
 		if password == "" {
 			return nil, failure(ErrWrongPassword, "the private key is encrypted and no password was given", hintKeyPassword, nil)
 		}
 		//lint:ignore SA1019 see above
-		plain, err := x509.DecryptPEMBlock(pb.full, []byte(password))
+		plain, err := x509.DecryptPEMBlock(b, []byte(password))
 		if err != nil {
 			if errors.Is(err, x509.IncorrectPasswordError) {
 				return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
@@ -111,7 +105,7 @@ func decryptPEMKey(pb pemBlock, password Secret) (any, error) {
 		}
 		return key, nil
 	}
-	if pb.typ == "PRIVATE KEY" || pb.typ == "ENCRYPTED PRIVATE KEY" {
+	if b.Type == "PRIVATE KEY" || b.Type == "ENCRYPTED PRIVATE KEY" {
 		// The label says PKCS#8: parsed as such first, rather than after
 		// PKCS#1 and SEC1 have failed. A DER that parses is a key of one
 		// layout only; one that does not goes through every layout below.
@@ -125,7 +119,7 @@ func decryptPEMKey(pb pemBlock, password Secret) (any, error) {
 		return key, nil
 	case errors.Is(err, ErrUnsupported): // the key was read (and decrypted): it names its algorithm
 		return nil, err
-	case pb.typ == "ENCRYPTED PRIVATE KEY":
+	case b.Type == "ENCRYPTED PRIVATE KEY":
 		// The padding check passed by chance (about one wrong password in 256).
 		return nil, failure(ErrWrongPassword, "the private key cannot be decrypted", hintKeyPassword, nil)
 	}
