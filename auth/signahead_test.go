@@ -33,7 +33,8 @@ func (s *switchSigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte,
 // comes within minutes of the one before signs the next assertion in the
 // background, and the next fetch sends it without signing; an assertion
 // signed ahead more than a minute ago, or with a key the signer no longer
-// holds, is not sent.
+// holds, is not sent. Signing ahead waits a moment after the fetch, so as not
+// to compete for the CPU with the calls that waited for the token.
 func TestSignAhead(t *testing.T) {
 	var offset atomic.Int64 // the clock the org and the source share
 	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
@@ -82,6 +83,19 @@ func TestSignAhead(t *testing.T) {
 	var oe *auth.OAuthError
 	require.ErrorAs(t, fetch(), &oe, "the org does not know the new key")
 	assert.Equal(t, int64(7), atSend[4], "an assertion signed ahead with the former key is not sent")
+
+	// Until the delay has passed (the calls that waited for the token are
+	// being sent again), nothing is signed ahead and a fetch signs its own.
+	signer.key.Store(&jwtKey)
+	late := sourceFor(t, org, func(c *auth.JWTBearerConfig) { c.Signer, c.HTTPClient, c.Now = signer, client, now })
+	late.SetSignAheadDelay(time.Hour)
+	atSend = nil
+	for range 3 {
+		_, err := late.Token(t.Context())
+		require.NoError(t, err)
+	}
+	assert.Equal(t, []int64{8, 9, 10}, atSend, "each fetch signed its own assertion")
+	assert.False(t, late.SignedAhead())
 }
 
 type roundTrip func(*http.Request) (*http.Response, error)

@@ -81,7 +81,7 @@ type JWTBearerConfig struct {
 // Sessions that end in quick succession (an org's short session timeout, an
 // administrator revoking sessions, a storm of expiries) each need a token at
 // once, while every call they rejected waits. When a token is fetched within
-// signAheadWithin of the one before, the next assertion is signed right away
+// signAheadWithin of the one before, the next assertion is signed soon after
 // in the background, so that the next fetch spends no time on the RSA
 // signature, the larger share of a token request on a fast network. A first
 // fetch, or one after a long session, signs only what it sends.
@@ -96,6 +96,8 @@ type JWTBearer struct {
 	ahead     atomic.Pointer[signedAssertion] // signed ahead, for the next exchange
 	signing   atomic.Bool                     // a goroutine is signing ahead
 	lastFetch atomic.Int64                    // unix nanoseconds of the latest token received
+
+	signAheadAfter time.Duration // signAheadDelay; tests change it
 }
 
 // signedAssertion is an assertion signed ahead, and what it is good for.
@@ -106,12 +108,13 @@ type signedAssertion struct {
 }
 
 // Signing ahead: fetches closer together than signAheadWithin sign the next
-// assertion ahead; an assertion signed ahead is used within aheadMaxAge of
-// its signing. It expires 2 minutes 50 seconds after it was signed, so a
+// assertion ahead, signAheadDelay after the fetch; an assertion signed ahead
+// is used within aheadMaxAge of its signing. It expires 2 minutes 50 seconds after it was signed, so a
 // server clock up to a minute and a half ahead of ours still accepts it.
 const (
 	signAheadWithin = 3 * time.Minute
 	aheadMaxAge     = time.Minute
+	signAheadDelay  = 50 * time.Millisecond
 )
 
 // NewJWTBearer checks cfg and returns a JWTBearer.
@@ -132,7 +135,8 @@ func NewJWTBearer(cfg JWTBearerConfig) (*JWTBearer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ts := &JWTBearer{cfg: cfg, tokenURL: tokenURL, audience: cfg.Audience, retry: cfg.Retry, log: cfg.Logger, now: cfg.Now}
+	ts := &JWTBearer{cfg: cfg, tokenURL: tokenURL, audience: cfg.Audience, retry: cfg.Retry, log: cfg.Logger, now: cfg.Now,
+		signAheadAfter: signAheadDelay}
 	if ts.audience == "" {
 		ts.audience = defaultAudience(cfg.LoginURL)
 	}
@@ -207,14 +211,17 @@ func hostOf(raw string) string {
 const maxTokenResponse = 1 << 20
 
 // fetched records a token received and, when the one before came less than
-// signAheadWithin ago, signs the next assertion in the background.
+// signAheadWithin ago, signs the next assertion in the background once
+// signAheadAfter has passed: the calls that waited for this token are being
+// sent again meanwhile, and an RSA signature would compete with them for the
+// CPU while they make up the tail of the storm.
 func (ts *JWTBearer) fetched() {
 	now := ts.now()
 	prev := ts.lastFetch.Swap(now.UnixNano())
 	if prev == 0 || now.Sub(time.Unix(0, prev)) >= signAheadWithin || !ts.signing.CompareAndSwap(false, true) {
 		return
 	}
-	go func() {
+	time.AfterFunc(ts.signAheadAfter, func() {
 		defer ts.signing.Store(false)
 		// The key is read before signing: should the signer rotate meanwhile, the
 		// assertion is tagged with the older key and not used.
@@ -222,7 +229,7 @@ func (ts *JWTBearer) fetched() {
 		if jwt, err := signAssertion(ts.cfg.Signer, ts.claims(), at); err == nil {
 			ts.ahead.Store(&signedAssertion{jwt: jwt, signedAt: at, key: key})
 		}
-	}()
+	})
 }
 
 func (ts *JWTBearer) claims() claims {

@@ -95,6 +95,11 @@ func setup(tb testing.TB) *env {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = io.WriteString(w, `{"ok":true}`)
 			}))
+			o.Setup().Handle(variedPath, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				time.Sleep(variedServerTime())
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"ok":true}`)
+			}))
 		}
 		shared = &env{org: org, h1: h1, files: files, dir: dir}
 	})
