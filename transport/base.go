@@ -191,10 +191,10 @@ func http2Config(c *http.HTTP2Config) *http.HTTP2Config {
 // net/http dials the proxy, the probe goes through h2 and dials there.
 type orgBase struct {
 	h2    *http.Transport
-	h2RT  http.RoundTripper            // h2 through Config.WrapBase
-	hosts smallMap[string, *hostProto] // host:port → what its connections negotiate
-	spare smallMap[spareKey, *spare]   // a probe's connection on its way to its base
-	h1    *lazyBase                    // built when a host first answers in HTTP/1.1
+	h2RT  http.RoundTripper // h2 through Config.WrapBase
+	hosts sync.Map          // host:port → *hostProto
+	spare sync.Map          // spareKey → *spare: a probe's connection on its way to its base
+	h1    *lazyBase         // built when a host first answers in HTTP/1.1
 }
 
 // spare is a probe's connection, or the error that dialing it ended in.
@@ -232,13 +232,14 @@ func (p *hostProto) settle(state int32) {
 
 func (b *orgBase) RoundTrip(req *http.Request) (*http.Response, error) {
 	host := req.URL.Host
-	p, ok := b.hosts.Load(host)
+	v, ok := b.hosts.Load(host)
 	if !ok {
 		fresh := &hostProto{known: make(chan struct{})}
-		if p, ok = b.hosts.LoadOrStore(host, fresh); !ok {
+		if v, ok = b.hosts.LoadOrStore(host, fresh); !ok {
 			return b.probe(req, fresh)
 		}
 	}
+	p := v.(*hostProto)
 	state := p.state.Load()
 	if state == protoUnknown {
 		select {
@@ -351,7 +352,7 @@ func (b *orgBase) proxied(req *http.Request) bool {
 func (b *orgBase) dialTLS(base *http.Transport, http1 bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, _, addr string) (net.Conn, error) {
 		if s, ok := b.spare.LoadAndDelete(spareKey{http1: http1, addr: addr}); ok {
-			return s.conn, s.err
+			return s.(*spare).conn, s.(*spare).err
 		}
 		return dialTLS(ctx, base, addr)
 	}
