@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,36 @@ func TestSignAssertion(t *testing.T) {
 	_, err = signAssertion(ec, claims{}, now)
 	require.ErrorIs(t, err, errs.ErrConfig)
 	assert.Contains(t, err.Error(), "RSA")
+}
+
+// TestAssertionIsWhatAJWTLibraryWrites: header and claims are the bytes
+// golang-jwt writes for the same claims (the library the assertion was built
+// with before), whatever the consumer key, username and audience hold.
+func TestAssertionIsWhatAJWTLibraryWrites(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	now := time.Unix(1_800_000_000, 0)
+	for _, s := range []string{"", "user@example.com", `a"b\c`, "tab\tnew\nline\r", "\b\f\x00\x1f\x7f", "<a&b>",
+		"ünïcödé 日本", "\u2028\u2029", "bad \xff\xfe utf-8", "\xe2\x80"} {
+		c := claims{Issuer: s + "iss", Subject: s, Audience: "https://" + s}
+		assertion, err := signAssertion(key, c, now)
+		require.NoError(t, err)
+		want, err := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iss": c.Issuer, "sub": c.Subject, "aud": c.Audience,
+			"exp": now.Add(jwtbearer.MaxAssertionLifetime - assertionSkew).Unix()}).SigningString()
+		require.NoError(t, err)
+		assert.Equal(t, want, assertion[:strings.LastIndexByte(assertion, '.')], "%q", s)
+	}
+}
+
+// TestGrantField: the form's first field is grant_type as url.Values encodes
+// it, and the assertion that follows needs no escaping.
+func TestGrantField(t *testing.T) {
+	assert.Equal(t, url.Values{"grant_type": {jwtbearer.GrantType}}.Encode()+"&assertion=", grantField)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	jwt, err := signAssertion(key, claims{Issuer: "ck", Subject: "user@example.com", Audience: jwtbearer.ProductionAudience}, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, jwt, url.QueryEscape(jwt))
 }
 
 func TestAudienceAndtokenURL(t *testing.T) {

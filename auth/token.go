@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/subtle"
@@ -13,11 +14,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/sfmtls/sfmtls/internal/jwtbearer"
 	"github.com/sfmtls/sfmtls/internal/retry"
 	"github.com/sfmtls/sfmtls/keystore"
 )
@@ -166,9 +165,11 @@ func (ts *JWTBearer) Token(ctx context.Context) (*Token, error) {
 		tok, f, err := ts.exchange(ctx)
 		if err == nil {
 			ts.fetched()
-			ts.log.LogAttrs(ctx, slog.LevelDebug, "sfmtls: token fetched",
-				slog.Duration("duration", time.Since(start)), slog.Int("attempts", attempt),
-				slog.String("instance_host", hostOf(tok.InstanceURL)))
+			if ts.log.Enabled(ctx, slog.LevelDebug) { // hostOf parses a URL
+				ts.log.LogAttrs(ctx, slog.LevelDebug, "sfmtls: token fetched",
+					slog.Duration("duration", time.Since(start)), slog.Int("attempts", attempt),
+					slog.String("instance_host", hostOf(tok.InstanceURL)))
+			}
 			return tok, nil
 		}
 		if ctx.Err() != nil {
@@ -235,29 +236,34 @@ func (ts *JWTBearer) claims() claims {
 	return claims{Issuer: ts.cfg.ConsumerKey, Subject: ts.cfg.Username, Audience: ts.audience}
 }
 
-// assertion returns the assertion signed ahead when it is still young and
-// from the signer's current key, else signs one.
-func (ts *JWTBearer) assertion() (string, error) {
+// grantField opens the token request's form: grant_type, escaped as
+// url.Values escapes it, then the assertion, whose base64url and dots need
+// no escaping.
+const grantField = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion="
+
+// form returns the token request's body: the assertion signed ahead when it
+// is still young and from the signer's current key, else one signed now,
+// written straight into the body.
+func (ts *JWTBearer) form() ([]byte, error) {
 	now := ts.now()
 	if a := ts.ahead.Swap(nil); a != nil {
 		age := now.Sub(a.signedAt)
 		if current, ok := ts.cfg.Signer.Public().(interface{ Equal(crypto.PublicKey) bool }); ok &&
 			age >= 0 && age < aheadMaxAge && current.Equal(a.key) {
-			return a.jwt, nil
+			return append(append(make([]byte, 0, len(grantField)+len(a.jwt)), grantField...), a.jwt...), nil
 		}
 	}
-	return signAssertion(ts.cfg.Signer, ts.claims(), now)
+	return signAfter(grantField, ts.cfg.Signer, ts.claims(), now)
 }
 
 // exchange makes one token request. On failure, f describes it for the retry
 // policy.
 func (ts *JWTBearer) exchange(ctx context.Context) (_ *Token, f retry.Failure, _ error) {
-	assertion, err := ts.assertion()
+	form, err := ts.form()
 	if err != nil {
 		return nil, f, err
 	}
-	form := url.Values{"grant_type": {jwtbearer.GrantType}, "assertion": {assertion}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.tokenURL, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.tokenURL, bytes.NewReader(form))
 	if err != nil {
 		return nil, f, configError("token URL: %v", err)
 	}

@@ -113,6 +113,13 @@ func TestMain(m *testing.M) {
 		shared.h1.Close()
 		os.RemoveAll(shared.dir)
 	}
+	// The org processes stop when this one exits; their binaries and
+	// keystores go now.
+	orgDirsMu.Lock()
+	for _, dir := range orgDirs {
+		os.RemoveAll(dir)
+	}
+	orgDirsMu.Unlock()
 	os.Exit(code)
 }
 

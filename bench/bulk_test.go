@@ -55,6 +55,9 @@ type bulkOrgSettings struct {
 var (
 	bulkOrgs   sync.Map // records → *bulkOrgSettings
 	bulkOrgsMu sync.Mutex
+
+	orgDirsMu sync.Mutex
+	orgDirs   []string // the org processes' directories, removed by TestMain
 )
 
 // bulkOrg starts (once per seed size) a fake org process seeded with records
@@ -80,6 +83,9 @@ func startOrgProcess(b testing.TB, name string, records int) *bulkOrgSettings {
 	if err != nil {
 		b.Fatal(err)
 	}
+	orgDirsMu.Lock()
+	orgDirs = append(orgDirs, dir)
+	orgDirsMu.Unlock()
 	bin := filepath.Join(dir, name)
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/"+name).CombinedOutput(); err != nil {
 		b.Fatalf("building cmd/%s: %v\n%s", name, err, out)

@@ -147,11 +147,15 @@ func (c *Client) dataPath(ctx context.Context, elems ...string) (string, error) 
 	return p, nil
 }
 
-// drain reads what is left of resp's body, no further than limit. A short
-// answer of known length is read through a buffer of its size: io.Discard's
-// pooled 8 KiB buffer would otherwise be allocated by a process's first calls.
+// drain reads what is left of resp's body, no further than limit, so that an
+// HTTP/1.1 connection serves the next call. Over HTTP/2 it reads nothing:
+// closing the body ends the stream alone (reset when the answer is still
+// coming), the connection serves the next call all the same, and the answer
+// need not be copied. A short answer of known length is read through a
+// buffer of its size: io.Discard's pooled 8 KiB buffer would otherwise be
+// allocated by a process's first calls.
 func drain(resp *http.Response, limit int64) {
-	if resp.Body == http.NoBody {
+	if resp.Body == http.NoBody || resp.ProtoMajor >= 2 {
 		return
 	}
 	r := io.LimitReader(resp.Body, limit)
@@ -180,8 +184,8 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	}
 	defer resp.Body.Close()
 	if out == nil || resp.StatusCode == http.StatusNoContent {
-		// Drained for the connection's reuse, but no further than the bound:
-		// an answer that never ends must not hold the call.
+		// Drained for the connection's reuse (HTTP/1.1), but no further than
+		// the bound: an answer that never ends must not hold the call.
 		drain(resp, c.maxBody)
 		return nil
 	}
@@ -229,9 +233,9 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 	if err != nil {
 		return nil, err
 	}
-	ref, err := url.Parse(path)
+	target, err := requestURL(base, path)
 	if err != nil {
-		return nil, fmt.Errorf("client: bad path %q: %w", path, err)
+		return nil, err
 	}
 	var rd io.Reader
 	if raw, ok := body.(rawJSON); ok {
@@ -243,9 +247,9 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 		}
 		rd = bytes.NewReader(b) // replayable after a session refresh
 	}
-	req, err := http.NewRequestWithContext(ctx, method, base.ResolveReference(ref).String(), rd)
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("client: bad path %q: %w", path, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -265,6 +269,36 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 		return nil, apiErr
 	}
 	return resp, nil
+}
+
+// requestURL returns path on the instance. A plain absolute path (no dot
+// segments, no fragment), which resolving against base would leave as it is,
+// is appended to base as it is: parsing and resolving it would cost three
+// URL values for the string NewRequest parses once more.
+func requestURL(base *url.URL, path string) (string, error) {
+	if plainAbsolute(path) {
+		return base.Scheme + "://" + base.Host + path, nil
+	}
+	ref, err := url.Parse(path)
+	if err != nil {
+		return "", fmt.Errorf("client: bad path %q: %w", path, err)
+	}
+	return base.ResolveReference(ref).String(), nil
+}
+
+// plainAbsolute reports a path that starts with one slash and has no "." or
+// ".." segment and no fragment.
+func plainAbsolute(path string) bool {
+	if len(path) == 0 || path[0] != '/' || len(path) > 1 && path[1] == '/' || strings.IndexByte(path, '#') >= 0 {
+		return false
+	}
+	p, _, _ := strings.Cut(path, "?")
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 func stripQuery(path string) string {

@@ -186,3 +186,40 @@ func TestAnswersNotDecodedAreDrained(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), org.Stats().TLSHandshakes, "one connection for the token request and 9 calls")
 }
+
+// TestAnswersNotDecodedOverHTTP2AreNotRead: over HTTP/2 a call with no value
+// to decode into closes the answer without reading it, since the stream
+// alone ends: an answer still coming (here one that would never end) does
+// not hold the call, and the connection serves the next call.
+func TestAnswersNotDecodedOverHTTP2AreNotRead(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	reset := make(chan struct{}, 1)
+	org.Setup().Handle("GET /services/apexrest/endless", true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(strings.Repeat("x", 4000)))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the client's reset of the stream
+		reset <- struct{}{}
+	}))
+	c, err := client.New(org.ClientConfig())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	require.NoError(t, c.Do(t.Context(), http.MethodGet, "/services/apexrest/endless", nil, nil))
+	<-reset
+	require.NoError(t, c.Do(t.Context(), http.MethodGet, "/services/data/v63.0/limits", nil, nil))
+	assert.Equal(t, int64(1), org.Stats().TLSHandshakes, "one connection for the token request and both calls")
+}
+
+// TestBadPathNamesThePath: a path that is no URL fails before anything is
+// sent, naming the path, whether it was to be sent as it is or resolved.
+func TestBadPathNamesThePath(t *testing.T) {
+	org := salesforcetest.NewOrg(t, salesforcetest.Config{})
+	c, err := client.New(org.ClientConfig())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	for _, path := range []string{dataPath + "/sobjects/bad%zz", dataPath[1:] + "/bad%zz"} {
+		err := c.Do(t.Context(), http.MethodGet, path, nil, nil)
+		require.Error(t, err, path)
+		assert.Contains(t, err.Error(), fmt.Sprintf("client: bad path %q", path))
+	}
+	assert.Equal(t, int64(0), org.Stats().APIRequests, "nothing was sent")
+}

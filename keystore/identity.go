@@ -18,21 +18,10 @@ type Identity struct {
 	chain  []*x509.Certificate
 	alias  string
 	format Format
-	tlsCrt tls.Certificate
 }
 
 func newIdentity(signer crypto.Signer, chain []*x509.Certificate, alias string, format Format) *Identity {
-	raw := make([][]byte, len(chain))
-	for i, c := range chain {
-		raw[i] = c.Raw
-	}
-	return &Identity{
-		signer: signer,
-		chain:  chain,
-		alias:  alias,
-		format: format,
-		tlsCrt: tls.Certificate{Certificate: raw, PrivateKey: signer, Leaf: chain[0]},
-	}
+	return &Identity{signer: signer, chain: chain, alias: alias, format: format}
 }
 
 // NewIdentity builds an Identity from a key and its chain (leaf first), for keys
@@ -66,9 +55,17 @@ func (id *Identity) SourceFormat() Format { return id.format }
 
 // TLSCertificate returns the identity as a tls.Certificate with its intermediates.
 func (id *Identity) TLSCertificate() tls.Certificate {
-	c := id.tlsCrt
-	c.Certificate = slices.Clone(c.Certificate)
-	return c
+	// Built at each call, each with its own list, as a copy kept in the
+	// Identity would have to be: most identities (a JWT signer's) never
+	// make a handshake.
+	if len(id.chain) == 0 {
+		return tls.Certificate{} // an Identity not made by this package
+	}
+	raw := make([][]byte, len(id.chain))
+	for i, c := range id.chain {
+		raw[i] = c.Raw
+	}
+	return tls.Certificate{Certificate: raw, PrivateKey: id.signer, Leaf: id.chain[0]}
 }
 
 // CheckValidity returns an error matching ErrExpired when the leaf or an

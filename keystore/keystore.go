@@ -121,20 +121,33 @@ func readFile(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	// Sized from the file's length, as os.ReadFile does, rather than grown by
-	// io.ReadAll: at cold start it reads four small files. The limit still
-	// holds for a file that grows, or reports no size (a pipe).
+	// io.ReadAll: at cold start it reads four small files. The length comes
+	// from seeking to the end, which unlike Stat allocates nothing. The limit
+	// still holds for a file that grows, or cannot seek (a pipe).
 	size := 512
-	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && fi.Size() <= maxFileSize {
-		size = int(fi.Size()) + 1 // one more byte, to read EOF without growing
+	if end, err := f.Seek(0, io.SeekEnd); err == nil {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, &Error{Source: path, Kind: ErrUnreadable, Err: err}
+		}
+		if end > maxFileSize {
+			return nil, tooLarge(path)
+		}
+		if end > 0 {
+			size = int(end) + 1 // one more byte, to read EOF without growing
+		}
 	}
 	data, err := readAtMost(f, make([]byte, 0, size), maxFileSize+1)
 	if err != nil {
 		return nil, &Error{Source: path, Kind: ErrUnreadable, Err: err}
 	}
 	if len(data) > maxFileSize {
-		return nil, &Error{Source: path, Kind: ErrUnreadable, Detail: fmt.Sprintf("larger than %d MiB, too large for a keystore", maxFileSize>>20)}
+		return nil, tooLarge(path)
 	}
 	return data, nil
+}
+
+func tooLarge(path string) error {
+	return &Error{Source: path, Kind: ErrUnreadable, Detail: fmt.Sprintf("larger than %d MiB, too large for a keystore", maxFileSize>>20)}
 }
 
 // readAtMost appends to buf what r holds, up to limit bytes.

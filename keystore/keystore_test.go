@@ -80,7 +80,18 @@ func loadOK(t *testing.T, name string, opts Options, wantCN string, wantFormat F
 	tc := id.TLSCertificate()
 	assert.Len(t, tc.Certificate, 2, name)
 	assert.Same(t, id.Leaf(), tc.Leaf)
+	assert.Equal(t, id.Leaf().Raw, tc.Certificate[0], name)
+	assert.Equal(t, id.Chain()[1].Raw, tc.Certificate[1], name)
+	assert.Same(t, id.Signer(), tc.PrivateKey, name)
+	tc.Certificate[0] = nil // each call gets a list of its own
+	assert.Equal(t, id.Leaf().Raw, id.TLSCertificate().Certificate[0], name)
 	return id
+}
+
+// TestZeroIdentityTLSCertificate: an Identity this package did not make
+// gives an empty certificate, not a panic.
+func TestZeroIdentityTLSCertificate(t *testing.T) {
+	assert.Empty(t, (&Identity{}).TLSCertificate().Certificate)
 }
 
 func TestLoadJKS(t *testing.T) {

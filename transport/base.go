@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,14 +28,18 @@ import (
 // most processes talk to the org alone, over HTTP/2.
 func (t *Transport) buildBases(cfg Config, roots *x509.CertPool) error {
 	h2 := http2Config(cfg.HTTP2)
-	b := &orgBase{h2: newBase(NewTLSConfig(t.mtls.Load, roots), h2)}
+	// What the bases reach is kept with every closed HTTP/2 connection until
+	// its health check's timer fires (see Transport.mtls): the client
+	// certificate, never the Transport.
+	mtls := t.mtls
+	b := &orgBase{h2: newBase(NewTLSConfig(mtls.Load, roots), h2)}
 	b.h2.MaxConnsPerHost = cmp.Or(cfg.MaxConnsPerHost, defaultMaxConnsPerHost)
 	b.h2.DialTLSContext = b.dialTLS(b.h2, false)
 	if b.h2RT = wrapBase(b.h2, cfg.WrapBase); b.h2RT == nil {
 		return errWrapBaseNil
 	}
 	b.h1 = &lazyBase{wrap: cfg.WrapBase, build: func() *http.Transport {
-		h1 := newBase(NewTLSConfig(t.mtls.Load, roots), h2)
+		h1 := newBase(NewTLSConfig(mtls.Load, roots), h2)
 		h1.Protocols = new(http.Protocols)
 		h1.Protocols.SetHTTP1(true)
 		// Over HTTP/1.1 each call in flight holds a connection: keep as many idle as
@@ -108,10 +113,13 @@ func (l *lazyBase) closeIdle() {
 // IdleConnTimeout), so a rare peak does not hold thousands of sockets.
 const maxIdleHTTP1 = 1024
 
+// baseDial is the bases' dialer, shared: a net.Dialer is read-only once made.
+var baseDial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+
 func newBase(tlsConfig *tls.Config, h2 *http.HTTP2Config) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           baseDial,
 		TLSClientConfig:       tlsConfig,
 		ForceAttemptHTTP2:     true,
 		HTTP2:                 h2,
@@ -373,15 +381,24 @@ func dialTLS(ctx context.Context, base *http.Transport, addr string) (*tls.Conn,
 		cfg.ServerName, _, _ = net.SplitHostPort(addr)
 	}
 	conn := tls.Client(raw, cfg)
+	// The handshake's timeout is the connection's deadline, which needs no
+	// context and timer of its own; a connection that refuses deadlines (a
+	// WrapBase dialer's) gets the context.
+	d := base.TLSHandshakeTimeout
+	byDeadline := d > 0 && raw.SetDeadline(time.Now().Add(d)) == nil
 	hctx := ctx
-	if d := base.TLSHandshakeTimeout; d > 0 {
+	if d > 0 && !byDeadline {
 		var cancel context.CancelFunc
 		hctx, cancel = context.WithTimeoutCause(ctx, d, errHandshakeTimeout)
 		defer cancel()
 	}
-	if err := conn.HandshakeContext(hctx); err != nil {
+	err = conn.HandshakeContext(hctx)
+	if err == nil && byDeadline {
+		err = raw.SetDeadline(time.Time{})
+	}
+	if err != nil {
 		raw.Close()
-		if ctx.Err() == nil && context.Cause(hctx) == errHandshakeTimeout {
+		if ctx.Err() == nil && (context.Cause(hctx) == errHandshakeTimeout || byDeadline && errors.Is(err, os.ErrDeadlineExceeded)) {
 			return nil, errHandshakeTimeout
 		}
 		return nil, err

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -90,7 +91,15 @@ func (c Config) Format(f fmt.State, _ rune) {
 // It checks each identity now: present, within its validity period, and
 // signing for its certificate; the JWT one RSA of 2,048 bits or more.
 func (c Config) Validate() error {
+	_, err := c.validate()
+	return err
+}
+
+// validate is Validate, returning the token endpoint it parsed (nil with a
+// TokenSource and no LoginURL) for New.
+func (c Config) validate() (*url.URL, error) {
 	var problems []error
+	var login *url.URL
 	add := func(err error) {
 		if err != nil {
 			problems = append(problems, err)
@@ -100,7 +109,8 @@ func (c Config) Validate() error {
 		add(errs.New("Port", fmt.Sprintf("%d is not a TCP port", c.Port), "give the mutual TLS port, or 0 for 8443"))
 	}
 	if c.LoginURL != "" || c.TokenSource == nil {
-		_, err := loginEndpoint(c.LoginURL, defaultPort)
+		var err error
+		login, err = loginEndpoint(c.LoginURL, cmp.Or(c.Port, defaultPort))
 		add(err)
 	}
 	add(checkIdentity("MTLS", c.MTLS))
@@ -135,7 +145,10 @@ func (c Config) Validate() error {
 		add(errs.New("UsageCap", fmt.Sprintf("%v is not a fraction between 0 and 1", c.UsageCap),
 			"give 0.9 to refuse calls past 90% of the allocation, or 0 for no cap"))
 	}
-	return errors.Join(problems...)
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return login, nil
 }
 
 // defaultPort is where Salesforce enforces client certificates.
@@ -188,6 +201,9 @@ func checkInstanceHosts(hosts []string) error {
 // cleanHeader copies h with canonical names, refusing the header the Transport
 // sets itself.
 func cleanHeader(h http.Header) (http.Header, error) {
+	if len(h) == 0 {
+		return nil, nil
+	}
 	out := make(http.Header, len(h))
 	for k, v := range h {
 		k = textproto.CanonicalMIMEHeaderKey(k)

@@ -47,12 +47,17 @@ type Stats struct {
 // Transport is an http.RoundTripper for Salesforce; see RoundTrip.
 // It is safe for concurrent use.
 type Transport struct {
-	org           *orgBase          // with the client certificate (see base.go)
-	orgRT         http.RoundTripper // org, as an interface value made once
-	plain         *lazyBase         // for other hosts, without the client certificate
-	tokens        *tokencache.Cache
-	bearer        *auth.JWTBearer // nil with Config.TokenSource
-	mtls, jwt     atomic.Pointer[keystore.Identity]
+	org    *orgBase          // with the client certificate (see base.go)
+	orgRT  http.RoundTripper // org, as an interface value made once
+	plain  *lazyBase         // for other hosts, without the client certificate
+	tokens *tokencache.Cache
+	bearer *auth.JWTBearer // nil with Config.TokenSource
+	// mtls points to a value allocated on its own: the client certificate
+	// callback reaches it from connections that net/http keeps after they
+	// close (see TestClosedTransportIsNotRetained), and the address of a
+	// value inside the Transport would keep the whole Transport with it.
+	mtls          *atomic.Pointer[keystore.Identity]
+	jwt           atomic.Pointer[keystore.Identity]
 	login         *url.URL // token endpoint; nil with a TokenSource and no LoginURL
 	port          string   // mutual TLS port for instance hosts
 	header        http.Header
@@ -69,16 +74,14 @@ type Transport struct {
 // New returns a Transport for cfg, refusing a cfg that Validate refuses
 // before it builds anything. It fetches nothing until first used.
 func New(cfg Config) (*Transport, error) {
-	if err := cfg.Validate(); err != nil {
+	login, err := cfg.validate()
+	if err != nil {
 		return nil, err
 	}
 	port := cmp.Or(cfg.Port, defaultPort)
-	t := &Transport{log: cfg.Logger, port: strconv.Itoa(port)}
+	t := &Transport{log: cfg.Logger, port: strconv.Itoa(port), login: login, mtls: new(atomic.Pointer[keystore.Identity])}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.LoginURL != "" || cfg.TokenSource == nil {
-		t.login, _ = loginEndpoint(cfg.LoginURL, port) // Validate checked it
 	}
 	t.mtls.Store(cfg.MTLS)
 	t.header, _ = cleanHeader(cfg.Header)
