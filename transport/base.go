@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -381,24 +380,15 @@ func dialTLS(ctx context.Context, base *http.Transport, addr string) (*tls.Conn,
 		cfg.ServerName, _, _ = net.SplitHostPort(addr)
 	}
 	conn := tls.Client(raw, cfg)
-	// The handshake's timeout is the connection's deadline, which needs no
-	// context and timer of its own; a connection that refuses deadlines (a
-	// WrapBase dialer's) gets the context.
-	d := base.TLSHandshakeTimeout
-	byDeadline := d > 0 && raw.SetDeadline(time.Now().Add(d)) == nil
 	hctx := ctx
-	if d > 0 && !byDeadline {
+	if d := base.TLSHandshakeTimeout; d > 0 {
 		var cancel context.CancelFunc
 		hctx, cancel = context.WithTimeoutCause(ctx, d, errHandshakeTimeout)
 		defer cancel()
 	}
-	err = conn.HandshakeContext(hctx)
-	if err == nil && byDeadline {
-		err = raw.SetDeadline(time.Time{})
-	}
-	if err != nil {
+	if err := conn.HandshakeContext(hctx); err != nil {
 		raw.Close()
-		if ctx.Err() == nil && (context.Cause(hctx) == errHandshakeTimeout || byDeadline && errors.Is(err, os.ErrDeadlineExceeded)) {
+		if ctx.Err() == nil && context.Cause(hctx) == errHandshakeTimeout {
 			return nil, errHandshakeTimeout
 		}
 		return nil, err
