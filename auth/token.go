@@ -109,8 +109,9 @@ type signedAssertion struct {
 
 // Signing ahead: fetches closer together than signAheadWithin sign the next
 // assertion ahead, signAheadDelay after the fetch; an assertion signed ahead
-// is used within aheadMaxAge of its signing. It expires 2 minutes 50 seconds after it was signed, so a
-// server clock up to a minute and a half ahead of ours still accepts it.
+// is used within aheadMaxAge of its signing. It expires 2 minutes 50 seconds
+// after it was signed, so a server clock up to a minute and a half ahead of
+// ours still accepts it.
 const (
 	signAheadWithin = 3 * time.Minute
 	aheadMaxAge     = time.Minute
